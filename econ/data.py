@@ -1,0 +1,296 @@
+"""Load and validate the sourced tables in ``data/``.
+
+Each table is ``data/<name>.csv`` with a sidecar ``data/<name>.yaml`` that says
+what the table is, its key column, and the unit, meaning and range of every
+column. :func:`load` checks a table against its sidecar and returns a
+``pandas.DataFrame`` indexed by its key; every problem is reported with the
+table, row key, column and value.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+__all__ = ["DataError", "load", "keys", "row", "tables", "DATA_DIR", "UNIT_SUFFIXES",
+           "unit_of"]
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+#: Column-name suffix -> the unit it declares. The longest matching suffix wins.
+UNIT_SUFFIXES = {
+    "_usd": "USD",
+    "_usd_per_hour": "USD/h",
+    "_usd_per_mtok": "USD/Mtok",
+    "_usd_per_kwh": "USD/kWh",
+    "_usd_per_day": "USD/day",
+    "_usd_per_year": "USD/year",
+    "_flop": "FLOP",
+    "_flop_per_s": "FLOP/s",
+    "_flop_per_tok": "FLOP/token",
+    "_bytes": "bytes",
+    "_bytes_per_s": "bytes/s",
+    "_bytes_per_tok": "bytes/token",
+    "_w": "W",
+    "_kwh": "kWh",
+    "_years": "years",
+    "_days": "days",
+    "_hours": "hours",
+    "_s": "s",
+    "_gpu_hours": "GPU-hours",
+    "_frac": "fraction",
+    "_ratio": "ratio",
+    "_tok": "tokens",
+    "_tok_per_s": "tokens/s",
+    "_tok_per_day": "tokens/day",
+    "_params": "parameters",
+    "_dim": "elements",
+    "_count": "count",
+    "_nodes": "nodes",
+    "_devices": "devices",
+    "_samples": "samples",
+}
+#: Prefix for counts (``n_layers``, ``n_heads``).
+COUNT_PREFIX = "n_"
+TEXT_UNIT = "text"
+DATE_UNIT = "date"
+SOURCE_KINDS = ("primary", "secondary", "derived", "measured", "assumption")
+SOURCE_COLUMNS = ("source_url", "source_date", "source_kind")
+
+
+class DataError(ValueError):
+    """A data table or its sidecar breaks a rule; the message says where and why."""
+
+
+def unit_of(column):
+    """Unit a column name declares through its suffix (or ``n_`` prefix).
+
+    Returns ``None`` when the name carries no known unit.
+    """
+    best = None
+    for suffix, unit in UNIT_SUFFIXES.items():
+        if column.endswith(suffix) and (best is None or len(suffix) > len(best[0])):
+            best = (suffix, unit)
+    if best is not None:
+        return best[1]
+    if column.startswith(COUNT_PREFIX):
+        return "count"
+    return None
+
+
+def tables(data_dir=None):
+    """Names of the tables in ``data/`` (those with a CSV and a sidecar)."""
+    d = Path(data_dir) if data_dir else DATA_DIR
+    return sorted(p.stem for p in d.glob("*.csv") if p.with_suffix(".yaml").exists())
+
+
+def load(name, data_dir=None):
+    """Load table ``name`` from ``data/``, validated against its sidecar.
+
+    Parameters
+    ----------
+    name : str
+        Table name, e.g. ``"hardware"``; :func:`tables` lists them.
+    data_dir : str or Path, optional
+        Another folder laid out like ``data/`` (used by tests on broken copies).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by the table's key column; numeric columns as float.
+
+    Raises
+    ------
+    KeyError
+        Unknown table name (the message lists the valid ones).
+    DataError
+        Any rule broken, with table, row key, column and value in the message.
+    """
+    d = str(Path(data_dir).resolve()) if data_dir else str(DATA_DIR)
+    return _load_cached(name, d).copy()
+
+
+@functools.lru_cache(maxsize=None)
+def _load_cached(name, data_dir):
+    d = Path(data_dir)
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9_]+", name or ""):
+        raise KeyError(f"table name must be one of {tables(d)}, got {name!r}")
+    csv, side = d / f"{name}.csv", d / f"{name}.yaml"
+    if not csv.exists() or not side.exists():
+        raise KeyError(f"unknown table {name!r}; valid tables: {tables(d)}")
+    meta = _read_sidecar(name, side)
+    try:
+        raw = pd.read_csv(csv, dtype=str, keep_default_na=False, encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{name}.csv: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"{name}.csv: cannot be parsed as CSV ({str(exc).strip()})") from None
+    return _validate(name, raw, meta)
+
+
+def _read_sidecar(name, path):
+    try:
+        meta = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise DataError(f"{name}.yaml: cannot be read as YAML ({exc})") from None
+    if not isinstance(meta, dict):
+        raise DataError(f"{name}.yaml: must be a mapping with description, key, columns")
+    for field in ("description", "key", "origin", "columns"):
+        if field not in meta:
+            raise DataError(f"{name}.yaml: missing field {field!r}")
+    if not isinstance(meta["columns"], dict) or not meta["columns"]:
+        raise DataError(f"{name}.yaml: 'columns' must map each column to its unit and meaning")
+    for col, spec in meta["columns"].items():
+        if not isinstance(spec, dict) or "unit" not in spec or "description" not in spec:
+            raise DataError(f"{name}.yaml: column {col!r} needs 'unit' and 'description'")
+        unit = spec["unit"]
+        if unit in (TEXT_UNIT, DATE_UNIT, "per-row"):
+            continue
+        declared = unit_of(col)
+        if declared is None:
+            raise DataError(
+                f"{name}.yaml: column {col!r} has unit {unit!r} but its name carries no unit "
+                f"suffix; use one of {sorted(UNIT_SUFFIXES)} or the prefix 'n_'")
+        if declared != unit:
+            raise DataError(
+                f"{name}.yaml: column {col!r} declares unit {unit!r} but its suffix means "
+                f"{declared!r}")
+    return meta
+
+
+def _validate(name, raw, meta):
+    cols = meta["columns"]
+    key = meta["key"]
+    expected = list(cols)
+    missing = [c for c in expected if c not in raw.columns]
+    if missing:
+        raise DataError(f"{name}.csv: missing column(s) {missing}; the sidecar declares {expected}")
+    extra = [c for c in raw.columns if c not in cols]
+    if extra:
+        raise DataError(f"{name}.csv: column(s) {extra} are not declared in {name}.yaml")
+    for c in SOURCE_COLUMNS:
+        if c not in cols:
+            raise DataError(f"{name}.yaml: every table needs the column {c!r}")
+    if raw.empty:
+        raise DataError(f"{name}.csv: has no rows")
+    raw = raw.apply(lambda s: s.str.strip())
+
+    keys_ = raw[key]
+    if (keys_ == "").any():
+        raise DataError(f"{name}.csv: row {int(np.flatnonzero(keys_ == '')[0]) + 2} has an empty key {key!r}")
+    dup = keys_[keys_.duplicated()]
+    if len(dup):
+        raise DataError(f"{name}.csv: duplicate key {key}={dup.iloc[0]!r}")
+
+    out = pd.DataFrame(index=pd.Index(keys_, name=key))
+    for col, spec in cols.items():
+        if col == key:
+            continue
+        out[col] = _column(name, raw, key, col, spec)
+    _check_sources(name, out)
+    _check_per_row_units(name, out, cols)
+    return out
+
+
+def _column(name, raw, key, col, spec):
+    vals = raw[col]
+    req = spec.get("required", True)
+    req_if = spec.get("required_if")
+    need = pd.Series(bool(req), index=raw.index)
+    if req_if:
+        (other, allowed), = req_if.items()
+        allowed = allowed if isinstance(allowed, list) else [allowed]
+        need = raw[other].isin([str(a) for a in allowed])
+    empty = vals == ""
+    bad = need & empty
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        why = f" (required when {list(req_if)[0]} is {list(req_if.values())[0]})" if req_if else ""
+        raise DataError(f"{name}.csv: row {key}={raw[key].iloc[i]!r}: column {col!r} is empty{why}")
+    unit = spec["unit"]
+    if unit == TEXT_UNIT:
+        allowed = spec.get("allowed")
+        if allowed:
+            wrong = ~empty & ~vals.isin(allowed)
+            if wrong.any():
+                i = int(np.flatnonzero(wrong)[0])
+                raise DataError(f"{name}.csv: row {key}={raw[key].iloc[i]!r}: column {col!r} "
+                                f"must be one of {allowed}, got {vals.iloc[i]!r}")
+        return vals.where(~empty, None).to_numpy()
+    if unit == DATE_UNIT:
+        parsed = pd.to_datetime(vals.where(~empty), format="%Y-%m-%d", errors="coerce")
+        wrong = ~empty & parsed.isna()
+        if wrong.any():
+            i = int(np.flatnonzero(wrong)[0])
+            raise DataError(f"{name}.csv: row {key}={raw[key].iloc[i]!r}: column {col!r} must be "
+                            f"an ISO date YYYY-MM-DD, got {vals.iloc[i]!r}")
+        return vals.where(~empty, None).to_numpy()
+    nums = pd.to_numeric(vals.where(~empty), errors="coerce")
+    wrong = ~empty & nums.isna()
+    if wrong.any():
+        i = int(np.flatnonzero(wrong)[0])
+        raise DataError(f"{name}.csv: row {key}={raw[key].iloc[i]!r}: column {col!r} must be a "
+                        f"number [{unit}], got {vals.iloc[i]!r}")
+    wrong = ~empty & ~np.isfinite(nums)
+    if wrong.any():
+        i = int(np.flatnonzero(wrong)[0])
+        raise DataError(f"{name}.csv: row {key}={raw[key].iloc[i]!r}: column {col!r} must be "
+                        f"finite, got {vals.iloc[i]!r}")
+    lo = spec.get("min", 0.0 if unit != "per-row" else None)
+    hi = spec.get("max", 1.0 if unit == "fraction" else None)
+    for bound, cmp, word in ((lo, nums < (lo if lo is not None else 0), ">="),
+                             (hi, nums > (hi if hi is not None else 0), "<=")):
+        if bound is None:
+            continue
+        wrong = ~empty & cmp
+        if wrong.any():
+            i = int(np.flatnonzero(wrong)[0])
+            raise DataError(f"{name}.csv: row {key}={raw[key].iloc[i]!r}: column {col!r} must be "
+                            f"{word} {bound} [{unit}], got {vals.iloc[i]!r}")
+    return nums.to_numpy(dtype=float)
+
+
+def _check_sources(name, out):
+    for i, k in enumerate(out.index):
+        urls = str(out["source_url"].iloc[i] or "")
+        parts = [u for u in re.split(r"\s*;\s*", urls) if u]
+        if not parts or not all(re.match(r"^(https?://\S+|measured:\S+|derived:\S+)$", u) for u in parts):
+            raise DataError(f"{name}.csv: row {out.index.name}={k!r}: column 'source_url' must hold "
+                            f"one or more http(s) addresses separated by ';' (or 'measured:<file>' / "
+                            f"'derived:<how>'), got {urls!r}")
+        kind = out["source_kind"].iloc[i]
+        if kind not in SOURCE_KINDS:
+            raise DataError(f"{name}.csv: row {out.index.name}={k!r}: column 'source_kind' must be "
+                            f"one of {list(SOURCE_KINDS)}, got {kind!r}")
+
+
+def _check_per_row_units(name, out, cols):
+    """Tables of figures (``value`` + ``unit`` + ``metric``): the metric's suffix names the unit."""
+    if "unit" not in out.columns or "value" not in out.columns:
+        return
+    metrics = out["metric"] if "metric" in out.columns else out.index.to_series()
+    for k, metric, unit in zip(out.index, metrics, out["unit"]):
+        declared = unit_of(str(metric))
+        if declared is None:
+            raise DataError(f"{name}.csv: row {out.index.name}={k!r}: metric {metric!r} carries no "
+                            f"unit suffix; use one of {sorted(UNIT_SUFFIXES)}")
+        if declared != unit:
+            raise DataError(f"{name}.csv: row {out.index.name}={k!r}: metric {metric!r} means "
+                            f"{declared!r} but column 'unit' says {unit!r}")
+
+
+def keys(name, data_dir=None):
+    """Valid keys of table ``name`` (e.g. the hardware names), sorted."""
+    return sorted(load(name, data_dir).index)
+
+
+def row(name, key, data_dir=None):
+    """One row of table ``name`` as a Series; ``KeyError`` lists the valid keys."""
+    df = load(name, data_dir)
+    if not isinstance(key, str) or key not in df.index:
+        raise KeyError(f"unknown {df.index.name} {key!r} in table {name!r}; valid: {sorted(df.index)}")
+    return df.loc[key]
