@@ -1,0 +1,61 @@
+# One entry point for users and CI. `make reports` and `make test` set up what they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+SCENARIO ?= base
+PORT ?= 8888
+# With a conda environment active (conda env create -f environment.yml; conda activate econ),
+# use its Python; otherwise a local virtual environment in .venv.
+ifneq ($(strip $(CONDA_PREFIX)),)
+  PY := $(CONDA_PREFIX)/bin/python
+  ENV_STAMP := .env-stamp
+else
+  PY := .venv/bin/python
+  ENV_STAMP := .venv/.stamp
+endif
+export UV_PYTHON_DOWNLOADS := never
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help env test reports lab bench notebooks reliability clean
+
+help:  ## List the commands
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+env: $(ENV_STAMP)  ## Set up the environment (done automatically by the other commands)
+
+.venv/.stamp: pyproject.toml
+	@command -v python3 >/dev/null || { echo "python3 (3.11+) is required"; exit 1; }
+	python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	test -x .venv/bin/python || python3 -m venv .venv
+	.venv/bin/python -m pip install --quiet --upgrade uv || true
+	if [ -x .venv/bin/uv ]; then .venv/bin/uv pip install --quiet --python .venv/bin/python -e .; \
+	else .venv/bin/python -m pip install --quiet -e .; fi
+	touch $@
+
+.env-stamp: pyproject.toml
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+test: env  ## Run the whole test suite: unit, data, notebooks (nbval), reports, browser
+	$(PY) -m pytest tests notebooks --nbval --nbval-current-env \
+	    --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q
+
+reports: env  ## Execute every notebook into reports/<scenario>/ (SCENARIO=base|name|"a b"|all)
+	$(PY) -m econ.reports $(SCENARIO)
+
+notebooks: env  ## Re-execute the stored notebooks in place (after a deliberate change)
+	$(PY) -m econ.reports --in-place
+
+lab: env  ## Start JupyterLab on the notebooks (127.0.0.1, token printed)
+	$(PY) -m jupyter lab --no-browser --ip 127.0.0.1 --port $(PORT) --allow-root \
+	    --notebook-dir notebooks \
+	    --IdentityProvider.token=$$($(PY) -c 'import secrets; print(secrets.token_hex(16))')
+
+bench: env  ## Print the speed benchmarks (Monte Carlo chain, kernel harness, report run)
+	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+reliability: env  ## Bad input, corrupted data and injected faults: prints a summary
+	$(PY) -m pytest tests -m reliability -p no:cacheprovider -q -s
+
+clean:  ## Remove the environment and the reports
+	rm -rf .venv .env-stamp reports

@@ -1,0 +1,266 @@
+"""Every table in data/ loads through econ.data; broken copies fail with a clear message."""
+import csv
+import io
+import shutil
+
+import pytest
+import yaml
+
+import econ
+from econ import data as D
+
+TABLES = D.tables()
+
+
+def test_there_are_tables():
+    assert TABLES, "data/ holds no table with a sidecar"
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_table_loads_and_declares_units(name):
+    df = D.load(name)
+    meta = yaml.safe_load((D.DATA_DIR / f"{name}.yaml").read_text())
+    assert len(df) > 0
+    for col, spec in meta["columns"].items():
+        unit = spec["unit"]
+        if unit in ("text", "date", "per-row"):
+            continue
+        assert D.unit_of(col) == unit, f"{name}.{col}: suffix means {D.unit_of(col)!r}, sidecar says {unit!r}"
+        assert df[col].dtype == float
+    assert df["source_url"].notna().all() and df["source_date"].notna().all()
+    assert set(df["source_kind"]) <= set(D.SOURCE_KINDS)
+
+
+def test_unknown_table_and_key_list_the_valid_ones():
+    with pytest.raises(KeyError, match="valid tables"):
+        D.load("no_such_table")
+    with pytest.raises(KeyError, match="table name"):
+        D.load("../etc/passwd")
+    name = TABLES[0]
+    with pytest.raises(KeyError, match=r"valid: \[") as exc:
+        D.row(name, "not-a-key")
+    assert D.keys(name)[0] in str(exc.value)
+
+
+def test_load_returns_a_copy():
+    name = TABLES[0]
+    df = D.load(name)
+    df.iloc[:, :] = None
+    assert D.load(name).notna().any().any()
+
+
+def test_unit_of():
+    assert D.unit_of("peak_bf16_flop_per_s") == "FLOP/s"
+    assert D.unit_of("cost_usd_per_mtok") == "USD/Mtok"
+    assert D.unit_of("n_layers") == "count"
+    assert D.unit_of("utilization_frac") == "fraction"
+    assert D.unit_of("price") is None
+
+
+# --- broken copies ---------------------------------------------------------------------------
+
+def _table_with(kind):
+    """A real table that has a column of the given kind (numeric required, _usd ...)."""
+    for name in TABLES:
+        meta = yaml.safe_load((D.DATA_DIR / f"{name}.yaml").read_text())
+        for col, spec in meta["columns"].items():
+            unit = spec["unit"]
+            numeric = unit not in ("text", "date", "per-row")
+            if kind == "required_numeric" and numeric and spec.get("required", True):
+                return name, col
+            if kind == "usd" and numeric and col.endswith(("_usd", "_usd_per_hour", "_usd_per_mtok")):
+                return name, col
+    pytest.skip(f"no table has a {kind} column yet")
+
+
+def _copy(tmp_path, name):
+    for n in TABLES:
+        shutil.copy(D.DATA_DIR / f"{n}.csv", tmp_path / f"{n}.csv")
+        shutil.copy(D.DATA_DIR / f"{n}.yaml", tmp_path / f"{n}.yaml")
+    text = (tmp_path / f"{name}.csv").read_text(encoding="utf-8")
+    rows = list(csv.reader(io.StringIO(text)))
+    return rows
+
+
+def _write(tmp_path, name, rows):
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    (tmp_path / f"{name}.csv").write_text(buf.getvalue(), encoding="utf-8")
+
+
+def _first_nonempty_row(rows, col):
+    j = rows[0].index(col)
+    for i in range(1, len(rows)):
+        if rows[i][j] != "":
+            return i, j
+    pytest.skip(f"column {col} has no values")
+
+
+@pytest.mark.reliability
+def test_missing_source_is_reported(tmp_path):
+    name = TABLES[0]
+    rows = _copy(tmp_path, name)
+    j = rows[0].index("source_url")
+    key = rows[1][0]
+    rows[1][j] = ""
+    _write(tmp_path, name, rows)
+    with pytest.raises(D.DataError, match=rf"{name}.csv: row .*{key}.*'source_url'"):
+        D.load(name, tmp_path)
+
+
+@pytest.mark.reliability
+def test_bad_source_kind_and_date_are_reported(tmp_path):
+    name = TABLES[0]
+    rows = _copy(tmp_path, name)
+    rows[1][rows[0].index("source_kind")] = "blog"
+    _write(tmp_path, name, rows)
+    with pytest.raises(D.DataError, match=r"'source_kind' must be one of .*'blog'"):
+        D.load(name, tmp_path)
+    rows[1][rows[0].index("source_kind")] = "primary"
+    rows[1][rows[0].index("source_date")] = "Feb 2025"
+    _write(tmp_path, name, rows)
+    with pytest.raises(D.DataError, match=r"'source_date' must be an ISO date .*'Feb 2025'"):
+        D.load(name, tmp_path)
+
+
+@pytest.mark.reliability
+def test_nan_in_required_value_is_reported(tmp_path):
+    name, col = _table_with("required_numeric")
+    rows = _copy(tmp_path, name)
+    j = rows[0].index(col)
+    key = rows[1][0]
+    rows[1][j] = ""
+    _write(tmp_path, name, rows)
+    with pytest.raises(D.DataError, match=rf"row .*{key}.*column '{col}' is empty"):
+        D.load(name, tmp_path)
+    rows[1][j] = "nan"
+    _write(tmp_path, name, rows)
+    with pytest.raises(D.DataError, match=rf"column '{col}' must be finite"):
+        D.load(name, tmp_path)
+
+
+@pytest.mark.reliability
+def test_non_numeric_value_is_reported(tmp_path):
+    name, col = _table_with("required_numeric")
+    rows = _copy(tmp_path, name)
+    rows[1][rows[0].index(col)] = "12 TB/s"
+    _write(tmp_path, name, rows)
+    with pytest.raises(D.DataError, match=rf"column '{col}' must be a number .*'12 TB/s'"):
+        D.load(name, tmp_path)
+
+
+@pytest.mark.reliability
+def test_negative_price_is_reported(tmp_path):
+    name, col = _table_with("usd")
+    rows = _copy(tmp_path, name)
+    i, j = _first_nonempty_row(rows, col)
+    rows[i][j] = "-2.0"
+    _write(tmp_path, name, rows)
+    with pytest.raises(D.DataError, match=rf"column '{col}' must be >= 0.*'-2.0'"):
+        D.load(name, tmp_path)
+
+
+@pytest.mark.reliability
+def test_duplicate_key_is_reported(tmp_path):
+    name = TABLES[0]
+    rows = _copy(tmp_path, name)
+    rows.append(list(rows[1]))
+    _write(tmp_path, name, rows)
+    with pytest.raises(D.DataError, match=rf"duplicate key .*{rows[1][0]}"):
+        D.load(name, tmp_path)
+
+
+@pytest.mark.reliability
+def test_bad_unit_suffix_is_reported(tmp_path):
+    name, col = _table_with("required_numeric")
+    _copy(tmp_path, name)
+    side = tmp_path / f"{name}.yaml"
+    meta = yaml.safe_load(side.read_text())
+    # a column renamed without its unit suffix
+    bare = col.rsplit("_", 1)[0] + "_speed"
+    meta["columns"] = {(bare if c == col else c): s for c, s in meta["columns"].items()}
+    side.write_text(yaml.safe_dump(meta, sort_keys=False))
+    with pytest.raises(D.DataError, match=rf"column '{bare}' .*no unit suffix"):
+        D.load(name, tmp_path)
+    # a sidecar unit that disagrees with the suffix
+    meta = yaml.safe_load((D.DATA_DIR / f"{name}.yaml").read_text())
+    meta["columns"][col]["unit"] = "furlongs"
+    side.write_text(yaml.safe_dump(meta, sort_keys=False))
+    with pytest.raises(D.DataError, match=rf"column '{col}' declares unit 'furlongs'"):
+        D.load(name, tmp_path)
+
+
+@pytest.mark.reliability
+def test_missing_and_undeclared_columns_are_reported(tmp_path):
+    name = TABLES[0]
+    rows = _copy(tmp_path, name)
+    j = rows[0].index("notes") if "notes" in rows[0] else len(rows[0]) - 1
+    col = rows[0][j]
+    _write(tmp_path, name, [r[:j] + r[j + 1:] for r in rows])
+    with pytest.raises(D.DataError, match=rf"missing column\(s\) \['{col}'\]"):
+        D.load(name, tmp_path)
+    _write(tmp_path, name, [r + (["extra"] if i else ["mystery_usd"]) for i, r in enumerate(rows)])
+    with pytest.raises(D.DataError, match=r"\['mystery_usd'\] are not declared"):
+        D.load(name, tmp_path)
+
+
+@pytest.mark.reliability
+def test_truncated_and_wrongly_encoded_files_are_reported(tmp_path):
+    name = TABLES[0]
+    _copy(tmp_path, name)
+    path = tmp_path / f"{name}.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: len(text) // 2].rsplit(",", 1)[0] + ',"unterminated', encoding="utf-8")
+    with pytest.raises(D.DataError, match=rf"{name}.csv"):
+        D.load(name, tmp_path)
+    path.write_bytes(text.encode("utf-16"))
+    with pytest.raises(D.DataError, match=rf"{name}.csv: not valid UTF-8"):
+        D.load(name, tmp_path)
+    path.write_text("", encoding="utf-8")
+    with pytest.raises(D.DataError, match=rf"{name}.csv"):
+        D.load(name, tmp_path)
+
+
+@pytest.mark.reliability
+def test_malformed_sidecar_is_reported(tmp_path):
+    name = TABLES[0]
+    _copy(tmp_path, name)
+    (tmp_path / f"{name}.yaml").write_text("columns: [unclosed\n")
+    with pytest.raises(D.DataError, match=rf"{name}.yaml: cannot be read as YAML"):
+        D.load(name, tmp_path)
+    (tmp_path / f"{name}.yaml").write_text("description: x\nkey: name\ncolumns: {}\n")
+    with pytest.raises(D.DataError, match=rf"{name}.yaml: missing field 'origin'"):
+        D.load(name, tmp_path)
+
+
+@pytest.mark.reliability
+def test_fraction_out_of_range_is_reported(tmp_path):
+    for name in TABLES:
+        meta = yaml.safe_load((D.DATA_DIR / f"{name}.yaml").read_text())
+        cols = [c for c, s in meta["columns"].items() if s["unit"] == "fraction"]
+        if cols:
+            break
+    else:
+        pytest.skip("no fraction column yet")
+    rows = _copy(tmp_path, name)
+    i, j = _first_nonempty_row(rows, cols[0])
+    rows[i][j] = "1.7"
+    _write(tmp_path, name, rows)
+    with pytest.raises(D.DataError, match=rf"'{cols[0]}' must be <= 1.*'1.7'"):
+        D.load(name, tmp_path)
+
+
+def test_tables_are_frozen_no_network():
+    # econ.data reads local files only: every table loads with sockets disabled.
+    import socket
+    real = socket.socket
+
+    def refuse(*a, **k):
+        raise OSError("network disabled in this test")
+    socket.socket = refuse
+    try:
+        D._load_cached.cache_clear()
+        for name in TABLES:
+            assert len(D.load(name))
+    finally:
+        socket.socket = real
