@@ -1,2 +1,433 @@
-"""Placeholder: being written."""
-__all__: list[str] = []
+"""The results table every notebook writes, and the verdict table it ends with.
+
+Each notebook turns its headline numbers into rows of one tidy table with the
+columns :data:`RESULT_COLUMNS`::
+
+    notebook, metric, subject, value, unit, published_value, source_url, verdict
+
+``metric`` is snake_case and carries its unit in its suffix (``training_cost_usd``,
+``cost_usd_per_mtok``; :func:`econ.data.unit_of`), ``unit`` is what that suffix
+means, ``value`` is finite, ``published_value`` is the figure from the debate
+(``NaN`` where none exists) and ``verdict`` says in words how the two compare.
+
+A notebook typically does::
+
+    results = results_frame("token-pricing", [
+        dict(metric="serving_cost_usd_per_day", subject="deepseek-day6",
+             value=cost_usd_per_day, published_value=87072.0,
+             source_url="https://github.com/deepseek-ai/open-infra-index", rel_tol=0.01),
+    ])
+    write_results(results, results_path)      # no-op when results_path == ""
+    verdict_table(results, claims={
+        "serving_cost_usd_per_day": "DeepSeek's V3/R1 serving cost $87,072 a day"})
+
+The report run (:mod:`econ.reports`) passes ``results_path`` to every notebook
+and collects the files with :func:`collect_results`.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .data import unit_of
+
+__all__ = ["RESULT_COLUMNS", "METRIC_UNIT_EXCEPTIONS", "metric_unit", "results_frame",
+           "validate_results", "write_results", "read_results", "collect_results", "verdict",
+           "verdict_table", "format_quantity"]
+
+#: Columns of the results table, in order.
+RESULT_COLUMNS = ["notebook", "metric", "subject", "value", "unit", "published_value",
+                  "source_url", "verdict"]
+
+#: Metric names fixed by the results-table contract (issue 5) before the unit-suffix
+#: rule; their unit cannot be read from the suffix, so it is declared here. Every other
+#: metric must carry a suffix that :func:`econ.data.unit_of` resolves.
+METRIC_UNIT_EXCEPTIONS = {
+    "training_gpu_hours_estimated": "GPU-hours",
+    "kv_cache_bytes_per_token": "bytes/token",
+    "mtp_speedup": "ratio",
+    "chips_to_hold_weights": "count",
+}
+
+_METRIC_RE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+_SOURCE_RE = re.compile(r"^(https?://\S+|measured:\S+|derived:\S+)$")
+_OPTIONAL = {"published_value": np.nan, "source_url": "", "verdict": None, "unit": None}
+_ROW_KEYS = set(RESULT_COLUMNS) | {"rel_tol"}
+_DEFAULT_REL_TOL = 0.05
+
+
+def metric_unit(metric):
+    """Unit a metric name declares (its suffix), or ``ValueError`` if none.
+
+    Parameters
+    ----------
+    metric : str
+        snake_case metric name, e.g. ``"training_cost_usd"``.
+
+    Returns
+    -------
+    str
+        The unit, e.g. ``"USD"``.
+    """
+    if not isinstance(metric, str) or not _METRIC_RE.match(metric):
+        raise ValueError(f"metric must be snake_case (lower-case letters, digits, '_'), "
+                         f"got {metric!r}")
+    unit = METRIC_UNIT_EXCEPTIONS.get(metric) or unit_of(metric)
+    if unit is None:
+        from .data import UNIT_SUFFIXES
+        raise ValueError(f"metric {metric!r} carries no unit suffix; end it with one of "
+                         f"{sorted(UNIT_SUFFIXES)} (e.g. 'training_cost_usd')")
+    return unit
+
+
+def results_frame(notebook, rows):
+    """Build a validated results table from rows.
+
+    Parameters
+    ----------
+    notebook : str
+        Name of the notebook writing the rows (its file stem, e.g. ``"token-pricing"``).
+    rows : iterable of dict, or pandas.DataFrame
+        Each row needs ``metric``, ``subject`` and ``value``; optional
+        ``published_value`` (the figure from the debate), ``source_url`` (its source),
+        ``unit`` (must equal the metric's suffix unit; filled in when absent),
+        ``verdict`` (words; computed with :func:`verdict` when absent) and
+        ``rel_tol`` (tolerance for that verdict, default 0.05; not stored).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`RESULT_COLUMNS`, one row per result.
+
+    Raises
+    ------
+    ValueError
+        A bad metric name, unit, value or source, naming the row and the field.
+    """
+    if not isinstance(notebook, str) or not _NAME_RE.match(notebook):
+        raise ValueError(f"notebook must be a simple name like 'token-pricing', got {notebook!r}")
+    if isinstance(rows, pd.DataFrame):
+        rows = rows.to_dict("records")
+    out = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise ValueError(f"results row {i}: must be a dict, got {type(row).__name__}")
+        extra = set(row) - _ROW_KEYS
+        if extra:
+            raise ValueError(f"results row {i}: unknown field(s) {sorted(extra)}; "
+                             f"allowed: {RESULT_COLUMNS + ['rel_tol']}")
+        for field in ("metric", "subject", "value"):
+            if field not in row:
+                raise ValueError(f"results row {i}: missing field {field!r}")
+        if "notebook" in row and row["notebook"] != notebook:
+            raise ValueError(f"results row {i}: notebook {row['notebook']!r} differs from "
+                             f"{notebook!r}")
+        r = {**_OPTIONAL, **row, "notebook": notebook}
+        rel_tol = r.pop("rel_tol", _DEFAULT_REL_TOL)
+        where = f"results row {i} ({r['metric']!r} / {r['subject']!r})"
+        try:
+            unit = metric_unit(r["metric"])
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        if r["unit"] is None:
+            r["unit"] = unit
+        r["value"] = _finite(where, "value", r["value"])
+        r["published_value"] = _finite(where, "published_value", r["published_value"],
+                                       allow_nan=True)
+        if r["verdict"] is None:
+            r["verdict"] = verdict(r["value"], r["published_value"], rel_tol)
+        out.append(r)
+    frame = pd.DataFrame(out, columns=RESULT_COLUMNS)
+    frame["value"] = frame["value"].astype(float)
+    frame["published_value"] = frame["published_value"].astype(float)
+    return validate_results(frame)
+
+
+def _finite(where, field, x, allow_nan=False):
+    if x is None and allow_nan:
+        return float("nan")
+    if isinstance(x, (bool, np.bool_, str)):
+        raise ValueError(f"{where}: {field} must be a number, got {x!r}")
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: {field} must be a number, got {x!r}") from None
+    if math.isnan(v) and allow_nan:
+        return v
+    if not math.isfinite(v):
+        raise ValueError(f"{where}: {field} must be finite, got {v!r}")
+    return v
+
+
+def validate_results(frame):
+    """Check a results table against the contract; return it (columns in order).
+
+    Raises ``ValueError`` naming the row, metric and problem: missing or extra
+    columns, a metric without a unit suffix, a unit that is not the suffix's, a
+    non-finite value, an empty notebook or subject, a malformed source, a
+    duplicated (notebook, metric, subject).
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"results must be a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in RESULT_COLUMNS if c not in frame.columns]
+    extra = [c for c in frame.columns if c not in RESULT_COLUMNS]
+    if missing or extra:
+        raise ValueError(f"results table must have exactly the columns {RESULT_COLUMNS}; "
+                         f"missing {missing}, extra {extra}")
+    frame = frame[RESULT_COLUMNS].reset_index(drop=True)
+    for i, r in enumerate(frame.itertuples(index=False)):
+        where = f"results row {i} ({r.metric!r} / {r.subject!r})"
+        if not isinstance(r.notebook, str) or not _NAME_RE.match(r.notebook):
+            raise ValueError(f"{where}: notebook must be a simple name, got {r.notebook!r}")
+        try:
+            unit = metric_unit(r.metric)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        if r.unit != unit:
+            raise ValueError(f"{where}: unit must be {unit!r} (what the metric's suffix means), "
+                             f"got {r.unit!r}")
+        if not isinstance(r.subject, str) or not r.subject.strip():
+            raise ValueError(f"{where}: subject must be a non-empty string (a data key such "
+                             f"as 'deepseek-v3'), got {r.subject!r}")
+        _finite(where, "value", r.value)
+        _finite(where, "published_value", r.published_value, allow_nan=True)
+        src = "" if _isnan(r.source_url) else r.source_url
+        if not isinstance(src, str):
+            raise ValueError(f"{where}: source_url must be a string, got {src!r}")
+        for part in (p for p in re.split(r"\s*;\s*", src.strip()) if p):
+            if not _SOURCE_RE.match(part):
+                raise ValueError(f"{where}: source_url must hold http(s) addresses separated "
+                                 f"by ';' (or 'measured:<file>' / 'derived:<how>'), got {src!r}")
+        if not isinstance(r.verdict, str):
+            raise ValueError(f"{where}: verdict must be a string, got {r.verdict!r}")
+    dup = frame.duplicated(["notebook", "metric", "subject"])
+    if dup.any():
+        r = frame[dup].iloc[0]
+        raise ValueError(f"results: duplicate row for notebook {r.notebook!r}, metric "
+                         f"{r.metric!r}, subject {r.subject!r}")
+    frame = frame.copy()
+    frame["source_url"] = frame["source_url"].map(lambda s: "" if _isnan(s) else s)
+    return frame
+
+
+def _isnan(x):
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def write_results(frame, results_path):
+    """Write a results table as CSV, atomically; do nothing when ``results_path`` is ``""``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A table from :func:`results_frame` (validated again here).
+    results_path : str or Path
+        Where to write; ``""`` (a notebook run by hand or by nbval) writes nothing.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The file written, or ``None``.
+    """
+    if results_path is None or str(results_path) == "":
+        return None
+    frame = validate_results(frame)
+    path = Path(results_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            frame.to_csv(fh, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def read_results(path):
+    """Read one results CSV and validate it."""
+    frame = pd.read_csv(path, dtype={"notebook": str, "metric": str, "subject": str,
+                                     "unit": str, "source_url": str, "verdict": str},
+                        keep_default_na=False, na_values={"value": [""],
+                                                          "published_value": [""]})
+    try:
+        return validate_results(frame)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def collect_results(results_dir, exclude=()):
+    """Concatenate every ``*.csv`` results file in ``results_dir`` (sorted by name).
+
+    Parameters
+    ----------
+    results_dir : str or Path
+        Folder the report run passed the notebooks' ``results_path`` into.
+    exclude : iterable of str
+        Notebook names (file stems) to leave out, e.g. the summary itself.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`RESULT_COLUMNS`; empty when the folder holds no results.
+    """
+    d = Path(results_dir)
+    if not d.is_dir():
+        raise ValueError(f"results_dir {str(results_dir)!r} is not a folder")
+    frames = [read_results(p) for p in sorted(d.glob("*.csv")) if p.stem not in set(exclude)]
+    if not frames:
+        return validate_results(pd.DataFrame(columns=RESULT_COLUMNS).astype(
+            {"value": float, "published_value": float}))
+    return validate_results(pd.concat(frames, ignore_index=True))
+
+
+def _pct(x):
+    """Percentage with two significant figures, no trailing noise: 0.3%, 45%, 1,200%."""
+    p = abs(x) * 100.0
+    if p >= 100:
+        return f"{p:,.0f}%"
+    return f"{float(f'{p:.2g}'):g}%"
+
+
+def verdict(computed, published, rel_tol=0.05):
+    """Say in words how a computed value compares with a published one.
+
+    Parameters
+    ----------
+    computed : float
+        Value from this run. [any unit]
+    published : float or None
+        Figure from the debate, same unit; ``None``/``NaN`` when there is none.
+    rel_tol : float
+        Relative difference still counted as reproduced. [-]
+
+    Returns
+    -------
+    str
+        ``"reproduced within 0.3%"``, ``"off by +45%"``, ``"off by -80%"``,
+        ``"off by +1,100% (12x the published figure)"``, ``"reproduced exactly"``,
+        or ``"no published figure"``.
+    """
+    c = _finite("verdict", "computed", computed)
+    p = _finite("verdict", "published", published, allow_nan=True)
+    tol = _finite("verdict", "rel_tol", rel_tol)
+    if tol < 0:
+        raise ValueError(f"rel_tol must be >= 0, got {rel_tol!r}")
+    if math.isnan(p):
+        return "no published figure"
+    if c == p:
+        return "reproduced exactly"
+    if p == 0:
+        return f"off by {c - p:+.3g} (published figure is 0)"
+    rel = c / p - 1.0
+    if abs(rel) <= tol:
+        return f"reproduced within {_pct(rel)}"
+    sign = "+" if rel > 0 else "-"
+    text = f"off by {sign}{_pct(rel)}"
+    if c / p >= 2:
+        text += f" ({c / p:.2g}x the published figure)"
+    return text
+
+
+_USD_UNITS = {"USD": "", "USD/h": "/h", "USD/Mtok": "/Mtok", "USD/kWh": "/kWh",
+              "USD/day": "/day", "USD/year": "/year"}
+
+
+def _number(v):
+    a = abs(v)
+    if a == 0:
+        return "0"
+    if a >= 1e15 or a < 1e-3:
+        return f"{v:.3e}"
+    for scale, word in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
+        if a >= scale:
+            return f"{v / scale:.4g}{word}"
+    if a >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.3g}"
+
+
+def format_quantity(value, unit):
+    """A value with its unit, for people: ``$5.576M``, ``$2.19/Mtok``, ``54.5%``, ``27.4x``.
+
+    ``NaN`` gives ``"–"``.
+    """
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(v):
+        return "–"
+    if unit in _USD_UNITS:
+        return f"{'-' if v < 0 else ''}${_number(abs(v))}{_USD_UNITS[unit]}"
+    if unit == "fraction":
+        return f"{v * 100:.3g}%"
+    if unit == "ratio":
+        return f"{_number(v)}x"
+    if unit == "count" and v == round(v) and abs(v) < 1e15:
+        return f"{v:,.0f}"
+    return f"{_number(v)} {unit}"
+
+
+def verdict_table(results, claims=None):
+    """The table a notebook ends with: claim, computed, published, source, verdict.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        A results table (:func:`results_frame` or :func:`collect_results`).
+    claims : dict, optional
+        Claim wording per row, keyed by ``metric`` or by ``(metric, subject)``;
+        when given, only these rows are shown, in this order. Without it every row
+        is shown, labelled ``metric (subject)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``claim``, ``computed``, ``published``, ``source``, ``verdict``
+        (text, formatted with units); the ``notebook`` column is added when the
+        results come from more than one notebook.
+    """
+    frame = validate_results(results)
+    if claims is None:
+        picked = [(f"{r.metric} ({r.subject})", i) for i, r in enumerate(frame.itertuples())]
+    else:
+        if not isinstance(claims, dict):
+            raise ValueError(f"claims must be a dict keyed by metric or (metric, subject), "
+                             f"got {type(claims).__name__}")
+        picked = []
+        for key, text in claims.items():
+            if isinstance(key, tuple):
+                hit = (frame["metric"] == key[0]) & (frame["subject"] == key[1])
+            else:
+                hit = frame["metric"] == key
+            if not hit.any():
+                raise KeyError(f"claims: no result row for {key!r}; results hold "
+                               f"{sorted(set(zip(frame['metric'], frame['subject'])))}")
+            many = int(hit.sum()) > 1
+            for i in np.flatnonzero(hit.to_numpy()):
+                label = f"{text} ({frame['subject'].iloc[i]})" if many else str(text)
+                picked.append((label, int(i)))
+    rows = []
+    for label, i in picked:
+        r = frame.iloc[i]
+        rows.append({"notebook": r["notebook"], "claim": label,
+                     "computed": format_quantity(r["value"], r["unit"]),
+                     "published": format_quantity(r["published_value"], r["unit"]),
+                     "source": r["source_url"], "verdict": r["verdict"]})
+    cols = ["claim", "computed", "published", "source", "verdict"]
+    table = pd.DataFrame(rows, columns=["notebook"] + cols)
+    if frame["notebook"].nunique() <= 1:
+        table = table[cols]
+    return table
