@@ -51,6 +51,8 @@ def numeric(name, x, *, min_value=None, max_value=None, min_inclusive=True,
     """
     if isinstance(x, (bool, np.bool_)):
         raise ValueError(f"{name} must be a number, got {x!r}")
+    if x is None:
+        raise ValueError(f"{name} must be a number, got None")
     if isinstance(x, str):
         raise ValueError(f"{name} must be a number, got the string {x!r}")
     try:
@@ -102,7 +104,7 @@ def choice(name, value, allowed):
 def _first(arr, bad):
     flat_arr, flat_bad = arr.reshape(-1), bad.reshape(-1)
     idx = int(np.flatnonzero(flat_bad)[0])
-    value = flat_arr[idx]
+    value = float(flat_arr[idx])
     return f"{value!r}" if arr.ndim == 0 else f"{value!r} (at position {idx})"
 
 
