@@ -1,0 +1,309 @@
+"""econ.amortization: annuity closed forms, limits, kinds, monotonicity, bad input."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import econ
+from econ import amortization as A
+
+# --- valid scalar arguments of each public function, and the range each argument allows -----
+# kinds: nonneg >= 0, pos > 0, frac [0, 1], frac_pos (0, 1], ge1 >= 1
+CASES = {
+    A.capital_recovery_factor: dict(cost_of_capital_frac=(0.08, "frac"), life_years=(5.0, "pos")),
+    A.capex_usd_per_hour: dict(purchase_usd=(25_000.0, "nonneg"), life_years=(5.0, "pos"),
+                               cost_of_capital_frac=(0.08, "frac")),
+    A.power_usd_per_hour: dict(power_w=(700.0, "nonneg"), pue_ratio=(1.3, "ge1"),
+                               electricity_usd_per_kwh=(0.08, "nonneg")),
+    A.opex_usd_per_hour: dict(purchase_usd=(25_000.0, "nonneg"), opex_yearly_frac=(0.1, "frac")),
+    A.device_usd_per_hour: dict(purchase_usd=(25_000.0, "nonneg"), life_years=(5.0, "pos"),
+                                cost_of_capital_frac=(0.08, "frac"), power_w=(700.0, "nonneg"),
+                                pue_ratio=(1.3, "ge1"), electricity_usd_per_kwh=(0.08, "nonneg"),
+                                opex_yearly_frac=(0.1, "frac")),
+    A.useful_usd_per_hour: dict(usd_per_hour=(2.0, "nonneg"), utilization_frac=(0.6, "frac_pos")),
+    A.rental_premium_ratio: dict(rental_usd_per_hour=(2.0, "nonneg"),
+                                 owned_usd_per_hour=(1.2, "pos")),
+}
+BAD = {
+    "nonneg": [-1.0],
+    "pos": [0.0, -1.0],
+    "frac": [-0.1, 1.5],
+    "frac_pos": [0.0, 1.5],
+    "ge1": [0.9, 0.0],
+}
+COMMON_BAD = [float("nan"), float("inf"), -float("inf"), "2", None, True]
+ARGS = [(f, name) for f, spec in CASES.items() for name in spec]
+
+
+def _ids(case):
+    f, name = case
+    return f"{f.__name__}-{name}"
+
+
+def _scalar_kwargs(f):
+    return {k: v for k, (v, _) in CASES[f].items()}
+
+
+@pytest.mark.parametrize("f", list(CASES), ids=lambda f: f.__name__)
+def test_kinds_float_array_series(f):
+    kw = _scalar_kwargs(f)
+    ref = f(**kw)
+    assert isinstance(ref, float) and math.isfinite(ref)
+    for name in kw:
+        arr = f(**{**kw, name: np.full(3, kw[name])})
+        assert isinstance(arr, np.ndarray) and arr.shape == (3,)
+        np.testing.assert_allclose(arr, ref, rtol=1e-12)
+        s = pd.Series(np.full(3, kw[name]), index=["a", "b", "c"])
+        out = f(**{**kw, name: s})
+        assert isinstance(out, pd.Series) and list(out.index) == ["a", "b", "c"]
+        np.testing.assert_allclose(out.to_numpy(), ref, rtol=1e-12)
+    idx = pd.Index(["x", "y"], name="scenario")
+    every = f(**{k: pd.Series([v, v], index=idx) for k, v in kw.items()})
+    assert isinstance(every, pd.Series) and every.index.equals(idx)
+
+
+@pytest.mark.parametrize("f", list(CASES), ids=lambda f: f.__name__)
+def test_broadcasting(f):
+    kw = _scalar_kwargs(f)
+    first, second = list(kw)[:2]
+    out = f(**{**kw, first: np.full((3, 1), kw[first]), second: np.full(4, kw[second])})
+    assert out.shape == (3, 4)
+    np.testing.assert_allclose(out, f(**kw), rtol=1e-12)
+
+
+@pytest.mark.parametrize("case", ARGS, ids=_ids)
+def test_bad_input_is_a_value_error_naming_the_parameter(case):
+    f, name = case
+    kw = _scalar_kwargs(f)
+    for bad in COMMON_BAD + BAD[CASES[f][name][1]]:
+        with pytest.raises(ValueError, match=rf"^{name} "):
+            f(**{**kw, name: bad})
+        if not isinstance(bad, str) and bad is not None and not isinstance(bad, bool):
+            with pytest.raises(ValueError, match=rf"^{name} .*at position 1"):
+                f(**{**kw, name: np.array([kw[name], bad])})
+
+
+# --- closed forms ---------------------------------------------------------------------------
+
+def test_annuity_hand_worked():
+    # 8 %/yr over 5 years: 0.08 * 1.08^5 / (1.08^5 - 1) = 0.08 * 1.4693281 / 0.4693281
+    assert A.capital_recovery_factor(0.08, 5) == pytest.approx(0.2504564545, rel=1e-9)
+    # 10 %/yr over 3 years: 0.1 * 1.331 / 0.331
+    assert A.capital_recovery_factor(0.10, 3) == pytest.approx(0.1331 / 0.331, rel=1e-12)
+    # one year: repay principal plus one year's interest
+    assert A.capital_recovery_factor(0.07, 1) == pytest.approx(1.07, rel=1e-12)
+    # $25,000 at 8 % over 5 years: $6,261.41 a year, /8760 h
+    assert A.capex_usd_per_hour(25_000, 5, 0.08) == pytest.approx(6261.411363 / 8760, rel=1e-9)
+
+
+def test_annuity_present_value_repays_the_purchase():
+    r, n = 0.09, 6
+    pmt = A.capital_recovery_factor(r, n)
+    assert sum(pmt / (1 + r) ** t for t in range(1, n + 1)) == pytest.approx(1.0, rel=1e-12)
+
+
+def test_straight_line_at_zero_rate_and_limit():
+    assert A.capital_recovery_factor(0.0, 4) == 0.25
+    assert A.capex_usd_per_hour(35_040, 4, 0.0) == pytest.approx(1.0)
+    # continuous at r -> 0 and exact for tiny rates (no cancellation)
+    for r in (1e-6, 1e-10, 1e-15, 5e-324):
+        assert A.capital_recovery_factor(r, 4) == pytest.approx(0.25, rel=1e-5)
+    mixed = A.capital_recovery_factor(np.array([0.0, 0.05]), 4)
+    assert mixed[0] == 0.25 and mixed[1] == pytest.approx(0.282011833, rel=1e-8)
+
+
+def test_long_life_tends_to_the_interest_rate():
+    assert A.capital_recovery_factor(0.08, 500) == pytest.approx(0.08, rel=1e-12)
+
+
+def test_power_and_opex_closed_forms():
+    # 700 W x 1.5 PUE = 1.05 kW for an hour at $0.10 = $0.105
+    assert A.power_usd_per_hour(700, 1.5, 0.10) == pytest.approx(0.105)
+    assert A.opex_usd_per_hour(87_600, 0.10) == pytest.approx(1.0)
+
+
+def test_device_is_the_sum_of_its_parts():
+    kw = _scalar_kwargs(A.device_usd_per_hour)
+    parts = (A.capex_usd_per_hour(kw["purchase_usd"], kw["life_years"], kw["cost_of_capital_frac"])
+             + A.power_usd_per_hour(kw["power_w"], kw["pue_ratio"], kw["electricity_usd_per_kwh"])
+             + A.opex_usd_per_hour(kw["purchase_usd"], kw["opex_yearly_frac"]))
+    assert A.device_usd_per_hour(**kw) == pytest.approx(parts, rel=1e-12)
+    del kw["opex_yearly_frac"]
+    assert A.device_usd_per_hour(**kw) == pytest.approx(
+        parts - A.opex_usd_per_hour(25_000, 0.1), rel=1e-12)
+
+
+def test_useful_hour_limits():
+    assert A.useful_usd_per_hour(2.0, 1.0) == 2.0
+    assert A.useful_usd_per_hour(2.0, 0.5) == 4.0
+    with pytest.raises(ValueError, match=r"utilization_frac must be in \(0, 1\], got 0.0"):
+        A.useful_usd_per_hour(2.0, 0.0)
+
+
+def test_rental_premium_and_breakeven_utilization():
+    ratio = A.rental_premium_ratio(2.0, 1.0)
+    assert ratio == 2.0
+    # at utilization 1/ratio, owning costs the rental price per useful hour
+    assert A.useful_usd_per_hour(1.0, 1 / ratio) == pytest.approx(2.0)
+
+
+# --- owned_usd_per_hour from hardware rows ---------------------------------------------------
+
+HW = pd.DataFrame(
+    {"purchase_usd": [25_000.0, 2_500_000.0, 20_000.0], "tdp_w": [700.0, 23_000.0, 375.0],
+     "n_devices_per_node": [8.0, 1.0, 8.0], "rental_usd_per_hour": [2.0, np.nan, np.nan],
+     "notes": ["gpu", "wafer", "lpu"]},
+    index=pd.Index(["GPU-A", "WAFER-B", "LPU-C"], name="name"))
+ASSUME = dict(life_years=5.0, cost_of_capital_frac=0.08, pue_ratio=1.3,
+              electricity_usd_per_kwh=0.08)
+
+
+def test_owned_row_matches_device_formula():
+    row = HW.loc["GPU-A"]
+    cost = A.owned_usd_per_hour(row, **ASSUME, opex_yearly_frac=0.1, system_overhead_frac=0.5,
+                                power_overhead_frac=0.8, power_load_frac=0.9)
+    system = A.device_usd_per_hour(25_000 * 8 * 1.5, 5, 0.08, 700 * 0.9 * 8 * 1.8, 1.3, 0.08, 0.1)
+    assert isinstance(cost, A.OwnedCost)
+    assert isinstance(cost.system_usd_per_hour, float)
+    assert cost.system_usd_per_hour == pytest.approx(system, rel=1e-12)
+    assert cost.device_usd_per_hour == pytest.approx(system / 8, rel=1e-12)
+    device, system_ = cost  # unpacks
+    assert device < system_
+
+
+def test_owned_defaults_count_the_devices_only():
+    cost = A.owned_usd_per_hour(HW.loc["GPU-A"], **ASSUME)
+    assert cost.device_usd_per_hour == pytest.approx(
+        A.device_usd_per_hour(25_000, 5, 0.08, 700, 1.3, 0.08), rel=1e-12)
+
+
+def test_owned_vectorized_over_assumptions():
+    life = np.array([3.0, 4.0, 5.0, 6.0])
+    cost = A.owned_usd_per_hour(HW.loc["GPU-A"], **{**ASSUME, "life_years": life})
+    assert isinstance(cost.device_usd_per_hour, np.ndarray) and cost.device_usd_per_hour.shape == (4,)
+    assert np.all(np.diff(cost.device_usd_per_hour) < 0)
+    scen = pd.Series([0.05, 0.10], index=["low", "high"])
+    by_rate = A.owned_usd_per_hour(HW.loc["GPU-A"], **{**ASSUME, "cost_of_capital_frac": scen})
+    assert isinstance(by_rate.system_usd_per_hour, pd.Series)
+    assert by_rate.system_usd_per_hour["high"] > by_rate.system_usd_per_hour["low"]
+
+
+def test_owned_over_the_table_and_the_rental_premium():
+    cost = A.owned_usd_per_hour(HW, **ASSUME)
+    assert isinstance(cost.device_usd_per_hour, pd.Series)
+    assert cost.device_usd_per_hour.index.equals(HW.index)
+    assert cost.device_usd_per_hour["WAFER-B"] == cost.system_usd_per_hour["WAFER-B"]
+    table = pd.DataFrame(cost._asdict())
+    assert list(table.columns) == ["device_usd_per_hour", "system_usd_per_hour"]
+    ratio = A.rental_premium_ratio(HW.loc["GPU-A", "rental_usd_per_hour"],
+                                   cost.device_usd_per_hour["GPU-A"])
+    assert 0 < ratio < 10
+
+
+def test_owned_bad_hardware():
+    with pytest.raises(ValueError, match=r"hardware 'WAFER-B' has no purchase_usd"):
+        A.owned_usd_per_hour(HW.loc["WAFER-B"].replace(2_500_000.0, np.nan), **ASSUME)
+    broken = HW.assign(tdp_w=[700.0, np.nan, np.nan])
+    with pytest.raises(ValueError, match=r"hardware \['WAFER-B', 'LPU-C'\] has no tdp_w"):
+        A.owned_usd_per_hour(broken, **ASSUME)
+    with pytest.raises(ValueError, match="needs the column"):
+        A.owned_usd_per_hour(HW.drop(columns="tdp_w"), **ASSUME)
+    with pytest.raises(ValueError, match="n_devices_per_node must be a whole number"):
+        A.owned_usd_per_hour(HW.assign(n_devices_per_node=2.5), **ASSUME)
+    with pytest.raises(ValueError, match="hardware must be"):
+        A.owned_usd_per_hour(3.0, **ASSUME)
+    with pytest.raises(ValueError, match=r"^system_overhead_frac must be in \[0, 1\]"):
+        A.owned_usd_per_hour(HW, **ASSUME, system_overhead_frac=-0.1)
+    with pytest.raises(ValueError, match=r"^pue_ratio must be >= 1"):
+        A.owned_usd_per_hour(HW, **{**ASSUME, "pue_ratio": 0.5})
+
+
+def test_owned_from_the_hardware_table():
+    if "hardware" not in econ.data.tables():
+        pytest.skip("data/hardware.csv not written yet")
+    hw = econ.data.load("hardware")
+    priced = hw[hw["purchase_usd"].notna() & hw["tdp_w"].notna()]
+    assert len(priced) > 0
+    cost = A.owned_usd_per_hour(priced, **ASSUME)
+    assert np.isfinite(cost.device_usd_per_hour).all() and (cost.device_usd_per_hour > 0).all()
+    name = priced.index[0]
+    by_name = A.owned_usd_per_hour(name, **ASSUME)
+    assert by_name.device_usd_per_hour == pytest.approx(cost.device_usd_per_hour[name])
+    with pytest.raises(KeyError, match="valid"):
+        A.owned_usd_per_hour("no-such-chip", **ASSUME)
+
+
+# --- properties -------------------------------------------------------------------------------
+
+rate = st.floats(0.0, 1.0)
+life = st.floats(0.05, 50.0)
+usd = st.floats(0.0, 1e8)
+watts = st.floats(0.0, 1e6)
+pue = st.floats(1.0, 3.0)
+kwh = st.floats(0.0, 2.0)
+frac = st.floats(0.0, 1.0)
+util = st.floats(1e-3, 1.0)
+
+
+@given(r=rate, n=life, p=usd, w=watts, q=pue, e=kwh, f=frac, u=util)
+def test_finite_and_nonnegative_for_valid_input(r, n, p, w, q, e, f, u):
+    crf = A.capital_recovery_factor(r, n)
+    assert math.isfinite(crf) and crf >= 1 / n * (1 - 1e-12) and crf >= r * (1 - 1e-12)
+    c = A.device_usd_per_hour(p, n, r, w, q, e, f)
+    assert math.isfinite(c) and c >= 0
+    cu = A.useful_usd_per_hour(c, u)
+    assert math.isfinite(cu) and cu >= c * (1 - 1e-12)
+
+
+@given(r1=rate, r2=rate, n1=life, n2=life)
+def test_crf_rises_with_rate_and_falls_with_life(r1, r2, n1, n2):
+    lo, hi = sorted((r1, r2))
+    assert A.capital_recovery_factor(lo, n1) <= A.capital_recovery_factor(hi, n1) * (1 + 1e-12)
+    short, long_ = sorted((n1, n2))
+    assert A.capital_recovery_factor(r1, long_) <= A.capital_recovery_factor(r1, short) * (1 + 1e-12)
+
+
+@given(p1=usd, p2=usd, w1=watts, w2=watts, e1=kwh, e2=kwh, q=pue, n=life, r=rate, f=frac)
+def test_device_cost_rises_with_each_price(p1, p2, w1, w2, e1, e2, q, n, r, f):
+    p_lo, p_hi = sorted((p1, p2))
+    w_lo, w_hi = sorted((w1, w2))
+    e_lo, e_hi = sorted((e1, e2))
+    lo = A.device_usd_per_hour(p_lo, n, r, w_lo, q, e_lo, f)
+    hi = A.device_usd_per_hour(p_hi, n, r, w_hi, q, e_hi, f)
+    assert lo <= hi * (1 + 1e-12)
+
+
+@given(c=st.floats(0.0, 1e6), u1=util, u2=util)
+def test_useful_cost_falls_with_utilization(c, u1, u2):
+    lo, hi = sorted((u1, u2))
+    assert A.useful_usd_per_hour(c, hi) <= A.useful_usd_per_hour(c, lo) * (1 + 1e-12)
+
+
+@given(o1=frac, o2=frac, po=frac, load=frac)
+def test_owned_system_cost_rises_with_overheads(o1, o2, po, load):
+    lo, hi = sorted((o1, o2))
+    a = A.owned_usd_per_hour(HW.loc["GPU-A"], **ASSUME, system_overhead_frac=lo,
+                             power_overhead_frac=po, power_load_frac=load)
+    b = A.owned_usd_per_hour(HW.loc["GPU-A"], **ASSUME, system_overhead_frac=hi,
+                             power_overhead_frac=po, power_load_frac=load)
+    assert a.system_usd_per_hour <= b.system_usd_per_hour * (1 + 1e-12)
+    assert b.device_usd_per_hour == pytest.approx(b.system_usd_per_hour / 8, rel=1e-12)
+
+
+@given(case=st.sampled_from(ARGS),
+       bad=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=3)))
+def test_invalid_input_raises_value_error_never_nan(case, bad):
+    f, name = case
+    kw = _scalar_kwargs(f)
+    kind = CASES[f][name][1]
+    valid = (isinstance(bad, float) and math.isfinite(bad) and {
+        "nonneg": bad >= 0, "pos": bad > 0, "frac": 0 <= bad <= 1,
+        "frac_pos": 0 < bad <= 1, "ge1": bad >= 1}[kind])
+    if valid:
+        assert math.isfinite(f(**{**kw, name: bad}))
+    else:
+        with pytest.raises(ValueError, match=rf"^{name} "):
+            f(**{**kw, name: bad})
