@@ -217,13 +217,19 @@ class Param:
     def merge(self, other):
         """The parameter two notebooks share: same type, the narrower range, common choices.
 
-        Raises ``ValueError`` when the two declare different types.
+        Raises ``ValueError`` when the two declare different types or different defaults
+        (``notebooks/README.md``: a shared parameter has the same name, type and default).
         """
         if (self.type, self.item_type) != (other.type, other.item_type):
             raise ValueError(
                 f"parameter {self.name!r} is declared with different types: "
                 f"{_type_label(self)} in {self.source or '?'} and {_type_label(other)} in "
                 f"{other.source or '?'}; a scenario value must suit every notebook")
+        if not _same_default(self.default, other.default):
+            raise ValueError(
+                f"parameter {self.name!r} has different defaults: {self.default!r} in "
+                f"{self.source or '?'} and {other.default!r} in {other.source or '?'}; a "
+                f"parameter shared by notebooks must have the same name, type and default")
         lo, lo_inc = _tighter(self.min, self.min_inclusive, other.min, other.min_inclusive, max)
         hi, hi_inc = _tighter(self.max, self.max_inclusive, other.max, other.max_inclusive, min)
         if lo is not None and hi is not None and lo > hi:
@@ -238,6 +244,13 @@ class Param:
         return dataclasses.replace(self, min=lo, min_inclusive=lo_inc, max=hi, max_inclusive=hi_inc,
                                    choices=choices, help=" / ".join(helps),
                                    optional=self.optional and other.optional, source=sources)
+
+
+def _same_default(a, b):
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) \
+            and not isinstance(a, bool) and not isinstance(b, bool):
+        return float(a) == float(b)
+    return a == b
 
 
 def _type_label(p):
@@ -321,7 +334,8 @@ class Schema(Mapping):
         """The parameters of several notebooks: each name once, types agreeing, ranges narrowed.
 
         A scenario value reaches every notebook that declares the parameter, so it must suit
-        all of them: the allowed range is the intersection. Different types raise ``ValueError``.
+        all of them: the allowed range is the intersection. Different types or defaults raise
+        ``ValueError`` naming both notebooks.
         """
         merged: dict[str, Param] = {}
         for s in schemas:
@@ -1102,9 +1116,9 @@ def tornado(func, base, ranges, *, output=None, coverage=0.9):
     Returns
     -------
     pandas.DataFrame
-        One row per input, largest ``swing`` first: ``parameter``, ``low_value``,
-        ``high_value``, ``output_low``, ``output_high``, ``output_base``, ``swing``
-        (``|output_high - output_low|``).
+        One row per input, largest ``swing`` first: ``output`` (its name: ``output`` or the
+        function's name), ``parameter``, ``low_value``, ``high_value``, ``output_low``,
+        ``output_high``, ``output_base``, ``swing`` (``|output_high - output_low|``).
     """
     if not isinstance(base, Mapping) or not isinstance(ranges, Mapping) or not ranges:
         raise ValueError("tornado needs base (a dict of every input) and ranges (a non-empty "
@@ -1140,9 +1154,10 @@ def tornado(func, base, ranges, *, output=None, coverage=0.9):
     if output is None and len(outs) > 1:
         raise ValueError(f"{_fname(func)} returns several outputs {list(outs)}: pick one with "
                          f"output=")
-    y = next(iter(outs.values())) if output is None else outs[output]
-    y = np.asarray(y, dtype=float)
+    out_name = next(iter(outs)) if output is None else output
+    y = np.asarray(outs[out_name], dtype=float)
     df = pd.DataFrame({
+        "output": out_name,
         "parameter": names,
         "low_value": [lows[k] for k in names],
         "high_value": [highs[k] for k in names],
