@@ -19,6 +19,7 @@ kind it was given.
 """
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -39,11 +40,31 @@ __all__ = [
     "rental_premium_ratio",
 ]
 
+def _finite_result(func):
+    """Make ``func`` raise a ``ValueError`` instead of returning inf or NaN.
+
+    Valid but enormous inputs (1e308) can overflow float64; the caller then gets a message
+    naming the function rather than a silent inf. (Shared with ``training`` and ``pricing``;
+    its natural home is ``econ._checks``.)
+    """
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            out = func(*args, **kwargs)
+        for value in (out if isinstance(out, tuple) else (out,)):
+            if not np.isfinite(np.asarray(value, dtype=float)).all():
+                raise ValueError(f"{func.__name__}: the result overflows float64 (not finite); "
+                                 "the inputs are too large to compute with")
+        return out
+    return wrapper
+
+
 #: Hours in a (365-day) year: the hours over which a year's capital charge is spread.
 HOURS_PER_YEAR = 8760.0
 W_PER_KW = 1000.0
 
 
+@_finite_result
 def capital_recovery_factor(cost_of_capital_frac, life_years):
     r"""Yearly payment that repays 1 USD over ``life_years`` at ``cost_of_capital_frac``.
 
@@ -93,6 +114,7 @@ def _crf(r, n):
     return np.where(small, (1.0 + 0.5 * r * (n + 1.0)) / n, exact)
 
 
+@_finite_result
 def capex_usd_per_hour(purchase_usd, life_years, cost_of_capital_frac):
     """Purchase price recovered per hour of life, as an annuity at a cost of capital.
 
@@ -126,6 +148,7 @@ def capex_usd_per_hour(purchase_usd, life_years, cost_of_capital_frac):
     return like(p * _crf(r, n) / HOURS_PER_YEAR, purchase_usd, life_years, cost_of_capital_frac)
 
 
+@_finite_result
 def power_usd_per_hour(power_w, pue_ratio, electricity_usd_per_kwh):
     """Electricity bill per hour: IT power x PUE x price.
 
@@ -157,6 +180,7 @@ def power_usd_per_hour(power_w, pue_ratio, electricity_usd_per_kwh):
     return like(w / W_PER_KW * pue * price, power_w, pue_ratio, electricity_usd_per_kwh)
 
 
+@_finite_result
 def opex_usd_per_hour(purchase_usd, opex_yearly_frac):
     """Hosting and other operating cost per hour, as a yearly fraction of the purchase price.
 
@@ -179,6 +203,7 @@ def opex_usd_per_hour(purchase_usd, opex_yearly_frac):
     return like(p * f / HOURS_PER_YEAR, purchase_usd, opex_yearly_frac)
 
 
+@_finite_result
 def device_usd_per_hour(purchase_usd, life_years, cost_of_capital_frac, power_w, pue_ratio,
                         electricity_usd_per_kwh, opex_yearly_frac=0.0):
     """Total hourly cost of owning a device or system: capex + power + opex.
@@ -230,6 +255,7 @@ def _device(p, n, r, w, pue, price, f):
     return p * (_crf(r, n) + f) / HOURS_PER_YEAR + w / W_PER_KW * pue * price
 
 
+@_finite_result
 def useful_usd_per_hour(usd_per_hour, utilization_frac):
     """Cost of one hour of paid work when only a share of hours are busy.
 
@@ -264,6 +290,7 @@ class OwnedCost(NamedTuple):
 _HW_COLUMNS = ("purchase_usd", "tdp_w", "n_devices_per_node")
 
 
+@_finite_result
 def owned_usd_per_hour(hardware, life_years, cost_of_capital_frac, pue_ratio,
                        electricity_usd_per_kwh, opex_yearly_frac=0.0, system_overhead_frac=0.0,
                        power_overhead_frac=0.0, power_load_frac=1.0):
@@ -374,6 +401,7 @@ def _hardware_columns(hardware):
     return out
 
 
+@_finite_result
 def rental_premium_ratio(rental_usd_per_hour, owned_usd_per_hour):
     """How many times the owned hourly cost a rental price is.
 

@@ -1,5 +1,6 @@
 """econ.amortization: annuity closed forms, limits, kinds, monotonicity, bad input."""
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -293,6 +294,27 @@ def test_owned_system_cost_rises_with_overheads(o1, o2, po, load):
     assert b.device_usd_per_hour == pytest.approx(b.system_usd_per_hour / 8, rel=1e-12)
 
 
+def _finite_or_overflow_error(f, kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning leaks out either
+        try:
+            out = f(**kwargs)
+        except ValueError as exc:
+            assert f"{f.__name__}: the result overflows float64" in str(exc)
+        else:
+            assert math.isfinite(out)
+
+
+@pytest.mark.parametrize("case", ARGS, ids=_ids)
+def test_huge_valid_input_is_finite_or_a_clear_overflow_error(case):
+    f, name = case
+    kw = _scalar_kwargs(f)
+    huge = 1e308 if CASES[f][name][1] not in ("frac", "frac_pos") else 1.0
+    _finite_or_overflow_error(f, {**kw, name: huge})
+    _finite_or_overflow_error(f, {k: (1e308 if CASES[f][k][1] not in ("frac", "frac_pos") else 1.0)
+                                  for k in kw})
+
+
 @given(case=st.sampled_from(ARGS),
        bad=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=3)))
 def test_invalid_input_raises_value_error_never_nan(case, bad):
@@ -303,7 +325,7 @@ def test_invalid_input_raises_value_error_never_nan(case, bad):
         "nonneg": bad >= 0, "pos": bad > 0, "frac": 0 <= bad <= 1,
         "frac_pos": 0 < bad <= 1, "ge1": bad >= 1}[kind])
     if valid:
-        assert math.isfinite(f(**{**kw, name: bad}))
+        _finite_or_overflow_error(f, {**kw, name: bad})
     else:
         with pytest.raises(ValueError, match=rf"^{name} "):
             f(**{**kw, name: bad})
