@@ -8,7 +8,9 @@ table, row key, column and value.
 """
 from __future__ import annotations
 
+import csv as _csv
 import functools
+import io
 import re
 from pathlib import Path
 
@@ -110,12 +112,24 @@ def load(name, data_dir=None):
     DataError
         Any rule broken, with table, row key, column and value in the message.
     """
-    d = str(Path(data_dir).resolve()) if data_dir else str(DATA_DIR)
-    return _load_cached(name, d).copy()
+    d = Path(data_dir).resolve() if data_dir else DATA_DIR
+    return _load_cached(name, str(d), _stamp(d, name)).copy()
 
 
-@functools.lru_cache(maxsize=None)
-def _load_cached(name, data_dir):
+def _stamp(d, name):
+    """Size and modification time of a table's files: a changed file is read again."""
+    out = []
+    for ext in ("csv", "yaml"):
+        try:
+            st = (d / f"{name}.{ext}").stat()
+            out.append((st.st_size, st.st_mtime_ns))
+        except (OSError, TypeError, ValueError):
+            out.append(None)
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=256)
+def _load_cached(name, data_dir, _stamp):
     d = Path(data_dir)
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9_]+", name or ""):
         raise KeyError(f"table name must be one of {tables(d)}, got {name!r}")
@@ -124,12 +138,29 @@ def _load_cached(name, data_dir):
         raise KeyError(f"unknown table {name!r}; valid tables: {tables(d)}")
     meta = _read_sidecar(name, side)
     try:
-        raw = pd.read_csv(csv, dtype=str, keep_default_na=False, encoding="utf-8")
+        text = csv.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DataError(f"{name}.csv: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{name}.csv: cannot be parsed as CSV ({str(exc).strip()})") from None
+    _check_shape(name, text)
+    raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     return _validate(name, raw, meta)
+
+
+def _check_shape(name, text):
+    """Reject an empty or truncated file before pandas pads the damage with blanks."""
+    if not text.strip():
+        raise DataError(f"{name}.csv: is empty")
+    if not text.endswith("\n"):
+        raise DataError(f"{name}.csv: does not end with a newline; the file looks truncated")
+    try:
+        rows = list(_csv.reader(io.StringIO(text), strict=True))
+    except _csv.Error as exc:
+        raise DataError(f"{name}.csv: cannot be parsed as CSV ({exc})") from None
+    n = len(rows[0])
+    for i, r in enumerate(rows[1:], start=2):
+        if r and len(r) != n:
+            raise DataError(f"{name}.csv: line {i} has {len(r)} fields but the header has {n}; "
+                            f"the file looks truncated or a comma is unquoted")
 
 
 def _read_sidecar(name, path):
@@ -230,6 +261,12 @@ def _column(name, raw, key, col, spec):
                             f"an ISO date YYYY-MM-DD, got {vals.iloc[i]!r}")
         return vals.where(~empty, None).to_numpy()
     nums = pd.to_numeric(vals.where(~empty), errors="coerce")
+    not_finite = vals.str.lower().str.lstrip("+-").isin(["nan", "inf", "infinity"])
+    wrong = ~empty & not_finite
+    if wrong.any():
+        i = int(np.flatnonzero(wrong)[0])
+        raise DataError(f"{name}.csv: row {key}={raw[key].iloc[i]!r}: column {col!r} must be "
+                        f"finite, got {vals.iloc[i]!r}")
     wrong = ~empty & nums.isna()
     if wrong.any():
         i = int(np.flatnonzero(wrong)[0])
@@ -281,6 +318,21 @@ def _check_per_row_units(name, out, cols):
         if declared != unit:
             raise DataError(f"{name}.csv: row {out.index.name}={k!r}: metric {metric!r} means "
                             f"{declared!r} but column 'unit' says {unit!r}")
+    frac = out["unit"] == "fraction"
+    for col in ("value", "low", "high"):
+        if col in out.columns:
+            bad = frac & ((out[col] < 0) | (out[col] > 1))
+            if bad.any():
+                k = out.index[bad][0]
+                raise DataError(f"{name}.csv: row {out.index.name}={k!r}: column {col!r} is a "
+                                f"fraction and must be in [0, 1], got {out.loc[k, col]!r}")
+    if {"low", "high"} <= set(out.columns):
+        bad = (out["low"] > out["value"]) | (out["value"] > out["high"])
+        if bad.any():
+            k = out.index[bad][0]
+            raise DataError(f"{name}.csv: row {out.index.name}={k!r}: value "
+                            f"{out.loc[k, 'value']!r} must lie between low {out.loc[k, 'low']!r} "
+                            f"and high {out.loc[k, 'high']!r}")
 
 
 def keys(name, data_dir=None):

@@ -45,8 +45,17 @@ def test_unknown_table_and_key_list_the_valid_ones():
 def test_load_returns_a_copy():
     name = TABLES[0]
     df = D.load(name)
-    df.iloc[:, :] = None
-    assert D.load(name).notna().any().any()
+    df["source_url"] = "changed"
+    assert (D.load(name)["source_url"] != "changed").all()
+
+
+@pytest.mark.reliability
+def test_an_edited_file_is_read_again(tmp_path):
+    name = TABLES[0]
+    rows = _copy(tmp_path, name)
+    assert len(D.load(name, tmp_path)) == len(rows) - 1
+    _write(tmp_path, name, rows[:2])
+    assert len(D.load(name, tmp_path)) == 1
 
 
 def test_unit_of():
@@ -239,15 +248,30 @@ def test_fraction_out_of_range_is_reported(tmp_path):
         meta = yaml.safe_load((D.DATA_DIR / f"{name}.yaml").read_text())
         cols = [c for c, s in meta["columns"].items() if s["unit"] == "fraction"]
         if cols:
-            break
-    else:
-        pytest.skip("no fraction column yet")
-    rows = _copy(tmp_path, name)
-    i, j = _first_nonempty_row(rows, cols[0])
-    rows[i][j] = "1.7"
-    _write(tmp_path, name, rows)
-    with pytest.raises(D.DataError, match=rf"'{cols[0]}' must be <= 1.*'1.7'"):
-        D.load(name, tmp_path)
+            rows = _copy(tmp_path, name)
+            i, j = _first_nonempty_row(rows, cols[0])
+            rows[i][j] = "1.7"
+            _write(tmp_path, name, rows)
+            with pytest.raises(D.DataError, match=rf"'{cols[0]}' must be <= 1.*'1.7'"):
+                D.load(name, tmp_path)
+            return
+    # tables of figures: a row whose unit is 'fraction'
+    for name in TABLES:
+        df = D.load(name)
+        if "unit" in df.columns and (df["unit"] == "fraction").any():
+            rows = _copy(tmp_path, name)
+            key = df.index[df["unit"] == "fraction"][0]
+            i = [r[0] for r in rows].index(key)
+            j = rows[0].index("value")
+            rows[i][j] = "1.7"
+            for c in ("low", "high"):
+                if c in rows[0]:
+                    rows[i][rows[0].index(c)] = ""
+            _write(tmp_path, name, rows)
+            with pytest.raises(D.DataError, match=rf"{key}.*'value' is a fraction .*1.7"):
+                D.load(name, tmp_path)
+            return
+    pytest.skip("no fraction values yet")
 
 
 def test_tables_are_frozen_no_network():
