@@ -1,0 +1,94 @@
+"""The notebooks keep their shape: typed parameters, no logic, shared names agree, verdicts."""
+import ast
+import re
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+NB_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = sorted(NB_DIR.glob("*.ipynb"))
+IDS = [p.stem for p in NOTEBOOKS]
+
+pytestmark = pytest.mark.skipif(not NOTEBOOKS, reason="no notebooks yet")
+
+
+def _code(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def _python(source):
+    """Cell source without IPython magics and shell escapes."""
+    return "\n".join("" if ln.lstrip().startswith(("%", "!")) else ln for ln in source.splitlines())
+
+
+@pytest.fixture(scope="module", params=NOTEBOOKS, ids=IDS)
+def nb(request):
+    return request.param, nbformat.read(request.param, as_version=4)
+
+
+def test_first_code_cell_is_the_tagged_parameters_cell(nb):
+    path, book = nb
+    first = _code(book)[0]
+    assert "parameters" in first.metadata.get("tags", []), f"{path.name}: first code cell not tagged"
+    tree = ast.parse(first.source)
+    for node in tree.body:
+        assert isinstance(node, ast.AnnAssign), (
+            f"{path.name}: the parameters cell holds only typed assignments "
+            f"(name: type = value  # meaning), found {ast.dump(node)[:60]}")
+        assert isinstance(node.value, ast.Constant) or (
+            isinstance(node.value, (ast.List, ast.Tuple, ast.UnaryOp))), (
+            f"{path.name}: parameter {node.target.id} computes something; parameters are literals")
+
+
+def test_every_parameter_is_typed_and_explained(nb):
+    path, _ = nb
+    params = papermill.inspect_notebook(str(path))
+    assert "results_path" in params, f"{path.name}: needs the results_path parameter"
+    for name, p in params.items():
+        assert p["inferred_type_name"] not in (None, "None"), f"{path.name}: {name} has no type"
+        assert p["help"].strip(), f"{path.name}: {name} has no comment saying what it means"
+
+
+def test_no_logic_in_notebooks(nb):
+    path, book = nb
+    for cell in _code(book):
+        tree = ast.parse(_python(cell.source))
+        for node in ast.walk(tree):
+            assert not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                                         ast.Lambda)), (
+                f"{path.name}: `def`, `class` and `lambda` belong in econ/, found in:\n{cell.source[:200]}")
+
+
+def test_notebooks_read_data_only_through_econ(nb):
+    path, book = nb
+    src = "\n".join(c.source for c in _code(book))
+    assert not re.search(r"read_csv|open\(|urlopen|requests\.|\bhttpx\b", src), (
+        f"{path.name}: read data through econ.data, never from files or the network")
+
+
+def test_stored_with_outputs(nb):
+    path, book = nb
+    code = _code(book)
+    assert all(c.execution_count for c in code), (
+        f"{path.name}: stored without outputs; run `make notebooks` (nbval skips unexecuted cells)")
+
+
+def test_opens_with_a_question_and_ends_with_an_answer(nb):
+    path, book = nb
+    assert book.cells[0].cell_type == "markdown" and book.cells[0].source.startswith("#")
+    assert book.cells[-1].cell_type == "markdown", f"{path.name}: the last cell states the answer"
+    src = "\n".join(c.source for c in _code(book))
+    assert "verdict_table(" in src and "write_results(" in src, (
+        f"{path.name}: ends with a verdict table and writes its result rows")
+
+
+def test_shared_parameters_agree_across_notebooks():
+    seen = {}
+    for path in NOTEBOOKS:
+        for name, p in papermill.inspect_notebook(str(path)).items():
+            key = (p["inferred_type_name"], p["default"])
+            seen.setdefault(name, {})[path.name] = key
+    clashes = {n: v for n, v in seen.items() if len(set(v.values())) > 1}
+    assert not clashes, f"a shared parameter must have one type and default everywhere: {clashes}"
