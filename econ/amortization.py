@@ -6,7 +6,7 @@ The owned hourly cost of a device is the sum of three parts:
   cost of capital (:func:`capital_recovery_factor`; straight-line when the rate is 0);
 * **power**: average draw x PUE x electricity price (:func:`power_usd_per_hour`);
 * **opex**: hosting, maintenance, networking share and staff, as a yearly fraction of the
-  purchase price (:func:`opex_usd_per_hour`).
+  purchase price (:func:`hosting_opex_usd_per_hour`).
 
 :func:`device_usd_per_hour` adds them; :func:`useful_usd_per_hour` divides by a utilization
 to give the cost of an hour of paid work; :func:`owned_usd_per_hour` does all of it from a
@@ -32,7 +32,7 @@ __all__ = [
     "capital_recovery_factor",
     "capex_usd_per_hour",
     "power_usd_per_hour",
-    "opex_usd_per_hour",
+    "hosting_opex_usd_per_hour",
     "device_usd_per_hour",
     "useful_usd_per_hour",
     "OwnedCost",
@@ -181,14 +181,14 @@ def power_usd_per_hour(power_w, pue_ratio, electricity_usd_per_kwh):
 
 
 @_finite_result
-def opex_usd_per_hour(purchase_usd, opex_yearly_frac):
+def hosting_opex_usd_per_hour(purchase_usd, hosting_opex_frac):
     """Hosting and other operating cost per hour, as a yearly fraction of the purchase price.
 
     Parameters
     ----------
     purchase_usd : numeric
         Purchase price of the device or system. [USD]
-    opex_yearly_frac : numeric
+    hosting_opex_frac : numeric
         Yearly operating cost other than electricity (colocation space, maintenance and
         support contracts, a share of networking and staff) per USD of purchase price,
         e.g. 0.10. [fraction/year]
@@ -199,13 +199,13 @@ def opex_usd_per_hour(purchase_usd, opex_yearly_frac):
         Operating cost per hour. [USD/h]
     """
     p = nonnegative("purchase_usd", purchase_usd)
-    f = fraction("opex_yearly_frac", opex_yearly_frac)
-    return like(p * f / HOURS_PER_YEAR, purchase_usd, opex_yearly_frac)
+    f = fraction("hosting_opex_frac", hosting_opex_frac)
+    return like(p * f / HOURS_PER_YEAR, purchase_usd, hosting_opex_frac)
 
 
 @_finite_result
 def device_usd_per_hour(purchase_usd, life_years, cost_of_capital_frac, power_w, pue_ratio,
-                        electricity_usd_per_kwh, opex_yearly_frac=0.0):
+                        electricity_usd_per_kwh, hosting_opex_frac=0.0):
     """Total hourly cost of owning a device or system: capex + power + opex.
 
     Parameters
@@ -222,7 +222,7 @@ def device_usd_per_hour(purchase_usd, life_years, cost_of_capital_frac, power_w,
         Power usage effectiveness, >= 1. [-]
     electricity_usd_per_kwh : numeric
         Electricity price. [USD/kWh]
-    opex_yearly_frac : numeric, default 0
+    hosting_opex_frac : numeric, default 0
         Yearly non-power operating cost per USD of purchase price. [fraction/year]
 
     Returns
@@ -232,7 +232,7 @@ def device_usd_per_hour(purchase_usd, life_years, cost_of_capital_frac, power_w,
 
     See Also
     --------
-    capex_usd_per_hour, power_usd_per_hour, opex_usd_per_hour, useful_usd_per_hour
+    capex_usd_per_hour, power_usd_per_hour, hosting_opex_usd_per_hour, useful_usd_per_hour
 
     References
     ----------
@@ -245,10 +245,10 @@ def device_usd_per_hour(purchase_usd, life_years, cost_of_capital_frac, power_w,
     w = nonnegative("power_w", power_w)
     pue = numeric("pue_ratio", pue_ratio, min_value=1.0)
     price = nonnegative("electricity_usd_per_kwh", electricity_usd_per_kwh)
-    f = fraction("opex_yearly_frac", opex_yearly_frac)
+    f = fraction("hosting_opex_frac", hosting_opex_frac)
     out = _device(p, n, r, w, pue, price, f)
     return like(out, purchase_usd, life_years, cost_of_capital_frac, power_w, pue_ratio,
-                electricity_usd_per_kwh, opex_yearly_frac)
+                electricity_usd_per_kwh, hosting_opex_frac)
 
 
 def _device(p, n, r, w, pue, price, f):
@@ -292,8 +292,8 @@ _HW_COLUMNS = ("purchase_usd", "tdp_w", "n_devices_per_node")
 
 @_finite_result
 def owned_usd_per_hour(hardware, life_years, cost_of_capital_frac, pue_ratio,
-                       electricity_usd_per_kwh, opex_yearly_frac=0.0, system_overhead_frac=0.0,
-                       power_overhead_frac=0.0, power_load_frac=1.0):
+                       electricity_usd_per_kwh, hosting_opex_frac=0.0, system_overhead_frac=0.0,
+                       power_overhead_frac=0.0, power_load_frac=1.0, purchase_usd=None):
     """Owned $/device-hour and $/system-hour of a hardware entry, under assumptions.
 
     The system is ``n_devices_per_node`` devices (an 8-GPU node, a Groq server; 1 for a
@@ -301,7 +301,7 @@ def owned_usd_per_hour(hardware, life_years, cost_of_capital_frac, pue_ratio,
 
     * system capex = ``purchase_usd * n_devices_per_node * (1 + system_overhead_frac)``;
     * system power = ``tdp_w * power_load_frac * n_devices_per_node * (1 + power_overhead_frac)``;
-    * system $/hour = :func:`device_usd_per_hour` of those, with ``opex_yearly_frac`` applied
+    * system $/hour = :func:`device_usd_per_hour` of those, with ``hosting_opex_frac`` applied
       to the system capex;
     * device $/hour = system $/hour / ``n_devices_per_node``: one device's share of the
       system, overhead included, which is what a rental price per GPU-hour is compared with.
@@ -324,7 +324,7 @@ def owned_usd_per_hour(hardware, life_years, cost_of_capital_frac, pue_ratio,
         Power usage effectiveness, >= 1. [-]
     electricity_usd_per_kwh : numeric
         Electricity price. [USD/kWh]
-    opex_yearly_frac : numeric, default 0
+    hosting_opex_frac : numeric, default 0
         Yearly non-power operating cost per USD of system purchase price. [fraction/year]
     system_overhead_frac : numeric, default 0
         What the rest of the system (host CPUs, memory, NICs, NVSwitch, chassis, its share of
@@ -335,6 +335,10 @@ def owned_usd_per_hour(hardware, life_years, cost_of_capital_frac, pue_ratio,
         server is quoted at 10.2 kW of IT power against 8 x 700 W of GPU TDP, about 0.8). [fraction]
     power_load_frac : numeric, default 1
         Average device draw as a fraction of its TDP (1 assumes TDP all the time). [fraction]
+    purchase_usd : numeric, optional
+        Price per device to use instead of the table's ``purchase_usd``: for hardware with no
+        published price (H800, Cerebras CS-3; see the ``assumptions`` table) or to sample the
+        price in a Monte Carlo. [USD]
 
     Returns
     -------
@@ -355,7 +359,9 @@ def owned_usd_per_hour(hardware, life_years, cost_of_capital_frac, pue_ratio,
        arXiv:2405.21015, 2024.
     .. [2] D. Patel, SemiAnalysis, on an 8xH100 server's 10,200 W of IT power (secondary).
     """
-    hw = _hardware_columns(hardware)
+    hw = _hardware_columns(hardware, with_price=purchase_usd is None)
+    if purchase_usd is not None:
+        hw["purchase_usd"] = purchase_usd
     n_dev = positive("n_devices_per_node", hw["n_devices_per_node"], integer=True)
     p = nonnegative("purchase_usd", hw["purchase_usd"])
     tdp = nonnegative("tdp_w", hw["tdp_w"])
@@ -366,16 +372,16 @@ def owned_usd_per_hour(hardware, life_years, cost_of_capital_frac, pue_ratio,
     r = fraction("cost_of_capital_frac", cost_of_capital_frac)
     pue = numeric("pue_ratio", pue_ratio, min_value=1.0)
     price = nonnegative("electricity_usd_per_kwh", electricity_usd_per_kwh)
-    f = fraction("opex_yearly_frac", opex_yearly_frac)
+    f = fraction("hosting_opex_frac", hosting_opex_frac)
     system = _device(p * n_dev * (1.0 + over), n, r, tdp * load * n_dev * (1.0 + p_over),
                      pue, price, f)
-    inputs = (hw["purchase_usd"], life_years, cost_of_capital_frac, pue_ratio,
-              electricity_usd_per_kwh, opex_yearly_frac, system_overhead_frac,
+    inputs = (hw["purchase_usd"], hw["tdp_w"], life_years, cost_of_capital_frac, pue_ratio,
+              electricity_usd_per_kwh, hosting_opex_frac, system_overhead_frac,
               power_overhead_frac, power_load_frac)
     return OwnedCost(like(system / n_dev, *inputs), like(system, *inputs))
 
 
-def _hardware_columns(hardware):
+def _hardware_columns(hardware, with_price=True):
     """The columns owned_usd_per_hour needs, as floats (one row) or Series (the table)."""
     if isinstance(hardware, str):
         from . import data
@@ -387,16 +393,19 @@ def _hardware_columns(hardware):
     else:
         raise ValueError("hardware must be a name in the hardware table, a row of "
                          f"econ.data.load('hardware') or the table, got {hardware!r}")
-    missing = [c for c in _HW_COLUMNS if c not in frame.columns]
+    needed = [c for c in _HW_COLUMNS if with_price or c != "purchase_usd"]
+    missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise ValueError(f"hardware needs the column(s) {missing}; it has {list(frame.columns)}")
     out = {}
-    for c in _HW_COLUMNS:
+    for c in needed:
         vals = pd.to_numeric(frame[c], errors="coerce").astype(float)
         if vals.isna().any():
             who = list(vals.index[vals.isna()])
+            hint = ("pass purchase_usd=" if c == "purchase_usd" else
+                    "give it a value or use device_usd_per_hour directly")
             raise ValueError(f"hardware {who[0] if one else who!r} has no {c} in the hardware "
-                             "table; give it a value or use device_usd_per_hour directly")
+                             f"table; {hint}")
         out[c] = float(vals.iloc[0]) if one else vals
     return out
 

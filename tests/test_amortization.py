@@ -19,11 +19,11 @@ CASES = {
                                cost_of_capital_frac=(0.08, "frac")),
     A.power_usd_per_hour: dict(power_w=(700.0, "nonneg"), pue_ratio=(1.3, "ge1"),
                                electricity_usd_per_kwh=(0.08, "nonneg")),
-    A.opex_usd_per_hour: dict(purchase_usd=(25_000.0, "nonneg"), opex_yearly_frac=(0.1, "frac")),
+    A.hosting_opex_usd_per_hour: dict(purchase_usd=(25_000.0, "nonneg"), hosting_opex_frac=(0.1, "frac")),
     A.device_usd_per_hour: dict(purchase_usd=(25_000.0, "nonneg"), life_years=(5.0, "pos"),
                                 cost_of_capital_frac=(0.08, "frac"), power_w=(700.0, "nonneg"),
                                 pue_ratio=(1.3, "ge1"), electricity_usd_per_kwh=(0.08, "nonneg"),
-                                opex_yearly_frac=(0.1, "frac")),
+                                hosting_opex_frac=(0.1, "frac")),
     A.useful_usd_per_hour: dict(usd_per_hour=(2.0, "nonneg"), utilization_frac=(0.6, "frac_pos")),
     A.rental_premium_ratio: dict(rental_usd_per_hour=(2.0, "nonneg"),
                                  owned_usd_per_hour=(1.2, "pos")),
@@ -123,18 +123,18 @@ def test_long_life_tends_to_the_interest_rate():
 def test_power_and_opex_closed_forms():
     # 700 W x 1.5 PUE = 1.05 kW for an hour at $0.10 = $0.105
     assert A.power_usd_per_hour(700, 1.5, 0.10) == pytest.approx(0.105)
-    assert A.opex_usd_per_hour(87_600, 0.10) == pytest.approx(1.0)
+    assert A.hosting_opex_usd_per_hour(87_600, 0.10) == pytest.approx(1.0)
 
 
 def test_device_is_the_sum_of_its_parts():
     kw = _scalar_kwargs(A.device_usd_per_hour)
     parts = (A.capex_usd_per_hour(kw["purchase_usd"], kw["life_years"], kw["cost_of_capital_frac"])
              + A.power_usd_per_hour(kw["power_w"], kw["pue_ratio"], kw["electricity_usd_per_kwh"])
-             + A.opex_usd_per_hour(kw["purchase_usd"], kw["opex_yearly_frac"]))
+             + A.hosting_opex_usd_per_hour(kw["purchase_usd"], kw["hosting_opex_frac"]))
     assert A.device_usd_per_hour(**kw) == pytest.approx(parts, rel=1e-12)
-    del kw["opex_yearly_frac"]
+    del kw["hosting_opex_frac"]
     assert A.device_usd_per_hour(**kw) == pytest.approx(
-        parts - A.opex_usd_per_hour(25_000, 0.1), rel=1e-12)
+        parts - A.hosting_opex_usd_per_hour(25_000, 0.1), rel=1e-12)
 
 
 def test_useful_hour_limits():
@@ -164,7 +164,7 @@ ASSUME = dict(life_years=5.0, cost_of_capital_frac=0.08, pue_ratio=1.3,
 
 def test_owned_row_matches_device_formula():
     row = HW.loc["GPU-A"]
-    cost = A.owned_usd_per_hour(row, **ASSUME, opex_yearly_frac=0.1, system_overhead_frac=0.5,
+    cost = A.owned_usd_per_hour(row, **ASSUME, hosting_opex_frac=0.1, system_overhead_frac=0.5,
                                 power_overhead_frac=0.8, power_load_frac=0.9)
     system = A.device_usd_per_hour(25_000 * 8 * 1.5, 5, 0.08, 700 * 0.9 * 8 * 1.8, 1.3, 0.08, 0.1)
     assert isinstance(cost, A.OwnedCost)
@@ -222,19 +222,55 @@ def test_owned_bad_hardware():
         A.owned_usd_per_hour(HW, **{**ASSUME, "pue_ratio": 0.5})
 
 
+ASSUMPTIONS = econ.data.load("assumptions")["value"]
+DEFAULTS = dict(life_years=ASSUMPTIONS["server_life_years"],
+                cost_of_capital_frac=ASSUMPTIONS["cost_of_capital_frac"],
+                pue_ratio=ASSUMPTIONS["pue_ratio"],
+                electricity_usd_per_kwh=ASSUMPTIONS["electricity_usd_per_kwh"],
+                hosting_opex_frac=ASSUMPTIONS["hosting_opex_frac"])
+
+
 def test_owned_from_the_hardware_table():
-    if "hardware" not in econ.data.tables():
-        pytest.skip("data/hardware.csv not written yet")
     hw = econ.data.load("hardware")
     priced = hw[hw["purchase_usd"].notna() & hw["tdp_w"].notna()]
     assert len(priced) > 0
-    cost = A.owned_usd_per_hour(priced, **ASSUME)
+    cost = A.owned_usd_per_hour(priced, **DEFAULTS)
+    assert cost.device_usd_per_hour.index.equals(priced.index)
     assert np.isfinite(cost.device_usd_per_hour).all() and (cost.device_usd_per_hour > 0).all()
     name = priced.index[0]
-    by_name = A.owned_usd_per_hour(name, **ASSUME)
+    by_name = A.owned_usd_per_hour(name, **DEFAULTS)
     assert by_name.device_usd_per_hour == pytest.approx(cost.device_usd_per_hour[name])
     with pytest.raises(KeyError, match="valid"):
-        A.owned_usd_per_hour("no-such-chip", **ASSUME)
+        A.owned_usd_per_hour("no-such-chip", **DEFAULTS)
+
+
+def test_purchase_price_override_for_unpriced_hardware():
+    # the CS-3 has no published price: the assumptions table gives one, passed explicitly
+    with pytest.raises(ValueError, match=r"hardware 'cerebras-cs3' has no purchase_usd.*"
+                                         r"pass purchase_usd="):
+        A.owned_usd_per_hour("cerebras-cs3", **DEFAULTS)
+    price = ASSUMPTIONS["cerebras_cs3_purchase_usd"]
+    cs3 = A.owned_usd_per_hour("cerebras-cs3", **DEFAULTS, purchase_usd=price)
+    tdp = econ.data.row("hardware", "cerebras-cs3")["tdp_w"]
+    assert cs3.system_usd_per_hour == cs3.device_usd_per_hour == pytest.approx(
+        A.device_usd_per_hour(price, **{**DEFAULTS, "power_w": tdp}), rel=1e-12)
+    sampled = A.owned_usd_per_hour("cerebras-cs3", **DEFAULTS,
+                                   purchase_usd=np.array([1.5e6, 2e6, 3e6]))
+    assert isinstance(sampled.device_usd_per_hour, np.ndarray)
+    assert np.all(np.diff(sampled.device_usd_per_hour) > 0)
+    with pytest.raises(ValueError, match="^purchase_usd must be >= 0"):
+        A.owned_usd_per_hour("cerebras-cs3", **DEFAULTS, purchase_usd=-1.0)
+
+
+def test_owned_h100_node_is_near_the_rental_market():
+    # A sanity check against the world, not a reproduction: an H100 in an 8-GPU server
+    # (server adds ~50 % to the GPUs' price, 10.2 kW of IT power against 8 x 700 W) under the
+    # default assumptions should cost the same order as the $2/GPU-hour lease DeepSeek assumes.
+    cost = A.owned_usd_per_hour("h100-sxm", **DEFAULTS, system_overhead_frac=0.5,
+                                power_overhead_frac=10_200 / 5_600 - 1)
+    premium = A.rental_premium_ratio(ASSUMPTIONS["h800_rental_usd_per_hour"],
+                                     cost.device_usd_per_hour)
+    assert 0.5 < premium < 3.0
 
 
 # --- properties -------------------------------------------------------------------------------
