@@ -92,3 +92,16 @@ def test_shared_parameters_agree_across_notebooks():
             seen.setdefault(name, {})[path.name] = key
     clashes = {n: v for n, v in seen.items() if len(set(v.values())) > 1}
     assert not clashes, f"a shared parameter must have one type and default everywhere: {clashes}"
+
+
+def test_defaults_named_after_assumptions_match_the_data():
+    import econ
+    assumptions = econ.data.load("assumptions")["value"]
+    aliases = {"usd_per_gpu_hour": "h800_rental_usd_per_hour"}
+    for path in NOTEBOOKS:
+        for name, p in papermill.inspect_notebook(str(path)).items():
+            row = aliases.get(name, name)
+            if row in assumptions.index:
+                assert float(p["default"]) == pytest.approx(assumptions[row]), (
+                    f"{path.name}: {name} defaults to {p['default']}, data/assumptions.csv says "
+                    f"{assumptions[row]}; change the data, not the notebook")
