@@ -382,12 +382,18 @@ class Schema(Mapping):
     @classmethod
     def _from_inspected(cls, found, source, where):
         names = {d["name"] for d in found}
+        lines = source.splitlines()
         for lineno, name in _assigned_names(source, where):
             if name not in names:
+                line = lines[lineno - 1] if lineno <= len(lines) else ""
+                why = ("the line holds more than one '=' (papermill skips such lines, even "
+                       "when the extra '=' is in the comment: reword the help without '=')"
+                       if line.count("=") > 1 else
+                       "it is not in the form 'name: type = value  # help'; write "
+                       "Optional[str] rather than str | None")
                 raise ValueError(
                     f"{where}: parameters cell line {lineno}: papermill cannot read parameter "
-                    f"{name!r} (its annotation or default is not in the form "
-                    f"'name: type = value  # help'; write Optional[str] rather than str | None)")
+                    f"{name!r}, so `papermill --help-notebook` would not list it: {why}")
         return cls(_param_from_papermill(d, where) for d in found)
 
 

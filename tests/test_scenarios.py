@@ -1,0 +1,509 @@
+"""econ.scenarios: grids, seeded Monte Carlo, distributions against closed forms, tornado
+swings of a linear function, and scenario files rejected with the file, key and problem."""
+import math
+import re
+import statistics
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from econ import scenarios as sc
+from econ.scenarios import (Param, Schema, ScenarioError, evaluate, fixed, grid, load_scenario,
+                            lognormal_from_range, monte_carlo, normal, summarize, tornado,
+                            triangular, uniform, validate_params)
+
+
+def cost_usd_per_mtok(price_usd_per_hour, throughput_tok_per_s):
+    return price_usd_per_hour / (throughput_tok_per_s * 3600.0) * 1e6
+
+
+# --------------------------------------------------------------------------------------------
+# grid / evaluate
+# --------------------------------------------------------------------------------------------
+
+def test_grid_is_the_cartesian_product_last_axis_fastest():
+    g = grid(batch_size=[1, 8, 64], hardware=["h100-sxm", "h800-sxm"], utilization_frac=0.6)
+    assert g.shape == (6, 3)
+    assert list(g.columns) == ["batch_size", "hardware", "utilization_frac"]
+    assert list(g["hardware"][:2]) == ["h100-sxm", "h800-sxm"]
+    assert list(g["batch_size"]) == [1, 1, 8, 8, 64, 64]
+    assert (g["utilization_frac"] == 0.6).all()
+    assert not g.duplicated().any()
+
+
+@given(st.lists(st.integers(1, 6), min_size=1, max_size=4))
+def test_grid_size_is_the_product_of_axis_lengths(lengths):
+    g = grid(**{f"a{i}": np.arange(n) for i, n in enumerate(lengths)})
+    assert len(g) == math.prod(lengths)
+    assert not g.duplicated().any()
+
+
+def test_grid_rejects_an_empty_axis_and_no_axes():
+    with pytest.raises(ValueError, match="batch_size"):
+        grid(batch_size=[])
+    with pytest.raises(ValueError, match="at least one axis"):
+        grid()
+
+
+def test_evaluate_binds_columns_and_constants_by_name():
+    g = grid(price_usd_per_hour=[1.0, 2.0], throughput_tok_per_s=[100.0, 1000.0], extra=[0])
+    out = evaluate(cost_usd_per_mtok, g)
+    assert "cost_usd_per_mtok" in out.columns and "cost_usd_per_mtok" not in g.columns
+    np.testing.assert_allclose(out["cost_usd_per_mtok"],
+                               g["price_usd_per_hour"] / g["throughput_tok_per_s"] / 3600 * 1e6)
+    out2 = evaluate(cost_usd_per_mtok, grid(throughput_tok_per_s=[100.0]),
+                    constants={"price_usd_per_hour": 3.6}, output="c")
+    assert out2["c"].iloc[0] == pytest.approx(10.0)
+
+
+def test_evaluate_calls_the_function_once_and_names_missing_arguments():
+    calls = []
+
+    def f(a, b):
+        calls.append(1)
+        return {"s": a + b, "p": a * b}
+
+    out = evaluate(f, grid(a=np.arange(100), b=[1.0, 2.0]))
+    assert len(calls) == 1 and list(out.columns) == ["a", "b", "s", "p"]
+    with pytest.raises(ValueError, match=r"needs \['b'\]"):
+        evaluate(f, grid(a=[1]))
+
+
+def test_evaluate_rejects_a_function_that_is_not_vectorized():
+    with pytest.raises(ValueError, match="vectorized"):
+        evaluate(lambda a: np.array([1.0, 2.0, 3.0]), grid(a=[1, 2]), output="y")
+
+
+# --------------------------------------------------------------------------------------------
+# distributions: sample moments against closed forms
+# --------------------------------------------------------------------------------------------
+
+N = 200_000
+
+
+def _draw(dist, seed=7):
+    return dist.sample(N, np.random.default_rng(seed))
+
+
+def _close(sample_value, exact, sd, k=5.0):
+    """Within k standard errors of the exact value."""
+    assert abs(sample_value - exact) < k * sd / math.sqrt(N), (sample_value, exact)
+
+
+def test_uniform_moments():
+    lo, hi = 2.0, 5.0
+    x = _draw(uniform(lo, hi))
+    sd = (hi - lo) / math.sqrt(12)
+    _close(x.mean(), (lo + hi) / 2, sd)
+    assert x.std() == pytest.approx(sd, rel=0.01)
+    assert x.min() >= lo and x.max() <= hi
+    assert uniform(lo, hi).interval(0.9) == pytest.approx((lo + 0.05 * 3, hi - 0.05 * 3))
+
+
+def test_triangular_moments_and_quantiles():
+    a, c, b = 1.0, 2.0, 6.0
+    x = _draw(triangular(a, c, b))
+    mean = (a + b + c) / 3
+    var = (a * a + b * b + c * c - a * b - a * c - b * c) / 18
+    _close(x.mean(), mean, math.sqrt(var))
+    assert x.var() == pytest.approx(var, rel=0.02)
+    # CDF at the mode is (c - a) / (b - a)
+    assert float(triangular(a, c, b).ppf((c - a) / (b - a))) == pytest.approx(c)
+    assert np.mean(x < c) == pytest.approx((c - a) / (b - a), abs=0.005)
+
+
+def test_lognormal_from_range_puts_90_percent_inside_the_range():
+    lo, hi = 1.0, 16.0
+    d = lognormal_from_range(lo, hi)
+    x = _draw(d)
+    assert np.median(x) == pytest.approx(math.sqrt(lo * hi), rel=0.01)
+    assert np.mean(x < lo) == pytest.approx(0.05, abs=0.003)
+    assert np.mean(x > hi) == pytest.approx(0.05, abs=0.003)
+    sigma = math.log(hi / lo) / (2 * 1.6448536269514722)
+    mean = math.sqrt(lo * hi) * math.exp(sigma ** 2 / 2)
+    assert x.mean() == pytest.approx(mean, rel=0.01)
+    assert d.interval(0.9) == pytest.approx((lo, hi))
+    d80 = lognormal_from_range(lo, hi, coverage=0.8)
+    assert d80.interval(0.8) == pytest.approx((lo, hi))
+
+
+def test_normal_and_fixed():
+    x = _draw(normal(3.0, 0.5))
+    _close(x.mean(), 3.0, 0.5)
+    assert x.std() == pytest.approx(0.5, rel=0.01)
+    assert normal(3.0, 0.5).interval(0.9) == pytest.approx(
+        (3.0 - 0.5 * 1.6448536269514722, 3.0 + 0.5 * 1.6448536269514722))
+    f = _draw(fixed(2.5))
+    assert (f == 2.5).all()
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: uniform(2, 1), "lo < hi"),
+    (lambda: triangular(1, 5, 3), "mode"),
+    (lambda: lognormal_from_range(0, 3), "0 < lo"),
+    (lambda: lognormal_from_range(1, 3, coverage=1.2), "coverage"),
+    (lambda: normal(1, 0), "sd > 0"),
+    (lambda: uniform(float("nan"), 1), "finite"),
+    (lambda: uniform("1", 2), "finite number"),
+])
+def test_distributions_reject_bad_parameters(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+# --------------------------------------------------------------------------------------------
+# Monte Carlo
+# --------------------------------------------------------------------------------------------
+
+INPUTS = {"price_usd_per_hour": lognormal_from_range(1.5, 4.0),
+          "throughput_tok_per_s": triangular(500.0, 1000.0, 2000.0)}
+
+
+def test_monte_carlo_repeats_exactly_with_a_seed_and_differs_with_another():
+    a = monte_carlo(cost_usd_per_mtok, INPUTS, 5_000, seed=11)
+    b = monte_carlo(cost_usd_per_mtok, INPUTS, 5_000, seed=11)
+    c = monte_carlo(cost_usd_per_mtok, INPUTS, 5_000, seed=12)
+    pd.testing.assert_frame_equal(a, b)
+    assert not np.allclose(a["cost_usd_per_mtok"], c["cost_usd_per_mtok"])
+    assert list(a.columns) == ["sample", "price_usd_per_hour", "throughput_tok_per_s",
+                               "cost_usd_per_mtok"]
+    np.testing.assert_allclose(a["cost_usd_per_mtok"],
+                               cost_usd_per_mtok(a["price_usd_per_hour"],
+                                                 a["throughput_tok_per_s"]))
+
+
+def test_each_input_has_its_own_stream():
+    """Adding or reordering inputs leaves the other inputs' samples unchanged."""
+    one = monte_carlo(lambda x: x, {"x": uniform(0, 1)}, 1000, seed=3, output="y")
+    two = monte_carlo(lambda x, z: x + z, {"z": normal(0, 1), "x": uniform(0, 1)}, 1000,
+                      seed=3, output="y")
+    np.testing.assert_array_equal(one["x"], two["x"])
+
+
+def test_monte_carlo_is_one_vectorized_call_and_keeps_string_constants_scalar():
+    calls = []
+
+    def f(price_usd_per_hour, hardware):
+        calls.append(hardware)
+        assert isinstance(hardware, str)
+        return price_usd_per_hour * 2
+
+    out = monte_carlo(f, {"price_usd_per_hour": uniform(1, 2), "hardware": "h100-sxm"},
+                      10_000, seed=0)
+    assert calls == ["h100-sxm"] and len(out) == 10_000
+    assert (out["hardware"] == "h100-sxm").all()
+
+
+def test_monte_carlo_over_a_grid_uses_common_random_numbers():
+    g = grid(throughput_tok_per_s=[500.0, 1000.0])
+    out = monte_carlo(cost_usd_per_mtok, {"price_usd_per_hour": uniform(1, 3)}, 2000, seed=5,
+                      over=g)
+    assert len(out) == 4000
+    lo = out[out["throughput_tok_per_s"] == 500.0]["cost_usd_per_mtok"].to_numpy()
+    hi = out[out["throughput_tok_per_s"] == 1000.0]["cost_usd_per_mtok"].to_numpy()
+    np.testing.assert_allclose(lo, 2 * hi)  # same price samples at both throughputs
+    s = summarize(out, "cost_usd_per_mtok", by="throughput_tok_per_s")
+    assert list(s.columns) == ["throughput_tok_per_s", "variable", "mean", "sd", "p5", "p50",
+                               "p95"]
+    assert len(s) == 2
+
+
+def test_summarize_matches_numpy_quantiles():
+    out = monte_carlo(cost_usd_per_mtok, INPUTS, 20_000, seed=1)
+    s = summarize(out).set_index("variable")
+    x = out["cost_usd_per_mtok"].to_numpy()
+    assert list(s.index) == ["price_usd_per_hour", "throughput_tok_per_s", "cost_usd_per_mtok"]
+    for q, col in [(0.05, "p5"), (0.5, "p50"), (0.95, "p95")]:
+        assert s.loc["cost_usd_per_mtok", col] == pytest.approx(np.quantile(x, q))
+    assert s.loc["cost_usd_per_mtok", "mean"] == pytest.approx(x.mean())
+    # p5 of the price input is the lognormal's range low end
+    assert s.loc["price_usd_per_hour", "p5"] == pytest.approx(1.5, rel=0.03)
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(n_samples=0), "n_samples"),
+    (dict(n_samples=1.5), "n_samples"),
+    (dict(seed=-1), "seed"),
+    (dict(seed=None), "seed"),
+])
+def test_monte_carlo_rejects_bad_arguments(kw, message):
+    args = dict(n_samples=10, seed=0) | kw
+    with pytest.raises(ValueError, match=message):
+        monte_carlo(cost_usd_per_mtok, INPUTS, **args)
+
+
+def test_monte_carlo_rejects_an_input_that_is_not_a_distribution():
+    with pytest.raises(ValueError, match="price_usd_per_hour"):
+        monte_carlo(cost_usd_per_mtok, {"price_usd_per_hour": [1, 2],
+                                        "throughput_tok_per_s": 5.0}, 10)
+
+
+# --------------------------------------------------------------------------------------------
+# tornado
+# --------------------------------------------------------------------------------------------
+
+def linear(a, b, c, label):
+    assert isinstance(label, str)
+    return 3.0 * a - 2.0 * b + 0.5 * c
+
+
+def test_tornado_swings_of_a_linear_function_are_its_slopes_times_the_ranges():
+    base = {"a": 1.0, "b": 2.0, "c": 3.0, "label": "x"}
+    ranges = {"c": (0.0, 10.0), "a": (0.0, 1.0), "b": (1.0, 3.0)}
+    t = tornado(linear, base, ranges)
+    # |3| * 1 = 3, |-2| * 2 = 4, |0.5| * 10 = 5
+    assert list(t["parameter"]) == ["c", "b", "a"]
+    assert list(t["swing"]) == pytest.approx([5.0, 4.0, 3.0])
+    y0 = linear(1.0, 2.0, 3.0, "x")
+    assert t["output_base"].to_numpy() == pytest.approx(np.full(3, y0))
+    row = t.set_index("parameter").loc["b"]
+    assert row["output_low"] == pytest.approx(y0 + 2.0)   # b down by 1 -> +2
+    assert row["output_high"] == pytest.approx(y0 - 2.0)
+    assert (row["low_value"], row["high_value"]) == (1.0, 3.0)
+    assert set(t["output"]) == {"linear"}
+    assert list(t.columns) == ["output", "parameter", "low_value", "high_value", "output_low",
+                               "output_high", "output_base", "swing"]
+
+
+def test_tornado_takes_a_distributions_p5_p95():
+    t = tornado(linear, {"a": 1.0, "b": 2.0, "c": 3.0, "label": "x"},
+                {"a": uniform(0.0, 10.0)})
+    assert (t["low_value"].iloc[0], t["high_value"].iloc[0]) == pytest.approx((0.5, 9.5))
+    assert t["swing"].iloc[0] == pytest.approx(3.0 * 9.0)
+
+
+def test_tornado_names_a_range_without_a_base_value():
+    with pytest.raises(ValueError, match=r"\['d'\]"):
+        tornado(linear, {"a": 1.0, "b": 2.0, "c": 3.0, "label": "x"}, {"d": (0, 1)})
+
+
+# --------------------------------------------------------------------------------------------
+# schemas
+# --------------------------------------------------------------------------------------------
+
+CELL = '''
+model: str = "deepseek-v3"           # key in data/hardware.csv
+attention: str = "mla"               # cache layout {mha, gqa, mla}
+usd_per_gpu_hour: float = 2.0        # rental price (0, inf)
+utilization_frac: float = 0.6        # share of hours doing paid work
+pue_ratio: float = 1.3               # power usage effectiveness [1, 3]
+mc_samples: int = 2000               # Monte Carlo samples
+seed: int = 0                        # random seed
+batch_sizes: list[int] = [1, 8, 64]  # sweep [1, 4096]
+note: Optional[str] = None           # free text
+fast = True                          # untyped: type from the default
+results_path: str = ""               # where result rows go (empty: none)
+'''
+
+
+@pytest.fixture(scope="module")
+def schema():
+    # the hardware table's keys stand in for a models table here
+    return Schema.from_source(CELL.replace('"deepseek-v3"', '"h100-sxm"'))
+
+
+def test_schema_from_a_parameters_cell(schema):
+    assert list(schema) == ["model", "attention", "usd_per_gpu_hour", "utilization_frac",
+                            "pue_ratio", "mc_samples", "seed", "batch_sizes", "note", "fast",
+                            "results_path"]
+    assert "h100-sxm" in schema["model"].choices
+    assert schema["attention"].choices == ("mha", "gqa", "mla")
+    p = schema["usd_per_gpu_hour"]
+    assert (p.type, p.min, p.min_inclusive, p.max) == (float, 0.0, False, None)
+    assert (schema["utilization_frac"].min, schema["utilization_frac"].max) == (0.0, 1.0)
+    assert (schema["pue_ratio"].min, schema["pue_ratio"].max) == (1.0, 3.0)
+    assert (schema["mc_samples"].type, schema["mc_samples"].min) == (int, 0.0)  # _samples unit
+    assert schema["seed"].min is None
+    assert (schema["batch_sizes"].type, schema["batch_sizes"].item_type) == (list, int)
+    assert schema["note"].optional and schema["fast"].type is bool
+    assert schema["utilization_frac"].help == "share of hours doing paid work"
+    assert schema.defaults()["batch_sizes"] == [1, 8, 64]
+
+
+def test_schema_refuses_what_papermill_cannot_read():
+    with pytest.raises(ValueError, match=r"line 2: papermill cannot read parameter 'path'"):
+        Schema.from_source('x: float = 1.0  # a\npath: str | None = None  # b\n', "nb.ipynb")
+
+
+def test_schema_refuses_a_default_outside_its_own_range():
+    with pytest.raises(ValueError, match=r"nb.ipynb: default: key 'utilization_frac'"):
+        Schema.from_source("utilization_frac: float = 1.5  # share\n", "nb.ipynb")
+
+
+def test_schema_explains_an_equals_sign_in_the_help():
+    with pytest.raises(ValueError, match=r"line 1: papermill cannot read parameter "
+                                         r"'results_path'.*more than one '='"):
+        Schema.from_source('results_path: str = ""  # rows ("" = none)\n', "nb.ipynb")
+
+
+def test_schema_refuses_an_unknown_table():
+    with pytest.raises(ValueError, match="no such table"):
+        Schema.from_source('model: str = "x"  # key in data/nope.csv\n')
+
+
+def test_schema_from_a_notebook_through_papermill(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    cell = nbformat.v4.new_code_cell(
+        "utilization_frac: float = 0.6  # share of hours\nseed: int = 0  # seed\n")
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# t"), cell]
+    path = tmp_path / "t.ipynb"
+    nbformat.write(nb, path)
+    s = Schema.from_notebook(path)
+    assert list(s) == ["utilization_frac", "seed"] and s["seed"].source == str(path)
+    assert validate_params({"utilization_frac": 1}, path) == {"utilization_frac": 1.0}
+    with pytest.raises(ScenarioError, match="utilization_frac"):
+        validate_params({"utilization_frac": 2.0}, str(path))
+
+
+def test_union_narrows_ranges_and_refuses_conflicts():
+    a = Schema([Param("x_frac", float, 0.5, min=0, max=1, source="a.ipynb")])
+    b = Schema([Param("x_frac", float, 0.5, min=0.2, max=1, max_inclusive=False,
+                      source="b.ipynb"), Param("y", str, "k", choices=("k", "m"))])
+    u = Schema.union(a, b)
+    assert list(u) == ["x_frac", "y"]
+    assert (u["x_frac"].min, u["x_frac"].max, u["x_frac"].max_inclusive) == (0.2, 1, False)
+    assert u["x_frac"].source == "a.ipynb, b.ipynb"
+    with pytest.raises(ValueError, match=r"different types: float in a.ipynb and int in c"):
+        a | Schema([Param("x_frac", int, 1, source="c")])
+    with pytest.raises(ValueError, match=r"different defaults: 0.5 in a.ipynb and 0.7 in d"):
+        a | Schema([Param("x_frac", float, 0.7, source="d")])
+
+
+def test_validate_params_converts_and_explains(schema):
+    ok = validate_params({"usd_per_gpu_hour": 2, "batch_sizes": [1, 2], "note": None,
+                          "pue_ratio": "1.2e0"}, schema)
+    assert ok == {"usd_per_gpu_hour": 2.0, "batch_sizes": [1, 2], "note": None,
+                  "pue_ratio": 1.2}
+    assert isinstance(ok["usd_per_gpu_hour"], float)
+    with pytest.raises(ScenarioError, match=r"key 'batch_sizes'\[1\]: out of range, got 0"):
+        validate_params({"batch_sizes": [1, 0]}, schema)
+    with pytest.raises(ScenarioError, match=r"'h100sxm' is not an allowed value \(did you mean "
+                                            r"'h100-sxm'\?\)"):
+        validate_params({"model": "h100sxm"}, schema)
+
+
+def test_validate_params_without_a_schema_uses_unit_suffixes():
+    assert validate_params({"utilization_frac": 0.5, "n_nodes": 3, "model": "m"}) == \
+        {"utilization_frac": 0.5, "n_nodes": 3, "model": "m"}
+    with pytest.raises(ScenarioError, match=r"parameters: key 'utilization_frac': out of range"):
+        validate_params({"utilization_frac": 1.5})
+    with pytest.raises(ScenarioError, match=r"key 'price_usd_per_hour': out of range, got -1"):
+        validate_params({"price_usd_per_hour": -1.0})
+    with pytest.raises(ScenarioError, match="not a finite number"):
+        validate_params({"x": float("nan")})
+
+
+# --------------------------------------------------------------------------------------------
+# scenario files
+# --------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def folder(tmp_path):
+    d = tmp_path / "scenarios"
+    d.mkdir()
+    (d / "base.yaml").write_text("# the defaults\n")
+    (d / "cheap-gpus.yaml").write_text(
+        "usd_per_gpu_hour: 1  # a glut of H100s\nutilization_frac: 0.8  # busy\n")
+    return d
+
+
+def _err(folder, schema, text, name="bad"):
+    (folder / f"{name}.yaml").write_text(text)
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(name, schema, folder=folder)
+    msg = str(e.value)
+    assert str(folder / f"{name}.yaml") in msg  # names the file
+    return msg
+
+
+def test_load_scenario_by_name_and_by_path(folder, schema):
+    s = load_scenario("cheap-gpus", schema, folder=folder)
+    assert s.name == "cheap-gpus" and s.path == folder / "cheap-gpus.yaml"
+    assert s.values == {"usd_per_gpu_hour": 1.0, "utilization_frac": 0.8}
+    assert load_scenario("base", schema, folder=folder).values == {}
+    assert load_scenario(folder / "cheap-gpus.yaml", schema).values == s.values
+    assert sc.scenario_names(folder) == ["base", "cheap-gpus"]
+    only = s.for_schema([Param("utilization_frac", float, 0.6)])
+    assert only == {"utilization_frac": 0.8}
+
+
+def test_unknown_key_names_file_key_and_the_nearest_name(folder, schema):
+    msg = _err(folder, schema, "utilisation_frac: 0.5\n")
+    assert "unknown key 'utilisation_frac'" in msg and "did you mean 'utilization_frac'" in msg
+
+
+def test_wrong_type_names_key_value_and_type(folder, schema):
+    msg = _err(folder, schema, "usd_per_gpu_hour: cheap\n")
+    assert "key 'usd_per_gpu_hour': wrong type, got 'cheap' (str)" in msg
+    assert "allowed: a float in (0, inf)" in msg
+    msg = _err(folder, schema, "mc_samples: 2000.5\n")
+    assert "key 'mc_samples'" in msg and "whole number" in msg
+    msg = _err(folder, schema, "attention: no\n")
+    assert "False (bool)" in msg and "quote" in msg
+    msg = _err(folder, schema, "fast: 1\n")
+    assert "key 'fast': wrong type" in msg
+
+
+def test_out_of_range_names_key_value_and_range(folder, schema):
+    msg = _err(folder, schema, "utilization_frac: 1.7  # too busy\n")
+    assert "key 'utilization_frac': out of range, got 1.7; allowed: a float in [0, 1]" in msg
+    msg = _err(folder, schema, "usd_per_gpu_hour: 0\n")
+    assert "out of range, got 0.0" in msg and "(0, inf)" in msg
+
+
+@pytest.mark.parametrize("name", ["../x", "../../etc/passwd", "a/b", "base.yaml", "", "Base",
+                                  ".hidden", "-x", "x y"])
+def test_names_that_could_leave_the_folder_are_refused(folder, schema, name):
+    (folder.parent / "x.yaml").write_text("seed: 1\n")
+    with pytest.raises(ScenarioError, match=re.escape(f"scenario name {name!r} is not allowed")):
+        load_scenario(name, schema, folder=folder)
+
+
+def test_a_symlink_out_of_the_folder_is_refused(folder, schema):
+    (folder.parent / "outside.yaml").write_text("seed: 1\n")
+    (folder / "link.yaml").symlink_to(folder.parent / "outside.yaml")
+    with pytest.raises(ScenarioError, match="outside"):
+        load_scenario("link", schema, folder=folder)
+
+
+def test_an_unknown_name_lists_the_scenarios(folder, schema):
+    with pytest.raises(ScenarioError, match=r"unknown scenario 'nope'.*\['base', 'cheap-gpus'\]"):
+        load_scenario("nope", schema, folder=folder)
+
+
+def test_malformed_yaml_gives_the_line(folder, schema):
+    msg = _err(folder, schema, "seed: 1\nutilization_frac: [0.5\n")
+    assert "not valid YAML at line" in msg
+
+
+def test_a_file_that_is_not_a_mapping_is_refused(folder, schema):
+    assert "must be a mapping" in _err(folder, schema, "- seed\n- 1\n")
+    assert "got a str" in _err(folder, schema, "just text\n")
+
+
+def test_a_key_given_twice_is_refused(folder, schema):
+    assert "'seed' appears twice" in _err(folder, schema, "seed: 1\nseed: 2\n")
+
+
+def test_a_non_string_key_is_refused(folder, schema):
+    assert "key 1 is not a parameter name" in _err(folder, schema, "1: 2\n")
+
+
+def test_yaml_scientific_notation_without_a_dot_is_read_as_a_number(folder, schema):
+    (folder / "sci.yaml").write_text("usd_per_gpu_hour: 2e0\n")
+    assert load_scenario("sci", schema, folder=folder).values == {"usd_per_gpu_hour": 2.0}
+
+
+def test_the_default_folder_is_notebooks_scenarios():
+    assert sc.SCENARIO_DIR.parts[-2:] == ("notebooks", "scenarios")
+
+
+def test_lognormal_z_is_the_normal_quantile():
+    assert sc._Z95 == pytest.approx(statistics.NormalDist().inv_cdf(0.95))
