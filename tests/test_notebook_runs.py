@@ -1,0 +1,93 @@
+"""Every notebook runs under its defaults and under a second parameter set
+(tests/notebook_params/<notebook>.yaml); the results move where they should, and the rows the
+reports rely on exist."""
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import papermill
+import pytest
+import yaml
+
+import econ
+
+ROOT = Path(__file__).resolve().parent.parent
+NB_DIR = ROOT / "notebooks"
+ALT_DIR = Path(__file__).resolve().parent / "notebook_params"
+NOTEBOOKS = sorted(p for p in NB_DIR.glob("*.ipynb") if p.stem != "summary")
+ALT = sorted(p for p in ALT_DIR.glob("*.yaml"))
+
+#: Rows every run must produce (issue "The notebook suite", results table).
+REQUIRED = [
+    ("training_cost_usd", "deepseek-v3"),
+    ("training_gpu_hours_estimated", "deepseek-v3"),
+    ("training_gpu_hours_estimated", "llama-3.1-405b"),
+    ("serving_cost_usd_per_day", "deepseek-day6"),
+    ("theoretical_revenue_usd_per_day", "deepseek-day6"),
+    ("cost_profit_margin_frac", "deepseek-day6"),
+    ("active_param_frac", "deepseek-v3"),
+    ("mtp_speedup", "deepseek-v3"),
+    ("api_output_price_ratio", "o1-vs-deepseek-r1"),
+    ("chips_to_hold_weights", "groq-lpu:mixtral-8x7b"),
+    ("chips_to_hold_weights", "groq-lpu:llama-3.1-70b"),
+    ("roofline_median_abs_error_frac", "cpu"),
+]
+
+pytestmark = pytest.mark.skipif(not NOTEBOOKS, reason="no notebooks yet")
+
+
+def _run(path, out_dir, params):
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = out_dir / f"{path.stem}.csv"
+    papermill.execute_notebook(
+        str(path), str(out_dir / path.name), parameters={**params, "results_path": str(results)},
+        kernel_name="python3", cwd=str(NB_DIR), progress_bar=False)
+    return econ.read_results(results)
+
+
+@pytest.fixture(scope="module")
+def default_results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("default")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        frames = list(pool.map(lambda p: _run(p, out, {}), NOTEBOOKS))
+    return {p.stem: f for p, f in zip(NOTEBOOKS, frames)}
+
+
+def _value(frame, key):
+    metric, subject = key.split("/", 1)
+    hit = frame[(frame["metric"] == metric) & (frame["subject"] == subject)]
+    assert len(hit) == 1, f"no single result row {key}; rows: {sorted(frame['metric'] + '/' + frame['subject'])}"
+    return float(hit["value"].iloc[0])
+
+
+def test_required_rows_exist(default_results):
+    import pandas as pd
+    frame = pd.concat(default_results.values(), ignore_index=True)
+    have = set(zip(frame["metric"], frame["subject"]))
+    missing = [k for k in REQUIRED if k not in have]
+    assert not missing, f"required result rows missing: {missing}"
+    models = econ.data.keys("models")
+    kv = set(frame.loc[frame["metric"] == "kv_cache_bytes_per_token", "subject"])
+    assert set(models) <= kv, f"kv_cache_bytes_per_token missing for {sorted(set(models) - kv)}"
+    assert np.isfinite(frame["value"].to_numpy(dtype=float)).all()
+
+
+@pytest.mark.parametrize("spec", ALT, ids=[p.stem for p in ALT])
+def test_second_parameter_set_moves_the_results(spec, default_results, tmp_path):
+    conf = yaml.safe_load(spec.read_text())
+    path = NB_DIR / f"{spec.stem}.ipynb"
+    assert path.exists(), f"{spec.name} names no notebook"
+    base = default_results[spec.stem]
+    alt = _run(path, tmp_path, conf["params"])
+    assert conf.get("changes"), f"{spec.name}: list the results that must change"
+    for key in conf["changes"]:
+        assert _value(alt, key) != pytest.approx(_value(base, key), rel=1e-9), (
+            f"{spec.stem}: {key} did not change under {conf['params']}")
+    for key in conf.get("unchanged", []):
+        assert _value(alt, key) == pytest.approx(_value(base, key), rel=1e-9), (
+            f"{spec.stem}: {key} changed under {conf['params']} but depends on none of them")
+
+
+def test_every_notebook_has_a_second_parameter_set():
+    missing = [p.stem for p in NOTEBOOKS if not (ALT_DIR / f"{p.stem}.yaml").exists()]
+    assert not missing, f"add tests/notebook_params/<name>.yaml for {missing}"
