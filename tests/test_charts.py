@@ -1,0 +1,202 @@
+"""econ.charts: the theme, valid Vega-Lite specs with unit-labelled axes and a caption, and
+offline static export."""
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+
+from econ import charts
+from econ.charts import (axis_title, band_chart, bar_chart, line_chart, save_static,
+                         scatter_chart, tornado_chart, waterfall_chart)
+from econ.scenarios import grid, lognormal_from_range, monte_carlo, summarize, tornado, uniform
+
+
+def cost_usd_per_mtok(price_usd_per_hour, throughput_tok_per_s):
+    return price_usd_per_hour / (throughput_tok_per_s * 3600.0) * 1e6
+
+
+SWEEP = pd.DataFrame({"batch_size": [1, 8, 64, 1, 8, 64],
+                      "hardware": ["h100-sxm"] * 3 + ["h800-sxm"] * 3,
+                      "cost_usd_per_mtok": [40.0, 6.0, 1.1, 42.0, 6.5, 1.3]})
+CAPTION = "Cost per million tokens falls roughly as 1/batch until the node turns compute-bound."
+
+
+def _layers(d):
+    """Every unit spec of a (possibly layered) chart dict."""
+    return d["layer"] if "layer" in d else [d]
+
+
+def _data(d, layer):
+    """The rows a layer draws (its own dataset, or the chart's shared one)."""
+    ref = layer.get("data", d.get("data"))
+    return pd.DataFrame(d["datasets"][ref["name"]])
+
+
+def _quant_titles(d):
+    out = []
+    for layer in _layers(d):
+        for ch in ("x", "y"):
+            enc = layer.get("encoding", {}).get(ch)
+            if enc and enc.get("type") == "quantitative" and enc.get("title"):
+                out.append(enc["title"])
+    return out
+
+
+def _check(chart, caption=CAPTION):
+    d = chart.to_dict()  # validates against the Vega-Lite schema
+    assert d["$schema"].startswith("https://vega.github.io/schema/vega-lite/v6")
+    assert d["config"]["range"]["category"] == charts.PALETTE  # theme applied
+    assert " ".join(d["title"]["subtitle"]) == caption
+    titles = _quant_titles(d)
+    assert titles, "no quantitative axis title"
+    assert all("[" in t and "]" in t for t in titles), titles
+    return d
+
+
+def test_theme_is_registered_enabled_and_renderer_left_alone():
+    assert alt.theme.active == charts.THEME_NAME
+    assert charts.THEME_NAME in alt.theme.names()
+    assert alt.renderers.active not in ("mimetype", "jupyterlab", "png")
+
+
+def test_palette_is_okabe_ito():
+    assert charts.PALETTE[:3] == ["#0072B2", "#E69F00", "#009E73"]
+    assert len(set(charts.PALETTE)) == len(charts.PALETTE)
+
+
+@pytest.mark.parametrize("column, title", [
+    ("cost_usd_per_mtok", "Cost [USD/Mtok]"),
+    ("throughput_tok_per_s", "Throughput [tokens/s]"),
+    ("price_usd_per_hour", "Price [USD/h]"),
+    ("utilization_frac", "Utilization [fraction]"),
+    ("kv_cache_bytes_per_tok", "Kv cache [bytes/token]"),
+    ("n_layers", "Layers [count]"),
+])
+def test_axis_title_from_the_unit_suffix(column, title):
+    assert axis_title(column) == title
+
+
+def test_axis_title_insists_on_a_unit_for_quantities():
+    with pytest.raises(ValueError, match="batch_size.*no unit suffix"):
+        axis_title("batch_size")
+    with pytest.raises(ValueError, match="must name its unit in brackets"):
+        axis_title("batch_size", "Batch size")
+    assert axis_title("batch_size", "Batch size [sequences]") == "Batch size [sequences]"
+    assert axis_title("hardware", quantitative=False) == "Hardware"
+
+
+def test_line_chart():
+    ch = line_chart(SWEEP, "batch_size", "cost_usd_per_mtok", color="hardware", log_x=True,
+                    log_y=True, title="$/Mtok vs batch", caption=CAPTION,
+                    x_title="Batch size [sequences]")
+    d = _check(ch)
+    assert d["encoding"]["x"]["title"] == "Batch size [sequences]"
+    assert d["encoding"]["y"]["title"] == "Cost [USD/Mtok]"
+    assert d["encoding"]["x"]["scale"]["type"] == "log"
+    assert d["encoding"]["color"]["field"] == "hardware"
+    assert d["title"]["text"] == "$/Mtok vs batch"
+
+
+def test_line_chart_without_a_unit_is_refused():
+    with pytest.raises(ValueError, match="batch_size"):
+        line_chart(SWEEP, "batch_size", "cost_usd_per_mtok", title="t", caption="c")
+
+
+def test_bar_chart_horizontal_and_grouped():
+    d = _check(bar_chart(SWEEP, "hardware", "cost_usd_per_mtok", color="batch_size",
+                         horizontal=True, title="t", caption=CAPTION))
+    assert d["encoding"]["x"]["title"] == "Cost [USD/Mtok]"
+    assert d["encoding"]["y"]["type"] == "nominal"
+    assert d["encoding"]["y"]["sort"] == ["h100-sxm", "h800-sxm"]
+    assert "yOffset" in d["encoding"]
+    d = _check(bar_chart(SWEEP, "hardware", "cost_usd_per_mtok", sort="descending", title="t",
+                         caption=CAPTION))
+    assert d["encoding"]["x"]["sort"] == "-y"
+
+
+def test_band_chart_from_a_monte_carlo_summary():
+    mc = monte_carlo(cost_usd_per_mtok, {"price_usd_per_hour": lognormal_from_range(1.0, 4.0)},
+                     500, seed=0, over=grid(throughput_tok_per_s=[250.0, 500.0, 1000.0]))
+    s = summarize(mc, "cost_usd_per_mtok", by="throughput_tok_per_s")
+    d = _check(band_chart(s, "throughput_tok_per_s", title="t", caption=CAPTION))
+    band, line = d["layer"]
+    assert band["mark"]["type"] == "area" and line["mark"]["type"] == "line"
+    assert band["encoding"]["y"]["field"] == "p5" and band["encoding"]["y2"]["field"] == "p95"
+    assert line["encoding"]["y"]["field"] == "p50"
+    assert band["encoding"]["y"]["title"] == "Cost [USD/Mtok]"
+    with pytest.raises(ValueError, match="y_title"):
+        band_chart(s.drop(columns="variable"), "throughput_tok_per_s", title="t", caption="c")
+
+
+def test_tornado_chart_orders_by_swing():
+    t = tornado(cost_usd_per_mtok, {"price_usd_per_hour": 2.0, "throughput_tok_per_s": 1000.0},
+                {"throughput_tok_per_s": uniform(900.0, 1100.0),
+                 "price_usd_per_hour": (1.0, 4.0)})
+    d = _check(tornado_chart(t, title="t", caption=CAPTION,
+                             parameter_titles={"price_usd_per_hour": "GPU price"}))
+    bars = d["layer"][0]
+    assert bars["encoding"]["y"]["sort"] == ["GPU price", "throughput_tok_per_s"]
+    assert bars["encoding"]["x"]["title"] == "Cost [USD/Mtok]"
+    rule = d["layer"][1]
+    assert rule["mark"]["type"] == "rule"
+
+
+def test_waterfall_chart_steps_from_baseline_to_result():
+    steps = pd.DataFrame({"step": ["Dense 405B, BF16", "MoE (37B active)", "FP8", "MTP"],
+                          "cost_usd_per_mtok": [10.0, 2.0, 1.2, 1.5]})
+    ch = waterfall_chart(steps, "step", "cost_usd_per_mtok", title="t", caption=CAPTION,
+                         final_label="V3-style")
+    d = _check(ch)
+    data = _data(d, d["layer"][0])
+    assert list(data["step"]) == [*steps["step"], "V3-style"]
+    assert list(data["start"]) == [0.0, 10.0, 2.0, 1.2, 0.0]
+    assert list(data["end"]) == [10.0, 2.0, 1.2, 1.5, 1.5]
+    assert list(data["kind"]) == ["total", "decrease", "decrease", "increase", "total"]
+    assert list(data["label"]) == ["10", "-8", "-0.8", "+0.3", "1.5"]
+    with pytest.raises(ValueError, match="unique"):
+        waterfall_chart(steps, "step", "cost_usd_per_mtok", title="t", caption="c",
+                        final_label="FP8")
+
+
+def test_scatter_chart_has_the_identity_line_on_a_shared_domain():
+    df = pd.DataFrame({"measured_s": [1e-3, 4e-3, 2e-2], "predicted_s": [1.2e-3, 3e-3, 2.5e-2],
+                       "kernel": ["gemv", "gemm", "attention"]})
+    d = _check(scatter_chart(df, "measured_s", "predicted_s", color="kernel", log=True,
+                             title="t", caption=CAPTION, x_title="Measured time [s]",
+                             y_title="Predicted time [s]"))
+    line, points = d["layer"]
+    assert line["mark"]["type"] == "line" and points["mark"]["type"] == "point"
+    data = _data(d, line)
+    np.testing.assert_allclose(data["a"], data["b"])  # y = x
+    assert points["encoding"]["x"]["scale"] == points["encoding"]["y"]["scale"]
+    assert data["a"].min() <= 1e-3 and data["a"].max() >= 2.5e-2
+
+
+@pytest.mark.parametrize("kw, exc, message", [
+    (dict(caption=""), ValueError, "caption"),
+    (dict(title=None), ValueError, "title"),
+    (dict(y="cost"), KeyError, r"\['cost'\] not in the frame"),
+])
+def test_helpers_explain_bad_arguments(kw, exc, message):
+    args = dict(frame=SWEEP, x="hardware", y="cost_usd_per_mtok", title="t", caption="c") | kw
+    with pytest.raises(exc, match=message):
+        bar_chart(**args)
+
+
+def test_an_indexed_frame_is_accepted_by_its_index_name():
+    df = SWEEP[SWEEP["batch_size"] == 8].set_index("hardware")
+    d = _check(bar_chart(df, "hardware", "cost_usd_per_mtok", title="t", caption=CAPTION))
+    assert d["encoding"]["x"]["field"] == "hardware"
+
+
+def test_save_static_svg_and_png(tmp_path):
+    ch = line_chart(SWEEP, "batch_size", "cost_usd_per_mtok", color="hardware",
+                    title="Cost vs batch", caption=CAPTION, x_title="Batch size [sequences]")
+    svg = save_static(ch, tmp_path / "sub" / "chart.svg")
+    text = svg.read_text()
+    assert text.lstrip().startswith("<svg") and "Cost vs batch" in text
+    assert "Cost [USD/Mtok]" in text
+    png = save_static(ch, tmp_path / "chart.png", scale=1)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match=r"\.png, \.svg or \.pdf"):
+        save_static(ch, tmp_path / "chart.jpg")
