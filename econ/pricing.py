@@ -1,2 +1,357 @@
-"""Placeholder: being written."""
-__all__: list[str] = []
+"""Dollars per million tokens, the revenue and cost of a day of traffic, and margins.
+
+* :func:`cost_usd_per_mtok`: $/hour and tokens/s to $/Mtok;
+* :func:`blended_usd_per_mtok`, :func:`api_blended_usd_per_mtok`: one price for a traffic mix
+  of cache-miss input, cache-hit input and output tokens;
+* :func:`traffic_revenue_usd`, :func:`serving_cost_usd`, :func:`cost_profit_margin_ratio`:
+  DeepSeek's published cost-profit arithmetic for one day of V3/R1 serving [1]_;
+* :func:`provider_gross_margin_frac`, :func:`provider_markup_ratio`: an API price against a
+  modelled cost;
+* :func:`api_price_ratio`: how many times one API's price another's is.
+
+Every function takes floats, numpy arrays or pandas Series, broadcasts them, and returns the
+kind it was given.
+
+References
+----------
+.. [1] DeepSeek-AI, "Day 6: One More Thing, DeepSeek-V3/R1 Inference System Overview",
+   github.com/deepseek-ai/open-infra-index, 202502OpenSourceWeek, 2025-03-01.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .amortization import _finite_result
+from ._checks import fraction, like, nonnegative, positive
+
+__all__ = [
+    "TOK_PER_MTOK",
+    "cost_usd_per_mtok",
+    "blended_usd_per_mtok",
+    "api_blended_usd_per_mtok",
+    "traffic_revenue_usd",
+    "serving_cost_usd",
+    "cost_profit_margin_ratio",
+    "provider_gross_margin_frac",
+    "provider_markup_ratio",
+    "api_price_ratio",
+]
+
+SECONDS_PER_HOUR = 3600.0
+#: Tokens in a million tokens (the unit API prices are quoted in).
+TOK_PER_MTOK = 1e6
+
+
+@_finite_result
+def cost_usd_per_mtok(price_usd_per_hour, throughput_tok_per_s):
+    """Cost of a million tokens produced at a throughput, paying by the hour.
+
+    ``price_usd_per_hour / (throughput_tok_per_s * 3600) * 1e6``. Price and throughput must
+    describe the same unit (one GPU, one node, one system). To charge idle time, pass a cost
+    per useful hour (:func:`econ.amortization.useful_usd_per_hour`).
+
+    Parameters
+    ----------
+    price_usd_per_hour : numeric
+        Price or owned cost of the unit per hour. [USD/h]
+    throughput_tok_per_s : numeric
+        Tokens the unit produces per second, > 0. [tokens/s]
+
+    Returns
+    -------
+    numeric
+        Cost per million tokens. [USD/Mtok]
+    """
+    p = nonnegative("price_usd_per_hour", price_usd_per_hour)
+    t = positive("throughput_tok_per_s", throughput_tok_per_s)
+    return like(p / (t * SECONDS_PER_HOUR) * TOK_PER_MTOK, price_usd_per_hour,
+                throughput_tok_per_s)
+
+
+@_finite_result
+def blended_usd_per_mtok(input_usd_per_mtok, cached_input_usd_per_mtok, output_usd_per_mtok,
+                         output_frac, cache_hit_input_frac):
+    """Average price of a million tokens of a traffic mix.
+
+    ``(1 - output_frac) * (cache_hit_input_frac * cached + (1 - cache_hit_input_frac) * input)
+    + output_frac * output``. DeepSeek's day of 27-28 Feb 2025 [1]_: 608B input tokens of
+    which 342B (56.3 %) hit the KV cache, 168B output tokens, so ``output_frac`` = 168 / 776
+    and ``cache_hit_input_frac`` = 342 / 608. The price arguments are named as the columns of
+    the ``api_prices`` table (:func:`api_blended_usd_per_mtok` reads them from it).
+
+    Parameters
+    ----------
+    input_usd_per_mtok : numeric
+        Price of input tokens that miss the cache and must be prefilled. [USD/Mtok]
+    cached_input_usd_per_mtok : numeric
+        Price of input tokens served from the context (KV) cache. [USD/Mtok]
+    output_usd_per_mtok : numeric
+        Price of generated tokens. [USD/Mtok]
+    output_frac : numeric
+        Output tokens / all tokens (input + output). [fraction]
+    cache_hit_input_frac : numeric
+        Cache-hit input tokens / input tokens. [fraction]
+
+    Returns
+    -------
+    numeric
+        Blended price per million tokens of the mix. [USD/Mtok]
+
+    References
+    ----------
+    .. [1] DeepSeek-AI, "Day 6: One More Thing, DeepSeek-V3/R1 Inference System Overview",
+       2025-03-01.
+    """
+    miss = nonnegative("input_usd_per_mtok", input_usd_per_mtok)
+    hit = nonnegative("cached_input_usd_per_mtok", cached_input_usd_per_mtok)
+    out = nonnegative("output_usd_per_mtok", output_usd_per_mtok)
+    fo = fraction("output_frac", output_frac)
+    fh = fraction("cache_hit_input_frac", cache_hit_input_frac)
+    value = (1.0 - fo) * (fh * hit + (1.0 - fh) * miss) + fo * out
+    return like(value, input_usd_per_mtok, cached_input_usd_per_mtok, output_usd_per_mtok,
+                output_frac, cache_hit_input_frac)
+
+
+_API_COLUMNS = ("input_usd_per_mtok", "cached_input_usd_per_mtok", "output_usd_per_mtok")
+
+
+@_finite_result
+def api_blended_usd_per_mtok(api, output_frac, cache_hit_input_frac):
+    """Blended price of a traffic mix at an API's list prices (a row of ``api_prices``).
+
+    :func:`blended_usd_per_mtok` with the row's ``input_usd_per_mtok``,
+    ``cached_input_usd_per_mtok`` and ``output_usd_per_mtok``. An API without a cache
+    discount (empty ``cached_input_usd_per_mtok``) bills cache hits at the input price.
+
+    Parameters
+    ----------
+    api : str, pandas.Series or pandas.DataFrame
+        A key of the ``api_prices`` table, a row of it, or the table.
+    output_frac : numeric
+        Output tokens / all tokens. [fraction]
+    cache_hit_input_frac : numeric
+        Cache-hit input tokens / input tokens. [fraction]
+
+    Returns
+    -------
+    numeric
+        Blended price [USD/Mtok]; a Series indexed by API name when given the table.
+    """
+    if isinstance(api, str):
+        from . import data
+        api = data.row("api_prices", api)
+    if isinstance(api, pd.Series):
+        frame, one = api.to_frame().T, True
+    elif isinstance(api, pd.DataFrame):
+        frame, one = api, False
+    else:
+        raise ValueError("api must be a name in the api_prices table, a row of "
+                         f"econ.data.load('api_prices') or the table, got {api!r}")
+    missing = [c for c in _API_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"api needs the column(s) {missing}; it has {list(frame.columns)}")
+    cols = {c: pd.to_numeric(frame[c], errors="coerce").astype(float) for c in _API_COLUMNS}
+    cols["cached_input_usd_per_mtok"] = cols["cached_input_usd_per_mtok"].fillna(
+        cols["input_usd_per_mtok"])
+    for c in ("input_usd_per_mtok", "output_usd_per_mtok"):
+        if cols[c].isna().any():
+            who = list(cols[c].index[cols[c].isna()])
+            raise ValueError(f"api {who[0] if one else who!r} has no {c} in the api_prices table")
+    if one:
+        cols = {c: float(v.iloc[0]) for c, v in cols.items()}
+    return blended_usd_per_mtok(cols["input_usd_per_mtok"], cols["cached_input_usd_per_mtok"],
+                                cols["output_usd_per_mtok"], output_frac, cache_hit_input_frac)
+
+
+@_finite_result
+def traffic_revenue_usd(input_tok, cache_hit_input_tok, output_tok, input_usd_per_mtok,
+                        cached_input_usd_per_mtok, output_usd_per_mtok):
+    """Revenue of a volume of traffic billed at list prices.
+
+    ``((input_tok - cache_hit_input_tok) * input + cache_hit_input_tok * cached
+    + output_tok * output) / 1e6``. DeepSeek's "theoretical" daily revenue, every token at R1
+    prices ($0.55 input, $0.14 cached input, $2.19 output per Mtok), is $562,027 [1]_; with
+    the rounded token counts it publishes (608B input, 342B cache hits, 168B output) this
+    gives $562,100.
+
+    Parameters
+    ----------
+    input_tok : numeric
+        Input (prompt) tokens, cache hits included. [tokens]
+    cache_hit_input_tok : numeric
+        Input tokens served from the context cache, <= ``input_tok``. [tokens]
+    output_tok : numeric
+        Generated tokens. [tokens]
+    input_usd_per_mtok : numeric
+        Price of a cache-miss input token. [USD/Mtok]
+    cached_input_usd_per_mtok : numeric
+        Price of a cache-hit input token. [USD/Mtok]
+    output_usd_per_mtok : numeric
+        Price of an output token. [USD/Mtok]
+
+    Returns
+    -------
+    numeric
+        Revenue. [USD]
+
+    Raises
+    ------
+    ValueError
+        ``cache_hit_input_tok`` greater than ``input_tok``, or any input invalid.
+
+    References
+    ----------
+    .. [1] DeepSeek-AI, "Day 6: One More Thing, DeepSeek-V3/R1 Inference System Overview",
+       2025-03-01.
+    """
+    n_in = nonnegative("input_tok", input_tok)
+    n_hit = nonnegative("cache_hit_input_tok", cache_hit_input_tok)
+    n_out = nonnegative("output_tok", output_tok)
+    miss = nonnegative("input_usd_per_mtok", input_usd_per_mtok)
+    hit = nonnegative("cached_input_usd_per_mtok", cached_input_usd_per_mtok)
+    out = nonnegative("output_usd_per_mtok", output_usd_per_mtok)
+    hit_b, in_b = np.broadcast_arrays(n_hit, n_in)
+    over = hit_b > in_b
+    if over.any():
+        i = int(np.flatnonzero(over)[0])
+        raise ValueError("cache_hit_input_tok must be <= input_tok (cache hits are part of the "
+                         f"input), got cache_hit_input_tok={float(hit_b.flat[i])!r} > "
+                         f"input_tok={float(in_b.flat[i])!r}")
+    value = ((n_in - n_hit) * miss + n_hit * hit + n_out * out) / TOK_PER_MTOK
+    return like(value, input_tok, cache_hit_input_tok, output_tok, input_usd_per_mtok,
+                cached_input_usd_per_mtok, output_usd_per_mtok)
+
+
+@_finite_result
+def serving_cost_usd(n_nodes, gpus_per_node, hours, usd_per_gpu_hour):
+    """Cost of keeping ``n_nodes`` nodes for ``hours`` at a price per GPU-hour.
+
+    ``n_nodes * gpus_per_node * hours * usd_per_gpu_hour``. DeepSeek's day [1]_: an average of
+    226.75 nodes of 8 H800 GPUs for 24 h at an assumed $2/GPU-hour is $87,072.
+
+    Parameters
+    ----------
+    n_nodes : numeric
+        Nodes held, on average over the period (may be fractional). [nodes]
+    gpus_per_node : numeric
+        Accelerators per node. [count]
+    hours : numeric
+        Length of the period. [hours]
+    usd_per_gpu_hour : numeric
+        Rental price or owned cost per accelerator-hour. [USD/h]
+
+    Returns
+    -------
+    numeric
+        Cost of the period. [USD]
+
+    References
+    ----------
+    .. [1] DeepSeek-AI, "Day 6: One More Thing, DeepSeek-V3/R1 Inference System Overview",
+       2025-03-01.
+    """
+    n = nonnegative("n_nodes", n_nodes)
+    g = nonnegative("gpus_per_node", gpus_per_node)
+    h = nonnegative("hours", hours)
+    p = nonnegative("usd_per_gpu_hour", usd_per_gpu_hour)
+    return like(n * g * h * p, n_nodes, gpus_per_node, hours, usd_per_gpu_hour)
+
+
+@_finite_result
+def cost_profit_margin_ratio(revenue_usd, cost_usd):
+    """Profit over cost: ``(revenue_usd - cost_usd) / cost_usd``.
+
+    The "cost profit margin" DeepSeek quotes [1]_: ($562,027 - $87,072) / $87,072 = 5.45,
+    published as 545 %. Not a gross margin on revenue (that is
+    :func:`provider_gross_margin_frac`, 0.845 here).
+
+    Parameters
+    ----------
+    revenue_usd : numeric
+        Revenue. [USD]
+    cost_usd : numeric
+        Cost, > 0. [USD]
+
+    Returns
+    -------
+    numeric
+        Profit per dollar of cost; -1 at zero revenue, 0 at break-even. [ratio]
+
+    References
+    ----------
+    .. [1] DeepSeek-AI, "Day 6: One More Thing, DeepSeek-V3/R1 Inference System Overview",
+       2025-03-01.
+    """
+    r = nonnegative("revenue_usd", revenue_usd)
+    c = positive("cost_usd", cost_usd)
+    return like((r - c) / c, revenue_usd, cost_usd)
+
+
+@_finite_result
+def provider_gross_margin_frac(price_usd_per_mtok, cost_usd_per_mtok):
+    """Share of an API price left after the modelled cost: ``(price - cost) / price``.
+
+    Parameters
+    ----------
+    price_usd_per_mtok : numeric
+        API list (or blended) price, > 0. [USD/Mtok]
+    cost_usd_per_mtok : numeric
+        Modelled cost of producing the same tokens (:func:`cost_usd_per_mtok`). [USD/Mtok]
+
+    Returns
+    -------
+    numeric
+        Gross margin on revenue: at most 1, negative when the price is below cost. [fraction]
+    """
+    p = positive("price_usd_per_mtok", price_usd_per_mtok)
+    c = nonnegative("cost_usd_per_mtok", cost_usd_per_mtok)
+    return like((p - c) / p, price_usd_per_mtok, cost_usd_per_mtok)
+
+
+@_finite_result
+def provider_markup_ratio(price_usd_per_mtok, cost_usd_per_mtok):
+    """How many times the modelled cost an API price is: ``price / cost``.
+
+    1 sells at cost; :func:`cost_profit_margin_ratio` is this minus 1, and
+    :func:`provider_gross_margin_frac` is ``1 - 1 / markup``.
+
+    Parameters
+    ----------
+    price_usd_per_mtok : numeric
+        API list (or blended) price. [USD/Mtok]
+    cost_usd_per_mtok : numeric
+        Modelled cost of producing the same tokens, > 0. [USD/Mtok]
+
+    Returns
+    -------
+    numeric
+        Price / cost. [ratio]
+    """
+    p = nonnegative("price_usd_per_mtok", price_usd_per_mtok)
+    c = positive("cost_usd_per_mtok", cost_usd_per_mtok)
+    return like(p / c, price_usd_per_mtok, cost_usd_per_mtok)
+
+
+@_finite_result
+def api_price_ratio(price_usd_per_mtok, reference_usd_per_mtok):
+    """How many times a reference API's price one API's price is: ``price / reference``.
+
+    "o1 is 27x the price of R1" is ``api_price_ratio(o1, r1)`` on like-for-like prices
+    (output, or one blended mix for both; see :func:`blended_usd_per_mtok`).
+
+    Parameters
+    ----------
+    price_usd_per_mtok : numeric
+        Price of the API compared. [USD/Mtok]
+    reference_usd_per_mtok : numeric
+        Price of the reference API, > 0. [USD/Mtok]
+
+    Returns
+    -------
+    numeric
+        Price ratio. [ratio]
+    """
+    p = nonnegative("price_usd_per_mtok", price_usd_per_mtok)
+    r = positive("reference_usd_per_mtok", reference_usd_per_mtok)
+    return like(p / r, price_usd_per_mtok, reference_usd_per_mtok)

@@ -1,0 +1,337 @@
+"""econ.pricing: $/Mtok, blended prices, DeepSeek's day of cost and revenue, margins."""
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import econ
+from econ import pricing as P
+
+PUB = econ.data.load("published")["value"]
+APIS = econ.data.load("api_prices")
+
+# --- valid scalar arguments of each public numeric function, and the range each allows ---------
+CASES = {
+    P.cost_usd_per_mtok: dict(price_usd_per_hour=(16.0, "nonneg"),
+                              throughput_tok_per_s=(14_800.0, "pos")),
+    P.blended_usd_per_mtok: dict(input_usd_per_mtok=(0.55, "nonneg"),
+                                 cached_input_usd_per_mtok=(0.14, "nonneg"),
+                                 output_usd_per_mtok=(2.19, "nonneg"), output_frac=(0.2, "frac"),
+                                 cache_hit_input_frac=(0.56, "frac")),
+    P.traffic_revenue_usd: dict(input_tok=(608e9, "nonneg"), cache_hit_input_tok=(342e9, "nonneg"),
+                                output_tok=(168e9, "nonneg"), input_usd_per_mtok=(0.55, "nonneg"),
+                                cached_input_usd_per_mtok=(0.14, "nonneg"),
+                                output_usd_per_mtok=(2.19, "nonneg")),
+    P.serving_cost_usd: dict(n_nodes=(226.75, "nonneg"), gpus_per_node=(8.0, "nonneg"),
+                             hours=(24.0, "nonneg"), usd_per_gpu_hour=(2.0, "nonneg")),
+    P.cost_profit_margin_ratio: dict(revenue_usd=(562_027.0, "nonneg"), cost_usd=(87_072.0, "pos")),
+    P.provider_gross_margin_frac: dict(price_usd_per_mtok=(2.19, "pos"),
+                                       cost_usd_per_mtok=(0.5, "nonneg")),
+    P.provider_markup_ratio: dict(price_usd_per_mtok=(2.19, "nonneg"),
+                                  cost_usd_per_mtok=(0.5, "pos")),
+    P.api_price_ratio: dict(price_usd_per_mtok=(60.0, "nonneg"),
+                            reference_usd_per_mtok=(2.19, "pos")),
+}
+BAD = {
+    "nonneg": [-1.0],
+    "pos": [0.0, -1.0],
+    "frac": [-0.1, 1.5],
+}
+COMMON_BAD = [float("nan"), float("inf"), -float("inf"), "2", None, True]
+ARGS = [(f, name) for f, spec in CASES.items() for name in spec]
+
+
+def _ids(case):
+    return f"{case[0].__name__}-{case[1]}"
+
+
+def _scalar_kwargs(f):
+    return {k: v for k, (v, _) in CASES[f].items()}
+
+
+@pytest.mark.parametrize("f", list(CASES), ids=lambda f: f.__name__)
+def test_kinds_float_array_series(f):
+    kw = _scalar_kwargs(f)
+    ref = f(**kw)
+    assert isinstance(ref, float) and math.isfinite(ref)
+    for name in kw:
+        arr = f(**{**kw, name: np.full(3, kw[name])})
+        assert isinstance(arr, np.ndarray) and arr.shape == (3,)
+        np.testing.assert_allclose(arr, ref, rtol=1e-12)
+        s = pd.Series(np.full(3, kw[name]), index=["a", "b", "c"])
+        out = f(**{**kw, name: s})
+        assert isinstance(out, pd.Series) and list(out.index) == ["a", "b", "c"]
+        np.testing.assert_allclose(out.to_numpy(), ref, rtol=1e-12)
+    idx = pd.Index(["x", "y"], name="scenario")
+    every = f(**{k: pd.Series([v, v], index=idx) for k, v in kw.items()})
+    assert isinstance(every, pd.Series) and every.index.equals(idx)
+
+
+@pytest.mark.parametrize("f", list(CASES), ids=lambda f: f.__name__)
+def test_broadcasting(f):
+    kw = _scalar_kwargs(f)
+    first, second = list(kw)[-2:]
+    out = f(**{**kw, first: np.full((3, 1), kw[first]), second: np.full(4, kw[second])})
+    assert out.shape == (3, 4)
+    np.testing.assert_allclose(out, f(**kw), rtol=1e-12)
+
+
+@pytest.mark.parametrize("case", ARGS, ids=_ids)
+def test_bad_input_is_a_value_error_naming_the_parameter(case):
+    f, name = case
+    kw = _scalar_kwargs(f)
+    for bad in COMMON_BAD + BAD[CASES[f][name][1]]:
+        with pytest.raises(ValueError, match=rf"^{name} "):
+            f(**{**kw, name: bad})
+        if not isinstance(bad, (str, bool)) and bad is not None:
+            with pytest.raises(ValueError, match=rf"^{name} .*at position 1"):
+                f(**{**kw, name: np.array([kw[name], bad])})
+
+
+def _finite_or_overflow_error(f, kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning leaks out either
+        try:
+            out = f(**kwargs)
+        except ValueError as exc:
+            assert f"{f.__name__}: the result overflows float64" in str(exc)
+        else:
+            assert math.isfinite(out)
+
+
+@pytest.mark.parametrize("case", ARGS, ids=_ids)
+def test_huge_valid_input_is_finite_or_a_clear_overflow_error(case):
+    f, name = case
+    kw = _scalar_kwargs(f)
+    if f is P.traffic_revenue_usd and name == "cache_hit_input_tok":
+        kw["input_tok"] = 1e308
+    huge = 1e308 if CASES[f][name][1] != "frac" else 1.0
+    _finite_or_overflow_error(f, {**kw, name: huge})
+    _finite_or_overflow_error(f, {k: (1e308 if CASES[f][k][1] != "frac" else 1.0) for k in kw})
+
+
+# --- closed forms and limits --------------------------------------------------------------------
+
+def test_cost_per_mtok_closed_form():
+    # $3.60 an hour at 1,000 tokens/s: 3.6M tokens an hour, so $1 per Mtok
+    assert P.cost_usd_per_mtok(3.6, 1000.0) == pytest.approx(1.0)
+    # an H800 node at $2/GPU-hour decoding 14.8k tokens/s (Day-6 average): about $0.30/Mtok
+    assert P.cost_usd_per_mtok(16.0, 14_800.0) == pytest.approx(16 / 14_800 / 3600 * 1e6)
+
+
+def test_blended_limits():
+    kw = _scalar_kwargs(P.blended_usd_per_mtok)
+    assert P.blended_usd_per_mtok(**{**kw, "output_frac": 1.0}) == pytest.approx(2.19)
+    assert P.blended_usd_per_mtok(**{**kw, "output_frac": 0.0, "cache_hit_input_frac": 0.0}) == 0.55
+    assert P.blended_usd_per_mtok(**{**kw, "output_frac": 0.0, "cache_hit_input_frac": 1.0}) == 0.14
+
+
+def test_blended_times_tokens_is_revenue():
+    kw = _scalar_kwargs(P.traffic_revenue_usd)
+    total_tok = kw["input_tok"] + kw["output_tok"]
+    blended = P.blended_usd_per_mtok(
+        kw["input_usd_per_mtok"], kw["cached_input_usd_per_mtok"], kw["output_usd_per_mtok"],
+        kw["output_tok"] / total_tok, kw["cache_hit_input_tok"] / kw["input_tok"])
+    assert blended * total_tok / 1e6 == pytest.approx(P.traffic_revenue_usd(**kw), rel=1e-12)
+
+
+def test_cache_hits_cannot_exceed_input():
+    kw = _scalar_kwargs(P.traffic_revenue_usd)
+    with pytest.raises(ValueError, match=r"^cache_hit_input_tok must be <= input_tok"):
+        P.traffic_revenue_usd(**{**kw, "cache_hit_input_tok": np.array([1.0, 700e9])})
+    assert P.traffic_revenue_usd(**{**kw, "cache_hit_input_tok": kw["input_tok"]}) > 0
+
+
+def test_margins_agree_with_each_other():
+    price, cost = 2.19, 0.5
+    markup = P.provider_markup_ratio(price, cost)
+    assert markup == pytest.approx(4.38)
+    assert P.provider_gross_margin_frac(price, cost) == pytest.approx(1 - 1 / markup)
+    assert P.cost_profit_margin_ratio(price, cost) == pytest.approx(markup - 1)
+    # at cost, and below cost
+    assert P.provider_gross_margin_frac(1.0, 1.0) == 0.0
+    assert P.provider_gross_margin_frac(1.0, 2.0) == -1.0
+    assert P.cost_profit_margin_ratio(0.0, 5.0) == -1.0
+
+
+def test_api_blended_from_the_price_table():
+    mix = dict(output_frac=0.25, cache_hit_input_frac=0.5)
+    r1 = APIS.loc["deepseek-r1"]
+    expected = P.blended_usd_per_mtok(r1["input_usd_per_mtok"], r1["cached_input_usd_per_mtok"],
+                                      r1["output_usd_per_mtok"], **mix)
+    assert P.api_blended_usd_per_mtok("deepseek-r1", **mix) == pytest.approx(expected)
+    table = P.api_blended_usd_per_mtok(APIS, **mix)
+    assert isinstance(table, pd.Series) and table.index.equals(APIS.index)
+    assert np.isfinite(table).all()
+    # no cache discount listed: hits billed at the input price
+    plain = APIS[APIS["cached_input_usd_per_mtok"].isna()]
+    if len(plain):
+        row = plain.iloc[0]
+        assert table[plain.index[0]] == pytest.approx(
+            0.75 * row["input_usd_per_mtok"] + 0.25 * row["output_usd_per_mtok"])
+    arr = P.api_blended_usd_per_mtok("deepseek-r1", np.array([0.0, 1.0]), 0.5)
+    assert arr[1] == pytest.approx(r1["output_usd_per_mtok"])
+    with pytest.raises(KeyError, match="valid"):
+        P.api_blended_usd_per_mtok("no-such-api", **mix)
+    with pytest.raises(ValueError, match="needs the column"):
+        P.api_blended_usd_per_mtok(r1.drop("output_usd_per_mtok"), **mix)
+    with pytest.raises(ValueError, match=r"^output_frac must be in \[0, 1\]"):
+        P.api_blended_usd_per_mtok("deepseek-r1", 1.5, 0.5)
+
+
+# --- published figures from published inputs (within 0.5 %) ----------------------------------
+
+def test_deepseek_day6_serving_cost():
+    # "with an average occupancy of 226.75 nodes (each node contains 8 H800 GPUs). Assuming the
+    # leasing cost of one H800 GPU is $2 per hour, the total daily cost amounts to $87,072."
+    # (DeepSeek, Day 6: DeepSeek-V3/R1 Inference System Overview, 2025-03-01)
+    cost = P.serving_cost_usd(PUB["deepseek-day6-average-nodes"],
+                              PUB["deepseek-day6-gpus-per-node"], 24.0,
+                              PUB["deepseek-day6-rental-usd-per-hour"])
+    assert cost == pytest.approx(PUB["deepseek-day6-serving-cost-usd-per-day"], rel=0.005)
+
+
+def _day6_revenue():
+    # "Total input tokens: 608B, of which 342B tokens (56.3%) hit the on-disk KV cache.
+    # Total output tokens: 168B." "(*) R1 Pricing: $0.14/M input tokens (cache hit), $0.55/M
+    # input tokens (cache miss), $2.19/M output tokens." (same document)
+    return P.traffic_revenue_usd(PUB["deepseek-day6-input-tok-per-day"],
+                                 PUB["deepseek-day6-cache-hit-input-tok-per-day"],
+                                 PUB["deepseek-day6-output-tok-per-day"],
+                                 PUB["deepseek-r1-price-cache-miss-input"],
+                                 PUB["deepseek-r1-price-cache-hit-input"],
+                                 PUB["deepseek-r1-price-output"])
+
+
+def test_deepseek_day6_theoretical_revenue():
+    # "If all tokens were billed at DeepSeek-R1's pricing (*), the total daily revenue would be
+    # $562,027" -- the rounded token counts give $562,100, 0.013 % above
+    revenue = _day6_revenue()
+    assert revenue == pytest.approx(562_100.0, rel=1e-9)
+    assert revenue == pytest.approx(PUB["deepseek-day6-theoretical-revenue-usd-per-day"], rel=0.005)
+
+
+def test_deepseek_day6_cost_profit_margin():
+    # "... the total daily revenue would be $562,027, with a cost profit margin of 545%."
+    cost = P.serving_cost_usd(PUB["deepseek-day6-average-nodes"],
+                              PUB["deepseek-day6-gpus-per-node"], 24.0,
+                              PUB["deepseek-day6-rental-usd-per-hour"])
+    published = PUB["deepseek-day6-cost-profit-margin"]
+    assert published == 5.45
+    assert P.cost_profit_margin_ratio(_day6_revenue(), cost) == pytest.approx(published, rel=0.005)
+    assert P.cost_profit_margin_ratio(PUB["deepseek-day6-theoretical-revenue-usd-per-day"],
+                                      PUB["deepseek-day6-serving-cost-usd-per-day"]
+                                      ) == pytest.approx(published, rel=0.005)
+
+
+def test_r1_prices_in_both_tables_agree():
+    r1 = APIS.loc["deepseek-r1"]
+    assert r1["input_usd_per_mtok"] == PUB["deepseek-r1-price-cache-miss-input"]
+    assert r1["cached_input_usd_per_mtok"] == PUB["deepseek-r1-price-cache-hit-input"]
+    assert r1["output_usd_per_mtok"] == PUB["deepseek-r1-price-output"]
+
+
+def test_o1_is_27x_r1():
+    # the "27x cheaper than o1" of the debate: $60 vs $2.19 output, $15 vs $0.55 input per Mtok
+    o1, r1 = APIS.loc["openai-o1"], APIS.loc["deepseek-r1"]
+    cols = ["input_usd_per_mtok", "output_usd_per_mtok"]
+    ratio = P.api_price_ratio(o1[cols].astype(float), r1[cols].astype(float))
+    assert isinstance(ratio, pd.Series)
+    assert (ratio.round() == 27).all()
+
+
+# --- properties -------------------------------------------------------------------------------
+
+usd_h = st.floats(0.0, 1e5)
+tps = st.floats(1e-3, 1e8)
+price = st.floats(0.0, 1e3)
+frac = st.floats(0.0, 1.0)
+tok = st.floats(0.0, 1e15)
+
+
+@given(p=usd_h, t=tps, pi=price, pc=price, po=price, fo=frac, fh=frac)
+def test_finite_for_valid_input(p, t, pi, pc, po, fo, fh):
+    for v in (P.cost_usd_per_mtok(p, t), P.blended_usd_per_mtok(pi, pc, po, fo, fh)):
+        assert math.isfinite(v) and v >= 0
+
+
+@given(p1=usd_h, p2=usd_h, t1=tps, t2=tps)
+def test_cost_rises_with_price_and_falls_with_throughput(p1, p2, t1, t2):
+    p_lo, p_hi = sorted((p1, p2))
+    t_lo, t_hi = sorted((t1, t2))
+    assert P.cost_usd_per_mtok(p_lo, t_hi) <= P.cost_usd_per_mtok(p_hi, t_lo) * (1 + 1e-12)
+    assert P.cost_usd_per_mtok(p_hi, t_hi) <= P.cost_usd_per_mtok(p_hi, t_lo) * (1 + 1e-12)
+
+
+@given(pi=price, pc=price, po=price, fo1=frac, fo2=frac, fh1=frac, fh2=frac)
+def test_blended_moves_toward_the_dearer_side(pi, pc, po, fo1, fo2, fh1, fh2):
+    lo, hi = sorted((fo1, fo2))
+    b_lo = P.blended_usd_per_mtok(pi, pc, po, lo, fh1)
+    b_hi = P.blended_usd_per_mtok(pi, pc, po, hi, fh1)
+    in_price = fh1 * pc + (1 - fh1) * pi
+    # more output share raises the blend when output costs more than input, and lowers it if not
+    if po >= in_price:
+        assert b_lo <= b_hi + 1e-9
+    else:
+        assert b_hi <= b_lo + 1e-9
+    # the blend stays between the cheapest and dearest price
+    assert min(pi, pc, po) - 1e-9 <= b_lo <= max(pi, pc, po) + 1e-9
+    # a higher cache-hit share never raises the blend when cached input is the cheaper input
+    h_lo, h_hi = sorted((fh1, fh2))
+    if pc <= pi:
+        assert (P.blended_usd_per_mtok(pi, pc, po, fo1, h_hi)
+                <= P.blended_usd_per_mtok(pi, pc, po, fo1, h_lo) + 1e-9)
+
+
+@given(n_in=tok, hit=frac, n_out=tok, pi=price, pc=price, po=price, k=st.floats(1.0, 10.0))
+def test_revenue_rises_with_prices_and_volume(n_in, hit, n_out, pi, pc, po, k):
+    base = P.traffic_revenue_usd(n_in, hit * n_in, n_out, pi, pc, po)
+    assert math.isfinite(base) and base >= 0
+    assert P.traffic_revenue_usd(n_in, hit * n_in, n_out, k * pi, k * pc, k * po) >= base * (1 - 1e-12)
+    assert P.traffic_revenue_usd(n_in, hit * n_in, k * n_out, pi, pc, po) >= base * (1 - 1e-12)
+
+
+@given(rev=st.floats(0.0, 1e9), c1=st.floats(1e-3, 1e9), c2=st.floats(1e-3, 1e9))
+def test_margin_falls_with_cost(rev, c1, c2):
+    lo, hi = sorted((c1, c2))
+    assert P.cost_profit_margin_ratio(rev, hi) <= P.cost_profit_margin_ratio(rev, lo) + 1e-12
+    assert P.cost_profit_margin_ratio(rev, lo) >= -1.0
+
+
+@given(price=st.floats(1e-6, 1e3), c1=st.floats(0.0, 1e3), c2=st.floats(0.0, 1e3))
+def test_provider_margin_falls_with_cost_and_is_at_most_one(price, c1, c2):
+    lo, hi = sorted((c1, c2))
+    assert (P.provider_gross_margin_frac(price, hi)
+            <= P.provider_gross_margin_frac(price, lo) <= 1.0)
+
+
+@given(n=st.floats(0.0, 1e5), g=st.floats(0.0, 64.0), h=st.floats(0.0, 1e5), p1=usd_h, p2=usd_h)
+def test_serving_cost_rises_with_price(n, g, h, p1, p2):
+    lo, hi = sorted((p1, p2))
+    assert 0 <= P.serving_cost_usd(n, g, h, lo) <= P.serving_cost_usd(n, g, h, hi)
+
+
+@given(case=st.sampled_from(ARGS),
+       bad=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=3)))
+def test_invalid_input_raises_value_error_never_nan(case, bad):
+    f, name = case
+    kw = _scalar_kwargs(f)
+    kind = CASES[f][name][1]
+    valid = (isinstance(bad, float) and math.isfinite(bad) and {
+        "nonneg": bad >= 0, "pos": bad > 0, "frac": 0 <= bad <= 1}[kind])
+    if f is P.traffic_revenue_usd and valid:
+        # the cross-check: hits must not exceed input
+        if (name == "cache_hit_input_tok" and bad > kw["input_tok"]) or (
+                name == "input_tok" and bad < kw["cache_hit_input_tok"]):
+            with pytest.raises(ValueError, match="^cache_hit_input_tok must be <= input_tok"):
+                f(**{**kw, name: bad})
+            return
+    if valid:
+        _finite_or_overflow_error(f, {**kw, name: bad})
+    else:
+        with pytest.raises(ValueError, match=rf"^{name} "):
+            f(**{**kw, name: bad})
