@@ -1,0 +1,178 @@
+"""econ.roofline: closed forms at both limits, fit recovery on synthetic data, bad input."""
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import econ
+from econ import roofline as R
+
+PEAK = 3.0e11      # FLOP/s
+BW = 2.5e10        # bytes/s
+
+
+def test_public_names_exported():
+    for name in R.__all__:
+        assert getattr(econ, name) is getattr(R, name)
+
+
+# --- closed forms ------------------------------------------------------------------------
+
+def test_attainable_memory_bound_limit():
+    # far below the ridge: attainable = intensity x bandwidth
+    assert R.attainable_flop_per_s(0.5, PEAK, BW) == pytest.approx(0.5 * BW)
+    assert R.attainable_flop_per_s(0.0, PEAK, BW) == 0.0
+
+
+def test_attainable_compute_bound_limit():
+    # far above the ridge: attainable = peak
+    assert R.attainable_flop_per_s(1e6, PEAK, BW) == pytest.approx(PEAK)
+
+
+def test_ridge_is_where_ceilings_meet():
+    ridge = R.ridge_intensity(PEAK, BW)
+    assert ridge == pytest.approx(PEAK / BW)
+    assert R.attainable_flop_per_s(ridge, PEAK, BW) == pytest.approx(PEAK)
+    assert R.attainable_flop_per_s(ridge * 0.5, PEAK, BW) == pytest.approx(PEAK * 0.5)
+
+
+def test_time_at_both_limits():
+    # GEMV-like: 2 FLOP per 4 bytes -> memory time
+    f, b = 2.0e9, 4.0e9
+    assert R.roofline_time_s(f, b, PEAK, BW) == pytest.approx(b / BW)
+    # large GEMM: compute time
+    f, b = 1.7e10, 5.0e7
+    assert R.roofline_time_s(f, b, PEAK, BW) == pytest.approx(f / PEAK)
+    # the "sum" form adds both
+    assert R.roofline_time_s(f, b, PEAK, BW, model="sum") == pytest.approx(f / PEAK + b / BW)
+    # a copy: no FLOPs
+    assert R.roofline_time_s(0.0, b, PEAK, BW) == pytest.approx(b / BW)
+
+
+def test_arithmetic_intensity_and_efficiency():
+    n = 1024
+    assert R.arithmetic_intensity(2.0 * n**3, 3 * n * n * 4) == pytest.approx(2 * n / 12)
+    assert R.efficiency_frac(7.98e14, 9.89e14) == pytest.approx(7.98 / 9.89)
+
+
+@pytest.mark.parametrize("kind", ["float", "array", "series"])
+def test_input_kinds_give_output_kind(kind):
+    vals = [0.1, 1.0, 100.0]
+    x = {"float": vals[1], "array": np.array(vals), "series": pd.Series(vals, index=list("abc"))}[kind]
+    out = R.attainable_flop_per_s(x, PEAK, BW)
+    t = R.roofline_time_s(x, 1.0, PEAK, BW)
+    i = R.arithmetic_intensity(x, 2.0)
+    if kind == "float":
+        assert isinstance(out, float) and isinstance(t, float) and isinstance(i, float)
+    elif kind == "array":
+        assert isinstance(out, np.ndarray) and out.shape == (3,)
+        np.testing.assert_allclose(out, np.minimum(PEAK, np.array(vals) * BW))
+    else:
+        assert isinstance(out, pd.Series) and list(out.index) == list("abc")
+        assert isinstance(t, pd.Series) and isinstance(i, pd.Series)
+
+
+@given(st.floats(0, 1e6), st.floats(1e6, 1e18), st.floats(1e6, 1e15))
+def test_attainable_under_both_ceilings(i, p, w):
+    a = R.attainable_flop_per_s(i, p, w)
+    assert a <= p * (1 + 1e-12)
+    assert a <= i * w * (1 + 1e-12) + 1e-300
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: R.attainable_flop_per_s(-1.0, PEAK, BW), "intensity_flop_per_byte"),
+    (lambda: R.attainable_flop_per_s(1.0, 0.0, BW), "peak_flop_per_s"),
+    (lambda: R.attainable_flop_per_s(1.0, PEAK, float("nan")), "bandwidth_bytes_per_s"),
+    (lambda: R.roofline_time_s(1.0, 1.0, PEAK, BW, model="min"), "model"),
+    (lambda: R.roofline_time_s("1", 1.0, PEAK, BW), "work_flop"),
+    (lambda: R.arithmetic_intensity(1.0, 0.0), "bytes_moved_bytes"),
+    (lambda: R.efficiency_frac(1.0, -5.0), "datasheet_flop_per_s"),
+    (lambda: R.ridge_intensity(None, BW), "peak_flop_per_s"),
+])
+def test_bad_input_names_parameter(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+def test_fit_rejects_bad_tables():
+    with pytest.raises(ValueError, match="median_s"):
+        R.fit_roofline(pd.DataFrame({"work_flop": [1.0], "bytes_moved_bytes": [1.0], "dtype": ["f"]}))
+    with pytest.raises(ValueError, match="median_s"):
+        R.fit_roofline(pd.DataFrame({"work_flop": [1.0], "bytes_moved_bytes": [1.0],
+                                     "median_s": [0.0], "dtype": ["f"]}))
+    with pytest.raises(ValueError, match="table"):
+        R.fit_roofline([1, 2, 3])
+    with pytest.raises(ValueError, match="model"):
+        R.fit_roofline(_synthetic(), model="smooth")
+    with pytest.raises(ValueError, match="fit"):
+        R.prediction_error(_synthetic(), {"peak": 1})
+
+
+# --- fitting ------------------------------------------------------------------------------
+
+def _synthetic(peaks=None, bw=BW, model="max", seed=0):
+    """GEMM, GEMV-sweep and copy rows timed exactly by a known roofline."""
+    peaks = peaks or {"float32": PEAK, "float64": PEAK / 2}
+    rows = []
+    for dtype, size in (("float32", 4), ("float64", 8)):
+        for n in (256, 512, 1024, 2048):                       # GEMM
+            rows.append((dtype, 2.0 * n**3, 3.0 * n * n * size))
+        for m in (1, 4, 16, 64, 256, 1024):                    # batch sweep, k = n = 4096
+            rows.append((dtype, 2.0 * m * 4096**2, (2 * m * 4096 + 4096**2) * size))
+    rows.append(("float32", 0.0, 2.0 * 2**28))                # copy
+    df = pd.DataFrame(rows, columns=["dtype", "work_flop", "bytes_moved_bytes"])
+    p = df["dtype"].map(peaks).to_numpy()
+    df["median_s"] = R.roofline_time_s(df["work_flop"].to_numpy(), df["bytes_moved_bytes"].to_numpy(),
+                                       p, bw, model=model)
+    df["kernel"] = np.where(df["work_flop"] == 0, "copy", "gemm")
+    df["variant"] = "x"
+    return df
+
+
+@pytest.mark.parametrize("model", ["max", "sum"])
+def test_fit_recovers_known_ceilings(model):
+    df = _synthetic(model=model)
+    fit = R.fit_roofline(df, model=model)
+    assert fit.peak_flop_per_s["float32"] == pytest.approx(PEAK, rel=0.01)
+    assert fit.peak_flop_per_s["float64"] == pytest.approx(PEAK / 2, rel=0.01)
+    assert fit.bandwidth_bytes_per_s == pytest.approx(BW, rel=0.01)
+    assert fit.median_abs_error_ratio < 0.01
+    assert fit.n_points == len(df)
+
+
+def test_fit_is_robust_to_an_overhead_bound_kernel():
+    df = _synthetic()
+    df.loc[3, "median_s"] *= 8.0          # one kernel slowed by overheads
+    noise = np.random.default_rng(1).lognormal(0.0, 0.03, len(df))
+    df["median_s"] *= noise
+    fit = R.fit_roofline(df)
+    assert fit.peak_flop_per_s["float32"] == pytest.approx(PEAK, rel=0.08)
+    assert fit.bandwidth_bytes_per_s == pytest.approx(BW, rel=0.08)
+    assert fit.median_abs_error_ratio < 0.05
+
+
+def test_prediction_error_and_summary():
+    df = _synthetic()
+    fit = R.fit_roofline(df)
+    err = R.prediction_error(df, fit)
+    assert {"predicted_s", "bound", "error_ratio", "abs_error_ratio"} <= set(err.columns)
+    assert err["abs_error_ratio"].max() < 0.01
+    assert set(err["bound"]) == {"compute", "memory"}
+    # large GEMM compute-bound, single-row GEMV memory-bound
+    assert err.loc[3, "bound"] == "compute" and err.loc[4, "bound"] == "memory"
+    summ = R.prediction_error_summary(df, fit)
+    assert summ.iloc[-1]["kernel"] == "all" and summ.iloc[-1]["n_rows"] == len(df)
+    np.testing.assert_allclose(fit.predict_time_s(df), df["median_s"], rtol=0.01)
+    c = fit.ceilings()
+    assert list(c["dtype"]) == ["float32", "float64"]
+    assert fit.ridge_intensity()["float32"] == pytest.approx(PEAK / BW, rel=0.02)
+
+
+def test_predict_unknown_group_lists_fitted_ones():
+    fit = R.fit_roofline(_synthetic())
+    df = _synthetic().assign(dtype="bfloat16")
+    with pytest.raises(KeyError, match="float32"):
+        fit.predict_time_s(df)
