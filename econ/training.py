@@ -7,7 +7,13 @@
 * :func:`training_gpu_hours`: FLOPs / (peak FLOP/s x MFU);
 * :func:`training_cost_usd`: GPU-hours x price;
 * :func:`implied_mfu_frac`: the inverse, the model FLOPs utilization a published GPU-hour
-  figure implies.
+  figure implies;
+* :func:`serving_node_hours`, :func:`serving_output_share_frac`: the node-time a day of traffic
+  takes at measured prefill and decode throughputs, and the share of it spent decoding;
+* :func:`scaled_serving_usd_per_day`: a day's serving bill when traffic grows and reasoning
+  multiplies the output tokens;
+* :func:`training_equivalent_serving_days`, :func:`lifetime_inference_share_frac`: training
+  against serving over a model's life (when serving spend passes training spend).
 
 FLOP-counting convention (stated once, used throughout): *model* FLOPs, as in the definition
 of MFU in PaLM [3]_: a matmul of an ``m x k`` by a ``k x n`` matrix is ``2 m k n`` FLOPs;
@@ -42,6 +48,12 @@ __all__ = [
     "training_gpu_hours",
     "training_cost_usd",
     "implied_mfu_frac",
+    "DAYS_PER_YEAR",
+    "serving_node_hours",
+    "serving_output_share_frac",
+    "scaled_serving_usd_per_day",
+    "training_equivalent_serving_days",
+    "lifetime_inference_share_frac",
 ]
 
 SECONDS_PER_HOUR = 3600.0
@@ -360,3 +372,195 @@ def implied_mfu_frac(flop, gpu_hours, peak_flop_per_s):
     h = positive("gpu_hours", gpu_hours)
     peak = positive("peak_flop_per_s", peak_flop_per_s)
     return like(c / (h * SECONDS_PER_HOUR * peak), flop, gpu_hours, peak_flop_per_s)
+
+
+# --- training against serving over a model's life ----------------------------------------------
+
+#: Days in a (365-day) year, as :data:`econ.amortization.HOURS_PER_YEAR` / 24.
+DAYS_PER_YEAR = 365.0
+
+
+@_finite_result
+def serving_node_hours(input_tok, output_tok, prefill_tok_per_s, decode_tok_per_s):
+    """Node-hours a volume of traffic takes at measured prefill and decode throughputs.
+
+    ``(input_tok / prefill_tok_per_s + output_tok / decode_tok_per_s) / 3600``: prefill and
+    decode run on separate nodes (disaggregated serving), each at its own throughput per
+    node. DeepSeek's day of 27-28 Feb 2025 [1]_: 608B input tokens at 73.7k tokens/s per node
+    (cache hits included) and 168B output tokens at 14.8k tokens/s per node give 5,445
+    node-hours, 226.9 nodes around the clock against the 226.75 nodes it reports.
+
+    Parameters
+    ----------
+    input_tok : numeric
+        Input tokens prefilled, counted as the prefill throughput counts them. [tokens]
+    output_tok : numeric
+        Output tokens decoded. [tokens]
+    prefill_tok_per_s : numeric
+        Input tokens per second one node prefills, > 0. [tokens/s]
+    decode_tok_per_s : numeric
+        Output tokens per second one node decodes, > 0. [tokens/s]
+
+    Returns
+    -------
+    numeric
+        Node-hours. [hours]
+
+    References
+    ----------
+    .. [1] DeepSeek-AI, "Day 6: One More Thing, DeepSeek-V3/R1 Inference System Overview",
+       github.com/deepseek-ai/open-infra-index, 2025-03-01.
+    """
+    n_in = nonnegative("input_tok", input_tok)
+    n_out = nonnegative("output_tok", output_tok)
+    pre = positive("prefill_tok_per_s", prefill_tok_per_s)
+    dec = positive("decode_tok_per_s", decode_tok_per_s)
+    out = (n_in / pre + n_out / dec) / SECONDS_PER_HOUR
+    return like(out, input_tok, output_tok, prefill_tok_per_s, decode_tok_per_s)
+
+
+@_finite_result
+def serving_output_share_frac(input_tok, output_tok, prefill_tok_per_s, decode_tok_per_s):
+    """Share of serving node-time spent decoding output tokens.
+
+    ``t_out / (t_in + t_out)`` with ``t_in = input_tok / prefill_tok_per_s`` and
+    ``t_out = output_tok / decode_tok_per_s`` (see :func:`serving_node_hours`). Paying by the
+    node-hour, this is the share of the serving bill that output tokens cause: 0.58 on
+    DeepSeek's published day [1]_, although output is only 22 % of its tokens, because a
+    node decodes 5 times fewer tokens per second than it prefills.
+
+    Parameters
+    ----------
+    input_tok, output_tok : numeric
+        Input and output tokens of the traffic, not both 0. [tokens]
+    prefill_tok_per_s, decode_tok_per_s : numeric
+        Throughput per node in each phase, > 0. [tokens/s]
+
+    Returns
+    -------
+    numeric
+        Output (decode) share of node-time. [fraction]
+
+    References
+    ----------
+    .. [1] DeepSeek-AI, "Day 6: One More Thing, DeepSeek-V3/R1 Inference System Overview",
+       2025-03-01.
+    """
+    n_in = nonnegative("input_tok", input_tok)
+    n_out = nonnegative("output_tok", output_tok)
+    pre = positive("prefill_tok_per_s", prefill_tok_per_s)
+    dec = positive("decode_tok_per_s", decode_tok_per_s)
+    t_in, t_out = np.broadcast_arrays(n_in / pre, n_out / dec)
+    empty = (t_in + t_out) == 0
+    if empty.any():
+        raise ValueError("input_tok and output_tok are both 0: no traffic, no output share")
+    return like(t_out / (t_in + t_out), input_tok, output_tok, prefill_tok_per_s,
+                decode_tok_per_s)
+
+
+@_finite_result
+def scaled_serving_usd_per_day(serving_usd_per_day, traffic_ratio=1.0, output_tok_ratio=1.0,
+                               output_share_frac=0.0):
+    """A day's serving bill when traffic grows and reasoning multiplies output tokens.
+
+    ``serving_usd_per_day * traffic_ratio * ((1 - output_share_frac)
+    + output_share_frac * output_tok_ratio)``: the bill scales with node-time; requests scale
+    every token by ``traffic_ratio``, and test-time compute (longer reasoning) scales the
+    output tokens of each request by ``output_tok_ratio``, which scales the output (decode)
+    share of node-time (:func:`serving_output_share_frac`) and leaves the input share alone.
+
+    Throughput per node is held at its measured value: longer outputs also lengthen the
+    context each decoded token reads, which lowers decode throughput, so for large
+    ``output_tok_ratio`` this is a lower bound.
+
+    Parameters
+    ----------
+    serving_usd_per_day : numeric
+        Today's serving bill (DeepSeek: $87,072 [1]_). [USD/day]
+    traffic_ratio : numeric, default 1
+        Requests per day relative to today. [ratio]
+    output_tok_ratio : numeric, default 1
+        Output tokens per request relative to today (2 = reasoning doubles them). [ratio]
+    output_share_frac : numeric, default 0
+        Today's output (decode) share of node-time. [fraction]
+
+    Returns
+    -------
+    numeric
+        Serving bill per day. [USD/day]
+
+    References
+    ----------
+    .. [1] DeepSeek-AI, "Day 6: One More Thing, DeepSeek-V3/R1 Inference System Overview",
+       2025-03-01.
+    """
+    c = nonnegative("serving_usd_per_day", serving_usd_per_day)
+    t = nonnegative("traffic_ratio", traffic_ratio)
+    r = nonnegative("output_tok_ratio", output_tok_ratio)
+    s = fraction("output_share_frac", output_share_frac)
+    return like(c * t * ((1.0 - s) + s * r), serving_usd_per_day, traffic_ratio,
+                output_tok_ratio, output_share_frac)
+
+
+@_finite_result
+def training_equivalent_serving_days(training_usd, serving_usd_per_day):
+    """Days of serving that cost as much as a training run: ``training_usd / serving_usd_per_day``.
+
+    The crossover point of a model's life: after this many days, cumulative serving spend
+    passes training spend. DeepSeek-V3's final run ($5.576M [1]_) against DeepSeek's V3/R1
+    serving bill ($87,072 a day [2]_) is 64 days; both at $2 per H800-hour, so the price
+    cancels.
+
+    Parameters
+    ----------
+    training_usd : numeric
+        Cost of the training (final run, or with research and ablations). [USD]
+    serving_usd_per_day : numeric
+        Serving bill per day, > 0 (:func:`scaled_serving_usd_per_day`). [USD/day]
+
+    Returns
+    -------
+    numeric
+        Days. [days]
+
+    References
+    ----------
+    .. [1] DeepSeek-AI, "DeepSeek-V3 Technical Report", arXiv:2412.19437, 2024, Table 1.
+    .. [2] DeepSeek-AI, "Day 6: One More Thing, DeepSeek-V3/R1 Inference System Overview",
+       2025-03-01.
+    """
+    t = nonnegative("training_usd", training_usd)
+    c = positive("serving_usd_per_day", serving_usd_per_day)
+    return like(t / c, training_usd, serving_usd_per_day)
+
+
+@_finite_result
+def lifetime_inference_share_frac(training_usd, serving_usd_per_day, life_years):
+    """Serving's share of a model's lifetime compute spend (training + serving).
+
+    ``S / (S + training_usd)`` with ``S = serving_usd_per_day * 365 * life_years``. Above 0.5
+    most of the model's cost is inference (LeCun's claim), which happens once ``life_years``
+    passes :func:`training_equivalent_serving_days` / 365.
+
+    Parameters
+    ----------
+    training_usd : numeric
+        Training spend attributed to the model. [USD]
+    serving_usd_per_day : numeric
+        Average serving bill per day over its life. [USD/day]
+    life_years : numeric
+        Years the model is served before it is replaced. [years]
+
+    Returns
+    -------
+    numeric
+        Inference share of lifetime spend; 0 when nothing is served and nothing trained. [fraction]
+    """
+    t = nonnegative("training_usd", training_usd)
+    c = nonnegative("serving_usd_per_day", serving_usd_per_day)
+    n = nonnegative("life_years", life_years)
+    serve = c * DAYS_PER_YEAR * n
+    total = serve + t
+    share = np.divide(serve, total, out=np.zeros(np.broadcast(serve, total).shape),
+                      where=total > 0)
+    return like(share, training_usd, serving_usd_per_day, life_years)
