@@ -507,3 +507,25 @@ def test_the_default_folder_is_notebooks_scenarios():
 
 def test_lognormal_z_is_the_normal_quantile():
     assert sc._Z95 == pytest.approx(statistics.NormalDist().inv_cdf(0.95))
+
+
+@given(st.lists(st.tuples(st.floats(-10, 10), st.floats(-5, 5), st.floats(0.01, 5)),
+                min_size=1, max_size=5))
+def test_tornado_swing_is_slope_times_width_for_any_linear_function(terms):
+    names = [f"x{i}" for i in range(len(terms))]
+    slopes = np.array([t[0] for t in terms])
+
+    def f(**kw):
+        return sum(s * kw[n] for s, n in zip(slopes, names))
+
+    base = {n: t[1] for n, t in zip(names, terms)}
+    ranges = {n: (t[1] - t[2], t[1] + t[2]) for n, t in zip(names, terms)}
+    t = tornado(f, base, ranges, output="y").set_index("parameter")
+    for (s, _, w), n in zip(terms, names):
+        assert t.loc[n, "swing"] == pytest.approx(abs(s) * 2 * w, abs=1e-9)
+    assert (np.diff(t["swing"].to_numpy()) <= 0).all()
+
+
+def test_monte_carlo_refuses_an_output_named_like_an_input():
+    with pytest.raises(ValueError, match="has the name of an input"):
+        monte_carlo(lambda x: x, {"x": uniform(0, 1)}, 10, output="x")
