@@ -7,7 +7,13 @@
   DeepSeek's published cost-profit arithmetic for one day of V3/R1 serving [1]_;
 * :func:`provider_gross_margin_frac`, :func:`provider_markup_ratio`: an API price against a
   modelled cost;
-* :func:`api_price_ratio`: how many times one API's price another's is.
+* :func:`api_price_ratio`: how many times one API's price another's is;
+* :func:`decode_cost_usd_per_mtok`: the chain $/device-hour -> roofline decode throughput ->
+  $/Mtok, in one vectorized call (for grids, Monte Carlo and tornado);
+* :func:`price_at_gross_margin_usd`: a supplier's price if its gross margin changes at the
+  same unit cost (NVIDIA's margin compressed);
+* :func:`jevons_spend_ratio`: total spend after a price change under constant-elasticity
+  demand (Jevons).
 
 Every function takes floats, numpy arrays or pandas Series, broadcasts them, and returns the
 kind it was given.
@@ -23,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .amortization import _finite_result
-from ._checks import fraction, like, nonnegative, positive
+from ._checks import fraction, like, nonnegative, numeric, positive
 
 __all__ = [
     "TOK_PER_MTOK",
@@ -36,6 +42,9 @@ __all__ = [
     "provider_gross_margin_frac",
     "provider_markup_ratio",
     "api_price_ratio",
+    "decode_cost_usd_per_mtok",
+    "price_at_gross_margin_usd",
+    "jevons_spend_ratio",
 ]
 
 SECONDS_PER_HOUR = 3600.0
@@ -355,3 +364,124 @@ def api_price_ratio(price_usd_per_mtok, reference_usd_per_mtok):
     p = nonnegative("price_usd_per_mtok", price_usd_per_mtok)
     r = positive("reference_usd_per_mtok", reference_usd_per_mtok)
     return like(p / r, price_usd_per_mtok, reference_usd_per_mtok)
+
+
+@_finite_result
+def decode_cost_usd_per_mtok(model, hardware, precision, n_sequences, context_tok,
+                             usd_per_device_hour, utilization_frac=1.0, **decode_kwargs):
+    """Cost of a million decoded tokens: $/device-hour over roofline decode throughput.
+
+    ``cost_usd_per_mtok(usd_per_device_hour / utilization_frac, decode_tok_per_s(...))``:
+    :func:`econ.inference.decode_tok_per_s` per device, charged the price of a useful hour
+    (:func:`econ.amortization.useful_usd_per_hour`). One call, vectorized over every numeric
+    argument, so that :func:`econ.monte_carlo`, :func:`econ.grid` / :func:`econ.evaluate` and
+    :func:`econ.tornado` can sample prices, utilization, batch, context and efficiencies
+    together.
+
+    Parameters
+    ----------
+    model, hardware, precision, n_sequences, context_tok
+        As in :func:`econ.inference.decode_step` (``n_sequences`` is the batch over all
+        ``n_devices``).
+    usd_per_device_hour : numeric
+        Rental price or owned cost of one device per wall-clock hour. [USD/h]
+    utilization_frac : numeric, default 1
+        Share of wall-clock hours doing paid work, in (0, 1]. [fraction]
+    **decode_kwargs
+        Passed to :func:`econ.inference.decode_step`: ``n_devices``,
+        ``flop_efficiency_frac``, ``bandwidth_efficiency_frac``, ``acceptance_frac``,
+        ``draft_depth``, ``kv_bytes_per_elem``, ...
+
+    Returns
+    -------
+    numeric
+        Cost per million output tokens. [USD/Mtok]
+
+    Notes
+    -----
+    Decode only: prefill of the prompt, idle capacity beyond ``utilization_frac`` and
+    communication between devices are not charged (see :func:`econ.inference.decode_step`).
+    """
+    from .amortization import useful_usd_per_hour
+    from .inference import decode_tok_per_s
+
+    nonnegative("usd_per_device_hour", usd_per_device_hour)
+    tok_per_s = decode_tok_per_s(model, hardware, precision, n_sequences, context_tok,
+                                 **decode_kwargs)
+    return cost_usd_per_mtok(useful_usd_per_hour(usd_per_device_hour, utilization_frac),
+                             tok_per_s)
+
+
+@_finite_result
+def price_at_gross_margin_usd(price_usd, gross_margin_frac, new_gross_margin_frac):
+    """A supplier's price at another gross margin, its unit cost unchanged.
+
+    Gross margin is ``(price - unit_cost) / price``, so the unit cost is
+    ``price_usd * (1 - gross_margin_frac)`` and the price at a new margin is
+
+    ``price_usd * (1 - gross_margin_frac) / (1 - new_gross_margin_frac)``.
+
+    A GPU bought at $30,000 from a vendor earning a 75 % gross margin costs $7,500 to make;
+    at a 50 % margin it would sell for $15,000.
+
+    Parameters
+    ----------
+    price_usd : numeric
+        Price paid today. [USD]
+    gross_margin_frac : numeric
+        Supplier's gross margin at that price, in [0, 1). [fraction]
+    new_gross_margin_frac : numeric
+        Gross margin of the scenario, in [0, 1) (0: sold at cost). [fraction]
+
+    Returns
+    -------
+    numeric
+        Price at the new margin. [USD]
+
+    References
+    ----------
+    .. [1] NVIDIA, Q4 and fiscal 2025 results, 2025-02-26 (GAAP gross margin 75.0 %;
+       ``data/published.csv`` row ``nvidia-fy2025-gross-margin``).
+    """
+    p = nonnegative("price_usd", price_usd)
+    m = numeric("gross_margin_frac", gross_margin_frac, min_value=0.0, max_value=1.0,
+                max_inclusive=False)
+    m_new = numeric("new_gross_margin_frac", new_gross_margin_frac, min_value=0.0,
+                    max_value=1.0, max_inclusive=False)
+    return like(p * (1.0 - m) / (1.0 - m_new), price_usd, gross_margin_frac,
+                new_gross_margin_frac)
+
+
+@_finite_result
+def jevons_spend_ratio(price_ratio, demand_elasticity):
+    """Total spend after a price change, relative to before, under constant-elasticity demand.
+
+    With demand ``Q ~ P ** -demand_elasticity``, spend ``P * Q ~ P ** (1 - demand_elasticity)``,
+    so a price that falls to ``price_ratio`` of its level changes spend by
+
+    ``price_ratio ** (1 - demand_elasticity)``.
+
+    Cheaper tokens raise total spend when demand is elastic (``demand_elasticity > 1``: the
+    Jevons paradox), leave it unchanged at 1, and lower it when inelastic (< 1).
+
+    Parameters
+    ----------
+    price_ratio : numeric
+        New price / old price, > 0 (0.1 = ten times cheaper). [ratio]
+    demand_elasticity : numeric
+        Price elasticity of demand as a positive number, ``-dlnQ/dlnP`` (>= 0). [-]
+
+    Returns
+    -------
+    numeric
+        New spend / old spend. [ratio]
+
+    References
+    ----------
+    .. [1] W. S. Jevons, *The Coal Question*, 1865, ch. VII.
+    .. [2] A. Mas-Colell, M. Whinston, J. Green, *Microeconomic Theory*, 1995, §2.E
+       (constant-elasticity demand and expenditure).
+    """
+    r = positive("price_ratio", price_ratio)
+    e = nonnegative("demand_elasticity", demand_elasticity)
+    return like(r ** (1.0 - e), price_ratio, demand_elasticity)
