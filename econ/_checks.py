@@ -7,6 +7,7 @@ input it was handed (float, numpy array or pandas Series).
 """
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
@@ -126,3 +127,37 @@ def like(result, *inputs):
 def is_number(x):
     """True for a real number that is not a bool."""
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def finite_result(func):
+    """Decorator: raise a ``ValueError`` instead of returning inf or NaN.
+
+    Valid but enormous inputs (1e300) can overflow float64; the caller then gets a
+    message naming the function rather than a silent inf. Checks floats, arrays,
+    Series, tuples, dicts of those and the numeric columns of a DataFrame.
+    """
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            out = func(*args, **kwargs)
+        if not _all_finite(out):
+            raise ValueError(f"{func.__name__}: the result overflows float64 (not finite); "
+                             "the inputs are too large to compute with")
+        return out
+    return wrapper
+
+
+def _all_finite(out):
+    if isinstance(out, tuple):
+        return all(_all_finite(v) for v in out)
+    if isinstance(out, dict):
+        return all(_all_finite(v) for v in out.values() if not isinstance(v, str))
+    if isinstance(out, pd.DataFrame):
+        return bool(np.isfinite(out.select_dtypes("number").to_numpy(dtype=float)).all())
+    if isinstance(out, (str, type(None))):
+        return True
+    try:
+        arr = np.asarray(out, dtype=float)
+    except (TypeError, ValueError):
+        return True
+    return bool(np.isfinite(arr).all())

@@ -37,7 +37,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ._checks import choice, fraction, like, nonnegative, numeric, positive
+from ._checks import choice, finite_result, fraction, like, nonnegative, numeric, positive
 from .kvcache import (
     ATTENTION_KINDS,
     _bytes_per_elem,
@@ -85,6 +85,7 @@ PRECISIONS = tuple(BYTES_PER_PARAM)
 
 # --- building blocks ---------------------------------------------------------------------------
 
+@finite_result
 def param_bytes(n_params, precision="bf16"):
     """Bytes to hold ``n_params`` parameters at a precision.
 
@@ -133,6 +134,7 @@ def hardware_peak_flop_per_s(hardware, precision="bf16"):
     return like(arr, raw)
 
 
+@finite_result
 def expected_experts_touched(n_routed_experts, n_active_experts, n_tokens):
     """Expected distinct routed experts a batch of tokens touches in one MoE layer.
 
@@ -172,6 +174,7 @@ def expected_experts_touched(n_routed_experts, n_active_experts, n_tokens):
     return like(_touched(e, k, n), n_routed_experts, n_active_experts, n_tokens)
 
 
+@finite_result
 def attention_flop_per_ctx_tok(attention_kind, n_layers, n_heads, head_dim=None,
                                kv_lora_rank_dim=None, qk_rope_head_dim=None,
                                qk_nope_head_dim=None, v_head_dim=None, phase="decode"):
@@ -242,6 +245,7 @@ def attention_flop_per_ctx_tok(attention_kind, n_layers, n_heads, head_dim=None,
     return like(layers * heads * per_head, *inputs)
 
 
+@finite_result
 def step_time_s(weight_bytes, kv_bytes, flop, peak_flop_per_s, memory_bytes_per_s,
                 flop_efficiency_frac=1.0, bandwidth_efficiency_frac=1.0, n_devices=1):
     """Roofline time of one forward step spread evenly over ``n_devices``.
@@ -289,6 +293,7 @@ def step_time_s(weight_bytes, kv_bytes, flop, peak_flop_per_s, memory_bytes_per_
                 flop_efficiency_frac, bandwidth_efficiency_frac, n_devices)
 
 
+@finite_result
 def expected_tokens_per_step(acceptance_frac, draft_depth):
     """Expected tokens one verification step emits under speculative decoding.
 
@@ -319,6 +324,7 @@ def expected_tokens_per_step(acceptance_frac, draft_depth):
     return like(_tokens_per_step(a, k), acceptance_frac, draft_depth)
 
 
+@finite_result
 def speculative_speedup(acceptance_frac, draft_depth, draft_cost_ratio=0.0):
     """Decode speed-up from speculative decoding, net of the drafting cost.
 
@@ -367,6 +373,7 @@ def speculative_speedup(acceptance_frac, draft_depth, draft_cost_ratio=0.0):
 
 # --- the model-level roofline ------------------------------------------------------------------
 
+@finite_result
 def decode_step(model, hardware, precision, n_sequences, context_tok, *, n_devices=1,
                 compute_precision=None, kv_bytes_per_elem="bf16",
                 flop_efficiency_frac=1.0, bandwidth_efficiency_frac=1.0,
@@ -479,9 +486,15 @@ def decode_step(model, hardware, precision, n_sequences, context_tok, *, n_devic
         if max_seq is None:
             raise ValueError("n_sequences=None (as many as fit) needs the hardware's "
                              "memory_bytes")
+        if np.any(max_seq < 1):
+            raise ValueError(
+                f"n_sequences=None (as many as fit): not one sequence of context_tok="
+                f"{float(np.min(ctx)):g} fits beside {float(np.max(held_bytes / n_dev)):.3g} "
+                f"bytes of weights per device; add devices (n_devices), lower the precision "
+                f"or the context")
         batch = max_seq
     else:
-        batch = nonnegative("n_sequences", n_sequences)
+        batch = positive("n_sequences", n_sequences)
 
     verify = _roofline_decode(m, batch, ctx, 1.0 + k, p["weight_bytes_per_param"], kv_per_tok,
                               peak, bw, ef, eb, n_dev)
@@ -519,6 +532,7 @@ def decode_step(model, hardware, precision, n_sequences, context_tok, *, n_devic
     return {key: like(v, *inputs) for key, v in out.items()}
 
 
+@finite_result
 def decode_step_breakdown(model, hardware, precision, n_sequences, context_tok, **kwargs):
     """:func:`decode_step` as a tidy DataFrame: one row per case, one column per term.
 
@@ -549,6 +563,7 @@ def decode_step_breakdown(model, hardware, precision, n_sequences, context_tok, 
     return df
 
 
+@finite_result
 def decode_tok_per_s(model, hardware, precision, n_sequences, context_tok, **kwargs):
     """Decode tokens per second per device (all sequences together).
 
@@ -559,6 +574,7 @@ def decode_tok_per_s(model, hardware, precision, n_sequences, context_tok, **kwa
                        **kwargs)["decode_tok_per_s"]
 
 
+@finite_result
 def decode_tok_per_s_per_user(model, hardware, precision, n_sequences, context_tok, **kwargs):
     """Decode tokens per second one sequence (one user) sees.
 
@@ -568,6 +584,7 @@ def decode_tok_per_s_per_user(model, hardware, precision, n_sequences, context_t
                        **kwargs)["decode_tok_per_s_per_user"]
 
 
+@finite_result
 def prefill_step(model, hardware, precision, prompt_tok, n_sequences=1.0, *, n_devices=1,
                  compute_precision=None, kv_bytes_per_elem="bf16", flop_efficiency_frac=1.0,
                  bandwidth_efficiency_frac=1.0):
@@ -638,6 +655,7 @@ def prefill_step(model, hardware, precision, prompt_tok, n_sequences=1.0, *, n_d
     return {key: like(v, *inputs) for key, v in out.items()}
 
 
+@finite_result
 def prefill_tok_per_s(model, hardware, precision, prompt_tok, n_sequences=1.0, **kwargs):
     """Prompt tokens per second per device in prefill.
 
@@ -649,6 +667,7 @@ def prefill_tok_per_s(model, hardware, precision, prompt_tok, n_sequences=1.0, *
 
 # --- systems whose weights live in on-chip SRAM ------------------------------------------------
 
+@finite_result
 def devices_to_hold(n_bytes, memory_bytes, usable_frac=1.0):
     """Chips (or wafers) needed to hold ``n_bytes`` in their memory.
 
@@ -690,6 +709,7 @@ def devices_to_hold(n_bytes, memory_bytes, usable_frac=1.0):
     return like(n, n_bytes, memory_bytes, usable_frac)
 
 
+@finite_result
 def model_devices_to_hold(model, hardware, precision, context_tok=0.0, n_sequences=0.0, *,
                           kv_bytes_per_elem="bf16", usable_frac=1.0):
     """Chips (or wafers) a model needs to hold its weights, and optionally KV, on chip.

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .amortization import _finite_result
+from ._checks import finite_result as _finite_result
 from ._checks import fraction, like, nonnegative, numeric, positive
 
 __all__ = [

@@ -244,8 +244,10 @@ def test_cerebras_wafers_and_exact_fit():
 def test_batch_none_fills_the_memory():
     d = decode_step(LLAMA_70B, H100, "fp8", None, 8192)
     assert d["n_sequences"] == d["max_concurrent_sequences"] == 3.0
-    nofit = decode_step(LLAMA_70B, H100, "bf16", None, 8192)
-    assert nofit["n_sequences"] == 0.0 and nofit["decode_tok_per_s"] == 0.0
+    # weights that leave no room for one sequence: a clear error, not a zero throughput
+    with pytest.raises(ValueError, match=r"n_sequences=None .*not one sequence .*n_devices"):
+        decode_step(LLAMA_70B, H100, "bf16", None, 8192)
+    assert decode_step(LLAMA_70B, H100, "bf16", None, 8192, n_devices=2)["n_sequences"] >= 1
     with pytest.raises(ValueError, match="needs the hardware's memory_bytes"):
         decode_step(LLAMA_70B, {k: v for k, v in H100.items() if k != "memory_bytes"},
                     "bf16", None, 100)
@@ -346,7 +348,8 @@ def test_monte_carlo_over_hardware_is_vectorized_and_fast():
     (lambda: decode_step(LLAMA_70B, econ.data.load("hardware"), "fp8", 1, 1),
      "hardware 'a100-sxm-80gb' has no peak_fp8_flop_per_s"),
     (lambda: decode_step(LLAMA_70B, H100, "bf16", float("nan"), 1), "n_sequences must be finite"),
-    (lambda: decode_step(LLAMA_70B, H100, "bf16", -1, 1), "n_sequences must be >= 0"),
+    (lambda: decode_step(LLAMA_70B, H100, "bf16", -1, 1), "n_sequences must be > 0"),
+    (lambda: decode_step(LLAMA_70B, H100, "bf16", 0, 1), "n_sequences must be > 0"),
     (lambda: decode_step(LLAMA_70B, H100, "bf16", 1, 0), "context_tok must be > 0"),
     (lambda: decode_step(LLAMA_70B, H100, "bf16", 1, float("inf")), "context_tok must be finite"),
     (lambda: decode_step(LLAMA_70B, H100, "bf16", 1, 1, acceptance_frac=1.5),
