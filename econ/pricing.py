@@ -13,7 +13,9 @@
 * :func:`price_at_gross_margin_usd`: a supplier's price if its gross margin changes at the
   same unit cost (NVIDIA's margin compressed);
 * :func:`jevons_spend_ratio`: total spend after a price change under constant-elasticity
-  demand (Jevons).
+  demand (Jevons);
+* :func:`question_cost_usd`: one answered question, its prompt billed as input and its
+  reasoning and answer as output (test-time compute).
 
 Every function takes floats, numpy arrays or pandas Series, broadcasts them, and returns the
 kind it was given.
@@ -45,6 +47,7 @@ __all__ = [
     "decode_cost_usd_per_mtok",
     "price_at_gross_margin_usd",
     "jevons_spend_ratio",
+    "question_cost_usd",
 ]
 
 SECONDS_PER_HOUR = 3600.0
@@ -485,3 +488,49 @@ def jevons_spend_ratio(price_ratio, demand_elasticity):
     r = positive("price_ratio", price_ratio)
     e = nonnegative("demand_elasticity", demand_elasticity)
     return like(r ** (1.0 - e), price_ratio, demand_elasticity)
+
+
+@_finite_result
+def question_cost_usd(prompt_tok, answer_tok, reasoning_tok, input_usd_per_mtok,
+                      output_usd_per_mtok):
+    """Cost of one answered question: the prompt as input, reasoning and answer as output.
+
+    ``(prompt_tok * input_usd_per_mtok + (answer_tok + reasoning_tok) * output_usd_per_mtok)
+    / 1e6``. Reasoning models bill their chain of thought as output tokens, whether it is shown
+    (DeepSeek-R1 [1]_) or hidden (OpenAI o1 [2]_), so test-time compute raises the cost of a
+    question linearly in ``reasoning_tok`` at the output price. With list prices this is what
+    a user pays; with modelled $/Mtok (:func:`cost_usd_per_mtok`) what it costs to serve.
+
+    Parameters
+    ----------
+    prompt_tok : numeric
+        Input tokens of the question (all cache misses). [tokens]
+    answer_tok : numeric
+        Tokens of the visible answer. [tokens]
+    reasoning_tok : numeric
+        Reasoning (chain-of-thought) tokens generated before the answer. [tokens]
+    input_usd_per_mtok : numeric
+        Price or cost of an input token. [USD/Mtok]
+    output_usd_per_mtok : numeric
+        Price or cost of an output token. [USD/Mtok]
+
+    Returns
+    -------
+    numeric
+        Cost of the question. [USD]
+
+    References
+    ----------
+    .. [1] DeepSeek API docs, "Models & Pricing": the output price covers "the total tokens
+       of the chain of thought and the final answer".
+    .. [2] OpenAI API docs, "Reasoning models": reasoning tokens "are billed as output
+       tokens".
+    """
+    n_in = nonnegative("prompt_tok", prompt_tok)
+    n_ans = nonnegative("answer_tok", answer_tok)
+    n_cot = nonnegative("reasoning_tok", reasoning_tok)
+    p_in = nonnegative("input_usd_per_mtok", input_usd_per_mtok)
+    p_out = nonnegative("output_usd_per_mtok", output_usd_per_mtok)
+    value = (n_in * p_in + (n_ans + n_cot) * p_out) / TOK_PER_MTOK
+    return like(value, prompt_tok, answer_tok, reasoning_tok, input_usd_per_mtok,
+                output_usd_per_mtok)
