@@ -53,6 +53,10 @@ METRIC_UNIT_EXCEPTIONS = {
     "kv_cache_bytes_per_token": "bytes/token",
     "mtp_speedup": "ratio",
     "chips_to_hold_weights": "count",
+    # predictions of DeepSeek's published serving figures (issue 8, econ.serving)
+    "prefill_tok_per_s_per_node_predicted": "tokens/s",
+    "decode_tok_per_s_per_node_predicted": "tokens/s",
+    "max_generation_throughput_ratio_predicted": "ratio",
 }
 
 _METRIC_RE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
