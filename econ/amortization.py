@@ -19,13 +19,12 @@ kind it was given.
 """
 from __future__ import annotations
 
-import functools
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from ._checks import fraction, like, nonnegative, numeric, positive
+from ._checks import finite_result as _finite_result, fraction, like, nonnegative, numeric, positive
 
 __all__ = [
     "HOURS_PER_YEAR",
@@ -38,26 +37,9 @@ __all__ = [
     "OwnedCost",
     "owned_usd_per_hour",
     "rental_premium_ratio",
+    "owned_usd_per_mtok",
+    "break_even_utilization_frac",
 ]
-
-def _finite_result(func):
-    """Make ``func`` raise a ``ValueError`` instead of returning inf or NaN.
-
-    Valid but enormous inputs (1e308) can overflow float64; the caller then gets a message
-    naming the function rather than a silent inf. (Shared with ``training`` and ``pricing``;
-    its natural home is ``econ._checks``.)
-    """
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            out = func(*args, **kwargs)
-        for value in (out if isinstance(out, tuple) else (out,)):
-            if not np.isfinite(np.asarray(value, dtype=float)).all():
-                raise ValueError(f"{func.__name__}: the result overflows float64 (not finite); "
-                                 "the inputs are too large to compute with")
-        return out
-    return wrapper
-
 
 #: Hours in a (365-day) year: the hours over which a year's capital charge is spread.
 HOURS_PER_YEAR = 8760.0
@@ -434,3 +416,100 @@ def rental_premium_ratio(rental_usd_per_hour, owned_usd_per_hour):
     rent = nonnegative("rental_usd_per_hour", rental_usd_per_hour)
     own = positive("owned_usd_per_hour", owned_usd_per_hour)
     return like(rent / own, rental_usd_per_hour, owned_usd_per_hour)
+
+
+@_finite_result
+def owned_usd_per_mtok(hardware, throughput_tok_per_s, utilization_frac, life_years,
+                       cost_of_capital_frac, pue_ratio, electricity_usd_per_kwh,
+                       hosting_opex_frac=0.0, n_systems=1.0, system_overhead_frac=0.0,
+                       power_overhead_frac=0.0, power_load_frac=1.0, purchase_usd=None):
+    """Cost of a million tokens made on owned systems that are busy a share of the time.
+
+    ``n_systems`` systems (8-GPU nodes, Groq nodes, CS-3s) together produce
+    ``throughput_tok_per_s`` while busy; every wall-clock hour costs
+    ``n_systems * system_usd_per_hour`` (:func:`owned_usd_per_hour`), and only
+    ``utilization_frac`` of the hours make tokens (:func:`useful_usd_per_hour`)::
+
+        n_systems * system_usd_per_hour / utilization_frac
+            / (throughput_tok_per_s * 3600) * 1e6
+
+    Vectorized over every numeric argument, so a Monte Carlo over the purchase price and a
+    grid over utilization run in one call (``econ.monte_carlo(owned_usd_per_mtok, ...)``).
+
+    Parameters
+    ----------
+    hardware : str or pandas.Series
+        A key of the ``hardware`` table or one row of it (see :func:`owned_usd_per_hour`).
+    throughput_tok_per_s : numeric
+        Tokens all ``n_systems`` produce per second while busy, > 0. [tokens/s]
+    utilization_frac : numeric
+        Share of wall-clock hours doing paid work, in (0, 1]. [fraction]
+    life_years, cost_of_capital_frac, pue_ratio, electricity_usd_per_kwh, hosting_opex_frac,
+    system_overhead_frac, power_overhead_frac, power_load_frac, purchase_usd
+        As in :func:`owned_usd_per_hour` (``purchase_usd`` per device).
+    n_systems : numeric, default 1
+        Systems owned to serve this throughput (nodes, or wafers for a CS-3), > 0. [count]
+
+    Returns
+    -------
+    numeric
+        Owned cost per million tokens. [USD/Mtok]
+
+    See Also
+    --------
+    owned_usd_per_hour, useful_usd_per_hour, econ.pricing.cost_usd_per_mtok,
+    break_even_utilization_frac
+    """
+    from .pricing import cost_usd_per_mtok  # imported here: pricing imports this module
+    n_sys = positive("n_systems", n_systems)
+    tput = positive("throughput_tok_per_s", throughput_tok_per_s)
+    cost = owned_usd_per_hour(hardware, life_years, cost_of_capital_frac, pue_ratio,
+                              electricity_usd_per_kwh, hosting_opex_frac=hosting_opex_frac,
+                              system_overhead_frac=system_overhead_frac,
+                              power_overhead_frac=power_overhead_frac,
+                              power_load_frac=power_load_frac, purchase_usd=purchase_usd)
+    system = numeric("system_usd_per_hour", cost.system_usd_per_hour)
+    useful = useful_usd_per_hour(n_sys * system, utilization_frac)
+    out = cost_usd_per_mtok(useful, tput)
+    return like(out, throughput_tok_per_s, utilization_frac, life_years, cost_of_capital_frac,
+                pue_ratio, electricity_usd_per_kwh, hosting_opex_frac, n_systems,
+                system_overhead_frac, power_overhead_frac, power_load_frac,
+                *([] if purchase_usd is None else [purchase_usd]))
+
+
+@_finite_result
+def break_even_utilization_frac(full_use_usd_per_mtok, reference_usd_per_mtok):
+    """Utilization at which a system's $/Mtok falls to a reference $/Mtok.
+
+    An owned system's cost per token is its cost at full use divided by its utilization
+    (idle hours cost as much as busy ones; :func:`useful_usd_per_hour`), so it matches a
+    reference cost when
+
+    ``utilization_frac = full_use_usd_per_mtok / reference_usd_per_mtok``.
+
+    A result above 1 means the system never gets as cheap as the reference, however busy it
+    is kept; a result of 0.5 means it must be busy at least half the time.
+
+    Parameters
+    ----------
+    full_use_usd_per_mtok : numeric
+        The system's cost per million tokens when busy every hour (utilization 1), >= 0.
+        [USD/Mtok]
+    reference_usd_per_mtok : numeric
+        The cost to beat, e.g. a GPU node's at its own utilization, > 0. [USD/Mtok]
+
+    Returns
+    -------
+    numeric
+        Break-even utilization; values above 1 are not reachable. [fraction]
+
+    Examples
+    --------
+    A system costing $0.30/Mtok at full use against a GPU node's $0.60/Mtok:
+
+    >>> break_even_utilization_frac(0.30, 0.60)
+    0.5
+    """
+    full = nonnegative("full_use_usd_per_mtok", full_use_usd_per_mtok)
+    ref = positive("reference_usd_per_mtok", reference_usd_per_mtok)
+    return like(full / ref, full_use_usd_per_mtok, reference_usd_per_mtok)
