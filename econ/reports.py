@@ -610,6 +610,15 @@ class _DaskPool:
             from distributed import Client
         except ImportError:  # pragma: no cover - distributed is a dependency
             raise ReportError("--dask-address needs the 'distributed' package") from None
+        m = re.fullmatch(r"(?:tcp://)?\[?([^\]/]+?)\]?:(\d+)/?", address.strip())
+        if m:  # a refused or unreachable address: say so at once, not after the timeout
+            import socket
+
+            try:
+                socket.create_connection((m.group(1), int(m.group(2))), timeout=5).close()
+            except OSError as exc:
+                raise ReportError(f"cannot connect to the Dask scheduler at {address!r}: "
+                                  f"{exc.strerror or exc}") from None
         try:
             self.client = Client(address, timeout="20s")
         except Exception as exc:
@@ -943,7 +952,9 @@ def run_reports(scenarios=("base",), *, out="reports", notebooks_dir=None, scena
     nb_dir = Path(notebooks_dir).resolve() if notebooks_dir else NOTEBOOKS_DIR
     sc_dir = Path(scenarios_dir).resolve() if scenarios_dir else nb_dir / "scenarios"
     paths = discover_notebooks(nb_dir, notebooks)
-    per, union = suite_schema(paths)
+    # a scenario file is for the whole suite: check it against every notebook's parameters,
+    # also when only some notebooks run
+    per, union = suite_schema(discover_notebooks(nb_dir))
     loaded = load_scenarios(scenarios, union, sc_dir)
     images = tuple(dict.fromkeys(images or ()))
     bad = [f for f in images if f not in ("svg", "png")]
@@ -1299,7 +1310,7 @@ def main(argv=None):
             return EXIT_FAILED if bad else EXIT_OK
         if args.list or args.check:
             paths = discover_notebooks(nb_dir, args.notebooks)
-            per, union = suite_schema(paths)
+            per, union = suite_schema(discover_notebooks(nb_dir))
             if args.list:
                 log(f"scenarios in {sc_dir}: {', '.join(_scenarios.scenario_names(sc_dir)) or '(none)'}")
                 log(f"parameters of {len(paths)} notebook(s) in {nb_dir}:")
