@@ -6,7 +6,8 @@ Modules, one per question: ``data`` (sourced tables), ``amortization`` ($/device
 ``inference`` (throughput from a roofline), ``pricing`` ($/Mtok, margins),
 ``roofline`` (ceilings and calibration), ``kernels`` (timing harness),
 ``scenarios`` (grids, Monte Carlo, sensitivity), ``charts`` (Altair theme),
-``results`` (verdict tables and result rows), ``reports`` (papermill runs).
+``results`` (verdict tables and result rows), ``serving`` (expert-parallel
+deployments at scale), ``reports`` (papermill runs).
 """
 from . import data
 from .data import *  # noqa: F401,F403
@@ -20,5 +21,6 @@ from .kernels import *  # noqa: F401,F403
 from .scenarios import *  # noqa: F401,F403
 from .charts import *  # noqa: F401,F403
 from .results import *  # noqa: F401,F403
+from .serving import *  # noqa: F401,F403
 
 __version__ = "0.1.0"
