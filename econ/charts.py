@@ -200,6 +200,8 @@ def bar_chart(frame, x, y, *, title, caption, color=None, horizontal=False, x_ti
 
     ``horizontal=True`` lays the categories on the vertical axis (long labels). ``sort``:
     ``None`` keeps the frame's order, ``"ascending"`` / ``"descending"`` sorts by value.
+    ``log=True`` (values spanning decades) starts the bars at the power of ten below the
+    smallest value, since a log scale has no zero.
     """
     df = _frame(frame, [x, y, color], "bar_chart")
     if sort not in (None, "ascending", "descending"):
@@ -210,6 +212,8 @@ def bar_chart(frame, x, y, *, title, caption, color=None, horizontal=False, x_ti
         cat_sort = ("-" if sort == "descending" else "") + ("x" if horizontal else "y")
     cat_t = axis_title(x, x_title, quantitative=False)
     val = dict(field=y, type="quantitative", title=axis_title(y, y_title), scale=_scale(log))
+    if log:  # a log scale has no zero: bars start at the (rounded-down) smallest value, unstacked
+        val.update(scale=alt.Scale(type="log"), stack=None)
     cat = dict(field=x, type="nominal", title=cat_t, sort=cat_sort)
     enc = {"tooltip": [alt.Tooltip(c) for c in df.columns]}
     if horizontal:
