@@ -175,7 +175,9 @@ def machine_info(backend="numpy"):
         ``cpu_model``, ``n_cpu_cores``, ``blas_library``, ``blas_version``,
         ``blas_core_type`` (OpenBLAS's kernel family, e.g. ``SkylakeX``; forcing a
         slower one halves matmul speed), ``n_blas_threads``, ``numpy_version``,
-        ``python_version``, ``platform``, ``measured_date`` (ISO), and for torch
+        ``python_version``, ``platform``, ``measured_date`` (ISO), ``cpu_load_1min``
+        (the load average when called: above the core count, other work competes
+        for the cores and CPU timings are noisy), and for torch
         ``torch_version``, ``cuda_version``, ``gpu_name``, ``gpu_driver``,
         ``gpu_memory_bytes``, ``n_gpu_multiprocessors``.
     """
@@ -188,6 +190,7 @@ def machine_info(backend="numpy"):
         "python_version": platform.python_version(),
         "platform": platform.platform(),
         "measured_date": _dt.date.today().isoformat(),
+        "cpu_load_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan"),
     }
     if backend == "torch":
         torch = _torch()
@@ -618,19 +621,25 @@ def benchmark_batch_sweep(batch_sizes=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 10
         ws = [be.rand((n, k), d).t() for _ in range(n_w)]
         one = torch.ones((), device=be.dev, dtype=torch.float32)
         impl = "torch._scaled_mm"
+    elif be.name == "numpy":
+        # weights stored (out, in) as in a framework's linear layer; the product is
+        # computed as W @ x.T so that the large dimension is BLAS's M (OpenBLAS
+        # splits its threads along M; with M = rows it collapses for thin batches)
+        ws = [be.rand((n, k), d) for _ in range(n_w)]
+        impl = "numpy.matmul W @ x.T (W stored out x in)"
     else:
         ws = [be.rand((k, n), d) for _ in range(n_w)]
-        impl = "numpy.matmul" if be.name == "numpy" else "torch.matmul"
+        impl = "torch.matmul"
     rows = []
     for m in batches:
         share = budget.next()
         n_sets = max(n_w, _n_sets(be, (m * k + k * n) * in_size + m * n * out_size))
         xs = [be.rand((m, k), d) for _ in range(min(n_sets, _MAX_SETS))]
         if be.name == "numpy":
-            ys = [be.empty((m, n), d) for _ in xs]
+            ys = [be.empty((n, m), d) for _ in xs]
 
             def run(i, xs=xs, ys=ys):
-                np.matmul(xs[i % len(xs)], ws[i % n_w], out=ys[i % len(xs)])
+                np.matmul(ws[i % n_w], xs[i % len(xs)].T, out=ys[i % len(xs)])
         elif d == "float8_e4m3fn":
             def run(i, xs=xs):
                 torch._scaled_mm(xs[i % len(xs)], ws[i % n_w], scale_a=one, scale_b=one,
@@ -661,6 +670,31 @@ def _softmax_(be, s):
         s /= s.sum(axis=-1, keepdims=True)
         return s
     return be.torch.softmax(s, dim=-1)
+
+
+def _mha_numpy(q, k, v):
+    """Decode attention over a full cache: q (B, H, D), k and v (B, H, T, D) -> (B, H, D)."""
+    s = np.einsum("bhd,bhtd->bht", q, k)
+    s -= s.max(axis=-1, keepdims=True)
+    np.exp(s, out=s)
+    s /= s.sum(axis=-1, keepdims=True)
+    return np.einsum("bht,bhtd->bhd", s, v)
+
+
+def _mla_numpy(q, c, w_uv):
+    """Absorbed MLA decode: q (B, H, L) in latent space, cache c (B, T, L), w_uv (H, L, D).
+
+    Returns (H, B, D): per head, softmax(q·cᵀ)·c up-projected by w_uv[h].
+    """
+    b, h, lat = q.shape
+    o = np.empty((b, lat, h), dtype=c.dtype)
+    for j in range(b):  # 2-D products, the long dimension as BLAS's M
+        s = c[j] @ q[j].T                                   # (T, H) scores
+        s -= s.max(axis=0, keepdims=True)
+        np.exp(s, out=s)
+        s /= s.sum(axis=0, keepdims=True)                   # softmax over T
+        np.matmul(c[j].T, s, out=o[j])                      # (L, H)
+    return np.matmul(o.transpose(2, 0, 1), w_uv)            # (H, B, D)
 
 
 def benchmark_attention_decode(context_tok=(512, 2048), n_batch=4, n_heads=16, head_dim=128,
@@ -739,9 +773,7 @@ def benchmark_attention_decode(context_tok=(512, 2048), n_batch=4, n_heads=16, h
         qs = [be.rand((b, h, dh), d) for _ in range(n_sets)]
         if be.name == "numpy":
             def run(i, ks=ks, vs=vs, qs=qs):
-                s = np.einsum("bhd,bhtd->bht", qs[i], ks[i])
-                p = _softmax_(be, s)
-                return np.einsum("bht,bhtd->bhd", p, vs[i])
+                return _mha_numpy(qs[i], ks[i], vs[i])
             impl = "numpy.einsum"
         else:
             def run(i, ks=ks, vs=vs, qs=qs):
@@ -766,13 +798,7 @@ def benchmark_attention_decode(context_tok=(512, 2048), n_batch=4, n_heads=16, h
         w_uv = be.rand((h, lat, dh), d)
         if be.name == "numpy":
             def run(i, cs=cs, qs=qs):
-                c, q = cs[i], qs[i]
-                o = np.empty((b, h, lat), dtype=c.dtype)
-                for j in range(b):  # 2-D products: BLAS reads c[j] transposed in place
-                    s = q[j] @ c[j].T                               # (H, T)
-                    p = _softmax_(be, s)
-                    np.matmul(p, c[j], out=o[j])                    # (H, L)
-                return np.matmul(o.transpose(1, 0, 2), w_uv)        # (H, B, D)
+                return _mla_numpy(qs[i], cs[i], w_uv)
             impl = "numpy.matmul per sequence"
         else:
             def run(i, cs=cs, qs=qs):
@@ -889,7 +915,7 @@ def _dense_ffn(be, x, w1, w2):
     return h @ w2
 
 
-def benchmark_moe(n_tokens=(64, 512), d_model_dim=1024, d_ff_dim=512, n_experts=16, top_k=2,
+def benchmark_moe(n_tokens=(32, 256), d_model_dim=1024, d_ff_dim=512, n_experts=16, top_k=2,
                   dtype="float32", *, variants=("grouped", "naive", "dense"), backend="numpy",
                   time_budget_s=3.0, n_warmup=1, n_repeats_min=3, n_repeats_max=50, seed=0):
     """Mixture of experts vs dense: top-k of E expert FFNs against one FFN of equal FLOPs.
@@ -1077,7 +1103,7 @@ _SHARES = {"gemm": 0.30, "batch_sweep": 0.25, "attention_decode": 0.15, "moe": 0
            "copy": 0.08}
 
 
-def benchmark_all(*, backend="numpy", time_budget_s=12.0, seed=0):
+def benchmark_all(*, backend="numpy", time_budget_s=12.0, blas_threads=None, seed=0):
     """Every benchmark at its default shapes, within one time budget.
 
     Parameters
@@ -1088,6 +1114,12 @@ def benchmark_all(*, backend="numpy", time_budget_s=12.0, seed=0):
         batch sweep 25%, attention 15%, MoE 22%, copy 8%). With the default 12 s the
         whole set takes about 12-15 s on 2 CPU cores (more when they are busy with
         other work: the floor of 3 repeats a case then sets the time). [s]
+    blas_threads : int, optional
+        Run with this many BLAS threads (threadpoolctl); ``None`` leaves the
+        library's setting. On a machine whose cores are busy with other work, one
+        thread is steadier: OpenBLAS's threads wait for each other and a
+        descheduled one stalls the product. The column ``n_blas_threads`` records
+        what was used. [-]
     seed : int
         Seed of the random inputs.
 
@@ -1099,7 +1131,13 @@ def benchmark_all(*, backend="numpy", time_budget_s=12.0, seed=0):
         :func:`benchmark_copy`, stacked (shape columns a family does not use are NaN).
     """
     _checks.positive("time_budget_s", time_budget_s)
+    if blas_threads is not None:
+        _checks.positive("blas_threads", blas_threads, integer=True)
     _backend(backend)  # validates the name and the backend's presence
+    if blas_threads is not None:
+        from threadpoolctl import threadpool_limits  # noqa: PLC0415
+        with threadpool_limits(limits=int(blas_threads), user_api="blas"):
+            return benchmark_all(backend=backend, time_budget_s=time_budget_s, seed=seed)
     t = float(time_budget_s)
     parts = [
         benchmark_gemm(backend=backend, time_budget_s=_SHARES["gemm"] * t, seed=seed),

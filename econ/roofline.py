@@ -209,6 +209,8 @@ class RooflineFit:
         Measurements the fit used.
     median_abs_error_ratio : float
         Median of |predicted / measured − 1| over those measurements. [-]
+    time_column : str
+        The measured time the fit used (``"median_s"`` or ``"min_s"``).
     """
 
     peak_flop_per_s: dict = field(default_factory=dict)
@@ -217,6 +219,7 @@ class RooflineFit:
     group_by: str = "dtype"
     n_points: int = 0
     median_abs_error_ratio: float = float("nan")
+    time_column: str = "median_s"
 
     def ridge_intensity(self):
         """Ridge point per group: peak over bandwidth. [FLOP/byte]"""
@@ -235,21 +238,21 @@ class RooflineFit:
 
     def predict_time_s(self, table):
         """Roofline time of each row of a timing table under these ceilings. [s]"""
-        f, b, _, groups = _columns(table, self.group_by, need_time=False)
+        f, b, _, groups = _columns(table, self.group_by, time_column=None)
         p = _peaks_for(groups, self.peak_flop_per_s, self.group_by)
         return pd.Series(_time(f, b, p, self.bandwidth_bytes_per_s, self.model),
                          index=table.index, name="predicted_s")
 
 
-def _columns(table, group_by, need_time=True):
+def _columns(table, group_by, time_column="median_s"):
     if not isinstance(table, pd.DataFrame):
         raise ValueError(f"table must be a pandas DataFrame of timings (econ.kernels), "
                          f"got {type(table).__name__}")
-    need = list(_NEEDED if need_time else _NEEDED[:2]) + [group_by]
+    need = ["work_flop", "bytes_moved_bytes"] + ([time_column] if time_column else []) + [group_by]
     missing = [c for c in need if c not in table.columns]
     if missing:
         raise ValueError(f"table is missing column(s) {missing}; a timing table from "
-                         f"econ.kernels has {list(_NEEDED) + [group_by]}")
+                         f"econ.kernels has {list(_NEEDED) + ['min_s', group_by]}")
     if table.empty:
         raise ValueError("table has no rows")
     f = _checks.numeric("work_flop", table["work_flop"], min_value=0.0)
@@ -257,7 +260,7 @@ def _columns(table, group_by, need_time=True):
     if np.any((f == 0) & (b == 0)):
         raise ValueError("bytes_moved_bytes and work_flop are both 0 in some row: "
                          "such a kernel has no roofline time")
-    t = _checks.positive("median_s", table["median_s"]) if need_time else None
+    t = _checks.positive(time_column, table[time_column]) if time_column else None
     return f, b, t, table[group_by].astype(str).to_numpy()
 
 
@@ -268,7 +271,7 @@ def _peaks_for(groups, peaks, group_by):
     return np.array([peaks[g] for g in groups], dtype=float)
 
 
-def fit_roofline(table, *, model="max", group_by="dtype"):
+def fit_roofline(table, *, model="max", group_by="dtype", time_column="median_s"):
     """Fit the machine's ceilings (peak FLOP/s per precision, bandwidth) to measured times.
 
     The ceilings minimise the mean absolute log error |log(predicted / measured)|
@@ -290,6 +293,10 @@ def fit_roofline(table, *, model="max", group_by="dtype"):
         Column naming which compute ceiling a row is under (precisions differ:
         float64 runs at half float32's rate on a CPU, BF16 and FP8 differ on a GPU).
         The bandwidth is shared.
+    time_column : {"median_s", "min_s"}
+        Measured time to fit. The median is the default; on a machine shared with
+        other work the fastest sample (``"min_s"``) is closer to the kernel's own
+        speed, since interference only ever adds time.
 
     Returns
     -------
@@ -300,9 +307,10 @@ def fit_roofline(table, *, model="max", group_by="dtype"):
     .. [1] Williams, Waterman and Patterson (2009), "Roofline", CACM 52(4).
     """
     _checks.choice("model", model, _MODELS)
+    _checks.choice("time_column", time_column, ["median_s", "min_s"])
     if not isinstance(group_by, str):
         raise ValueError(f"group_by must be a column name, got {group_by!r}")
-    f, b, t, groups = _columns(table, group_by)
+    f, b, t, groups = _columns(table, group_by, time_column)
     names = sorted(set(groups))
     gidx = np.array([names.index(g) for g in groups])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -332,7 +340,8 @@ def fit_roofline(table, *, model="max", group_by="dtype"):
     mae = float(np.median(np.abs(pred / t - 1.0)))
     return RooflineFit(peak_flop_per_s={g: float(peaks[j]) for j, g in enumerate(names)},
                        bandwidth_bytes_per_s=bw, model=model, group_by=group_by,
-                       n_points=int(f.size), median_abs_error_ratio=mae)
+                       n_points=int(f.size), median_abs_error_ratio=mae,
+                       time_column=time_column)
 
 
 def prediction_error(table, fit):
@@ -343,7 +352,8 @@ def prediction_error(table, fit):
     table : pandas.DataFrame
         Timings (columns as for :func:`fit_roofline`).
     fit : RooflineFit
-        Ceilings from :func:`fit_roofline` (on this table or another).
+        Ceilings from :func:`fit_roofline` (on this table or another); the measured
+        time compared is the column the fit used (``fit.time_column``).
 
     Returns
     -------
@@ -355,7 +365,7 @@ def prediction_error(table, fit):
     """
     if not isinstance(fit, RooflineFit):
         raise ValueError(f"fit must be a RooflineFit from fit_roofline, got {type(fit).__name__}")
-    f, b, t, groups = _columns(table, fit.group_by)
+    f, b, t, groups = _columns(table, fit.group_by, fit.time_column)
     p = _peaks_for(groups, fit.peak_flop_per_s, fit.group_by)
     pred = _time(f, b, p, fit.bandwidth_bytes_per_s, fit.model)
     out = table.copy()

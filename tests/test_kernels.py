@@ -166,3 +166,25 @@ def test_torch_backend_absent_or_present():
     else:
         df = K.benchmark_gemm(sizes=(32,), dtype="float32", backend="torch", **FAST)
         assert (df["backend"] == "torch").all() and (df["median_s"] > 0).all()
+
+
+def test_attention_implementations_match_the_definition():
+    rng = np.random.default_rng(4)
+    b, h, t, d, lat = 2, 3, 17, 8, 12
+    q, k, v = rng.normal(size=(b, h, d)), rng.normal(size=(b, h, t, d)), rng.normal(size=(b, h, t, d))
+    ref = np.zeros((b, h, d))
+    for i in range(b):
+        for j in range(h):
+            s = k[i, j] @ q[i, j]
+            p = np.exp(s - s.max()) / np.exp(s - s.max()).sum()
+            ref[i, j] = p @ v[i, j]
+    np.testing.assert_allclose(K._mha_numpy(q, k, v), ref, rtol=1e-10)
+    # MLA absorbed form: keys are the latent vectors, values their up-projection per head
+    ql, c, w_uv = rng.normal(size=(b, h, lat)), rng.normal(size=(b, t, lat)), rng.normal(size=(h, lat, d))
+    ref = np.zeros((h, b, d))
+    for i in range(b):
+        for j in range(h):
+            s = c[i] @ ql[i, j]
+            p = np.exp(s - s.max()) / np.exp(s - s.max()).sum()
+            ref[j, i] = p @ (c[i] @ w_uv[j])
+    np.testing.assert_allclose(K._mla_numpy(ql, c, w_uv), ref, rtol=1e-10)

@@ -176,3 +176,15 @@ def test_predict_unknown_group_lists_fitted_ones():
     df = _synthetic().assign(dtype="bfloat16")
     with pytest.raises(KeyError, match="float32"):
         fit.predict_time_s(df)
+
+
+def test_fit_on_fastest_samples():
+    df = _synthetic()
+    df["min_s"] = df["median_s"]
+    df["median_s"] *= np.random.default_rng(2).uniform(1.0, 3.0, len(df))   # interference
+    fit = R.fit_roofline(df, time_column="min_s")
+    assert fit.time_column == "min_s"
+    assert fit.bandwidth_bytes_per_s == pytest.approx(BW, rel=0.01)
+    assert R.prediction_error(df, fit)["abs_error_ratio"].max() < 0.01
+    with pytest.raises(ValueError, match="time_column"):
+        R.fit_roofline(df, time_column="mean_s")
