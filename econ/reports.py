@@ -87,6 +87,8 @@ class NotebookOutcome:
     error: str = ""
     seconds: float = 0.0
     execute_seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    execute_cpu_seconds: float = 0.0
     charts: int = 0
     images: list = dataclasses.field(default_factory=list)
     results_rows: int = 0
@@ -234,7 +236,12 @@ def _scenario_description(path):
             continue
         if not s.startswith("#"):
             break
-        lines.append(s.lstrip("#").strip())
+        text = s.lstrip("#").strip()
+        if not text:
+            if lines:
+                break
+            continue
+        lines.append(text)
     return " ".join(lines)
 
 
@@ -474,6 +481,7 @@ def _run_notebook(task):
     from papermill.exceptions import PapermillExecutionError
 
     t0 = time.perf_counter()
+    cpu0 = _cpu_seconds()
     out = {"scenario": task["scenario"], "name": task["name"], "ok": True, "error": "",
            "notebook": None, "html": None, "files": {}, "results_csv": None, "charts": 0,
            "warnings": [], "execute_seconds": 0.0}
@@ -504,6 +512,7 @@ def _run_notebook(task):
             out["ok"] = False
             out["error"] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
         out["execute_seconds"] = time.perf_counter() - t0
+        out["execute_cpu_seconds"] = _cpu_seconds() - cpu0
         if out_path.exists():
             try:
                 nb = nbformat.read(out_path, as_version=4)
@@ -539,7 +548,21 @@ def _run_notebook(task):
         else:
             out["warnings"].append(f"no HTML ({type(exc).__name__}: {exc})")
     out["seconds"] = time.perf_counter() - t0
+    out["cpu_seconds"] = _cpu_seconds() - cpu0
     return out
+
+
+def _cpu_seconds():
+    """CPU time of this process and of its finished children (the kernels), user + system.
+    Exact in a local worker (one notebook at a time); on a Dask worker running several
+    tasks in threads it also counts the others."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX
+        return 0.0
+    a = resource.getrusage(resource.RUSAGE_SELF)
+    b = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
 
 
 def _worker_init():
@@ -575,9 +598,11 @@ class _LocalPool:
         import multiprocessing
 
         self.jobs = jobs
+        ctx = multiprocessing.get_context("forkserver")
+        # the fork server imports the heavy modules once; workers fork from it ready to run
+        ctx.set_forkserver_preload(["econ.reports", "papermill", "nbconvert", "vl_convert"])
         self._ex = concurrent.futures.ProcessPoolExecutor(
-            max_workers=jobs, mp_context=multiprocessing.get_context("forkserver"),
-            initializer=_worker_init)
+            max_workers=jobs, mp_context=ctx, initializer=_worker_init)
 
     def submit(self, fn, arg, on_done):
         fut = self._ex.submit(fn, arg)
@@ -776,7 +801,47 @@ th { background: #f4f4f4; }
 .banner.ok { background: #ecf8ef; border: 1px solid #a9d8b5; }
 code { background: #f4f4f4; padding: 0 3px; }
 .muted { color: #666; font-size: 90%; }
+td.src { max-width: 18em; overflow-wrap: anywhere; font-size: 90%; }
+td.ok { color: #17693a; } td.failed { color: #9a4b00; }
 """
+
+
+def _source_links(text):
+    e = html.escape
+    parts = [p for p in re.split(r"\s*;\s*", text or "") if p]
+    out = []
+    for p in parts:
+        if re.match(r"https?://", p):
+            host = re.sub(r"^https?://(www\.)?", "", p).split("/")[0]
+            out.append(f'<a href="{e(p, quote=True)}">{e(host)}</a>')
+        else:
+            out.append(e(p))
+    return "<br>".join(out)
+
+
+def _verdicts_html(collected):
+    """One table per notebook: claim, computed, published, verdict, source (linked)."""
+    if not len(collected):
+        return "<p>No notebook wrote result rows.</p>"
+    e = html.escape
+    blocks = []
+    for nb_name, frame in collected.groupby("notebook", sort=False):
+        rows = []
+        for r in frame.itertuples(index=False):
+            has_pub = not (isinstance(r.published_value, float) and r.published_value != r.published_value)
+            cls = ""
+            if has_pub:
+                cls = ' class="ok"' if r.verdict.startswith("reproduced") else ' class="failed"'
+            rows.append(
+                f"<tr><td><code>{e(r.metric)}</code><br><span class=\"muted\">{e(r.subject)}</span></td>"
+                f"<td>{e(_results.format_quantity(r.value, r.unit))}</td>"
+                f"<td>{e(_results.format_quantity(r.published_value, r.unit))}</td>"
+                f"<td{cls}>{e(r.verdict)}</td><td class=\"src\">{_source_links(r.source_url)}</td></tr>")
+        blocks.append(
+            f'<h3><a href="{e(nb_name)}.html">{e(nb_name)}</a></h3>'
+            f"<table><tr><th>metric / subject</th><th>computed</th><th>published</th>"
+            f"<th>verdict</th><th>source</th></tr>{''.join(rows)}</table>")
+    return "\n".join(blocks)
 
 
 def _index_html(scenario, outcomes, collected, *, complete, params, schema, description,
@@ -811,13 +876,7 @@ def _index_html(scenario, outcomes, collected, *, complete, params, schema, desc
         val = params[k] if set_here else p.default
         prow.append(f"<tr><td><code>{e(k)}</code></td><td>{'<b>' if set_here else ''}"
                     f"{e(repr(val))}{'</b>' if set_here else ''}</td><td>{e(p.help)}</td></tr>")
-    if len(collected):
-        vt = _results.verdict_table(collected)
-        if "notebook" not in vt.columns:
-            vt.insert(0, "notebook", collected["notebook"].iloc[0])
-        verdicts = vt.to_html(index=False, escape=True, border=0, na_rep="")
-    else:
-        verdicts = "<p>No notebook wrote result rows.</p>"
+    verdicts = _verdicts_html(collected)
     summary_link = ""
     if any(o.name == SUMMARY_NOTEBOOK for o in outcomes):
         summary_link = (f'<p>The <a href="{SUMMARY_NOTEBOOK}.html">summary notebook</a> '
@@ -1075,6 +1134,8 @@ def _store(st, name, res, crash):
         return o
     o = NotebookOutcome(st["scenario"].name, name, res["ok"], error=res["error"],
                         seconds=res["seconds"], execute_seconds=res["execute_seconds"],
+                        cpu_seconds=res.get("cpu_seconds", 0.0),
+                        execute_cpu_seconds=res.get("execute_cpu_seconds", 0.0),
                         charts=res["charts"], warnings=list(res["warnings"]))
     if res["notebook"]:
         _write_bytes(tmp / f"{name}.ipynb", res["notebook"])
