@@ -32,6 +32,7 @@ __all__ = [
     "ridge_intensity",
     "roofline_time_s",
     "efficiency_frac",
+    "measured_efficiency",
     "RooflineFit",
     "fit_roofline",
     "prediction_error",
@@ -342,6 +343,41 @@ def fit_roofline(table, *, model="max", group_by="dtype", time_column="median_s"
                        bandwidth_bytes_per_s=bw, model=model, group_by=group_by,
                        n_points=int(f.size), median_abs_error_ratio=mae,
                        time_column=time_column)
+
+
+def measured_efficiency(fit, datasheet_flop_per_s, datasheet_bytes_per_s, group="bfloat16"):
+    """Fitted ceilings over datasheet ones: the two efficiency factors of the cost model.
+
+    Parameters
+    ----------
+    fit : RooflineFit
+        Ceilings fitted to measurements of one machine.
+    datasheet_flop_per_s : numeric
+        The vendor's dense peak for the precision ``group`` (``data/hardware.csv``,
+        e.g. ``peak_bf16_flop_per_s``). [FLOP/s]
+    datasheet_bytes_per_s : numeric
+        The vendor's memory bandwidth (``memory_bytes_per_s``). [bytes/s]
+    group : str
+        Which fitted peak to use (a precision, for the default ``group_by="dtype"``).
+
+    Returns
+    -------
+    dict
+        ``flop_efficiency_frac`` and ``bandwidth_efficiency_frac``, named as the
+        throughput functions of :mod:`econ.inference` take them, so a notebook can
+        pass them on with ``**``. [-]
+    """
+    if not isinstance(fit, RooflineFit):
+        raise ValueError(f"fit must be a RooflineFit from fit_roofline, got {type(fit).__name__}")
+    if group not in fit.peak_flop_per_s:
+        raise KeyError(f"no fitted peak for {fit.group_by} {group!r}; the fit has "
+                       f"{sorted(fit.peak_flop_per_s)}")
+    _checks.positive("datasheet_flop_per_s", datasheet_flop_per_s)
+    _checks.positive("datasheet_bytes_per_s", datasheet_bytes_per_s)
+    return {"flop_efficiency_frac": efficiency_frac(fit.peak_flop_per_s[group],
+                                                    datasheet_flop_per_s),
+            "bandwidth_efficiency_frac": efficiency_frac(fit.bandwidth_bytes_per_s,
+                                                         datasheet_bytes_per_s)}
 
 
 def prediction_error(table, fit):

@@ -188,3 +188,26 @@ def test_fit_on_fastest_samples():
     assert R.prediction_error(df, fit)["abs_error_ratio"].max() < 0.01
     with pytest.raises(ValueError, match="time_column"):
         R.fit_roofline(df, time_column="mean_s")
+
+
+def test_measured_efficiency_names_match_the_cost_model():
+    fit = R.fit_roofline(_synthetic())
+    eff = R.measured_efficiency(fit, 2 * PEAK, 1.25 * BW, group="float32")
+    assert eff["flop_efficiency_frac"] == pytest.approx(0.5, rel=0.01)
+    assert eff["bandwidth_efficiency_frac"] == pytest.approx(0.8, rel=0.01)
+    with pytest.raises(KeyError, match="float32"):
+        R.measured_efficiency(fit, PEAK, BW, group="bfloat16")
+    with pytest.raises(ValueError, match="datasheet_bytes_per_s"):
+        R.measured_efficiency(fit, PEAK, 0.0, group="float32")
+
+
+def test_recorded_gpu_tables_fit_the_roofline():
+    """The committed H100/H200 timings: ceilings near the measured bests, small median error."""
+    t = econ.data.load("gpu_timings").reset_index()
+    for machine, g in t.groupby("machine"):
+        fit = R.fit_roofline(g)
+        assert fit.median_abs_error_ratio < 0.2, machine
+        best_bf16 = g.loc[g["dtype"] == "bfloat16", "achieved_flop_per_s"].max()
+        assert 0.5 * best_bf16 < fit.peak_flop_per_s["bfloat16"] <= 1.05 * best_bf16
+        best_copy = g.loc[g["kernel"] == "copy", "achieved_bytes_per_s"].max()
+        assert 0.5 * best_copy < fit.bandwidth_bytes_per_s <= 1.3 * best_copy
