@@ -508,7 +508,9 @@ def deployment_decode_step(deployment, n_sequences_per_device, context_tok, *,
                                                               integer=True)
     reserve = numeric("reserve_frac", reserve_frac, min_value=0.0, max_value=1.0,
                       max_inclusive=False)
-    out = _decode(ctx, b, L, a, k, overlap, reserve)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out = _decode(ctx, b, L, a, k, overlap, reserve)
+    _check_finite(out, "n_sequences_per_device, context_tok")
     inputs = [n_sequences_per_device, context_tok, acceptance_frac, matmul_efficiency_frac,
               attention_efficiency_frac, bandwidth_efficiency_frac, reserve_frac,
               *([] if draft_depth is None else [draft_depth])]
@@ -550,7 +552,9 @@ def deployment_decode_batch(deployment, context_tok, min_tok_per_s_per_user=None
                       max_inclusive=False)
     slo = None if min_tok_per_s_per_user is None else positive("min_tok_per_s_per_user",
                                                                min_tok_per_s_per_user)
-    batch = _best_batch(ctx, L, a, k, overlap, reserve, slo)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        batch = _best_batch(ctx, L, a, k, overlap, reserve, slo)
+    _check_finite({"n_sequences_per_device": batch}, "context_tok")
     inputs = [context_tok, min_tok_per_s_per_user, acceptance_frac, matmul_efficiency_frac,
               attention_efficiency_frac, bandwidth_efficiency_frac, reserve_frac,
               *([] if draft_depth is None else [draft_depth])]
@@ -703,11 +707,12 @@ def deployment_prefill(deployment, prompt_tok, cache_hit_frac=0.0, *, overlap=Tr
     if not isinstance(overlap, (bool, np.bool_)):
         raise ValueError(f"overlap must be True or False, got {overlap!r}")
     m = ctx["m"]
-    L = _prefill_ctx(p, h)
-    t = _phases(ctx, n, L, m["attn_flop_prefill"], n * ctx["kv_per_tok"], overlap)
-    mtp_s = ctx["n_mtp"] / m["n_layers"] * t["step_s"]
-    pass_s = t["step_s"] + mtp_s
-    per_dev = n / pass_s
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        L = _prefill_ctx(p, h)
+        t = _phases(ctx, n, L, m["attn_flop_prefill"], n * ctx["kv_per_tok"], overlap)
+        mtp_s = ctx["n_mtp"] / m["n_layers"] * t["step_s"]
+        pass_s = t["step_s"] + mtp_s
+        per_dev = n / pass_s
     out = dict(context_tok=L, weight_read_bytes=t["weight_read_bytes"],
                dispatch_bytes=t["dispatch_bytes"], combine_bytes=t["combine_bytes"],
                attention_flop=t["attention_flop"], matmul_flop=t["matmul_flop"],
@@ -717,6 +722,7 @@ def deployment_prefill(deployment, prompt_tok, cache_hit_frac=0.0, *, overlap=Tr
                mtp_s=mtp_s, pass_s=pass_s, computed_tok_per_s_per_device=per_dev,
                computed_tok_per_s_per_node=per_dev * ctx["g"],
                prefill_tok_per_s_per_node=per_dev * ctx["g"] / (1.0 - h))
+    _check_finite(out, "prompt_tok, tok_per_device_per_pass")
     inputs = [prompt_tok, cache_hit_frac, tok_per_device_per_pass, matmul_efficiency_frac,
               attention_efficiency_frac, bandwidth_efficiency_frac]
     return {key: like(v, *_arrays(inputs)) for key, v in out.items()}
@@ -759,8 +765,12 @@ def max_generation_throughput_ratio(deployment, baseline, context_tok, **kwargs)
     V2 report's 5.76x is ``("deepseek-v2-h800-node", "deepseek-67b-h800-node")``. Keywords
     go to both. [ratio]
     """
+    _deployment(baseline, "decode", "baseline")
     top = max_generation_throughput(deployment, context_tok, **kwargs)
     bottom = max_generation_throughput(baseline, context_tok, **kwargs)
+    if np.any(np.asarray(bottom) <= 0):
+        raise ValueError(f"baseline {baseline!r} fits no sequence at this context_tok "
+                         f"(max {float(np.max(context_tok)):g}); its throughput is 0")
     return top / bottom
 
 
@@ -896,6 +906,13 @@ def serving_result_rows(rel_tol=0.30):
 
 # --- private -------------------------------------------------------------------------------------
 
+def _check_finite(out, names):
+    for key, v in out.items():
+        if not np.all(np.isfinite(np.asarray(v, dtype=float))):
+            raise ValueError(f"{key} overflowed to a non-finite value; check the sizes of "
+                             f"{names} (inputs too large for float64)")
+
+
 def _arrays(xs):
     return [x for x in xs if x is not None and not isinstance(x, str)]
 
@@ -912,7 +929,7 @@ _DEPLOYMENT_NUMBERS = ("n_nodes", "n_devices_per_node", "n_microbatches", "kv_ca
                        "n_device_sms")
 
 
-def _deployment(deployment, phase):
+def _deployment(deployment, phase, param="deployment"):
     """A deployment row as a dict, checked; ``phase`` must match its ``phase``."""
     if isinstance(deployment, str):
         from . import data
@@ -922,13 +939,13 @@ def _deployment(deployment, phase):
         d = dict(deployment.items())
         d.setdefault("name", getattr(deployment, "name", None) or "<deployment>")
     else:
-        raise ValueError("deployment must be a name in data/deployments.csv or a mapping of its "
+        raise ValueError(f"{param} must be a name in data/deployments.csv or a mapping of its "
                          f"columns; got {type(deployment).__name__}")
     name = d["name"]
     if d.get("phase") != phase:
         other = "deployment_prefill" if d.get("phase") == "prefill" else \
             "deployment_decode_step"
-        raise ValueError(f"deployment {name!r} is a {d.get('phase')!r} unit, not {phase!r}; "
+        raise ValueError(f"{param} {name!r} is a {d.get('phase')!r} unit, not {phase!r}; "
                          f"use {other}")
     for col in _DEPLOYMENT_NUMBERS:
         if col not in d or not _is_finite(d[col]):
