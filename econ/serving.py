@@ -354,8 +354,9 @@ def kernel_efficiencies(hardware="h800-sxm"):
       February 2025 release, in service on the Day-6 day) over the dense BF16 peak;
     - ``bandwidth_efficiency_frac``: FlashMLA's 3000 GB/s memory-bound over the HBM bandwidth.
 
-    These are best-case kernel rates, not whole-step utilisations; they apply the same share
-    to every matmul (also BF16 ones) and every memory read.
+    These are best-case kernel rates, not whole-step utilisations; the serving functions
+    apply the same shares to every matmul (BF16 ones too), every memory read, and to any
+    device a unit is moved to (``hardware=``) by default.
 
     Parameters
     ----------
@@ -883,6 +884,7 @@ def serving_result_rows(rel_tol=0.30):
     pub = data.load("published")
     ratio_pub = float(pub.loc["deepseek-v2-max-generation-throughput-ratio", "value"])
     v2_pub = float(pub.loc["deepseek-v2-generation-tok-per-s-per-node", "value"])
+
     def bound(value, low):
         # the V2 report's "exceeding 50K" is a lower bound, and so is 50K / 5.76 for the 67B
         if value >= low:
@@ -982,7 +984,8 @@ def _ctx(d, model, hardware, em, ea, eb, link_rates):
     hw = _hardware(d["hardware"] if hardware is None else hardware)
     eff = None
     if em is None or ea is None or eb is None:
-        eff = kernel_efficiencies(hw)
+        # shares measured on H800, applied to whichever device the unit runs on
+        eff = kernel_efficiencies()
     em = eff["matmul_efficiency_frac"] if em is None else em
     ea = eff["attention_efficiency_frac"] if ea is None else ea
     eb = eff["bandwidth_efficiency_frac"] if eb is None else eb
