@@ -234,7 +234,7 @@ def expected_nodes_touched(n_active_experts, n_nodes, max_nodes=None):
     Examples
     --------
     >>> round(expected_nodes_touched(8, 4), 4)
-    3.6003
+    3.5995
 
     References
     ----------

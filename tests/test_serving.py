@@ -473,3 +473,9 @@ def test_bad_inputs_name_the_parameter(call, match):
 def test_unknown_deployment_lists_the_valid_ones():
     with pytest.raises(KeyError, match=DEC):
         S.deployment_decode_step("no-such-unit", 1, 1.0)
+
+
+def test_docstring_examples():
+    import doctest
+    result = doctest.testmod(S)
+    assert result.attempted >= 5 and result.failed == 0
