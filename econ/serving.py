@@ -822,7 +822,7 @@ def day6_prediction(overlap=True, **kwargs):
     )
 
 
-def serving_result_rows(rel_tol=0.30):
+def serving_result_rows(rel_tol=0.30, v2_kv_length_tok=None, **kwargs):
     """Result rows for :func:`econ.results_frame`: predicted vs published, with sources.
 
     Rows (metric / subject):
@@ -842,6 +842,12 @@ def serving_result_rows(rel_tol=0.30):
     ----------
     rel_tol : float, default 0.30
         Tolerance of the verdicts (the issue's 30% target). [fraction]
+    v2_kv_length_tok : float, optional
+        KV length of the V2-vs-67B comparison; default the assumption
+        ``deepseek_67b_service_kv_length_tok`` of data/assumptions.csv. [tokens]
+    **kwargs
+        Efficiencies or ``link_rates`` for every prediction (see
+        :func:`deployment_decode_step`); the defaults are DeepSeek's published rates.
 
     Returns
     -------
@@ -857,7 +863,7 @@ def serving_result_rows(rel_tol=0.30):
     cost_src = "derived:day6-per-node-rate-at-2-usd-per-gpu-hour"
     rows = []
     for subject, ov in ((DAY6_SUBJECT, True), (DAY6_SUBJECT + ":no-overlap", False)):
-        p = day6_prediction(overlap=ov)
+        p = day6_prediction(overlap=ov, **kwargs)
         rows += [
             dict(metric="prefill_tok_per_s_per_node_predicted", subject=subject,
                  value=float(p["prefill_tok_per_s_per_node"]),
@@ -878,9 +884,10 @@ def serving_result_rows(rel_tol=0.30):
                  source_url="derived:day6-decode-rate-over-per-user-speed-over-8-gpus",
                  rel_tol=rel_tol),
         ]
-    kv = float(data.load("assumptions").loc["deepseek_67b_service_kv_length_tok", "value"])
-    v2 = float(max_generation_throughput("deepseek-v2-h800-node", kv))
-    base = float(max_generation_throughput("deepseek-67b-h800-node", kv))
+    kv = float(data.load("assumptions").loc["deepseek_67b_service_kv_length_tok", "value"]) \
+        if v2_kv_length_tok is None else float(positive("v2_kv_length_tok", v2_kv_length_tok))
+    v2 = float(max_generation_throughput("deepseek-v2-h800-node", kv, **kwargs))
+    base = float(max_generation_throughput("deepseek-67b-h800-node", kv, **kwargs))
     pub = data.load("published")
     ratio_pub = float(pub.loc["deepseek-v2-max-generation-throughput-ratio", "value"])
     v2_pub = float(pub.loc["deepseek-v2-generation-tok-per-s-per-node", "value"])

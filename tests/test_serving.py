@@ -363,6 +363,22 @@ def test_result_rows_validate_and_carry_the_issue_names():
     assert pub["prefill_tok_per_s_per_node_predicted", "deepseek-v3:h800-day6"] == 73700
 
 
+def test_result_rows_take_scenario_inputs():
+    key = ["metric", "subject"]
+    base = results_frame("x", S.serving_result_rows()).set_index(key)["value"]
+    peak = results_frame("x", S.serving_result_rows(link_rates="nominal", **PEAK)
+                         ).set_index(key)["value"]
+    # datasheet rates and nominal links can only raise the predicted per-node rates
+    for metric in ("prefill_tok_per_s_per_node_predicted", "decode_tok_per_s_per_node_predicted"):
+        for subject in (S.DAY6_SUBJECT, S.DAY6_SUBJECT + ":no-overlap"):
+            assert peak[metric, subject] >= base[metric, subject] * (1 - 1e-9)
+    long_ = results_frame("x", S.serving_result_rows(v2_kv_length_tok=4096.0)
+                          ).set_index(key)["value"]
+    assert long_["max_generation_throughput_ratio_predicted", "deepseek-v2-vs-deepseek-67b"] == \
+        pytest.approx(S.max_generation_throughput_ratio("deepseek-v2-h800-node",
+                                                        "deepseek-67b-h800-node", 4096.0))
+
+
 def test_breakdown_shares_sum_to_one_and_match_the_step():
     x = S.day6_inputs()
     frame = S.decode_time_breakdown(DEC, 88, x["kv_length_tok"],
