@@ -43,6 +43,7 @@ same cores and caches. The spread column says how much.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import math
 import os
@@ -66,6 +67,7 @@ __all__ = [
     "benchmark_moe",
     "benchmark_copy",
     "benchmark_all",
+    "blas_thread_limit",
 ]
 
 #: Total size of the rotated input copies: above the last-level cache of the
@@ -158,6 +160,32 @@ def _nvidia_smi():
     except ValueError:
         mem = float("nan")
     return {"gpu_driver": parts[1], "gpu_memory_bytes": mem}
+
+
+def blas_thread_limit(n_threads=None):
+    """Context manager: numpy's BLAS uses at most ``n_threads`` threads inside the block.
+
+    For timing several benchmarks at one thread count (``with
+    econ.blas_thread_limit(1): ...``). On cores shared with other work one thread is
+    steadier: OpenBLAS's threads wait for each other, and a descheduled one stalls
+    the whole product. The ``n_blas_threads`` column of each table records what was
+    used.
+
+    Parameters
+    ----------
+    n_threads : int, optional
+        Most BLAS threads, >= 1; ``None`` leaves the library's setting. [-]
+
+    Returns
+    -------
+    context manager
+        ``threadpoolctl.threadpool_limits`` for the BLAS pools, or a no-op.
+    """
+    if n_threads is None:
+        return contextlib.nullcontext()
+    _checks.positive("n_threads", n_threads, integer=True)
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415
+    return threadpool_limits(limits=int(n_threads), user_api="blas")
 
 
 def machine_info(backend="numpy"):
