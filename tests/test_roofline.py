@@ -107,6 +107,8 @@ def test_fit_rejects_bad_tables():
         R.fit_roofline([1, 2, 3])
     with pytest.raises(ValueError, match="model"):
         R.fit_roofline(_synthetic(), model="smooth")
+    with pytest.raises(ValueError, match="loss"):
+        R.fit_roofline(_synthetic(), loss="squares")
     with pytest.raises(ValueError, match="fit"):
         R.prediction_error(_synthetic(), {"peak": 1})
 
@@ -132,10 +134,11 @@ def _synthetic(peaks=None, bw=BW, model="max", seed=0):
     return df
 
 
+@pytest.mark.parametrize("loss", ["median", "mean"])
 @pytest.mark.parametrize("model", ["max", "sum"])
-def test_fit_recovers_known_ceilings(model):
+def test_fit_recovers_known_ceilings(model, loss):
     df = _synthetic(model=model)
-    fit = R.fit_roofline(df, model=model)
+    fit = R.fit_roofline(df, model=model, loss=loss)
     assert fit.peak_flop_per_s["float32"] == pytest.approx(PEAK, rel=0.01)
     assert fit.peak_flop_per_s["float64"] == pytest.approx(PEAK / 2, rel=0.01)
     assert fit.bandwidth_bytes_per_s == pytest.approx(BW, rel=0.01)
