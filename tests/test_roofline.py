@@ -214,3 +214,24 @@ def test_recorded_gpu_tables_fit_the_roofline():
         assert 0.5 * best_bf16 < fit.peak_flop_per_s["bfloat16"] <= 1.05 * best_bf16
         best_copy = g.loc[g["kernel"] == "copy", "achieved_bytes_per_s"].max()
         assert 0.5 * best_copy < fit.bandwidth_bytes_per_s <= 1.3 * best_copy
+
+
+@pytest.mark.parametrize("func, args", [
+    (R.arithmetic_intensity, (1e9, 4e8)),
+    (R.attainable_flop_per_s, (2.0, PEAK, BW)),
+    (R.ridge_intensity, (PEAK, BW)),
+    (R.roofline_time_s, (1e9, 4e8, PEAK, BW)),
+    (R.efficiency_frac, (7e14, 9.89e14)),
+])
+@pytest.mark.parametrize("kind", ["float", "array", "series"])
+def test_every_vectorized_function_keeps_the_input_kind(func, args, kind):
+    scalar = func(*args)
+    first = {"float": args[0], "array": np.full(3, args[0]),
+             "series": pd.Series([args[0]] * 3, index=list("xyz"))}[kind]
+    out = func(first, *args[1:])
+    if kind == "float":
+        assert isinstance(out, float) and out == scalar
+    elif kind == "array":
+        assert isinstance(out, np.ndarray) and np.allclose(out, scalar)
+    else:
+        assert isinstance(out, pd.Series) and list(out.index) == list("xyz") and np.allclose(out, scalar)
