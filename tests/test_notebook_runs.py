@@ -1,7 +1,8 @@
 """Every notebook runs under its defaults and under a second parameter set
 (tests/notebook_params/<notebook>.yaml); the results move where they should, and the rows the
 reports rely on exist."""
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+import multiprocessing
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,9 @@ REQUIRED = [
     ("chips_to_hold_weights", "groq-lpu:mixtral-8x7b"),
     ("chips_to_hold_weights", "groq-lpu:llama-3.1-70b"),
     ("roofline_median_abs_error_frac", "cpu"),
+    ("prefill_tok_per_s_per_node_predicted", "deepseek-v3:h800-day6"),
+    ("decode_tok_per_s_per_node_predicted", "deepseek-v3:h800-day6"),
+    ("max_generation_throughput_ratio_predicted", "deepseek-v2-vs-deepseek-67b"),
 ]
 
 pytestmark = pytest.mark.skipif(not NOTEBOOKS, reason="no notebooks yet")
@@ -48,8 +52,10 @@ def _run(path, out_dir, params):
 @pytest.fixture(scope="module")
 def default_results(tmp_path_factory):
     out = tmp_path_factory.mktemp("default")
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        frames = list(pool.map(lambda p: _run(p, out, {}), NOTEBOOKS))
+    # processes, not threads: papermill changes the working directory of its process
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
+        frames = list(pool.map(_run, NOTEBOOKS, [out] * len(NOTEBOOKS), [{}] * len(NOTEBOOKS)))
     return {p.stem: f for p, f in zip(NOTEBOOKS, frames)}
 
 
