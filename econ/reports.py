@@ -419,16 +419,20 @@ def _static_images(specs, stem, formats, vl_version):
     files, links, warnings = {}, [], []
     for k, (_, _, spec, _) in enumerate(specs, start=1):
         mine = []
+        try:
+            svg = vl_convert.vegalite_to_svg(spec, vl_version=vl_version)
+        except Exception as exc:  # one bad chart must not lose the report
+            warnings.append(f"chart {k}: no static image ({type(exc).__name__}: {exc})")
+            links.append(mine)
+            continue
         for fmt in formats:
             fname = f"{stem}.chart-{k}.{fmt}"
             try:
-                if fmt == "svg":
-                    files[fname] = vl_convert.vegalite_to_svg(spec, vl_version=vl_version).encode()
-                else:
-                    files[fname] = vl_convert.vegalite_to_png(spec, vl_version=vl_version,
-                                                              scale=2)
+                # the PNG is rasterized from the SVG: same picture, half the work
+                files[fname] = svg.encode("utf-8") if fmt == "svg" else \
+                    vl_convert.svg_to_png(svg, scale=2)
                 mine.append((fmt.upper(), fname))
-            except Exception as exc:  # one bad chart must not lose the report
+            except Exception as exc:
                 warnings.append(f"chart {k}: no {fmt.upper()} ({type(exc).__name__}: {exc})")
         links.append(mine)
     return files, links, warnings
@@ -1053,7 +1057,7 @@ def run_reports(scenarios=("base",), *, out="reports", notebooks_dir=None, scena
                 "nav_html": nav.format(scenario=html.escape(sc.name))}
 
     total = len(names) * len(loaded)
-    done = 0
+    done = started = 0
     finished = []
     pool = None
     with _Signals() as signals:
@@ -1090,6 +1094,8 @@ def run_reports(scenarios=("base",), *, out="reports", notebooks_dir=None, scena
                     else:
                         waiting.remove(key)
                     sched.submit(key, task_for(st["scenario"], key[1], inputs), alone[key[1]])
+                    started += 1
+                    log(f"-> {key[0]}/{key[1]} started ({started} of {total})")
                 if not sched.running:
                     break  # nothing can start (cannot happen); avoid waiting forever
                 key, res, crash = sched.next_done()
@@ -1390,6 +1396,10 @@ def main(argv=None):
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # disk full, folder removed under the run ...
+        print(f"error: cannot write the report: {exc}; no partial report was kept and the "
+              f"previous reports are unchanged", file=sys.stderr)
+        return EXIT_FAILED
     except Interrupted as exc:
         print(f"interrupted ({signal.Signals(exc.signum).name}): no report written; previous "
               f"reports kept", file=sys.stderr)

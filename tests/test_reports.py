@@ -259,12 +259,13 @@ def test_cli_rejects_bad_input_before_running(tmp_path, scen_dir, capsys):
     assert "scale: a float" in out and "set by the report run" in out
 
 
-def test_cli_help():
-    r = subprocess.run([sys.executable, "-m", "econ.reports", "--help"], capture_output=True,
-                       text=True, timeout=120)
-    assert r.returncode == 0
+def test_cli_help(capsys):
+    with pytest.raises(SystemExit) as exc:
+        reports.main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
     for flag in ("--out", "--jobs", "--dask-address", "--notebooks", "--in-place", "all"):
-        assert flag in r.stdout
+        assert flag in out
 
 
 # --------------------------------------------------------------------------------------------
@@ -312,17 +313,22 @@ def test_export_html_without_charts_has_no_bundle():
 
 @pytest.fixture(scope="module")
 def e2e(tmp_path_factory):
-    """One run: chart + summary under 'double' (scale 2)."""
+    """One run of two scenarios: chart + summary + broken under 'double' (scale 2, all
+    succeed) and under 'die' (the broken fixture kills its own kernel)."""
     out = tmp_path_factory.mktemp("e2e")
+    scen = tmp_path_factory.mktemp("e2e-scenarios")
+    shutil.copy(FIXTURES / "scenarios" / "double.yaml", scen)
+    (scen / "die.yaml").write_text("die: true  # the kernel kills itself\n")
     lines = []
-    got = reports.run_reports(["double"], out=out, notebooks_dir=FIXTURES,
-                              notebooks=["summary", "chart"], jobs=2, log=lines.append)
+    got = reports.run_reports(["double", "die"], out=out, notebooks_dir=FIXTURES,
+                              scenarios_dir=scen, jobs=2, log=lines.append)
     return out, got, lines
 
 
 def test_e2e_writes_a_complete_report(e2e):
     out, got, lines = e2e
-    assert [s.ok for s in got] == [True]
+    assert [(s.name, s.ok) for s in got] == [("die", False), ("double", True)] or \
+        [(s.name, s.ok) for s in got] == [("double", True), ("die", False)]
     rep = out / "double"
     names = {p.name for p in rep.iterdir()}
     assert {"chart.ipynb", "chart.html", "summary.ipynb", "summary.html", "index.html",
@@ -348,11 +354,29 @@ def test_e2e_writes_a_complete_report(e2e):
     manifest = json.loads((rep / "manifest.json").read_text())
     assert manifest["complete"] and manifest["parameters"]["scale"] == 2.0
     # progress lines and timing
-    assert lines[0].startswith("running 2 notebook(s)")
-    assert any(ln.startswith("[1/2] double/") for ln in lines)
-    assert any(ln.startswith("[2/2] double/summary") for ln in lines), "summary runs last"
-    assert any(ln.startswith("time per notebook") for ln in lines)
+    assert lines[0].startswith("running 3 notebook(s) x 2 scenario(s)")
+    assert any(ln.startswith("-> double/chart started (") for ln in lines)
+    assert any(ln.startswith("[1/6] ") for ln in lines)
+    done = [ln.split("] ", 1)[1].split(":")[0] for ln in lines if ln.startswith("[")]
+    for sc in ("double", "die"):
+        mine = [d for d in done if d.startswith(sc + "/")]
+        assert mine[-1] == f"{sc}/summary", "the summary runs after the scenario's others"
+    assert any(ln.startswith("time per notebook (double)") for ln in lines)
     assert lines[-1].startswith("total ")
+
+
+def test_dead_kernel_fails_its_scenario_only(e2e):
+    out, got, lines = e2e
+    die = {s.name: s for s in got}["die"]
+    bad = {o.name: o for o in die.notebooks}
+    assert not bad["broken"].ok and "DeadKernel" in bad["broken"].error
+    assert bad["chart"].ok and bad["summary"].ok, "the other notebooks still ran"
+    nb = nbformat.read(out / "die.failed" / "broken.ipynb", as_version=4)
+    assert "This run failed" in nb.cells[0].source
+    assert any("papermill-error-cell" in c.source for c in nb.cells[1:])
+    assert not (out / "die").exists()
+    assert (out / "double" / "index.html").exists()
+    assert any("die: notebook 'broken' failed" in ln for ln in lines)
 
 
 def test_failure_keeps_previous_report_then_next_run_replaces_it(tmp_path, capsys):
@@ -385,20 +409,6 @@ def test_failure_keeps_previous_report_then_next_run_replaces_it(tmp_path, capsy
     assert {p.name for p in (out / "base").iterdir()} >= {"broken.ipynb", "broken.html"}
     assert "chart.ipynb" not in {p.name for p in (out / "base").iterdir()}
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
-
-
-def test_dead_kernel_is_a_failed_notebook_with_its_cell_marked(tmp_path):
-    scen = tmp_path / "scenarios"
-    scen.mkdir()
-    (scen / "die.yaml").write_text("die: true  # kill the kernel\n")
-    got = reports.run_reports(["die"], out=tmp_path / "out", notebooks_dir=FIXTURES,
-                              scenarios_dir=scen, notebooks=["broken"], images=(),
-                              log=lambda s: None)
-    o = got[0].notebooks[0]
-    assert not o.ok and "DeadKernel" in o.error
-    nb = nbformat.read(tmp_path / "out" / "die.failed" / "broken.ipynb", as_version=4)
-    assert "This run failed" in nb.cells[0].source
-    assert not (tmp_path / "out" / "die").exists()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
