@@ -369,17 +369,20 @@ def _check_counts(n_warmup, n_repeats_min, n_repeats_max):
 
 def _measure(be, run, n_sets, time_budget_s, n_warmup=1, n_repeats_min=3, n_repeats_max=50):
     """Time ``run(i)`` (i = input set) with warm-up, grouping and adaptive repeats."""
-    k = 0
-    for _ in range(int(n_warmup)):
+    # warm-up calls, each synchronized and timed on the host clock; the last one sets
+    # the grouping and the number of repeats. A short kernel gets one more (warm) call
+    # for that, since a first call can be slowed by one-off costs (library handles,
+    # page faults); a long one (>= 0.1 s) is not timed twice for it.
+    k, one = 0, None
+    n_cal = max(int(n_warmup), 1)
+    while k < n_cal:
+        t0 = time.perf_counter()
         run(k % n_sets)
+        be.sync()
+        one = max(time.perf_counter() - t0, 1e-7)
         k += 1
-    be.sync()
-    # one calibration call on the host clock (synchronized) sets the grouping
-    t0 = time.perf_counter()
-    run(k % n_sets)
-    k += 1
-    be.sync()
-    one = max(time.perf_counter() - t0, 1e-7)
+        if k == n_cal == int(n_warmup) and one < 0.1:
+            n_cal += 1
     number = max(1, int(math.ceil(_MIN_SAMPLE_S / one)))
     repeats = int(np.clip(time_budget_s // (one * number), n_repeats_min, n_repeats_max))
     samples, _ = be.samples(run, n_sets, number, repeats, start_index=k)
