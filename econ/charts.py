@@ -195,17 +195,22 @@ def line_chart(frame, x, y, *, title, caption, color=None, x_title=None, y_title
 
 
 def bar_chart(frame, x, y, *, title, caption, color=None, horizontal=False, x_title=None,
-              y_title=None, color_title=None, sort=None, log=False):
+              y_title=None, color_title=None, sort=None, log=False, stack=False):
     """Bars of a quantity ``y`` for each category ``x`` (grouped side by side by ``color``).
 
     ``horizontal=True`` lays the categories on the vertical axis (long labels). ``sort``:
     ``None`` keeps the frame's order, ``"ascending"`` / ``"descending"`` sorts by value.
     ``log=True`` (values spanning decades) starts the bars at the power of ten below the
-    smallest value, since a log scale has no zero.
+    smallest value, since a log scale has no zero. ``stack=True`` piles the ``color`` groups
+    into one bar per category, from the axis outwards and in the legend in the frame's order
+    (parts of a whole: where a step's time goes); it needs ``color`` and a linear scale.
     """
     df = _frame(frame, [x, y, color], "bar_chart")
     if sort not in (None, "ascending", "descending"):
         raise ValueError(f"sort must be None, 'ascending' or 'descending', got {sort!r}")
+    if stack and (color is None or log):
+        raise ValueError("bar_chart: stack=True needs a color column (the parts) and a linear "
+                         "scale (log=False)")
     if sort is None:
         cat_sort = list(dict.fromkeys(df[x]))
     else:
@@ -216,18 +221,26 @@ def bar_chart(frame, x, y, *, title, caption, color=None, horizontal=False, x_ti
         val.update(scale=alt.Scale(type="log"), stack=None)
     cat = dict(field=x, type="nominal", title=cat_t, sort=cat_sort)
     enc = {"tooltip": [alt.Tooltip(c) for c in df.columns]}
+    if stack:
+        val["stack"] = "zero"
     if horizontal:
         enc.update(y=alt.Y(**cat), x=alt.X(**val))
-        if color is not None:
+        if color is not None and not stack:
             enc["yOffset"] = alt.YOffset(f"{color}:N")
     else:
         long_labels = max(len(str(v)) for v in df[x]) > 6
         enc.update(x=alt.X(**cat, axis=alt.Axis(labelAngle=-30 if long_labels else 0)),
                    y=alt.Y(**val))
-        if color is not None:
+        if color is not None and not stack:
             enc["xOffset"] = alt.XOffset(f"{color}:N")
     if color is not None:
         enc["color"] = _color(color, df, color_title)[0]
+    if stack:
+        parts = list(dict.fromkeys(df[color]))
+        enc["color"] = alt.Color(f"{color}:N", title=color_title or axis_title(
+            color, quantitative=False), sort=parts)
+        df = df.assign(_stack_order=df[color].map({p: i for i, p in enumerate(parts)}))
+        enc["order"] = alt.Order("_stack_order:Q", sort="ascending")
     return alt.Chart(df).mark_bar().encode(**enc).properties(title=_title(title, caption))
 
 
