@@ -27,7 +27,7 @@ from . import data as _data
 __all__ = [
     "PALETTE", "THEME_NAME", "axis_title",
     "line_chart", "bar_chart", "band_chart", "tornado_chart", "waterfall_chart",
-    "scatter_chart", "save_static",
+    "scatter_chart", "ratio_chart", "save_static",
 ]
 
 #: Okabe & Ito (2008) colour-blind-safe qualitative palette, yellow last (low contrast on white).
@@ -412,6 +412,39 @@ def scatter_chart(frame, x, y, *, title, caption, color=None, x_title=None, y_ti
             x=alt.X("a:Q", scale=sc), y=alt.Y("b:Q", scale=sc))
         layers.insert(0, line)
     return alt.layer(*layers).properties(title=_title(title, caption))
+
+
+def ratio_chart(frame, ratio, label, *, title, caption, color=None, band_frac=0.3,
+                x_title="Computed over published [ratio]", color_title=None):
+    """One dot per claim at ``ratio`` (log scale) with agreement (1) and a ±``band_frac`` band.
+
+    For comparing computed values with published figures across claims of different units:
+    on the line is exact, inside the band is within the tolerance. Rows with a missing or
+    non-positive ratio are left out.
+    """
+    df = _frame(frame, [ratio, label, color], "ratio_chart")
+    tol = float(band_frac)
+    if not (0.0 <= tol < 1.0):
+        raise ValueError(f"band_frac must be in [0, 1), got {band_frac!r}")
+    df = df[np.isfinite(df[ratio].to_numpy(float)) & (df[ratio].to_numpy(float) > 0)]
+    if df.empty:
+        raise ValueError("ratio_chart: no positive, finite ratios to draw")
+    vals = df[ratio].to_numpy(float)
+    lo = min(float(vals.min()), 1.0 - tol) / 1.5
+    hi = max(float(vals.max()), 1.0 + tol) * 1.5
+    sc = alt.Scale(type="log", domain=[lo, hi], nice=False)
+    y = alt.Y(f"{label}:N", title=None, sort=list(df[label]))
+    band = alt.Chart(pd.DataFrame({"lo": [1.0 - tol], "hi": [1.0 + tol]})).mark_rect(
+        color=_GREY, opacity=0.15).encode(x=alt.X("lo:Q", scale=sc), x2="hi:Q")
+    rule = alt.Chart(pd.DataFrame({"one": [1.0]})).mark_rule(
+        color=_GREY, strokeDash=[5, 4]).encode(x=alt.X("one:Q", scale=sc))
+    enc = dict(x=alt.X(f"{ratio}:Q", scale=sc, title=x_title), y=y,
+               tooltip=[alt.Tooltip(c) for c in df.columns])
+    if color is not None:
+        enc["color"] = _color(color, df, color_title)[0]
+    dots = alt.Chart(df).mark_point(size=70, filled=True).encode(**enc)
+    return alt.layer(band, rule, dots).properties(
+        title=_title(title, caption), height=alt.Step(16))
 
 
 # --------------------------------------------------------------------------------------------

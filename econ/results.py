@@ -39,7 +39,7 @@ from .data import unit_of
 
 __all__ = ["RESULT_COLUMNS", "METRIC_UNIT_EXCEPTIONS", "metric_unit", "results_frame",
            "validate_results", "write_results", "read_results", "collect_results", "verdict",
-           "verdict_table", "format_quantity"]
+           "verdict_table", "format_quantity", "verdict_summary", "published_comparison"]
 
 #: Columns of the results table, in order.
 RESULT_COLUMNS = ["notebook", "metric", "subject", "value", "unit", "published_value",
@@ -435,3 +435,69 @@ def verdict_table(results, claims=None):
     if frame["notebook"].nunique() <= 1:
         table = table[cols]
     return table
+
+
+def _reproduced(verdicts):
+    return verdicts.fillna("").str.startswith("reproduced")
+
+
+def verdict_summary(results):
+    """How each notebook's claims fared: rows, rows with a published figure, reproduced.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        A results table (:func:`collect_results`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per notebook (sorted) with ``results_count``, ``published_count``
+        (rows with a published figure), ``reproduced_count`` (of those, the verdict says
+        "reproduced": within the row's tolerance) and ``reproduced_frac``
+        (``reproduced_count / published_count``; 0 where nothing was published). [-]
+    """
+    frame = validate_results(results)
+    has_pub = frame["published_value"].notna()
+    tally = pd.DataFrame({
+        "notebook": frame["notebook"],
+        "results_count": 1,
+        "published_count": has_pub.astype(int),
+        "reproduced_count": (has_pub & _reproduced(frame["verdict"])).astype(int),
+    }).groupby("notebook", sort=True).sum()
+    pub = tally["published_count"].to_numpy(dtype=float)
+    tally["reproduced_frac"] = np.divide(tally["reproduced_count"].to_numpy(dtype=float), pub,
+                                         out=np.zeros_like(pub), where=pub > 0)
+    return tally.reset_index()
+
+
+def published_comparison(results):
+    """Rows with a published figure, with ``computed_to_published_ratio`` and ``reproduced``.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        A results table (:func:`collect_results`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``notebook``, ``claim`` (``metric (subject)``), ``value``, ``published_value``,
+        ``unit``, ``computed_to_published_ratio`` [-] (NaN where the published figure is 0),
+        ``reproduced`` (bool) and ``verdict``, sorted by notebook and claim.
+    """
+    frame = validate_results(results)
+    pub = frame[frame["published_value"].notna()]
+    value = pub["value"].to_numpy(dtype=float)
+    published = pub["published_value"].to_numpy(dtype=float)
+    ratio = np.full_like(value, np.nan)
+    np.divide(value, published, out=ratio, where=published != 0)
+    out = pd.DataFrame({
+        "notebook": pub["notebook"].to_numpy(),
+        "claim": (pub["metric"] + " (" + pub["subject"] + ")").to_numpy(),
+        "value": value, "published_value": published, "unit": pub["unit"].to_numpy(),
+        "computed_to_published_ratio": ratio,
+        "reproduced": _reproduced(pub["verdict"]).to_numpy(),
+        "verdict": pub["verdict"].to_numpy(),
+    })
+    return out.sort_values(["notebook", "claim"], kind="stable").reset_index(drop=True)
