@@ -47,6 +47,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -502,11 +503,16 @@ def _run_notebook(task):
             params["results_dir"] = str(rdir)
         out_path = tmp / f"{task['name']}.ipynb"
         papermill_marked = False
+        # papermill changes the process's working directory while it runs: on a Dask worker
+        # with several threads, one notebook at a time per process
+        guard = contextlib.nullcontext() if _in_main_thread() else _PAPERMILL_LOCK
         try:
-            papermill.execute_notebook(
-                task["path"], str(out_path), parameters=params, kernel_name=KERNEL_NAME,
-                cwd=task["cwd"], progress_bar=False, log_output=False,
-                execution_timeout=task.get("cell_timeout"), request_save_on_cell_execute=True)
+            with guard:
+                papermill.execute_notebook(
+                    task["path"], str(out_path), parameters=params, kernel_name=KERNEL_NAME,
+                    cwd=task["cwd"], progress_bar=False, log_output=False,
+                    execution_timeout=task.get("cell_timeout"),
+                    request_save_on_cell_execute=True)
         except PapermillExecutionError as exc:
             papermill_marked = True
             out["ok"] = False
@@ -567,6 +573,13 @@ def _cpu_seconds():
     a = resource.getrusage(resource.RUSAGE_SELF)
     b = resource.getrusage(resource.RUSAGE_CHILDREN)
     return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
+_PAPERMILL_LOCK = threading.Lock()
+
+
+def _in_main_thread():
+    return threading.current_thread() is threading.main_thread()
 
 
 def _worker_init():
@@ -653,8 +666,8 @@ class _DaskPool:
         except Exception as exc:
             raise ReportError(f"cannot connect to the Dask scheduler at {address!r}: "
                               f"{type(exc).__name__}: {exc}") from None
-        threads = sum(self.client.nthreads().values()) or 1
-        self.jobs = jobs or threads
+        # one notebook at a time per worker process (papermill changes the working directory)
+        self.jobs = jobs or max(1, len(self.client.nthreads()))
         self._futures = []
 
     def submit(self, fn, arg, on_done):
@@ -694,8 +707,6 @@ class _Signals:
         self._pending = None
 
     def __enter__(self):
-        import threading
-
         if threading.current_thread() is threading.main_thread():
             for s in (signal.SIGINT, signal.SIGTERM):
                 self._old[s] = signal.signal(s, self._handle)

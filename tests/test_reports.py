@@ -449,7 +449,7 @@ def test_interrupt_leaves_no_partial_report_and_no_kernel(tmp_path, sig):
 
 def test_dask_local_cluster_runs_a_scenario(tmp_path):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
         lines = []
         got = reports.run_reports(["double"], out=tmp_path, notebooks_dir=FIXTURES,
