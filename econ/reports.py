@@ -840,6 +840,13 @@ def _verdicts_html(collected):
         return "<p>No notebook wrote result rows.</p>"
     e = html.escape
     blocks = []
+    tally = _results.verdict_summary(collected)
+    trs = "".join(
+        f'<tr><td><a href="{e(r.notebook)}.html">{e(r.notebook)}</a></td>'
+        f"<td>{r.results_count}</td><td>{r.published_count}</td><td>{r.reproduced_count}</td>"
+        f"</tr>" for r in tally.itertuples(index=False))
+    blocks.append("<table><tr><th>notebook</th><th>result rows</th><th>with a published "
+                  "figure</th><th>reproduced</th></tr>" + trs + "</table>")
     for nb_name, frame in collected.groupby("notebook", sort=False):
         rows = []
         for r in frame.itertuples(index=False):

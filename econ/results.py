@@ -340,7 +340,9 @@ def verdict(computed, published, rel_tol=0.05):
     sign = "+" if rel > 0 else "-"
     text = f"off by {sign}{_pct(rel)}"
     if c / p >= 2:
-        text += f" ({c / p:.2g}x the published figure)"
+        ratio = c / p
+        text += f" ({ratio:,.0f}x the published figure)" if ratio >= 100 else \
+            f" ({ratio:.2g}x the published figure)"
     return text
 
 
