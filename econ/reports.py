@@ -1121,7 +1121,8 @@ def run_reports(scenarios=("base",), *, out="reports", notebooks_dir=None, scena
                 st = state[key[0]]
                 outcome = _store(st, key[1], res, crash)
                 mark = "ok" if outcome.ok else f"FAILED: {outcome.error}"
-                log(f"[{done}/{total}] {key[0]}/{key[1]}: {mark} ({outcome.seconds:.1f} s)")
+                log(f"[{done}/{total} {_bar(done, total)}] {key[0]}/{key[1]}: {mark} "
+                    f"({outcome.seconds:.1f} s)")
                 if len(st["outcomes"]) == len(names):
                     with signals.critical():
                         finished.append(_finish(st, names, union, out, log))
@@ -1146,6 +1147,12 @@ def run_reports(scenarios=("base",), *, out="reports", notebooks_dir=None, scena
                 pool.close()
     _print_times(finished, time.perf_counter() - t_start, log)
     return finished
+
+
+def _bar(done, total, width=12):
+    """A text progress bar: ``####........``."""
+    full = int(round(width * done / max(total, 1)))
+    return "#" * full + "." * (width - full)
 
 
 def _store(st, name, res, crash):
@@ -1312,7 +1319,8 @@ def run_in_place(*, notebooks_dir=None, notebooks=None, jobs=None, cell_timeout=
                         _write_bytes(Path(failed_dir) / f"{n}.ipynb", res["notebook"])
                 outcomes.append(o)
                 mark = "saved" if o.ok else f"FAILED (kept as it was): {o.error}"
-                log(f"[{done}/{len(names)}] {n}: {mark} ({o.seconds:.1f} s)")
+                log(f"[{done}/{len(names)} {_bar(done, len(names))}] {n}: {mark} "
+                    f"({o.seconds:.1f} s)")
         except BaseException:
             if pool is not None:
                 pool.close(abort=True)
