@@ -14,7 +14,6 @@ else
   ENV_STAMP := .venv/.stamp
 endif
 export UV_PYTHON_DOWNLOADS := never
-export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help env test reports lab bench notebooks reliability clean
 
@@ -28,7 +27,7 @@ env: $(ENV_STAMP)  ## Set up the environment (done automatically by the other co
 	python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	test -x .venv/bin/python || python3 -m venv .venv
 	.venv/bin/python -m pip install --quiet --upgrade uv || true
-	if [ -x .venv/bin/uv ]; then .venv/bin/uv pip install --quiet --python .venv/bin/python -e .; \
+	if [ -x .venv/bin/uv ]; then .venv/bin/uv pip install --quiet --compile-bytecode --python .venv/bin/python -e .; \
 	else .venv/bin/python -m pip install --quiet -e .; fi
 	touch $@
 

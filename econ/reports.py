@@ -57,7 +57,8 @@ from . import scenarios as _scenarios
 
 __all__ = ["ReportError", "NotebookOutcome", "ScenarioOutcome", "NOTEBOOKS_DIR", "TEMPLATES_DIR",
            "SUMMARY_NOTEBOOK", "RESERVED_PARAMETERS", "discover_notebooks", "suite_schema",
-           "load_scenarios", "run_reports", "run_in_place", "export_html", "chart_specs", "Interrupted",
+           "load_scenarios", "run_reports", "run_in_place", "refresh_stored_results", "export_html",
+           "chart_specs", "Interrupted",
            "main"]
 
 #: The notebooks of the suite.
@@ -1273,6 +1274,10 @@ def run_in_place(*, notebooks_dir=None, notebooks=None, jobs=None, cell_timeout=
     paths = discover_notebooks(nb_dir, notebooks)
     suite_schema(paths)  # readable parameters cells, before anything runs
     names = [p.stem for p in paths]
+    if SUMMARY_NOTEBOOK in names:
+        # the stored summary reads the stored result rows: refresh them first
+        refresh_stored_results(notebooks_dir=nb_dir, jobs=jobs, cell_timeout=cell_timeout,
+                               log=log)
     alone = {p.stem: _is_exclusive(p) for p in paths}
     outcomes = []
     pool = None
@@ -1331,6 +1336,42 @@ def run_in_place(*, notebooks_dir=None, notebooks=None, jobs=None, cell_timeout=
                 pool.close()
     log(f"total {time.perf_counter() - t_start:.1f} s")
     return outcomes
+
+
+#: Folder (inside the notebooks folder) of the result rows the stored summary reads.
+STORED_RESULTS_DIR = "results"
+
+
+def refresh_stored_results(*, notebooks_dir=None, jobs=None, cell_timeout=600, log=print):
+    """Run every notebook but the summary with its defaults and store its result rows.
+
+    The rows go to ``<notebooks_dir>/results/<notebook>.csv`` (one file per notebook, written
+    atomically), the folder the stored ``summary`` notebook reads by default; the run itself
+    is a ``base`` report in a temporary folder, so the notebooks stay as they are.
+
+    Raises
+    ------
+    ReportError
+        A notebook failed; the stored rows are left as they were.
+    """
+    nb_dir = Path(notebooks_dir).resolve() if notebooks_dir else NOTEBOOKS_DIR
+    others = [p.stem for p in discover_notebooks(nb_dir) if p.stem != SUMMARY_NOTEBOOK]
+    with tempfile.TemporaryDirectory(prefix="econ-results-") as tmp:
+        done = run_reports(["base"], out=tmp, notebooks_dir=nb_dir, notebooks=others,
+                           jobs=jobs, images=(), cell_timeout=cell_timeout, log=log)
+        bad = [o for sc in done for o in sc.notebooks if not o.ok]
+        if not done or bad or not (Path(tmp) / "base" / "results.csv").exists():
+            raise ReportError("stored result rows not refreshed: "
+                              + ("; ".join(f"{o.name}: {o.error}" for o in bad) or "no report"))
+        collected = _results.read_results(Path(tmp) / "base" / "results.csv")
+    out_dir = nb_dir / STORED_RESULTS_DIR
+    out_dir.mkdir(exist_ok=True)
+    for name, rows in collected.groupby("notebook", sort=True):
+        _results.write_results(rows.reset_index(drop=True), out_dir / f"{name}.csv")
+    for stale in out_dir.glob("*.csv"):
+        if stale.stem not in set(collected["notebook"]):
+            stale.unlink()
+    log(f"stored the result rows of {collected['notebook'].nunique()} notebook(s) in {out_dir}")
 
 
 # --------------------------------------------------------------------------------------------

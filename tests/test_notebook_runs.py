@@ -97,3 +97,24 @@ def test_second_parameter_set_moves_the_results(spec, default_results, tmp_path)
 def test_every_notebook_has_a_second_parameter_set():
     missing = [p.stem for p in NOTEBOOKS if not (ALT_DIR / f"{p.stem}.yaml").exists()]
     assert not missing, f"add tests/notebook_params/<name>.yaml for {missing}"
+
+
+def test_stored_results_are_up_to_date(default_results):
+    """notebooks/results/ (read by the stored summary) matches what the code computes now.
+
+    Live CPU timing rows (subject ``cpu...``) are measurements of the moment: left out.
+    If this fails after a deliberate change, run `make notebooks`.
+    """
+    for name, fresh in default_results.items():
+        path = NB_DIR / "results" / f"{name}.csv"
+        assert path.exists(), f"{path} missing: run `make notebooks`"
+        stored = econ.read_results(path)
+        key = ["metric", "subject"]
+        live = lambda f: f["subject"].str.startswith("cpu")  # noqa: E731
+        a = fresh[~live(fresh)].set_index(key)["value"]
+        b = stored[~live(stored)].set_index(key)["value"]
+        assert sorted(a.index) == sorted(b.index), (
+            f"{name}: result rows differ from notebooks/results; run `make notebooks`")
+        diff = (a - b.reindex(a.index)).abs() > 1e-9 * a.abs().clip(lower=1e-300)
+        assert not diff.any(), (
+            f"{name}: stored results are stale for {list(a.index[diff])[:5]}; run `make notebooks`")
