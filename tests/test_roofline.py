@@ -115,7 +115,7 @@ def test_fit_rejects_bad_tables():
 
 # --- fitting ------------------------------------------------------------------------------
 
-def _synthetic(peaks=None, bw=BW, model="max", seed=0):
+def _synthetic(peaks=None, bw=BW, model="sum", seed=0):
     """GEMM, GEMV-sweep and copy rows timed exactly by a known roofline."""
     peaks = peaks or {"float32": PEAK, "float64": PEAK / 2}
     rows = []
