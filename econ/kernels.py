@@ -1134,7 +1134,7 @@ _SHARES = {"gemm": 0.30, "batch_sweep": 0.25, "attention_decode": 0.15, "moe": 0
            "copy": 0.08}
 
 
-def benchmark_all(*, backend="numpy", time_budget_s=12.0, blas_threads=None, seed=0):
+def benchmark_all(*, backend="numpy", time_budget_s=10.0, blas_threads=None, seed=0):
     """Every benchmark at its default shapes, within one time budget.
 
     Parameters
@@ -1142,7 +1142,7 @@ def benchmark_all(*, backend="numpy", time_budget_s=12.0, blas_threads=None, see
     backend : {"numpy", "torch"}
     time_budget_s : float
         Total time to spend, set-up included; shared among the families (GEMM 30%,
-        batch sweep 25%, attention 15%, MoE 22%, copy 8%). With the default 12 s the
+        batch sweep 25%, attention 15%, MoE 22%, copy 8%). With the default 10 s the
         whole set takes about 12-15 s on 2 CPU cores (more when they are busy with
         other work: the floor of 3 repeats a case then sets the time). [s]
     blas_threads : int, optional

@@ -53,7 +53,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="timing-harness benchmark")
     ap.add_argument("--size", type=int, default=2048)
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--budget-s", type=float, default=12.0)
+    ap.add_argument("--budget-s", type=float, default=10.0)
     ap.add_argument("--blas-threads", type=int, default=None,
                     help="BLAS threads for benchmark_all (default: the library's setting)")
     args = ap.parse_args(argv)
