@@ -105,3 +105,12 @@ def test_defaults_named_after_assumptions_match_the_data():
                 assert float(p["default"]) == pytest.approx(assumptions[row]), (
                     f"{path.name}: {name} defaults to {p['default']}, data/assumptions.csv says "
                     f"{assumptions[row]}; change the data, not the notebook")
+
+
+def test_dollar_amounts_in_markdown_are_escaped(nb):
+    # Jupyter reads a pair of bare $ as LaTeX: "$87,072 ... $562,027" renders garbled.
+    path, book = nb
+    for cell in book.cells:
+        if cell.cell_type == "markdown":
+            bare = re.findall(r"(?<!\\)\$\S{0,12}", cell.source)
+            assert not bare, f"{path.name}: write dollars as \\$ in markdown, found {bare[:3]}"
