@@ -31,3 +31,56 @@ def pytest_terminal_summary(terminalreporter):
     tr.section("reliability summary")
     for category, (tried, handled) in sorted(_TALLY.items()):
         tr.write_line(f"{category:55s} {handled:6d} of {tried:6d} handled")
+    tr.write_line(f"{'offline (sockets past loopback refused in-process)':55s} "
+                  f"{'held' if not _BLOCKED else 'BROKEN: ' + ', '.join(sorted(set(_BLOCKED)))}")
+
+
+@pytest.fixture(autouse=True)
+def _tally_marked(request):
+    """A test marked ``reliability(category=...)`` counts as one case of that category."""
+    yield
+    marker = request.node.get_closest_marker("reliability")
+    category = marker.kwargs.get("category") if marker else None
+    if category:
+        rep = getattr(request.node, "rep_call", None)
+        _TALLY[category][0] += 1
+        _TALLY[category][1] += bool(rep is not None and rep.passed)
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item (fixtures read ``rep_call``)."""
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
+# --- offline: nothing in the test process may reach past this machine ------------------------
+
+import socket as _socket
+
+_real_connect = _socket.socket.connect
+_real_connect_ex = _socket.socket.connect_ex
+_LOCAL = ("127.", "::1", "localhost", "0.0.0.0")
+_BLOCKED = []
+
+
+def _guard(address):
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and not host.startswith(_LOCAL) and not host.startswith("/"):
+        _BLOCKED.append(host)
+        raise OSError(f"network access blocked in the tests: {address!r}")
+
+
+def _connect(self, address):
+    _guard(address)
+    return _real_connect(self, address)
+
+
+def _connect_ex(self, address):
+    _guard(address)
+    return _real_connect_ex(self, address)
+
+
+_socket.socket.connect = _connect
+_socket.socket.connect_ex = _connect_ex

@@ -68,6 +68,16 @@ def test_unit_of():
 
 # --- broken copies ---------------------------------------------------------------------------
 
+@pytest.fixture(autouse=True)
+def _tally_corruption(request, reliability_log):
+    """Each broken-copy test is one corrupted-data case: caught if the test passes."""
+    yield
+    if request.node.get_closest_marker("reliability") is not None:
+        rep = getattr(request.node, "rep_call", None)
+        reliability_log("corrupted data cases caught with a clear message",
+                        rep is not None and rep.passed)
+
+
 def _table_with(kind):
     """A real table that has a column of the given kind (numeric required, _usd ...)."""
     for name in TABLES:

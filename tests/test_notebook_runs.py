@@ -99,6 +99,7 @@ def test_every_notebook_has_a_second_parameter_set():
     assert not missing, f"add tests/notebook_params/<name>.yaml for {missing}"
 
 
+@pytest.mark.reliability(category="deterministic: a fresh run reproduces the stored results")
 def test_stored_results_are_up_to_date(default_results):
     """notebooks/results/ (read by the stored summary) matches what the code computes now.
 

@@ -366,6 +366,7 @@ def test_e2e_writes_a_complete_report(e2e):
     assert lines[-1].startswith("total ")
 
 
+@pytest.mark.reliability(category="faults injected in a report run, survived, nothing lost")
 def test_dead_kernel_fails_its_scenario_only(e2e):
     out, got, lines = e2e
     die = {s.name: s for s in got}["die"]
@@ -380,6 +381,7 @@ def test_dead_kernel_fails_its_scenario_only(e2e):
     assert any("die: notebook 'broken' failed" in ln for ln in lines)
 
 
+@pytest.mark.reliability(category="faults injected in a report run, survived, nothing lost")
 def test_failure_keeps_previous_report_then_next_run_replaces_it(tmp_path, capsys):
     scen = tmp_path / "scenarios"
     scen.mkdir()
@@ -412,6 +414,7 @@ def test_failure_keeps_previous_report_then_next_run_replaces_it(tmp_path, capsy
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
+@pytest.mark.reliability(category="faults injected in a report run, survived, nothing lost")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_leaves_no_partial_report_and_no_kernel(tmp_path, sig):
     scen = tmp_path / "scenarios"
@@ -463,6 +466,7 @@ def test_dask_local_cluster_runs_a_scenario(tmp_path):
     assert (tmp_path / "double" / "chart.chart-2.svg").exists()
 
 
+@pytest.mark.reliability(category="faults injected in a report run, survived, nothing lost")
 def test_dask_address_that_does_not_answer(tmp_path):
     with pytest.raises(reports.ReportError, match="cannot connect to the Dask scheduler"):
         reports.run_reports(["double"], out=tmp_path, notebooks_dir=FIXTURES,
@@ -489,3 +493,22 @@ def test_in_place_reexecutes_and_strips_run_metadata(tmp_path):
     assert (d / "broken.ipynb").read_bytes() == original_broken, "a failing notebook is kept"
     assert (tmp_path / "failed" / "broken.ipynb").exists()
     assert sorted(p.name for p in d.iterdir()) == ["broken.ipynb", "chart.ipynb"]
+
+
+@pytest.mark.reliability(category="faults injected in a report run, survived, nothing lost")
+def test_output_folder_that_cannot_be_written(tmp_path, capsys):
+    scen = tmp_path / "scenarios"
+    scen.mkdir()
+    (scen / "base.yaml").write_text("# defaults\n")
+    blocker = tmp_path / "out"
+    blocker.write_text("a file where the report folder should go")
+    code = reports.main(["base", "--notebooks-dir", str(FIXTURES), "--scenarios-dir", str(scen),
+                         "--out", str(blocker), "--notebooks", "chart", "--images", "none"])
+    assert code == 2
+    assert f"cannot write to the output folder {str(blocker)!r}" in capsys.readouterr().err
+    assert blocker.read_text() == "a file where the report folder should go"
+    # the next run, to a writable folder, succeeds
+    assert reports.main(["base", "--notebooks-dir", str(FIXTURES), "--scenarios-dir", str(scen),
+                         "--out", str(tmp_path / "ok"), "--notebooks", "chart",
+                         "--images", "none"]) == 0
+    assert (tmp_path / "ok" / "base" / "index.html").exists()
