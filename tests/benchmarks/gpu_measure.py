@@ -38,6 +38,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 import types
@@ -527,7 +528,9 @@ def machines_table(meta):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=os.environ.get("OUT", "gpu_out"))
+    ap.add_argument("--out", default=os.environ.get("OUT") or tempfile.mkdtemp(prefix="gpu_measure_"),
+                    help="folder for the CSVs, machine.json and log.txt (default $OUT, else a "
+                         "new temporary folder)")
     ap.add_argument("--quick", action="store_true", help="tiny shapes (check the script)")
     ap.add_argument("--budget-s", type=float, default=None,
                     help="time budget per section [s] (default 30, quick 1)")
