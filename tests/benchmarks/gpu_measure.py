@@ -32,10 +32,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
