@@ -1,6 +1,5 @@
 """econ.pricing: $/Mtok, blended prices, DeepSeek's day of cost and revenue, margins."""
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -10,6 +9,9 @@ from hypothesis import strategies as st
 
 import econ
 from econ import pricing as P
+
+from _kinds import (case_args, case_id, check_any_input, check_bad_input, check_broadcasting,
+                   check_huge_valid_input, check_kinds, in_range, scalar_kwargs)
 
 PUB = econ.data.load("published")["value"]
 APIS = econ.data.load("api_prices")
@@ -36,82 +38,32 @@ CASES = {
     P.api_price_ratio: dict(price_usd_per_mtok=(60.0, "nonneg"),
                             reference_usd_per_mtok=(2.19, "pos")),
 }
-BAD = {
-    "nonneg": [-1.0],
-    "pos": [0.0, -1.0],
-    "frac": [-0.1, 1.5],
-}
-COMMON_BAD = [float("nan"), float("inf"), -float("inf"), "2", None, True]
-ARGS = [(f, name) for f, spec in CASES.items() for name in spec]
+ARGS = case_args(CASES)
 
 
-def _ids(case):
-    return f"{case[0].__name__}-{case[1]}"
-
-
-def _scalar_kwargs(f):
-    return {k: v for k, (v, _) in CASES[f].items()}
-
-
-@pytest.mark.parametrize("f", list(CASES), ids=lambda f: f.__name__)
+@pytest.mark.parametrize("f", list(CASES), ids=case_id)
 def test_kinds_float_array_series(f):
-    kw = _scalar_kwargs(f)
-    ref = f(**kw)
-    assert isinstance(ref, float) and math.isfinite(ref)
-    for name in kw:
-        arr = f(**{**kw, name: np.full(3, kw[name])})
-        assert isinstance(arr, np.ndarray) and arr.shape == (3,)
-        np.testing.assert_allclose(arr, ref, rtol=1e-12)
-        s = pd.Series(np.full(3, kw[name]), index=["a", "b", "c"])
-        out = f(**{**kw, name: s})
-        assert isinstance(out, pd.Series) and list(out.index) == ["a", "b", "c"]
-        np.testing.assert_allclose(out.to_numpy(), ref, rtol=1e-12)
-    idx = pd.Index(["x", "y"], name="scenario")
-    every = f(**{k: pd.Series([v, v], index=idx) for k, v in kw.items()})
-    assert isinstance(every, pd.Series) and every.index.equals(idx)
+    check_kinds(CASES, f)
 
 
-@pytest.mark.parametrize("f", list(CASES), ids=lambda f: f.__name__)
+@pytest.mark.parametrize("f", list(CASES), ids=case_id)
 def test_broadcasting(f):
-    kw = _scalar_kwargs(f)
-    first, second = list(kw)[-2:]
-    out = f(**{**kw, first: np.full((3, 1), kw[first]), second: np.full(4, kw[second])})
-    assert out.shape == (3, 4)
-    np.testing.assert_allclose(out, f(**kw), rtol=1e-12)
+    check_broadcasting(CASES, f, pair=(-2, -1))
 
 
-@pytest.mark.parametrize("case", ARGS, ids=_ids)
+@pytest.mark.parametrize("case", ARGS, ids=case_id)
 def test_bad_input_is_a_value_error_naming_the_parameter(case):
     f, name = case
-    kw = _scalar_kwargs(f)
-    for bad in COMMON_BAD + BAD[CASES[f][name][1]]:
-        with pytest.raises(ValueError, match=rf"^{name} "):
-            f(**{**kw, name: bad})
-        if not isinstance(bad, (str, bool)) and bad is not None:
-            with pytest.raises(ValueError, match=rf"^{name} .*at position 1"):
-                f(**{**kw, name: np.array([kw[name], bad])})
+    check_bad_input(CASES, f, name)
 
 
-def _finite_or_overflow_error(f, kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no RuntimeWarning leaks out either
-        try:
-            out = f(**kwargs)
-        except ValueError as exc:
-            assert f"{f.__name__}: the result overflows float64" in str(exc)
-        else:
-            assert math.isfinite(out)
-
-
-@pytest.mark.parametrize("case", ARGS, ids=_ids)
+@pytest.mark.parametrize("case", ARGS, ids=case_id)
 def test_huge_valid_input_is_finite_or_a_clear_overflow_error(case):
     f, name = case
-    kw = _scalar_kwargs(f)
+    kw = scalar_kwargs(CASES, f)
     if f is P.traffic_revenue_usd and name == "cache_hit_input_tok":
         kw["input_tok"] = 1e308
-    huge = 1e308 if CASES[f][name][1] != "frac" else 1.0
-    _finite_or_overflow_error(f, {**kw, name: huge})
-    _finite_or_overflow_error(f, {k: (1e308 if CASES[f][k][1] != "frac" else 1.0) for k in kw})
+    check_huge_valid_input(CASES, f, name, kw)
 
 
 # --- closed forms and limits --------------------------------------------------------------------
@@ -124,14 +76,14 @@ def test_cost_per_mtok_closed_form():
 
 
 def test_blended_limits():
-    kw = _scalar_kwargs(P.blended_usd_per_mtok)
+    kw = scalar_kwargs(CASES, P.blended_usd_per_mtok)
     assert P.blended_usd_per_mtok(**{**kw, "output_frac": 1.0}) == pytest.approx(2.19)
     assert P.blended_usd_per_mtok(**{**kw, "output_frac": 0.0, "cache_hit_input_frac": 0.0}) == 0.55
     assert P.blended_usd_per_mtok(**{**kw, "output_frac": 0.0, "cache_hit_input_frac": 1.0}) == 0.14
 
 
 def test_blended_times_tokens_is_revenue():
-    kw = _scalar_kwargs(P.traffic_revenue_usd)
+    kw = scalar_kwargs(CASES, P.traffic_revenue_usd)
     total_tok = kw["input_tok"] + kw["output_tok"]
     blended = P.blended_usd_per_mtok(
         kw["input_usd_per_mtok"], kw["cached_input_usd_per_mtok"], kw["output_usd_per_mtok"],
@@ -140,7 +92,7 @@ def test_blended_times_tokens_is_revenue():
 
 
 def test_cache_hits_cannot_exceed_input():
-    kw = _scalar_kwargs(P.traffic_revenue_usd)
+    kw = scalar_kwargs(CASES, P.traffic_revenue_usd)
     with pytest.raises(ValueError, match=r"^cache_hit_input_tok must be <= input_tok"):
         P.traffic_revenue_usd(**{**kw, "cache_hit_input_tok": np.array([1.0, 700e9])})
     assert P.traffic_revenue_usd(**{**kw, "cache_hit_input_tok": kw["input_tok"]}) > 0
@@ -319,19 +271,13 @@ def test_serving_cost_rises_with_price(n, g, h, p1, p2):
        bad=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=3)))
 def test_invalid_input_raises_value_error_never_nan(case, bad):
     f, name = case
-    kw = _scalar_kwargs(f)
+    kw = scalar_kwargs(CASES, f)
     kind = CASES[f][name][1]
-    valid = (isinstance(bad, float) and math.isfinite(bad) and {
-        "nonneg": bad >= 0, "pos": bad > 0, "frac": 0 <= bad <= 1}[kind])
-    if f is P.traffic_revenue_usd and valid:
+    if f is P.traffic_revenue_usd and in_range(kind, bad):
         # the cross-check: hits must not exceed input
         if (name == "cache_hit_input_tok" and bad > kw["input_tok"]) or (
                 name == "input_tok" and bad < kw["cache_hit_input_tok"]):
             with pytest.raises(ValueError, match="^cache_hit_input_tok must be <= input_tok"):
                 f(**{**kw, name: bad})
             return
-    if valid:
-        _finite_or_overflow_error(f, {**kw, name: bad})
-    else:
-        with pytest.raises(ValueError, match=rf"^{name} "):
-            f(**{**kw, name: bad})
+    check_any_input(CASES, f, name, bad)

@@ -1,6 +1,5 @@
 """econ.training: 6ND and attention FLOPs, GPU-hours, cost, implied MFU; published figures."""
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -10,6 +9,9 @@ from hypothesis import strategies as st
 
 import econ
 from econ import training as T
+
+from _kinds import (case_args, case_id, check_any_input, check_bad_input, check_broadcasting,
+                   check_huge_valid_input, check_kinds)
 
 PUB = econ.data.load("published")["value"]
 H800_BF16_DENSE_FLOP_PER_S = 989.4e12  # H100/H800 SXM dense BF16 (the H800 cut is interconnect only)
@@ -27,61 +29,23 @@ CASES = {
     T.implied_mfu_frac: dict(flop=(3.3e24, "nonneg"), gpu_hours=(2.664e6, "pos"),
                              peak_flop_per_s=(989.4e12, "pos")),
 }
-BAD = {
-    "nonneg": [-1.0],
-    "pos": [0.0, -1.0],
-    "int_pos": [0.0, -1.0, 2.5],
-    "frac_pos": [0.0, 1.5],
-}
-COMMON_BAD = [float("nan"), float("inf"), -float("inf"), "2", None, True]
-ARGS = [(f, name) for f, spec in CASES.items() for name in spec]
+ARGS = case_args(CASES)
 
 
-def _ids(case):
-    return f"{case[0].__name__}-{case[1]}"
-
-
-def _scalar_kwargs(f):
-    return {k: v for k, (v, _) in CASES[f].items()}
-
-
-@pytest.mark.parametrize("f", list(CASES), ids=lambda f: f.__name__)
+@pytest.mark.parametrize("f", list(CASES), ids=case_id)
 def test_kinds_float_array_series(f):
-    kw = _scalar_kwargs(f)
-    ref = f(**kw)
-    assert isinstance(ref, float) and math.isfinite(ref)
-    for name in kw:
-        arr = f(**{**kw, name: np.full(3, kw[name])})
-        assert isinstance(arr, np.ndarray) and arr.shape == (3,)
-        np.testing.assert_allclose(arr, ref, rtol=1e-12)
-        s = pd.Series(np.full(3, kw[name]), index=["a", "b", "c"])
-        out = f(**{**kw, name: s})
-        assert isinstance(out, pd.Series) and list(out.index) == ["a", "b", "c"]
-        np.testing.assert_allclose(out.to_numpy(), ref, rtol=1e-12)
-    idx = pd.Index(["x", "y"], name="scenario")
-    every = f(**{k: pd.Series([v, v], index=idx) for k, v in kw.items()})
-    assert isinstance(every, pd.Series) and every.index.equals(idx)
+    check_kinds(CASES, f)
 
 
-@pytest.mark.parametrize("f", list(CASES), ids=lambda f: f.__name__)
+@pytest.mark.parametrize("f", list(CASES), ids=case_id)
 def test_broadcasting(f):
-    kw = _scalar_kwargs(f)
-    first, second = list(kw)[:2]
-    out = f(**{**kw, first: np.full((3, 1), kw[first]), second: np.full(4, kw[second])})
-    assert out.shape == (3, 4)
-    np.testing.assert_allclose(out, f(**kw), rtol=1e-12)
+    check_broadcasting(CASES, f)
 
 
-@pytest.mark.parametrize("case", ARGS, ids=_ids)
+@pytest.mark.parametrize("case", ARGS, ids=case_id)
 def test_bad_input_is_a_value_error_naming_the_parameter(case):
     f, name = case
-    kw = _scalar_kwargs(f)
-    for bad in COMMON_BAD + BAD[CASES[f][name][1]]:
-        with pytest.raises(ValueError, match=rf"^{name} "):
-            f(**{**kw, name: bad})
-        if not isinstance(bad, (str, bool)) and bad is not None:
-            with pytest.raises(ValueError, match=rf"^{name} .*at position 1"):
-                f(**{**kw, name: np.array([kw[name], bad])})
+    check_bad_input(CASES, f, name)
 
 
 # --- closed forms -------------------------------------------------------------------------------
@@ -269,38 +233,14 @@ def test_implied_mfu_inverts_gpu_hours(flop, pk, u):
     assert T.implied_mfu_frac(flop, hours, pk) == pytest.approx(u, rel=1e-9)
 
 
-def _finite_or_overflow_error(f, kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no RuntimeWarning leaks out either
-        try:
-            out = f(**kwargs)
-        except ValueError as exc:
-            assert f"{f.__name__}: the result overflows float64" in str(exc)
-        else:
-            assert math.isfinite(out)
-
-
-@pytest.mark.parametrize("case", ARGS, ids=_ids)
+@pytest.mark.parametrize("case", ARGS, ids=case_id)
 def test_huge_valid_input_is_finite_or_a_clear_overflow_error(case):
     f, name = case
-    kw = _scalar_kwargs(f)
-    huge = 1e308 if CASES[f][name][1] not in ("frac", "frac_pos") else 1.0
-    _finite_or_overflow_error(f, {**kw, name: huge})
-    _finite_or_overflow_error(f, {k: (1e308 if CASES[f][k][1] not in ("frac", "frac_pos") else 1.0)
-                                  for k in kw})
+    check_huge_valid_input(CASES, f, name)
 
 
 @given(case=st.sampled_from(ARGS),
        bad=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=3)))
 def test_invalid_input_raises_value_error_never_nan(case, bad):
     f, name = case
-    kw = _scalar_kwargs(f)
-    kind = CASES[f][name][1]
-    valid = (isinstance(bad, float) and math.isfinite(bad) and {
-        "nonneg": bad >= 0, "pos": bad > 0, "int_pos": bad > 0 and bad == round(bad),
-        "frac_pos": 0 < bad <= 1}[kind])
-    if valid:
-        _finite_or_overflow_error(f, {**kw, name: bad})
-    else:
-        with pytest.raises(ValueError, match=rf"^{name} "):
-            f(**{**kw, name: bad})
+    check_any_input(CASES, f, name, bad)

@@ -1,16 +1,15 @@
 """econ.training, training against serving: node-hours of a day of traffic, the output share of
 the serving bill, serving scaled by traffic and reasoning, the crossover day and the lifetime
 inference share. Closed forms and DeepSeek's published figures."""
-import math
 
-import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import econ
 from econ import training as T
+
+from _kinds import case_args, case_id, check_bad_input, check_kinds
 
 PUB = econ.data.load("published")["value"]
 DAY6 = dict(input_tok=PUB["deepseek-day6-input-tok-per-day"],
@@ -35,36 +34,17 @@ CASES = {
                                           serving_usd_per_day=(87072.0, "nonneg"),
                                           life_years=(1.5, "nonneg")),
 }
-BAD = {"nonneg": [-1.0], "pos": [0.0, -1.0], "frac": [-0.1, 1.5]}
-COMMON_BAD = [float("nan"), float("inf"), "2", None, True]
-ARGS = [(f, name) for f, spec in CASES.items() for name in spec]
+ARGS = case_args(CASES)
 
 
-def _kw(f):
-    return {k: v for k, (v, _) in CASES[f].items()}
-
-
-@pytest.mark.parametrize("f", list(CASES), ids=lambda f: f.__name__)
+@pytest.mark.parametrize("f", list(CASES), ids=case_id)
 def test_kinds_float_array_series(f):
-    kw = _kw(f)
-    ref = f(**kw)
-    assert isinstance(ref, float) and math.isfinite(ref)
-    for name in kw:
-        arr = f(**{**kw, name: np.full(3, kw[name])})
-        assert isinstance(arr, np.ndarray) and arr.shape == (3,)
-        np.testing.assert_allclose(arr, ref, rtol=1e-12)
-        s = pd.Series(np.full(3, kw[name]), index=["a", "b", "c"])
-        out = f(**{**kw, name: s})
-        assert isinstance(out, pd.Series) and list(out.index) == ["a", "b", "c"]
-        np.testing.assert_allclose(out.to_numpy(), ref, rtol=1e-12)
+    check_kinds(CASES, f)
 
 
 @pytest.mark.parametrize("f,name", ARGS, ids=lambda c: getattr(c, "__name__", c))
 def test_bad_values_name_the_parameter(f, name):
-    kind = CASES[f][name][1]
-    for bad in BAD[kind] + COMMON_BAD:
-        with pytest.raises(ValueError, match=f"^{name} must"):
-            f(**{**_kw(f), name: bad})
+    check_bad_input(CASES, f, name)
 
 
 def test_day6_node_hours_reproduce_the_published_average_nodes():
