@@ -239,6 +239,45 @@ def machine_info(backend="numpy"):
     return info
 
 
+def _host_samples(run, n_sets, number, repeats, start_index=0, sync=None):
+    """Time ``repeats`` groups of ``number`` calls of ``run`` on the host clock.
+
+    Parameters
+    ----------
+    run : callable
+        ``run(i)`` runs the kernel once on input set ``i``.
+    n_sets : int
+        Number of input sets; call ``k`` uses set ``k % n_sets``.
+    number : int
+        Calls per timed group.
+    repeats : int
+        Number of timed groups.
+    start_index : int, default 0
+        Index ``k`` of the first call.
+    sync : callable, optional
+        Called after each group's calls, before the clock is read (waits for queued work).
+
+    Returns
+    -------
+    samples : ndarray
+        Seconds per call of each group, shape ``(repeats,)``. [s]
+    k : int
+        Index of the next call.
+    """
+    out = np.empty(repeats)
+    k = start_index
+    clock = time.perf_counter
+    for r in range(repeats):
+        t0 = clock()
+        for _ in range(number):
+            run(k % n_sets)
+            k += 1
+        if sync is not None:
+            sync()
+        out[r] = (clock() - t0) / number
+    return out, k
+
+
 class _NumpyBackend:
     name = "numpy"
     device = "cpu"
@@ -267,16 +306,7 @@ class _NumpyBackend:
         return np.asarray(a, dtype=np.float64)
 
     def samples(self, run, n_sets, number, repeats, start_index=0):
-        out = np.empty(repeats)
-        k = start_index
-        clock = time.perf_counter
-        for r in range(repeats):
-            t0 = clock()
-            for _ in range(number):
-                run(k % n_sets)
-                k += 1
-            out[r] = (clock() - t0) / number
-        return out, k
+        return _host_samples(run, n_sets, number, repeats, start_index)
 
 
 class _TorchBackend:
@@ -322,17 +352,10 @@ class _TorchBackend:
         return a.detach().to(self.torch.float64).cpu().numpy()
 
     def samples(self, run, n_sets, number, repeats, start_index=0):
+        if not self.cuda:
+            return _host_samples(run, n_sets, number, repeats, start_index)
         out = np.empty(repeats)
         k = start_index
-        if not self.cuda:
-            clock = time.perf_counter
-            for r in range(repeats):
-                t0 = clock()
-                for _ in range(number):
-                    run(k % n_sets)
-                    k += 1
-                out[r] = (clock() - t0) / number
-            return out, k
         ev = self.torch.cuda.Event
         pairs = []
         for _ in range(repeats):
@@ -444,16 +467,7 @@ def time_callable(fn, input_sets, *, sync=None, time_budget_s=1.0, n_warmup=1,
 
         @staticmethod
         def samples(run, n_sets, number, repeats, start_index=0):
-            out = np.empty(repeats)
-            k = start_index
-            for r in range(repeats):
-                t0 = time.perf_counter()
-                for _ in range(number):
-                    run(k % n_sets)
-                    k += 1
-                syncf()
-                out[r] = (time.perf_counter() - t0) / number
-            return out, k
+            return _host_samples(run, n_sets, number, repeats, start_index, sync=syncf)
 
     return _measure(_Host, lambda i: fn(*sets[i]), len(sets), float(time_budget_s),
                     n_warmup, n_repeats_min, n_repeats_max)
