@@ -1127,16 +1127,10 @@ def run_reports(scenarios=("base",), *, out="reports", notebooks_dir=None, scena
                 if len(st["outcomes"]) == len(names):
                     with signals.critical():
                         finished.append(_finish(st, names, union, out, log))
-        except Interrupted as exc:
-            name = signal.Signals(exc.signum).name
-            log(f"interrupted by {name}: stopping the notebooks; no partial report is kept")
-            if pool is not None:
-                pool.close(abort=True)
-                pool = None
-            for st in state.values():
-                shutil.rmtree(st["tmp"], ignore_errors=True)
-            raise
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, Interrupted):
+                name = signal.Signals(exc.signum).name
+                log(f"interrupted by {name}: stopping the notebooks; no partial report is kept")
             if pool is not None:
                 pool.close(abort=True)
                 pool = None

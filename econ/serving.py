@@ -503,12 +503,7 @@ def deployment_decode_step(deployment, n_sequences_per_device, context_tok, *,
     ctx = _ctx(d, model, hardware, matmul_efficiency_frac, attention_efficiency_frac,
                bandwidth_efficiency_frac, link_rates)
     b = nonnegative("n_sequences_per_device", n_sequences_per_device)
-    L = positive("context_tok", context_tok)
-    a = fraction("acceptance_frac", acceptance_frac)
-    k = ctx["n_mtp"] if draft_depth is None else nonnegative("draft_depth", draft_depth,
-                                                              integer=True)
-    reserve = numeric("reserve_frac", reserve_frac, min_value=0.0, max_value=1.0,
-                      max_inclusive=False)
+    L, a, k, reserve = _decode_args(ctx, context_tok, acceptance_frac, draft_depth, reserve_frac)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         out = _decode(ctx, b, L, a, k, overlap, reserve)
     _check_finite(out, "n_sequences_per_device, context_tok")
@@ -545,12 +540,7 @@ def deployment_decode_batch(deployment, context_tok, min_tok_per_s_per_user=None
     d = _deployment(deployment, "decode")
     ctx = _ctx(d, model, hardware, matmul_efficiency_frac, attention_efficiency_frac,
                bandwidth_efficiency_frac, link_rates)
-    L = positive("context_tok", context_tok)
-    a = fraction("acceptance_frac", acceptance_frac)
-    k = ctx["n_mtp"] if draft_depth is None else nonnegative("draft_depth", draft_depth,
-                                                              integer=True)
-    reserve = numeric("reserve_frac", reserve_frac, min_value=0.0, max_value=1.0,
-                      max_inclusive=False)
+    L, a, k, reserve = _decode_args(ctx, context_tok, acceptance_frac, draft_depth, reserve_frac)
     slo = None if min_tok_per_s_per_user is None else positive("min_tok_per_s_per_user",
                                                                min_tok_per_s_per_user)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -982,6 +972,30 @@ def _num(d, col, default=None):
                              f"comm_kernel {d['comm_kernel']!r}")
         return default
     return float(v)
+
+
+def _decode_args(ctx, context_tok, acceptance_frac, draft_depth, reserve_frac):
+    """Checked decode arguments shared by the decode step and the decode batch.
+
+    Parameters
+    ----------
+    ctx : dict
+        Deployment context (:func:`_ctx`); its ``n_mtp`` is the draft depth by default.
+    context_tok, acceptance_frac, draft_depth, reserve_frac
+        As in :func:`deployment_decode_step`.
+
+    Returns
+    -------
+    tuple
+        ``(context_tok, acceptance_frac, draft_depth, reserve_frac)`` as checked arrays.
+    """
+    L = positive("context_tok", context_tok)
+    a = fraction("acceptance_frac", acceptance_frac)
+    k = ctx["n_mtp"] if draft_depth is None else nonnegative("draft_depth", draft_depth,
+                                                              integer=True)
+    reserve = numeric("reserve_frac", reserve_frac, min_value=0.0, max_value=1.0,
+                      max_inclusive=False)
+    return L, a, k, reserve
 
 
 def _ctx(d, model, hardware, em, ea, eb, link_rates):

@@ -44,8 +44,9 @@ def scalar_kwargs(cases, f):
 
 
 def check_kinds(cases, f):
-    """With the valid arguments of ``f`` in ``cases``: a float in gives a finite float; an ndarray in any one argument gives an ndarray; a Series
-    gives a Series on its index; Series in every argument give a Series on their shared index."""
+    """With the valid arguments of ``f`` in ``cases``: floats give a finite float; an ndarray
+    in any one argument gives an ndarray, a Series a Series on its index; Series in every
+    argument give a Series on their shared index."""
     kw = scalar_kwargs(cases, f)
     ref = f(**kw)
     assert isinstance(ref, float) and math.isfinite(ref)
