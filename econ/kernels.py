@@ -590,16 +590,8 @@ def _gemm_case(be, m, n, k, d):
     in_size = _ITEMSIZE[d]
     out_size = 2 if d == "float8_e4m3fn" else in_size
     n_sets = _n_sets(be, (m * k + k * n) * in_size + m * n * out_size)
-    if be.name == "numpy":
-        a = [be.rand((m, k), d) for _ in range(n_sets)]
-        b = [be.rand((k, n), d) for _ in range(n_sets)]
-        c = [be.empty((m, n), d) for _ in range(n_sets)]
-
-        def run(i):
-            np.matmul(a[i], b[i], out=c[i])
-        return run, "numpy.matmul", in_size, out_size, n_sets
-    torch = be.torch
-    if d == "float8_e4m3fn":
+    if be.name == "torch" and d == "float8_e4m3fn":
+        torch = be.torch
         a = [be.rand((m, k), d) for _ in range(n_sets)]
         b = [be.rand((n, k), d).t() for _ in range(n_sets)]  # column-major, as cuBLASLt wants
         one = torch.ones((), device=be.dev, dtype=torch.float32)
@@ -607,13 +599,15 @@ def _gemm_case(be, m, n, k, d):
         def run(i):
             torch._scaled_mm(a[i], b[i], scale_a=one, scale_b=one, out_dtype=torch.bfloat16)
         return run, "torch._scaled_mm", in_size, out_size, n_sets
+    matmul, label = ((np.matmul, "numpy.matmul") if be.name == "numpy"
+                     else (be.torch.matmul, "torch.matmul"))
     a = [be.rand((m, k), d) for _ in range(n_sets)]
     b = [be.rand((k, n), d) for _ in range(n_sets)]
     c = [be.empty((m, n), d) for _ in range(n_sets)]
 
     def run(i):
-        torch.matmul(a[i], b[i], out=c[i])
-    return run, "torch.matmul", in_size, out_size, n_sets
+        matmul(a[i], b[i], out=c[i])
+    return run, label, in_size, out_size, n_sets
 
 
 # ----------------------------------------------------------------------------------------
