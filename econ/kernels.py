@@ -1151,8 +1151,8 @@ def benchmark_all(*, backend="numpy", time_budget_s=10.0, blas_threads=None, see
     time_budget_s : float
         Total time to spend, set-up included; shared among the families (GEMM 30%,
         batch sweep 25%, attention 15%, MoE 22%, copy 8%). With the default 10 s the
-        whole set takes about 12-15 s on 2 CPU cores (more when they are busy with
-        other work: the floor of 3 repeats a case then sets the time). [s]
+        whole set took 12-14 s on 2 otherwise idle CPU cores (set-up and the floor of
+        3 repeats a case come on top; far longer when other work shares the cores). [s]
     blas_threads : int, optional
         Run with this many BLAS threads (threadpoolctl); ``None`` leaves the
         library's setting. On a machine whose cores are busy with other work, one
