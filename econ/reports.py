@@ -617,8 +617,14 @@ class _LocalPool:
 
         self.jobs = jobs
         ctx = multiprocessing.get_context("forkserver")
-        # the fork server imports the heavy modules once; workers fork from it ready to run
-        ctx.set_forkserver_preload(["econ.reports", "papermill", "nbconvert", "vl_convert"])
+        # the fork server imports the heavy modules once; workers fork from it ready to run.
+        # Not econ.reports itself when it is the command being run (python -m econ.reports):
+        # the server re-runs the main module under its own name, which must not be loaded yet.
+        main_name = getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None)
+        preload = ["econ", "papermill", "nbconvert", "vl_convert"]
+        if main_name != __name__:
+            preload.insert(1, __name__)
+        ctx.set_forkserver_preload(preload)
         self._ex = concurrent.futures.ProcessPoolExecutor(
             max_workers=jobs, mp_context=ctx, initializer=_worker_init)
 
