@@ -46,9 +46,10 @@ notebooks: env  ## Re-execute the stored notebooks in place (after a deliberate 
 	$(PY) -m econ.reports --in-place
 
 lab: env  ## Start JupyterLab on the notebooks (127.0.0.1, token printed)
-	$(PY) -m jupyter lab --no-browser --ip 127.0.0.1 --port $(PORT) --allow-root \
-	    --notebook-dir notebooks \
-	    --IdentityProvider.token=$$($(PY) -c 'import secrets; print(secrets.token_hex(16))')
+	@TOKEN=$$($(PY) -c 'import secrets; print(secrets.token_hex(16))'); \
+	echo "JupyterLab on the notebooks: http://127.0.0.1:$(PORT)/lab?token=$$TOKEN"; \
+	exec $(PY) -m jupyter lab --no-browser --ip 127.0.0.1 --port $(PORT) --allow-root \
+	    --notebook-dir notebooks --IdentityProvider.token=$$TOKEN
 
 bench: env  ## Print the speed benchmarks (Monte Carlo chain, kernel harness, report run)
 	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
