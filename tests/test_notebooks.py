@@ -114,3 +114,36 @@ def test_dollar_amounts_in_markdown_are_escaped(nb):
         if cell.cell_type == "markdown":
             bare = re.findall(r"(?<!\\)\$\S{0,12}", cell.source)
             assert not bare, f"{path.name}: write dollars as \\$ in markdown, found {bare[:3]}"
+
+
+#: Parameter defaults that restate a sourced figure: (how to get the figure, relative tolerance).
+#: The defaults are rounded for readability; the data rows hold the sourced values.
+SOURCED_DEFAULTS = {
+    "context_tok": (lambda d: d["published"].loc["deepseek-day6-average-kv-length-tok", "value"], 0.0),
+    "flop_efficiency_frac": (lambda d: d["published"].loc["deepgemm-fp8-flop-per-s", "value"]
+                             / d["hardware"].loc["h800-sxm", "peak_fp8_flop_per_s"], 0.01),
+    "bandwidth_efficiency_frac": (lambda d: d["published"].loc[
+        "flashmla-decode-memory-bound-bytes-per-s", "value"]
+        / d["hardware"].loc["h800-sxm", "memory_bytes_per_s"], 0.01),
+    "ib_bytes_per_s": (lambda d: d["deployments"].loc["deepseek-v3-h800-day6-decode",
+                                                      "ib_bytes_per_s"], 0.0),
+    "dispatch_bytes_per_elem": (lambda d: d["deployments"].loc["deepseek-v3-h800-day6-decode",
+                                                               "dispatch_elem_bytes"], 0.0),
+    "combine_bytes_per_elem": (lambda d: d["deployments"].loc["deepseek-v3-h800-day6-decode",
+                                                              "combine_elem_bytes"], 0.0),
+}
+
+
+def test_defaults_that_restate_sourced_figures_match_the_data():
+    import econ
+    tables = {t: econ.data.load(t) for t in ("published", "hardware", "deployments")}
+    checked = 0
+    for path in NOTEBOOKS:
+        for name, p in papermill.inspect_notebook(str(path)).items():
+            if name in SOURCED_DEFAULTS:
+                figure, rel = SOURCED_DEFAULTS[name]
+                assert float(p["default"]) == pytest.approx(float(figure(tables)), rel=rel, abs=0), (
+                    f"{path.name}: {name} defaults to {p['default']} but the sourced figure in "
+                    f"data/ is {figure(tables)}; the data wins")
+                checked += 1
+    assert checked >= len(SOURCED_DEFAULTS)
