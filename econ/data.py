@@ -229,65 +229,46 @@ def _validate(name, raw, meta):
 
 def _column(name, raw, key, col, spec):
     vals = raw[col]
-    req = spec.get("required", True)
+
+    def check(wrong, problem, why=""):
+        """Raise for the first row where ``wrong``: table, row key, column, value, rule."""
+        if wrong.any():
+            i = int(np.flatnonzero(wrong.to_numpy())[0])
+            got = "" if problem == "is empty" else f", got {vals.iloc[i]!r}"
+            raise DataError(f"{name}.csv: row {key}={raw[key].iloc[i]!r}: column {col!r} "
+                            f"{problem}{why}{got}")
+
     req_if = spec.get("required_if")
-    need = pd.Series(bool(req), index=raw.index)
+    need = pd.Series(bool(spec.get("required", True)), index=raw.index)
+    why = ""
     if req_if:
         (other, allowed), = req_if.items()
+        why = f" (required when {other} is {allowed})"
         allowed = allowed if isinstance(allowed, list) else [allowed]
         need = raw[other].isin([str(a) for a in allowed])
     empty = vals == ""
-    bad = need & empty
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        why = f" (required when {list(req_if)[0]} is {list(req_if.values())[0]})" if req_if else ""
-        raise DataError(f"{name}.csv: row {key}={raw[key].iloc[i]!r}: column {col!r} is empty{why}")
+    check(need & empty, "is empty", why)
     unit = spec["unit"]
     if unit == TEXT_UNIT:
         allowed = spec.get("allowed")
         if allowed:
-            wrong = ~empty & ~vals.isin(allowed)
-            if wrong.any():
-                i = int(np.flatnonzero(wrong)[0])
-                raise DataError(f"{name}.csv: row {key}={raw[key].iloc[i]!r}: column {col!r} "
-                                f"must be one of {allowed}, got {vals.iloc[i]!r}")
+            check(~empty & ~vals.isin(allowed), f"must be one of {allowed}")
         return vals.where(~empty, None).to_numpy()
     if unit == DATE_UNIT:
         parsed = pd.to_datetime(vals.where(~empty), format="%Y-%m-%d", errors="coerce")
-        wrong = ~empty & parsed.isna()
-        if wrong.any():
-            i = int(np.flatnonzero(wrong)[0])
-            raise DataError(f"{name}.csv: row {key}={raw[key].iloc[i]!r}: column {col!r} must be "
-                            f"an ISO date YYYY-MM-DD, got {vals.iloc[i]!r}")
+        check(~empty & parsed.isna(), "must be an ISO date YYYY-MM-DD")
         return vals.where(~empty, None).to_numpy()
     nums = pd.to_numeric(vals.where(~empty), errors="coerce")
     not_finite = vals.str.lower().str.lstrip("+-").isin(["nan", "inf", "infinity"])
-    wrong = ~empty & not_finite
-    if wrong.any():
-        i = int(np.flatnonzero(wrong)[0])
-        raise DataError(f"{name}.csv: row {key}={raw[key].iloc[i]!r}: column {col!r} must be "
-                        f"finite, got {vals.iloc[i]!r}")
-    wrong = ~empty & nums.isna()
-    if wrong.any():
-        i = int(np.flatnonzero(wrong)[0])
-        raise DataError(f"{name}.csv: row {key}={raw[key].iloc[i]!r}: column {col!r} must be a "
-                        f"number [{unit}], got {vals.iloc[i]!r}")
-    wrong = ~empty & ~np.isfinite(nums)
-    if wrong.any():
-        i = int(np.flatnonzero(wrong)[0])
-        raise DataError(f"{name}.csv: row {key}={raw[key].iloc[i]!r}: column {col!r} must be "
-                        f"finite, got {vals.iloc[i]!r}")
+    check(~empty & not_finite, "must be finite")
+    check(~empty & nums.isna(), f"must be a number [{unit}]")
+    check(~empty & ~np.isfinite(nums), "must be finite")
     lo = spec.get("min", 0.0 if unit != "per-row" else None)
     hi = spec.get("max", 1.0 if unit == "fraction" else None)
-    for bound, cmp, word in ((lo, nums < (lo if lo is not None else 0), ">="),
-                             (hi, nums > (hi if hi is not None else 0), "<=")):
-        if bound is None:
-            continue
-        wrong = ~empty & cmp
-        if wrong.any():
-            i = int(np.flatnonzero(wrong)[0])
-            raise DataError(f"{name}.csv: row {key}={raw[key].iloc[i]!r}: column {col!r} must be "
-                            f"{word} {bound} [{unit}], got {vals.iloc[i]!r}")
+    if lo is not None:
+        check(~empty & (nums < lo), f"must be >= {lo} [{unit}]")
+    if hi is not None:
+        check(~empty & (nums > hi), f"must be <= {hi} [{unit}]")
     return nums.to_numpy(dtype=float)
 
 
