@@ -32,6 +32,7 @@ import pandas as pd
 
 from ._checks import finite_result as _finite_result
 from ._checks import fraction, like, nonnegative, numeric, positive
+from .training import SECONDS_PER_HOUR
 
 __all__ = [
     "TOK_PER_MTOK",
@@ -50,7 +51,6 @@ __all__ = [
     "question_cost_usd",
 ]
 
-SECONDS_PER_HOUR = 3600.0
 #: Tokens in a million tokens (the unit API prices are quoted in).
 TOK_PER_MTOK = 1e6
 
