@@ -11,6 +11,8 @@ deployments at scale), ``reports`` (papermill runs).
 """
 from . import data
 from .data import *  # noqa: F401,F403
+from .units import *  # noqa: F401,F403
+from .engine import *  # noqa: F401,F403
 from .amortization import *  # noqa: F401,F403
 from .training import *  # noqa: F401,F403
 from .kvcache import *  # noqa: F401,F403

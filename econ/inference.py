@@ -32,22 +32,26 @@ References
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
 
 import numpy as np
 import pandas as pd
 
 from ._checks import choice, finite_result, fraction, like, nonnegative, numeric, positive
-from .kvcache import (
-    ATTENTION_KINDS,
-    _bytes_per_elem,
-    _model_columns,
-    _model_head_dim,
-    _model_kinds,
-    _model_kv_elems_per_layer,
-    _model_required,
-    _require,
+from .engine import (
+    Calibration,
+    calibration,
+    forward_step,
+    hardware_value,
+    held_bytes_per_device,
+    kv_bytes_per_token_per_device,
+    model_spec,
+    resolve_hardware,
+    tokens_per_step,
+    touched_experts,
 )
+from .kvcache import ATTENTION_KINDS, _bytes_per_elem, _require
+from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN, PRECISIONS
 
 __all__ = [
     "BYTES_PER_PARAM",
@@ -70,17 +74,6 @@ __all__ = [
     "model_devices_to_hold",
 ]
 
-#: Bytes per stored parameter (or cached element) at each precision. [bytes]
-BYTES_PER_PARAM = {"bf16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5}
-#: The ``hardware`` column holding the dense peak for matrix multiplies at each precision.
-PEAK_FLOP_COLUMN = {
-    "bf16": "peak_bf16_flop_per_s",
-    "fp8": "peak_fp8_flop_per_s",
-    "int8": "peak_int8_flop_per_s",
-    "fp4": "peak_fp4_flop_per_s",
-}
-#: Precision names, cheapest last.
-PRECISIONS = tuple(BYTES_PER_PARAM)
 
 
 # --- building blocks ---------------------------------------------------------------------------
@@ -129,8 +122,8 @@ def hardware_peak_flop_per_s(hardware, precision="bf16"):
         precision.
     """
     choice("precision", precision, PRECISIONS)
-    hw = _hardware(hardware)
-    raw, arr = _hw_value(hw, PEAK_FLOP_COLUMN[precision])
+    hw = resolve_hardware(hardware)
+    raw, arr = hardware_value(hw, PEAK_FLOP_COLUMN[precision])
     return like(arr, raw)
 
 
@@ -171,7 +164,7 @@ def expected_experts_touched(n_routed_experts, n_active_experts, n_tokens):
     k = nonnegative("n_active_experts", n_active_experts)
     n = nonnegative("n_tokens", n_tokens)
     _check_le("n_active_experts", k, "n_routed_experts", e)
-    return like(_touched(e, k, n), n_routed_experts, n_active_experts, n_tokens)
+    return like(touched_experts(e, k, n), n_routed_experts, n_active_experts, n_tokens)
 
 
 @finite_result
@@ -321,7 +314,7 @@ def expected_tokens_per_step(acceptance_frac, draft_depth):
     """
     a = fraction("acceptance_frac", acceptance_frac)
     k = nonnegative("draft_depth", draft_depth, integer=True)
-    return like(_tokens_per_step(a, k), acceptance_frac, draft_depth)
+    return like(tokens_per_step(a, k), acceptance_frac, draft_depth)
 
 
 @finite_result
@@ -367,7 +360,7 @@ def speculative_speedup(acceptance_frac, draft_depth, draft_cost_ratio=0.0):
     a = fraction("acceptance_frac", acceptance_frac)
     k = nonnegative("draft_depth", draft_depth, integer=True)
     c = nonnegative("draft_cost_ratio", draft_cost_ratio)
-    return like(_tokens_per_step(a, k) / (k * c + 1.0), acceptance_frac, draft_depth,
+    return like(tokens_per_step(a, k) / (k * c + 1.0), acceptance_frac, draft_depth,
                 draft_cost_ratio)
 
 
@@ -376,8 +369,9 @@ def speculative_speedup(acceptance_frac, draft_depth, draft_cost_ratio=0.0):
 @finite_result
 def decode_step(model, hardware, precision, n_sequences, context_tok, *, n_devices=1,
                 compute_precision=None, kv_bytes_per_elem="bf16",
-                flop_efficiency_frac=1.0, bandwidth_efficiency_frac=1.0,
-                acceptance_frac=0.0, draft_depth=0, draft_cost_ratio=0.0, reserve_frac=0.0):
+                flop_efficiency_frac=None, bandwidth_efficiency_frac=None,
+                acceptance_frac=0.0, draft_depth=0, draft_cost_ratio=0.0, reserve_frac=0.0,
+                calibration=None):
     """Where one decode step's time goes, and the tokens per second it gives.
 
     One step emits one token (or, with speculative decoding / MTP, the expected
@@ -461,27 +455,29 @@ def decode_step(model, hardware, precision, n_sequences, context_tok, *, n_devic
     .. [3] Y. Leviathan et al., arXiv:2211.17192 (speculative decoding).
     .. [4] DeepSeek-AI, arXiv:2405.04434 (MLA) and arXiv:2412.19437 (MTP).
     """
-    m = _model_numbers(model)
+    m = model_spec(model)
     p = _precisions(precision, compute_precision)
-    hw = _hardware(hardware)
-    peak_raw, peak = _hw_value(hw, PEAK_FLOP_COLUMN[p["compute"]])
-    bw_raw, bw = _hw_value(hw, "memory_bytes_per_s")
-    mem_raw, mem = _hw_value(hw, "memory_bytes", required=False)
+    hw = resolve_hardware(hardware)
+    peak_raw, peak = hardware_value(hw, PEAK_FLOP_COLUMN[p["compute"]])
+    attn_raw, peak_attn = hardware_value(hw, PEAK_FLOP_COLUMN["bf16"])
+    bw_raw, bw = hardware_value(hw, "memory_bytes_per_s")
+    mem_raw, mem = hardware_value(hw, "memory_bytes", required=False)
     ctx = positive("context_tok", context_tok)
     n_dev = positive("n_devices", n_devices, integer=True)
     kv_b = _bytes_per_elem("kv_bytes_per_elem", kv_bytes_per_elem)
-    ef = fraction("flop_efficiency_frac", flop_efficiency_frac, allow_zero=False)
-    eb = fraction("bandwidth_efficiency_frac", bandwidth_efficiency_frac, allow_zero=False)
+    cal = _calibration(calibration, flop_efficiency_frac, bandwidth_efficiency_frac)
     a = fraction("acceptance_frac", acceptance_frac)
     k = nonnegative("draft_depth", draft_depth, integer=True)
     c = nonnegative("draft_cost_ratio", draft_cost_ratio)
     reserve = numeric("reserve_frac", reserve_frac, min_value=0.0, max_value=1.0,
                       max_inclusive=False)
-    kv_per_tok = m["n_layers"] * m["kv_elems_per_layer"] * kv_b
-    held_bytes = m["total_params"] * p["weight_bytes_per_param"]
+    tp = n_dev
+    held = held_bytes_per_device(m, p["weight_bytes_per_param"], tp=tp)
+    kv_dev = kv_bytes_per_token_per_device(m, kv_b, tp=tp)
     max_seq = None
     if mem is not None:
-        max_seq = _max_sequences(n_dev * mem, held_bytes, kv_per_tok, ctx, reserve)
+        free = np.maximum(mem * (1.0 - reserve) - held, 0.0)
+        max_seq = np.floor(free / (kv_dev * ctx) * (1.0 + 1e-12))
     if n_sequences is None:
         if max_seq is None:
             raise ValueError("n_sequences=None (as many as fit) needs the hardware's "
@@ -489,32 +485,37 @@ def decode_step(model, hardware, precision, n_sequences, context_tok, *, n_devic
         if np.any(max_seq < 1):
             raise ValueError(
                 f"n_sequences=None (as many as fit): not one sequence of context_tok="
-                f"{float(np.min(ctx)):g} fits beside {float(np.max(held_bytes / n_dev)):.3g} "
+                f"{float(np.min(ctx)):g} fits beside {float(np.max(held)):.3g} "
                 f"bytes of weights per device; add devices (n_devices), lower the precision "
                 f"or the context")
         batch = max_seq
     else:
         batch = positive("n_sequences", n_sequences)
-
-    verify = _roofline_decode(m, batch, ctx, 1.0 + k, p["weight_bytes_per_param"], kv_per_tok,
-                              peak, bw, ef, eb, n_dev)
+        if max_seq is not None:
+            _check_fits(batch, max_seq, ctx, held)
+    args = dict(bw=bw, peak_mm=peak, peak_attn=peak_attn,
+                weight_bytes_per_param=p["weight_bytes_per_param"], kv_bytes_per_elem=kv_b,
+                n_sequences=batch, context_tok=ctx, phase="decode", tp=tp, cal=cal)
+    verify = forward_step(m, tok_per_seq=1.0 + k, **args)
     if np.any(k > 0):
-        plain = _roofline_decode(m, batch, ctx, 1.0, p["weight_bytes_per_param"], kv_per_tok,
-                                 peak, bw, ef, eb, n_dev)
-        draft_s = k * c * plain["step_s"]
+        draft_s = k * c * forward_step(m, tok_per_seq=1.0, **args)["step_s"]
     else:
         draft_s = np.zeros(())
     step_s = verify["step_s"] + draft_s
-    tps = _tokens_per_step(a, k)
+    tps = tokens_per_step(a, k)
     out = dict(
         n_sequences=batch,
         context_tok=ctx,
         experts_touched_count=verify["experts_touched_count"],
-        weight_read_bytes=verify["weight_read_bytes"],
-        kv_read_bytes=verify["kv_read_bytes"],
-        flop=verify["flop"],
-        weight_read_s=verify["weight_read_s"],
-        kv_read_s=verify["kv_read_s"],
+        weight_read_bytes=verify["weight_read_bytes"] * n_dev,
+        kv_read_bytes=verify["kv_bytes"] * n_dev,
+        flop=verify["flop"] * n_dev,
+        weight_read_s=verify["weight_memory_s"],
+        kv_read_s=verify["kv_memory_s"],
+        dense_s=verify["dense_s"],
+        experts_s=verify["experts_s"],
+        attention_s=verify["attention_s"],
+        fixed_s=verify["fixed_s"],
         memory_s=verify["memory_s"],
         compute_s=verify["compute_s"],
         draft_s=draft_s,
@@ -522,13 +523,13 @@ def decode_step(model, hardware, precision, n_sequences, context_tok, *, n_devic
         tok_per_step=tps,
         decode_tok_per_s=batch * tps / step_s / n_dev,
         decode_tok_per_s_per_user=tps / step_s,
-        weight_bytes_per_device=held_bytes / n_dev,
+        weight_bytes_per_device=held,
     )
     if max_seq is not None:
         out["max_concurrent_sequences"] = max_seq
     inputs = [n_sequences, context_tok, n_devices, flop_efficiency_frac,
               bandwidth_efficiency_frac, acceptance_frac, draft_depth, draft_cost_ratio,
-              reserve_frac, peak_raw, bw_raw, mem_raw, *_not_str(kv_bytes_per_elem)]
+              reserve_frac, peak_raw, attn_raw, bw_raw, mem_raw, *_not_str(kv_bytes_per_elem)]
     return {key: like(v, *inputs) for key, v in out.items()}
 
 
@@ -586,8 +587,8 @@ def decode_tok_per_s_per_user(model, hardware, precision, n_sequences, context_t
 
 @finite_result
 def prefill_step(model, hardware, precision, prompt_tok, n_sequences=1.0, *, n_devices=1,
-                 compute_precision=None, kv_bytes_per_elem="bf16", flop_efficiency_frac=1.0,
-                 bandwidth_efficiency_frac=1.0):
+                 compute_precision=None, kv_bytes_per_elem="bf16", flop_efficiency_frac=None,
+                 bandwidth_efficiency_frac=None, calibration=None):
     """Where one prefill pass's time goes: ``n_sequences`` prompts of ``prompt_tok``.
 
     The pass computes ``2 * active_params`` FLOPs per prompt token plus causal
@@ -624,34 +625,33 @@ def prefill_step(model, hardware, precision, prompt_tok, n_sequences=1.0, *, n_d
     .. [1] R. Pope et al., "Efficiently Scaling Transformer Inference",
        arXiv:2211.05102, §3.
     """
-    m = _model_numbers(model)
+    m = model_spec(model)
     p = _precisions(precision, compute_precision)
-    hw = _hardware(hardware)
-    peak_raw, peak = _hw_value(hw, PEAK_FLOP_COLUMN[p["compute"]])
-    bw_raw, bw = _hw_value(hw, "memory_bytes_per_s")
+    hw = resolve_hardware(hardware)
+    peak_raw, peak = hardware_value(hw, PEAK_FLOP_COLUMN[p["compute"]])
+    attn_raw, peak_attn = hardware_value(hw, PEAK_FLOP_COLUMN["bf16"])
+    bw_raw, bw = hardware_value(hw, "memory_bytes_per_s")
     prompt = positive("prompt_tok", prompt_tok)
     batch = positive("n_sequences", n_sequences)
     n_dev = positive("n_devices", n_devices, integer=True)
     kv_b = _bytes_per_elem("kv_bytes_per_elem", kv_bytes_per_elem)
-    ef = fraction("flop_efficiency_frac", flop_efficiency_frac, allow_zero=False)
-    eb = fraction("bandwidth_efficiency_frac", bandwidth_efficiency_frac, allow_zero=False)
+    cal = _calibration(calibration, flop_efficiency_frac, bandwidth_efficiency_frac)
+    s = forward_step(m, bw=bw, peak_mm=peak, peak_attn=peak_attn,
+                     weight_bytes_per_param=p["weight_bytes_per_param"], kv_bytes_per_elem=kv_b,
+                     n_sequences=batch, tok_per_seq=prompt, context_tok=(prompt + 1.0) / 2.0,
+                     phase="prefill", tp=n_dev, cal=cal)
     tokens = batch * prompt
-    touched, params_read = _params_read(m, tokens)
-    weight_read = params_read * p["weight_bytes_per_param"]
-    kv_write = tokens * m["n_layers"] * m["kv_elems_per_layer"] * kv_b
-    flop = tokens * 2.0 * m["active_params"] \
-        + batch * m["attn_flop_prefill"] * prompt * (prompt + 1.0) / 2.0
-    weight_s = weight_read / (n_dev * bw * eb)
-    kv_s = kv_write / (n_dev * bw * eb)
-    compute_s = flop / (n_dev * peak * ef)
-    step_s = np.maximum(weight_s + kv_s, compute_s)
-    out = dict(n_sequences=batch, prompt_tok=prompt, experts_touched_count=touched,
-               weight_read_bytes=weight_read, kv_write_bytes=kv_write, flop=flop,
-               weight_read_s=weight_s, kv_write_s=kv_s, memory_s=weight_s + kv_s,
-               compute_s=compute_s, step_s=step_s,
-               prefill_tok_per_s=tokens / step_s / n_dev)
+    out = dict(n_sequences=batch, prompt_tok=prompt,
+               experts_touched_count=s["experts_touched_count"],
+               weight_read_bytes=s["weight_read_bytes"] * n_dev,
+               kv_write_bytes=s["kv_bytes"] * n_dev, flop=s["flop"] * n_dev,
+               weight_read_s=s["weight_memory_s"], kv_write_s=s["kv_memory_s"],
+               dense_s=s["dense_s"], experts_s=s["experts_s"], attention_s=s["attention_s"],
+               fixed_s=s["fixed_s"], memory_s=s["memory_s"], compute_s=s["compute_s"],
+               step_s=s["step_s"], prefill_tok_per_s=tokens / s["step_s"] / n_dev)
     inputs = [prompt_tok, n_sequences, n_devices, flop_efficiency_frac,
-              bandwidth_efficiency_frac, peak_raw, bw_raw, *_not_str(kv_bytes_per_elem)]
+              bandwidth_efficiency_frac, peak_raw, attn_raw, bw_raw,
+              *_not_str(kv_bytes_per_elem)]
     return {key: like(v, *inputs) for key, v in out.items()}
 
 
@@ -737,16 +737,16 @@ def model_devices_to_hold(model, hardware, precision, context_tok=0.0, n_sequenc
         ``ceil((total_params * bytes + n_sequences * context_tok * kv_bytes_per_token)
         / (memory_bytes * usable_frac))``. [-]
     """
-    m = _model_numbers(model)
+    m = model_spec(model)
     p = _precisions(precision, None)
-    hw = _hardware(hardware)
-    mem_raw, mem = _hw_value(hw, "memory_bytes")
+    hw = resolve_hardware(hardware)
+    mem_raw, mem = hardware_value(hw, "memory_bytes")
     ctx = nonnegative("context_tok", context_tok)
     n = nonnegative("n_sequences", n_sequences)
     kv_b = _bytes_per_elem("kv_bytes_per_elem", kv_bytes_per_elem)
     u = fraction("usable_frac", usable_frac, allow_zero=False)
-    total = m["total_params"] * p["weight_bytes_per_param"] \
-        + n * ctx * m["n_layers"] * m["kv_elems_per_layer"] * kv_b
+    total = m.total_params * p["weight_bytes_per_param"] \
+        + n * ctx * m.n_layers * m.kv_elems_per_layer * kv_b
     out = np.ceil(total / (mem * u) * (1.0 - 1e-12))
     return like(out, mem_raw, context_tok, n_sequences, usable_frac,
                 *_not_str(kv_bytes_per_elem))
@@ -754,13 +754,6 @@ def model_devices_to_hold(model, hardware, precision, context_tok=0.0, n_sequenc
 
 # --- private -----------------------------------------------------------------------------------
 
-def _touched(e, k, n):
-    return e * (1.0 - (1.0 - k / e) ** n)
-
-
-def _tokens_per_step(a, k):
-    safe = np.where(a < 1.0, a, 0.0)
-    return np.where(a < 1.0, (1.0 - safe ** (k + 1.0)) / (1.0 - safe), k + 1.0)
 
 
 def _check_le(name_small, small, name_big, big):
@@ -783,125 +776,40 @@ def _precisions(precision, compute_precision):
     return {"weight_bytes_per_param": BYTES_PER_PARAM[precision], "compute": compute}
 
 
-def _model_numbers(model):
-    """One model's numbers the roofline needs, checked, as floats."""
-    names, get = _model_columns(model)
-    if len(names) != 1:
-        raise ValueError(f"model must be one model (a name, a row or a mapping), got a table "
-                         f"of {len(names)} rows")
-    one = np.ones(1, bool)
-    name = names[0]
-    kind = _model_kinds(names, get)[0]
-
-    def req(col, why=""):
-        return float(_model_required(names, get, col, one, why)[0])
-
-    n_layers, n_heads = req("n_layers"), req("n_heads")
-    total, active = req("total_params"), req("active_params")
-    if active > total:
-        raise ValueError(f"model {name!r}: active_params ({active:g}) must be <= total_params "
-                         f"({total:g})")
-    e = float(get("n_routed_experts")[0])
-    moe = bool(np.isfinite(e) and e > 0)
-    if moe:
-        k = req("n_active_experts", "for an MoE model")
-        if k > e:
-            raise ValueError(f"model {name!r}: n_active_experts ({k:g}) must be <= "
-                             f"n_routed_experts ({e:g})")
-        dense_layers = float(get("n_dense_layers")[0])
-        dense_layers = dense_layers if np.isfinite(dense_layers) else 0.0
-        moe_layers = n_layers - dense_layers
-        per_expert = 3.0 * req("hidden_dim", "for an MoE model") \
-            * req("moe_ffn_dim", "for an MoE model")
-        shared_part = active - moe_layers * k * per_expert
-        if shared_part < 0:
-            raise ValueError(
-                f"model {name!r}: active_params ({active:g}) is smaller than its active routed "
-                f"experts ({moe_layers:g} layers x {k:g} experts x 3*hidden_dim*moe_ffn_dim = "
-                f"{moe_layers * k * per_expert:g}); check the config columns")
-    else:
-        e, k, moe_layers, per_expert, shared_part = 1.0, 1.0, 0.0, 0.0, active
-    kv_elems = float(_model_kv_elems_per_layer(names, get)[0])
-    if kind == "mla":
-        lora, rope = req("kv_lora_rank_dim"), req("qk_rope_head_dim")
-        nope = req("qk_nope_head_dim", "for MLA prefill")
-        v = req("v_head_dim", "for MLA prefill")
-        attn_dec = n_layers * n_heads * 2.0 * (2.0 * lora + rope)
-        attn_pre = n_layers * n_heads * 2.0 * (nope + rope + v)
-    else:
-        head_dim = float(_model_head_dim(names, get, one)[0])
-        attn_dec = attn_pre = n_layers * n_heads * 4.0 * head_dim
-    return dict(name=name, kind=kind, n_layers=n_layers, total_params=total,
-                active_params=active, moe=moe, n_routed_experts=e, n_active_experts=k,
-                moe_layers=moe_layers, params_per_expert=per_expert, shared_params=shared_part,
-                kv_elems_per_layer=kv_elems, attn_flop_decode=attn_dec,
-                attn_flop_prefill=attn_pre)
+def _calibration(cal, flop_efficiency_frac, bandwidth_efficiency_frac):
+    """The fitted calibration, with uniform efficiency overrides where given."""
+    if cal is None:
+        cal = calibration()
+    elif not isinstance(cal, Calibration):
+        raise ValueError(f"calibration must be an econ.Calibration or None, got "
+                         f"{type(cal).__name__}")
+    changes = {}
+    if flop_efficiency_frac is not None:
+        ef = fraction("flop_efficiency_frac", flop_efficiency_frac, allow_zero=False)
+        changes.update(gemm_flop_frac=ef, attention_flop_frac=ef)
+    if bandwidth_efficiency_frac is not None:
+        eb = fraction("bandwidth_efficiency_frac", bandwidth_efficiency_frac, allow_zero=False)
+        changes.update(gemm_bandwidth_frac=eb, attention_bandwidth_frac=eb)
+    return dataclasses.replace(cal, **changes) if changes else cal
 
 
-def _params_read(m, n_tokens):
-    """(experts touched per MoE layer, parameters read) for a forward pass of n_tokens."""
-    if not m["moe"]:
-        return np.zeros(()), np.full(np.shape(n_tokens), m["active_params"])
-    touched = _touched(m["n_routed_experts"], m["n_active_experts"], n_tokens)
-    return touched, m["shared_params"] + m["moe_layers"] * m["params_per_expert"] * touched
+def _check_fits(batch, max_seq, ctx, held):
+    """A batch whose KV cache does not fit beside the weights is an error, not a number."""
+    over = np.broadcast_to(batch > max_seq, np.broadcast_shapes(np.shape(batch),
+                                                                np.shape(max_seq)))
+    if over.any():
+        i = int(np.flatnonzero(over)[0])
+        b = float(np.broadcast_to(batch, over.shape).reshape(-1)[i])
+        fit = float(np.broadcast_to(max_seq, over.shape).reshape(-1)[i])
+        c = float(np.broadcast_to(ctx, over.shape).reshape(-1)[i])
+        raise ValueError(f"n_sequences={b:g} does not fit in memory at context_tok={c:g}: at "
+                         f"most {fit:g} sequences fit beside {float(np.max(held)):.3g} bytes "
+                         "of weights per device; lower the batch or the context, or add "
+                         "devices (n_devices)")
 
 
-def _roofline_decode(m, batch, ctx, tok_per_seq, bytes_per_param, kv_per_tok, peak, bw, ef, eb,
-                     n_dev):
-    tokens = batch * tok_per_seq
-    touched, params_read = _params_read(m, tokens)
-    weight_read = params_read * bytes_per_param
-    kv_read = batch * ctx * kv_per_tok
-    flop = tokens * (2.0 * m["active_params"] + m["attn_flop_decode"] * ctx)
-    weight_s = weight_read / (n_dev * bw * eb)
-    kv_s = kv_read / (n_dev * bw * eb)
-    compute_s = flop / (n_dev * peak * ef)
-    memory_s = weight_s + kv_s
-    return dict(experts_touched_count=touched, weight_read_bytes=weight_read,
-                kv_read_bytes=kv_read, flop=flop, weight_read_s=weight_s, kv_read_s=kv_s,
-                memory_s=memory_s, compute_s=compute_s, step_s=np.maximum(memory_s, compute_s))
 
 
-def _max_sequences(mem, weights, kv_per_tok, ctx, reserve):
-    # as econ.max_concurrent_sequences, without re-checking the inputs
-    free = np.maximum(mem * (1.0 - reserve) - weights, 0.0)
-    return np.floor(free / (kv_per_tok * ctx) * (1.0 + 1e-12))
 
 
-def _hardware(hardware):
-    if isinstance(hardware, str):
-        from . import data
-        return data.row("hardware", hardware)
-    if isinstance(hardware, (pd.Series, pd.DataFrame, Mapping)):
-        return hardware
-    raise ValueError("hardware must be a hardware name, a row of econ.data.load('hardware'), a "
-                     f"mapping of its columns, or the whole table; got {type(hardware).__name__}")
 
-
-def _hw_value(hw, col, required=True):
-    """(raw value for ``like``, checked float array) of a hardware column."""
-    present = col in (hw.columns if isinstance(hw, pd.DataFrame) else hw)
-    if not present:
-        if required:
-            raise ValueError(f"hardware has no column {col!r}")
-        return None, None
-    raw = hw[col]
-    if raw is None or (np.ndim(raw) == 0 and _isnan(raw)):
-        if not required:
-            return None, None
-        name = hw.name if isinstance(hw, pd.Series) else hw.get("name", "<hardware>")
-        raise ValueError(f"hardware {name!r} has no {col} (empty in the table); choose a "
-                         "precision it supports (compute_precision) or fill the value")
-    if isinstance(raw, pd.Series) and raw.isna().any():
-        if not required:
-            return None, None
-        raise ValueError(f"hardware {raw.index[raw.isna()][0]!r} has no {col} (empty in the "
-                         "table); choose a precision it supports or select other hardware")
-    return raw, positive(f"hardware {col}", raw)
-
-
-def _isnan(x):
-    try:
-        return bool(np.isnan(float(x)))
-    except (TypeError, ValueError):
-        return False

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from .units import BYTES_PER_PARAM
 from ._checks import choice, like, nonnegative, numeric, positive
 
 __all__ = [
@@ -259,7 +260,6 @@ def _arrays(*xs):
 def _bytes_per_elem(name, x):
     """Bytes per element from a number or a precision name (``"bf16"``, ``"fp8"``, ...)."""
     if isinstance(x, str):
-        from .inference import BYTES_PER_PARAM  # imported here: inference imports this module
         choice(name, x, BYTES_PER_PARAM)
         return np.asarray(float(BYTES_PER_PARAM[x]))
     return positive(name, x)

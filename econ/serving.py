@@ -55,17 +55,18 @@ import numpy as np
 import pandas as pd
 
 from ._checks import choice, fraction, like, nonnegative, numeric, positive
-from .inference import (
-    BYTES_PER_PARAM,
-    PEAK_FLOP_COLUMN,
-    _hardware,
-    _hw_value,
-    _model_numbers,
-    _tokens_per_step,
-    _touched,
+from .engine import (
+    calibration,
+    forward_step,
+    hardware_value,
+    held_bytes_per_device,
+    max_load_ratio,
+    model_spec,
+    resolve_hardware,
+    tokens_per_step,
 )
-from .kvcache import _model_columns
 from .pricing import cost_usd_per_mtok
+from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN
 
 __all__ = [
     "link_time_s",
@@ -285,7 +286,7 @@ def expected_max_load_ratio(mean_load, n_bins):
     """
     m = positive("mean_load", mean_load)
     n = numeric("n_bins", n_bins, min_value=1.0)
-    return like(_max_load_ratio(m, n), mean_load, n_bins)
+    return like(max_load_ratio(m, n), mean_load, n_bins)
 
 
 def prompt_tok_from_kv_length(kv_length_tok, input_per_output_ratio):
@@ -376,10 +377,10 @@ def kernel_efficiencies(hardware="h800-sxm"):
     """
     from . import data
     pub = data.load("published")
-    hw = _hardware(hardware)
-    _, fp8 = _hw_value(hw, PEAK_FLOP_COLUMN["fp8"])
-    _, bf16 = _hw_value(hw, PEAK_FLOP_COLUMN["bf16"])
-    _, bw = _hw_value(hw, "memory_bytes_per_s")
+    hw = resolve_hardware(hardware)
+    _, fp8 = hardware_value(hw, PEAK_FLOP_COLUMN["fp8"])
+    _, bf16 = hardware_value(hw, PEAK_FLOP_COLUMN["bf16"])
+    _, bw = hardware_value(hw, "memory_bytes_per_s")
     out = {
         "matmul_efficiency_frac": pub.loc["deepgemm-fp8-flop-per-s", "value"] / fp8,
         "attention_efficiency_frac":
@@ -700,8 +701,8 @@ def deployment_prefill(deployment, prompt_tok, cache_hit_frac=0.0, *, overlap=Tr
     m = ctx["m"]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         L = _prefill_ctx(p, h)
-        t = _phases(ctx, n, L, m["attn_flop_prefill"], n * ctx["kv_per_tok"], overlap)
-        mtp_s = ctx["n_mtp"] / m["n_layers"] * t["step_s"]
+        t = _phases(ctx, 1.0, n, L, "prefill", overlap)
+        mtp_s = ctx["n_mtp"] / m.n_layers * t["step_s"]
         pass_s = t["step_s"] + mtp_s
         per_dev = n / pass_s
     out = dict(context_tok=L, weight_read_bytes=t["weight_read_bytes"],
@@ -916,9 +917,6 @@ def _arrays(xs):
     return [x for x in xs if x is not None and not isinstance(x, str)]
 
 
-def _max_load_ratio(m, n):
-    return 1.0 + np.sqrt(2.0 * np.log(n) / m)
-
 
 def _prefill_ctx(p, h):
     return h * p + ((1.0 - h) * p + 1.0) / 2.0
@@ -991,18 +989,20 @@ def _decode_args(ctx, context_tok, acceptance_frac, draft_depth, reserve_frac):
     """
     L = positive("context_tok", context_tok)
     a = fraction("acceptance_frac", acceptance_frac)
-    k = ctx["n_mtp"] if draft_depth is None else nonnegative("draft_depth", draft_depth,
-                                                              integer=True)
+    # the model's MTP modules draft by default only where drafts are accepted: drafting
+    # a token that is never kept costs a layer and buys nothing
+    k = np.where(a > 0, ctx["n_mtp"], 0.0) if draft_depth is None \
+        else nonnegative("draft_depth", draft_depth, integer=True)
     reserve = numeric("reserve_frac", reserve_frac, min_value=0.0, max_value=1.0,
                       max_inclusive=False)
     return L, a, k, reserve
 
 
 def _ctx(d, model, hardware, em, ea, eb, link_rates):
-    """Everything a step needs, checked once: model numbers, device rates, layout, links."""
+    """Everything a step needs, checked once: model spec, device rates, layout, links."""
     choice("link_rates", link_rates, LINK_RATES)
-    m = _model_numbers(d["model"] if model is None else model)
-    hw = _hardware(d["hardware"] if hardware is None else hardware)
+    m = model_spec(d["model"] if model is None else model)
+    hw = resolve_hardware(d["hardware"] if hardware is None else hardware)
     eff = None
     if em is None or ea is None or eb is None:
         # shares measured on H800, applied to whichever device the unit runs on
@@ -1013,30 +1013,32 @@ def _ctx(d, model, hardware, em, ea, eb, link_rates):
     em = fraction("matmul_efficiency_frac", em, allow_zero=False)
     ea = fraction("attention_efficiency_frac", ea, allow_zero=False)
     eb = fraction("bandwidth_efficiency_frac", eb, allow_zero=False)
-    _, peak_mm = _hw_value(hw, PEAK_FLOP_COLUMN[d["matmul_precision"]])
-    _, peak_attn = _hw_value(hw, PEAK_FLOP_COLUMN[d["attention_precision"]])
-    _, bw = _hw_value(hw, "memory_bytes_per_s")
-    _, mem = _hw_value(hw, "memory_bytes", required=False)
+    cal = calibration(gemm_flop_frac=em, attention_flop_frac=ea, gemm_bandwidth_frac=eb,
+                      attention_bandwidth_frac=eb)
+    _, peak_mm = hardware_value(hw, PEAK_FLOP_COLUMN[d["matmul_precision"]])
+    _, peak_attn = hardware_value(hw, PEAK_FLOP_COLUMN[d["attention_precision"]])
+    _, bw = hardware_value(hw, "memory_bytes_per_s")
+    _, mem = hardware_value(hw, "memory_bytes", required=False)
     wb = BYTES_PER_PARAM[d["weight_precision"]]
     g = float(d["n_devices_per_node"])
     n_dev = g * float(d["n_nodes"])
     ep = _num(d, "n_ep_devices", 0.0)
     kernel = d["comm_kernel"]
-    if ep > 0 and not m["moe"]:
+    if ep > 0 and not m.moe:
         raise ValueError(f"deployment {d['name']!r}: expert parallelism (n_ep_devices) needs an "
-                         f"MoE model, got {m['name']!r}")
-    n_mtp = float(_model_mtp(d["model"] if model is None else model))
-    c = dict(m=m, d=d, g=g, n_dev=n_dev, ep=ep, kernel=kernel, wb=wb, em=em, ea=ea, eb=eb,
-             peak_mm=peak_mm, peak_attn=peak_attn, bw=bw, mem=mem, n_mtp=n_mtp,
-             micro=float(d["n_microbatches"]),
+                         f"MoE model, got {m.name!r}")
+    # with expert parallelism: attention and dense parts data parallel, experts over ep
+    # devices; without: every weight split evenly over the unit (tensor parallel)
+    layout = dict(tp=1.0, ep=ep, dp_attention=True) if ep > 0 else \
+        dict(tp=n_dev, ep=1.0, dp_attention=False)
+    slots = _num(d, "n_routed_experts_per_device") if ep > 0 else None
+    kv_b = float(d["kv_cache_elem_bytes"])
+    c = dict(m=m, d=d, g=g, n_dev=n_dev, ep=ep, kernel=kernel, cal=cal, layout=layout,
+             slots=slots, peak_mm=peak_mm, peak_attn=peak_attn, bw=bw, mem=mem, wb=wb, kv_b=kv_b,
+             n_mtp=m.n_mtp_modules, micro=float(d["n_microbatches"]),
              sm_frac=_num(d, "n_comm_sms", 0.0) / float(d["n_device_sms"]),
-             kv_per_tok=m["n_layers"] * m["kv_elems_per_layer"] * float(d["kv_cache_elem_bytes"]))
-    if ep > 0:
-        c["slots"] = _num(d, "n_routed_experts_per_device")
-        c["held"] = (m["shared_params"] + c["slots"] * m["moe_layers"]
-                     * m["params_per_expert"]) * wb * (1.0 + n_mtp / m["n_layers"])
-    else:
-        c["held"] = m["total_params"] * wb * (1.0 + n_mtp / m["n_layers"]) / n_dev
+             kv_per_tok=m.n_layers * m.kv_elems_per_layer * kv_b,
+             held=held_bytes_per_device(m, wb, experts_per_device=slots, **layout))
     if kernel != "none":
         if ep <= 0:
             raise ValueError(f"deployment {d['name']!r}: comm_kernel {kernel!r} needs "
@@ -1048,81 +1050,51 @@ def _ctx(d, model, hardware, em, ea, eb, link_rates):
         else:
             rd = rc = _num(d, "ib_bytes_per_s")
         if kernel == "low-latency":
-            copies_ib = m["n_active_experts"]
+            copies_ib = m.n_active_experts
             nvl = 0.0
         else:
             nodes_in_ep = ep / g
-            copies_ib = float(expected_nodes_touched(m["n_active_experts"], nodes_in_ep,
+            copies_ib = float(expected_nodes_touched(m.n_active_experts, nodes_in_ep,
                                                      _num(d, "n_max_routed_nodes", nodes_in_ep)))
             nvl = _num(d, "nvlink_bytes_per_s")
-        c.update(db=db, cb=cb, rd=rd, rc=rc, copies_ib=copies_ib, nvl=nvl,
-                 hidden=_model_hidden(d["model"] if model is None else model))
+        c.update(db=db, cb=cb, rd=rd, rc=rc, copies_ib=copies_ib, nvl=nvl, hidden=m.hidden_dim)
     return c
 
 
-def _model_hidden(model):
-    names, get = _model_columns(model)
-    h = float(get("hidden_dim")[0])
-    if not (np.isfinite(h) and h > 0):
-        raise ValueError(f"model {names[0]!r}: column 'hidden_dim' is needed for the "
-                         "dispatch/combine bytes")
-    return h
+def _phases(c, b, q, ctx_tok, phase, overlap):
+    """Per-device phase times for ``b`` sequences of ``q`` tokens each on every device.
 
-
-def _model_mtp(model):
-    if isinstance(model, str):
-        from . import data
-        v = data.row("models", model).get("n_mtp_modules")
-    else:
-        v = model.get("n_mtp_modules") if hasattr(model, "get") else None
-    return float(v) if _is_finite(v) else 0.0
-
-
-def _phases(c, t, ctx_tok, attn_flop_per_ctx, kv_bytes, overlap):
-    """Per-device phase times for a pass of ``t`` tokens per device (EP or even split)."""
+    The compute is the engine's (:func:`econ.engine.forward_step`), once per microbatch;
+    dispatch and combine are added here.
+    """
     m = c["m"]
     micro = c["micro"] if overlap else 1.0
-    k, E = m["n_active_experts"], m["n_routed_experts"]
-    per_expert = m["moe_layers"] * m["params_per_expert"]
-    if c["ep"] > 0:
-        touched_frac = _touched(E, k, c["ep"] * t) / E if m["moe"] else 0.0
-        rep_bytes = m["shared_params"] * c["wb"] * micro
-        exp_bytes = c["slots"] * per_expert * c["wb"] * touched_frac * micro
-        load = np.maximum(t / micro * k, 1e-300)
-        imb = np.where(t > 0, _max_load_ratio(load, c["ep"]), 1.0)
-    else:
-        # no expert parallelism: every weight split evenly over the node's devices
-        tokens = t * c["n_dev"]
-        touched = _touched(E, k, tokens) if m["moe"] else 0.0
-        rep_bytes = m["shared_params"] * c["wb"] * micro / c["n_dev"]
-        exp_bytes = m["moe_layers"] * m["params_per_expert"] * touched * c["wb"] * micro \
-            / c["n_dev"]
-        imb = np.ones_like(np.asarray(t, dtype=float))
-    dense_flop = t * 2.0 * m["shared_params"]
-    exp_flop = t * 2.0 * k * per_expert if m["moe"] else 0.0 * t
-    attn_flop = t * attn_flop_per_ctx * ctx_tok
-    bw = c["bw"] * c["eb"]
-    mm = c["peak_mm"] * c["em"]
-    attn_mem, attn_cmp = kv_bytes / bw, attn_flop / (c["peak_attn"] * c["ea"])
-    dense_mem, dense_cmp = rep_bytes / bw, dense_flop / mm
-    exp_mem, exp_cmp = exp_bytes / bw, imb * exp_flop / mm
-    attention_s = np.maximum(attn_mem, attn_cmp)
-    dense_s = np.maximum(dense_mem, dense_cmp)
-    experts_s = np.maximum(exp_mem, exp_cmp)
+    lay = c["layout"]
+    # without expert parallelism the unit is one tensor-parallel group over all its devices
+    seqs = b / micro if lay["dp_attention"] else b * c["n_dev"] / micro
+    f = forward_step(m, bw=c["bw"], peak_mm=c["peak_mm"], peak_attn=c["peak_attn"],
+                     weight_bytes_per_param=c["wb"], kv_bytes_per_elem=c["kv_b"],
+                     n_sequences=seqs, tok_per_seq=q, context_tok=ctx_tok, phase=phase,
+                     experts_per_device=c["slots"], cal=c["cal"], **lay)
+    t = b * q
+    attention_s = f["attention_s"] * micro
+    dense_s = (f["dense_s"] + f["fixed_s"]) * micro
+    experts_s = f["experts_s"] * micro
     compute_s = attention_s + dense_s + experts_s
     if c["kernel"] == "none":
         zero = 0.0 * t
         dispatch_b = combine_b = dispatch_s = combine_s = comm_s = zero
     else:
         h = c["hidden"]
-        dispatch_b = m["moe_layers"] * t * c["copies_ib"] * h * c["db"]
-        combine_b = m["moe_layers"] * t * c["copies_ib"] * h * c["cb"]
+        k = m.n_active_experts
+        dispatch_b = m.moe_layers * t * c["copies_ib"] * h * c["db"]
+        combine_b = m.moe_layers * t * c["copies_ib"] * h * c["cb"]
         dispatch_s = dispatch_b / c["rd"]
         combine_s = combine_b / c["rc"]
         ib_s = dispatch_s + combine_s
         if c["nvl"] > 0:
             fwd = k * (1.0 - 1.0 / c["g"])
-            nvl_s = m["moe_layers"] * t * fwd * h * (c["db"] + c["cb"]) / c["nvl"]
+            nvl_s = m.moe_layers * t * fwd * h * (c["db"] + c["cb"]) / c["nvl"]
         else:
             nvl_s = 0.0 * t
         comm_s = np.maximum(ib_s, nvl_s)
@@ -1134,13 +1106,15 @@ def _phases(c, t, ctx_tok, attn_flop_per_ctx, kv_bytes, overlap):
         step_s = np.maximum(compute_s, comm_s)
     else:
         step_s = compute_s + comm_s
-    return dict(weight_read_bytes=rep_bytes + exp_bytes, attention_flop=attn_flop,
-                matmul_flop=dense_flop + exp_flop, load_imbalance_ratio=imb,
+    return dict(weight_read_bytes=f["weight_read_bytes"] * micro,
+                attention_flop=f["attention_flop"] * micro,
+                matmul_flop=f["matmul_flop"] * micro,
+                load_imbalance_ratio=f["load_imbalance_ratio"] * np.ones_like(step_s),
                 dispatch_bytes=dispatch_b, combine_bytes=combine_b,
                 attention_s=attention_s, dense_s=dense_s, experts_s=experts_s,
-                attention_bound_compute=attn_cmp >= attn_mem,
-                dense_bound_compute=dense_cmp >= dense_mem,
-                experts_bound_compute=exp_cmp >= exp_mem,
+                attention_bound_compute=f["attention_bound_compute"],
+                dense_bound_compute=f["dense_bound_compute"],
+                experts_bound_compute=f["experts_bound_compute"],
                 compute_s=compute_s, dispatch_s=dispatch_s, combine_s=combine_s,
                 comm_s=comm_s, step_s=step_s)
 
@@ -1148,16 +1122,16 @@ def _phases(c, t, ctx_tok, attn_flop_per_ctx, kv_bytes, overlap):
 def _decode(c, b, L, a, k, overlap, reserve):
     m = c["m"]
     q = 1.0 + k
-    verify = _phases(c, b * q, L, m["attn_flop_decode"], b * L * c["kv_per_tok"], overlap)
+    verify = _phases(c, b, q, L, "decode", overlap)
     if np.any(k > 0):
         # one draft step per drafted token, each one layer of the model (V3's MTP module is
         # one transformer block; a model without one is charged one layer all the same)
-        plain = _phases(c, b, L, m["attn_flop_decode"], b * L * c["kv_per_tok"], overlap)
-        draft_s = k * max(c["n_mtp"], 1.0) / m["n_layers"] * plain["step_s"]
+        plain = _phases(c, b, 1.0, L, "decode", overlap)
+        draft_s = k * max(c["n_mtp"], 1.0) / m.n_layers * plain["step_s"]
     else:
         draft_s = 0.0 * b
     step_s = verify["step_s"] + draft_s
-    tps = _tokens_per_step(a, k)
+    tps = tokens_per_step(a, k)
     per_user = tps / step_s
     per_dev = b * per_user
     out = dict(n_sequences_per_device=b * np.ones_like(step_s), tok_per_step=tps,

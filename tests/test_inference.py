@@ -43,6 +43,12 @@ H100 = dict(name="h100-sxm", peak_bf16_flop_per_s=989.4e12, peak_fp8_flop_per_s=
             peak_int8_flop_per_s=1978.9e12, peak_fp4_flop_per_s=float("nan"),
             memory_bytes=80e9, memory_bytes_per_s=3.35e12)
 
+# The closed-form limits: datasheet rates, no occupancy or per-layer cost, memory not checked.
+ROOF = econ.Calibration(gemm_bandwidth_frac=1.0, gemm_flop_frac=1.0,
+                        attention_bandwidth_frac=1.0, attention_flop_frac=1.0,
+                        attention_half_occupancy_count=0.0, layer_fixed_s=0.0)
+H100_NOMEM = {k: v for k, v in H100.items() if k != "memory_bytes"}
+
 # A small MoE: 4 layers, 8 experts of 3*64*32 params, 2 active, plus 10,000 shared params.
 PER_EXPERT = 3 * 64 * 32
 TOY_MOE = dict(name="toy-moe", attention_kind="gqa", n_layers=4, hidden_dim=64, n_heads=4,
@@ -88,41 +94,45 @@ def test_step_time_is_the_larger_of_memory_and_compute():
 
 
 def test_decode_at_batch_1_is_memory_bound_on_the_weights():
-    d = decode_step(LLAMA_70B, H100, "bf16", 1, 1)
+    d = decode_step(LLAMA_70B, H100_NOMEM, "bf16", 1, 1, calibration=ROOF)
     weights_s = 70.6e9 * 2 / 3.35e12   # 42 ms
-    assert d["step_s"] == pytest.approx(weights_s, rel=1e-4)
+    # additive roofline: the step is the byte time plus the FLOP time (0.3% here)
+    assert d["step_s"] == pytest.approx(d["memory_s"] + d["compute_s"], rel=1e-12)
+    assert d["step_s"] == pytest.approx(weights_s, rel=5e-3)
     assert d["weight_read_s"] == pytest.approx(weights_s, rel=1e-12)
     assert d["compute_s"] < d["memory_s"] / 100
     assert d["decode_tok_per_s"] == d["decode_tok_per_s_per_user"] == pytest.approx(1 / weights_s,
-                                                                                    rel=1e-4)
+                                                                                    rel=5e-3)
     # FP8 halves the bytes and doubles the speed
-    assert decode_tok_per_s(LLAMA_70B, H100, "fp8", 1, 1) == pytest.approx(
-        2 * d["decode_tok_per_s"], rel=1e-4)
+    assert decode_tok_per_s(LLAMA_70B, H100_NOMEM, "fp8", 1, 1, calibration=ROOF) == \
+        pytest.approx(2 * d["decode_tok_per_s"], rel=5e-3)
 
 
 def test_decode_at_huge_batch_is_compute_bound():
     b, ctx = 1e6, 1
-    d = decode_step(LLAMA_70B, H100, "bf16", b, ctx, flop_efficiency_frac=0.5)
+    d = decode_step(LLAMA_70B, H100_NOMEM, "bf16", b, ctx, flop_efficiency_frac=0.5,
+                    calibration=ROOF)
     assert d["compute_s"] > 100 * d["weight_read_s"]
     flop_per_tok = 2 * 70.6e9 + 80 * 64 * 4 * 128 * ctx
     assert d["decode_tok_per_s"] == pytest.approx(0.5 * 989.4e12 / flop_per_tok, rel=1e-3)
 
 
 def test_long_context_makes_the_kv_read_dominate():
-    d = decode_step(LLAMA_70B, H100, "fp8", 64, 32_768)
+    d = decode_step(LLAMA_70B, H100_NOMEM, "fp8", 64, 32_768, calibration=ROOF)
     assert d["kv_read_bytes"] == 64 * 32_768 * 327_680
     assert d["kv_read_s"] > d["weight_read_s"]
 
 
 def test_devices_split_the_work_evenly():
-    one = decode_step(LLAMA_70B, H100, "bf16", 16, 2048)
-    eight = decode_step(LLAMA_70B, H100, "bf16", 16 * 8, 2048, n_devices=8)
+    one = decode_step(LLAMA_70B, H100_NOMEM, "bf16", 16, 2048, calibration=ROOF)
+    eight = decode_step(LLAMA_70B, H100_NOMEM, "bf16", 16 * 8, 2048, n_devices=8,
+                        calibration=ROOF)
     # per-device throughput with the batch scaled with the devices: weights read once
     # per step for the whole batch, so 8 devices with 8x the batch beat 8x one device
     assert eight["weight_bytes_per_device"] == pytest.approx(one["weight_bytes_per_device"] / 8)
     assert eight["kv_read_s"] == pytest.approx(one["kv_read_s"])
     assert eight["decode_tok_per_s"] > one["decode_tok_per_s"]
-    same = decode_step(LLAMA_70B, H100, "bf16", 16, 2048, n_devices=8)
+    same = decode_step(LLAMA_70B, H100_NOMEM, "bf16", 16, 2048, n_devices=8, calibration=ROOF)
     assert same["step_s"] == pytest.approx(one["step_s"] / 8)
 
 
@@ -141,8 +151,8 @@ def test_moe_with_all_experts_active_equals_dense():
     dense = dict(TOY_MOE, n_routed_experts=0, n_active_experts=0, moe_ffn_dim=None,
                  active_params=TOY_MOE["total_params"])
     batch = np.array([1.0, 3.0, 64.0, 1e5])
-    a = decode_step(all_active, H100, "bf16", batch, 100)
-    b = decode_step(dense, H100, "bf16", batch, 100)
+    a = decode_step(all_active, H100_NOMEM, "bf16", batch, 100)
+    b = decode_step(dense, H100_NOMEM, "bf16", batch, 100)
     for key in ("weight_read_bytes", "flop", "step_s", "decode_tok_per_s"):
         np.testing.assert_allclose(a[key], b[key], rtol=1e-12)
     np.testing.assert_allclose(prefill_tok_per_s(all_active, H100, "bf16", 512),
@@ -150,11 +160,11 @@ def test_moe_with_all_experts_active_equals_dense():
 
 
 def test_moe_holds_all_experts_and_reads_the_touched_ones():
-    d = decode_step(DEEPSEEK_V3, H100, "fp8", np.array([1.0, 1e5]), 1, n_devices=8)
+    d = decode_step(DEEPSEEK_V3, H100_NOMEM, "fp8", np.array([1.0, 1e5]), 1, n_devices=8)
     # one token reads the active parameters, a huge batch about all of them
     assert d["weight_read_bytes"][0] == pytest.approx(37e9)
     assert d["weight_read_bytes"][1] == pytest.approx(671e9, rel=0.01)
-    assert d["weight_bytes_per_device"] == pytest.approx(671e9 / 8)
+    assert d["weight_bytes_per_device"] == pytest.approx(671e9 / 8, rel=1e-3)
     # only active parameters are computed
     assert d["flop"][0] == pytest.approx(2 * 37e9 + 61 * 128 * 2 * 1088)
     toy = decode_step(TOY_MOE, H100, "bf16", 2, 1)
@@ -184,32 +194,35 @@ def test_speedup_net_of_draft_cost_and_deepseek_v3_mtp():
 
 
 def test_decode_step_with_drafting():
-    base = decode_step(LLAMA_70B, H100, "bf16", 1, 1)
-    spec = decode_step(LLAMA_70B, H100, "bf16", 1, 1, acceptance_frac=1.0, draft_depth=3)
-    # memory-bound: verifying 4 tokens costs one weight read, so 4x the tokens
+    kw = dict(calibration=ROOF)
+    base = decode_step(LLAMA_70B, H100_NOMEM, "bf16", 1, 1, **kw)
+    spec = decode_step(LLAMA_70B, H100_NOMEM, "bf16", 1, 1, acceptance_frac=1.0, draft_depth=3,
+                       **kw)
+    # memory-bound: verifying 4 tokens costs one weight read (plus their FLOPs, 1%)
     assert spec["tok_per_step"] == 4.0
-    assert spec["decode_tok_per_s"] == pytest.approx(4 * base["decode_tok_per_s"], rel=1e-3)
-    costed = decode_step(LLAMA_70B, H100, "bf16", 1, 1, acceptance_frac=0.8, draft_depth=1,
-                         draft_cost_ratio=0.05)
+    assert spec["decode_tok_per_s"] == pytest.approx(4 * base["decode_tok_per_s"], rel=2e-2)
+    costed = decode_step(LLAMA_70B, H100_NOMEM, "bf16", 1, 1, acceptance_frac=0.8, draft_depth=1,
+                         draft_cost_ratio=0.05, **kw)
     assert costed["draft_s"] == pytest.approx(0.05 * base["step_s"])
     assert costed["decode_tok_per_s"] == pytest.approx(
-        speculative_speedup(0.8, 1, 0.05) * base["decode_tok_per_s"], rel=1e-3)
+        speculative_speedup(0.8, 1, 0.05) * base["decode_tok_per_s"], rel=1e-2)
     # compute-bound: verifying k+1 tokens costs k+1 times the FLOPs, no gain at a = 0
-    big = decode_step(LLAMA_70B, H100, "bf16", 1e6, 1, draft_depth=1)
-    plain = decode_step(LLAMA_70B, H100, "bf16", 1e6, 1)
+    big = decode_step(LLAMA_70B, H100_NOMEM, "bf16", 1e6, 1, draft_depth=1, **kw)
+    plain = decode_step(LLAMA_70B, H100_NOMEM, "bf16", 1e6, 1, **kw)
     assert big["decode_tok_per_s"] == pytest.approx(plain["decode_tok_per_s"] / 2, rel=1e-3)
 
 
 # --- prefill ---------------------------------------------------------------------------------
 
 def test_prefill_long_prompt_is_compute_bound():
-    p = prefill_step(LLAMA_70B, H100, "bf16", 8192, flop_efficiency_frac=0.6)
-    assert p["compute_s"] > p["memory_s"]
+    p = prefill_step(LLAMA_70B, H100, "bf16", 8192, flop_efficiency_frac=0.6, calibration=ROOF)
+    assert p["compute_s"] > 20 * p["memory_s"]
     attn = 80 * 64 * 4 * 128 * (8192 + 1) / 2   # causal: average context (P+1)/2
-    assert p["prefill_tok_per_s"] == pytest.approx(0.6 * 989.4e12 / (2 * 70.6e9 + attn),
-                                                   rel=1e-9)
+    flop_s = 8192 * (2 * 70.6e9 + attn) / (0.6 * 989.4e12)
+    assert p["compute_s"] == pytest.approx(flop_s, rel=1e-9)
+    assert p["step_s"] == pytest.approx(p["compute_s"] + p["memory_s"], rel=1e-12)
     # a one-token prompt is a decode step: memory-bound on the weights
-    short = prefill_step(LLAMA_70B, H100, "bf16", 1)
+    short = prefill_step(LLAMA_70B, H100, "bf16", 1, calibration=ROOF)
     assert short["memory_s"] > short["compute_s"]
 
 
@@ -217,7 +230,8 @@ def test_prefill_mla_uses_materialised_heads():
     p = prefill_step(DEEPSEEK_V3, H100, "fp8", 1000, 4, n_devices=8)
     attn = 61 * 128 * 2 * 320
     assert p["flop"] == pytest.approx(4000 * 2 * 37e9 + 4 * attn * 1000 * 1001 / 2)
-    assert p["kv_write_bytes"] == 4000 * 70_272
+    # the MLA latent is shared by all heads: every tensor-parallel rank writes all of it
+    assert p["kv_write_bytes"] == 8 * 4000 * 70_272
 
 
 # --- SRAM systems ----------------------------------------------------------------------------
@@ -256,30 +270,34 @@ def test_batch_none_fills_the_memory():
 # --- data rows, whole tables and tidy output -------------------------------------------------
 
 def test_names_rows_and_the_whole_hardware_table():
-    by_name = decode_tok_per_s("deepseek-v3", "h800-sxm", "fp8", 64, 4989, n_devices=8)
+    # 671 GB of FP8 weights do not fit on 8 H800s (80 GB each): 16 do
+    by_name = decode_tok_per_s("deepseek-v3", "h800-sxm", "fp8", 64, 4989, n_devices=16)
     by_row = decode_tok_per_s(econ.data.row("models", "deepseek-v3"),
                               econ.data.row("hardware", "h800-sxm"), "fp8", 64, 4989,
-                              n_devices=8)
+                              n_devices=16)
     assert by_name == by_row and np.isfinite(by_name)
     hw = econ.data.load("hardware")
-    hw = hw[hw["peak_bf16_flop_per_s"].notna()]
+    hw = hw[hw["peak_bf16_flop_per_s"].notna() & (hw["memory_bytes"] >= 24e9)]
     out = decode_tok_per_s("llama-3.1-8b", hw, "bf16", 8, 1024)
     assert isinstance(out, pd.Series) and list(out.index) == list(hw.index)
     assert out["h200-sxm"] > out["h100-sxm"]   # same FLOPs, more bandwidth
 
 
 def test_breakdown_is_tidy():
-    df = decode_step_breakdown(DEEPSEEK_V3, H100, "fp8", np.array([1, 8, 1024]), 4989,
+    df = decode_step_breakdown(DEEPSEEK_V3, H100_NOMEM, "fp8", np.array([1, 8, 1024]), 4989,
                                n_devices=8)
     assert len(df) == 3 and df["precision"].eq("fp8").all()
     for col in ("weight_read_s", "kv_read_s", "compute_s", "step_s", "decode_tok_per_s",
-                "compute_bound", "max_concurrent_sequences"):
+                "compute_bound", "dense_s", "attention_s", "fixed_s"):
         assert col in df.columns
-    assert (df["step_s"] == np.maximum(df["memory_s"], df["compute_s"])).all()
-    s = decode_step_breakdown(LLAMA_70B, H100, "bf16", pd.Series([1.0, 2.0], index=["a", "b"]),
-                              100)
+    np.testing.assert_allclose(df["step_s"], df["memory_s"] + df["compute_s"] + df["fixed_s"],
+                               rtol=1e-12)
+    np.testing.assert_allclose(df["step_s"], df["dense_s"] + df["experts_s"]
+                               + df["attention_s"] + df["fixed_s"], rtol=1e-12)
+    s = decode_step_breakdown(LLAMA_70B, H100_NOMEM, "bf16",
+                              pd.Series([1.0, 2.0], index=["a", "b"]), 100)
     assert list(s.index) == ["a", "b"]
-    one = decode_step_breakdown(LLAMA_70B, H100, "bf16", 1, 100)
+    one = decode_step_breakdown(LLAMA_70B, H100_NOMEM, "bf16", 1, 100)
     assert len(one) == 1 and not one["compute_bound"].iloc[0]
 
 
@@ -293,11 +311,11 @@ KINDS = [
     (lambda x: expected_tokens_per_step(x, 2), 0.7),
     (lambda x: speculative_speedup(x, 2, 0.1), 0.7),
     (lambda x: hardware_peak_flop_per_s(dict(H100, peak_bf16_flop_per_s=x)), 1e15),
-    (lambda x: decode_tok_per_s(DEEPSEEK_V3, H100, "fp8", x, 4989, n_devices=8), 32.0),
-    (lambda x: decode_tok_per_s(LLAMA_70B, dict(H100, memory_bytes_per_s=x), "bf16", 8, 512),
-     3.35e12),
-    (lambda x: decode_tok_per_s_per_user(LLAMA_70B, H100, "bf16", 8, x), 512.0),
-    (lambda x: decode_step(LLAMA_70B, H100, "bf16", 8, 512, acceptance_frac=x,
+    (lambda x: decode_tok_per_s(DEEPSEEK_V3, H100, "fp8", x, 4989, n_devices=16), 32.0),
+    (lambda x: decode_tok_per_s(LLAMA_70B, dict(H100, memory_bytes_per_s=x), "bf16", 8, 512,
+                                n_devices=2), 3.35e12),
+    (lambda x: decode_tok_per_s_per_user(LLAMA_70B, H100, "bf16", 8, x, n_devices=2), 512.0),
+    (lambda x: decode_step(LLAMA_70B, H100, "bf16", 8, 512, n_devices=2, acceptance_frac=x,
                            draft_depth=1)["decode_tok_per_s"], 0.8),
     (lambda x: prefill_tok_per_s(LLAMA_70B, H100, "bf16", x), 2048.0),
     (lambda x: prefill_step(DEEPSEEK_V3, H100, "fp8", 2048, x, n_devices=8)["step_s"], 2.0),
@@ -321,7 +339,7 @@ def test_float_array_series(f, x):
 def test_monte_carlo_over_hardware_is_vectorized_and_fast():
     rng = np.random.default_rng(0)
     n = 200_000
-    hw = dict(H100, memory_bytes_per_s=rng.uniform(2e12, 5e12, n),
+    hw = dict(H100_NOMEM, memory_bytes_per_s=rng.uniform(2e12, 5e12, n),
               peak_fp8_flop_per_s=rng.uniform(1e15, 2e15, n))
     t0 = time.perf_counter()
     out = decode_tok_per_s(DEEPSEEK_V3, hw, "fp8", rng.uniform(1, 512, n), rng.uniform(100, 8e3, n),
@@ -369,9 +387,9 @@ def test_monte_carlo_over_hardware_is_vectorized_and_fast():
     (lambda: decode_step(dict(LLAMA_70B, attention_kind="sliding"), H100, "bf16", 1, 1),
      "model 'llama-3.1-70b': attention_kind must be one of"),
     (lambda: decode_step(dict(LLAMA_70B, active_params=None), H100, "bf16", 1, 1),
-     "model 'llama-3.1-70b': column 'active_params' is empty"),
+     "model 'llama-3.1-70b': column 'active_params' must be a number >= 0, got None"),
     (lambda: decode_step(dict(DEEPSEEK_V3, moe_ffn_dim=None), H100, "bf16", 1, 1),
-     "column 'moe_ffn_dim' is empty or not finite \\(needed for an MoE model\\)"),
+     "column 'moe_ffn_dim' must be a number >= 0, got None \\(needed for an MoE model\\)"),
     (lambda: decode_step(dict(DEEPSEEK_V3, n_active_experts=300), H100, "bf16", 1, 1),
      "n_active_experts \\(300\\) must be <= n_routed_experts"),
     (lambda: decode_step(dict(DEEPSEEK_V3, active_params=1e9), H100, "bf16", 1, 1),
@@ -410,23 +428,23 @@ model_st = st.sampled_from([LLAMA_70B, DEEPSEEK_V3, TOY_MOE])
 @given(model=model_st, batch=batch_st, ctx=ctx_st, more=st.floats(1.0, 100.0),
        precision=st.sampled_from(["bf16", "fp8"]))
 def test_throughput_falls_with_context(model, batch, ctx, more, precision):
-    a = decode_tok_per_s(model, H100, precision, batch, ctx)
-    b = decode_tok_per_s(model, H100, precision, batch, ctx * more)
+    a = decode_tok_per_s(model, H100_NOMEM, precision, batch, ctx)
+    b = decode_tok_per_s(model, H100_NOMEM, precision, batch, ctx * more)
     assert np.isfinite(a) and a > 0
     assert b <= a * (1 + 1e-12)
 
 
 @given(model=model_st, batch=batch_st, ctx=ctx_st, bw=bw_st, more=st.floats(1.0, 100.0))
 def test_throughput_rises_with_bandwidth(model, batch, ctx, bw, more):
-    a = decode_tok_per_s(model, dict(H100, memory_bytes_per_s=bw), "bf16", batch, ctx)
-    b = decode_tok_per_s(model, dict(H100, memory_bytes_per_s=bw * more), "bf16", batch, ctx)
+    a = decode_tok_per_s(model, dict(H100_NOMEM, memory_bytes_per_s=bw), "bf16", batch, ctx)
+    b = decode_tok_per_s(model, dict(H100_NOMEM, memory_bytes_per_s=bw * more), "bf16", batch, ctx)
     assert b >= a * (1 - 1e-12)
 
 
 @given(model=model_st, batch=batch_st, ctx=ctx_st, more=st.floats(1.0, 100.0))
 def test_batching_raises_device_throughput_and_lowers_user_speed(model, batch, ctx, more):
-    small = decode_step(model, H100, "bf16", batch, ctx)
-    big = decode_step(model, H100, "bf16", batch * more, ctx)
+    small = decode_step(model, H100_NOMEM, "bf16", batch, ctx)
+    big = decode_step(model, H100_NOMEM, "bf16", batch * more, ctx)
     assert big["decode_tok_per_s"] >= small["decode_tok_per_s"] * (1 - 1e-12)
     assert big["decode_tok_per_s_per_user"] <= small["decode_tok_per_s_per_user"] * (1 + 1e-12)
 

@@ -1,0 +1,522 @@
+"""One engine for every step-time prediction: typed specs and the calibrated forward step.
+
+Every prediction of the suite (a kernel-level decode or prefill step on one device or a
+tensor-parallel group, an expert-parallel unit, a serving deployment) goes through
+:func:`forward_step`. It prices one forward pass **per device** as the sum of its parts, each
+an additive roofline ``bytes / (bandwidth * eta_bw) + FLOPs / (peak * eta_flop)`` (the form
+the project's kernel timings fit best, see :func:`econ.fit_roofline`):
+
+- **dense matmuls** (attention projections, dense FFNs, shared experts, the LM head): the
+  weights this device holds are read once per step; their FLOPs at the matmul precision;
+- **routed experts** (MoE): the experts of this device that at least one token picks
+  (:func:`econ.expected_experts_touched`), their FLOPs times the expected load of the
+  busiest device (:func:`expected_max_load_ratio`);
+- **attention over the cache**: KV bytes read (decode) at a bandwidth share that grows
+  with the independent work the batch offers, FLOPs at the *BF16* rate (the cache and the
+  attention kernels are BF16 even when the matmuls are FP8);
+- **a fixed cost per layer** (norms, rotary, residual adds, KV writes, kernel launch and
+  tail effects).
+
+The few constants (the ``eta`` shares, the half-occupancy work and the per-layer cost) are
+physical, have units, and are fitted to whole steps measured on real GPUs
+(``data/calibration.csv``, refitted by ``make calibrate``). Shares are fractions of the
+datasheet peaks, so a device without recordings is priced at the shares measured on the
+recorded Hopper GPUs: an assumption, stated where it is used.
+
+Layout. ``tp`` devices split every attention head group and every dense matrix (tensor
+parallel); KV heads are split as far as they go and replicated beyond (an MLA latent cache is
+replicated on every tensor-parallel rank); ``ep`` devices split the routed experts (expert
+parallel); with ``dp_attention`` each device runs attention for its own sequences (data
+parallel) and holds the attention weights whole. No communication here: that belongs to the
+serving level (:func:`econ.predict_serving`).
+
+References
+----------
+.. [1] S. Williams et al., "Roofline", CACM 52(4), 2009.
+.. [2] R. Pope et al., "Efficiently Scaling Transformer Inference", arXiv:2211.05102.
+.. [3] DeepSeek-AI, "DeepSeek-V2", arXiv:2405.04434 (MLA, absorbed decode).
+.. [4] M. Raab, A. Steger, "'Balls into Bins' - A Simple and Tight Analysis", RANDOM 1998.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import data
+from ._checks import positive
+from .kvcache import ATTENTION_KINDS
+
+__all__ = ["ModelSpec", "Calibration", "model_spec", "calibration", "forward_step"]
+
+
+# --- specs -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model's numbers, as the engine needs them; built once by :func:`model_spec`.
+
+    Parameter counts are per model [params]; ``*_per_layer`` ones per layer.
+    ``attn_flop_decode`` / ``attn_flop_prefill``: attention FLOPs one new token spends per
+    context token, summed over layers [FLOP]. ``kv_elems_per_layer``: cached elements per
+    token per layer [-].
+    """
+
+    name: str
+    attention_kind: str
+    n_layers: float
+    hidden_dim: float
+    n_heads: float
+    n_kv_heads: float            # MLA: 1 (one latent shared by all heads)
+    total_params: float
+    active_params: float
+    embedding_params: float      # input embedding: rows looked up, never streamed
+    lm_head_params: float        # read whole every step (the embedding itself if tied)
+    tied_embeddings: bool
+    attn_params_per_layer: float
+    moe: bool
+    n_routed_experts: float
+    n_active_experts: float
+    moe_layers: float
+    params_per_expert: float
+    kv_elems_per_layer: float
+    attn_flop_decode: float
+    attn_flop_prefill: float
+    n_mtp_modules: float
+
+    @property
+    def routed_params(self):
+        """Parameters of all routed experts. [params]"""
+        return self.moe_layers * self.n_routed_experts * self.params_per_expert
+
+    @property
+    def shared_params(self):
+        """Active parameters outside the routed experts (attention, dense FFNs, shared
+        experts, embeddings, head). [params]"""
+        return self.active_params - self.moe_layers * self.n_active_experts \
+            * self.params_per_expert
+
+    @property
+    def body_params(self):
+        """Shared params less the embedding and an untied head: the layers' dense matrices."""
+        head = 0.0 if self.tied_embeddings else self.lm_head_params
+        return max(self.shared_params - self.embedding_params - head, 0.0)
+
+    @property
+    def attention_params(self):
+        """Attention projections of all layers (from the dimensions, capped by the body). """
+        return min(self.n_layers * self.attn_params_per_layer, self.body_params)
+
+    @property
+    def dense_ffn_params(self):
+        """Dense FFNs and shared experts of all layers: the body less attention. [params]"""
+        return self.body_params - self.attention_params
+
+
+def _num(row, col):
+    v = row.get(col) if hasattr(row, "get") else None
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return np.nan
+    return v
+
+
+def _model_row(model):
+    if isinstance(model, ModelSpec):
+        return None, model
+    if isinstance(model, str):
+        return data.row("models", model), None
+    if isinstance(model, pd.DataFrame):
+        raise ValueError(f"model must be one model (a name, a row or a mapping), got a table "
+                         f"of {len(model)} rows")
+    if isinstance(model, (pd.Series, Mapping)):
+        return model, None
+    raise ValueError("model must be a model name, a row of econ.data.load('models'), a mapping "
+                     f"of its columns, or a ModelSpec; got {type(model).__name__}")
+
+
+def model_spec(model):
+    """Resolve a model (name, row, mapping or spec) into a checked :class:`ModelSpec`.
+
+    The one resolver of model inputs: every engine path calls it.
+
+    Raises
+    ------
+    KeyError
+        An unknown model name (the message lists the valid ones).
+    ValueError
+        A required column is empty, negative or inconsistent (the message names it).
+    """
+    row, spec = _model_row(model)
+    if spec is not None:
+        return spec
+    name = str(row.name if isinstance(row, pd.Series) else row.get("name", "<model>"))
+    kind = row.get("attention_kind")
+    if kind not in ATTENTION_KINDS:
+        raise ValueError(f"model {name!r}: attention_kind must be one of "
+                         f"{list(ATTENTION_KINDS)}, got {kind!r}")
+
+    def req(col, why=""):
+        v = _num(row, col)
+        if not np.isfinite(v) or v < 0:
+            raise ValueError(f"model {name!r}: column {col!r} must be a number >= 0, got "
+                             f"{row.get(col)!r}{' (needed ' + why + ')' if why else ''}")
+        return v
+
+    def opt(col, default=0.0):
+        v = _num(row, col)
+        return v if np.isfinite(v) else default
+
+    n_layers, n_heads = req("n_layers"), req("n_heads")
+    hidden = req("hidden_dim")
+    total, active = req("total_params"), req("active_params")
+    if active > total:
+        raise ValueError(f"model {name!r}: active_params ({active:g}) must be <= total_params "
+                         f"({total:g})")
+    e = opt("n_routed_experts")
+    moe = e > 0
+    if moe:
+        k = req("n_active_experts", "for an MoE model")
+        if k > e:
+            raise ValueError(f"model {name!r}: n_active_experts ({k:g}) must be <= "
+                             f"n_routed_experts ({e:g})")
+        moe_layers = n_layers - opt("n_dense_layers")
+        per_expert = 3.0 * hidden * req("moe_ffn_dim", "for an MoE model")
+        if active - moe_layers * k * per_expert < 0:
+            raise ValueError(
+                f"model {name!r}: active_params ({active:g}) is smaller than its active routed "
+                f"experts ({moe_layers:g} layers x {k:g} experts x 3*hidden_dim*moe_ffn_dim = "
+                f"{moe_layers * k * per_expert:g}); check the config columns")
+    else:
+        e, k, moe_layers, per_expert = 0.0, 0.0, 0.0, 0.0
+    if kind == "mla":
+        lora, rope = req("kv_lora_rank_dim", "for MLA"), req("qk_rope_head_dim", "for MLA")
+        nope = req("qk_nope_head_dim", "for MLA")
+        v = req("v_head_dim", "for MLA")
+        q_lora = opt("q_lora_rank_dim")
+        q = hidden * q_lora + q_lora * n_heads * (nope + rope) if q_lora > 0 \
+            else hidden * n_heads * (nope + rope)
+        attn = q + hidden * (lora + rope) + lora * n_heads * (nope + v) + n_heads * v * hidden
+        kv_heads = 1.0
+        attn_dec = n_layers * n_heads * 2.0 * (2.0 * lora + rope)
+        attn_pre = n_layers * n_heads * 2.0 * (nope + rope + v)
+        kv_elems = lora + rope
+    else:
+        hd = opt("head_dim", hidden / n_heads if n_heads else np.nan)
+        kv_heads = opt("n_kv_heads", n_heads) if kind != "mha" else n_heads
+        if kind == "gqa" and not np.isfinite(_num(row, "n_kv_heads")):
+            raise ValueError(f"model {name!r}: column 'n_kv_heads' is empty (needed for GQA)")
+        attn = 2.0 * hidden * n_heads * hd + 2.0 * hidden * kv_heads * hd
+        attn_dec = attn_pre = n_layers * n_heads * 4.0 * hd
+        kv_elems = 2.0 * kv_heads * hd
+    vocab = opt("n_vocab")
+    tied = str(row.get("tie_word_embeddings", "")).strip().lower() in ("true", "1", "1.0")
+    return ModelSpec(
+        name=name, attention_kind=kind, n_layers=n_layers, hidden_dim=hidden,
+        n_heads=n_heads, n_kv_heads=kv_heads, total_params=total, active_params=active,
+        embedding_params=hidden * vocab, lm_head_params=hidden * vocab, tied_embeddings=tied,
+        attn_params_per_layer=attn, moe=moe, n_routed_experts=e,
+        n_active_experts=k, moe_layers=moe_layers, params_per_expert=per_expert,
+        kv_elems_per_layer=kv_elems, attn_flop_decode=attn_dec, attn_flop_prefill=attn_pre,
+        n_mtp_modules=opt("n_mtp_modules"))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The engine's fitted constants (rows of ``data/calibration.csv``).
+
+    Attributes
+    ----------
+    gemm_bandwidth_frac : float
+        Share of HBM bandwidth a weight-streaming matmul reaches. [fraction]
+    gemm_flop_frac : float
+        Share of the dense peak (at the matmul precision) a large matmul reaches. [fraction]
+    attention_bandwidth_frac : float
+        Share of HBM bandwidth decode attention reaches when the device is full. [fraction]
+    attention_flop_frac : float
+        Share of the BF16 peak attention reaches when compute-bound (prefill). [fraction]
+    attention_half_occupancy_count : float
+        Independent (sequence x KV-head) pairs at which decode attention reaches half its
+        bandwidth share: ``eta = attention_bandwidth_frac * u / (u + attention_half_occupancy_count)``.
+        [-]
+    layer_fixed_s : float
+        Fixed time per layer per step: norms, rotary, residuals, KV writes, launches. [s]
+    """
+
+    gemm_bandwidth_frac: float
+    gemm_flop_frac: float
+    attention_bandwidth_frac: float
+    attention_flop_frac: float
+    attention_half_occupancy_count: float
+    layer_fixed_s: float
+
+    @classmethod
+    def fields(cls):
+        return tuple(cls.__dataclass_fields__)
+
+
+def calibration(**overrides):
+    """The fitted :class:`Calibration` from ``data/calibration.csv``, with overrides.
+
+    Parameters
+    ----------
+    **overrides : float
+        Replace a fitted constant by name (e.g. ``layer_fixed_s=0`` for a pure roofline).
+
+    Raises
+    ------
+    ValueError
+        An unknown constant name (the message lists them) or a missing row.
+    """
+    table = data.load("calibration")
+    names = Calibration.fields()
+    unknown = sorted(set(overrides) - set(names))
+    if unknown:
+        raise ValueError(f"unknown calibration constant(s) {unknown}; allowed: {list(names)}")
+    values = {}
+    for n in names:
+        if n in overrides and overrides[n] is not None:
+            values[n] = overrides[n]
+        elif n in table.index:
+            values[n] = float(table.loc[n, "value"])
+        else:
+            raise ValueError(f"data/calibration.csv has no row {n!r}")
+    return Calibration(**values)
+
+
+# --- device numbers ----------------------------------------------------------------------------
+
+def resolve_hardware(hardware):
+    """A hardware name, row, mapping (values may be arrays) or the whole table, as given."""
+    if isinstance(hardware, str):
+        return data.row("hardware", hardware)
+    if isinstance(hardware, (pd.Series, pd.DataFrame, Mapping)):
+        return hardware
+    raise ValueError("hardware must be a hardware name, a row of econ.data.load('hardware'), a "
+                     f"mapping of its columns, or the whole table; got {type(hardware).__name__}")
+
+
+def hardware_value(hw, col, required=True):
+    """(raw value for ``like``, checked float array) of a hardware column, or (None, None)."""
+    present = col in (hw.columns if isinstance(hw, pd.DataFrame) else hw)
+    if not present:
+        if required:
+            raise ValueError(f"hardware has no column {col!r}")
+        return None, None
+    raw = hw[col]
+    missing = raw is None or (np.ndim(raw) == 0 and _isnan(raw))
+    if isinstance(raw, pd.Series) and raw.isna().any():
+        missing = True
+    if missing:
+        if not required:
+            return None, None
+        if isinstance(raw, pd.Series):
+            name = raw.index[raw.isna()][0]
+        else:
+            name = hw.name if isinstance(hw, pd.Series) else hw.get("name", "<hardware>")
+        raise ValueError(f"hardware {name!r} has no {col} (empty in the table); choose a "
+                         "precision it supports (compute_precision) or other hardware")
+    return raw, positive(f"hardware {col}", raw)
+
+
+def _isnan(x):
+    try:
+        return bool(np.isnan(float(x)))
+    except (TypeError, ValueError):
+        return False
+
+
+# --- closed forms the engine uses --------------------------------------------------------------
+
+def max_load_ratio(mean_load, n_bins):
+    """Expected load of the busiest of ``n_bins`` devices over the mean load.
+
+    ``1 + sqrt(2 ln(n) / m)`` for ``m`` balls per bin on average (balls into bins [4]_);
+    1 for one bin. Vectorized; ``mean_load`` > 0. [ratio]
+    """
+    m = np.maximum(np.asarray(mean_load, dtype=float), 1e-300)
+    n = np.asarray(n_bins, dtype=float)
+    return np.where(n > 1, 1.0 + np.sqrt(2.0 * np.log(np.maximum(n, 1.0)) / m), 1.0)
+
+
+def touched_experts(n_routed_experts, n_active_experts, n_tokens):
+    """Expected distinct experts ``n_tokens`` pick (``E (1 - (1 - k/E)^n)``). [-]"""
+    e = np.asarray(n_routed_experts, dtype=float)
+    safe = np.where(e > 0, e, 1.0)
+    return np.where(e > 0, safe * (1.0 - (1.0 - n_active_experts / safe) ** n_tokens), 0.0)
+
+
+def tokens_per_step(acceptance_frac, draft_depth):
+    """Expected tokens a verify step keeps: ``(1 - a^(k+1)) / (1 - a)``, ``k + 1`` at a=1."""
+    a = np.asarray(acceptance_frac, dtype=float)
+    k = np.asarray(draft_depth, dtype=float)
+    safe = np.where(a < 1.0, a, 0.0)
+    return np.where(a < 1.0, (1.0 - safe ** (k + 1.0)) / (1.0 - safe), k + 1.0)
+
+
+def _gemm_s(weight_bytes, flop, bw, peak, cal):
+    """(memory, compute) parts of a weight-streaming matmul's additive roofline. [s]"""
+    return weight_bytes / (bw * cal.gemm_bandwidth_frac), flop / (peak * cal.gemm_flop_frac)
+
+
+# --- the engine --------------------------------------------------------------------------------
+
+def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_bytes_per_elem,
+                 n_sequences, context_tok, phase="decode", tok_per_seq=1.0, tp=1, ep=1,
+                 dp_attention=False, experts_per_device=None, load_imbalance=True, cal):
+    """Time of one forward step per device, by part (the engine behind every prediction).
+
+    Parameters
+    ----------
+    spec : ModelSpec
+    bw, peak_mm, peak_attn : numeric
+        One device's HBM bandwidth [bytes/s], dense peak at the matmul precision and at
+        BF16 (attention) [FLOP/s].
+    weight_bytes_per_param, kv_bytes_per_elem : numeric
+        Storage bytes of a weight and of a cached element. [bytes]
+    n_sequences : numeric
+        Sequences whose attention one device runs: the whole batch of a tensor-parallel
+        group, or the device's own share with ``dp_attention``. [-]
+    context_tok : numeric
+        Mean context each token attends to: the KV length in decode; in prefill
+        ``(prompt + 1) / 2`` for a causal prompt from scratch. [tokens]
+    phase : {"decode", "prefill"}
+        Decode reads the cache and runs the absorbed (MLA) attention; prefill writes the
+        cache, materialises keys and values per head, and runs the LM head on one token per
+        sequence.
+    tok_per_seq : numeric, default 1
+        Tokens each sequence puts through the step: ``1 + draft depth`` in decode, the
+        prompt in prefill. [tokens]
+    tp, ep : int
+        Tensor-parallel and expert-parallel group sizes. [-]
+    dp_attention : bool
+        Attention data parallel (each device its own sequences): the dense FFNs then see the
+        tokens of their ``tp`` group and the routed experts those of the ``ep`` group; without
+        it every device of the group sees the same tokens.
+    experts_per_device : numeric, optional
+        Routed-expert slots one device holds (redundant copies included); default
+        ``n_routed_experts / ep``.
+    load_imbalance : bool
+        Charge routed experts the busiest device's expected load (expert parallel).
+    cal : Calibration
+
+    Returns
+    -------
+    dict of arrays
+        Per device: ``tokens`` (through its attention), ``weight_read_bytes``,
+        ``kv_bytes`` (read in decode, written in prefill), ``attention_flop``,
+        ``matmul_flop``, ``flop`` [FLOP], ``experts_touched_count`` (per MoE layer),
+        ``load_imbalance_ratio``; the parts ``dense_s``, ``experts_s``, ``attention_s``,
+        ``fixed_s`` and their sum ``step_s``; ``memory_s`` and ``compute_s`` (the byte and
+        FLOP terms of all parts), ``weight_memory_s`` and ``kv_memory_s`` (the byte terms of
+        the weights and of the cache) [s]; ``*_bound_compute`` (bool, per part).
+    """
+    m = spec
+    b = np.asarray(n_sequences, dtype=float)
+    ctx = np.asarray(context_tok, dtype=float)
+    wb, kvb = weight_bytes_per_param, kv_bytes_per_elem
+    tp_attn = 1.0 if dp_attention else tp
+    # sequences whose attention one device runs, and tokens through its matmuls
+    b_dev = b
+    t_attn = b_dev * tok_per_seq
+    head_rows = t_attn if phase == "decode" else b_dev
+    # tokens through the tensor-parallel FFNs and through the expert-parallel group
+    t_group = t_attn * tp if dp_attention else t_attn
+    t_ep = t_attn * ep if dp_attention else t_attn
+    kv_heads_dev = np.maximum(m.n_kv_heads / tp_attn, 1.0) if m.attention_kind != "mla" else 1.0
+    kv_per_tok_dev = m.n_layers * m.kv_elems_per_layer * kv_heads_dev / m.n_kv_heads * kvb
+
+    # dense matmuls: attention projections, dense FFNs and shared experts, LM head
+    attn_w = m.attention_params / tp_attn
+    ffn_w = m.dense_ffn_params / tp
+    head_w = m.lm_head_params / tp
+    dense_bytes = (attn_w + ffn_w + head_w) * wb
+    dense_flop = 2.0 * (t_attn * attn_w + t_group * ffn_w + head_rows * head_w)
+    dense_mem_s, dense_cmp_s = _gemm_s(dense_bytes, dense_flop, bw, peak_mm, cal)
+
+    # routed experts: a device's slots (expert parallel) or a 1/tp slice of each expert
+    if m.moe:
+        touched_all = touched_experts(m.n_routed_experts, m.n_active_experts, t_ep)
+        if ep > 1:
+            slots = m.n_routed_experts / ep if experts_per_device is None \
+                else experts_per_device
+            touched = touched_all / m.n_routed_experts * slots
+            assignments = t_ep * m.n_active_experts / ep
+            shard = 1.0
+        else:
+            touched, assignments, shard = touched_all, t_ep * m.n_active_experts, 1.0 / tp
+        imb = max_load_ratio(assignments, ep) if load_imbalance \
+            else np.ones_like(assignments)
+        exp_bytes = touched * m.moe_layers * m.params_per_expert * wb * shard
+        exp_flop = 2.0 * imb * assignments * m.moe_layers * m.params_per_expert * shard
+        exp_mem_s, exp_cmp_s = _gemm_s(exp_bytes, exp_flop, bw, peak_mm, cal)
+    else:
+        touched = np.zeros(())
+        imb = np.ones(())
+        exp_bytes = exp_flop = exp_mem_s = exp_cmp_s = 0.0 * t_attn
+
+    # attention over the cache (BF16 rate whatever the matmul precision)
+    if phase == "decode":
+        kv_bytes = b_dev * ctx * kv_per_tok_dev
+        attn_flop = t_attn * ctx * m.attn_flop_decode / tp_attn
+        units = b_dev * kv_heads_dev
+        eta = cal.attention_bandwidth_frac * units / (units + cal.attention_half_occupancy_count)
+        attn_mem_s = kv_bytes / (bw * eta)
+    else:
+        kv_bytes = t_attn * kv_per_tok_dev
+        attn_flop = t_attn * ctx * m.attn_flop_prefill / tp_attn
+        attn_mem_s = kv_bytes / (bw * cal.gemm_bandwidth_frac)
+    attn_cmp_s = attn_flop / (peak_attn * cal.attention_flop_frac)
+    zero = 0.0 * t_attn
+    dense_s = dense_mem_s + dense_cmp_s
+    experts_s = exp_mem_s + exp_cmp_s + zero
+    attention_s = attn_mem_s + attn_cmp_s
+    fixed_s = m.n_layers * cal.layer_fixed_s + zero
+    memory_s = dense_mem_s + exp_mem_s + attn_mem_s
+    compute_s = dense_cmp_s + exp_cmp_s + attn_cmp_s
+    return dict(tokens=t_attn + zero, weight_read_bytes=dense_bytes + exp_bytes + zero,
+                kv_bytes=kv_bytes, attention_flop=attn_flop + zero,
+                matmul_flop=dense_flop + exp_flop + zero, flop=dense_flop + exp_flop + attn_flop,
+                experts_touched_count=touched, load_imbalance_ratio=imb,
+                dense_s=dense_s, experts_s=experts_s, attention_s=attention_s,
+                dense_bound_compute=dense_cmp_s >= dense_mem_s,
+                experts_bound_compute=exp_cmp_s >= exp_mem_s,
+                attention_bound_compute=attn_cmp_s >= attn_mem_s,
+                weight_memory_s=dense_mem_s + exp_mem_s + zero, kv_memory_s=attn_mem_s,
+                fixed_s=fixed_s, memory_s=memory_s + zero, compute_s=compute_s + zero,
+                step_s=dense_s + experts_s + attention_s + fixed_s)
+
+
+def held_bytes_per_device(spec, weight_bytes_per_param, *, tp=1, ep=1, dp_attention=False,
+                          experts_per_device=None):
+    """Weight bytes one device holds in a layout (embedding and head split over ``tp``).
+
+    Attention weights: whole with ``dp_attention``, else ``1/tp``; dense FFNs, embedding
+    and head ``1/tp``; routed experts ``1/ep`` (or ``1/tp`` without expert parallelism);
+    MTP modules as one more layer each. [bytes]
+    """
+    m = spec
+    tp_attn = 1.0 if dp_attention else tp
+    if experts_per_device is not None:
+        experts = experts_per_device * m.moe_layers * m.params_per_expert
+    else:
+        experts = m.routed_params / (ep if ep > 1 else tp)
+    head = 0.0 if m.tied_embeddings else m.lm_head_params
+    body = (m.attention_params / tp_attn
+            + (m.dense_ffn_params + m.embedding_params + head) / tp + experts)
+    return body * (1.0 + m.n_mtp_modules / m.n_layers) * weight_bytes_per_param
+
+
+def kv_bytes_per_token_per_device(spec, kv_bytes_per_elem, *, tp=1, dp_attention=False):
+    """KV-cache bytes one token adds on one device (KV heads split over ``tp``, an MLA
+    latent replicated). [bytes]"""
+    m = spec
+    tp_attn = 1.0 if dp_attention else tp
+    if m.attention_kind == "mla":
+        share = 1.0
+    else:
+        share = np.maximum(m.n_kv_heads / tp_attn, 1.0) / m.n_kv_heads
+    return m.n_layers * m.kv_elems_per_layer * share * kv_bytes_per_elem
