@@ -422,10 +422,10 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
     # sequences whose attention one device runs, and tokens through its matmuls
     b_dev = b
     t_attn = b_dev * tok_per_seq
-    head_rows = t_attn if phase == "decode" else b_dev
+    head_rows = (t_attn if phase == "decode" else b_dev) * (tp if dp_attention else 1.0)
     # tokens through the tensor-parallel FFNs and through the expert-parallel group
     t_group = t_attn * tp if dp_attention else t_attn
-    t_ep = t_attn * ep if dp_attention else t_attn
+    t_ep = t_attn * np.maximum(tp, ep) if dp_attention else t_attn
     kv_heads_dev = np.maximum(m.n_kv_heads / tp_attn, 1.0) if m.attention_kind != "mla" else 1.0
     kv_per_tok_dev = m.n_layers * m.kv_elems_per_layer * kv_heads_dev / m.n_kv_heads * kvb
 
@@ -451,8 +451,9 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
         imb = max_load_ratio(assignments, ep) if load_imbalance \
             else np.ones_like(assignments)
         exp_bytes = touched * m.moe_layers * m.params_per_expert * wb * shard
-        exp_flop = 2.0 * imb * assignments * m.moe_layers * m.params_per_expert * shard
-        exp_mem_s, exp_cmp_s = _gemm_s(exp_bytes, exp_flop, bw, peak_mm, cal)
+        exp_flop = 2.0 * assignments * m.moe_layers * m.params_per_expert * shard
+        # the group waits for its busiest device: its load sets the FLOP time
+        exp_mem_s, exp_cmp_s = _gemm_s(exp_bytes, imb * exp_flop, bw, peak_mm, cal)
     else:
         touched = np.zeros(())
         imb = np.ones(())
@@ -463,8 +464,9 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
         kv_bytes = b_dev * ctx * kv_per_tok_dev
         attn_flop = t_attn * ctx * m.attn_flop_decode / tp_attn
         units = b_dev * kv_heads_dev
-        eta = cal.attention_bandwidth_frac * units / (units + cal.attention_half_occupancy_count)
-        attn_mem_s = kv_bytes / (bw * eta)
+        eta = cal.attention_bandwidth_frac * units / np.maximum(
+            units + cal.attention_half_occupancy_count, 1e-300)
+        attn_mem_s = np.where(units > 0, kv_bytes / (bw * np.where(units > 0, eta, 1.0)), 0.0)
     else:
         kv_bytes = t_attn * kv_per_tok_dev
         attn_flop = t_attn * ctx * m.attn_flop_prefill / tp_attn

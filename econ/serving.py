@@ -1028,9 +1028,10 @@ def _ctx(d, model, hardware, em, ea, eb, link_rates):
         raise ValueError(f"deployment {d['name']!r}: expert parallelism (n_ep_devices) needs an "
                          f"MoE model, got {m.name!r}")
     # with expert parallelism: attention and dense parts data parallel, experts over ep
-    # devices; without: every weight split evenly over the unit (tensor parallel)
+    # devices; without: every matrix split evenly over the unit (tensor parallel), and an MLA
+    # model's attention data parallel (a tensor-parallel MLA cache would be replicated)
     layout = dict(tp=1.0, ep=ep, dp_attention=True) if ep > 0 else \
-        dict(tp=n_dev, ep=1.0, dp_attention=False)
+        dict(tp=n_dev, ep=1.0, dp_attention=m.attention_kind == "mla")
     slots = _num(d, "n_routed_experts_per_device") if ep > 0 else None
     kv_b = float(d["kv_cache_elem_bytes"])
     c = dict(m=m, d=d, g=g, n_dev=n_dev, ep=ep, kernel=kernel, cal=cal, layout=layout,

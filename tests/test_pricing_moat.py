@@ -22,9 +22,9 @@ DECODE = dict(model="deepseek-v3", hardware="h200-sxm", precision="fp8", context
 
 
 def test_decode_cost_is_the_chain_of_its_parts():
-    tps = econ.decode_tok_per_s(n_sequences=512.0, **DECODE)
+    tps = econ.decode_tok_per_s(n_sequences=128.0, **DECODE)
     want = econ.cost_usd_per_mtok(2.0 / 0.6, tps)
-    got = P.decode_cost_usd_per_mtok(n_sequences=512.0, usd_per_device_hour=2.0,
+    got = P.decode_cost_usd_per_mtok(n_sequences=128.0, usd_per_device_hour=2.0,
                                      utilization_frac=0.6, **DECODE)
     assert got == pytest.approx(want, rel=1e-12)
     # by hand: $2/h over a 60 % busy hour, tps tokens per second per device
@@ -32,7 +32,7 @@ def test_decode_cost_is_the_chain_of_its_parts():
 
 
 def test_decode_cost_kinds_and_broadcasting():
-    batch = np.array([1.0, 64.0, 512.0])
+    batch = np.array([1.0, 64.0, 128.0])
     arr = P.decode_cost_usd_per_mtok(n_sequences=batch, usd_per_device_hour=2.0, **DECODE)
     assert isinstance(arr, np.ndarray) and arr.shape == (3,)
     ser = P.decode_cost_usd_per_mtok(n_sequences=pd.Series(batch, index=list("abc")),
@@ -46,10 +46,10 @@ def test_decode_cost_kinds_and_broadcasting():
 
 
 def test_decode_cost_scales_with_price_and_utilization():
-    base = P.decode_cost_usd_per_mtok(n_sequences=256.0, usd_per_device_hour=2.0, **DECODE)
-    assert P.decode_cost_usd_per_mtok(n_sequences=256.0, usd_per_device_hour=4.0,
+    base = P.decode_cost_usd_per_mtok(n_sequences=128.0, usd_per_device_hour=2.0, **DECODE)
+    assert P.decode_cost_usd_per_mtok(n_sequences=128.0, usd_per_device_hour=4.0,
                                       **DECODE) == pytest.approx(2 * base)
-    assert P.decode_cost_usd_per_mtok(n_sequences=256.0, usd_per_device_hour=2.0,
+    assert P.decode_cost_usd_per_mtok(n_sequences=128.0, usd_per_device_hour=2.0,
                                       utilization_frac=0.5, **DECODE) == pytest.approx(2 * base)
 
 

@@ -41,11 +41,18 @@ OVERRIDES = {
     "expected_experts_touched": dict(n_routed_experts=256, n_active_experts=8),
     "price_at_gross_margin_usd": dict(gross_margin_frac=0.75, new_gross_margin_frac=0.5),
     "break_even_utilization_frac": dict(full_use_usd_per_mtok=1.0, reference_usd_per_mtok=2.0),
-    "decode_cost_usd_per_mtok": dict(n_sequences=64),
+    # 671 GB of FP8 weights need 16 H100s of 80 GB (a batch that does not fit is an error)
+    "decode_cost_usd_per_mtok": dict(n_sequences=64, n_devices=16),
+    "decode_step": dict(n_devices=16),
+    "decode_step_breakdown": dict(n_devices=16),
+    "decode_tok_per_s": dict(n_devices=16),
+    "decode_tok_per_s_per_user": dict(n_devices=16),
     "deployment_prefill": dict(deployment="deepseek-v3-h800-day6-prefill"),
     "max_generation_throughput": dict(deployment="deepseek-v2-h800-node"),
     "max_generation_throughput_ratio": dict(deployment="deepseek-v2-h800-node"),
 }
+#: Parameters whose documented value None has a meaning (not a missing input).
+NONE_MEANS = {"n_sequences": "as many sequences as fit in memory"}
 SKIP = {"fit_roofline", "prediction_error", "prediction_error_summary",
         "measured_efficiency"}  # take measurement tables or fits: see test_roofline
 
@@ -147,7 +154,9 @@ def test_invalid_value_is_rejected_by_name(f, name, bad, reliability_log):
         reliability_log("invalid inputs rejected with a clear error", False)
         pytest.fail(f"{f.__name__}: {name}={bad!r} raised {type(exc).__name__}: {exc}")
     # Accepted: only where the value is meaningful (e.g. -1 for an elasticity); never NaN/inf.
-    ok = _finite(out) and bad is not None and not (isinstance(bad, float) and not math.isfinite(bad))
+    none_ok = bad is None and name in NONE_MEANS
+    ok = _finite(out) and (bad is not None or none_ok) \
+        and not (isinstance(bad, float) and not math.isfinite(bad))
     reliability_log("invalid inputs rejected with a clear error", ok)
     assert ok, f"{f.__name__}: {name}={bad!r} was accepted and gave {out!r}"
 
