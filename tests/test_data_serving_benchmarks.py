@@ -1,0 +1,120 @@
+"""The serving-benchmark ledger: enough independent points, a clean fit/validation split, keys
+that resolve, and figures that agree with each other (catching transcription errors)."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from econ import data as D
+
+#: Sources whose rows may be fitted to (issue 13): SemiAnalysis InferenceX and MLPerf Inference.
+FIT_SOURCE_PREFIXES = ("inferencex", "mlperf-inference")
+#: Devices the ledger names that data/hardware.csv does not have (none today).
+KNOWN_MISSING_HARDWARE = set()
+#: Models the ledger names that data/models.csv does not have.
+KNOWN_MISSING_MODELS = {"llama-2-70b", "gpt-oss-120b"}
+
+
+@pytest.fixture(scope="module")
+def ledger():
+    return D.load("serving_benchmarks")
+
+
+def test_size_and_independent_sources(ledger):
+    assert len(ledger) >= 40
+    assert ledger["source"].nunique() >= 4
+    assert (ledger["split"] == "validation").sum() >= 20
+
+
+def test_only_inferencex_and_mlperf_rows_are_fit(ledger):
+    fit = ledger[ledger["split"] == "fit"]
+    assert len(fit) > 0
+    bad = fit[~fit["source"].str.startswith(FIT_SOURCE_PREFIXES)]
+    assert bad.empty, f"fit rows from other sources: {list(bad.index)}"
+    # and every InferenceX/MLPerf row is marked fit, so the split follows the source alone
+    from_fit_sources = ledger[ledger["source"].str.startswith(FIT_SOURCE_PREFIXES)]
+    assert (from_fit_sources["split"] == "fit").all()
+
+
+def test_hardware_and_model_keys_resolve(ledger):
+    hardware = set(D.keys("hardware")) | KNOWN_MISSING_HARDWARE
+    models = set(D.keys("models")) | KNOWN_MISSING_MODELS
+    assert set(ledger["hardware"]) <= hardware, set(ledger["hardware"]) - hardware
+    assert set(ledger["model"]) <= models, set(ledger["model"]) - models
+    # a key listed as missing must really be missing, or the list hides a typo
+    assert not KNOWN_MISSING_MODELS & set(D.keys("models"))
+    assert not KNOWN_MISSING_HARDWARE & set(D.keys("hardware"))
+
+
+def test_three_gpu_types_in_validation_rows(ledger):
+    kinds = D.load("hardware")["device_kind"]
+    val = ledger[ledger["split"] == "validation"]
+    gpus = {h for h in val["hardware"] if kinds.get(h) == "gpu"}
+    assert len(gpus) >= 3, gpus
+
+
+def test_sram_machines_are_checked(ledger):
+    assert {"groq-lpu", "cerebras-cs3"} <= set(ledger["hardware"])
+    sram = ledger[ledger["hardware"].isin(["groq-lpu", "cerebras-cs3"])]
+    assert sram["per_user_tok_per_s"].notna().all()
+
+
+def test_dense_and_moe_models(ledger):
+    experts = D.load("models")["n_routed_experts"]
+    keys = set(ledger["model"]) & set(experts.index)
+    assert any(experts[k] > 0 for k in keys) and any(experts[k] == 0 for k in keys)
+
+
+def test_derived_columns_name_filled_columns(ledger):
+    for name, cols in ledger["derived_columns"].dropna().items():
+        for col in cols.split(";"):
+            assert col in ledger.columns, f"{name}: derived column {col!r} is not a column"
+            assert pd.notna(ledger.at[name, col]), f"{name}: derived column {col!r} is empty"
+            assert "derived" in ledger.at[name, "notes"], f"{name}: notes do not explain the derivation"
+
+
+def test_every_row_measures_something(ledger):
+    measured = ["tpot_s", "ttft_s", "per_user_tok_per_s", "input_tok_per_s", "output_tok_per_s",
+                "output_per_device_tok_per_s", "total_per_device_tok_per_s"]
+    assert ledger[measured].notna().any(axis=1).all()
+
+
+def _mismatch(ledger):
+    """Rows whose figures disagree beyond what the measurement method allows.
+
+    - 1/TPOT against tokens/s per user where both are given (within a factor 1.5: TTFT and
+      averaging order separate them);
+    - Little's law on closed-loop rows: concurrency * OSL / (TTFT + (OSL - 1) * TPOT) is the
+      deployment's output rate, against output tokens/s per device times the devices (within 30 %:
+      ISL/OSL are nominal and latencies are means);
+    - output tokens/s of the deployment against per device times devices (within 1 %).
+    """
+    bad = []
+    both = ledger.dropna(subset=["tpot_s", "per_user_tok_per_s"])
+    r = 1.0 / both["tpot_s"] / both["per_user_tok_per_s"]
+    bad += list(both.index[(r < 1 / 1.5) | (r > 1.5)])
+    loop = ledger[ledger["scenario"] == "fixed_concurrency"].dropna(
+        subset=["concurrency_count", "osl_tok", "tpot_s", "ttft_s", "n_devices", "output_per_device_tok_per_s"])
+    rate = loop["concurrency_count"] * loop["osl_tok"] / (loop["ttft_s"] + (loop["osl_tok"] - 1) * loop["tpot_s"])
+    r = rate / (loop["output_per_device_tok_per_s"] * loop["n_devices"])
+    bad += list(loop.index[(r < 0.7) | (r > 1.3)])
+    tot = ledger.dropna(subset=["output_tok_per_s", "output_per_device_tok_per_s", "n_devices"])
+    r = tot["output_per_device_tok_per_s"] * tot["n_devices"] / tot["output_tok_per_s"]
+    bad += list(tot.index[np.abs(r - 1) > 0.01])
+    return bad, len(both) + len(loop) + len(tot)
+
+
+def test_latency_and_throughput_figures_agree(ledger):
+    bad, checked = _mismatch(ledger)
+    assert checked >= 20, f"only {checked} rows can be cross-checked"
+    assert not bad, f"figures disagree (a transcription error?): {bad}"
+
+
+@pytest.mark.parametrize("column, factor", [("tpot_s", 10.0), ("output_per_device_tok_per_s", 0.1),
+                                            ("concurrency_count", 4.0)])
+def test_a_mistyped_figure_is_caught(ledger, column, factor):
+    loop = ledger[(ledger["scenario"] == "fixed_concurrency") & ledger[column].notna()]
+    broken = ledger.copy()
+    key = loop.index[0]
+    broken.loc[key, column] = broken.loc[key, column] * factor
+    bad, _ = _mismatch(broken)
+    assert key in bad
