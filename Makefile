@@ -15,7 +15,7 @@ else
 endif
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help env test reports lab bench notebooks reliability clean
+.PHONY: help env test reports lab bench notebooks reliability calibrate clean
 
 help:  ## List the commands
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -53,6 +53,9 @@ lab: env  ## Start JupyterLab on the notebooks (127.0.0.1, token printed)
 
 bench: env  ## Print the speed benchmarks (Monte Carlo chain, kernel harness, report run)
 	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+calibrate: env  ## Refit the engine's constants (data/calibration.csv) and print the error on held-out rows
+	$(PY) -m econ.calibrate
 
 reliability: env  ## Bad input, corrupted data and injected faults: prints a summary
 	$(PY) -m pytest tests -m reliability -p no:cacheprovider -q -s

@@ -24,5 +24,6 @@ from .scenarios import *  # noqa: F401,F403
 from .charts import *  # noqa: F401,F403
 from .results import *  # noqa: F401,F403
 from .serving import *  # noqa: F401,F403
+from .predict import *  # noqa: F401,F403
 
 __version__ = "0.1.0"

@@ -99,6 +99,20 @@ class ModelSpec:
             * self.params_per_expert
 
     @property
+    def kernels_per_step(self):
+        """Kernels one forward step launches (a definition of the layer's structure, not a
+        measurement): per layer two norms, the attention block (MHA/GQA: QKV projection,
+        rotary, attention, output projection = 4; MLA: query down/norm/up, KV down/norm,
+        rotary, two absorbed products, attention, output projection = 9), the FFN
+        (dense: gate-up, activation, down = 3; MoE: router, top-k, permute, two grouped
+        products, activation, combine, and a shared expert's three = 10); plus the LM head,
+        the final norm and sampling (3). [-]"""
+        attn = 9.0 if self.attention_kind == "mla" else 4.0
+        dense_layers = self.n_layers - self.moe_layers
+        return (self.n_layers * (2.0 + attn) + dense_layers * 3.0 + self.moe_layers * 10.0
+                + 3.0)
+
+    @property
     def body_params(self):
         """Shared params less the embedding and an untied head: the layers' dense matrices."""
         head = 0.0 if self.tied_embeddings else self.lm_head_params
@@ -242,8 +256,9 @@ class Calibration:
         Independent (sequence x KV-head) pairs at which decode attention reaches half its
         bandwidth share: ``eta = attention_bandwidth_frac * u / (u + attention_half_occupancy_count)``.
         [-]
-    layer_fixed_s : float
-        Fixed time per layer per step: norms, rotary, residuals, KV writes, launches. [s]
+    kernel_fixed_s : float
+        Fixed time per kernel of a step (launch gap, ramp-up and tail of a small kernel),
+        charged to each of :attr:`ModelSpec.kernels_per_step`. [s]
     """
 
     gemm_bandwidth_frac: float
@@ -251,7 +266,7 @@ class Calibration:
     attention_bandwidth_frac: float
     attention_flop_frac: float
     attention_half_occupancy_count: float
-    layer_fixed_s: float
+    kernel_fixed_s: float
 
     @classmethod
     def fields(cls):
@@ -264,7 +279,7 @@ def calibration(**overrides):
     Parameters
     ----------
     **overrides : float
-        Replace a fitted constant by name (e.g. ``layer_fixed_s=0`` for a pure roofline).
+        Replace a fitted constant by name (e.g. ``kernel_fixed_s=0`` for a pure roofline).
 
     Raises
     ------
@@ -476,7 +491,7 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
     dense_s = dense_mem_s + dense_cmp_s
     experts_s = exp_mem_s + exp_cmp_s + zero
     attention_s = attn_mem_s + attn_cmp_s
-    fixed_s = m.n_layers * cal.layer_fixed_s + zero
+    fixed_s = m.kernels_per_step * cal.kernel_fixed_s + zero
     memory_s = dense_mem_s + exp_mem_s + attn_mem_s
     compute_s = dense_cmp_s + exp_cmp_s + attn_cmp_s
     return dict(tokens=t_attn + zero, weight_read_bytes=dense_bytes + exp_bytes + zero,
