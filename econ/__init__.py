@@ -7,7 +7,8 @@ Modules, one per question: ``data`` (sourced tables), ``amortization`` ($/device
 ``roofline`` (ceilings and calibration), ``kernels`` (timing harness),
 ``scenarios`` (grids, Monte Carlo, sensitivity), ``charts`` (Altair theme),
 ``results`` (verdict tables and result rows), ``serving`` (expert-parallel
-deployments at scale), ``reports`` (papermill runs).
+deployments at scale), ``hfconfig`` (a models row from a Hugging Face
+config.json), ``reports`` (papermill runs).
 """
 from . import data
 from .data import *  # noqa: F401,F403
@@ -25,5 +26,6 @@ from .charts import *  # noqa: F401,F403
 from .results import *  # noqa: F401,F403
 from .serving import *  # noqa: F401,F403
 from .predict import *  # noqa: F401,F403
+from .hfconfig import *  # noqa: F401,F403
 
 __version__ = "0.1.0"

@@ -75,6 +75,7 @@ class ModelSpec:
     embedding_params: float      # input embedding: rows looked up, never streamed
     lm_head_params: float        # read whole every step (the embedding itself if tied)
     tied_embeddings: bool
+    active_params_basis: str     # what the published active count includes (models.yaml)
     attn_params_per_layer: float
     moe: bool
     n_routed_experts: float
@@ -115,8 +116,11 @@ class ModelSpec:
     @property
     def body_params(self):
         """Shared params less the embedding and an untied head: the layers' dense matrices."""
-        head = 0.0 if self.tied_embeddings else self.lm_head_params
-        return max(self.shared_params - self.embedding_params - head, 0.0)
+        counted_embed = self.embedding_params if self.active_params_basis == "all" else 0.0
+        counted_head = 0.0 if (self.tied_embeddings
+                               or self.active_params_basis == "without_embeddings") \
+            else self.lm_head_params
+        return max(self.shared_params - counted_embed - counted_head, 0.0)
 
     @property
     def attention_params(self):
@@ -127,6 +131,9 @@ class ModelSpec:
     def dense_ffn_params(self):
         """Dense FFNs and shared experts of all layers: the body less attention. [params]"""
         return self.body_params - self.attention_params
+
+
+_ACTIVE_BASES = ("all", "without_input_embedding", "without_embeddings")
 
 
 def _num(row, col):
@@ -227,11 +234,19 @@ def model_spec(model):
         attn_dec = attn_pre = n_layers * n_heads * 4.0 * hd
         kv_elems = 2.0 * kv_heads * hd
     vocab = opt("n_vocab")
-    tied = str(row.get("tie_word_embeddings", "")).strip().lower() in ("true", "1", "1.0")
+    head_col = _num(row, "output_head_params")
+    tied = head_col == 0 or str(row.get("tie_word_embeddings", "")).strip().lower() in (
+        "true", "1", "1.0")
+    basis = row.get("active_params_basis")
+    basis = basis if isinstance(basis, str) and basis else "all"
+    if basis not in _ACTIVE_BASES:
+        raise ValueError(f"model {name!r}: active_params_basis must be one of "
+                         f"{list(_ACTIVE_BASES)}, got {basis!r}")
     return ModelSpec(
         name=name, attention_kind=kind, n_layers=n_layers, hidden_dim=hidden,
         n_heads=n_heads, n_kv_heads=kv_heads, total_params=total, active_params=active,
         embedding_params=hidden * vocab, lm_head_params=hidden * vocab, tied_embeddings=tied,
+        active_params_basis=basis,
         attn_params_per_layer=attn, moe=moe, n_routed_experts=e,
         n_active_experts=k, moe_layers=moe_layers, params_per_expert=per_expert,
         kv_elems_per_layer=kv_elems, attn_flop_decode=attn_dec, attn_flop_prefill=attn_pre,

@@ -32,6 +32,7 @@ __all__ = [
     "kv_cache_elems_per_layer",
     "kv_cache_bytes_per_token",
     "model_kv_cache_bytes_per_token",
+    "model_kv_cache_bytes",
     "kv_cache_bytes",
     "max_concurrent_sequences",
 ]
@@ -175,6 +176,62 @@ def model_kv_cache_bytes_per_token(model, bytes_per_elem=2.0):
         raise ValueError("bytes_per_elem must be a single value when model is a whole table, "
                          f"got an array of shape {np.shape(bytes_per_elem)}")
     return kv_cache_bytes_per_token(float(layers[0]), float(elems[0]), bytes_per_elem)
+
+
+def model_kv_cache_bytes(model, context_tok, bytes_per_elem=2.0):
+    """KV-cache bytes one sequence holds at a context length, sliding-window layers included.
+
+    :func:`model_kv_cache_bytes_per_token` counts every layer as caching every token (its
+    long-standing meaning, an upper bound). Models with banded or chunked attention layers
+    (gpt-oss alternates 128-token windows with full attention; Llama 4's RoPE layers attend
+    within 8,192-token chunks) hold at most ``sliding_window_tok`` tokens in those layers.
+
+    Parameters
+    ----------
+    model : str, pandas.Series or Mapping
+        A model name in ``data/models.csv`` or one row (e.g. from
+        :func:`econ.model_from_hf_config`). Columns used: those of
+        :func:`model_kv_cache_bytes_per_token`, plus ``n_sliding_layers`` and
+        ``sliding_window_tok`` (empty or 0: no sliding layers).
+    context_tok : numeric
+        Tokens in the sequence (prompt plus generated). [tokens]
+    bytes_per_elem : numeric or str, default 2.0
+        Cache precision, as in :func:`kv_cache_bytes_per_token`. [bytes]
+
+    Returns
+    -------
+    float, numpy.ndarray or pandas.Series
+        ``elems * bytes * ((n_layers - n_sliding) * context_tok
+        + n_sliding * min(context_tok, sliding_window_tok))``. [bytes]
+
+    Raises
+    ------
+    ValueError
+        A whole table (pass one row), or ``n_sliding_layers`` > 0 with no window.
+
+    References
+    ----------
+    .. [1] OpenAI, "gpt-oss-120b & gpt-oss-20b Model Card" (2025), sec. 2: alternating
+       banded-window (bandwidth 128) and fully dense attention layers.
+    """
+    if isinstance(model, pd.DataFrame):
+        raise ValueError("model must be one model (a name, a row or a mapping), not a whole table")
+    names, get = _model_columns(model)
+    elems = _model_kv_elems_per_layer(names, get)[0]
+    layers = _model_required(names, get, "n_layers", np.ones(1, bool))[0]
+    sliding = get("n_sliding_layers")[0]
+    sliding = 0.0 if not np.isfinite(sliding) else sliding
+    if sliding < 0 or sliding > layers:
+        raise ValueError(f"model {names[0]!r}: n_sliding_layers must be in [0, n_layers={layers:g}], "
+                         f"got {sliding:g}")
+    window = get("sliding_window_tok")[0]
+    if sliding and not (np.isfinite(window) and window > 0):
+        raise ValueError(f"model {names[0]!r}: column 'sliding_window_tok' is empty or not positive "
+                         f"(needed for its {sliding:g} sliding-window layers)")
+    ctx = nonnegative("context_tok", context_tok)
+    nbytes = _bytes_per_elem("bytes_per_elem", bytes_per_elem)
+    held = (layers - sliding) * ctx + (sliding * np.minimum(ctx, window) if sliding else 0.0)
+    return like(elems * nbytes * held, context_tok, *_arrays(bytes_per_elem))
 
 
 def kv_cache_bytes(kv_bytes_per_token, context_tok, n_sequences=1.0):

@@ -49,17 +49,20 @@ from econ import data as D
 KEYS = {
     "deepseek-v3", "deepseek-r1", "deepseek-v2", "deepseek-67b", "llama-3.1-8b", "llama-3.1-70b",
     "llama-3.1-405b", "qwen2.5-72b", "mixtral-8x7b", "deepseek-r1-distill-llama-8b",
-    "deepseek-r1-distill-llama-70b",
+    "deepseek-r1-distill-llama-70b", "qwen3-8b", "qwen3-32b", "qwen3-30b-a3b", "qwen3-235b-a22b-2507",
+    "gpt-oss-120b", "gpt-oss-20b", "kimi-k2",
 }
 COLUMNS = [
     "name", "family", "attention_kind", "n_layers", "hidden_dim", "n_heads", "n_kv_heads",
     "head_dim", "q_lora_rank_dim", "kv_lora_rank_dim", "qk_nope_head_dim", "qk_rope_head_dim",
     "v_head_dim", "n_routed_experts", "n_shared_experts", "n_active_experts", "moe_ffn_dim",
-    "dense_ffn_dim", "n_dense_layers", "n_vocab", "total_params", "active_params",
+    "dense_ffn_dim", "n_dense_layers", "n_vocab", "n_sliding_layers", "sliding_window_tok",
+    "total_params", "active_params", "embedding_params", "output_head_params", "active_params_basis",
     "max_context_tok", "n_mtp_modules", "source_url", "source_date", "source_kind", "notes",
 ]
 MLA_COLUMNS = ["kv_lora_rank_dim", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"]
-ARCH_COLUMNS = [c for c in COLUMNS[2:24] if c not in ("total_params", "active_params")]
+ARCH_COLUMNS = [c for c in COLUMNS[2:29] if c not in ("total_params", "active_params",
+                                                     "active_params_basis")]
 REL_TOL = 0.03
 
 
@@ -91,14 +94,20 @@ def _attention_params(r):
 def param_counts(r):
     """(total, active) parameters of one table row from its config columns (closed form above)."""
     h = r.hidden_dim
-    embed = 2 * r.n_vocab * h
+    embed = r.embedding_params + r.output_head_params
+    assert r.embedding_params == r.n_vocab * h and r.output_head_params in (0, r.n_vocab * h)
     attn = r.n_layers * _attention_params(r)
     dense = r.n_dense_layers * 3 * h * _nz(r.dense_ffn_dim)
     n_moe = r.n_layers - r.n_dense_layers
     expert = 3 * h * _nz(r.moe_ffn_dim)
     moe_total = n_moe * ((r.n_routed_experts + r.n_shared_experts) * expert + r.n_routed_experts * h)
     moe_active = n_moe * (r.n_active_experts + r.n_shared_experts) * expert
-    return embed + attn + dense + moe_total, embed + attn + dense + moe_active
+    active = embed + attn + dense + moe_active
+    if r.active_params_basis in ("without_input_embedding", "without_embeddings"):
+        active -= r.embedding_params
+    if r.active_params_basis == "without_embeddings":
+        active -= r.output_head_params
+    return embed + attn + dense + moe_total, active
 
 
 def test_exact_keys_and_column_order(models):
@@ -131,7 +140,7 @@ def test_closed_form_by_hand_for_llama_8b(models):
 
 def test_mla_rows_have_mla_columns_and_no_kv_heads(models):
     mla = models[models.attention_kind == "mla"]
-    assert set(mla.index) == {"deepseek-v3", "deepseek-r1", "deepseek-v2"}
+    assert set(mla.index) == {"deepseek-v3", "deepseek-r1", "deepseek-v2", "kimi-k2"}
     assert mla[MLA_COLUMNS].notna().all().all()
     assert mla[["n_kv_heads", "head_dim"]].isna().all().all()
     # V2 paper / V3 report: d_c = 512 latent, d_h^R = 64 rotary key, 128 heads of 128
@@ -147,8 +156,10 @@ def test_mha_gqa_rows_have_head_columns(models):
     gqa = rows[rows.attention_kind == "gqa"]
     assert (gqa.n_kv_heads < gqa.n_heads).all()
     assert ((gqa.n_heads % gqa.n_kv_heads) == 0).all()
-    # true for every model in this table (not a law: some configs set head_dim explicitly)
-    assert (rows.head_dim * rows.n_heads == rows.hidden_dim).all()
+    # true for the older models; Qwen3-32B and gpt-oss set head_dim explicitly (q wider than h)
+    old = rows.drop(["qwen3-32b", "qwen3-30b-a3b", "qwen3-235b-a22b-2507", "gpt-oss-120b",
+                     "gpt-oss-20b"])
+    assert (old.head_dim * old.n_heads == old.hidden_dim).all()
 
 
 def test_dense_and_moe_columns_are_consistent(models):
