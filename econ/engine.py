@@ -396,7 +396,8 @@ def _gemm_s(weight_bytes, flop, bw, peak, cal):
 
 def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_bytes_per_elem,
                  n_sequences, context_tok, phase="decode", tok_per_seq=1.0, tp=1, ep=1,
-                 dp_attention=False, experts_per_device=None, load_imbalance=True, cal):
+                 dp_attention=False, experts_per_device=None, load_imbalance=True,
+                 even_kv=False, cal):
     """Time of one forward step per device, by part (the engine behind every prediction).
 
     Parameters
@@ -431,6 +432,9 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
         ``n_routed_experts / ep``.
     load_imbalance : bool
         Charge routed experts the busiest device's expected load (expert parallel).
+    even_kv : bool, default False
+        Split the cache evenly over ``tp`` (devices beyond the KV heads take layers, as
+        pipeline stages) instead of copying KV heads the way tensor parallelism does.
     cal : Calibration
 
     Returns
@@ -458,6 +462,9 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
     t_ep = t_attn * np.maximum(tp, ep) if dp_attention else t_attn
     kv_heads_dev = np.maximum(m.n_kv_heads / tp_attn, 1.0) if m.attention_kind != "mla" else 1.0
     kv_per_tok_dev = m.n_layers * m.kv_elems_per_layer * kv_heads_dev / m.n_kv_heads * kvb
+    if even_kv:
+        # devices beyond the KV heads split the layers (pipeline stages), not copy the heads
+        kv_per_tok_dev = m.n_layers * m.kv_elems_per_layer * kvb / tp_attn
 
     # dense matmuls: attention projections, dense FFNs and shared experts, LM head
     attn_w = m.attention_params / tp_attn

@@ -44,7 +44,6 @@ from .engine import (
     forward_step,
     hardware_value,
     held_bytes_per_device,
-    kv_bytes_per_token_per_device,
     model_spec,
     resolve_hardware,
     tokens_per_step,
@@ -371,7 +370,7 @@ def decode_step(model, hardware, precision, n_sequences, context_tok, *, n_devic
                 compute_precision=None, kv_bytes_per_elem="bf16",
                 flop_efficiency_frac=None, bandwidth_efficiency_frac=None,
                 acceptance_frac=0.0, draft_depth=0, draft_cost_ratio=0.0, reserve_frac=0.0,
-                calibration=None):
+                calibration=None, infeasible="flag"):
     """Where one decode step's time goes, and the tokens per second it gives.
 
     One step emits one token (or, with speculative decoding / MTP, the expected
@@ -426,12 +425,20 @@ def decode_step(model, hardware, precision, n_sequences, context_tok, *, n_devic
         Time of one draft step over one plain decode step. [ratio]
     reserve_frac : numeric, default 0
         Memory share kept free when ``n_sequences`` is None. [fraction]
+    calibration : econ.Calibration, optional
+        The engine's constants (default: the fitted ones, ``data/calibration.csv``); the two
+        efficiency arguments above, where given, replace its shares uniformly.
+    infeasible : {"flag", "raise"}, default "flag"
+        A batch whose cache does not fit beside the weights: ``"flag"`` returns the step
+        with ``fits_in_memory`` 0 for it; ``"raise"`` raises a ValueError naming the batch,
+        the context and what fits.
 
     Returns
     -------
     dict
         Each value a float, ndarray or Series (the kind of the inputs):
 
+        ``fits_in_memory`` (1.0 or 0.0, where the hardware gives ``memory_bytes``),
         ``n_sequences`` [-], ``context_tok`` [tokens], ``experts_touched_count``
         (per MoE layer) [-], ``weight_read_bytes``, ``kv_read_bytes`` (all devices,
         per step) [bytes], ``flop`` [FLOP], ``weight_read_s``, ``kv_read_s``,
@@ -456,6 +463,7 @@ def decode_step(model, hardware, precision, n_sequences, context_tok, *, n_devic
     .. [4] DeepSeek-AI, arXiv:2405.04434 (MLA) and arXiv:2412.19437 (MTP).
     """
     m = model_spec(model)
+    choice("infeasible", infeasible, ("flag", "raise"))
     p = _precisions(precision, compute_precision)
     hw = resolve_hardware(hardware)
     peak_raw, peak = hardware_value(hw, PEAK_FLOP_COLUMN[p["compute"]])
@@ -471,9 +479,12 @@ def decode_step(model, hardware, precision, n_sequences, context_tok, *, n_devic
     c = nonnegative("draft_cost_ratio", draft_cost_ratio)
     reserve = numeric("reserve_frac", reserve_frac, min_value=0.0, max_value=1.0,
                       max_inclusive=False)
-    tp = n_dev
-    held = held_bytes_per_device(m, p["weight_bytes_per_param"], tp=tp)
-    kv_dev = kv_bytes_per_token_per_device(m, kv_b, tp=tp)
+    # the kernel-level layout: an MLA model's attention data parallel over the devices (as
+    # serving engines run DeepSeek models), other models tensor parallel with devices beyond
+    # the KV heads taking layers; either way weights and cache split evenly
+    dp = m.attention_kind == "mla"
+    held = held_bytes_per_device(m, p["weight_bytes_per_param"], tp=n_dev, dp_attention=dp)
+    kv_dev = m.n_layers * m.kv_elems_per_layer * kv_b / n_dev
     max_seq = None
     if mem is not None:
         free = np.maximum(mem * (1.0 - reserve) - held, 0.0)
@@ -491,11 +502,12 @@ def decode_step(model, hardware, precision, n_sequences, context_tok, *, n_devic
         batch = max_seq
     else:
         batch = positive("n_sequences", n_sequences)
-        if max_seq is not None:
+        if max_seq is not None and infeasible == "raise":
             _check_fits(batch, max_seq, ctx, held)
     args = dict(bw=bw, peak_mm=peak, peak_attn=peak_attn,
                 weight_bytes_per_param=p["weight_bytes_per_param"], kv_bytes_per_elem=kv_b,
-                n_sequences=batch, context_tok=ctx, phase="decode", tp=tp, cal=cal)
+                n_sequences=batch / n_dev if dp else batch, context_tok=ctx, phase="decode",
+                tp=n_dev, dp_attention=dp, even_kv=True, cal=cal)
     verify = forward_step(m, tok_per_seq=1.0 + k, **args)
     if np.any(k > 0):
         draft_s = k * c * forward_step(m, tok_per_seq=1.0, **args)["step_s"]
@@ -527,6 +539,7 @@ def decode_step(model, hardware, precision, n_sequences, context_tok, *, n_devic
     )
     if max_seq is not None:
         out["max_concurrent_sequences"] = max_seq
+        out["fits_in_memory"] = (batch <= max_seq).astype(float)
     inputs = [n_sequences, context_tok, n_devices, flop_efficiency_frac,
               bandwidth_efficiency_frac, acceptance_frac, draft_depth, draft_cost_ratio,
               reserve_frac, peak_raw, attn_raw, bw_raw, mem_raw, *_not_str(kv_bytes_per_elem)]
