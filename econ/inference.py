@@ -479,11 +479,11 @@ def decode_step(model, hardware, precision, n_sequences, context_tok, *, n_devic
     c = nonnegative("draft_cost_ratio", draft_cost_ratio)
     reserve = numeric("reserve_frac", reserve_frac, min_value=0.0, max_value=1.0,
                       max_inclusive=False)
-    # the kernel-level layout: an MLA model's attention data parallel over the devices (as
-    # serving engines run DeepSeek models), other models tensor parallel with devices beyond
-    # the KV heads taking layers; either way weights and cache split evenly
-    dp = m.attention_kind == "mla"
-    held = held_bytes_per_device(m, p["weight_bytes_per_param"], tp=n_dev, dp_attention=dp)
+    # the kernel-level layout: weights and cache split evenly over the devices (tensor
+    # parallel over the heads; devices beyond the KV heads, or an MLA latent, take layers as
+    # pipeline stages). predict_serving takes the layouts engines run, copies included.
+    dp = False
+    held = held_bytes_per_device(m, p["weight_bytes_per_param"], tp=n_dev)
     kv_dev = m.n_layers * m.kv_elems_per_layer * kv_b / n_dev
     max_seq = None
     if mem is not None:
