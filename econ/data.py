@@ -181,6 +181,13 @@ def _read_sidecar(name, path):
         unit = spec["unit"]
         if unit in (TEXT_UNIT, DATE_UNIT, "per-row"):
             continue
+        if "unit_not_in_name" in spec:
+            # a name fixed by an outside layout (e.g. tp, ep): allowed only with a stated reason
+            why = spec["unit_not_in_name"]
+            if not isinstance(why, str) or not why.strip():
+                raise DataError(f"{name}.yaml: column {col!r}: 'unit_not_in_name' must say why "
+                                f"the name carries no unit suffix, got {why!r}")
+            continue
         declared = unit_of(col)
         if declared is None:
             raise DataError(
