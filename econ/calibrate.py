@@ -140,7 +140,6 @@ def main(argv=None):
     table.loc[i, "notes"] = ("the only step constant the fit rows identify (one model, one "
                              "layout); the others keep their derived values")
     table.to_csv(path, index=False)
-    data.load.cache_clear() if hasattr(data.load, "cache_clear") else None
     print(f"kernel_fixed_s = {x * 1e6:.2f} us, fitted to {n_fit} rows")
     print(ledger_error_summary(pred, ("split", "source", "metric")).to_string())
     return 0

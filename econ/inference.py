@@ -482,7 +482,6 @@ def decode_step(model, hardware, precision, n_sequences, context_tok, *, n_devic
     # the kernel-level layout: weights and cache split evenly over the devices (tensor
     # parallel over the heads; devices beyond the KV heads, or an MLA latent, take layers as
     # pipeline stages). predict_serving takes the layouts engines run, copies included.
-    dp = False
     held = held_bytes_per_device(m, p["weight_bytes_per_param"], tp=n_dev)
     kv_dev = m.n_layers * m.kv_elems_per_layer * kv_b / n_dev
     max_seq = None
@@ -506,8 +505,8 @@ def decode_step(model, hardware, precision, n_sequences, context_tok, *, n_devic
             _check_fits(batch, max_seq, ctx, held)
     args = dict(bw=bw, peak_mm=peak, peak_attn=peak_attn,
                 weight_bytes_per_param=p["weight_bytes_per_param"], kv_bytes_per_elem=kv_b,
-                n_sequences=batch / n_dev if dp else batch, context_tok=ctx, phase="decode",
-                tp=n_dev, dp_attention=dp, even_kv=True, cal=cal)
+                n_sequences=batch, context_tok=ctx, phase="decode", tp=n_dev, even_kv=True,
+                cal=cal)
     verify = forward_step(m, tok_per_seq=1.0 + k, **args)
     if np.any(k > 0):
         draft_s = k * c * forward_step(m, tok_per_seq=1.0, **args)["step_s"]
