@@ -7,7 +7,8 @@ Modules, one per question: ``data`` (sourced tables), ``amortization`` ($/device
 ``roofline`` (ceilings and calibration), ``kernels`` (timing harness),
 ``scenarios`` (grids, Monte Carlo, sensitivity), ``charts`` (Altair theme),
 ``results`` (verdict tables and result rows), ``serving`` (expert-parallel
-deployments at scale), ``reports`` (papermill runs).
+deployments at scale), ``answers`` (conclusions rendered from a run), ``setups``
+(memory feasibility of a notebook's setup), ``reports`` (papermill runs).
 """
 from . import data
 from .data import *  # noqa: F401,F403
@@ -22,5 +23,7 @@ from .scenarios import *  # noqa: F401,F403
 from .charts import *  # noqa: F401,F403
 from .results import *  # noqa: F401,F403
 from .serving import *  # noqa: F401,F403
+from .answers import *  # noqa: F401,F403
+from .setups import *  # noqa: F401,F403
 
 __version__ = "0.1.0"
