@@ -41,15 +41,16 @@ _STRAY_NUMBER = re.compile(r"(?<![\w.\-/])[-+]?\d")
 
 
 class Figure(float):
-    """A number read from a results table: a float that remembers its metric and subject."""
+    """A number read from a results table: a float that remembers its row and column."""
 
-    def __new__(cls, value, metric, subject):
+    def __new__(cls, value, metric, subject, column="value"):
         obj = super().__new__(cls, value)
-        obj.metric, obj.subject = metric, subject
+        obj.metric, obj.subject, obj.column = metric, subject, column
         return obj
 
     def __repr__(self):
-        return f"Figure({float(self)!r}, metric={self.metric!r}, subject={self.subject!r})"
+        return (f"Figure({float(self)!r}, metric={self.metric!r}, subject={self.subject!r}, "
+                f"column={self.column!r})")
 
 
 class Word(str):
@@ -61,8 +62,8 @@ class Word(str):
         return obj
 
 
-def result(results, metric, subject):
-    """The value of one row of a results table, as a :class:`Figure`.
+def result(results, metric, subject, column="value"):
+    """The value (or published figure) of one row of a results table, as a :class:`Figure`.
 
     Parameters
     ----------
@@ -70,23 +71,30 @@ def result(results, metric, subject):
         A results table (:func:`econ.results_frame`).
     metric, subject : str
         The row's keys.
+    column : {"value", "published_value"}
+        The run's value, or the published figure it is compared with.
 
     Returns
     -------
     Figure
-        The row's ``value``.
+        The row's ``column``.
 
     Raises
     ------
     KeyError
         No such row, listing the rows there are.
     """
+    if column not in ("value", "published_value"):
+        raise ValueError(f"column must be 'value' or 'published_value', got {column!r}")
     hit = results[(results["metric"] == metric) & (results["subject"] == subject)]
     if len(hit) != 1:
         have = sorted(set(zip(results["metric"], results["subject"])))
         raise KeyError(f"result: no single row metric={metric!r}, subject={subject!r}; "
                        f"rows: {have}")
-    return Figure(float(hit["value"].iloc[0]), metric, subject)
+    v = float(hit[column].iloc[0])
+    if not math.isfinite(v):
+        raise ValueError(f"result: row {metric}/{subject} has no {column}")
+    return Figure(v, metric, subject, column)
 
 
 def _number(name, x):
@@ -231,9 +239,11 @@ def answer(template, /, **values):
     """
     if not isinstance(template, str):
         raise TypeError(f"template must be a string, got {type(template).__name__}")
-    out, record = [], []
+    out, record, pos = [], [], 0
     for literal, field, spec, conv in string.Formatter().parse(template):
+        literal = literal.replace("\\$", "$")  # escaped once, below
         out.append(literal)
+        pos += len(literal)
         if field is None:
             continue
         if conv is not None or not field.isidentifier():
@@ -258,17 +268,19 @@ def answer(template, /, **values):
             text = format_value(num, spec)
             entry.update(kind="number", value=num)
             if isinstance(v, Figure):
-                entry.update(metric=v.metric, subject=v.subject)
+                entry.update(metric=v.metric, subject=v.subject, column=v.column)
         entry["text"] = text
+        entry["start"] = pos
         record.append(entry)
         out.append(text)
+        pos += len(text)
     return Answer(_escape_dollars("".join(out)), record)
 
 
 def check_answer(markdown, record, results=None, rel_tol=1e-9):
     """Problems with a rendered answer, checked against its own record (``[]`` when none).
 
-    Checks that every recorded text appears in the Markdown; that each number's text is its
+    Checks that every recorded text stands in the Markdown where it was rendered; that each number's text is its
     value at the recorded spec; that a number read from the results table equals the row of
     ``results`` (when given) within ``rel_tol``; that each comparison word is the one the two
     values call for; that each ranking is in order of its values; and that no number stands in
@@ -291,11 +303,14 @@ def check_answer(markdown, record, results=None, rel_tol=1e-9):
     """
     problems = []
     plain = markdown.replace("\\$", "$")
-    rest = plain
+    rest = list(plain)
     for e in record:
         text, kind, name = e["text"], e.get("kind"), e.get("field")
-        if text not in plain:
-            problems.append(f"{{{name}}}: {text!r} is not in the answer")
+        start = e.get("start", -1)
+        if plain[start:start + len(text)] != text:
+            problems.append(f"{{{name}}}: {text!r} is not in the answer where it was rendered")
+        else:
+            rest[start:start + len(text)] = " " * len(text)
         if kind == "number":
             want = format_value(e["value"], e.get("spec", ""))
             if want != text:
@@ -306,10 +321,11 @@ def check_answer(markdown, record, results=None, rel_tol=1e-9):
                               & (results["subject"] == e["subject"])]
                 if len(hit) != 1:
                     problems.append(f"{{{name}}}: no result row {e['metric']}/{e['subject']}")
-                elif not math.isclose(float(hit["value"].iloc[0]), e["value"], rel_tol=rel_tol,
-                                      abs_tol=1e-300):
+                elif not math.isclose(float(hit[e.get("column", "value")].iloc[0]), e["value"],
+                                      rel_tol=rel_tol, abs_tol=1e-300):
+                    col = e.get("column", "value")
                     problems.append(f"{{{name}}}: shows {e['value']!r} but the run's "
-                                    f"{e['metric']}/{e['subject']} is {hit['value'].iloc[0]!r}")
+                                    f"{e['metric']}/{e['subject']} {col} is {hit[col].iloc[0]!r}")
         elif kind == "compare":
             a, b, tol = e["a"], e["b"], e["rel_tol"]
             if e.get("same") is not None and abs(a - b) <= tol * abs(b):
@@ -326,7 +342,7 @@ def check_answer(markdown, record, results=None, rel_tol=1e-9):
                 problems.append(f"{{{name}}}: ranking {e['items']} is out of order")
             if e["sep"].join(k for k, _ in e["items"]) != text:
                 problems.append(f"{{{name}}}: ranking text {text!r} differs from its items")
-        rest = rest.replace(text, " ", 1)
+    rest = "".join(rest)
     stray = _STRAY_NUMBER.findall(rest)
     if stray:
         at = [rest[max(0, m.start() - 30):m.end() + 10] for m in _STRAY_NUMBER.finditer(rest)]

@@ -92,6 +92,8 @@ def test_check_answer_finds_each_kind_of_mismatch():
     assert check_answer(names.markdown, names.record) == []
     # text that is not in the markdown
     assert any("not in the answer" in p for p in check_answer("nothing", a.record))
+    # a field moved elsewhere is caught too
+    assert any("where it was rendered" in p for p in check_answer(" " + a.markdown, a.record))
 
 
 def test_answer_rejects_missing_fields_specs_on_words_and_non_finite_numbers():
@@ -103,3 +105,13 @@ def test_answer_rejects_missing_fields_specs_on_words_and_non_finite_numbers():
         econ.answer("{x:.2f}", x=math.inf)
     with pytest.raises(ValueError, match="plain name"):
         econ.answer("{x!r}", x=1.0)
+
+
+def test_published_figures_come_from_the_published_column():
+    res = econ.results_frame("demo", [dict(metric="training_cost_usd", subject="deepseek-v3",
+                                           value=5.576e6, published_value=5.576e6)])
+    pub = econ.result(res, "training_cost_usd", "deepseek-v3", column="published_value")
+    a = econ.answer("${p:.3fM}", p=pub)
+    assert a.record[0]["column"] == "published_value" and check_answer(a.markdown, a.record, res) == []
+    with pytest.raises(ValueError, match="no published_value"):
+        econ.result(_results(), "cost_usd_per_mtok", "h100-sxm", column="published_value")
