@@ -7,8 +7,11 @@ Modules, one per question: ``data`` (sourced tables), ``amortization`` ($/device
 ``roofline`` (ceilings and calibration), ``kernels`` (timing harness),
 ``scenarios`` (grids, Monte Carlo, sensitivity), ``charts`` (Altair theme),
 ``results`` (verdict tables and result rows), ``serving`` (expert-parallel
-deployments at scale), ``hfconfig`` (a models row from a Hugging Face
-config.json), ``reports`` (papermill runs).
+deployments at scale), ``engine`` (typed specs and the one calibrated step),
+``predict`` (serving as engines measure it), ``calibrate`` (make calibrate),
+``hfconfig`` (a models row from a Hugging Face config.json), ``answers`` (conclusions
+rendered from a run), ``setups`` (memory feasibility of a notebook's setup), ``reports``
+(papermill runs).
 """
 from . import data
 from .data import *  # noqa: F401,F403
@@ -27,5 +30,7 @@ from .results import *  # noqa: F401,F403
 from .serving import *  # noqa: F401,F403
 from .predict import *  # noqa: F401,F403
 from .hfconfig import *  # noqa: F401,F403
+from .answers import *  # noqa: F401,F403
+from .setups import *  # noqa: F401,F403
 
 __version__ = "0.1.0"

@@ -149,6 +149,26 @@ def discover_notebooks(notebooks_dir=None, names=None):
     return [found[n] for n in order]
 
 
+def check_setups(loaded, per, names):
+    """Each scenario's setups fit in memory, for every notebook that runs (else ReportError).
+
+    A notebook's parameters are its defaults overridden by the scenario, ``same as`` defaults
+    resolved, then :func:`econ.setups.setup_problems`: the check its validation cell makes,
+    done before anything runs.
+    """
+    from . import setups as _setups
+    problems = []
+    for sc in loaded:
+        for name in names:
+            schema = per[name]
+            values = _scenarios.resolve_same_as({**schema.defaults(), **sc.for_schema(schema)},
+                                                schema, where=f"{name}.ipynb")
+            for msg in _setups.setup_problems(name, values):
+                problems.append(f"scenario {sc.name!r}, {name}.ipynb: {msg}")
+    if problems:
+        raise ReportError("setups that cannot run:\n  " + "\n  ".join(problems))
+
+
 def suite_schema(paths):
     """Per-notebook parameter schemas and their union (the names a scenario may set).
 
@@ -1044,6 +1064,7 @@ def run_reports(scenarios=("base",), *, out="reports", notebooks_dir=None, scena
     # also when only some notebooks run
     per, union = suite_schema(discover_notebooks(nb_dir))
     loaded = load_scenarios(scenarios, union, sc_dir)
+    check_setups(loaded, per, [Path(p).stem for p in paths])
     images = tuple(dict.fromkeys(images or ()))
     bad = [f for f in images if f not in ("svg", "png")]
     if bad:
@@ -1454,6 +1475,7 @@ def main(argv=None):
                     log(f"  {k}: {p.allowed()} = {p.default!r}  # {p.help}{tag}")
             if args.check:
                 loaded = load_scenarios(args.scenarios or ["base"], union, sc_dir)
+                check_setups(loaded, per, [Path(p).stem for p in paths])
                 log(f"ok: {', '.join(s.name for s in loaded)} valid for {len(paths)} notebook(s)")
             return EXIT_OK
         done = run_reports(args.scenarios or ["base"], out=args.out, notebooks_dir=nb_dir,

@@ -46,7 +46,8 @@ from . import data as _data
 
 __all__ = [
     "ScenarioError", "Param", "Schema", "Scenario", "SCENARIO_DIR", "SCENARIO_NAME_PATTERN",
-    "load_scenario", "validate_params", "scenario_names",
+    "load_scenario", "validate_params", "scenario_names", "notebook_parameters",
+    "injected_parameter_names", "resolve_same_as",
     "grid", "evaluate",
     "Distribution", "uniform", "triangular", "lognormal_from_range", "normal", "fixed",
     "monte_carlo", "summarize", "tornado",
@@ -96,6 +97,9 @@ class Param:
         Type of each element of a ``list`` parameter.
     optional : bool
         Whether ``None`` is allowed (annotation ``Optional[...]``).
+    same_as : str, optional
+        Another parameter whose value this one takes when it is ``None`` (help text
+        ``None: same as <name>``); resolved by :func:`notebook_parameters`.
     source : str
         Where the parameter was declared (a notebook path), for error messages.
     """
@@ -111,6 +115,7 @@ class Param:
     help: str = ""
     item_type: type | None = None
     optional: bool = False
+    same_as: str | None = None
     source: str = ""
 
     def __post_init__(self):
@@ -418,6 +423,7 @@ _INTERVAL = re.compile(r"([\[(])\s*(-?inf|[-+]?[\d.]+(?:[eE][-+]?\d+)?)\s*,\s*"
                        r"([-+]?inf|[-+]?[\d.]+(?:[eE][-+]?\d+)?)\s*([\])])")
 _TABLE_KEY = re.compile(r"key (?:in|of) data/([a-z0-9_]+)(?:\.csv)?")
 _BRACES = re.compile(r"\{([^{}]+)\}")
+_SAME_AS = re.compile(r"None:\s*same as `?([A-Za-z_]\w*)`?")
 
 
 def _param_from_papermill(d, where):
@@ -475,10 +481,11 @@ def _param_from_papermill(d, where):
                              f"there is no such table; tables: {_data.tables()}") from None
     elif textual and (m := _BRACES.search(help_)):
         choices = tuple(c.strip().strip("'\"") for c in re.split(r"[,|]", m.group(1)) if c.strip())
+    m = _SAME_AS.search(help_)
     p = Param(name=name, type=typ, default=default, min=lo, max=hi, min_inclusive=lo_inc,
               max_inclusive=hi_inc, choices=choices, help=help_, item_type=item_type,
               optional=optional or (default is None and raw_default.strip() == "None"),
-              source=where)
+              same_as=m.group(1) if m else None, source=where)
     if default is not None or raw_default.strip() == "None":
         try:
             p.check(default, where=f"{where}: default")
@@ -610,14 +617,15 @@ def load_scenario(path_or_name, schema, folder=None):
     -------
     Scenario
         Its values converted to the declared types (an ``int`` given for a ``float`` becomes a
-        float). An empty file is the defaults: no values.
+        float).
 
     Raises
     ------
     ScenarioError
         (a ``ValueError``) naming the file, the key, the value and what is allowed: unknown key,
         wrong type, out of range, a key given twice, a file that is not YAML or not a mapping,
-        or a name that is not allowed.
+        an empty or comment-only file (it would run the defaults under another name), or a
+        name that is not allowed.
     """
     name, path = _resolve(path_or_name, folder)
     s = _as_schema(schema)
@@ -636,8 +644,10 @@ def load_scenario(path_or_name, schema, folder=None):
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ScenarioError(f"{where}: not valid YAML{at}: {problem}") from None
-    if raw is None:
-        raw = {}
+    if raw is None or raw == {}:
+        raise ScenarioError(f"{where}: the scenario file sets no parameter (it is empty or holds "
+                            f"only comments); set at least one, 'name: value  # why' per line "
+                            f"(`python -m econ.reports --list` lists them)")
     if not isinstance(raw, dict):
         raise ScenarioError(f"{where}: a scenario file must be a mapping of parameter names to "
                             f"values ('name: value  # comment' lines), got a "
@@ -1175,3 +1185,132 @@ def tornado(func, base, ranges, *, output=None, coverage=0.9):
     })
     df["swing"] = (df["output_high"] - df["output_low"]).abs()
     return df.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# A notebook's own parameters, on every path that runs it
+# --------------------------------------------------------------------------------------------
+
+#: First line of the cell papermill injects with the parameters it was given.
+_INJECTED_HEADER = "# Parameters"
+
+
+def injected_parameter_names(namespace):
+    """Names assigned by the cells papermill injected into this kernel (``[]`` when none).
+
+    papermill passes parameters by adding a cell that starts with ``# Parameters`` after the
+    notebook's parameters cell; a name the notebook does not declare only draws a warning from
+    papermill. The kernel's input history (``In``) keeps that cell's source.
+
+    Parameters
+    ----------
+    namespace : mapping
+        The notebook's ``globals()``.
+
+    Returns
+    -------
+    list of str
+        In the order assigned.
+    """
+    history = namespace.get("In", []) if isinstance(namespace, Mapping) else []
+    names = []
+    for src in history if isinstance(history, (list, tuple)) else []:
+        if isinstance(src, str) and src.lstrip().startswith(_INJECTED_HEADER):
+            try:
+                names += [n for _, n in _assigned_names(src, "injected parameters")]
+            except ValueError:
+                continue
+    return list(dict.fromkeys(names))
+
+
+def _notebook_path(notebook):
+    path = Path(notebook)
+    if path.exists():
+        return path
+    shipped = SCENARIO_DIR.parent / path.name
+    if shipped.exists():
+        return shipped
+    raise FileNotFoundError(f"notebook not found: {notebook} (looked in {Path.cwd()} and "
+                            f"{SCENARIO_DIR.parent})")
+
+
+def resolve_same_as(params, schema, where="parameters"):
+    """Give each parameter declared ``None: same as <other>`` and left ``None`` the other's value.
+
+    Parameters
+    ----------
+    params : dict
+        Values of every parameter of ``schema``.
+    schema : Schema
+
+    Returns
+    -------
+    dict
+        A copy, resolved.
+    """
+    out = dict(params)
+    s = _as_schema(schema)
+    for name in s:
+        p = s[name]
+        if p.same_as is not None and out.get(name) is None:
+            if p.same_as not in out:
+                raise ScenarioError(f"{where}: parameter {name!r} says 'same as {p.same_as}', "
+                                    f"which is not a parameter of this notebook")
+            out[name] = out[p.same_as]
+    return out
+
+
+def notebook_parameters(namespace, notebook):
+    """Check a notebook's parameters where it runs; return them validated and resolved.
+
+    The one call of a notebook's validation cell (``params = econ.notebook_parameters(
+    globals(), "token_pricing.ipynb")``), so the same checks hold whether the notebook runs
+    through ``make reports``, ``papermill`` by hand or Jupyter:
+
+    * a name papermill injected that the parameters cell does not declare is an error, with
+      the nearest declared name (papermill itself only warns);
+    * every declared value is checked against the schema (type, range, table key);
+    * a parameter declared ``None: same as <other>`` takes the other's value when left ``None``;
+    * the setup the parameters describe must fit in memory (:func:`econ.setups.setup_problems`).
+
+    Parameters
+    ----------
+    namespace : mapping
+        The notebook's ``globals()``.
+    notebook : str or Path
+        The notebook file (its parameters cell is the schema); looked up in the working folder,
+        then in the shipped notebooks folder.
+
+    Returns
+    -------
+    dict
+        Every declared parameter's value, ``same as`` defaults resolved.
+
+    Raises
+    ------
+    ScenarioError
+        An unknown name, a bad value, or a setup that does not fit, naming the parameter.
+    """
+    path = _notebook_path(notebook)
+    schema = Schema.from_notebook(path)
+    where = path.name
+    unknown = [n for n in injected_parameter_names(namespace) if n not in schema]
+    if unknown:
+        hints = []
+        for n in unknown:
+            near = difflib.get_close_matches(n, list(schema), n=1)
+            hints.append(f"{n!r}" + (f" (did you mean {near[0]!r}?)" if near else ""))
+        raise ScenarioError(f"{where}: unknown parameter(s) {', '.join(hints)}; this notebook's "
+                            f"parameters: {sorted(schema)} (`papermill --help-notebook` lists "
+                            f"them)")
+    missing = [n for n in schema if n not in namespace]
+    if missing:
+        raise ScenarioError(f"{where}: parameters {missing} are not defined; run the parameters "
+                            f"cell first")
+    params = resolve_same_as(validate_params({n: namespace[n] for n in schema}, schema,
+                                             where=where), schema, where=where)
+    from . import setups as _setups  # the engine sits above this layer: imported when used
+    problems = _setups.setup_problems(path.stem, params)
+    if problems:
+        raise ScenarioError(f"{where}: " + "; ".join(problems))
+    return params

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 import econ
+import econ.reports
 
 ROOT = Path(__file__).resolve().parent.parent
 NB_DIR = ROOT / "notebooks"
@@ -40,13 +41,45 @@ REQUIRED = [
 pytestmark = pytest.mark.skipif(not NOTEBOOKS, reason="no notebooks yet")
 
 
-def _run(path, out_dir, params):
+#: Published figures reproduced from their published inputs: they hold under any scenario.
+REPRODUCTIONS = [
+    "training_cost_usd/deepseek-v3",
+    "serving_cost_usd_per_day/deepseek-day6",
+    "theoretical_revenue_usd_per_day/deepseek-day6",
+    "cost_profit_margin_frac/deepseek-day6",
+]
+
+SCENARIOS = sorted(p for p in (NB_DIR / "scenarios").glob("*.yaml") if p.stem != "base")
+
+
+def _answers(nb_path):
+    import nbformat
+    book = nbformat.read(nb_path, as_version=4)
+    out = []
+    for cell in book.cells:
+        if cell.cell_type == "code" and "answer" in cell.metadata.get("tags", []):
+            for o in cell.get("outputs", []):
+                md = o.get("data", {}).get("text/markdown")
+                if md is not None:
+                    out.append((md, o["metadata"]["text/markdown"][econ.ANSWER_METADATA_KEY]))
+    return out
+
+
+def _run(path, out_dir, params, keep_answers=False):
     out_dir.mkdir(parents=True, exist_ok=True)
     results = out_dir / f"{path.stem}.csv"
     papermill.execute_notebook(
         str(path), str(out_dir / path.name), parameters={**params, "results_path": str(results)},
         kernel_name="python3", cwd=str(NB_DIR), progress_bar=False)
-    return econ.read_results(results)
+    frame = econ.read_results(results)
+    return (frame, _answers(out_dir / path.name)) if keep_answers else frame
+
+
+def _check_answers(name, frame, answers, params):
+    assert answers, f"{name}: no rendered answer under {params}"
+    for md, record in answers:
+        problems = econ.check_answer(md, record, frame)
+        assert not problems, f"{name} under {params}: {problems}"
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +88,11 @@ def default_results(tmp_path_factory):
     # processes, not threads: papermill changes the working directory of its process
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
-        frames = list(pool.map(_run, NOTEBOOKS, [out] * len(NOTEBOOKS), [{}] * len(NOTEBOOKS)))
-    return {p.stem: f for p, f in zip(NOTEBOOKS, frames)}
+        runs = list(pool.map(_run, NOTEBOOKS, [out] * len(NOTEBOOKS), [{}] * len(NOTEBOOKS),
+                             [True] * len(NOTEBOOKS)))
+    for p, (frame, answers) in zip(NOTEBOOKS, runs):
+        _check_answers(p.stem, frame, answers, "the defaults")
+    return {p.stem: frame for p, (frame, _) in zip(NOTEBOOKS, runs)}
 
 
 def _value(frame, key):
@@ -84,7 +120,9 @@ def test_second_parameter_set_moves_the_results(spec, default_results, tmp_path)
     path = NB_DIR / f"{spec.stem}.ipynb"
     assert path.exists(), f"{spec.name} names no notebook"
     base = default_results[spec.stem]
-    alt = _run(path, tmp_path, conf["params"])
+    alt, answers = _run(path, tmp_path, conf["params"], keep_answers=True)
+    # every number and comparison word of the rendered answer is this run's
+    _check_answers(spec.stem, alt, answers, conf["params"])
     assert conf.get("changes"), f"{spec.name}: list the results that must change"
     for key in conf["changes"]:
         assert _value(alt, key) != pytest.approx(_value(base, key), rel=1e-9), (
@@ -119,3 +157,54 @@ def test_stored_results_are_up_to_date(default_results):
         diff = (a - b.reindex(a.index)).abs() > 1e-9 * a.abs().clip(lower=1e-300)
         assert not diff.any(), (
             f"{name}: stored results are stale for {list(a.index[diff])[:5]}; run `make notebooks`")
+
+
+def test_reproductions_hold_at_another_gpu_hour_price(tmp_path):
+    """DeepSeek's figures are reproduced from DeepSeek's own $2 whatever the run's price; the run's
+    price is a separate ':scenario' row that moves with it."""
+    runs = {p.stem: _run(p, tmp_path / p.stem, {"usd_per_gpu_hour": 4.0})
+            for p in (NB_DIR / "token_pricing.ipynb", NB_DIR / "training_vs_inference.ipynb")}
+    checked = 0
+    for name, frame in runs.items():
+        for key in REPRODUCTIONS:
+            metric, subject = key.split("/", 1)
+            hit = frame[(frame["metric"] == metric) & (frame["subject"] == subject)]
+            if hit.empty:
+                continue
+            assert hit["verdict"].iloc[0].startswith("reproduced"), (name, key, hit["verdict"].iloc[0])
+            checked += 1
+        day = frame[(frame["metric"] == "serving_cost_usd_per_day")]
+        scen = float(day.loc[day["subject"] == "deepseek-day6:scenario", "value"].iloc[0])
+        pub = float(day.loc[day["subject"] == "deepseek-day6", "value"].iloc[0])
+        assert scen == pytest.approx(2.0 * pub, rel=1e-9), "the scenario row is the day at $4"
+    assert checked >= 5
+
+
+def _scenario_suite(scenario, out):
+    """Every notebook, then the summary, under one scenario file; the rendered answers."""
+    per, union = econ.reports.suite_schema(sorted(NB_DIR.glob("*.ipynb")))
+    sc = econ.load_scenario(scenario.stem, union, folder=scenario.parent)
+    got = {}
+    for path in NOTEBOOKS:
+        got[path.stem] = _run(path, out, sc.for_schema(per[path.stem]), keep_answers=True)
+    summary = NB_DIR / "summary.ipynb"
+    out_sum = out / "summary"
+    got["summary"] = _run(summary, out_sum, {"results_dir": str(out)}, keep_answers=True)
+    return got
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_answers_match_the_run_under_every_scenario_file(scenario, tmp_path):
+    """Each number of each rendered answer is the run's result at the shown rounding and each
+    comparison word or ranking matches the computed order, under each shipped scenario file
+    (base: the defaults, checked by default_results). Reproductions still hold."""
+    import econ.reports  # noqa: F401
+    got = _scenario_suite(scenario, tmp_path)
+    for name, (frame, answers) in got.items():
+        _check_answers(name, frame, answers, scenario.name)
+        for key in REPRODUCTIONS:
+            metric, subject = key.split("/", 1)
+            hit = frame[(frame["metric"] == metric) & (frame["subject"] == subject)]
+            if not hit.empty:
+                assert hit["verdict"].iloc[0].startswith("reproduced"), (scenario.name, name, key)

@@ -28,6 +28,14 @@ def nb(request):
     return request.param, nbformat.read(request.param, as_version=4)
 
 
+def test_the_validation_cell_checks_the_parameters_where_the_notebook_runs(nb):
+    # econ.notebook_parameters rejects names papermill injects that the notebook does not declare
+    path, book = nb
+    second = _code(book)[1].source
+    assert f'econ.notebook_parameters(globals(), "{path.name}")' in second, (
+        f"{path.name}: the cell after the parameters calls econ.notebook_parameters(globals(), ...)")
+
+
 def test_first_code_cell_is_the_tagged_parameters_cell(nb):
     path, book = nb
     first = _code(book)[0]
@@ -78,10 +86,37 @@ def test_stored_with_outputs(nb):
 def test_opens_with_a_question_and_ends_with_an_answer(nb):
     path, book = nb
     assert book.cells[0].cell_type == "markdown" and book.cells[0].source.startswith("#")
-    assert book.cells[-1].cell_type == "markdown", f"{path.name}: the last cell states the answer"
     src = "\n".join(c.source for c in _code(book))
     assert "verdict_table(" in src and "write_results(" in src, (
         f"{path.name}: ends with a verdict table and writes its result rows")
+    answers = [c for c in _code(book) if "answer" in c.metadata.get("tags", [])]
+    assert answers, f"{path.name}: the answer is a code cell tagged 'answer' (econ.answer)"
+    for cell in answers:
+        assert "econ.answer(" in cell.source, f"{path.name}: an answer cell renders with econ.answer"
+
+
+def test_answers_are_computed_not_typed(nb):
+    """No markdown cell headed Answer/Verdict/Conclusion holds a number; each stored answer output
+    is Markdown whose numbers and words match the values it records (econ.check_answer)."""
+    import econ
+    path, book = nb
+    for cell in book.cells:
+        if cell.cell_type == "markdown" and re.match(r"#+\s*(Answer|Verdict|Conclusion)", cell.source):
+            assert not re.search(r"\d", cell.source), (
+                f"{path.name}: a number typed into the answer markdown:\n{cell.source[:300]}")
+    rendered = 0
+    for cell in _code(book):
+        if "answer" not in cell.metadata.get("tags", []):
+            continue
+        for out in cell.get("outputs", []):
+            md = out.get("data", {}).get("text/markdown")
+            if md is None:
+                continue
+            record = out.get("metadata", {}).get("text/markdown", {}).get(econ.ANSWER_METADATA_KEY)
+            assert record, f"{path.name}: an answer output without its record of values"
+            assert econ.check_answer(md, record) == [], (path.name, econ.check_answer(md, record))
+            rendered += 1
+    assert rendered, f"{path.name}: no stored answer output; run `make notebooks`"
 
 
 def test_shared_parameters_agree_across_notebooks():

@@ -160,7 +160,7 @@ def test_format_quantity(value, unit, text):
 def scen_dir(tmp_path):
     d = tmp_path / "scenarios"
     d.mkdir()
-    (d / "base.yaml").write_text("# defaults\n")
+    (d / "base.yaml").write_text("scale: 1.0  # the default\n")
     return d
 
 
@@ -385,7 +385,7 @@ def test_dead_kernel_fails_its_scenario_only(e2e):
 def test_failure_keeps_previous_report_then_next_run_replaces_it(tmp_path, capsys):
     scen = tmp_path / "scenarios"
     scen.mkdir()
-    (scen / "base.yaml").write_text("# defaults\n")
+    (scen / "base.yaml").write_text("scale: 1.0  # the default\n")
     out = tmp_path / "out"
     args = ["base", "--notebooks-dir", str(FIXTURES), "--scenarios-dir", str(scen),
             "--out", str(out), "--images", "none"]
@@ -499,7 +499,7 @@ def test_in_place_reexecutes_and_strips_run_metadata(tmp_path):
 def test_output_folder_that_cannot_be_written(tmp_path, capsys):
     scen = tmp_path / "scenarios"
     scen.mkdir()
-    (scen / "base.yaml").write_text("# defaults\n")
+    (scen / "base.yaml").write_text("scale: 1.0  # the default\n")
     blocker = tmp_path / "out"
     blocker.write_text("a file where the report folder should go")
     code = reports.main(["base", "--notebooks-dir", str(FIXTURES), "--scenarios-dir", str(scen),

@@ -408,7 +408,7 @@ def test_validate_params_without_a_schema_uses_unit_suffixes():
 def folder(tmp_path):
     d = tmp_path / "scenarios"
     d.mkdir()
-    (d / "base.yaml").write_text("# the defaults\n")
+    (d / "base.yaml").write_text("utilization_frac: 0.6  # the default\n")
     (d / "cheap-gpus.yaml").write_text(
         "usd_per_gpu_hour: 1  # a glut of H100s\nutilization_frac: 0.8  # busy\n")
     return d
@@ -427,7 +427,7 @@ def test_load_scenario_by_name_and_by_path(folder, schema):
     s = load_scenario("cheap-gpus", schema, folder=folder)
     assert s.name == "cheap-gpus" and s.path == folder / "cheap-gpus.yaml"
     assert s.values == {"usd_per_gpu_hour": 1.0, "utilization_frac": 0.8}
-    assert load_scenario("base", schema, folder=folder).values == {}
+    assert load_scenario("base", schema, folder=folder).values == {"utilization_frac": 0.6}
     assert load_scenario(folder / "cheap-gpus.yaml", schema).values == s.values
     assert sc.scenario_names(folder) == ["base", "cheap-gpus"]
     only = s.for_schema([Param("utilization_frac", float, 0.6)])

@@ -1,0 +1,350 @@
+"""Answers rendered from a run's results: numbers, comparison words and rankings as computed.
+
+A notebook ends with a cell tagged ``answer`` whose output is Markdown made by :func:`answer`
+from the run's own values, so a reader under any scenario reads that scenario's conclusion::
+
+    econ.answer(
+        "At {util:.0%} busy the GPU node costs ${gpu:.2f}/Mtok, {word} than Groq's ${groq:.2f}.",
+        util=utilization_frac,
+        gpu=econ.result(results, "cost_usd_per_mtok", "h100-sxm"),
+        groq=econ.result(results, "cost_usd_per_mtok", "groq-lpu"),
+        word=econ.compare(gpu_cost, groq_cost, lower="cheaper", higher="dearer"))
+
+Every field of the template is formatted with its format spec (Python's, plus a scale suffix
+``k``, ``M``, ``B`` or ``T``: ``{x:.3fM}`` writes 5576000 as ``5.576M``). A bare ``$`` is
+escaped so Jupyter does not read a pair of them as mathematics.
+
+The answer records what it formatted (the output's metadata under ``text/markdown``,
+``econ_answer``): for each field its text, value and spec; for a number read from the results
+table (:func:`result`) its metric and subject; for a comparison word (:func:`compare`) the two
+values, the tolerance and the words; for a ranking (:func:`ranking`) the items in order.
+:func:`check_answer` uses that record to check the text against the values without parsing
+prose.
+"""
+from __future__ import annotations
+
+import math
+import re
+import string
+
+import numpy as np
+
+__all__ = ["Answer", "Figure", "Word", "answer", "result", "compare", "ranking",
+           "check_answer", "format_value", "ANSWER_METADATA_KEY"]
+
+#: Key of the record in the Markdown output's metadata.
+ANSWER_METADATA_KEY = "econ_answer"
+
+_SCALES = {"k": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
+#: A number standing on its own in prose (not a digit inside a name such as H800, V3, 3.1-405b).
+_STRAY_NUMBER = re.compile(r"(?<![\w.\-/])[-+]?\d")
+
+
+class Figure(float):
+    """A number read from a results table: a float that remembers its row and column."""
+
+    def __new__(cls, value, metric, subject, column="value"):
+        obj = super().__new__(cls, value)
+        obj.metric, obj.subject, obj.column = metric, subject, column
+        return obj
+
+    def __repr__(self):
+        return (f"Figure({float(self)!r}, metric={self.metric!r}, subject={self.subject!r}, "
+                f"column={self.column!r})")
+
+
+class Word(str):
+    """A word or phrase chosen by a computation, with the record of how it was chosen."""
+
+    def __new__(cls, text, record):
+        obj = super().__new__(cls, text)
+        obj.record = record
+        return obj
+
+
+def result(results, metric, subject, column="value"):
+    """The value (or published figure) of one row of a results table, as a :class:`Figure`.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        A results table (:func:`econ.results_frame`).
+    metric, subject : str
+        The row's keys.
+    column : {"value", "published_value"}
+        The run's value, or the published figure it is compared with.
+
+    Returns
+    -------
+    Figure
+        The row's ``column``.
+
+    Raises
+    ------
+    KeyError
+        No such row, listing the rows there are.
+    """
+    if column not in ("value", "published_value"):
+        raise ValueError(f"column must be 'value' or 'published_value', got {column!r}")
+    hit = results[(results["metric"] == metric) & (results["subject"] == subject)]
+    if len(hit) != 1:
+        have = sorted(set(zip(results["metric"], results["subject"])))
+        raise KeyError(f"result: no single row metric={metric!r}, subject={subject!r}; "
+                       f"rows: {have}")
+    v = float(hit[column].iloc[0])
+    if not math.isfinite(v):
+        raise ValueError(f"result: row {metric}/{subject} has no {column}")
+    return Figure(v, metric, subject, column)
+
+
+def _number(name, x):
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {x!r}")
+    v = float(x)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v!r}")
+    return v
+
+
+def compare(a, b, lower, higher, same=None, rel_tol=0.0):
+    """The word that says how ``a`` stands against ``b``.
+
+    Parameters
+    ----------
+    a, b : float
+        The two values, same unit. [any]
+    lower, higher : str
+        The word when ``a`` is below ``b`` ("cheaper"), and when above ("dearer").
+    same : str, optional
+        The word when ``|a / b - 1| <= rel_tol`` ("about as dear as", "within"); required
+        when ``rel_tol > 0``.
+    rel_tol : float
+        Relative difference still counted as the same. [-]
+
+    Returns
+    -------
+    Word
+        One of the three words, with its record (``a``, ``b``, ``rel_tol``, the words).
+    """
+    a, b = _number("a", a), _number("b", b)
+    rel_tol = _number("rel_tol", rel_tol)
+    if rel_tol < 0:
+        raise ValueError(f"rel_tol must be >= 0, got {rel_tol!r}")
+    if rel_tol > 0 and same is None:
+        raise ValueError("compare: give the `same` word when rel_tol > 0")
+    for name, w in (("lower", lower), ("higher", higher), ("same", same)):
+        if w is not None and not isinstance(w, str):
+            raise TypeError(f"{name} must be a string, got {w!r}")
+    text = _compare_word(a, b, lower, higher, same, rel_tol)
+    return Word(text, dict(kind="compare", a=a, b=b, rel_tol=rel_tol, lower=lower,
+                           higher=higher, same=same))
+
+
+def _compare_word(a, b, lower, higher, same, rel_tol):
+    close = (abs(a - b) <= rel_tol * abs(b)) if b != 0 else a == 0
+    if same is not None and (close or a == b):
+        return same
+    if a == b:
+        raise ValueError(f"compare: a and b are equal ({a!r}); give a `same` word")
+    return lower if a < b else higher
+
+
+def ranking(values, descending=True, sep=" > ", top=None):
+    """Labels ordered by their values: ``"batch size > context length > utilization"``.
+
+    Parameters
+    ----------
+    values : mapping or pandas.Series
+        ``{label: value}``.
+    descending : bool
+        Largest first (default).
+    sep : str
+        Put between labels.
+    top : int, optional
+        Keep only the first ``top`` labels.
+
+    Returns
+    -------
+    Word
+        The labels joined in order, with the record of every label and value.
+    """
+    items = [(str(k), _number(f"value of {k!r}", v)) for k, v in dict(values).items()]
+    if not items:
+        raise ValueError("ranking needs at least one value")
+    items.sort(key=lambda kv: kv[1], reverse=descending)
+    if top is not None:
+        items = items[:int(top)]
+    text = sep.join(k for k, _ in items)
+    return Word(text, dict(kind="rank", items=[[k, v] for k, v in items],
+                           descending=bool(descending), sep=sep))
+
+
+def format_value(value, spec=""):
+    """Format a number with a Python format spec, or with a scale suffix k, M, B or T."""
+    v = float(value)
+    if spec and spec[-1] in _SCALES:
+        return format(v / _SCALES[spec[-1]], spec[:-1] or "g") + spec[-1]
+    return format(v, spec)
+
+
+def _escape_dollars(text):
+    return re.sub(r"(?<!\\)\$", r"\\$", text)
+
+
+class Answer:
+    """A rendered answer: Markdown for the notebook and its report, with the record of values.
+
+    ``markdown`` is the text; ``record`` the list of formatted fields (see the module help).
+    In Jupyter it displays as Markdown and stores the record in the output's metadata.
+    """
+
+    def __init__(self, markdown, record):
+        self.markdown = markdown
+        self.record = record
+
+    def _repr_markdown_(self):
+        return self.markdown, {ANSWER_METADATA_KEY: self.record}
+
+    def __str__(self):
+        return self.markdown
+
+    def __repr__(self):
+        return self.markdown
+
+
+def answer(template, /, **values):
+    """Render a Markdown answer from a template and the run's values.
+
+    Parameters
+    ----------
+    template : str
+        Markdown with ``{name:spec}`` fields (Python's format syntax). Numbers take a numeric
+        spec, optionally ending in ``k``/``M``/``B``/``T`` (scale); words and labels take none.
+        Write dollars as ``$``: they are escaped for Jupyter.
+    **values
+        A number (float, int, :class:`Figure`), a :class:`Word` (from :func:`compare` or
+        :func:`ranking`) or a label (str: a model or hardware key).
+
+    Returns
+    -------
+    Answer
+        Displays as Markdown; ``record`` lists each field's text and value.
+
+    Raises
+    ------
+    KeyError
+        A field with no value.
+    ValueError
+        A field with a conversion (``!r``), an attribute or an index, or a non-finite number.
+    """
+    if not isinstance(template, str):
+        raise TypeError(f"template must be a string, got {type(template).__name__}")
+    out, record, pos = [], [], 0
+    for literal, field, spec, conv in string.Formatter().parse(template):
+        literal = literal.replace("\\$", "$")  # escaped once, below
+        out.append(literal)
+        pos += len(literal)
+        if field is None:
+            continue
+        if conv is not None or not field.isidentifier():
+            raise ValueError(f"answer: field {{{field}}} must be a plain name (no !conversion, "
+                             f"attribute or index)")
+        if field not in values:
+            raise KeyError(f"answer: no value for field {{{field}}}; given: {sorted(values)}")
+        v = values[field]
+        entry = dict(field=field, spec=spec)
+        if isinstance(v, Word):
+            if spec:
+                raise ValueError(f"answer: field {{{field}}} is a word; give it no format spec")
+            text = str(v)
+            entry.update(v.record)
+        elif isinstance(v, str):
+            if spec:
+                raise ValueError(f"answer: field {{{field}}} is a label; give it no format spec")
+            text = v
+            entry.update(kind="label")
+        else:
+            num = _number(f"answer field {{{field}}}", v)
+            text = format_value(num, spec)
+            entry.update(kind="number", value=num)
+            if isinstance(v, Figure):
+                entry.update(metric=v.metric, subject=v.subject, column=v.column)
+        entry["text"] = text
+        entry["start"] = pos
+        record.append(entry)
+        out.append(text)
+        pos += len(text)
+    return Answer(_escape_dollars("".join(out)), record)
+
+
+def check_answer(markdown, record, results=None, rel_tol=1e-9):
+    """Problems with a rendered answer, checked against its own record (``[]`` when none).
+
+    Checks that every recorded text stands in the Markdown where it was rendered; that each number's text is its
+    value at the recorded spec; that a number read from the results table equals the row of
+    ``results`` (when given) within ``rel_tol``; that each comparison word is the one the two
+    values call for; that each ranking is in order of its values; and that no number stands in
+    the Markdown that is not one of the recorded fields (a number typed into the template).
+
+    Parameters
+    ----------
+    markdown : str
+        The rendered text (the output's ``text/markdown``).
+    record : list of dict
+        The output's metadata record (:data:`ANSWER_METADATA_KEY`).
+    results : pandas.DataFrame, optional
+        The run's results table, to check :class:`Figure` fields against.
+    rel_tol : float
+        Tolerance of that comparison. [-]
+
+    Returns
+    -------
+    list of str
+    """
+    problems = []
+    plain = markdown.replace("\\$", "$")
+    rest = list(plain)
+    for e in record:
+        text, kind, name = e["text"], e.get("kind"), e.get("field")
+        start = e.get("start", -1)
+        if plain[start:start + len(text)] != text:
+            problems.append(f"{{{name}}}: {text!r} is not in the answer where it was rendered")
+        else:
+            rest[start:start + len(text)] = " " * len(text)
+        if kind == "number":
+            want = format_value(e["value"], e.get("spec", ""))
+            if want != text:
+                problems.append(f"{{{name}}}: shows {text!r}, its value {e['value']!r} formats "
+                                f"as {want!r}")
+            if results is not None and "metric" in e:
+                hit = results[(results["metric"] == e["metric"])
+                              & (results["subject"] == e["subject"])]
+                if len(hit) != 1:
+                    problems.append(f"{{{name}}}: no result row {e['metric']}/{e['subject']}")
+                elif not math.isclose(float(hit[e.get("column", "value")].iloc[0]), e["value"],
+                                      rel_tol=rel_tol, abs_tol=1e-300):
+                    col = e.get("column", "value")
+                    problems.append(f"{{{name}}}: shows {e['value']!r} but the run's "
+                                    f"{e['metric']}/{e['subject']} {col} is {hit[col].iloc[0]!r}")
+        elif kind == "compare":
+            a, b, tol = e["a"], e["b"], e["rel_tol"]
+            if e.get("same") is not None and abs(a - b) <= tol * abs(b):
+                want = e["same"]
+            else:
+                want = e["lower"] if a < b else e["higher"]
+            if want != text:
+                problems.append(f"{{{name}}}: says {text!r} but {a!r} against {b!r} "
+                                f"(tolerance {tol}) calls for {want!r}")
+        elif kind == "rank":
+            vals = [v for _, v in e["items"]]
+            ordered = sorted(vals, reverse=e["descending"])
+            if vals != ordered:
+                problems.append(f"{{{name}}}: ranking {e['items']} is out of order")
+            if e["sep"].join(k for k, _ in e["items"]) != text:
+                problems.append(f"{{{name}}}: ranking text {text!r} differs from its items")
+    rest = "".join(rest)
+    stray = _STRAY_NUMBER.findall(rest)
+    if stray:
+        at = [rest[max(0, m.start() - 30):m.end() + 10] for m in _STRAY_NUMBER.finditer(rest)]
+        problems.append(f"numbers typed into the answer, not computed: {at[:5]}")
+    return problems

@@ -1,0 +1,117 @@
+"""Answers rendered from values: formats, comparison words, rankings, and the checker."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import econ
+from econ.answers import ANSWER_METADATA_KEY, check_answer
+
+
+def _results():
+    return econ.results_frame("demo", [
+        dict(metric="cost_usd_per_mtok", subject="h100-sxm", value=3.1712),
+        dict(metric="cost_usd_per_mtok", subject="groq-lpu", value=1.5104),
+    ])
+
+
+def test_numbers_are_formatted_with_their_spec_and_scale():
+    a = econ.answer("{a:.2f} {b:,.0f} {c:.3fM} {d:.0%} {e:.1fB}", a=3.14159, b=87072.4,
+                    c=5_576_000, d=0.6, e=1.5e9)
+    assert a.markdown == "3.14 87,072 5.576M 60% 1.5B"
+    assert [e["text"] for e in a.record] == ["3.14", "87,072", "5.576M", "60%", "1.5B"]
+    assert a.record[2]["value"] == 5_576_000
+
+
+def test_dollars_are_escaped_once():
+    a = econ.answer("${x:.2f} and \\${y:.2f}", x=1, y=2)
+    assert a.markdown == "\\$1.00 and \\$2.00"
+
+
+def test_figures_remember_their_row_and_are_checked_against_the_results():
+    res = _results()
+    gpu = econ.result(res, "cost_usd_per_mtok", "h100-sxm")
+    assert float(gpu) == 3.1712 and (gpu.metric, gpu.subject) == ("cost_usd_per_mtok", "h100-sxm")
+    a = econ.answer("GPU ${g:.2f}", g=gpu)
+    assert a.record[0]["metric"] == "cost_usd_per_mtok"
+    assert check_answer(a.markdown, a.record, res) == []
+    changed = res.assign(value=res["value"] * 2)
+    assert any("the run's" in p for p in check_answer(a.markdown, a.record, changed))
+    with pytest.raises(KeyError, match="no single row"):
+        econ.result(res, "cost_usd_per_mtok", "cerebras-cs3")
+
+
+@pytest.mark.parametrize("a, b, tol, want", [
+    (1.0, 2.0, 0.0, "cheaper"), (3.0, 2.0, 0.0, "dearer"), (2.02, 2.0, 0.03, "about as dear as"),
+    (2.1, 2.0, 0.03, "dearer"), (np.float64(1.0), 1.5, 0.0, "cheaper"),
+])
+def test_compare_picks_the_word_the_values_call_for(a, b, tol, want):
+    w = econ.compare(a, b, lower="cheaper", higher="dearer", same="about as dear as", rel_tol=tol)
+    assert w == want and w.record["kind"] == "compare"
+
+
+def test_compare_rejects_equal_values_without_a_same_word_and_bad_input():
+    with pytest.raises(ValueError, match="same"):
+        econ.compare(1.0, 1.0, "lower", "higher")
+    with pytest.raises(ValueError, match="same"):
+        econ.compare(1.0, 2.0, "lower", "higher", rel_tol=0.1)
+    with pytest.raises(ValueError, match="finite"):
+        econ.compare(float("nan"), 1.0, "lower", "higher")
+    with pytest.raises(TypeError, match="a must be a number"):
+        econ.compare("1", 1.0, "lower", "higher")
+
+
+def test_ranking_orders_labels_by_value():
+    r = econ.ranking(pd.Series({"price": 0.2, "batch": 0.9, "context": 0.5}))
+    assert r == "batch > context > price"
+    assert econ.ranking({"a": 1, "b": 2}, descending=False, sep=", ") == "a, b"
+    assert econ.ranking({"a": 1, "b": 2, "c": 3}, top=2) == "c > b"
+
+
+def test_the_record_travels_in_the_markdown_output_metadata():
+    a = econ.answer("{w} at {x:.1f}", w=econ.compare(1, 2, "below", "above"), x=1.25)
+    text, meta = a._repr_markdown_()
+    assert text == "below at 1.2" and meta[ANSWER_METADATA_KEY] == a.record
+
+
+def test_check_answer_finds_each_kind_of_mismatch():
+    a = econ.answer("{n:.2f}, {w}, {r}", n=1.234, w=econ.compare(1, 2, "cheaper", "dearer"),
+                    r=econ.ranking({"x": 2, "y": 1}))
+    assert check_answer(a.markdown, a.record) == []
+    rec = [dict(e) for e in a.record]
+    rec[0]["value"] = 1.3
+    rec[1]["a"] = 3.0
+    rec[2]["items"] = [["x", 1.0], ["y", 2.0]]
+    problems = check_answer(a.markdown, rec)
+    assert len(problems) == 3, problems
+    # a number typed into the template is caught, a digit inside a name is not
+    typed = econ.answer("V3 on H800 costs {n:.2f}, about 30 times less", n=1.0)
+    assert any("typed" in p for p in check_answer(typed.markdown, typed.record))
+    names = econ.answer("llama-3.1-405b on H800 (V3, o1): {n:.2f}", n=1.0)
+    assert check_answer(names.markdown, names.record) == []
+    # text that is not in the markdown
+    assert any("not in the answer" in p for p in check_answer("nothing", a.record))
+    # a field moved elsewhere is caught too
+    assert any("where it was rendered" in p for p in check_answer(" " + a.markdown, a.record))
+
+
+def test_answer_rejects_missing_fields_specs_on_words_and_non_finite_numbers():
+    with pytest.raises(KeyError, match="no value for field"):
+        econ.answer("{x}")
+    with pytest.raises(ValueError, match="no format spec"):
+        econ.answer("{w:.2f}", w=econ.compare(1, 2, "a", "b"))
+    with pytest.raises(ValueError, match="finite"):
+        econ.answer("{x:.2f}", x=math.inf)
+    with pytest.raises(ValueError, match="plain name"):
+        econ.answer("{x!r}", x=1.0)
+
+
+def test_published_figures_come_from_the_published_column():
+    res = econ.results_frame("demo", [dict(metric="training_cost_usd", subject="deepseek-v3",
+                                           value=5.576e6, published_value=5.576e6)])
+    pub = econ.result(res, "training_cost_usd", "deepseek-v3", column="published_value")
+    a = econ.answer("${p:.3fM}", p=pub)
+    assert a.record[0]["column"] == "published_value" and check_answer(a.markdown, a.record, res) == []
+    with pytest.raises(ValueError, match="no published_value"):
+        econ.result(_results(), "cost_usd_per_mtok", "h100-sxm", column="published_value")
