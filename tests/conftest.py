@@ -72,6 +72,7 @@ class _RecordedBlock(pytest_socket.SocketConnectBlockedError):
         super().__init__(allowed, host, *args, **kwargs)
 
 
+_RecordedBlock.seen = _BLOCKED  # for tests/test_offline.py (two conftest modules exist)
 pytest_socket.SocketConnectBlockedError = _RecordedBlock
 
 

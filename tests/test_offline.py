@@ -5,16 +5,15 @@ import socket
 import pytest
 import pytest_socket
 
-import conftest
-
 
 @pytest.mark.filterwarnings("ignore:A test tried to use socket")
 def test_a_connection_past_loopback_is_refused_and_recorded():
-    before = len(conftest._BLOCKED)
+    seen = pytest_socket.SocketConnectBlockedError.seen  # tests/conftest.py records refusals
+    before = len(seen)
     with pytest.raises(pytest_socket.SocketConnectBlockedError, match="192.0.2.1"):
         socket.create_connection(("192.0.2.1", 80), timeout=1)  # TEST-NET-1: never routed
-    assert conftest._BLOCKED[before:] == ["192.0.2.1"]
-    del conftest._BLOCKED[before:]  # a deliberate attempt, not a leak in the suite
+    assert seen[before:] == ["192.0.2.1"]
+    del seen[before:]  # a deliberate attempt, not a leak in the suite
 
 
 def test_loopback_is_allowed():
