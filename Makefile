@@ -14,13 +14,35 @@ else
   ENV_STAMP := .venv/.stamp
 endif
 export UV_PYTHON_DOWNLOADS := never
+include tests/portability.mk
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help env test reports lab bench notebooks reliability calibrate clean
+.PHONY: help env browser test test-portability reports lab bench notebooks reliability calibrate clean
 
 help:  ## List the commands
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+	@grep -hE '^[a-z-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | sed 's/:.*## /\t/' | expand -t 18
 
 env: $(ENV_STAMP)  ## Set up the environment (done automatically by the other commands)
+
+# The browser test (tests/test_browser.py) drives a Chromium with Playwright; Playwright's own
+# browser download is not used. Found: $$ECON_CHROMIUM, else /usr/bin/chromium, else one on PATH.
+browser:  ## Install Chromium for the browser test when missing (apt-get, as root)
+	@if [ -n "$$ECON_CHROMIUM" ]; then \
+	    test -x "$$ECON_CHROMIUM" || echo "ECON_CHROMIUM=$$ECON_CHROMIUM is not an executable: the browser test will fail"; \
+	elif [ -x /usr/bin/chromium ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's chromium for the browser test (apt-get)"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
+	    echo "apt-get could not install chromium: the browser test will fail"; \
+	else \
+	    echo "No Chromium for the browser test. Debian/Ubuntu: sudo apt-get install chromium."; \
+	    echo "macOS: install Google Chrome or Chromium (brew install --cask chromium), then"; \
+	    echo "  export ECON_CHROMIUM=\"/Applications/Chromium.app/Contents/MacOS/Chromium\""; \
+	    echo "  (or \"/Applications/Google Chrome.app/Contents/MacOS/Google Chrome\")."; \
+	    echo "Without it the browser test fails; the rest of the suite runs."; \
+	fi
 
 .venv/.stamp: pyproject.toml
 	@command -v python3 >/dev/null || { echo "python3 (3.11+) is required"; exit 1; }
@@ -35,9 +57,14 @@ env: $(ENV_STAMP)  ## Set up the environment (done automatically by the other co
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-test: env  ## Run the whole test suite: unit, data, notebooks (nbval), reports, browser
-	$(PY) -m pytest tests notebooks --nbval --nbval-current-env \
-	    --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q
+test: env browser  ## Run the whole test suite: unit, data, notebooks (nbval), reports, browser
+	$(PY) -m pytest tests notebooks $(NBVAL) -p no:cacheprovider -q
+	@$(MAKE) --no-print-directory test-portability
+
+test-portability: env  ## Validate the notebooks again on other CPU instructions (numpy SIMD off, OpenBLAS Sandybridge)
+	NPY_DISABLE_CPU_FEATURES="$(PORTABLE_NPY_DISABLE_CPU_FEATURES)" \
+	OPENBLAS_CORETYPE=$(PORTABLE_OPENBLAS_CORETYPE) \
+	    $(PY) -m pytest notebooks $(NBVAL) -p no:cacheprovider -q
 
 reports: env  ## Execute every notebook into reports/<scenario>/ (SCENARIO=base|name|"a b"|all)
 	$(PY) -m econ.reports $(SCENARIO)

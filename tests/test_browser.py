@@ -7,8 +7,10 @@ For each page (index and notebooks) the test fails if
 * the page logged an error (console error, uncaught exception, browser log error);
 * anything was requested from the network, or a ``<script src="http...">`` is on the page.
 
-Chromium is driven through the DevTools protocol (``--remote-debugging-port`` and the
-``websocket-client`` package). Debian's ``chromium`` is installed with apt when missing.
+Chromium is driven by Playwright for Python, launching an installed Chromium (Playwright's own
+browser download is not used): ``$ECON_CHROMIUM`` when set, else Debian's ``/usr/bin/chromium``
+(``make test`` installs it with apt-get when missing and run as root), else one on ``PATH``. The
+test itself installs nothing.
 
 Reports checked: one built here from ``tests/fixtures/notebooks`` (always), the suite's own
 notebooks under ``base`` when ``notebooks/`` has any (also marked ``slow``), and any report
@@ -18,14 +20,12 @@ Run by hand on an existing report: ``python tests/test_browser.py reports/base``
 """
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -63,137 +63,93 @@ _PROBE = r"""
 
 
 # --------------------------------------------------------------------------------------------
-# A small DevTools-protocol client
+# Chromium, driven by Playwright
 # --------------------------------------------------------------------------------------------
 
+NO_CHROMIUM = (
+    "No Chromium for the browser test. `make test` installs Debian's chromium with apt-get when "
+    "run as root; otherwise install it (Debian/Ubuntu: sudo apt-get install chromium; macOS: "
+    "Google Chrome, or `brew install --cask chromium`) and point the test at it, e.g. "
+    "ECON_CHROMIUM=\"/Applications/Google Chrome.app/Contents/MacOS/Google Chrome\".")
+
+
+def find_chromium():
+    """Path of the Chromium to drive: ``$ECON_CHROMIUM``, Debian's, or one on ``PATH``."""
+    named = os.environ.get("ECON_CHROMIUM")
+    if named:
+        if not (Path(named).is_file() and os.access(named, os.X_OK)):
+            raise FileNotFoundError(f"ECON_CHROMIUM={named!r} is not an executable file")
+        return named
+    for candidate in (CHROMIUM, shutil.which("chromium"), shutil.which("chromium-browser"),
+                      shutil.which("google-chrome")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise FileNotFoundError(NO_CHROMIUM)
+
+
 class Browser:
-    """Headless Chromium driven over the DevTools protocol (flattened sessions)."""
+    """Headless Chromium through Playwright, every request off the machine refused."""
 
-    def __init__(self, chromium=CHROMIUM):
-        import websocket
+    def __init__(self, chromium):
+        from playwright.sync_api import sync_playwright
 
-        self.profile = tempfile.mkdtemp(prefix="econ-chromium-")
-        self.proc = subprocess.Popen(
-            [chromium, *FLAGS, f"--user-data-dir={self.profile}", "--remote-debugging-port=0",
-             "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        url = None
-        deadline = time.monotonic() + 60
-        seen = []
-        while time.monotonic() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                if self.proc.poll() is not None:
-                    break
-                continue
-            seen.append(line)
-            m = re.search(r"DevTools listening on (ws://\S+)", line)
-            if m:
-                url = m.group(1)
-                break
-        if url is None:
-            self.close()
-            raise RuntimeError("chromium did not start:\n" + "".join(seen[-20:]))
-        # keep draining stderr so chromium never blocks on a full pipe
-        import threading
-
-        threading.Thread(target=self._drain, daemon=True).start()
-        self.ws = websocket.create_connection(url, timeout=60, suppress_origin=True)
-        self._ids = itertools.count(1)
-        self.events = []
-
-    def _drain(self):
-        for _ in iter(self.proc.stderr.readline, ""):
-            pass
-
-    def send(self, method, params=None, session=None, timeout=30.0):
-        mid = next(self._ids)
-        msg = {"id": mid, "method": method, "params": params or {}}
-        if session:
-            msg["sessionId"] = session
-        self.ws.send(json.dumps(msg))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            got = self._recv(deadline)
-            if got is not None and got.get("id") == mid:
-                if "error" in got:
-                    raise RuntimeError(f"{method}: {got['error']}")
-                return got.get("result", {})
-        raise TimeoutError(f"no answer to {method} in {timeout} s")
-
-    def _recv(self, deadline):
-        import websocket
-
-        self.ws.settimeout(max(0.05, min(1.0, deadline - time.monotonic())))
+        self._pw = sync_playwright().start()
         try:
-            msg = json.loads(self.ws.recv())
-        except websocket.WebSocketTimeoutException:
-            return None
-        if "method" in msg:
-            self.events.append(msg)
-        return msg
-
-    def pump(self, seconds):
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            self._recv(deadline)
+            self._browser = self._pw.chromium.launch(
+                executable_path=chromium, headless=True, args=FLAGS,
+                ignore_default_args=["--enable-automation"])
+        except Exception:
+            self._pw.stop()
+            raise
 
     def close(self):
         try:
-            self.ws.close()
-        except Exception:
-            pass
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        shutil.rmtree(self.profile, ignore_errors=True)
+            self._browser.close()
+        finally:
+            self._pw.stop()
 
     def check_page(self, path):
         """Load one file and return a list of problems (empty when the page is fine)."""
-        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
-            "sessionId"]
-        self.events = []
+        name = Path(path).name
+        out = []
+        context = self._browser.new_context(viewport={"width": 1280, "height": 1600})
+        page = context.new_page()
+
+        def request(route):
+            url = route.request.url
+            if url.startswith(("file:", "data:", "blob:", "about:")):
+                route.continue_()
+            else:  # nothing may leave the machine: record it and refuse it
+                out.append(f"{name}: requested {url} ({route.request.resource_type}) "
+                           f"from the network")
+                route.abort()
+
+        context.route("**/*", request)
+        page.on("console", lambda m: out.append(f"{name}: console error: {m.text[:300]}")
+                if m.type in ("error", "assert") else None)
+        page.on("pageerror", lambda e: out.append(f"{name}: uncaught exception: {str(e)[:300]}"))
         try:
-            for domain in ("Page", "Runtime", "Log", "Network"):
-                self.send(f"{domain}.enable", session=session)
-            # Nothing may leave the machine: record every request, and refuse them anyway.
-            self.send("Network.setBlockedURLs",
-                      {"urls": ["http://*", "https://*", "ws://*", "wss://*"]}, session=session)
-            self.send("Page.navigate", {"url": Path(path).resolve().as_uri()}, session=session)
-            state = None
-            deadline = time.monotonic() + RENDER_TIMEOUT_S
-            loaded = False
-            while time.monotonic() < deadline:
-                self.pump(0.2)
-                loaded = loaded or any(e.get("method") == "Page.loadEventFired" and
-                                       e.get("sessionId") == session for e in self.events)
-                if not loaded:
-                    continue
-                res = self.send("Runtime.evaluate", {"expression": _PROBE,
-                                                     "returnByValue": True}, session=session)
-                state = json.loads(res["result"]["value"])
-                if all(c["drawn"] or c["failed"] for c in state["charts"]):
-                    break
-            self.pump(0.3)  # late console messages
-            return _problems(path, state, loaded, [e for e in self.events
-                                                   if e.get("sessionId") == session])
-        finally:
             try:
-                self.send("Target.closeTarget", {"targetId": target})
-            except Exception:
-                pass
+                page.goto(Path(path).resolve().as_uri(), wait_until="load",
+                          timeout=RENDER_TIMEOUT_S * 1000)
+            except Exception as exc:  # noqa: BLE001 - a page that does not load is a problem
+                return out + [f"{name}: page did not finish loading in "
+                              f"{RENDER_TIMEOUT_S:.0f} s: {str(exc)[:200]}"]
+            deadline = time.monotonic() + RENDER_TIMEOUT_S
+            state = json.loads(page.evaluate(_PROBE))
+            while not all(c["drawn"] or c["failed"] for c in state["charts"]):
+                if time.monotonic() > deadline:
+                    break
+                page.wait_for_timeout(200)
+                state = json.loads(page.evaluate(_PROBE))
+            page.wait_for_timeout(300)  # late console messages
+            return out + _problems(name, state)
+        finally:
+            context.close()
 
 
-def _problems(path, state, loaded, events):
-    name = Path(path).name
+def _problems(name, state):
     out = []
-    if not loaded or state is None:
-        return [f"{name}: page did not finish loading in {RENDER_TIMEOUT_S:.0f} s"]
     for c in state["charts"]:
         if c["failed"]:
             out.append(f"{name}: chart {c['id'] or c['cls']} failed to render: {c['text']!r}")
@@ -203,22 +159,6 @@ def _problems(path, state, loaded, events):
         out.append(f"{name}: {state['specs']} chart placeholder(s) but Vega-Embed never ran")
     for u in state["remote"]:
         out.append(f"{name}: loads {u} from the network")
-    for e in events:
-        m, p = e["method"], e.get("params", {})
-        if m == "Network.requestWillBeSent":
-            url = p.get("request", {}).get("url", "")
-            if not url.startswith(("file:", "data:", "blob:", "about:")):
-                out.append(f"{name}: requested {url} ({p.get('type', '?')}) from the network")
-        elif m == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
-            text = " ".join(str(a.get("value", a.get("description", ""))) for a in p.get("args", []))
-            out.append(f"{name}: console error: {text[:300]}")
-        elif m == "Runtime.exceptionThrown":
-            d = p.get("exceptionDetails", {})
-            text = d.get("exception", {}).get("description") or d.get("text", "")
-            out.append(f"{name}: uncaught exception: {text[:300]}")
-        elif m == "Log.entryAdded" and p.get("entry", {}).get("level") == "error":
-            out.append(f"{name}: browser error: {p['entry'].get('text', '')[:300]} "
-                       f"{p['entry'].get('url', '')}")
     return out
 
 
@@ -236,28 +176,13 @@ def check_report(folder, browser):
 # Fixtures
 # --------------------------------------------------------------------------------------------
 
-def ensure_chromium():
-    """Path to Debian's chromium; installs it with apt (as root) when missing."""
-    if not Path(CHROMIUM).exists():
-        apt = shutil.which("apt-get")
-        if apt is None:
-            pytest.fail(f"{CHROMIUM} is missing and there is no apt-get to install it")
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        r = subprocess.run([apt, "install", "-y", "--no-install-recommends", "chromium"],
-                           capture_output=True, text=True, env=env)
-        if r.returncode != 0:
-            subprocess.run([apt, "update"], capture_output=True, text=True, env=env)
-            r = subprocess.run([apt, "install", "-y", "--no-install-recommends", "chromium"],
-                               capture_output=True, text=True, env=env)
-        if r.returncode != 0 or not Path(CHROMIUM).exists():
-            pytest.fail(f"cannot install chromium with apt-get:\n{r.stdout[-2000:]}\n"
-                        f"{r.stderr[-2000:]}")
-    return CHROMIUM
-
-
 @pytest.fixture(scope="module")
 def browser():
-    b = Browser(ensure_chromium())
+    try:
+        chromium = find_chromium()
+    except FileNotFoundError as exc:
+        pytest.fail(str(exc))
+    b = Browser(chromium)
     yield b
     b.close()
 
@@ -333,7 +258,7 @@ def test_report_named_in_environment(browser):
 
 
 if __name__ == "__main__":
-    b = Browser(ensure_chromium())
+    b = Browser(find_chromium())
     try:
         bad = []
         for folder in sys.argv[1:] or ["reports/base"]:
