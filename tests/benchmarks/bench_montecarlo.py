@@ -44,6 +44,9 @@ HARDWARE = "h100-sxm"
 PRECISION = "fp8"
 N_DEVICES = 16           # 671B parameters at FP8 spread over two 8-GPU nodes
 DRAFT_DEPTH = 1          # DeepSeek-V3 multi-token prediction: one drafted token
+# attention runs at the BF16 rate whatever the matmul precision: the device's BF16 peak
+_ATTENTION_PEAK = {econ.PEAK_FLOP_COLUMN["bf16"]:
+                   float(econ.data.row("hardware", HARDWARE)[econ.PEAK_FLOP_COLUMN["bf16"]])}
 
 
 def chain_usd_per_mtok(purchase_usd, life_years, cost_of_capital_frac, power_w, pue_ratio,
@@ -56,7 +59,7 @@ def chain_usd_per_mtok(purchase_usd, life_years, cost_of_capital_frac, power_w, 
                                             power_w, pue_ratio, electricity_usd_per_kwh,
                                             hosting_opex_frac)
     useful = econ.useful_usd_per_hour(usd_per_hour, utilization_frac)
-    hardware = {econ.PEAK_FLOP_COLUMN[PRECISION]: peak_flop_per_s,
+    hardware = {econ.PEAK_FLOP_COLUMN[PRECISION]: peak_flop_per_s, **_ATTENTION_PEAK,
                 "memory_bytes_per_s": memory_bytes_per_s, "memory_bytes": memory_bytes}
     tok_per_s = econ.decode_tok_per_s(MODEL, hardware, PRECISION, n_sequences, context_tok,
                                       n_devices=N_DEVICES,
@@ -131,7 +134,7 @@ def breakdown(dists, n, seed):
     useful = econ.useful_usd_per_hour(usd, s["utilization_frac"])
     rows.append(("econ.useful_usd_per_hour", time.process_time() - t0))
     t0 = time.process_time()
-    hw = {econ.PEAK_FLOP_COLUMN[PRECISION]: s["peak_flop_per_s"],
+    hw = {econ.PEAK_FLOP_COLUMN[PRECISION]: s["peak_flop_per_s"], **_ATTENTION_PEAK,
           "memory_bytes_per_s": s["memory_bytes_per_s"], "memory_bytes": s["memory_bytes"]}
     tok = econ.decode_tok_per_s(MODEL, hw, PRECISION, s["n_sequences"], s["context_tok"],
                                 n_devices=N_DEVICES,
@@ -148,7 +151,8 @@ def breakdown(dists, n, seed):
 def scalar_call_profile(args, n=500):
     """Per-call cost of each link with Python floats (the scalar loop's overheads)."""
     (p, life, r, w, pue, elec, host, u, peak, bw, mem, ef, eb, nseq, ctx, acc) = args
-    hw = {econ.PEAK_FLOP_COLUMN[PRECISION]: peak, "memory_bytes_per_s": bw, "memory_bytes": mem}
+    hw = {econ.PEAK_FLOP_COLUMN[PRECISION]: peak, **_ATTENTION_PEAK, "memory_bytes_per_s": bw,
+          "memory_bytes": mem}
     calls = [
         ("econ.device_usd_per_hour",
          lambda: econ.device_usd_per_hour(p, life, r, w, pue, elec, host)),
