@@ -147,3 +147,47 @@ def test_recorded_steps_left_out_of_the_fit_are_predicted_within_15pct():
         assert getattr(cal, name) > 0, name
         if name.endswith("_frac"):
             assert getattr(cal, name) <= 1.0, name
+
+
+def test_cost_table_is_the_chain_with_the_notebooks_defaults():
+    from econ.cli import serving_cost_table
+    t = serving_cost_table("llama-3.1-70b", "h100-sxm", "fp8", n_devices=8, tp=8,
+                           concurrency=[1, 64], isl_tok=1000, osl_tok=1000, usd_per_gpu_hour=2.0)
+    u = float(econ.data.load("assumptions").loc["utilization_frac", "value"])
+    assert (t["utilization_frac"] == u).all()
+    r = econ.predict_serving("llama-3.1-70b", "h100-sxm", "fp8", n_devices=8, tp=8,
+                             isl_tok=1000, osl_tok=1000, concurrency=np.array([1.0, 64.0]))
+    np.testing.assert_allclose(t["output_usd_per_mtok"],
+                               2.0 / u / (r["output_tok_per_s_per_device"] * 3600) * 1e6)
+    # the default price is the hardware row's rental price
+    d = serving_cost_table("llama-3.1-70b", "h100-sxm", "fp8", n_devices=8, tp=8,
+                           concurrency=1, isl_tok=1000, osl_tok=1000)
+    assert d["usd_per_gpu_hour"].iloc[0] == econ.data.row("hardware", "h100-sxm")[
+        "rental_usd_per_hour"]
+
+
+def test_command_line_answers_and_refuses_bad_names(capsys):
+    from econ.cli import main
+    assert main(["cost", "--model", "llama-3.1-8b", "--hardware", "h100-sxm", "--gpus", "1",
+                 "--usd-per-gpu-hour", "2", "--concurrency", "1,8"]) == 0
+    out = capsys.readouterr().out
+    assert "llama-3.1-8b fp8 on 1 x h100-sxm" in out and "$2 per GPU-hour" in out
+    assert main(["cost", "--model", "no-such-model", "--hardware", "h100-sxm",
+                 "--gpus", "1"]) == 2
+    assert "no-such-model" in capsys.readouterr().err
+
+
+def test_readme_cost_command_runs_as_written():
+    import pathlib
+    import re
+    import shlex
+    import subprocess
+    import sys
+    root = pathlib.Path(__file__).resolve().parents[1]
+    text = (root / "README.md").read_text()
+    cmd = re.search(r"^\.venv/bin/python -m econ cost.*?(?<!\\)\n", text, re.S | re.M).group(0)
+    args = shlex.split(cmd.replace("\\\n", " "))
+    args[0] = sys.executable
+    out = subprocess.run(args, cwd=root, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "output_usd_per_mtok" in out.stdout and "$" in out.stdout
