@@ -33,5 +33,6 @@ from .hfconfig import *  # noqa: F401,F403
 from .answers import *  # noqa: F401,F403
 from .setups import *  # noqa: F401,F403
 from .calibrate import *  # noqa: F401,F403
+from .frontier import *  # noqa: F401,F403
 
 __version__ = "0.1.0"

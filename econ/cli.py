@@ -1,8 +1,7 @@
 """``python -m econ cost``: what a million output tokens cost, and at what speed per user.
 
-One call of the engine level (:func:`econ.predict_serving`) priced at a GPU-hour rate over a
-utilization, with the notebooks' defaults read from ``data/assumptions.csv`` (utilization) and
-the hardware table (rental price), so the command and the notebooks give the same answer.
+A thin command line over :func:`econ.serving_cost_table` (the engine level priced at a
+GPU-hour rate over a utilization, with the notebooks' defaults).
 
 Example::
 
@@ -14,53 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
-import pandas as pd
-
-from . import data
-from .amortization import useful_usd_per_hour
-from .predict import predict_serving
-from .pricing import cost_usd_per_mtok
-
-__all__ = ["serving_cost_table"]
-
-
-def serving_cost_table(model, hardware, precision, *, n_devices, tp, concurrency, isl_tok,
-                       osl_tok, usd_per_gpu_hour=None, utilization_frac=None, ep=1,
-                       dp_attention=False, kv_precision="bf16", mtp_draft_tok=0):
-    """Speed and $/Mtok of a deployment at each concurrency, one row each.
-
-    ``usd_per_gpu_hour`` defaults to the hardware row's ``rental_usd_per_hour``;
-    ``utilization_frac`` to ``data/assumptions.csv``'s ``utilization_frac`` (the notebooks'
-    default). Cost per output token charges the devices' whole useful hour to output tokens.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``concurrency``, ``tok_per_s_per_user``, ``tpot_s``, ``ttft_s``,
-        ``output_tok_per_s_per_device``, ``usd_per_gpu_hour``, ``utilization_frac``,
-        ``output_usd_per_mtok``.
-    """
-    if usd_per_gpu_hour is None:
-        usd_per_gpu_hour = data.row("hardware", hardware)["rental_usd_per_hour"]
-        if not np.isfinite(usd_per_gpu_hour):
-            raise ValueError(f"hardware {hardware!r} has no rental_usd_per_hour in the table; "
-                             "pass usd_per_gpu_hour")
-    if utilization_frac is None:
-        utilization_frac = float(data.load("assumptions").loc["utilization_frac", "value"])
-    conc = np.atleast_1d(np.asarray(concurrency, dtype=float))
-    r = predict_serving(model, hardware, precision, n_devices=n_devices, tp=tp, ep=ep,
-                        dp_attention=dp_attention, isl_tok=isl_tok, osl_tok=osl_tok,
-                        concurrency=conc, kv_precision=kv_precision,
-                        mtp_draft_tok=mtp_draft_tok)
-    per_hour = useful_usd_per_hour(float(usd_per_gpu_hour), float(utilization_frac))
-    return pd.DataFrame({
-        "concurrency": r["concurrency"], "tok_per_s_per_user": r["tok_per_s_per_user"],
-        "tpot_s": r["tpot_s"], "ttft_s": r["ttft_s"],
-        "output_tok_per_s_per_device": r["output_tok_per_s_per_device"],
-        "usd_per_gpu_hour": float(usd_per_gpu_hour), "utilization_frac": float(utilization_frac),
-        "output_usd_per_mtok": cost_usd_per_mtok(per_hour, r["output_tok_per_s_per_device"]),
-    })
+from .frontier import serving_cost_table
 
 
 def main(argv=None):

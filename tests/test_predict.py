@@ -150,7 +150,7 @@ def test_recorded_steps_left_out_of_the_fit_are_predicted_within_15pct():
 
 
 def test_cost_table_is_the_chain_with_the_notebooks_defaults():
-    from econ.cli import serving_cost_table
+    from econ import serving_cost_table
     t = serving_cost_table("llama-3.1-70b", "h100-sxm", "fp8", n_devices=8, tp=8,
                            concurrency=[1, 64], isl_tok=1000, osl_tok=1000, usd_per_gpu_hour=2.0)
     u = float(econ.data.load("assumptions").loc["utilization_frac", "value"])
