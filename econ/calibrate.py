@@ -33,6 +33,7 @@ from .predict import predict_serving_with, serving_calibration
 from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN
 
 __all__ = ["ledger_predictions", "ledger_error_summary", "fit_step_overhead_s",
+           "engine_validation_rows",
            "recorded_step_predictions", "fit_step_constants"]
 
 _NEEDED = ("tp_devices", "n_devices", "isl_tok", "osl_tok", "weight_precision")
@@ -98,6 +99,41 @@ def ledger_error_summary(pred, by=("split",)):
     ok = pred[pred["metric"] != "error"]
     g = ok.groupby(list(by))["error_frac"]
     return pd.DataFrame({"median_error_frac": g.median(), "n_rows": g.size()})
+
+
+def engine_validation_rows(steps, serving):
+    """Result rows (``econ.results_frame``) of the engine's errors: recorded steps fitted to
+    and held out (BF16; the harness's FP8 steps apart), and ledger rows fitted to and never
+    fitted to. ``steps`` from :func:`recorded_step_predictions`, ``serving`` from
+    :func:`ledger_predictions`. Subjects ``engine:recorded-steps`` and
+    ``predict_serving:ledger``; metrics end in ``_error_frac`` (median |predicted/measured - 1|).
+    """
+    bf16 = steps[steps["weight_precision"] == "bf16"]
+    ok = serving[serving["metric"] != "error"]
+    src_steps, src_ledger = "measured:data/gpu_steps.csv", "measured:data/serving_benchmarks.csv"
+    rows = [
+        dict(metric="fitted_step_error_frac", subject="engine:recorded-steps",
+             value=float(bf16.loc[bf16["split"] == "fit", "error_frac"].median()),
+             source_url=src_steps, verdict=f"{int((bf16['split'] == 'fit').sum())} BF16 steps "
+                                           "fitted to"),
+        dict(metric="held_out_step_error_frac", subject="engine:recorded-steps",
+             value=float(bf16.loc[bf16["split"] == "holdout", "error_frac"].median()),
+             source_url=src_steps, verdict=f"{int((bf16['split'] == 'holdout').sum())} BF16 "
+                                           "steps never fitted to"),
+        dict(metric="fp8_harness_step_error_frac", subject="engine:recorded-steps",
+             value=float(steps.loc[steps["weight_precision"] == "fp8", "error_frac"].median()),
+             source_url=src_steps, verdict="FP8 steps of a harness that quantizes in separate "
+                                           "kernels; never fitted to"),
+        dict(metric="fitted_serving_error_frac", subject="predict_serving:ledger",
+             value=float(ok.loc[ok["split"] == "fit", "error_frac"].median()),
+             source_url=src_ledger, verdict=f"{int((ok['split'] == 'fit').sum())} measurements "
+                                            "fitted to (InferenceX, MLPerf)"),
+        dict(metric="validation_serving_error_frac", subject="predict_serving:ledger",
+             value=float(ok.loc[ok["split"] == "validation", "error_frac"].median()),
+             source_url=src_ledger, verdict=f"{int((ok['split'] == 'validation').sum())} "
+                                            "measurements never fitted to"),
+    ]
+    return rows
 
 
 def fit_step_overhead_s(ledger=None, step_calibration=None):
