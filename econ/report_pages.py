@@ -322,7 +322,7 @@ def lead_sentences(markdown, n=2, max_chars=400):
     """The first ``n`` sentences of a Markdown answer (a bold label like ``**Chips.**`` is
     not a sentence of its own), at most about ``max_chars`` characters."""
     text = re.sub(r"\s+", " ", markdown.strip())
-    parts = re.split(r"(?<=[.!?])(?:\*\*)?\s+(?=(?:\*\*)?[A-Z\"'(\[\\$0-9])", text)
+    parts = re.split(r"(?:(?<=[.!?])|(?<=[.!?]\*\*))\s+(?=(?:\*\*)?[A-Z\"'(\[\\$0-9])", text)
     out, count = [], 0
     for p in parts:
         out.append(p)
