@@ -321,7 +321,8 @@ def notebook_title(nb, default=""):
 def lead_sentences(markdown, n=2, max_chars=400):
     """The first ``n`` sentences of a Markdown answer (a bold label like ``**Chips.**`` is
     not a sentence of its own), at most about ``max_chars`` characters."""
-    text = re.sub(r"\s+", " ", markdown.strip())
+    lines = (re.sub(r"^\s*(?:[-+]|\*(?!\*)|\d+\.)\s+", "", ln) for ln in markdown.splitlines())
+    text = re.sub(r"\s+", " ", " ".join(lines).strip())  # list items read as sentences
     parts = re.split(r"(?:(?<=[.!?])|(?<=[.!?]\*\*))\s+(?=(?:\*\*)?[A-Z\"'(\[\\$0-9])", text)
     out, count = [], 0
     for p in parts:
@@ -612,10 +613,14 @@ def index_html(scenario, outcomes, collected, *, complete, params, schema, descr
 
 def _number_label(plain, start, end):
     """A few words around a number in an answer, to name its row: ``chip takes … LPUs``."""
-    para_start = max(plain.rfind("\n", 0, start), plain.rfind(". ", 0, start) + 1, 0)
-    before = re.sub(r"[*_`]", "", plain[para_start:start]).strip(" $(:")
+    clause = max([plain.rfind(c, 0, start) for c in ("\n", ". ", "; ", ": ", "(")] + [-1])
+    before = re.sub(r"[*_`]", "", plain[clause + 1:start]).strip(" $(:.")
     after = re.sub(r"[*_`]", "", plain[end:end + 60])
-    after = re.split(r"[.,;:()]", after, maxsplit=1)[0].split()
+    after = re.split(r"[.,;:()]", re.sub(r"^(%|x(?![A-Za-z])|/[A-Za-z]+)", "", after),
+                     maxsplit=1)[0].split()
+    if len(before.split()) < 2:  # the number opens its clause: take the sentence before it
+        sentence = max(plain.rfind("\n", 0, start), plain.rfind(". ", 0, start))
+        before = re.sub(r"[*_`]", "", plain[sentence + 1:start]).strip(" $(:.")
     words = before.split()[-5:]
     return (" ".join(words) + " … " + " ".join(after[:3])).strip(" …") or "(value)"
 
