@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import ctypes
 import ctypes.util
 import dataclasses
@@ -52,8 +51,10 @@ import time
 import uuid
 from pathlib import Path
 
+from . import report_pages as _pages
 from . import results as _results
 from . import scenarios as _scenarios
+from .report_pages import TEMPLATES_DIR, chart_specs, export_html
 
 __all__ = ["ReportError", "NotebookOutcome", "ScenarioOutcome", "NOTEBOOKS_DIR", "TEMPLATES_DIR",
            "SUMMARY_NOTEBOOK", "RESERVED_PARAMETERS", "discover_notebooks", "suite_schema",
@@ -63,15 +64,12 @@ __all__ = ["ReportError", "NotebookOutcome", "ScenarioOutcome", "NOTEBOOKS_DIR",
 
 #: The notebooks of the suite.
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-#: nbconvert templates shipped with the package (``econ_offline``).
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 #: The notebook that runs last, over the others' results (its ``results_dir`` parameter).
 SUMMARY_NOTEBOOK = "summary"
 #: Parameters the report run sets itself; a scenario file may not.
 RESERVED_PARAMETERS = ("results_path", "results_dir")
 KERNEL_NAME = "python3"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-_VEGALITE_MIME = re.compile(r"^application/vnd\.vegalite\.v\d+\+json$")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -95,6 +93,8 @@ class NotebookOutcome:
     images: list = dataclasses.field(default_factory=list)
     results_rows: int = 0
     warnings: list = dataclasses.field(default_factory=list)
+    title: str = ""
+    answers: list = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -268,199 +268,6 @@ def _scenario_description(path):
 
 
 # --------------------------------------------------------------------------------------------
-# Charts and offline HTML
-# --------------------------------------------------------------------------------------------
-
-def _spec_from_html(text):
-    """(spec, embed options) of an Altair ``text/html`` output, or None."""
-    if "vegaEmbed" not in text:
-        return None
-    dec = json.JSONDecoder()
-    # Altair's default renderer: ...})({spec}, {embedOpt});
-    i = text.rfind("})(")
-    if i >= 0:
-        try:
-            j = i + 3
-            spec, j = dec.raw_decode(text, j)
-            while text[j] in " ,\n\t":
-                j += 1
-            opts, _ = dec.raw_decode(text, j)
-            if isinstance(spec, dict) and isinstance(opts, dict):
-                return spec, opts
-        except (ValueError, IndexError):
-            pass
-    # Altair's 'html' renderer: var spec = {...}; var embedOpt = {...};
-    m = re.search(r"var\s+spec\s*=\s*", text)
-    if m:
-        try:
-            spec, _ = dec.raw_decode(text, m.end())
-            mo = re.search(r"var\s+embedOpt\s*=\s*", text)
-            opts = dec.raw_decode(text, mo.end())[0] if mo else {}
-            return spec, opts
-        except ValueError:
-            pass
-    return None
-
-
-def chart_specs(nb):
-    """Vega-Lite specs of the chart outputs of a notebook, in order.
-
-    Returns
-    -------
-    list of (cell_index, output_index, spec, embed_options)
-    """
-    found = []
-    for ci, cell in enumerate(nb.cells):
-        if cell.get("cell_type") != "code":
-            continue
-        for oi, out in enumerate(cell.get("outputs", [])):
-            data = out.get("data") or {}
-            spec = opts = None
-            for mime, value in data.items():
-                if _VEGALITE_MIME.match(mime):
-                    spec = value if isinstance(value, dict) else json.loads(value)
-                    opts = {"mode": "vega-lite"}
-                    break
-            if spec is None and isinstance(data.get("text/html"), str):
-                got = _spec_from_html(data["text/html"])
-                if got:
-                    spec, opts = got
-            if spec is not None:
-                found.append((ci, oi, spec, opts))
-    return found
-
-
-def _json_for_script(obj):
-    """JSON safe inside <script type="application/json">."""
-    return (json.dumps(obj, allow_nan=False, separators=(",", ":"))
-            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
-
-
-def _bundle_cache_path(vl_version):
-    import vl_convert
-
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "econ" / f"vega-bundle-vlc{vl_convert.__version__}-vl{vl_version}.js"
-
-
-def _vl_version():
-    """The Vega-Lite version Altair writes, as vl-convert names it (``'6.4'``)."""
-    import altair
-    import vl_convert
-
-    m = re.match(r"v?(\d+)\.(\d+)", getattr(altair, "SCHEMA_VERSION", ""))
-    want = f"{m.group(1)}.{m.group(2)}" if m else None
-    have = vl_convert.get_vegalite_versions()
-    return want if want in have else have[-1]
-
-
-def _vega_bundle(vl_version):
-    """vl-convert's Vega-Embed bundle (classic script), cached on disk: it takes ~3 s to build."""
-    import vl_convert
-
-    path = _bundle_cache_path(vl_version)
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        pass
-    js = vl_convert.javascript_bundle(vl_version=vl_version)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".bundle-", suffix=".js")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(js)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only home: build it again next time
-    return js
-
-
-def export_html(nb, *, title=None, image_links=None, nav_html="", bundle=None):
-    """Offline HTML of an executed notebook: charts interactive, nothing from the network.
-
-    Parameters
-    ----------
-    nb : nbformat.NotebookNode
-        The executed notebook (not modified).
-    title : str, optional
-        Page title (default: the notebook's name in its metadata).
-    image_links : list of list of (label, href), optional
-        Per chart, links to its static images, shown under it.
-    nav_html : str
-        Trusted HTML for a navigation bar at the top (links back to the index).
-    bundle : str, optional
-        The Vega-Embed JavaScript (default: built by vl-convert, cached).
-
-    Returns
-    -------
-    (str, int)
-        The page and the number of charts on it.
-    """
-    from nbconvert import HTMLExporter
-
-    nb = copy.deepcopy(nb)
-    specs = chart_specs(nb)
-    token = uuid.uuid4().hex[:8]
-    for k, (ci, oi, spec, opts) in enumerate(specs, start=1):
-        cid = f"econ-chart-{token}-{k}"
-        links = ""
-        if image_links and k <= len(image_links) and image_links[k - 1]:
-            links = '<div class="econ-chart-files">' + " · ".join(
-                f'<a href="{html.escape(h, quote=True)}">{html.escape(lbl)}</a>'
-                for lbl, h in image_links[k - 1]) + "</div>"
-        embed = {k2: v for k2, v in (opts or {}).items() if k2 != "actions"}
-        out = nb.cells[ci].outputs[oi]
-        out["data"] = {"text/html": (
-            f'<div class="econ-chart" id="{cid}" data-spec="{cid}-spec" '
-            f'data-embed="{html.escape(json.dumps(embed), quote=True)}"></div>'
-            f'<script type="application/json" id="{cid}-spec">{_json_for_script(spec)}</script>'
-            f"{links}")}
-        out.setdefault("metadata", {})
-    vlv = _vl_version()
-    resources = {"econ_chart_count": len(specs), "econ_nav_html": nav_html,
-                 "econ_vl_version": vlv}
-    if specs:
-        import vl_convert
-
-        js = bundle if bundle is not None else _vega_bundle(vlv)
-        resources["econ_vega_bundle"] = js.replace("</script", "<\\/script").replace(
-            "<!--", "<\\!--")
-        resources["econ_vl_convert_version"] = vl_convert.__version__
-    if title:
-        nb.metadata["title"] = title
-    exporter = HTMLExporter(template_name="econ_offline",
-                            extra_template_basedirs=[str(TEMPLATES_DIR)])
-    body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return body, len(specs)
-
-
-def _static_images(specs, stem, formats, vl_version):
-    """{file name: bytes} of each chart as SVG/PNG, and a warning per chart that failed."""
-    import vl_convert
-
-    files, links, warnings = {}, [], []
-    for k, (_, _, spec, _) in enumerate(specs, start=1):
-        mine = []
-        try:
-            svg = vl_convert.vegalite_to_svg(spec, vl_version=vl_version)
-        except Exception as exc:  # one bad chart must not lose the report
-            warnings.append(f"chart {k}: no static image ({type(exc).__name__}: {exc})")
-            links.append(mine)
-            continue
-        for fmt in formats:
-            fname = f"{stem}.chart-{k}.{fmt}"
-            try:
-                # the PNG is rasterized from the SVG: same picture, half the work
-                files[fname] = svg.encode("utf-8") if fmt == "svg" else \
-                    vl_convert.svg_to_png(svg, scale=2)
-                mine.append((fmt.upper(), fname))
-            except Exception as exc:
-                warnings.append(f"chart {k}: no {fmt.upper()} ({type(exc).__name__}: {exc})")
-        links.append(mine)
-    return files, links, warnings
-
-
-# --------------------------------------------------------------------------------------------
 # One notebook (runs in a worker process: local pool or Dask)
 # --------------------------------------------------------------------------------------------
 
@@ -556,6 +363,8 @@ def _run_notebook(task):
         if task.get("strip_metadata"):
             nb = _strip_run_metadata(nb)
         out["notebook"] = nbformat.writes(nb)
+        out["title"] = _pages.notebook_title(nb, task["name"])
+        out["answers"] = _pages.notebook_answers(nb)
         results_file = tmp / "results.csv"
         if out["ok"] and results_file.exists():
             out["results_csv"] = results_file.read_text(encoding="utf-8")
@@ -565,13 +374,15 @@ def _run_notebook(task):
             specs = chart_specs(nb)
             out["charts"] = len(specs)
             if task.get("images") and specs:
-                files, links, warns = _static_images(specs, task["name"], task["images"],
-                                                     _vl_version())
+                files, links, warns = _pages.static_images(specs, task["name"], task["images"],
+                                                           _pages.vl_version())
                 out["files"].update(files)
                 out["warnings"].extend(warns)
         if task.get("html"):
+            urls = re.findall(r"https?://[^\s,;\"]+", out["results_csv"] or "")
             out["html"], _ = export_html(nb, title=f"{task['name']} · {task['scenario']}",
-                                         image_links=links, nav_html=task.get("nav_html", ""))
+                                         image_links=links, nav_html=task.get("nav_html", ""),
+                                         urls=urls)
     except Exception as exc:
         if out["ok"]:
             out["ok"] = False
@@ -827,137 +638,6 @@ def _clean_stale(out):
 
 
 # --------------------------------------------------------------------------------------------
-# Index page
-# --------------------------------------------------------------------------------------------
-
-_INDEX_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
-       max-width: 72em; padding: 0 1em; color: #222; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em 0; font-size: 92%; }
-th, td { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: left;
-         vertical-align: top; }
-th { background: #f4f4f4; }
-.ok { color: #17693a; font-weight: 600; } .failed { color: #b00; font-weight: 600; }
-.banner { padding: 0.8em 1em; border-radius: 4px; margin: 1em 0; }
-.banner.failed { background: #fdecec; border: 1px solid #e6a1a1; }
-.banner.ok { background: #ecf8ef; border: 1px solid #a9d8b5; }
-code { background: #f4f4f4; padding: 0 3px; }
-.muted { color: #666; font-size: 90%; }
-td.src { max-width: 18em; overflow-wrap: anywhere; font-size: 90%; }
-td.ok { color: #17693a; } td.failed { color: #9a4b00; }
-"""
-
-
-def _source_links(text):
-    e = html.escape
-    parts = [p for p in re.split(r"\s*;\s*", text or "") if p]
-    out = []
-    for p in parts:
-        if re.match(r"https?://", p):
-            host = re.sub(r"^https?://(www\.)?", "", p).split("/")[0]
-            out.append(f'<a href="{e(p, quote=True)}">{e(host)}</a>')
-        else:
-            out.append(e(p))
-    return "<br>".join(out)
-
-
-def _verdicts_html(collected):
-    """One table per notebook: claim, computed, published, verdict, source (linked)."""
-    if not len(collected):
-        return "<p>No notebook wrote result rows.</p>"
-    e = html.escape
-    blocks = []
-    tally = _results.verdict_summary(collected)
-    trs = "".join(
-        f'<tr><td><a href="{e(r.notebook)}.html">{e(r.notebook)}</a></td>'
-        f"<td>{r.results_count}</td><td>{r.published_count}</td><td>{r.reproduced_count}</td>"
-        f"</tr>" for r in tally.itertuples(index=False))
-    blocks.append("<table><tr><th>notebook</th><th>result rows</th><th>with a published "
-                  "figure</th><th>reproduced</th></tr>" + trs + "</table>")
-    for nb_name, frame in collected.groupby("notebook", sort=False):
-        rows = []
-        for r in frame.itertuples(index=False):
-            has_pub = not (isinstance(r.published_value, float) and r.published_value != r.published_value)
-            cls = ""
-            if has_pub:
-                cls = ' class="ok"' if r.verdict.startswith("reproduced") else ' class="failed"'
-            rows.append(
-                f"<tr><td><code>{e(r.metric)}</code><br><span class=\"muted\">{e(r.subject)}</span></td>"
-                f"<td>{e(_results.format_quantity(r.value, r.unit))}</td>"
-                f"<td>{e(_results.format_quantity(r.published_value, r.unit))}</td>"
-                f"<td{cls}>{e(r.verdict)}</td><td class=\"src\">{_source_links(r.source_url)}</td></tr>")
-        blocks.append(
-            f'<h3><a href="{e(nb_name)}.html">{e(nb_name)}</a></h3>'
-            f"<table><tr><th>metric / subject</th><th>computed</th><th>published</th>"
-            f"<th>verdict</th><th>source</th></tr>{''.join(rows)}</table>")
-    return "\n".join(blocks)
-
-
-def _index_html(scenario, outcomes, collected, *, complete, params, schema, description,
-                good_report=None, run_seconds=0.0):
-    e = html.escape
-    rows = []
-    for o in outcomes:
-        status = '<span class="ok">ok</span>' if o.ok else \
-            f'<span class="failed">failed</span><br><code>{e(o.error)}</code>'
-        imgs = ", ".join(f'<a href="{e(f)}">{e(f.rsplit(".", 2)[-2] + "." + f.rsplit(".", 1)[-1])}</a>'
-                         for f in o.images)
-        warn = "".join(f'<br><span class="muted">{e(w)}</span>' for w in o.warnings)
-        rows.append(f'<tr><td><a href="{e(o.name)}.html">{e(o.name)}</a></td>'
-                    f'<td><a href="{e(o.name)}.ipynb">.ipynb</a></td><td>{status}{warn}</td>'
-                    f'<td>{o.seconds:.1f} s</td><td>{o.charts}</td><td>{imgs}</td>'
-                    f"<td>{o.results_rows}</td></tr>")
-    if complete:
-        banner = (f'<div class="banner ok">Complete: {len(outcomes)} notebooks ran under the '
-                  f"scenario <b>{e(scenario.name)}</b> in {run_seconds:.1f} s.</div>")
-    else:
-        failed = [o.name for o in outcomes if not o.ok]
-        back = (f' The last good report is <a href="../{e(good_report)}/index.html">'
-                f"../{e(good_report)}/</a>." if good_report else " There is no good report yet.")
-        banner = (f'<div class="banner failed"><b>This run failed</b> ({", ".join(map(e, failed))}'
-                  f"): it is kept for inspection and is not the report.{back}</div>")
-    prow = []
-    for k in sorted(schema):
-        if k in RESERVED_PARAMETERS:
-            continue
-        p = schema[k]
-        set_here = k in params
-        val = params[k] if set_here else p.default
-        prow.append(f"<tr><td><code>{e(k)}</code></td><td>{'<b>' if set_here else ''}"
-                    f"{e(repr(val))}{'</b>' if set_here else ''}</td><td>{e(p.help)}</td></tr>")
-    verdicts = _verdicts_html(collected)
-    summary_link = ""
-    if any(o.name == SUMMARY_NOTEBOOK for o in outcomes):
-        summary_link = (f'<p>The <a href="{SUMMARY_NOTEBOOK}.html">summary notebook</a> '
-                        f"shows every notebook's verdict table.</p>")
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>Report: {e(scenario.name)}</title><style>{_INDEX_CSS}</style></head>
-<body>
-<h1>AI-infrastructure economics: scenario <code>{e(scenario.name)}</code></h1>
-<p>{e(description) or "No description in the scenario file."}</p>
-{banner}
-<h2>Notebooks</h2>
-<table><tr><th>notebook</th><th>executed</th><th>status</th><th>time</th><th>charts</th>
-<th>static images</th><th>result rows</th></tr>
-{"".join(rows)}</table>
-<h2>Verdicts</h2>
-{summary_link}
-{verdicts}
-<p class="muted">All result rows: <a href="results.csv">results.csv</a>.
-Run details: <a href="manifest.json">manifest.json</a>; scenario file:
-<a href="scenario.yaml">scenario.yaml</a>.</p>
-<h2>Parameters</h2>
-<p class="muted">Values set by this scenario in bold; the others are the notebooks' defaults.</p>
-<table><tr><th>parameter</th><th>value</th><th>meaning</th></tr>{"".join(prow)}</table>
-<p class="muted">Generated {e(stamp)} by <code>python -m econ.reports {e(scenario.name)}</code>.</p>
-</body></html>
-"""
-
-
-# --------------------------------------------------------------------------------------------
 # The run
 # --------------------------------------------------------------------------------------------
 
@@ -1153,7 +833,8 @@ def run_reports(scenarios=("base",), *, out="reports", notebooks_dir=None, scena
                     f"({outcome.seconds:.1f} s)")
                 if len(st["outcomes"]) == len(names):
                     with signals.critical():
-                        finished.append(_finish(st, names, union, out, log))
+                        finished.append(_finish(st, names, union, out, log,
+                                                compare=len(loaded) > 1))
         except BaseException as exc:
             if isinstance(exc, Interrupted):
                 name = signal.Signals(exc.signum).name
@@ -1167,8 +848,32 @@ def run_reports(scenarios=("base",), *, out="reports", notebooks_dir=None, scena
         finally:
             if pool is not None:
                 pool.close()
+    if len(finished) > 1:
+        _write_compare(out, loaded, finished, log)
     _print_times(finished, time.perf_counter() - t_start, log)
     return finished
+
+
+#: The page, beside the reports, that shows the scenarios of one run side by side.
+COMPARE_PAGE = "compare.html"
+
+
+def _stamp():
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _write_compare(out, loaded, finished, log):
+    """``<out>/compare.html``: the run's scenarios side by side (written atomically)."""
+    done = {s.name: s for s in finished}
+    cols = [(sc.name, _scenario_description(sc.path), done[sc.name].ok,
+             f"{done[sc.name].report_dir.name}/index.html", done[sc.name].notebooks)
+            for sc in loaded if sc.name in done]
+    page = _pages.compare_html(cols, stamp=_stamp())
+    fd, tmpf = tempfile.mkstemp(dir=out, prefix=".compare-", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(page)
+    os.replace(tmpf, out / COMPARE_PAGE)
+    log(f"scenarios compared: {out / COMPARE_PAGE}")
 
 
 def _bar(done, total, width=12):
@@ -1189,7 +894,8 @@ def _store(st, name, res, crash):
                         seconds=res["seconds"], execute_seconds=res["execute_seconds"],
                         cpu_seconds=res.get("cpu_seconds", 0.0),
                         execute_cpu_seconds=res.get("execute_cpu_seconds", 0.0),
-                        charts=res["charts"], warnings=list(res["warnings"]))
+                        charts=res["charts"], warnings=list(res["warnings"]),
+                        title=res.get("title", ""), answers=list(res.get("answers", [])))
     if res["notebook"]:
         _write_bytes(tmp / f"{name}.ipynb", res["notebook"])
     if res["html"]:
@@ -1210,7 +916,7 @@ def _store(st, name, res, crash):
     return o
 
 
-def _finish(st, names, union, out, log):
+def _finish(st, names, union, out, log, compare=False):
     """Collect results, write the index, and swap the report into place (or keep it as failed)."""
     import pandas as pd
 
@@ -1240,10 +946,11 @@ def _finish(st, names, union, out, log):
     }
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str),
                                        encoding="utf-8")
-    (tmp / "index.html").write_text(
-        _index_html(sc, outcomes, collected, complete=ok, params=sc.values, schema=union,
-                    description=_scenario_description(sc.path),
-                    good_report=sc.name if final.exists() else None, run_seconds=seconds),
+    (tmp / "index.html").write_text(_pages.index_html(
+        sc, outcomes, collected, complete=ok, params=sc.values, schema=union,
+        description=_scenario_description(sc.path), reserved=RESERVED_PARAMETERS,
+        good_report=sc.name if final.exists() else None, run_seconds=seconds,
+        compare_href=f"../{COMPARE_PAGE}" if compare else None, stamp=_stamp()),
         encoding="utf-8")
     if ok:
         _replace_dir(tmp, final)

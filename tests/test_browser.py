@@ -195,8 +195,10 @@ def _run_report(args, cwd=ROOT):
 
 @pytest.fixture(scope="module")
 def fixture_report(tmp_path_factory):
+    """Two scenarios of the fixture notebooks in one run: two reports and a comparison page."""
     out = tmp_path_factory.mktemp("browser-reports")
-    r = _run_report(["double", "--notebooks-dir", str(FIXTURES), "--out", str(out)])
+    r = _run_report(["double", "base", "--notebooks-dir", str(FIXTURES), "--out", str(out),
+                     "--notebooks", "chart", "summary"])
     assert r.returncode == 0, r.stdout + r.stderr
     return out / "double"
 
@@ -209,6 +211,82 @@ def test_fixture_report_pages_render_offline(browser, fixture_report):
     pages, problems = check_report(fixture_report, browser)
     assert {p.name for p in pages} >= {"index.html", "chart.html", "summary.html"}
     assert not problems, "\n".join(problems)
+
+
+# What a reader sees first, at desktop width (1280x800), before scrolling.
+_FOLD = r"""
+(() => {
+  // checkVisibility: false inside a closed <details> (its content is not rendered)
+  const vis = el => el.checkVisibility({visibilityProperty: true, opacityProperty: true}) &&
+                    el.getBoundingClientRect().height > 0;
+  const top = el => el ? el.getBoundingClientRect().top + window.scrollY : null;
+  const answer = document.querySelector("section.econ-answer");
+  const code = Array.from(document.querySelectorAll(".jp-InputArea-editor, .jp-InputArea pre"));
+  return JSON.stringify({
+    answer: top(answer), answer_text: answer ? answer.innerText : "",
+    verdict: top(document.querySelector("section.econ-verdict")),
+    first_chart: top(document.querySelector("div.econ-chart")),
+    code_cells: code.length, visible_code: code.filter(vis).map(top),
+    toc: Array.from(document.querySelectorAll("nav.econ-toc a")).map(a => a.textContent),
+    toc_visible: !!document.querySelector("nav.econ-toc") && vis(document.querySelector("nav.econ-toc")),
+    conclusions: Array.from(document.querySelectorAll(".conclusion")).map(
+        el => ({top: top(el), text: el.innerText})),
+    headers: Array.from(document.querySelectorAll("table.compare th")).map(th => th.textContent),
+  });
+})()
+"""
+
+
+def _fold(browser, path, screenshot=None, click=None):
+    context = browser._browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(Path(path).resolve().as_uri(), wait_until="load")
+        page.wait_for_timeout(300)
+        if screenshot:
+            page.screenshot(path=str(screenshot))
+        before = json.loads(page.evaluate(_FOLD))
+        after = None
+        if click:
+            page.click(click)
+            after = json.loads(page.evaluate(_FOLD))
+        return before, after
+    finally:
+        context.close()
+
+
+def test_notebook_page_shows_the_answer_first_and_code_folded(browser, fixture_report, tmp_path):
+    shot = tmp_path / "chart.png"
+    got, opened = _fold(browser, fixture_report / "chart.html", shot, click="#econ-code-toggle")
+    assert shot.stat().st_size > 10_000
+    # the conclusion is above the fold, with no code above it (the notebook's own order puts
+    # six code cells and a long introduction before it)
+    assert got["answer"] is not None and got["answer"] < 800, got
+    assert "The line costs $20.00" in got["answer_text"]
+    assert got["answer"] < got["verdict"] < got["first_chart"], got
+    assert got["visible_code"] == [], "code is hidden by default"
+    assert got["code_cells"] >= 6
+    # one click shows it all
+    assert len(opened["visible_code"]) == opened["code_cells"]
+    assert got["toc_visible"] and got["toc"][:2] == ["Answer", "Verdict"]
+    assert {"The data", "Charts"} <= set(got["toc"])
+
+
+def test_index_states_each_conclusion_above_the_fold(browser, fixture_report, tmp_path):
+    got, _ = _fold(browser, fixture_report / "index.html", tmp_path / "index.png")
+    first = got["conclusions"][0]
+    assert first["top"] < 800 and "The line costs $20.00 in all" in first["text"], got
+    assert got["visible_code"] == []
+
+
+def test_comparison_page_lists_both_scenarios(browser, fixture_report, tmp_path):
+    compare = fixture_report.parent / "compare.html"
+    assert not browser.check_page(compare)
+    got, _ = _fold(browser, compare, tmp_path / "compare.png")
+    assert got["headers"][1:3] == ["double", "base"], got["headers"]
+    text = compare.read_text(encoding="utf-8")
+    assert "$20.00" in text and "$10.00" in text  # the answer's number under each scenario
+    assert 'href="double/index.html"' in text and 'href="base/index.html"' in text
 
 
 def test_each_page_includes_the_vega_bundle_once(fixture_report):

@@ -309,6 +309,95 @@ def test_export_html_without_charts_has_no_bundle():
 
 
 # --------------------------------------------------------------------------------------------
+# pages for readers (no kernel)
+# --------------------------------------------------------------------------------------------
+
+from econ import report_pages  # noqa: E402
+
+
+@pytest.mark.parametrize("value, count, text", [
+    (7e10, False, "70,000,000,000"), (0.682197, False, "0.682"), (5.0, False, "5"),
+    (9142.358, False, "9,140"), (75168000.0, False, "75,200,000"), (324000.0, False, "324,000"),
+    (13.743, False, "13.7"), (2784.0, True, "2,784"), (3.3e24, False, "3.30×10²⁴"),
+    (-0.5, False, "-0.5"), (float("nan"), False, "–"), (1.2e-5, False, "1.20×10⁻⁵"),
+])
+def test_format_number(value, count, text):
+    assert report_pages.format_number(value, count) == text
+
+
+def test_format_tables_units_digits_and_links():
+    cut = "https://example.org/a/very/long/path/that/pandas/cut/short/at/fifty/chars"
+    frame = pd.DataFrame({"capex_usd": [7e10, 0.682197], "gpus_count": [5.0, 8.0],
+                          "source_url": [cut, "https://example.org/b ; https://example.com/c"]})
+    with pd.option_context("display.max_colwidth", 50):
+        raw = frame._repr_html_()
+    assert "7.000000e+10" in raw and cut not in raw  # what pandas prints
+    page = report_pages.format_tables(raw, urls=[cut])
+    assert "Capex [USD]" in page and "Gpus [count]" in page
+    assert ">70,000,000,000<" in page and ">0.682<" in page and ">5<" in page
+    assert "e+10<" not in page
+    assert f'href="{cut}"' in page, "a URL pandas cut short is mended from the known URLs"
+    assert 'href="https://example.com/c"' in page
+    assert report_pages.format_tables("<p>no table</p>") == "<p>no table</p>"
+
+
+def test_reader_spec_titles_tooltips_like_axes():
+    import altair as alt
+
+    frame = pd.DataFrame({"batch_size_count": [1, 2], "cost_usd_per_mtok": [1.23456, 7e4]})
+    spec = alt.Chart(frame).mark_line().encode(
+        x=alt.X("batch_size_count:Q", title="Batch [sequences]"), y="cost_usd_per_mtok:Q",
+        tooltip=["batch_size_count", "cost_usd_per_mtok"]).to_dict()
+    tips = report_pages.reader_spec(spec)["encoding"]["tooltip"]
+    assert [t["title"] for t in tips] == ["Batch [sequences]", "Cost [USD/Mtok]"]
+    assert all(t["format"] == ",.3~r" for t in tips)
+    assert "title" not in spec["encoding"]["tooltip"][0], "the notebook's spec is left alone"
+
+
+def test_lead_sentences():
+    md = ("**Chips.** Holding it takes **305 LPUs**, against 1 GPU. Serving takes \\$0.70. "
+          "A third sentence.")
+    assert report_pages.lead_sentences(md) == ("**Chips.** Holding it takes **305 LPUs**, "
+                                               "against 1 GPU. Serving takes \\$0.70.")
+    assert report_pages.lead_sentences("One. Two. Three.", n=1) == "One."
+
+
+def _reader_notebook():
+    nb = nbformat.v4.new_notebook()
+    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    answer = code("econ.answer(...)")
+    answer.metadata["tags"] = ["answer"]
+    answer.outputs = [nbformat.v4.new_output("execute_result", data={
+        "text/markdown": "It costs **\\$2.00**. More.", "text/plain": "x"},
+        metadata={"text/markdown": {"econ_answer": [dict(field="c", kind="number", spec=".2f",
+                                                          start=10, text="2.00", value=2.0)]}})]
+    nb.cells = [md("# Title\n\nThe question, at length."), code("import econ"),
+                md("## 1. Method"), code("x = 1"), md("## Verdict"), code("table"),
+                md("## Answer"), answer, md("**Caveats.** Some.")]
+    return nb
+
+
+def test_export_html_puts_the_answer_first_and_folds_code():
+    nb = _reader_notebook()
+    page, _ = report_pages.export_html(nb)
+    at = {k: page.index(k) for k in ('id="econ-answer"', 'id="econ-verdict"',
+                                      "The question, at length", 'id="1.-Method"')}
+    assert list(at) == sorted(at, key=at.get), at
+    assert page.index(">Title<") < at['id="econ-answer"']
+    assert page.count('<details class="econ-code">') == 4
+    pres = [m.start() for m in re.finditer("<pre", page)]
+    assert len(pres) == 4 and all(page.rfind("<details", 0, i) > page.rfind("</details>", 0, i)
+                                  for i in pres), "every code block is inside a <details>"
+    toc = page[page.index('<nav class="econ-toc"'):]
+    toc = toc[:toc.index("</nav>")]
+    assert [t for t in ("Answer", "Verdict", "1. Method") if t in toc] == ["Answer", "Verdict",
+                                                                            "1. Method"]
+    assert nb.cells[0].source.startswith("# Title\n"), "the notebook itself is not changed"
+    assert report_pages.notebook_title(nb) == "Title"
+    assert report_pages.notebook_answers(nb)[0]["record"][0]["value"] == 2.0
+
+
+# --------------------------------------------------------------------------------------------
 # end to end on the fixtures
 # --------------------------------------------------------------------------------------------
 
@@ -350,8 +439,13 @@ def test_e2e_writes_a_complete_report(e2e):
                "fixture" in json.dumps(o) for o in outs), "summary saw the chart's results"
     index = (rep / "index.html").read_text()
     for s in ('href="chart.html"', 'href="summary.html"', "off by +100%", "Complete",
-              "multiplies every y value"):
+              "multiplies every y value", 'href="../compare.html"'):
         assert s in index
+    # the index states the chart notebook's conclusion, from its answer cell
+    assert "The line costs <strong>$20.00</strong> in all, above the published $10.00." in index
+    compare = (out / "compare.html").read_text()
+    assert compare.index("<th>double</th>") < compare.index("<th>die</th>")
+    assert 'href="die.failed/index.html"' in compare
     manifest = json.loads((rep / "manifest.json").read_text())
     assert manifest["complete"] and manifest["parameters"]["scale"] == 2.0
     # progress lines and timing
