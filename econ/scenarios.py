@@ -43,6 +43,7 @@ import pandas as pd
 import yaml
 
 from . import data as _data
+from . import setups as _setups
 
 __all__ = [
     "ScenarioError", "Param", "Schema", "Scenario", "SCENARIO_DIR", "SCENARIO_NAME_PATTERN",
@@ -1309,7 +1310,6 @@ def notebook_parameters(namespace, notebook):
                             f"cell first")
     params = resolve_same_as(validate_params({n: namespace[n] for n in schema}, schema,
                                              where=where), schema, where=where)
-    from . import setups as _setups  # the engine sits above this layer: imported when used
     problems = _setups.setup_problems(path.stem, params)
     if problems:
         raise ScenarioError(f"{where}: " + "; ".join(problems))

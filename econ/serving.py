@@ -54,6 +54,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from . import data
 from ._checks import choice, fraction, like, nonnegative, numeric, positive
 from .engine import (
     calibration,
@@ -65,8 +66,7 @@ from .engine import (
     resolve_hardware,
     tokens_per_step,
 )
-from .pricing import cost_usd_per_mtok
-from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN
+from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN, cost_usd_per_mtok
 
 __all__ = [
     "link_time_s",
@@ -375,7 +375,6 @@ def kernel_efficiencies(hardware="h800-sxm"):
     .. [1] github.com/deepseek-ai/DeepGEMM and github.com/deepseek-ai/FlashMLA, README
        (rows ``deepgemm-fp8-flop-per-s``, ``flashmla-decode-*`` of data/published.csv).
     """
-    from . import data
     pub = data.load("published")
     hw = resolve_hardware(hardware)
     _, fp8 = hardware_value(hw, PEAK_FLOP_COLUMN["fp8"])
@@ -406,7 +405,6 @@ def day6_inputs():
         ``prefill_tok_per_s_per_node`` (73.7k, cache hits included) and
         ``decode_tok_per_s_per_node`` (14.8k).
     """
-    from . import data
     pub = data.load("published")
 
     def v(name, col="value"):
@@ -844,7 +842,6 @@ def serving_result_rows(rel_tol=0.30, v2_kv_length_tok=None, **kwargs):
     -------
     list of dict
     """
-    from . import data
     x = day6_inputs()
     gpus = float(_deployment(DAY6_DECODE, "decode")["n_devices_per_node"])
     node_usd = x["usd_per_gpu_hour"] * gpus
@@ -929,7 +926,6 @@ _DEPLOYMENT_NUMBERS = ("n_nodes", "n_devices_per_node", "n_microbatches", "kv_ca
 def _deployment(deployment, phase, param="deployment"):
     """A deployment row as a dict, checked; ``phase`` must match its ``phase``."""
     if isinstance(deployment, str):
-        from . import data
         row = data.row("deployments", deployment)
         d = dict(row.items(), name=deployment)
     elif isinstance(deployment, (pd.Series, Mapping)):
