@@ -5,6 +5,10 @@ what the table is, its key column, and the unit, meaning and range of every
 column. :func:`load` checks a table against its sidecar and returns a
 ``pandas.DataFrame`` indexed by its key; every problem is reported with the
 table, row key, column and value.
+
+Where the tables are (:data:`DATA_DIR`): inside the installed package (``econ/_data``, which a
+wheel built from the repository carries), found with :mod:`importlib.resources`; in a checkout
+(an editable install), the repository's ``data/`` folder.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import csv as _csv
 import functools
 import io
 import re
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +26,17 @@ import yaml
 __all__ = ["DataError", "load", "keys", "row", "tables", "DATA_DIR", "UNIT_SUFFIXES",
            "unit_of"]
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+def _data_dir():
+    """``econ/_data`` in an installed wheel, else the checkout's ``data/``."""
+    shipped = resources.files(__package__) / "_data"
+    if shipped.is_dir() and (shipped / "models.yaml").is_file():
+        return Path(str(shipped))
+    return Path(__file__).resolve().parent.parent / "data"
+
+
+#: The folder holding the tables.
+DATA_DIR = _data_dir()
 
 #: Column-name suffix -> the unit it declares. The longest matching suffix wins.
 UNIT_SUFFIXES = {
