@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ._checks import choice, finite_result, fraction, like, nonnegative, numeric, positive
+from .amortization import useful_usd_per_hour
 from .engine import (
     Calibration,
     calibration,
@@ -49,7 +50,6 @@ from .engine import (
     tokens_per_step,
     touched_experts,
 )
-from .amortization import useful_usd_per_hour
 from .kvcache import ATTENTION_KINDS, check_attention_dims
 from .units import (
     BYTES_PER_PARAM,

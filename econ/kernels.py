@@ -836,11 +836,11 @@ def benchmark_attention_decode(context_tok=(512, 2048), n_batch=4, n_heads=16, h
         qs = [be.rand((b, h, lat), d) for _ in range(n_sets)]
         w_uv = be.rand((h, lat, dh), d)
         if be.name == "numpy":
-            def run(i, cs=cs, qs=qs):
+            def run(i, cs=cs, qs=qs, w_uv=w_uv):
                 return _mla_numpy(qs[i], cs[i], w_uv)
             impl = "numpy.matmul per sequence"
         else:
-            def run(i, cs=cs, qs=qs):
+            def run(i, cs=cs, qs=qs, w_uv=w_uv):
                 c = cs[i]
                 s = torch.matmul(qs[i], c.transpose(1, 2))
                 p = torch.softmax(s, dim=-1)

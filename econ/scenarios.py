@@ -35,8 +35,9 @@ import math
 import re
 import statistics
 import zlib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd

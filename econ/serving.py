@@ -618,7 +618,7 @@ _BREAKDOWN_COLUMNS = ["case", "n_sequences_per_device", "component", "time_s", "
 
 
 def _breakdown_rows(s, case, ov):
-    for key, v in s.items():
+    for v in s.values():
         if np.ndim(v) != 0:
             raise ValueError("the decode breakdown takes scalar inputs; use "
                              "deployment_decode_step for arrays")

@@ -432,9 +432,9 @@ def pytest_terminal_summary(terminalreporter):
         f"at full precision {STATS['worst_rel']:.2g}"
         + (f" ({STATS['worst_at']})" if STATS["worst_at"] else ""))
     try:
-        from threadpoolctl import threadpool_info
         import numpy as np
         from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+        from threadpoolctl import threadpool_info
         simd = [f for f in __cpu_dispatch__ if __cpu_features__.get(f)] or ["baseline only"]
         blas = ", ".join(f"{i.get('internal_api')} {i.get('architecture')}"
                          for i in threadpool_info() if i.get("user_api") == "blas")

@@ -4,14 +4,21 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from _kinds import (
+    case_args,
+    case_id,
+    check_any_input,
+    check_bad_input,
+    check_broadcasting,
+    check_huge_valid_input,
+    check_kinds,
+    scalar_kwargs,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
 import econ
 from econ import amortization as A
-
-from _kinds import (case_args, case_id, check_any_input, check_bad_input, check_broadcasting,
-                   check_huge_valid_input, check_kinds, scalar_kwargs)
 
 # --- valid scalar arguments of each public function, and the range each argument allows -----
 # kinds: nonneg >= 0, pos > 0, frac [0, 1], frac_pos (0, 1], ge1 >= 1

@@ -6,7 +6,6 @@ import shutil
 import pytest
 import yaml
 
-import econ
 from econ import data as D
 
 TABLES = D.tables()

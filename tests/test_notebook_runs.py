@@ -1,8 +1,8 @@
 """Every notebook runs under its defaults and under a second parameter set
 (tests/notebook_params/<notebook>.yaml); the results move where they should, and the rows the
 reports rely on exist."""
-from concurrent.futures import ProcessPoolExecutor
 import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np

@@ -4,14 +4,22 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from _kinds import (
+    case_args,
+    case_id,
+    check_any_input,
+    check_bad_input,
+    check_broadcasting,
+    check_huge_valid_input,
+    check_kinds,
+    in_range,
+    scalar_kwargs,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
 import econ
 from econ import pricing as P
-
-from _kinds import (case_args, case_id, check_any_input, check_bad_input, check_broadcasting,
-                   check_huge_valid_input, check_kinds, in_range, scalar_kwargs)
 
 PUB = econ.data.load("published")["value"]
 APIS = econ.data.load("api_prices")

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import econ
 from econ import amortization, inference, kvcache, pricing, roofline, training
 
 MODULES = [amortization, training, pricing, kvcache, inference, roofline]

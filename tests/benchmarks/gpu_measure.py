@@ -485,7 +485,6 @@ def machine_key(meta):
 
 def data_table(df, meta):
     import numpy as np  # noqa: PLC0415
-    import pandas as pd  # noqa: PLC0415
     out = df.copy()
     key = machine_key(meta)
     out["machine"] = key
@@ -550,7 +549,7 @@ def main(argv=None):
     meta["allow_tf32"] = bool(torch.backends.cuda.matmul.allow_tf32)
     meta["script"] = SCRIPT
     meta["argv"] = sys.argv
-    meta["started_utc"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    meta["started_utc"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     run.meta = meta
     log(json.dumps({k: meta[k] for k in ("gpu_name", "gpu_driver", "cuda_version", "torch_version",
                                          "triton_version", "jax_version", "cupy_version")

@@ -55,7 +55,7 @@ import sys
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -441,7 +441,7 @@ class Dense:
 
     def decode(self, ids, cache, ref=False):
         """One decode step: ids [B,1] (or hidden [B,1,h]); cache holds L tokens, the new one at L-1."""
-        E, torch = self.E, self.E.torch
+        E = self.E
         B, Lc = cache.shape[2], cache.shape[4]
         H, Hkv, D = self.H, self.Hkv, self.D
         cos, sin = self._rope_dec
@@ -470,7 +470,7 @@ class Dense:
 
     def prefill(self, ids, cache, ref=False):
         """Prefill of S tokens per sequence, writing the cache [.., B, Hkv, S, D]; causal attention."""
-        E, torch = self.E, self.E.torch
+        E = self.E
         B, S = ids.shape[0], ids.shape[1]
         H, Hkv, D = self.H, self.Hkv, self.D
         cos, sin = self._rope_pre  # [S, D]
@@ -677,7 +677,7 @@ class Mla:
     def _moe(self, L, h, ref):
         """Gate + top-k (computed as a real layer does), routed experts on the precomputed local
         assignments, weighted combine, shared expert."""
-        E, torch, c, rt = self.E, self.E.torch, self.cfg, self.routing
+        torch, c, rt = self.E.torch, self.cfg, self.routing
         F = torch.nn.functional
         hh = h.float() if ref else h
         logits = F.linear(hh, L["gate"].float() if ref else L["gate"])
@@ -1540,7 +1540,7 @@ def main(argv=None):
     meta["allow_tf32"] = bool(torch.backends.cuda.matmul.allow_tf32)
     meta["script"] = SCRIPT
     meta["argv"] = sys.argv
-    meta["started_utc"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    meta["started_utc"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     meta["has_grouped_mm"] = hasattr(torch, "_grouped_mm")
     meta["has_scaled_grouped_mm"] = hasattr(torch, "_scaled_grouped_mm")
     run.meta = meta
