@@ -15,24 +15,24 @@ rendered from a run), ``setups`` (memory feasibility of a notebook's setup), ``r
 (papermill runs).
 """
 from . import data
-from .amortization import *  # noqa: F401,F403
-from .answers import *  # noqa: F401,F403
-from .calibrate import *  # noqa: F401,F403
-from .data import *  # noqa: F401,F403
-from .engine import *  # noqa: F401,F403
-from .hfconfig import *  # noqa: F401,F403
-from .inference import *  # noqa: F401,F403
-from .kernels import *  # noqa: F401,F403
-from .kvcache import *  # noqa: F401,F403
-from .predict import *  # noqa: F401,F403
-from .pricing import *  # noqa: F401,F403
-from .results import *  # noqa: F401,F403
-from .roofline import *  # noqa: F401,F403
-from .scenarios import *  # noqa: F401,F403
-from .serving import *  # noqa: F401,F403
-from .setups import *  # noqa: F401,F403
-from .training import *  # noqa: F401,F403
-from .units import *  # noqa: F401,F403
+from .amortization import *
+from .answers import *
+from .calibrate import *
+from .data import *
+from .engine import *
+from .hfconfig import *
+from .inference import *
+from .kernels import *
+from .kvcache import *
+from .predict import *
+from .pricing import *
+from .results import *
+from .roofline import *
+from .scenarios import *
+from .serving import *
+from .setups import *
+from .training import *
+from .units import *
 
 __version__ = "0.1.0"
 

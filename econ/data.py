@@ -234,7 +234,9 @@ def _validate(name, raw, meta):
 
     keys_ = raw[key]
     if (keys_ == "").any():
-        raise DataError(f"{name}.csv: row {int(np.flatnonzero(keys_ == '')[0]) + 2} has an empty key {key!r}")
+        raise DataError(
+            f"{name}.csv: row {int(np.flatnonzero(keys_ == '')[0]) + 2} has an empty key {key!r}"
+        )
     dup = keys_[keys_.duplicated()]
     if len(dup):
         raise DataError(f"{name}.csv: duplicate key {key}={dup.iloc[0]!r}")
@@ -298,10 +300,14 @@ def _check_sources(name, out):
     for i, k in enumerate(out.index):
         urls = str(out["source_url"].iloc[i] or "")
         parts = [u for u in re.split(r"\s*;\s*", urls) if u]
-        if not parts or not all(re.match(r"^(https?://\S+|measured:\S+|derived:\S+)$", u) for u in parts):
-            raise DataError(f"{name}.csv: row {out.index.name}={k!r}: column 'source_url' must hold "
-                            f"one or more http(s) addresses separated by ';' (or 'measured:<file>' / "
-                            f"'derived:<how>'), got {urls!r}")
+        if not parts or not all(
+            re.match(r"^(https?://\S+|measured:\S+|derived:\S+)$", u) for u in parts
+        ):
+            raise DataError(
+                f"{name}.csv: row {out.index.name}={k!r}: column 'source_url' must hold "
+                f"one or more http(s) addresses separated by ';' (or 'measured:<file>' / "
+                f"'derived:<how>'), got {urls!r}"
+            )
         kind = out["source_kind"].iloc[i]
         if kind not in SOURCE_KINDS:
             raise DataError(f"{name}.csv: row {out.index.name}={k!r}: column 'source_kind' must be "
@@ -347,5 +353,7 @@ def row(name, key, data_dir=None):
     """One row of table ``name`` as a Series; ``KeyError`` lists the valid keys."""
     df = load(name, data_dir)
     if not isinstance(key, str) or key not in df.index:
-        raise KeyError(f"unknown {df.index.name} {key!r} in table {name!r}; valid: {sorted(df.index)}")
+        raise KeyError(
+            f"unknown {df.index.name} {key!r} in table {name!r}; valid: {sorted(df.index)}"
+        )
     return df.loc[key]

@@ -223,12 +223,16 @@ def model_kv_cache_bytes(model, context_tok, bytes_per_elem=2.0):
     sliding = get("n_sliding_layers")[0]
     sliding = 0.0 if not np.isfinite(sliding) else sliding
     if sliding < 0 or sliding > layers:
-        raise ValueError(f"model {names[0]!r}: n_sliding_layers must be in [0, n_layers={layers:g}], "
-                         f"got {sliding:g}")
+        raise ValueError(
+            f"model {names[0]!r}: n_sliding_layers must be in [0, n_layers={layers:g}], "
+            f"got {sliding:g}"
+        )
     window = get("sliding_window_tok")[0]
     if sliding and not (np.isfinite(window) and window > 0):
-        raise ValueError(f"model {names[0]!r}: column 'sliding_window_tok' is empty or not positive "
-                         f"(needed for its {sliding:g} sliding-window layers)")
+        raise ValueError(
+            f"model {names[0]!r}: column 'sliding_window_tok' is empty or not positive "
+            f"(needed for its {sliding:g} sliding-window layers)"
+        )
     ctx = nonnegative("context_tok", context_tok)
     nbytes = precision_bytes("bytes_per_elem", bytes_per_elem)
     held = (layers - sliding) * ctx + (sliding * np.minimum(ctx, window) if sliding else 0.0)

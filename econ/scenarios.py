@@ -355,7 +355,7 @@ class Schema(Mapping):
 
     @classmethod
     def from_notebook(cls, path):
-        """Schema of a notebook's cell tagged ``parameters``, read by ``papermill.inspect_notebook``.
+        """Schema of a notebook's cell tagged ``parameters`` (``papermill.inspect_notebook``).
 
         Every name assigned in the cell must be one papermill can read (``papermill
         --help-notebook`` shows the same list): an annotation it cannot parse (``str | None``)
@@ -445,7 +445,9 @@ def _param_from_papermill(d, where):
     if m:
         tname, item_type = "list", _TYPES.get(m.group(1))
         if item_type is None:
-            raise ValueError(f"{where}: parameter {name!r}: list of {m.group(1)!r} is not supported")
+            raise ValueError(
+                f"{where}: parameter {name!r}: list of {m.group(1)!r} is not supported"
+            )
     elif tname in ("List", "typing.List"):
         tname = "list"
     if tname in ("None", "NoneType", ""):
@@ -640,7 +642,7 @@ def load_scenario(path_or_name, schema, folder=None):
         raise ScenarioError(f"{where}: not valid UTF-8 ({exc.reason} at byte {exc.start})") \
             from None
     try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # safe: a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -257,10 +257,10 @@ def expected_max_load_ratio(mean_load, n_bins):
 
     ``1 + sqrt(2 * ln(n_bins) / mean_load)``, the heavy-load balls-into-bins result [1]_
     (tight as ``mean_load >> ln(n_bins)``); 1 for one bin. The leading-order form sits a
-    little above a simulated expectation (about 1.5% at 144 bins and a mean of 1,000). An all-to-all step waits for its
-    busiest GPU, so expert work is scaled by this ratio. It assumes that DeepSeek's
-    expert-parallel load balancer (redundant copies of hot experts) has made routing look
-    uniform; residual skew of real routers would add to it.
+    little above a simulated expectation (about 1.5% at 144 bins and a mean of 1,000). An
+    all-to-all step waits for its busiest GPU, so expert work is scaled by this ratio. It
+    assumes that DeepSeek's expert-parallel load balancer (redundant copies of hot experts) has
+    made routing look uniform; residual skew of real routers would add to it.
 
     Parameters
     ----------
@@ -673,7 +673,8 @@ def deployment_prefill(deployment, prompt_tok, cache_hit_frac=0.0, *, overlap=Tr
         then take ``n_comm_sms`` of the device's SMs from compute) or add it.
     tok_per_device_per_pass : numeric, default 4096
         Computed tokens per device per pass (:data:`PREFILL_TOK_PER_DEVICE_PER_PASS`). [tokens]
-    matmul_efficiency_frac, attention_efficiency_frac, bandwidth_efficiency_frac, link_rates, model, hardware
+    matmul_efficiency_frac, attention_efficiency_frac, bandwidth_efficiency_frac, link_rates, \
+    model, hardware
         As in :func:`deployment_decode_step`.
 
     Returns
@@ -764,7 +765,7 @@ def max_generation_throughput_ratio(deployment, baseline, context_tok, **kwargs)
     return top / bottom
 
 
-# --- the Day-6 prediction and its result rows ------------------------------------------------------
+# --- the Day-6 prediction and its result rows -----------------------------------------------
 
 def day6_prediction(overlap=True, **kwargs):
     """Predict DeepSeek's Day-6 per-node rates and the $/Mtok that follows, from sourced inputs.

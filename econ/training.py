@@ -104,7 +104,8 @@ def training_flop(active_params, training_tok, attention_flop_per_tok=0.0):
 
 @_finite_result
 def attention_flop_per_tok(n_layers, n_heads, qk_head_dim, v_head_dim, context_tok):
-    """Training attention FLOPs per token: ``6 * n_layers * context_tok * n_heads * (qk_head_dim + v_head_dim)``.
+    """Training attention FLOPs per token:
+    ``6 * n_layers * context_tok * n_heads * (qk_head_dim + v_head_dim)``.
 
     Per layer and per query token the forward pass computes ``QKᵀ`` scores against
     ``context_tok`` keys (``2 * n_heads * qk_head_dim * context_tok`` FLOPs) and the weighted

@@ -251,7 +251,9 @@ def test_blended_moves_toward_the_dearer_side(pi, pc, po, fo1, fo2, fh1, fh2):
 def test_revenue_rises_with_prices_and_volume(n_in, hit, n_out, pi, pc, po, k):
     base = P.traffic_revenue_usd(n_in, hit * n_in, n_out, pi, pc, po)
     assert math.isfinite(base) and base >= 0
-    assert P.traffic_revenue_usd(n_in, hit * n_in, n_out, k * pi, k * pc, k * po) >= base * (1 - 1e-12)
+    assert P.traffic_revenue_usd(n_in, hit * n_in, n_out, k * pi, k * pc, k * po) >= base * (
+        1 - 1e-12
+    )
     assert P.traffic_revenue_usd(n_in, hit * n_in, k * n_out, pi, pc, po) >= base * (1 - 1e-12)
 
 

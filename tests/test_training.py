@@ -20,7 +20,8 @@ import econ
 from econ import training as T
 
 PUB = econ.data.load("published")["value"]
-H800_BF16_DENSE_FLOP_PER_S = 989.4e12  # H100/H800 SXM dense BF16 (the H800 cut is interconnect only)
+# H100/H800 SXM dense BF16 (the H800 cut is interconnect only)
+H800_BF16_DENSE_FLOP_PER_S = 989.4e12
 
 # --- valid scalar arguments of each public numeric function, and the range each allows ---------
 CASES = {
