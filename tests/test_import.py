@@ -40,3 +40,26 @@ def test_unknown_attribute_is_an_attribute_error():
 
     with pytest.raises(AttributeError, match="no_such_name"):
         econ.no_such_name  # noqa: B018
+
+
+def test_modules_export_no_name_twice_with_different_values():
+    """econ's flat namespace is built by star imports: a name two modules export must be the
+    same object, or the import order would decide which one a notebook gets."""
+    import importlib
+
+    import econ
+
+    seen = {}
+    from pathlib import Path
+
+    names = sorted(p.stem for p in Path(econ.__file__).parent.glob("*.py")
+                   if not p.stem.startswith("_") and p.stem not in ("cli", "reports"))
+    assert "charts" in names and "units" in names
+    for mod in names:
+        module = importlib.import_module(f"econ.{mod}")
+        for name in module.__all__:
+            value = getattr(module, name)
+            if name in seen:
+                assert seen[name][1] is value, f"{name}: {seen[name][0]} and {mod} differ"
+            seen[name] = (mod, value)
+            assert getattr(econ, name) is value, name
