@@ -78,7 +78,7 @@ lab: env  ## Start JupyterLab on the notebooks (127.0.0.1, token printed)
 	exec $(PY) -m jupyter lab --no-browser --ip 127.0.0.1 --port $(PORT) --allow-root \
 	    --notebook-dir notebooks --IdentityProvider.token=$$TOKEN
 
-bench: env  ## Print the speed benchmarks (Monte Carlo chain, kernel harness, report run)
+bench: env  ## Print the speed benchmarks (import time, Monte Carlo chain, kernel harness, report run)
 	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 calibrate: env  ## Refit the engine's constants (data/calibration.csv) and print the error on held-out rows

@@ -5,7 +5,8 @@ Modules, one per question: ``data`` (sourced tables), ``amortization`` ($/device
 ``training`` (FLOPs, GPU-hours, cost), ``kvcache`` (KV bytes per token),
 ``inference`` (throughput from a roofline), ``pricing`` ($/Mtok, margins),
 ``roofline`` (ceilings and calibration), ``kernels`` (timing harness),
-``scenarios`` (grids, Monte Carlo, sensitivity), ``charts`` (Altair theme),
+``scenarios`` (grids, Monte Carlo, sensitivity), ``charts`` (Altair theme; imported
+on first use),
 ``results`` (verdict tables and result rows), ``serving`` (expert-parallel
 deployments at scale), ``engine`` (typed specs and the one calibrated step),
 ``predict`` (serving as engines measure it), ``calibrate`` (make calibrate),
@@ -14,25 +15,49 @@ rendered from a run), ``setups`` (memory feasibility of a notebook's setup), ``r
 (papermill runs).
 """
 from . import data
-from .data import *  # noqa: F401,F403
-from .units import *  # noqa: F401,F403
-from .engine import *  # noqa: F401,F403
-from .amortization import *  # noqa: F401,F403
-from .training import *  # noqa: F401,F403
-from .kvcache import *  # noqa: F401,F403
-from .inference import *  # noqa: F401,F403
-from .pricing import *  # noqa: F401,F403
-from .roofline import *  # noqa: F401,F403
-from .kernels import *  # noqa: F401,F403
-from .scenarios import *  # noqa: F401,F403
-from .charts import *  # noqa: F401,F403
-from .results import *  # noqa: F401,F403
-from .serving import *  # noqa: F401,F403
-from .predict import *  # noqa: F401,F403
-from .hfconfig import *  # noqa: F401,F403
-from .answers import *  # noqa: F401,F403
-from .setups import *  # noqa: F401,F403
-from .calibrate import *  # noqa: F401,F403
-from .frontier import *  # noqa: F401,F403
+from .amortization import *
+from .answers import *
+from .calibrate import *
+from .data import *
+from .engine import *
+from .frontier import *
+from .hfconfig import *
+from .inference import *
+from .kernels import *
+from .kvcache import *
+from .predict import *
+from .pricing import *
+from .results import *
+from .roofline import *
+from .scenarios import *
+from .serving import *
+from .setups import *
+from .training import *
+from .units import *
 
 __version__ = "0.1.0"
+
+#: Names served on first use, so that ``import econ`` loads no charting library: Altair (and
+#: the jsonschema it validates with) is imported when a chart is made, not before.
+_LAZY = {
+    "charts": ("PALETTE", "THEME_NAME", "axis_title", "line_chart", "bar_chart", "band_chart",
+               "tornado_chart", "waterfall_chart", "scatter_chart", "ratio_chart", "save_static"),
+}
+_LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
+
+
+def __getattr__(name):
+    """``econ.charts`` and its names (``econ.line_chart``, ...), imported on first use."""
+    import importlib
+
+    if name in _LAZY:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_NAMES:
+        value = getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY) | set(_LAZY_NAMES))

@@ -119,7 +119,10 @@ def like(result, *inputs):
     for x in inputs:
         if isinstance(x, pd.Series):
             return pd.Series(np.broadcast_to(result, x.shape).copy(), index=x.index)
-    if any(isinstance(x, (np.ndarray, list, tuple)) and np.ndim(x) > 0 for x in inputs) or result.ndim > 0:
+    if (
+        any(isinstance(x, (np.ndarray, list, tuple)) and np.ndim(x) > 0 for x in inputs)
+        or result.ndim > 0
+    ):
         return result
     return float(result)
 

@@ -24,7 +24,10 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ._checks import finite_result as _finite_result, fraction, like, nonnegative, numeric, positive
+from . import data
+from ._checks import finite_result as _finite_result
+from ._checks import fraction, like, nonnegative, numeric, positive
+from .units import cost_usd_per_mtok
 
 __all__ = [
     "HOURS_PER_YEAR",
@@ -366,7 +369,6 @@ def owned_usd_per_hour(hardware, life_years, cost_of_capital_frac, pue_ratio,
 def _hardware_columns(hardware, with_price=True):
     """The columns owned_usd_per_hour needs, as floats (one row) or Series (the table)."""
     if isinstance(hardware, str):
-        from . import data
         hardware = data.row("hardware", hardware)
     if isinstance(hardware, pd.Series):
         frame, one = hardware.to_frame().T, True
@@ -457,10 +459,9 @@ def owned_usd_per_mtok(hardware, throughput_tok_per_s, utilization_frac, life_ye
 
     See Also
     --------
-    owned_usd_per_hour, useful_usd_per_hour, econ.pricing.cost_usd_per_mtok,
+    owned_usd_per_hour, useful_usd_per_hour, econ.units.cost_usd_per_mtok,
     break_even_utilization_frac
     """
-    from .pricing import cost_usd_per_mtok  # imported here: pricing imports this module
     n_sys = positive("n_systems", n_systems)
     tput = positive("throughput_tok_per_s", throughput_tok_per_s)
     cost = owned_usd_per_hour(hardware, life_years, cost_of_capital_frac, pue_ratio,

@@ -280,11 +280,12 @@ def answer(template, /, **values):
 def check_answer(markdown, record, results=None, rel_tol=1e-9):
     """Problems with a rendered answer, checked against its own record (``[]`` when none).
 
-    Checks that every recorded text stands in the Markdown where it was rendered; that each number's text is its
-    value at the recorded spec; that a number read from the results table equals the row of
-    ``results`` (when given) within ``rel_tol``; that each comparison word is the one the two
-    values call for; that each ranking is in order of its values; and that no number stands in
-    the Markdown that is not one of the recorded fields (a number typed into the template).
+    Checks that every recorded text stands in the Markdown where it was rendered; that each
+    number's text is its value at the recorded spec; that a number read from the results table
+    equals the row of ``results`` (when given) within ``rel_tol``; that each comparison word is
+    the one the two values call for; that each ranking is in order of its values; and that no
+    number stands in the Markdown that is not one of the recorded fields (a number typed into
+    the template).
 
     Parameters
     ----------

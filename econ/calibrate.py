@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -172,7 +171,7 @@ def _write_row(table, name, value, fitted_to, fit_err, holdout_err, source_url, 
 
 def main(argv=None):
     """Fit both levels, write ``data/calibration.csv``, print the errors."""
-    path = Path(data.__file__).resolve().parents[1] / "data" / "calibration.csv"
+    path = data.DATA_DIR / "calibration.csv"
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
     # step level: the recorded whole steps
     cal, steps = fit_step_constants()

@@ -3,7 +3,9 @@
 Importing this module registers the ``"econ"`` theme and enables it (Altair 6 theme API,
 ``alt.theme.register`` / ``alt.theme.enable``): readable type, a light grid, and the Okabe-Ito
 palette, which stays distinguishable under the common forms of colour blindness. The renderer is
-left at Altair's default (``html``), which nbformat, papermill and nbval accept.
+left at Altair's default (``html``), which nbformat, papermill and nbval accept. ``import econ``
+does not import this module (nor Altair): the first use of ``econ.charts`` or of one of its names
+(``econ.line_chart``, ...) does.
 
 Every helper takes a tidy ``pandas.DataFrame`` and returns an Altair chart whose title carries a
 caption (the subtitle: what the reader should see) and whose quantitative axes name their unit.

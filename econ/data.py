@@ -5,6 +5,10 @@ what the table is, its key column, and the unit, meaning and range of every
 column. :func:`load` checks a table against its sidecar and returns a
 ``pandas.DataFrame`` indexed by its key; every problem is reported with the
 table, row key, column and value.
+
+Where the tables are (:data:`DATA_DIR`): inside the installed package (``econ/_data``, which a
+wheel built from the repository carries), found with :mod:`importlib.resources`; in a checkout
+(an editable install), the repository's ``data/`` folder.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import csv as _csv
 import functools
 import io
 import re
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +26,17 @@ import yaml
 __all__ = ["DataError", "load", "keys", "row", "tables", "DATA_DIR", "UNIT_SUFFIXES",
            "unit_of"]
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+def _data_dir():
+    """``econ/_data`` in an installed wheel, else the checkout's ``data/``."""
+    shipped = resources.files(__package__) / "_data"
+    if shipped.is_dir() and (shipped / "models.yaml").is_file():
+        return Path(str(shipped))
+    return Path(__file__).resolve().parent.parent / "data"
+
+
+#: The folder holding the tables.
+DATA_DIR = _data_dir()
 
 #: Column-name suffix -> the unit it declares. The longest matching suffix wins.
 UNIT_SUFFIXES = {
@@ -219,7 +234,9 @@ def _validate(name, raw, meta):
 
     keys_ = raw[key]
     if (keys_ == "").any():
-        raise DataError(f"{name}.csv: row {int(np.flatnonzero(keys_ == '')[0]) + 2} has an empty key {key!r}")
+        raise DataError(
+            f"{name}.csv: row {int(np.flatnonzero(keys_ == '')[0]) + 2} has an empty key {key!r}"
+        )
     dup = keys_[keys_.duplicated()]
     if len(dup):
         raise DataError(f"{name}.csv: duplicate key {key}={dup.iloc[0]!r}")
@@ -283,10 +300,14 @@ def _check_sources(name, out):
     for i, k in enumerate(out.index):
         urls = str(out["source_url"].iloc[i] or "")
         parts = [u for u in re.split(r"\s*;\s*", urls) if u]
-        if not parts or not all(re.match(r"^(https?://\S+|measured:\S+|derived:\S+)$", u) for u in parts):
-            raise DataError(f"{name}.csv: row {out.index.name}={k!r}: column 'source_url' must hold "
-                            f"one or more http(s) addresses separated by ';' (or 'measured:<file>' / "
-                            f"'derived:<how>'), got {urls!r}")
+        if not parts or not all(
+            re.match(r"^(https?://\S+|measured:\S+|derived:\S+)$", u) for u in parts
+        ):
+            raise DataError(
+                f"{name}.csv: row {out.index.name}={k!r}: column 'source_url' must hold "
+                f"one or more http(s) addresses separated by ';' (or 'measured:<file>' / "
+                f"'derived:<how>'), got {urls!r}"
+            )
         kind = out["source_kind"].iloc[i]
         if kind not in SOURCE_KINDS:
             raise DataError(f"{name}.csv: row {out.index.name}={k!r}: column 'source_kind' must be "
@@ -332,5 +353,7 @@ def row(name, key, data_dir=None):
     """One row of table ``name`` as a Series; ``KeyError`` lists the valid keys."""
     df = load(name, data_dir)
     if not isinstance(key, str) or key not in df.index:
-        raise KeyError(f"unknown {df.index.name} {key!r} in table {name!r}; valid: {sorted(df.index)}")
+        raise KeyError(
+            f"unknown {df.index.name} {key!r} in table {name!r}; valid: {sorted(df.index)}"
+        )
     return df.loc[key]

@@ -269,8 +269,8 @@ class Calibration:
         Share of the BF16 peak attention reaches when compute-bound (prefill). [fraction]
     attention_half_occupancy_count : float
         Independent (sequence x KV-head) pairs at which decode attention reaches half its
-        bandwidth share: ``eta = attention_bandwidth_frac * u / (u + attention_half_occupancy_count)``.
-        [-]
+        bandwidth share:
+        ``eta = attention_bandwidth_frac * u / (u + attention_half_occupancy_count)``. [-]
     kernel_fixed_s : float
         Fixed time per kernel of a step (launch gap, ramp-up and tail of a small kernel),
         charged to each of :attr:`ModelSpec.kernels_per_step`. [s]

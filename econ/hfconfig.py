@@ -122,7 +122,9 @@ def _read(path_or_mapping):
         try:
             cfg = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{path.name}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+            raise ValueError(
+                f"{path.name}: not valid JSON ({exc.msg} at line {exc.lineno})"
+            ) from None
         if not isinstance(cfg, dict):
             raise ValueError(f"{path.name}: a config.json must hold a JSON object, got "
                              f"{type(cfg).__name__}")
@@ -192,7 +194,8 @@ def _mla(c, h):
         w_q = h * q_lora + q_lora + q_lora * n_heads * qk        # W_DQ, its RMSNorm, W_UQ
     else:
         w_q = h * n_heads * qk
-    w_kv = h * (kv_lora + rope) + kv_lora + kv_lora * n_heads * (nope + v)  # W_DKV+W_KR, norm, W_UK/UV
+    # W_DKV + W_KR, the latent's norm, W_UK/UV
+    w_kv = h * (kv_lora + rope) + kv_lora + kv_lora * n_heads * (nope + v)
     w_o = n_heads * v * h
     dims = dict(attention_kind="mla", n_heads=n_heads, q_lora_rank_dim=q_lora or np.nan,
                 kv_lora_rank_dim=kv_lora, qk_nope_head_dim=nope, qk_rope_head_dim=rope,
@@ -353,7 +356,9 @@ def _parse(path_or_mapping):
         elif c.flag("attention_bias", False):
             # q/k/v biases; o_proj has one too except in GLM-4.5 (Glm4MoeAttention)
             attn_layer += q_out + 2 * kv_out + (0 if kind == "glm4_moe" else h)
-        if c.model_type in ("qwen3", "qwen3_moe") or (kind == "glm4_moe" and c.flag("use_qk_norm", False)):
+        if c.model_type in ("qwen3", "qwen3_moe") or (
+            kind == "glm4_moe" and c.flag("use_qk_norm", False)
+        ):
             attn_layer += 2 * head_dim                   # RMSNorm on q and k, per head dim
         if kind == "gpt_oss":
             attn_layer += n_heads                        # one learned sink logit per head
@@ -418,7 +423,7 @@ def _parse(path_or_mapping):
     elif kind == "gpt_oss":
         f = c.int("intermediate_size")
         e, k = c.int("num_local_experts"), c.int("num_experts_per_tok")
-        expert = 3 * h * f + 2 * f + h                  # gate_up (h x 2f) + bias, down (f x h) + bias
+        expert = 3 * h * f + 2 * f + h  # gate_up (h x 2f) + bias, down (f x h) + bias
         router = e * h + e
         dims.update(n_routed_experts=e, n_active_experts=k, moe_ffn_dim=f, n_dense_layers=0)
         moe_total = n_layers * (e * expert + router)

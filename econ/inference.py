@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ._checks import choice, finite_result, fraction, like, nonnegative, numeric, positive
+from .amortization import useful_usd_per_hour
 from .engine import (
     Calibration,
     calibration,
@@ -49,8 +50,14 @@ from .engine import (
     tokens_per_step,
     touched_experts,
 )
-from .kvcache import ATTENTION_KINDS, _bytes_per_elem, _require
-from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN, PRECISIONS
+from .kvcache import ATTENTION_KINDS, check_attention_dims
+from .units import (
+    BYTES_PER_PARAM,
+    PEAK_FLOP_COLUMN,
+    PRECISIONS,
+    cost_usd_per_mtok,
+    precision_bytes,
+)
 
 __all__ = [
     "BYTES_PER_PARAM",
@@ -67,6 +74,7 @@ __all__ = [
     "decode_step_breakdown",
     "decode_tok_per_s",
     "decode_tok_per_s_per_user",
+    "decode_cost_usd_per_mtok",
     "prefill_step",
     "prefill_tok_per_s",
     "devices_to_hold",
@@ -218,17 +226,17 @@ def attention_flop_per_ctx_tok(attention_kind, n_layers, n_heads, head_dim=None,
     heads = positive("n_heads", n_heads)
     inputs = [n_layers, n_heads]
     if attention_kind != "mla":
-        _require(attention_kind, head_dim=head_dim)
+        check_attention_dims(attention_kind, head_dim=head_dim)
         per_head = 4.0 * positive("head_dim", head_dim)
         inputs.append(head_dim)
     elif phase == "decode":
-        _require(attention_kind, kv_lora_rank_dim=kv_lora_rank_dim,
+        check_attention_dims(attention_kind, kv_lora_rank_dim=kv_lora_rank_dim,
               qk_rope_head_dim=qk_rope_head_dim)
         per_head = 2.0 * (2.0 * positive("kv_lora_rank_dim", kv_lora_rank_dim)
                           + nonnegative("qk_rope_head_dim", qk_rope_head_dim))
         inputs += [kv_lora_rank_dim, qk_rope_head_dim]
     else:
-        _require(attention_kind, qk_nope_head_dim=qk_nope_head_dim,
+        check_attention_dims(attention_kind, qk_nope_head_dim=qk_nope_head_dim,
               qk_rope_head_dim=qk_rope_head_dim, v_head_dim=v_head_dim)
         per_head = 2.0 * (positive("qk_nope_head_dim", qk_nope_head_dim)
                           + nonnegative("qk_rope_head_dim", qk_rope_head_dim)
@@ -472,7 +480,7 @@ def decode_step(model, hardware, precision, n_sequences, context_tok, *, n_devic
     mem_raw, mem = hardware_value(hw, "memory_bytes", required=False)
     ctx = positive("context_tok", context_tok)
     n_dev = positive("n_devices", n_devices, integer=True)
-    kv_b = _bytes_per_elem("kv_bytes_per_elem", kv_bytes_per_elem)
+    kv_b = precision_bytes("kv_bytes_per_elem", kv_bytes_per_elem)
     cal = _calibration(calibration, flop_efficiency_frac, bandwidth_efficiency_frac)
     a = fraction("acceptance_frac", acceptance_frac)
     k = nonnegative("draft_depth", draft_depth, integer=True)
@@ -598,6 +606,49 @@ def decode_tok_per_s_per_user(model, hardware, precision, n_sequences, context_t
 
 
 @finite_result
+def decode_cost_usd_per_mtok(model, hardware, precision, n_sequences, context_tok,
+                             usd_per_device_hour, utilization_frac=1.0, **decode_kwargs):
+    """Cost of a million decoded tokens: $/device-hour over roofline decode throughput.
+
+    ``cost_usd_per_mtok(usd_per_device_hour / utilization_frac, decode_tok_per_s(...))``:
+    :func:`decode_tok_per_s` per device, charged the price of a useful hour
+    (:func:`econ.amortization.useful_usd_per_hour`). One call, vectorized over every numeric
+    argument, so that :func:`econ.monte_carlo`, :func:`econ.grid` / :func:`econ.evaluate` and
+    :func:`econ.tornado` can sample prices, utilization, batch, context and efficiencies
+    together.
+
+    Parameters
+    ----------
+    model, hardware, precision, n_sequences, context_tok
+        As in :func:`decode_step` (``n_sequences`` is the batch over all
+        ``n_devices``).
+    usd_per_device_hour : numeric
+        Rental price or owned cost of one device per wall-clock hour. [USD/h]
+    utilization_frac : numeric, default 1
+        Share of wall-clock hours doing paid work, in (0, 1]. [fraction]
+    **decode_kwargs
+        Passed to :func:`decode_step`: ``n_devices``,
+        ``flop_efficiency_frac``, ``bandwidth_efficiency_frac``, ``acceptance_frac``,
+        ``draft_depth``, ``kv_bytes_per_elem``, ...
+
+    Returns
+    -------
+    numeric
+        Cost per million output tokens. [USD/Mtok]
+
+    Notes
+    -----
+    Decode only: prefill of the prompt, idle capacity beyond ``utilization_frac`` and
+    communication between devices are not charged (see :func:`decode_step`).
+    """
+    nonnegative("usd_per_device_hour", usd_per_device_hour)
+    tok_per_s = decode_tok_per_s(model, hardware, precision, n_sequences, context_tok,
+                                 **decode_kwargs)
+    return cost_usd_per_mtok(useful_usd_per_hour(usd_per_device_hour, utilization_frac),
+                             tok_per_s)
+
+
+@finite_result
 def prefill_step(model, hardware, precision, prompt_tok, n_sequences=1.0, *, n_devices=1,
                  compute_precision=None, kv_bytes_per_elem="bf16", flop_efficiency_frac=None,
                  bandwidth_efficiency_frac=None, calibration=None):
@@ -646,7 +697,7 @@ def prefill_step(model, hardware, precision, prompt_tok, n_sequences=1.0, *, n_d
     prompt = positive("prompt_tok", prompt_tok)
     batch = positive("n_sequences", n_sequences)
     n_dev = positive("n_devices", n_devices, integer=True)
-    kv_b = _bytes_per_elem("kv_bytes_per_elem", kv_bytes_per_elem)
+    kv_b = precision_bytes("kv_bytes_per_elem", kv_bytes_per_elem)
     cal = _calibration(calibration, flop_efficiency_frac, bandwidth_efficiency_frac)
     s = forward_step(m, bw=bw, peak_mm=peak, peak_attn=peak_attn,
                      weight_bytes_per_param=p["weight_bytes_per_param"], kv_bytes_per_elem=kv_b,
@@ -755,7 +806,7 @@ def model_devices_to_hold(model, hardware, precision, context_tok=0.0, n_sequenc
     mem_raw, mem = hardware_value(hw, "memory_bytes")
     ctx = nonnegative("context_tok", context_tok)
     n = nonnegative("n_sequences", n_sequences)
-    kv_b = _bytes_per_elem("kv_bytes_per_elem", kv_bytes_per_elem)
+    kv_b = precision_bytes("kv_bytes_per_elem", kv_bytes_per_elem)
     u = fraction("usable_frac", usable_frac, allow_zero=False)
     total = m.total_params * p["weight_bytes_per_param"] \
         + n * ctx * m.n_layers * m.kv_elems_per_layer * kv_b

@@ -96,8 +96,8 @@ _TAIL = ["n_blas_threads", "work_flop", "bytes_moved_bytes", "median_s", "min_s"
 
 def _torch():
     try:
-        import torch  # noqa: PLC0415
-    except Exception:  # noqa: BLE001 - any import failure means "no torch backend"
+        import torch
+    except Exception:  # any import failure means "no torch backend"
         return None
     return torch
 
@@ -129,9 +129,9 @@ def _cpu_model():
 
 def _blas_info():
     try:
-        from threadpoolctl import threadpool_info  # noqa: PLC0415
+        from threadpoolctl import threadpool_info
         pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-    except Exception:  # noqa: BLE001
+    except Exception:
         pools = []
     if not pools:
         return {"blas_library": "unknown", "blas_version": "unknown",
@@ -184,7 +184,7 @@ def blas_thread_limit(n_threads=None):
     if n_threads is None:
         return contextlib.nullcontext()
     _checks.positive("n_threads", n_threads, integer=True)
-    from threadpoolctl import threadpool_limits  # noqa: PLC0415
+    from threadpoolctl import threadpool_limits
     return threadpool_limits(limits=int(n_threads), user_api="blas")
 
 
@@ -836,11 +836,11 @@ def benchmark_attention_decode(context_tok=(512, 2048), n_batch=4, n_heads=16, h
         qs = [be.rand((b, h, lat), d) for _ in range(n_sets)]
         w_uv = be.rand((h, lat, dh), d)
         if be.name == "numpy":
-            def run(i, cs=cs, qs=qs):
+            def run(i, cs=cs, qs=qs, w_uv=w_uv):
                 return _mla_numpy(qs[i], cs[i], w_uv)
             impl = "numpy.matmul per sequence"
         else:
-            def run(i, cs=cs, qs=qs):
+            def run(i, cs=cs, qs=qs, w_uv=w_uv):
                 c = cs[i]
                 s = torch.matmul(qs[i], c.transpose(1, 2))
                 p = torch.softmax(s, dim=-1)
@@ -1084,7 +1084,7 @@ def _grouped_mm_works(be, d):
         got = _moe_grouped(be, x, wg, w1, w2, 2, grouped_mm=True).float()
         err = float((got - ref).norm() / ref.norm())
         return err < 2e-2
-    except Exception:  # noqa: BLE001 - any failure: fall back to the loop
+    except Exception:  # any failure: fall back to the loop
         return False
 
 
@@ -1174,7 +1174,7 @@ def benchmark_all(*, backend="numpy", time_budget_s=10.0, blas_threads=None, see
         _checks.positive("blas_threads", blas_threads, integer=True)
     _backend(backend)  # validates the name and the backend's presence
     if blas_threads is not None:
-        from threadpoolctl import threadpool_limits  # noqa: PLC0415
+        from threadpoolctl import threadpool_limits
         with threadpool_limits(limits=int(blas_threads), user_api="blas"):
             return benchmark_all(backend=backend, time_budget_s=time_budget_s, seed=seed)
     t = float(time_budget_s)

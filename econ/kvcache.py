@@ -24,8 +24,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .units import BYTES_PER_PARAM
+from . import data
 from ._checks import choice, like, nonnegative, numeric, positive
+from .units import precision_bytes
 
 __all__ = [
     "ATTENTION_KINDS",
@@ -79,12 +80,12 @@ def kv_cache_elems_per_layer(attention_kind, n_kv_heads=None, head_dim=None,
     """
     choice("attention_kind", attention_kind, ATTENTION_KINDS)
     if attention_kind == "mla":
-        _require(attention_kind, kv_lora_rank_dim=kv_lora_rank_dim,
+        check_attention_dims(attention_kind, kv_lora_rank_dim=kv_lora_rank_dim,
                   qk_rope_head_dim=qk_rope_head_dim)
         lora = positive("kv_lora_rank_dim", kv_lora_rank_dim)
         rope = nonnegative("qk_rope_head_dim", qk_rope_head_dim)
         return like(lora + rope, kv_lora_rank_dim, qk_rope_head_dim)
-    _require(attention_kind, n_kv_heads=n_kv_heads, head_dim=head_dim)
+    check_attention_dims(attention_kind, n_kv_heads=n_kv_heads, head_dim=head_dim)
     heads = positive("n_kv_heads", n_kv_heads)
     dim = positive("head_dim", head_dim)
     return like(2.0 * heads * dim, n_kv_heads, head_dim)
@@ -128,7 +129,7 @@ def kv_cache_bytes_per_token(n_layers, kv_elems_per_layer, bytes_per_elem=2.0):
     """
     layers = positive("n_layers", n_layers, integer=True)
     elems = positive("kv_elems_per_layer", kv_elems_per_layer)
-    nbytes = _bytes_per_elem("bytes_per_elem", bytes_per_elem)
+    nbytes = precision_bytes("bytes_per_elem", bytes_per_elem)
     return like(layers * elems * nbytes, n_layers, kv_elems_per_layer,
                 *_arrays(bytes_per_elem))
 
@@ -170,7 +171,7 @@ def model_kv_cache_bytes_per_token(model, bytes_per_elem=2.0):
     layers = _model_required(names, get, "n_layers", np.ones(len(names), bool))
     if isinstance(model, pd.DataFrame):
         if isinstance(bytes_per_elem, str) or np.ndim(bytes_per_elem) == 0:
-            nbytes = _bytes_per_elem("bytes_per_elem", bytes_per_elem)
+            nbytes = precision_bytes("bytes_per_elem", bytes_per_elem)
             return pd.Series(layers * elems * nbytes, index=model.index,
                              name="kv_cache_bytes_per_tok")
         raise ValueError("bytes_per_elem must be a single value when model is a whole table, "
@@ -222,14 +223,18 @@ def model_kv_cache_bytes(model, context_tok, bytes_per_elem=2.0):
     sliding = get("n_sliding_layers")[0]
     sliding = 0.0 if not np.isfinite(sliding) else sliding
     if sliding < 0 or sliding > layers:
-        raise ValueError(f"model {names[0]!r}: n_sliding_layers must be in [0, n_layers={layers:g}], "
-                         f"got {sliding:g}")
+        raise ValueError(
+            f"model {names[0]!r}: n_sliding_layers must be in [0, n_layers={layers:g}], "
+            f"got {sliding:g}"
+        )
     window = get("sliding_window_tok")[0]
     if sliding and not (np.isfinite(window) and window > 0):
-        raise ValueError(f"model {names[0]!r}: column 'sliding_window_tok' is empty or not positive "
-                         f"(needed for its {sliding:g} sliding-window layers)")
+        raise ValueError(
+            f"model {names[0]!r}: column 'sliding_window_tok' is empty or not positive "
+            f"(needed for its {sliding:g} sliding-window layers)"
+        )
     ctx = nonnegative("context_tok", context_tok)
-    nbytes = _bytes_per_elem("bytes_per_elem", bytes_per_elem)
+    nbytes = precision_bytes("bytes_per_elem", bytes_per_elem)
     held = (layers - sliding) * ctx + (sliding * np.minimum(ctx, window) if sliding else 0.0)
     return like(elems * nbytes * held, context_tok, *_arrays(bytes_per_elem))
 
@@ -301,25 +306,21 @@ def max_concurrent_sequences(memory_bytes, weight_bytes, kv_bytes_per_token, con
     return like(n, memory_bytes, weight_bytes, kv_bytes_per_token, context_tok, reserve_frac)
 
 
-# --- helpers shared with econ.inference --------------------------------------------------------
+# --- helpers ----------------------------------------------------------------------------------
 
-def _require(kind, **values):
-    for name, value in values.items():
+def check_attention_dims(attention_kind, **dims):
+    """Raise a ``ValueError`` naming the first of ``dims`` that is None (needed by this kind).
+
+    Shared with :mod:`econ.inference`, whose attention FLOPs need the same dimensions.
+    """
+    for name, value in dims.items():
         if value is None:
-            raise ValueError(f"{name} is required for attention_kind {kind!r}")
+            raise ValueError(f"{name} is required for attention_kind {attention_kind!r}")
 
 
 def _arrays(*xs):
     """The inputs that are not strings (strings cannot decide the output kind)."""
     return [x for x in xs if not isinstance(x, str)]
-
-
-def _bytes_per_elem(name, x):
-    """Bytes per element from a number or a precision name (``"bf16"``, ``"fp8"``, ...)."""
-    if isinstance(x, str):
-        choice(name, x, BYTES_PER_PARAM)
-        return np.asarray(float(BYTES_PER_PARAM[x]))
-    return positive(name, x)
 
 
 def _model_columns(model):
@@ -329,7 +330,6 @@ def _model_columns(model):
     whole table (DataFrame). Missing columns read as NaN (or None for text).
     """
     if isinstance(model, str):
-        from . import data
         model = data.row("models", model)
     if isinstance(model, pd.DataFrame):
         names = [str(k) for k in model.index]

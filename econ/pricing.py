@@ -1,6 +1,7 @@
 """Dollars per million tokens, the revenue and cost of a day of traffic, and margins.
 
-* :func:`cost_usd_per_mtok`: $/hour and tokens/s to $/Mtok;
+* :func:`cost_usd_per_mtok`: $/hour and tokens/s to $/Mtok (defined in :mod:`econ.units`, the
+  layer every model module may use, and re-exported here);
 * :func:`blended_usd_per_mtok`, :func:`api_blended_usd_per_mtok`: one price for a traffic mix
   of cache-miss input, cache-hit input and output tokens;
 * :func:`traffic_revenue_usd`, :func:`serving_cost_usd`, :func:`cost_profit_margin_ratio`:
@@ -8,8 +9,6 @@
 * :func:`provider_gross_margin_frac`, :func:`provider_markup_ratio`: an API price against a
   modelled cost;
 * :func:`api_price_ratio`: how many times one API's price another's is;
-* :func:`decode_cost_usd_per_mtok`: the chain $/device-hour -> roofline decode throughput ->
-  $/Mtok, in one vectorized call (for grids, Monte Carlo and tornado);
 * :func:`price_at_gross_margin_usd`: a supplier's price if its gross margin changes at the
   same unit cost (NVIDIA's margin compressed);
 * :func:`jevons_spend_ratio`: total spend after a price change under constant-elasticity
@@ -30,9 +29,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import data
 from ._checks import finite_result as _finite_result
 from ._checks import fraction, like, nonnegative, numeric, positive
-from .training import SECONDS_PER_HOUR
+from .units import TOK_PER_MTOK, cost_usd_per_mtok
 
 __all__ = [
     "TOK_PER_MTOK",
@@ -45,41 +45,10 @@ __all__ = [
     "provider_gross_margin_frac",
     "provider_markup_ratio",
     "api_price_ratio",
-    "decode_cost_usd_per_mtok",
     "price_at_gross_margin_usd",
     "jevons_spend_ratio",
     "question_cost_usd",
 ]
-
-#: Tokens in a million tokens (the unit API prices are quoted in).
-TOK_PER_MTOK = 1e6
-
-
-@_finite_result
-def cost_usd_per_mtok(price_usd_per_hour, throughput_tok_per_s):
-    """Cost of a million tokens produced at a throughput, paying by the hour.
-
-    ``price_usd_per_hour / (throughput_tok_per_s * 3600) * 1e6``. Price and throughput must
-    describe the same unit (one GPU, one node, one system). To charge idle time, pass a cost
-    per useful hour (:func:`econ.amortization.useful_usd_per_hour`).
-
-    Parameters
-    ----------
-    price_usd_per_hour : numeric
-        Price or owned cost of the unit per hour. [USD/h]
-    throughput_tok_per_s : numeric
-        Tokens the unit produces per second, > 0. [tokens/s]
-
-    Returns
-    -------
-    numeric
-        Cost per million tokens. [USD/Mtok]
-    """
-    p = nonnegative("price_usd_per_hour", price_usd_per_hour)
-    t = positive("throughput_tok_per_s", throughput_tok_per_s)
-    return like(p / (t * SECONDS_PER_HOUR) * TOK_PER_MTOK, price_usd_per_hour,
-                throughput_tok_per_s)
-
 
 @_finite_result
 def blended_usd_per_mtok(input_usd_per_mtok, cached_input_usd_per_mtok, output_usd_per_mtok,
@@ -151,7 +120,6 @@ def api_blended_usd_per_mtok(api, output_frac, cache_hit_input_frac):
         Blended price [USD/Mtok]; a Series indexed by API name when given the table.
     """
     if isinstance(api, str):
-        from . import data
         api = data.row("api_prices", api)
     if isinstance(api, pd.Series):
         frame, one = api.to_frame().T, True
@@ -367,52 +335,6 @@ def api_price_ratio(price_usd_per_mtok, reference_usd_per_mtok):
     p = nonnegative("price_usd_per_mtok", price_usd_per_mtok)
     r = positive("reference_usd_per_mtok", reference_usd_per_mtok)
     return like(p / r, price_usd_per_mtok, reference_usd_per_mtok)
-
-
-@_finite_result
-def decode_cost_usd_per_mtok(model, hardware, precision, n_sequences, context_tok,
-                             usd_per_device_hour, utilization_frac=1.0, **decode_kwargs):
-    """Cost of a million decoded tokens: $/device-hour over roofline decode throughput.
-
-    ``cost_usd_per_mtok(usd_per_device_hour / utilization_frac, decode_tok_per_s(...))``:
-    :func:`econ.inference.decode_tok_per_s` per device, charged the price of a useful hour
-    (:func:`econ.amortization.useful_usd_per_hour`). One call, vectorized over every numeric
-    argument, so that :func:`econ.monte_carlo`, :func:`econ.grid` / :func:`econ.evaluate` and
-    :func:`econ.tornado` can sample prices, utilization, batch, context and efficiencies
-    together.
-
-    Parameters
-    ----------
-    model, hardware, precision, n_sequences, context_tok
-        As in :func:`econ.inference.decode_step` (``n_sequences`` is the batch over all
-        ``n_devices``).
-    usd_per_device_hour : numeric
-        Rental price or owned cost of one device per wall-clock hour. [USD/h]
-    utilization_frac : numeric, default 1
-        Share of wall-clock hours doing paid work, in (0, 1]. [fraction]
-    **decode_kwargs
-        Passed to :func:`econ.inference.decode_step`: ``n_devices``,
-        ``flop_efficiency_frac``, ``bandwidth_efficiency_frac``, ``acceptance_frac``,
-        ``draft_depth``, ``kv_bytes_per_elem``, ...
-
-    Returns
-    -------
-    numeric
-        Cost per million output tokens. [USD/Mtok]
-
-    Notes
-    -----
-    Decode only: prefill of the prompt, idle capacity beyond ``utilization_frac`` and
-    communication between devices are not charged (see :func:`econ.inference.decode_step`).
-    """
-    from .amortization import useful_usd_per_hour
-    from .inference import decode_tok_per_s
-
-    nonnegative("usd_per_device_hour", usd_per_device_hour)
-    tok_per_s = decode_tok_per_s(model, hardware, precision, n_sequences, context_tok,
-                                 **decode_kwargs)
-    return cost_usd_per_mtok(useful_usd_per_hour(usd_per_device_hour, utilization_frac),
-                             tok_per_s)
 
 
 @_finite_result

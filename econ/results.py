@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import unit_of
+from .data import UNIT_SUFFIXES, unit_of
 
 __all__ = ["RESULT_COLUMNS", "METRIC_UNIT_EXCEPTIONS", "metric_unit", "results_frame",
            "validate_results", "write_results", "read_results", "collect_results", "verdict",
@@ -85,7 +85,6 @@ def metric_unit(metric):
                          f"got {metric!r}")
     unit = METRIC_UNIT_EXCEPTIONS.get(metric) or unit_of(metric)
     if unit is None:
-        from .data import UNIT_SUFFIXES
         raise ValueError(f"metric {metric!r} carries no unit suffix; end it with one of "
                          f"{sorted(UNIT_SUFFIXES)} (e.g. 'training_cost_usd')")
     return unit

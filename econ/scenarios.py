@@ -35,14 +35,16 @@ import math
 import re
 import statistics
 import zlib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import yaml
 
 from . import data as _data
+from . import setups as _setups
 
 __all__ = [
     "ScenarioError", "Param", "Schema", "Scenario", "SCENARIO_DIR", "SCENARIO_NAME_PATTERN",
@@ -353,7 +355,7 @@ class Schema(Mapping):
 
     @classmethod
     def from_notebook(cls, path):
-        """Schema of a notebook's cell tagged ``parameters``, read by ``papermill.inspect_notebook``.
+        """Schema of a notebook's cell tagged ``parameters`` (``papermill.inspect_notebook``).
 
         Every name assigned in the cell must be one papermill can read (``papermill
         --help-notebook`` shows the same list): an annotation it cannot parse (``str | None``)
@@ -443,7 +445,9 @@ def _param_from_papermill(d, where):
     if m:
         tname, item_type = "list", _TYPES.get(m.group(1))
         if item_type is None:
-            raise ValueError(f"{where}: parameter {name!r}: list of {m.group(1)!r} is not supported")
+            raise ValueError(
+                f"{where}: parameter {name!r}: list of {m.group(1)!r} is not supported"
+            )
     elif tname in ("List", "typing.List"):
         tname = "list"
     if tname in ("None", "NoneType", ""):
@@ -638,7 +642,7 @@ def load_scenario(path_or_name, schema, folder=None):
         raise ScenarioError(f"{where}: not valid UTF-8 ({exc.reason} at byte {exc.start})") \
             from None
     try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # safe: a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -1309,7 +1313,6 @@ def notebook_parameters(namespace, notebook):
                             f"cell first")
     params = resolve_same_as(validate_params({n: namespace[n] for n in schema}, schema,
                                              where=where), schema, where=where)
-    from . import setups as _setups  # the engine sits above this layer: imported when used
     problems = _setups.setup_problems(path.stem, params)
     if problems:
         raise ScenarioError(f"{where}: " + "; ".join(problems))

@@ -54,6 +54,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from . import data
 from ._checks import choice, fraction, like, nonnegative, numeric, positive
 from .engine import (
     calibration,
@@ -65,8 +66,7 @@ from .engine import (
     resolve_hardware,
     tokens_per_step,
 )
-from .pricing import cost_usd_per_mtok
-from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN
+from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN, cost_usd_per_mtok
 
 __all__ = [
     "link_time_s",
@@ -257,10 +257,10 @@ def expected_max_load_ratio(mean_load, n_bins):
 
     ``1 + sqrt(2 * ln(n_bins) / mean_load)``, the heavy-load balls-into-bins result [1]_
     (tight as ``mean_load >> ln(n_bins)``); 1 for one bin. The leading-order form sits a
-    little above a simulated expectation (about 1.5% at 144 bins and a mean of 1,000). An all-to-all step waits for its
-    busiest GPU, so expert work is scaled by this ratio. It assumes that DeepSeek's
-    expert-parallel load balancer (redundant copies of hot experts) has made routing look
-    uniform; residual skew of real routers would add to it.
+    little above a simulated expectation (about 1.5% at 144 bins and a mean of 1,000). An
+    all-to-all step waits for its busiest GPU, so expert work is scaled by this ratio. It
+    assumes that DeepSeek's expert-parallel load balancer (redundant copies of hot experts) has
+    made routing look uniform; residual skew of real routers would add to it.
 
     Parameters
     ----------
@@ -375,7 +375,6 @@ def kernel_efficiencies(hardware="h800-sxm"):
     .. [1] github.com/deepseek-ai/DeepGEMM and github.com/deepseek-ai/FlashMLA, README
        (rows ``deepgemm-fp8-flop-per-s``, ``flashmla-decode-*`` of data/published.csv).
     """
-    from . import data
     pub = data.load("published")
     hw = resolve_hardware(hardware)
     _, fp8 = hardware_value(hw, PEAK_FLOP_COLUMN["fp8"])
@@ -406,7 +405,6 @@ def day6_inputs():
         ``prefill_tok_per_s_per_node`` (73.7k, cache hits included) and
         ``decode_tok_per_s_per_node`` (14.8k).
     """
-    from . import data
     pub = data.load("published")
 
     def v(name, col="value"):
@@ -620,7 +618,7 @@ _BREAKDOWN_COLUMNS = ["case", "n_sequences_per_device", "component", "time_s", "
 
 
 def _breakdown_rows(s, case, ov):
-    for key, v in s.items():
+    for v in s.values():
         if np.ndim(v) != 0:
             raise ValueError("the decode breakdown takes scalar inputs; use "
                              "deployment_decode_step for arrays")
@@ -675,7 +673,8 @@ def deployment_prefill(deployment, prompt_tok, cache_hit_frac=0.0, *, overlap=Tr
         then take ``n_comm_sms`` of the device's SMs from compute) or add it.
     tok_per_device_per_pass : numeric, default 4096
         Computed tokens per device per pass (:data:`PREFILL_TOK_PER_DEVICE_PER_PASS`). [tokens]
-    matmul_efficiency_frac, attention_efficiency_frac, bandwidth_efficiency_frac, link_rates, model, hardware
+    matmul_efficiency_frac, attention_efficiency_frac, bandwidth_efficiency_frac, link_rates, \
+    model, hardware
         As in :func:`deployment_decode_step`.
 
     Returns
@@ -766,7 +765,7 @@ def max_generation_throughput_ratio(deployment, baseline, context_tok, **kwargs)
     return top / bottom
 
 
-# --- the Day-6 prediction and its result rows ------------------------------------------------------
+# --- the Day-6 prediction and its result rows -----------------------------------------------
 
 def day6_prediction(overlap=True, **kwargs):
     """Predict DeepSeek's Day-6 per-node rates and the $/Mtok that follows, from sourced inputs.
@@ -844,7 +843,6 @@ def serving_result_rows(rel_tol=0.30, v2_kv_length_tok=None, **kwargs):
     -------
     list of dict
     """
-    from . import data
     x = day6_inputs()
     gpus = float(_deployment(DAY6_DECODE, "decode")["n_devices_per_node"])
     node_usd = x["usd_per_gpu_hour"] * gpus
@@ -929,7 +927,6 @@ _DEPLOYMENT_NUMBERS = ("n_nodes", "n_devices_per_node", "n_microbatches", "kv_ca
 def _deployment(deployment, phase, param="deployment"):
     """A deployment row as a dict, checked; ``phase`` must match its ``phase``."""
     if isinstance(deployment, str):
-        from . import data
         row = data.row("deployments", deployment)
         d = dict(row.items(), name=deployment)
     elif isinstance(deployment, (pd.Series, Mapping)):

@@ -35,11 +35,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import data
 from ._checks import finite_result as _finite_result
 from ._checks import fraction, like, nonnegative, positive
+from .units import SECONDS_PER_HOUR
 
 __all__ = [
-    "SECONDS_PER_HOUR",
     "TRAINING_FLOP_PER_PARAM_PER_TOK",
     "training_flop",
     "attention_flop_per_tok",
@@ -56,7 +57,6 @@ __all__ = [
     "lifetime_inference_share_frac",
 ]
 
-SECONDS_PER_HOUR = 3600.0
 #: Forward 2 FLOPs per parameter per token (one multiply-add), backward 4: 6 in all [1]_.
 TRAINING_FLOP_PER_PARAM_PER_TOK = 6.0
 _ATTENTION_KINDS = ("mha", "gqa", "mla")
@@ -104,7 +104,8 @@ def training_flop(active_params, training_tok, attention_flop_per_tok=0.0):
 
 @_finite_result
 def attention_flop_per_tok(n_layers, n_heads, qk_head_dim, v_head_dim, context_tok):
-    """Training attention FLOPs per token: ``6 * n_layers * context_tok * n_heads * (qk_head_dim + v_head_dim)``.
+    """Training attention FLOPs per token:
+    ``6 * n_layers * context_tok * n_heads * (qk_head_dim + v_head_dim)``.
 
     Per layer and per query token the forward pass computes ``QKᵀ`` scores against
     ``context_tok`` keys (``2 * n_heads * qk_head_dim * context_tok`` FLOPs) and the weighted
@@ -162,7 +163,6 @@ def _attention(L, H, dqk, dv, T):
 def _model_columns(model):
     """Config columns of one model (floats) or of a table (Series), with clear errors."""
     if isinstance(model, str):
-        from . import data
         model = data.row("models", model)
     if isinstance(model, pd.Series):
         frame, one = model.to_frame().T, True
@@ -268,7 +268,6 @@ def model_training_flop(model, training_tok, context_tok=None):
     .. [2] A. Chowdhery et al., arXiv:2204.02311, 2022, appendix B.
     """
     if isinstance(model, str):
-        from . import data
         model = data.row("models", model)
     if not isinstance(model, (pd.Series, pd.DataFrame)):
         raise ValueError("model must be a name in the models table, a row of "

@@ -1,5 +1,8 @@
+import collections
 import os
 
+import pytest
+import pytest_socket
 from hypothesis import HealthCheck, settings
 
 # CI machines are small and shared: no per-example deadline, fewer examples, same checks.
@@ -7,10 +10,6 @@ settings.register_profile("ci", deadline=None, max_examples=60,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", deadline=None, max_examples=100)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
-
-import collections
-
-import pytest
 
 _TALLY = collections.defaultdict(lambda: [0, 0])
 
@@ -60,8 +59,6 @@ def pytest_runtest_makereport(item, call):
 # 127.0.0.0/8,::1,localhost --allow-unix-socket); kernels and Chromium run in subprocesses and
 # reach the test only over loopback. Each refused attempt is recorded here, also when the code
 # under test catches the error, so the reliability summary can say whether the guard held.
-
-import pytest_socket
 
 _BLOCKED = []
 

@@ -222,7 +222,11 @@ def normalise_spec(spec):
 def compare_json(ref, test, tol, path="spec"):
     """None when two parsed JSON values agree (numbers to ``tol``), else a message."""
     if isinstance(ref, bool) or isinstance(test, bool) or ref is None or test is None:
-        return None if ref == test and type(ref) is type(test) else f"{path}: stored {ref!r}, now {test!r}"
+        return (
+            None
+            if ref == test and type(ref) is type(test)
+            else f"{path}: stored {ref!r}, now {test!r}"
+        )
     if isinstance(ref, (int, float)) and isinstance(test, (int, float)):
         if numbers_agree(float(ref), float(test), tol):
             return None
@@ -248,7 +252,8 @@ def compare_json(ref, test, tol, path="spec"):
             if msg:
                 return msg
         return None
-    return f"{path}: stored {type(ref).__name__} {str(ref)[:60]!r}, now {type(test).__name__} {str(test)[:60]!r}"
+    return (f"{path}: stored {type(ref).__name__} {str(ref)[:60]!r}, "
+            f"now {type(test).__name__} {str(test)[:60]!r}")
 
 
 def _encoded_fields(spec):
@@ -432,13 +437,15 @@ def pytest_terminal_summary(terminalreporter):
         f"at full precision {STATS['worst_rel']:.2g}"
         + (f" ({STATS['worst_at']})" if STATS["worst_at"] else ""))
     try:
-        from threadpoolctl import threadpool_info
         import numpy as np
         from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+        from threadpoolctl import threadpool_info
         simd = [f for f in __cpu_dispatch__ if __cpu_features__.get(f)] or ["baseline only"]
         blas = ", ".join(f"{i.get('internal_api')} {i.get('architecture')}"
                          for i in threadpool_info() if i.get("user_api") == "blas")
-        tr.write_line(f"numpy {np.__version__} SIMD dispatch: {' '.join(simd)}; BLAS kernel: {blas}")
+        tr.write_line(
+            f"numpy {np.__version__} SIMD dispatch: {' '.join(simd)}; BLAS kernel: {blas}"
+        )
     except ImportError:
         pass
 

@@ -4,31 +4,50 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from _kinds import (
+    case_args,
+    case_id,
+    check_any_input,
+    check_bad_input,
+    check_broadcasting,
+    check_huge_valid_input,
+    check_kinds,
+    scalar_kwargs,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
 import econ
 from econ import amortization as A
 
-from _kinds import (case_args, case_id, check_any_input, check_bad_input, check_broadcasting,
-                   check_huge_valid_input, check_kinds, scalar_kwargs)
-
 # --- valid scalar arguments of each public function, and the range each argument allows -----
 # kinds: nonneg >= 0, pos > 0, frac [0, 1], frac_pos (0, 1], ge1 >= 1
 CASES = {
     A.capital_recovery_factor: dict(cost_of_capital_frac=(0.08, "frac"), life_years=(5.0, "pos")),
-    A.capex_usd_per_hour: dict(purchase_usd=(25_000.0, "nonneg"), life_years=(5.0, "pos"),
-                               cost_of_capital_frac=(0.08, "frac")),
-    A.power_usd_per_hour: dict(power_w=(700.0, "nonneg"), pue_ratio=(1.3, "ge1"),
-                               electricity_usd_per_kwh=(0.08, "nonneg")),
-    A.hosting_opex_usd_per_hour: dict(purchase_usd=(25_000.0, "nonneg"), hosting_opex_frac=(0.1, "frac")),
-    A.device_usd_per_hour: dict(purchase_usd=(25_000.0, "nonneg"), life_years=(5.0, "pos"),
-                                cost_of_capital_frac=(0.08, "frac"), power_w=(700.0, "nonneg"),
-                                pue_ratio=(1.3, "ge1"), electricity_usd_per_kwh=(0.08, "nonneg"),
-                                hosting_opex_frac=(0.1, "frac")),
+    A.capex_usd_per_hour: dict(
+        purchase_usd=(25_000.0, "nonneg"),
+        life_years=(5.0, "pos"),
+        cost_of_capital_frac=(0.08, "frac"),
+    ),
+    A.power_usd_per_hour: dict(
+        power_w=(700.0, "nonneg"), pue_ratio=(1.3, "ge1"), electricity_usd_per_kwh=(0.08, "nonneg")
+    ),
+    A.hosting_opex_usd_per_hour: dict(
+        purchase_usd=(25_000.0, "nonneg"), hosting_opex_frac=(0.1, "frac")
+    ),
+    A.device_usd_per_hour: dict(
+        purchase_usd=(25_000.0, "nonneg"),
+        life_years=(5.0, "pos"),
+        cost_of_capital_frac=(0.08, "frac"),
+        power_w=(700.0, "nonneg"),
+        pue_ratio=(1.3, "ge1"),
+        electricity_usd_per_kwh=(0.08, "nonneg"),
+        hosting_opex_frac=(0.1, "frac"),
+    ),
     A.useful_usd_per_hour: dict(usd_per_hour=(2.0, "nonneg"), utilization_frac=(0.6, "frac_pos")),
-    A.rental_premium_ratio: dict(rental_usd_per_hour=(2.0, "nonneg"),
-                                 owned_usd_per_hour=(1.2, "pos")),
+    A.rental_premium_ratio: dict(
+        rental_usd_per_hour=(2.0, "nonneg"), owned_usd_per_hour=(1.2, "pos")
+    ),
 }
 ARGS = case_args(CASES)
 
@@ -146,7 +165,9 @@ def test_owned_defaults_count_the_devices_only():
 def test_owned_vectorized_over_assumptions():
     life = np.array([3.0, 4.0, 5.0, 6.0])
     cost = A.owned_usd_per_hour(HW.loc["GPU-A"], **{**ASSUME, "life_years": life})
-    assert isinstance(cost.device_usd_per_hour, np.ndarray) and cost.device_usd_per_hour.shape == (4,)
+    assert isinstance(cost.device_usd_per_hour, np.ndarray) and cost.device_usd_per_hour.shape == (
+        4,
+    )
     assert np.all(np.diff(cost.device_usd_per_hour) < 0)
     scen = pd.Series([0.05, 0.10], index=["low", "high"])
     by_rate = A.owned_usd_per_hour(HW.loc["GPU-A"], **{**ASSUME, "cost_of_capital_frac": scen})
@@ -262,7 +283,9 @@ def test_crf_rises_with_rate_and_falls_with_life(r1, r2, n1, n2):
     lo, hi = sorted((r1, r2))
     assert A.capital_recovery_factor(lo, n1) <= A.capital_recovery_factor(hi, n1) * (1 + 1e-12)
     short, long_ = sorted((n1, n2))
-    assert A.capital_recovery_factor(r1, long_) <= A.capital_recovery_factor(r1, short) * (1 + 1e-12)
+    assert A.capital_recovery_factor(r1, long_) <= A.capital_recovery_factor(r1, short) * (
+        1 + 1e-12
+    )
 
 
 @given(p1=usd, p2=usd, w1=watts, w2=watts, e1=kwh, e2=kwh, q=pue, n=life, r=rate, f=frac)

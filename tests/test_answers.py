@@ -112,6 +112,8 @@ def test_published_figures_come_from_the_published_column():
                                            value=5.576e6, published_value=5.576e6)])
     pub = econ.result(res, "training_cost_usd", "deepseek-v3", column="published_value")
     a = econ.answer("${p:.3fM}", p=pub)
-    assert a.record[0]["column"] == "published_value" and check_answer(a.markdown, a.record, res) == []
+    assert (
+        a.record[0]["column"] == "published_value" and check_answer(a.markdown, a.record, res) == []
+    )
     with pytest.raises(ValueError, match="no published_value"):
         econ.result(_results(), "cost_usd_per_mtok", "h100-sxm", column="published_value")

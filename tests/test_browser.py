@@ -48,15 +48,18 @@ _PROBE = r"""
   const uniq = Array.from(new Set(charts));
   const state = uniq.map(el => ({
     id: el.id || "",
-    cls: el.className && el.className.baseVal !== undefined ? el.className.baseVal : String(el.className),
+    cls: el.className && el.className.baseVal !== undefined ? el.className.baseVal
+                                                            : String(el.className),
     drawn: !!el.querySelector("svg.marks, canvas.marks, svg, canvas"),
     failed: !!el.querySelector(".econ-chart-error, .error"),
     text: (el.innerText || "").slice(0, 200),
   }));
-  const remote = Array.from(document.querySelectorAll("script[src], link[href], img[src], iframe[src]"))
+  const remote = Array.from(
+      document.querySelectorAll("script[src], link[href], img[src], iframe[src]"))
      .map(e => e.getAttribute("src") || e.getAttribute("href"))
      .filter(u => /^(https?:)?\/\//i.test(u));
-  return JSON.stringify({ready: document.readyState, specs: document.querySelectorAll("div.econ-chart").length,
+  return JSON.stringify({ready: document.readyState,
+                         specs: document.querySelectorAll("div.econ-chart").length,
                          charts: state, remote: remote});
 })()
 """
@@ -132,7 +135,7 @@ class Browser:
             try:
                 page.goto(Path(path).resolve().as_uri(), wait_until="load",
                           timeout=RENDER_TIMEOUT_S * 1000)
-            except Exception as exc:  # noqa: BLE001 - a page that does not load is a problem
+            except Exception as exc:  # a page that does not load is a problem
                 return out + [f"{name}: page did not finish loading in "
                               f"{RENDER_TIMEOUT_S:.0f} s: {str(exc)[:200]}"]
             deadline = time.monotonic() + RENDER_TIMEOUT_S
@@ -228,7 +231,8 @@ _FOLD = r"""
     first_chart: top(document.querySelector("div.econ-chart")),
     code_cells: code.length, visible_code: code.filter(vis).map(top),
     toc: Array.from(document.querySelectorAll("nav.econ-toc a")).map(a => a.textContent),
-    toc_visible: !!document.querySelector("nav.econ-toc") && vis(document.querySelector("nav.econ-toc")),
+    toc_visible: !!document.querySelector("nav.econ-toc")
+        && vis(document.querySelector("nav.econ-toc")),
     conclusions: Array.from(document.querySelectorAll(".conclusion")).map(
         el => ({top: top(el), text: el.innerText})),
     headers: Array.from(document.querySelectorAll("table.compare th")).map(th => th.textContent),

@@ -6,8 +6,16 @@ import pandas as pd
 import pytest
 
 from econ import charts
-from econ.charts import (axis_title, band_chart, bar_chart, line_chart, save_static,
-                         scatter_chart, tornado_chart, waterfall_chart)
+from econ.charts import (
+    axis_title,
+    band_chart,
+    bar_chart,
+    line_chart,
+    save_static,
+    scatter_chart,
+    tornado_chart,
+    waterfall_chart,
+)
 from econ.scenarios import grid, lognormal_from_range, monte_carlo, summarize, tornado, uniform
 
 

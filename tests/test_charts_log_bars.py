@@ -14,7 +14,9 @@ FRAME = pd.DataFrame({"item": ["reproduction", "fine-tuning", "final run"],
 def _bar_sizes(chart):
     """(width, height) in pixels of every bar Vega draws; a bar it cannot place has a 0."""
     svg = vlc.vegalite_to_svg(chart.to_dict())
-    found = re.findall(r'aria-roledescription="bar" d="M[-\d.e]+,[-\d.e]+h([-\d.e]+)v([-\d.e]+)', svg)
+    found = re.findall(
+        r'aria-roledescription="bar" d="M[-\d.e]+,[-\d.e]+h([-\d.e]+)v([-\d.e]+)', svg
+    )
     return [(abs(float(w)), abs(float(h))) for w, h in found]
 
 

@@ -6,7 +6,6 @@ import shutil
 import pytest
 import yaml
 
-import econ
 from econ import data as D
 
 TABLES = D.tables()
@@ -28,7 +27,9 @@ def test_table_loads_and_declares_units(name):
         if spec.get("unit_not_in_name"):
             assert df[col].dtype == float
             continue
-        assert D.unit_of(col) == unit, f"{name}.{col}: suffix means {D.unit_of(col)!r}, sidecar says {unit!r}"
+        assert D.unit_of(col) == unit, (
+            f"{name}.{col}: suffix means {D.unit_of(col)!r}, sidecar says {unit!r}"
+        )
         assert df[col].dtype == float
     assert df["source_url"].notna().all() and df["source_date"].notna().all()
     assert set(df["source_kind"]) <= set(D.SOURCE_KINDS)
@@ -90,7 +91,11 @@ def _table_with(kind):
             numeric = unit not in ("text", "date", "per-row") and "unit_not_in_name" not in spec
             if kind == "required_numeric" and numeric and spec.get("required", True):
                 return name, col
-            if kind == "usd" and numeric and col.endswith(("_usd", "_usd_per_hour", "_usd_per_mtok")):
+            if (
+                kind == "usd"
+                and numeric
+                and col.endswith(("_usd", "_usd_per_hour", "_usd_per_mtok"))
+            ):
                 return name, col
     pytest.skip(f"no table has a {kind} column yet")
 

@@ -51,10 +51,14 @@ def test_keys_resolve(steps):
 def test_layer_and_token_counts_are_consistent(steps):
     s = steps
     whole = s[s["phase"] != "decode_attention"]
-    assert (whole["n_layers_timed"] == whole["n_dense_layers_timed"] + whole["n_moe_layers_timed"]).all()
+    assert (
+        whole["n_layers_timed"] == whole["n_dense_layers_timed"] + whole["n_moe_layers_timed"]
+    ).all()
     assert (s["n_dense_layers_timed"] + s["n_moe_layers_timed"] <= s["n_layers_timed"]).all()
     pre = s["phase"] == "prefill"
-    assert (s.loc[pre, "tokens_per_step"] == s.loc[pre, "n_sequences"] * s.loc[pre, "context_tok"]).all()
+    assert (
+        s.loc[pre, "tokens_per_step"] == s.loc[pre, "n_sequences"] * s.loc[pre, "context_tok"]
+    ).all()
     assert (s.loc[~pre, "tokens_per_step"] == s.loc[~pre, "n_sequences"]).all()
     moe = s["n_moe_layers_timed"] > 0
     assert (s.loc[moe, "local_experts"] * s.loc[moe, "ep"] == 256).all()
@@ -95,7 +99,15 @@ def test_whole_8b_decode_is_not_faster_than_reading_its_weights(steps):
         byte_w = 2.0 if r["weight_precision"] == "bf16" else 1.0
         # all but the embedding table (read one row per token) is read every step
         weight_bytes = (m["total_params"] - m["n_vocab"] * m["hidden_dim"]) * byte_w
-        kv_bytes = r["n_sequences"] * r["context_tok"] * 2 * m["n_layers"] * m["n_kv_heads"] * m["head_dim"] * 2
+        kv_bytes = (
+            r["n_sequences"]
+            * r["context_tok"]
+            * 2
+            * m["n_layers"]
+            * m["n_kv_heads"]
+            * m["head_dim"]
+            * 2
+        )
         assert r["median_s"] > (weight_bytes + kv_bytes) / hbm_bytes_per_s, r.name
 
 
@@ -134,7 +146,8 @@ def test_a_name_without_unit_needs_a_reason(tmp_path):
 
 
 def test_quick_run_writes_a_loadable_table(tmp_path):
-    """The script's --quick mode on the CPU writes the same layout (needs torch; skipped without)."""
+    """The script's --quick mode on the CPU writes the same layout (needs torch; skipped
+    without)."""
     pytest.importorskip("torch")
     out = tmp_path / "out"
     res = subprocess.run([sys.executable, str(ROOT / "tests" / "benchmarks" / "gpu_steps.py"),

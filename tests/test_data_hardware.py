@@ -181,7 +181,8 @@ def test_dense_is_at_most_half_the_published_sparse_peak(hw, key, col):
 
 @pytest.mark.parametrize("key, dense, sparse", [
     ("gb300-nvl72", 1080e15 / 72, 1440e15 / 72),   # NVIDIA: "1,440 PFLOPS | 1,080 PFLOPS"
-    ("b300", 13.125e15, 144e15 / 8),               # glennklockwood's HGX table; DGX B300 144 PF sparse
+    # glennklockwood's HGX table; DGX B300 144 PF sparse
+    ("b300", 13.125e15, 144e15 / 8),
 ])
 def test_blackwell_ultra_fp4_dense_is_published_not_halved(hw, key, dense, sparse):
     # Blackwell Ultra's FP4 gains less than 2x from sparsity, so NVIDIA states the dense FP4
@@ -230,7 +231,8 @@ def test_new_parts_memory_units_and_power(hw):
     assert hw.loc["tpu-v7", "n_devices_per_node"] == 4        # 4 chips per TPU7x VM
 
 
-@pytest.mark.parametrize("key, rack_hbm_bytes", [("gb200-nvl72", 13.4e12), ("gb300-nvl72", 20.7e12)])
+@pytest.mark.parametrize("key, rack_hbm_bytes",
+                         [("gb200-nvl72", 13.4e12), ("gb300-nvl72", 20.7e12)])
 def test_nvl72_rack_is_72_gpus_in_one_nvlink_domain(hw, key, rack_hbm_bytes):
     r = hw.loc[key]
     assert r.n_devices_per_node == 72

@@ -15,7 +15,8 @@ Parameters, per model (all 11 rows have untied input embedding and output head:
       + n_heads * head_dim * h            # W_o
 
     MLA attention, per layer (DeepSeek-V2 paper, section 2.1; V3 config names):
-        h * q_lora + q_lora * n_heads * (nope + rope)  # W_DQ, W_UQ (W_Q = h*n_heads*(nope+rope) if no q_lora)
+        # W_DQ, W_UQ (W_Q = h*n_heads*(nope+rope) if no q_lora)
+        h * q_lora + q_lora * n_heads * (nope + rope)
       + h * (kv_lora + rope)                           # W_DKV and the shared rotary key W_KR
       + kv_lora * n_heads * (nope + v)                 # W_UK, W_UV
       + n_heads * v * h                                # W_O
@@ -47,18 +48,59 @@ import pytest
 from econ import data as D
 
 KEYS = {
-    "deepseek-v3", "deepseek-r1", "deepseek-v2", "deepseek-67b", "llama-3.1-8b", "llama-3.1-70b",
-    "llama-3.1-405b", "qwen2.5-72b", "mixtral-8x7b", "deepseek-r1-distill-llama-8b",
-    "deepseek-r1-distill-llama-70b", "qwen3-8b", "qwen3-32b", "qwen3-30b-a3b", "qwen3-235b-a22b-2507",
-    "gpt-oss-120b", "gpt-oss-20b", "kimi-k2",
+    "deepseek-v3",
+    "deepseek-r1",
+    "deepseek-v2",
+    "deepseek-67b",
+    "llama-3.1-8b",
+    "llama-3.1-70b",
+    "llama-3.1-405b",
+    "qwen2.5-72b",
+    "mixtral-8x7b",
+    "deepseek-r1-distill-llama-8b",
+    "deepseek-r1-distill-llama-70b",
+    "qwen3-8b",
+    "qwen3-32b",
+    "qwen3-30b-a3b",
+    "qwen3-235b-a22b-2507",
+    "gpt-oss-120b",
+    "gpt-oss-20b",
+    "kimi-k2",
 }
 COLUMNS = [
-    "name", "family", "attention_kind", "n_layers", "hidden_dim", "n_heads", "n_kv_heads",
-    "head_dim", "q_lora_rank_dim", "kv_lora_rank_dim", "qk_nope_head_dim", "qk_rope_head_dim",
-    "v_head_dim", "n_routed_experts", "n_shared_experts", "n_active_experts", "moe_ffn_dim",
-    "dense_ffn_dim", "n_dense_layers", "n_vocab", "n_sliding_layers", "sliding_window_tok",
-    "total_params", "active_params", "embedding_params", "output_head_params", "active_params_basis",
-    "max_context_tok", "n_mtp_modules", "source_url", "source_date", "source_kind", "notes",
+    "name",
+    "family",
+    "attention_kind",
+    "n_layers",
+    "hidden_dim",
+    "n_heads",
+    "n_kv_heads",
+    "head_dim",
+    "q_lora_rank_dim",
+    "kv_lora_rank_dim",
+    "qk_nope_head_dim",
+    "qk_rope_head_dim",
+    "v_head_dim",
+    "n_routed_experts",
+    "n_shared_experts",
+    "n_active_experts",
+    "moe_ffn_dim",
+    "dense_ffn_dim",
+    "n_dense_layers",
+    "n_vocab",
+    "n_sliding_layers",
+    "sliding_window_tok",
+    "total_params",
+    "active_params",
+    "embedding_params",
+    "output_head_params",
+    "active_params_basis",
+    "max_context_tok",
+    "n_mtp_modules",
+    "source_url",
+    "source_date",
+    "source_kind",
+    "notes",
 ]
 MLA_COLUMNS = ["kv_lora_rank_dim", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"]
 ARCH_COLUMNS = [c for c in COLUMNS[2:29] if c not in ("total_params", "active_params",
@@ -100,7 +142,9 @@ def param_counts(r):
     dense = r.n_dense_layers * 3 * h * _nz(r.dense_ffn_dim)
     n_moe = r.n_layers - r.n_dense_layers
     expert = 3 * h * _nz(r.moe_ffn_dim)
-    moe_total = n_moe * ((r.n_routed_experts + r.n_shared_experts) * expert + r.n_routed_experts * h)
+    moe_total = n_moe * (
+        (r.n_routed_experts + r.n_shared_experts) * expert + r.n_routed_experts * h
+    )
     moe_active = n_moe * (r.n_active_experts + r.n_shared_experts) * expert
     active = embed + attn + dense + moe_active
     if r.active_params_basis in ("without_input_embedding", "without_embeddings"):
@@ -132,7 +176,8 @@ def test_active_params_follow_from_config(models, name):
 
 
 def test_closed_form_by_hand_for_llama_8b(models):
-    # Worked by hand from Meta's sku_list.py: 128256*4096*2 + 32*(2*4096^2 + 2*4096*1024 + 3*4096*14336)
+    # Worked by hand from Meta's sku_list.py:
+    # 128256*4096*2 + 32*(2*4096^2 + 2*4096*1024 + 3*4096*14336)
     total, _ = param_counts(models.loc["llama-3.1-8b"])
     assert total == 128256 * 4096 * 2 + 32 * (2 * 4096**2 + 2 * 4096 * 1024 + 3 * 4096 * 14336)
     assert total == 8_029_995_008   # RMSNorm weights (65 vectors of 4096) are not counted
@@ -175,7 +220,11 @@ def test_dense_and_moe_columns_are_consistent(models):
     assert (moe.active_params < moe.total_params).all()
     mixtral = models.loc["mixtral-8x7b"]
     assert mixtral.n_dense_layers == 0 and pd.isna(mixtral.dense_ffn_dim)
-    assert (mixtral.n_routed_experts, mixtral.n_active_experts, mixtral.n_shared_experts) == (8, 2, 0)
+    assert (mixtral.n_routed_experts, mixtral.n_active_experts, mixtral.n_shared_experts) == (
+        8,
+        2,
+        0,
+    )
 
 
 def test_deepseek_v3_headline_numbers(models):
@@ -192,12 +241,16 @@ def test_deepseek_v3_headline_numbers(models):
 
 def test_r1_and_distills_share_their_base_architecture(models):
     arch = models[ARCH_COLUMNS]
-    pd.testing.assert_series_equal(arch.loc["deepseek-r1"], arch.loc["deepseek-v3"], check_names=False)
-    pd.testing.assert_series_equal(arch.loc["deepseek-r1-distill-llama-8b"], arch.loc["llama-3.1-8b"],
-                                   check_names=False)
+    pd.testing.assert_series_equal(
+        arch.loc["deepseek-r1"], arch.loc["deepseek-v3"], check_names=False
+    )
+    pd.testing.assert_series_equal(
+        arch.loc["deepseek-r1-distill-llama-8b"], arch.loc["llama-3.1-8b"], check_names=False
+    )
     # R1-Distill-Llama-70B is built on Llama-3.3-70B-Instruct, whose dims equal Llama 3.1 70B
-    pd.testing.assert_series_equal(arch.loc["deepseek-r1-distill-llama-70b"], arch.loc["llama-3.1-70b"],
-                                   check_names=False)
+    pd.testing.assert_series_equal(
+        arch.loc["deepseek-r1-distill-llama-70b"], arch.loc["llama-3.1-70b"], check_names=False
+    )
     assert "Llama-3.3-70B-Instruct" in models.loc["deepseek-r1-distill-llama-70b", "notes"]
 
 

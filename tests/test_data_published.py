@@ -129,7 +129,9 @@ def test_v3_stage_costs_sum_to_total(pub):
 
 
 def test_v3_gpu_hours_per_trillion_tokens(pub):
-    per_ttok = v(pub, "deepseek-v3-pretraining-gpu-hours") / (v(pub, "deepseek-v3-training-tok") / 1e12)
+    per_ttok = v(pub, "deepseek-v3-pretraining-gpu-hours") / (
+        v(pub, "deepseek-v3-training-tok") / 1e12
+    )
     assert close(per_ttok, v(pub, "deepseek-v3-per-trillion-tok-gpu-hours"), 0.005)
 
 
@@ -140,7 +142,9 @@ def test_v3_days_per_trillion_tokens_on_the_cluster(pub):
 
 
 def test_v3_pretraining_took_under_two_months(pub):
-    days = v(pub, "deepseek-v3-pretraining-gpu-hours") / v(pub, "deepseek-v3-cluster-devices") / 24.0
+    days = (
+        v(pub, "deepseek-v3-pretraining-gpu-hours") / v(pub, "deepseek-v3-cluster-devices") / 24.0
+    )
     assert 45 < days < 61  # "completed in less than two months": 54.2 days
 
 
@@ -149,7 +153,11 @@ def test_v3_is_sparse(pub):
 
 
 def test_same_rental_price_for_training_and_serving(pub):
-    assert v(pub, "deepseek-v3-rental-usd-per-hour") == v(pub, "deepseek-day6-rental-usd-per-hour") == 2.0
+    assert (
+        v(pub, "deepseek-v3-rental-usd-per-hour")
+        == v(pub, "deepseek-day6-rental-usd-per-hour")
+        == 2.0
+    )
 
 
 # --- DeepSeek Day-6 inference system (2025-03-01) ----------------------------------------
@@ -179,15 +187,21 @@ def test_day6_revenue_from_tokens_at_r1_prices(pub):
 
 
 def test_day6_cache_hit_share(pub):
-    share = v(pub, "deepseek-day6-cache-hit-input-tok-per-day") / v(pub, "deepseek-day6-input-tok-per-day")
+    share = v(pub, "deepseek-day6-cache-hit-input-tok-per-day") / v(
+        pub, "deepseek-day6-input-tok-per-day"
+    )
     assert abs(share - v(pub, "deepseek-day6-cache-hit-share")) < 0.001
 
 
 def test_day6_per_node_throughputs_fill_the_average_fleet(pub):
     # node-seconds in prefill + node-seconds in decode = average nodes x one day (to ~0.1%):
     # the per-node figures are the day's tokens over the node-time each phase used.
-    prefill_node_s = v(pub, "deepseek-day6-input-tok-per-day") / v(pub, "deepseek-day6-prefill-tok-per-s-per-node")
-    decode_node_s = v(pub, "deepseek-day6-output-tok-per-day") / v(pub, "deepseek-day6-decode-tok-per-s-per-node")
+    prefill_node_s = v(pub, "deepseek-day6-input-tok-per-day") / v(
+        pub, "deepseek-day6-prefill-tok-per-s-per-node"
+    )
+    decode_node_s = v(pub, "deepseek-day6-output-tok-per-day") / v(
+        pub, "deepseek-day6-decode-tok-per-s-per-node"
+    )
     fleet_node_s = v(pub, "deepseek-day6-average-nodes") * 86_400.0
     assert close(prefill_node_s + decode_node_s, fleet_node_s, 0.02)
 
@@ -206,7 +220,9 @@ def test_r1_prices_agree_across_tables(pub, prices):
 # --- DeepSeek-V2 and MTP ---------------------------------------------------------------------
 
 def test_v2_training_cost_saving(pub):
-    saving = 1 - v(pub, "deepseek-v2-per-trillion-tok-gpu-hours") / v(pub, "deepseek-67b-per-trillion-tok-gpu-hours")
+    saving = 1 - v(pub, "deepseek-v2-per-trillion-tok-gpu-hours") / v(
+        pub, "deepseek-67b-per-trillion-tok-gpu-hours"
+    )
     assert abs(saving - v(pub, "deepseek-v2-training-cost-saving")) < 0.001
 
 
@@ -242,7 +258,10 @@ def test_llama_table4_mfu_is_throughput_over_peak(pub, tag):
 
 
 def test_llama_mfu_range_spans_table4(pub):
-    t4 = [v(pub, f"llama-3.1-405b-table4-{t}-mfu") for t in ("8k-gpus", "16k-gpus", "16k-gpus-131k-ctx")]
+    t4 = [
+        v(pub, f"llama-3.1-405b-table4-{t}-mfu")
+        for t in ("8k-gpus", "16k-gpus", "16k-gpus-131k-ctx")
+    ]
     row = pub.loc["llama-3.1-405b-mfu"]
     assert (row["low"], row["high"]) == (min(t4), max(t4))
 
@@ -275,13 +294,17 @@ def test_kv_bytes_per_token_from_configs(pub):
 
 
 def test_tpot_floor_and_tokens_per_second(pub):
-    assert int(1 / v(pub, "deepseek-v3-decode-tpot-floor-s")) == v(pub, "deepseek-v3-decode-ceiling-tok-per-s")
+    assert int(1 / v(pub, "deepseek-v3-decode-tpot-floor-s")) == v(
+        pub, "deepseek-v3-decode-ceiling-tok-per-s"
+    )
 
 
 # --- NVIDIA and kernels -----------------------------------------------------------------------
 
 def test_nvidia_segments_within_totals(pub):
-    assert v(pub, "nvidia-q4fy2025-data-center-revenue-usd") < v(pub, "nvidia-fy2025-data-center-revenue-usd")
+    assert v(pub, "nvidia-q4fy2025-data-center-revenue-usd") < v(
+        pub, "nvidia-fy2025-data-center-revenue-usd"
+    )
     assert v(pub, "nvidia-fy2025-data-center-revenue-usd") < v(pub, "nvidia-fy2025-revenue-usd")
 
 
@@ -314,7 +337,10 @@ def test_off_peak_is_cheaper(prices):
 
 
 def test_r1_vs_o1_output_price_gap_is_about_27x(prices):
-    ratio = prices.loc["openai-o1", "output_usd_per_mtok"] / prices.loc["deepseek-r1", "output_usd_per_mtok"]
+    ratio = (
+        prices.loc["openai-o1", "output_usd_per_mtok"]
+        / prices.loc["deepseek-r1", "output_usd_per_mtok"]
+    )
     assert 26 < ratio < 28
 
 

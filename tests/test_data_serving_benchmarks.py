@@ -69,7 +69,9 @@ def test_derived_columns_name_filled_columns(ledger):
         for col in cols.split(";"):
             assert col in ledger.columns, f"{name}: derived column {col!r} is not a column"
             assert pd.notna(ledger.at[name, col]), f"{name}: derived column {col!r} is empty"
-            assert "derived" in ledger.at[name, "notes"], f"{name}: notes do not explain the derivation"
+            assert "derived" in ledger.at[name, "notes"], (
+                f"{name}: notes do not explain the derivation"
+            )
 
 
 def test_every_row_measures_something(ledger):
@@ -93,8 +95,20 @@ def _mismatch(ledger):
     r = 1.0 / both["tpot_s"] / both["per_user_tok_per_s"]
     bad += list(both.index[(r < 1 / 1.5) | (r > 1.5)])
     loop = ledger[ledger["scenario"] == "fixed_concurrency"].dropna(
-        subset=["concurrency_count", "osl_tok", "tpot_s", "ttft_s", "n_devices", "output_per_device_tok_per_s"])
-    rate = loop["concurrency_count"] * loop["osl_tok"] / (loop["ttft_s"] + (loop["osl_tok"] - 1) * loop["tpot_s"])
+        subset=[
+            "concurrency_count",
+            "osl_tok",
+            "tpot_s",
+            "ttft_s",
+            "n_devices",
+            "output_per_device_tok_per_s",
+        ]
+    )
+    rate = (
+        loop["concurrency_count"]
+        * loop["osl_tok"]
+        / (loop["ttft_s"] + (loop["osl_tok"] - 1) * loop["tpot_s"])
+    )
     r = rate / (loop["output_per_device_tok_per_s"] * loop["n_devices"])
     bad += list(loop.index[(r < 0.7) | (r > 1.3)])
     tot = ledger.dropna(subset=["output_tok_per_s", "output_per_device_tok_per_s", "n_devices"])

@@ -50,6 +50,10 @@ def test_environment_installs_the_package_itself():
 def test_ci_runs_exactly_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
-    commands = [ln.strip() for ln in ci.splitlines() if ln.strip() and not ln.lstrip().startswith(("#", "set ", "cd "))]
+    commands = [
+        ln.strip()
+        for ln in ci.splitlines()
+        if ln.strip() and not ln.lstrip().startswith(("#", "set ", "cd "))
+    ]
     assert commands == ["make test"]
     assert "make test" in readme and "make reports" in readme

@@ -38,7 +38,8 @@ def _same(a, b):
         return a == b
     a, b = float(a), float(b)
     if math.isnan(a) or math.isnan(b):
-        # MLA rows leave n_kv_heads/head_dim empty; the config's num_key_value_heads is not a cache dim
+        # MLA rows leave n_kv_heads/head_dim empty; the config's num_key_value_heads is not a
+        # cache dim
         return math.isnan(a) and math.isnan(b)
     return a == b
 
@@ -190,7 +191,7 @@ def test_deepseek_family_and_mla_kv():
     assert _total(ds) == 2 * V * H + L * mla + 1 * 3 * H * F + moe + NORMS
     assert _total(dict(ds, model_type="kimi_k2")) == _total(ds)
     v2 = dict(ds, model_type="deepseek_v2", q_lora_rank=None, topk_method="greedy")
-    assert model_from_hf_config(v2).q_lora_rank_dim != model_from_hf_config(v2).q_lora_rank_dim  # NaN
+    assert np.isnan(model_from_hf_config(v2).q_lora_rank_dim)
     # moe_layer_freq 2: only every other layer past the dense ones is MoE
     assert model_from_hf_config(dict(ds, moe_layer_freq=2)).n_dense_layers == 3
 
@@ -236,30 +237,83 @@ def test_every_listed_type_is_exercised():
 
 # --- what it cannot model is an error naming the field ------------------------------------------
 
-@pytest.mark.parametrize("cfg, match", [
-    (dict(BASE, model_type="gemma3"), r"model_type 'gemma3' is not modelled; allowed: \["),
-    (dict(BASE), r"'model_type' is missing"),
-    ({"model_type": "llama4", "text_config": dict(BASE, model_type="mllama")},
-     r"text_config.model_type 'mllama'"),
-    ({k: v for k, v in dict(BASE, model_type="llama").items() if k != "num_hidden_layers"},
-     r"'num_hidden_layers' is missing .*model_type 'llama' needs it"),
-    (dict(BASE, model_type="llama", num_hidden_layers=2.5), r"'num_hidden_layers' must be a whole"),
-    (dict(BASE, model_type="llama", num_hidden_layers=True), r"'num_hidden_layers' must be a whole"),
-    (dict(BASE, model_type="llama", hidden_act="gelu"), r"hidden_act 'gelu' is not modelled"),
-    (dict(BASE, model_type="gpt_oss", num_local_experts=4, num_experts_per_tok=2, sliding_window=8,
-          layer_types=["linear_attention"] * L), r"layer_types \['linear_attention'\] are not"),
-    (dict(BASE, model_type="gpt_oss", num_local_experts=4, num_experts_per_tok=2,
-          layer_types=["full_attention"]), r"'layer_types' must list one type per layer"),
-    (dict(BASE, model_type="llama", num_key_value_heads=3), r"not a multiple of num_key_value_heads"),
-    ({**{k: v for k, v in BASE.items() if k != "head_dim"}, "model_type": "llama",
-      "num_attention_heads": 7, "num_key_value_heads": 7}, r"'head_dim' is missing and hidden_size"),
-    (dict(BASE, model_type="llama", tie_word_embeddings="yes"), r"'tie_word_embeddings' must be true"),
-    (dict(BASE, model_type="deepseek_v3", kv_lora_rank=8), r"'qk_nope_head_dim' is missing"),
-    ({"model_type": "llama4", "text_config": dict(BASE, intermediate_size_mlp=F, num_local_experts=2,
-                                                  num_experts_per_tok=1, attention_chunk_size=8)},
-     r"'no_rope_layers' is missing"),
-    (dict(BASE, model_type="llama", sliding_window=8, layer_types=None), None),
-])
+@pytest.mark.parametrize(
+    "cfg, match",
+    [
+        (dict(BASE, model_type="gemma3"), r"model_type 'gemma3' is not modelled; allowed: \["),
+        (dict(BASE), r"'model_type' is missing"),
+        (
+            {"model_type": "llama4", "text_config": dict(BASE, model_type="mllama")},
+            r"text_config.model_type 'mllama'",
+        ),
+        (
+            {k: v for k, v in dict(BASE, model_type="llama").items() if k != "num_hidden_layers"},
+            r"'num_hidden_layers' is missing .*model_type 'llama' needs it",
+        ),
+        (
+            dict(BASE, model_type="llama", num_hidden_layers=2.5),
+            r"'num_hidden_layers' must be a whole",
+        ),
+        (
+            dict(BASE, model_type="llama", num_hidden_layers=True),
+            r"'num_hidden_layers' must be a whole",
+        ),
+        (dict(BASE, model_type="llama", hidden_act="gelu"), r"hidden_act 'gelu' is not modelled"),
+        (
+            dict(
+                BASE,
+                model_type="gpt_oss",
+                num_local_experts=4,
+                num_experts_per_tok=2,
+                sliding_window=8,
+                layer_types=["linear_attention"] * L,
+            ),
+            r"layer_types \['linear_attention'\] are not",
+        ),
+        (
+            dict(
+                BASE,
+                model_type="gpt_oss",
+                num_local_experts=4,
+                num_experts_per_tok=2,
+                layer_types=["full_attention"],
+            ),
+            r"'layer_types' must list one type per layer",
+        ),
+        (
+            dict(BASE, model_type="llama", num_key_value_heads=3),
+            r"not a multiple of num_key_value_heads",
+        ),
+        (
+            {
+                **{k: v for k, v in BASE.items() if k != "head_dim"},
+                "model_type": "llama",
+                "num_attention_heads": 7,
+                "num_key_value_heads": 7,
+            },
+            r"'head_dim' is missing and hidden_size",
+        ),
+        (
+            dict(BASE, model_type="llama", tie_word_embeddings="yes"),
+            r"'tie_word_embeddings' must be true",
+        ),
+        (dict(BASE, model_type="deepseek_v3", kv_lora_rank=8), r"'qk_nope_head_dim' is missing"),
+        (
+            {
+                "model_type": "llama4",
+                "text_config": dict(
+                    BASE,
+                    intermediate_size_mlp=F,
+                    num_local_experts=2,
+                    num_experts_per_tok=1,
+                    attention_chunk_size=8,
+                ),
+            },
+            r"'no_rope_layers' is missing",
+        ),
+        (dict(BASE, model_type="llama", sliding_window=8, layer_types=None), None),
+    ],
+)
 def test_errors_name_the_field(cfg, match):
     if match is None:      # llama with a sliding_window and no layer_types: not a silent guess
         with pytest.raises(ValueError, match=r"'sliding_window' \(8\) without layer_types"):
@@ -286,8 +340,9 @@ def test_model_kv_cache_bytes_without_sliding_layers_is_per_token_times_context(
     ctx = pd.Series([1.0, 4096.0, 131072.0])
     got = econ.model_kv_cache_bytes("deepseek-v3", ctx, "fp8")
     assert isinstance(got, pd.Series)
-    pd.testing.assert_series_equal(got, econ.model_kv_cache_bytes_per_token("deepseek-v3", "fp8") * ctx,
-                                   check_names=False)
+    pd.testing.assert_series_equal(
+        got, econ.model_kv_cache_bytes_per_token("deepseek-v3", "fp8") * ctx, check_names=False
+    )
     assert econ.model_kv_cache_bytes("gpt-oss-120b", 100_000.0) < (
         econ.model_kv_cache_bytes_per_token("gpt-oss-120b") * 100_000.0 * 0.51)
     with pytest.raises(ValueError, match="not a whole table"):

@@ -18,7 +18,9 @@ TAIL = ["work_flop", "bytes_moved_bytes", "median_s", "min_s", "spread_ratio", "
 
 def _sane(df, kernel):
     assert isinstance(df, pd.DataFrame) and len(df) > 0
-    assert set(["kernel", "variant", "impl", "backend", "device", "dtype", "shape"] + TAIL) <= set(df.columns)
+    assert set(["kernel", "variant", "impl", "backend", "device", "dtype", "shape"] + TAIL) <= set(
+        df.columns
+    )
     assert (df["kernel"] == kernel).all()
     assert (df["backend"] == "numpy").all() and (df["device"] == "cpu").all()
     for c in ["median_s", "min_s", "bytes_moved_bytes"]:
@@ -80,7 +82,9 @@ def test_attention_decode_mha_reads_more_bytes_than_mla():
 
 
 def test_moe_variants_and_equal_flops():
-    df = K.benchmark_moe(n_tokens=(8, 32), d_model_dim=32, d_ff_dim=16, n_experts=4, top_k=2, **FAST)
+    df = K.benchmark_moe(
+        n_tokens=(8, 32), d_model_dim=32, d_ff_dim=16, n_experts=4, top_k=2, **FAST
+    )
     _sane(df, "moe")
     assert set(df["variant"]) == {"grouped", "naive", "dense"}
     for n, g in df.groupby("n_tokens"):
@@ -93,7 +97,11 @@ def test_moe_variants_and_equal_flops():
 def test_moe_implementations_agree():
     be = K._backend("numpy", 3)
     x = be.rand((40, 32), "float64")
-    wg, w1, w2 = be.rand((32, 6), "float64"), be.rand((6, 32, 8), "float64"), be.rand((6, 8, 32), "float64")
+    wg, w1, w2 = (
+        be.rand((32, 6), "float64"),
+        be.rand((6, 32, 8), "float64"),
+        be.rand((6, 8, 32), "float64"),
+    )
     grouped = K._moe_grouped(be, x, wg, w1, w2, 2)
     naive = K._moe_naive(be, x, wg, w1, w2, 2)
     # reference: every token through its top-2 experts, softmax weights
@@ -171,7 +179,11 @@ def test_torch_backend_absent_or_present():
 def test_attention_implementations_match_the_definition():
     rng = np.random.default_rng(4)
     b, h, t, d, lat = 2, 3, 17, 8, 12
-    q, k, v = rng.normal(size=(b, h, d)), rng.normal(size=(b, h, t, d)), rng.normal(size=(b, h, t, d))
+    q, k, v = (
+        rng.normal(size=(b, h, d)),
+        rng.normal(size=(b, h, t, d)),
+        rng.normal(size=(b, h, t, d)),
+    )
     ref = np.zeros((b, h, d))
     for i in range(b):
         for j in range(h):
@@ -180,7 +192,11 @@ def test_attention_implementations_match_the_definition():
             ref[i, j] = p @ v[i, j]
     np.testing.assert_allclose(K._mha_numpy(q, k, v), ref, rtol=1e-10)
     # MLA absorbed form: keys are the latent vectors, values their up-projection per head
-    ql, c, w_uv = rng.normal(size=(b, h, lat)), rng.normal(size=(b, t, lat)), rng.normal(size=(h, lat, d))
+    ql, c, w_uv = (
+        rng.normal(size=(b, h, lat)),
+        rng.normal(size=(b, t, lat)),
+        rng.normal(size=(h, lat, d)),
+    )
     ref = np.zeros((h, b, d))
     for i in range(b):
         for j in range(h):

@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 
 import nbformat
-import pytest
-
 import nbval_tolerance as T
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "nvidia_moat.ipynb"

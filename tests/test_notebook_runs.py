@@ -1,8 +1,8 @@
 """Every notebook runs under its defaults and under a second parameter set
 (tests/notebook_params/<notebook>.yaml); the results move where they should, and the rows the
 reports rely on exist."""
-from concurrent.futures import ProcessPoolExecutor
 import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -98,7 +98,9 @@ def default_results(tmp_path_factory):
 def _value(frame, key):
     metric, subject = key.split("/", 1)
     hit = frame[(frame["metric"] == metric) & (frame["subject"] == subject)]
-    assert len(hit) == 1, f"no single result row {key}; rows: {sorted(frame['metric'] + '/' + frame['subject'])}"
+    assert len(hit) == 1, (
+        f"no single result row {key}; rows: {sorted(frame['metric'] + '/' + frame['subject'])}"
+    )
     return float(hit["value"].iloc[0])
 
 
@@ -171,7 +173,11 @@ def test_reproductions_hold_at_another_gpu_hour_price(tmp_path):
             hit = frame[(frame["metric"] == metric) & (frame["subject"] == subject)]
             if hit.empty:
                 continue
-            assert hit["verdict"].iloc[0].startswith("reproduced"), (name, key, hit["verdict"].iloc[0])
+            assert hit["verdict"].iloc[0].startswith("reproduced"), (
+                name,
+                key,
+                hit["verdict"].iloc[0],
+            )
             checked += 1
         day = frame[(frame["metric"] == "serving_cost_usd_per_day")]
         scen = float(day.loc[day["subject"] == "deepseek-day6:scenario", "value"].iloc[0])

@@ -33,13 +33,16 @@ def test_the_validation_cell_checks_the_parameters_where_the_notebook_runs(nb):
     path, book = nb
     second = _code(book)[1].source
     assert f'econ.notebook_parameters(globals(), "{path.name}")' in second, (
-        f"{path.name}: the cell after the parameters calls econ.notebook_parameters(globals(), ...)")
+        f"{path.name}: the cell after the parameters calls econ.notebook_parameters(globals(), ...)"
+    )
 
 
 def test_first_code_cell_is_the_tagged_parameters_cell(nb):
     path, book = nb
     first = _code(book)[0]
-    assert "parameters" in first.metadata.get("tags", []), f"{path.name}: first code cell not tagged"
+    assert "parameters" in first.metadata.get("tags", []), (
+        f"{path.name}: first code cell not tagged"
+    )
     tree = ast.parse(first.source)
     for node in tree.body:
         assert isinstance(node, ast.AnnAssign), (
@@ -64,9 +67,10 @@ def test_no_logic_in_notebooks(nb):
     for cell in _code(book):
         tree = ast.parse(_python(cell.source))
         for node in ast.walk(tree):
-            assert not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
-                                         ast.Lambda)), (
-                f"{path.name}: `def`, `class` and `lambda` belong in econ/, found in:\n{cell.source[:200]}")
+            assert not isinstance(
+                node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+            ), (f"{path.name}: `def`, `class` and `lambda` belong in econ/, found in:\n"
+                f"{cell.source[:200]}")
 
 
 def test_notebooks_read_data_only_through_econ(nb):
@@ -92,7 +96,9 @@ def test_opens_with_a_question_and_ends_with_an_answer(nb):
     answers = [c for c in _code(book) if "answer" in c.metadata.get("tags", [])]
     assert answers, f"{path.name}: the answer is a code cell tagged 'answer' (econ.answer)"
     for cell in answers:
-        assert "econ.answer(" in cell.source, f"{path.name}: an answer cell renders with econ.answer"
+        assert "econ.answer(" in cell.source, (
+            f"{path.name}: an answer cell renders with econ.answer"
+        )
 
 
 def test_answers_are_computed_not_typed(nb):
@@ -101,7 +107,9 @@ def test_answers_are_computed_not_typed(nb):
     import econ
     path, book = nb
     for cell in book.cells:
-        if cell.cell_type == "markdown" and re.match(r"#+\s*(Answer|Verdict|Conclusion)", cell.source):
+        if cell.cell_type == "markdown" and re.match(
+            r"#+\s*(Answer|Verdict|Conclusion)", cell.source
+        ):
             assert not re.search(r"\d", cell.source), (
                 f"{path.name}: a number typed into the answer markdown:\n{cell.source[:300]}")
     rendered = 0
@@ -154,18 +162,36 @@ def test_dollar_amounts_in_markdown_are_escaped(nb):
 #: Parameter defaults that restate a sourced figure: (how to get the figure, relative tolerance).
 #: The defaults are rounded for readability; the data rows hold the sourced values.
 SOURCED_DEFAULTS = {
-    "context_tok": (lambda d: d["published"].loc["deepseek-day6-average-kv-length-tok", "value"], 0.0),
-    "flop_efficiency_frac": (lambda d: d["published"].loc["deepgemm-fp8-flop-per-s", "value"]
-                             / d["hardware"].loc["h800-sxm", "peak_fp8_flop_per_s"], 0.01),
-    "bandwidth_efficiency_frac": (lambda d: d["published"].loc[
-        "flashmla-decode-memory-bound-bytes-per-s", "value"]
-        / d["hardware"].loc["h800-sxm", "memory_bytes_per_s"], 0.01),
-    "ib_bytes_per_s": (lambda d: d["deployments"].loc["deepseek-v3-h800-day6-decode",
-                                                      "ib_bytes_per_s"], 0.0),
-    "dispatch_bytes_per_elem": (lambda d: d["deployments"].loc["deepseek-v3-h800-day6-decode",
-                                                               "dispatch_elem_bytes"], 0.0),
-    "combine_bytes_per_elem": (lambda d: d["deployments"].loc["deepseek-v3-h800-day6-decode",
-                                                              "combine_elem_bytes"], 0.0),
+    "context_tok": (
+        lambda d: d["published"].loc["deepseek-day6-average-kv-length-tok", "value"],
+        0.0,
+    ),
+    "flop_efficiency_frac": (
+        lambda d: (
+            d["published"].loc["deepgemm-fp8-flop-per-s", "value"]
+            / d["hardware"].loc["h800-sxm", "peak_fp8_flop_per_s"]
+        ),
+        0.01,
+    ),
+    "bandwidth_efficiency_frac": (
+        lambda d: (
+            d["published"].loc["flashmla-decode-memory-bound-bytes-per-s", "value"]
+            / d["hardware"].loc["h800-sxm", "memory_bytes_per_s"]
+        ),
+        0.01,
+    ),
+    "ib_bytes_per_s": (
+        lambda d: d["deployments"].loc["deepseek-v3-h800-day6-decode", "ib_bytes_per_s"],
+        0.0,
+    ),
+    "dispatch_bytes_per_elem": (
+        lambda d: d["deployments"].loc["deepseek-v3-h800-day6-decode", "dispatch_elem_bytes"],
+        0.0,
+    ),
+    "combine_bytes_per_elem": (
+        lambda d: d["deployments"].loc["deepseek-v3-h800-day6-decode", "combine_elem_bytes"],
+        0.0,
+    ),
 }
 
 
@@ -177,8 +203,11 @@ def test_defaults_that_restate_sourced_figures_match_the_data():
         for name, p in papermill.inspect_notebook(str(path)).items():
             if name in SOURCED_DEFAULTS:
                 figure, rel = SOURCED_DEFAULTS[name]
-                assert float(p["default"]) == pytest.approx(float(figure(tables)), rel=rel, abs=0), (
+                assert float(p["default"]) == pytest.approx(
+                    float(figure(tables)), rel=rel, abs=0
+                ), (
                     f"{path.name}: {name} defaults to {p['default']} but the sourced figure in "
-                    f"data/ is {figure(tables)}; the data wins")
+                    f"data/ is {figure(tables)}; the data wins"
+                )
                 checked += 1
     assert checked >= len(SOURCED_DEFAULTS)

@@ -9,14 +9,18 @@ CELL = '''
 usd_per_gpu_hour: float = 2.0           # (0, inf) price of one GPU-hour
 o1_usd_per_gpu_hour: Optional[float] = None  # (0, inf) OpenAI's price; None: same as usd_per_gpu_hour
 results_path: str = ""                  # where result rows go
-'''
+'''  # noqa: E501 (a parameters cell as the notebooks write it: one line per parameter)
 
 
 @pytest.fixture
 def nb_path(tmp_path):
     import nbformat
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     cell = nbformat.v4.new_code_cell(CELL)
     cell.metadata["tags"] = ["parameters"]
     nb.cells = [cell]
@@ -32,7 +36,9 @@ def _ns(**kw):
 def test_same_as_follows_the_value_it_names_unless_set(nb_path):
     s = Schema.from_notebook(nb_path)
     assert s["o1_usd_per_gpu_hour"].same_as == "usd_per_gpu_hour"
-    assert econ.notebook_parameters(_ns(usd_per_gpu_hour=4.0), nb_path)["o1_usd_per_gpu_hour"] == 4.0
+    assert (
+        econ.notebook_parameters(_ns(usd_per_gpu_hour=4.0), nb_path)["o1_usd_per_gpu_hour"] == 4.0
+    )
     assert econ.notebook_parameters(_ns(usd_per_gpu_hour=4.0, o1_usd_per_gpu_hour=3.0),
                                     nb_path)["o1_usd_per_gpu_hour"] == 3.0
 

@@ -7,8 +7,12 @@ import numpy as np
 import pytest
 
 import econ
-from econ.calibrate import (STEP_CONSTANTS, ledger_error_summary, ledger_predictions,
-                            recorded_step_predictions)
+from econ.calibrate import (
+    STEP_CONSTANTS,
+    ledger_error_summary,
+    ledger_predictions,
+    recorded_step_predictions,
+)
 from econ.predict import predict_serving_with
 
 KW = dict(n_devices=2, tp=2, isl_tok=1000.0, osl_tok=1000.0)

@@ -4,14 +4,22 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from _kinds import (
+    case_args,
+    case_id,
+    check_any_input,
+    check_bad_input,
+    check_broadcasting,
+    check_huge_valid_input,
+    check_kinds,
+    in_range,
+    scalar_kwargs,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
 import econ
 from econ import pricing as P
-
-from _kinds import (case_args, case_id, check_any_input, check_bad_input, check_broadcasting,
-                   check_huge_valid_input, check_kinds, in_range, scalar_kwargs)
 
 PUB = econ.data.load("published")["value"]
 APIS = econ.data.load("api_prices")
@@ -243,7 +251,9 @@ def test_blended_moves_toward_the_dearer_side(pi, pc, po, fo1, fo2, fh1, fh2):
 def test_revenue_rises_with_prices_and_volume(n_in, hit, n_out, pi, pc, po, k):
     base = P.traffic_revenue_usd(n_in, hit * n_in, n_out, pi, pc, po)
     assert math.isfinite(base) and base >= 0
-    assert P.traffic_revenue_usd(n_in, hit * n_in, n_out, k * pi, k * pc, k * po) >= base * (1 - 1e-12)
+    assert P.traffic_revenue_usd(n_in, hit * n_in, n_out, k * pi, k * pc, k * po) >= base * (
+        1 - 1e-12
+    )
     assert P.traffic_revenue_usd(n_in, hit * n_in, k * n_out, pi, pc, po) >= base * (1 - 1e-12)
 
 

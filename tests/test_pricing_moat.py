@@ -1,6 +1,6 @@
-"""econ.pricing additions for the token-pricing and NVIDIA-moat notebooks: the decode $/Mtok
-chain, a supplier's price at another gross margin, and Jevons spend under constant-elasticity
-demand."""
+"""Additions for the token-pricing and NVIDIA-moat notebooks: the decode $/Mtok chain
+(econ.inference), and in econ.pricing a supplier's price at another gross margin and Jevons
+spend under constant-elasticity demand."""
 import math
 
 import numpy as np
@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import econ
+from econ import inference as I
 from econ import pricing as P
 
 PUB = econ.data.load("published")["value"]
@@ -24,7 +25,7 @@ DECODE = dict(model="deepseek-v3", hardware="h200-sxm", precision="fp8", context
 def test_decode_cost_is_the_chain_of_its_parts():
     tps = econ.decode_tok_per_s(n_sequences=128.0, **DECODE)
     want = econ.cost_usd_per_mtok(2.0 / 0.6, tps)
-    got = P.decode_cost_usd_per_mtok(n_sequences=128.0, usd_per_device_hour=2.0,
+    got = I.decode_cost_usd_per_mtok(n_sequences=128.0, usd_per_device_hour=2.0,
                                      utilization_frac=0.6, **DECODE)
     assert got == pytest.approx(want, rel=1e-12)
     # by hand: $2/h over a 60 % busy hour, tps tokens per second per device
@@ -33,34 +34,34 @@ def test_decode_cost_is_the_chain_of_its_parts():
 
 def test_decode_cost_kinds_and_broadcasting():
     batch = np.array([1.0, 64.0, 128.0])
-    arr = P.decode_cost_usd_per_mtok(n_sequences=batch, usd_per_device_hour=2.0, **DECODE)
+    arr = I.decode_cost_usd_per_mtok(n_sequences=batch, usd_per_device_hour=2.0, **DECODE)
     assert isinstance(arr, np.ndarray) and arr.shape == (3,)
-    ser = P.decode_cost_usd_per_mtok(n_sequences=pd.Series(batch, index=list("abc")),
+    ser = I.decode_cost_usd_per_mtok(n_sequences=pd.Series(batch, index=list("abc")),
                                      usd_per_device_hour=2.0, **DECODE)
     assert isinstance(ser, pd.Series) and list(ser.index) == list("abc")
     np.testing.assert_allclose(ser.to_numpy(), arr)
-    one = P.decode_cost_usd_per_mtok(n_sequences=64.0, usd_per_device_hour=2.0, **DECODE)
+    one = I.decode_cost_usd_per_mtok(n_sequences=64.0, usd_per_device_hour=2.0, **DECODE)
     assert isinstance(one, float) and one == pytest.approx(arr[1])
     # bigger batches share each weight read: cheaper tokens
     assert np.all(np.diff(arr) < 0)
 
 
 def test_decode_cost_scales_with_price_and_utilization():
-    base = P.decode_cost_usd_per_mtok(n_sequences=128.0, usd_per_device_hour=2.0, **DECODE)
-    assert P.decode_cost_usd_per_mtok(n_sequences=128.0, usd_per_device_hour=4.0,
+    base = I.decode_cost_usd_per_mtok(n_sequences=128.0, usd_per_device_hour=2.0, **DECODE)
+    assert I.decode_cost_usd_per_mtok(n_sequences=128.0, usd_per_device_hour=4.0,
                                       **DECODE) == pytest.approx(2 * base)
-    assert P.decode_cost_usd_per_mtok(n_sequences=128.0, usd_per_device_hour=2.0,
+    assert I.decode_cost_usd_per_mtok(n_sequences=128.0, usd_per_device_hour=2.0,
                                       utilization_frac=0.5, **DECODE) == pytest.approx(2 * base)
 
 
 def test_decode_cost_works_in_monte_carlo_and_tornado():
-    mc = econ.monte_carlo(P.decode_cost_usd_per_mtok,
+    mc = econ.monte_carlo(I.decode_cost_usd_per_mtok,
                           {"usd_per_device_hour": econ.uniform(1.5, 2.5),
                            "bandwidth_efficiency_frac": econ.uniform(0.6, 0.9)},
                           n_samples=200, seed=1,
                           constants=dict(n_sequences=128.0, **DECODE))
     assert mc["decode_cost_usd_per_mtok"].gt(0).all()
-    tor = econ.tornado(P.decode_cost_usd_per_mtok,
+    tor = econ.tornado(I.decode_cost_usd_per_mtok,
                        dict(n_sequences=128.0, usd_per_device_hour=2.0, utilization_frac=0.6,
                             **DECODE),
                        {"usd_per_device_hour": (1.0, 4.0), "utilization_frac": (0.4, 0.8)})
@@ -69,10 +70,10 @@ def test_decode_cost_works_in_monte_carlo_and_tornado():
 
 def test_decode_cost_bad_input_names_the_parameter():
     with pytest.raises(ValueError, match="utilization_frac"):
-        P.decode_cost_usd_per_mtok(n_sequences=8.0, usd_per_device_hour=2.0,
+        I.decode_cost_usd_per_mtok(n_sequences=8.0, usd_per_device_hour=2.0,
                                    utilization_frac=0.0, **DECODE)
     with pytest.raises(ValueError, match="usd_per_device_hour"):
-        P.decode_cost_usd_per_mtok(n_sequences=8.0, usd_per_device_hour=-1.0, **DECODE)
+        I.decode_cost_usd_per_mtok(n_sequences=8.0, usd_per_device_hour=-1.0, **DECODE)
 
 
 # --- price_at_gross_margin_usd -----------------------------------------------------------------

@@ -17,13 +17,21 @@ KW = dict(prompt_tok=500.0, answer_tok=500.0, reasoning_tok=4000.0, input_usd_pe
 
 def test_closed_form_at_r1_and_o1_list_prices():
     r1, o1 = API.loc["deepseek-r1"], API.loc["openai-o1"]
-    got = P.question_cost_usd(500.0, 500.0, 4000.0, r1["input_usd_per_mtok"], r1["output_usd_per_mtok"])
+    got = P.question_cost_usd(
+        500.0, 500.0, 4000.0, r1["input_usd_per_mtok"], r1["output_usd_per_mtok"]
+    )
     assert got == pytest.approx((500 * 0.55 + 4500 * 2.19) / 1e6, rel=1e-12)
-    o1_cost = P.question_cost_usd(500.0, 500.0, 4000.0, o1["input_usd_per_mtok"], o1["output_usd_per_mtok"])
+    o1_cost = P.question_cost_usd(
+        500.0, 500.0, 4000.0, o1["input_usd_per_mtok"], o1["output_usd_per_mtok"]
+    )
     assert o1_cost == pytest.approx((500 * 15.0 + 4500 * 60.0) / 1e6, rel=1e-12)
     # as reasoning dominates, the cost ratio tends to the output price ratio (60 / 2.19 = 27.4)
-    long = [P.question_cost_usd(500.0, 500.0, 1e7, api["input_usd_per_mtok"], api["output_usd_per_mtok"])
-            for api in (o1, r1)]
+    long = [
+        P.question_cost_usd(
+            500.0, 500.0, 1e7, api["input_usd_per_mtok"], api["output_usd_per_mtok"]
+        )
+        for api in (o1, r1)
+    ]
     assert long[0] / long[1] == pytest.approx(60.0 / 2.19, rel=1e-3)
 
 

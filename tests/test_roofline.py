@@ -59,7 +59,9 @@ def test_arithmetic_intensity_and_efficiency():
 @pytest.mark.parametrize("kind", ["float", "array", "series"])
 def test_input_kinds_give_output_kind(kind):
     vals = [0.1, 1.0, 100.0]
-    x = {"float": vals[1], "array": np.array(vals), "series": pd.Series(vals, index=list("abc"))}[kind]
+    x = {"float": vals[1], "array": np.array(vals), "series": pd.Series(vals, index=list("abc"))}[
+        kind
+    ]
     out = R.attainable_flop_per_s(x, PEAK, BW)
     t = R.roofline_time_s(x, 1.0, PEAK, BW)
     i = R.arithmetic_intensity(x, 2.0)
@@ -99,7 +101,9 @@ def test_bad_input_names_parameter(call, name):
 
 def test_fit_rejects_bad_tables():
     with pytest.raises(ValueError, match="median_s"):
-        R.fit_roofline(pd.DataFrame({"work_flop": [1.0], "bytes_moved_bytes": [1.0], "dtype": ["f"]}))
+        R.fit_roofline(
+            pd.DataFrame({"work_flop": [1.0], "bytes_moved_bytes": [1.0], "dtype": ["f"]})
+        )
     with pytest.raises(ValueError, match="median_s"):
         R.fit_roofline(pd.DataFrame({"work_flop": [1.0], "bytes_moved_bytes": [1.0],
                                      "median_s": [0.0], "dtype": ["f"]}))
@@ -127,8 +131,9 @@ def _synthetic(peaks=None, bw=BW, model="sum", seed=0):
     rows.append(("float32", 0.0, 2.0 * 2**28))                # copy
     df = pd.DataFrame(rows, columns=["dtype", "work_flop", "bytes_moved_bytes"])
     p = df["dtype"].map(peaks).to_numpy()
-    df["median_s"] = R.roofline_time_s(df["work_flop"].to_numpy(), df["bytes_moved_bytes"].to_numpy(),
-                                       p, bw, model=model)
+    df["median_s"] = R.roofline_time_s(
+        df["work_flop"].to_numpy(), df["bytes_moved_bytes"].to_numpy(), p, bw, model=model
+    )
     df["kernel"] = np.where(df["work_flop"] == 0, "copy", "gemm")
     df["variant"] = "x"
     return df
@@ -234,4 +239,8 @@ def test_every_vectorized_function_keeps_the_input_kind(func, args, kind):
     elif kind == "array":
         assert isinstance(out, np.ndarray) and np.allclose(out, scalar)
     else:
-        assert isinstance(out, pd.Series) and list(out.index) == list("xyz") and np.allclose(out, scalar)
+        assert (
+            isinstance(out, pd.Series)
+            and list(out.index) == list("xyz")
+            and np.allclose(out, scalar)
+        )

@@ -38,7 +38,9 @@ def test_scenario_names_are_a_simple_pattern(name):
 
 @pytest.mark.reliability(category=CATEGORY)
 def test_yaml_tags_are_not_constructed(tmp_path):
-    (tmp_path / "evil.yaml").write_text("usd_per_gpu_hour: !!python/object/apply:os.system ['true']\n")
+    (tmp_path / "evil.yaml").write_text(
+        "usd_per_gpu_hour: !!python/object/apply:os.system ['true']\n"
+    )
     schema = econ.Schema([econ.Param("usd_per_gpu_hour", float, 2.0, min=0)])
     with pytest.raises(ValueError, match="evil.yaml"):
         econ.load_scenario(tmp_path / "evil.yaml", schema)

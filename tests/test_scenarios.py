@@ -12,9 +12,23 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from econ import scenarios as sc
-from econ.scenarios import (Param, Schema, ScenarioError, evaluate, fixed, grid, load_scenario,
-                            lognormal_from_range, monte_carlo, normal, summarize, tornado,
-                            triangular, uniform, validate_params)
+from econ.scenarios import (
+    Param,
+    ScenarioError,
+    Schema,
+    evaluate,
+    fixed,
+    grid,
+    load_scenario,
+    lognormal_from_range,
+    monte_carlo,
+    normal,
+    summarize,
+    tornado,
+    triangular,
+    uniform,
+    validate_params,
+)
 
 
 def cost_usd_per_mtok(price_usd_per_hour, throughput_tok_per_s):

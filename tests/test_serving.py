@@ -169,8 +169,11 @@ def test_decode_phases_are_rooflines_by_hand():
     shared = 37e9 - 58 * 8 * per_expert
     read = shared - 129280 * 7168   # the embedding's rows are looked up, not streamed
     head = 129280 * 7168            # the LM head runs on every token
-    assert s["dense_s"] == pytest.approx(read / 3.35e12 + t * 2 * (shared - 129280 * 7168)
-                                         / 1.9789e15 + econ.model_spec("deepseek-v3").kernels_per_step * cal.kernel_fixed_s)
+    assert s["dense_s"] == pytest.approx(
+        read / 3.35e12
+        + t * 2 * (shared - 129280 * 7168) / 1.9789e15
+        + econ.model_spec("deepseek-v3").kernels_per_step * cal.kernel_fixed_s
+    )
     assert head > 0
     assert s["matmul_flop"] == pytest.approx(t * 2 * (37e9 - 129280 * 7168))
     assert s["compute_s"] == pytest.approx(s["attention_s"] + s["dense_s"] + s["experts_s"])

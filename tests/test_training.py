@@ -4,17 +4,24 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from _kinds import (
+    case_args,
+    case_id,
+    check_any_input,
+    check_bad_input,
+    check_broadcasting,
+    check_huge_valid_input,
+    check_kinds,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
 import econ
 from econ import training as T
 
-from _kinds import (case_args, case_id, check_any_input, check_bad_input, check_broadcasting,
-                   check_huge_valid_input, check_kinds)
-
 PUB = econ.data.load("published")["value"]
-H800_BF16_DENSE_FLOP_PER_S = 989.4e12  # H100/H800 SXM dense BF16 (the H800 cut is interconnect only)
+# H100/H800 SXM dense BF16 (the H800 cut is interconnect only)
+H800_BF16_DENSE_FLOP_PER_S = 989.4e12
 
 # --- valid scalar arguments of each public numeric function, and the range each allows ---------
 CASES = {

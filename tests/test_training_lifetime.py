@@ -3,13 +3,12 @@ the serving bill, serving scaled by traffic and reasoning, the crossover day and
 inference share. Closed forms and DeepSeek's published figures."""
 
 import pytest
+from _kinds import case_args, case_id, check_bad_input, check_kinds
 from hypothesis import given
 from hypothesis import strategies as st
 
 import econ
 from econ import training as T
-
-from _kinds import case_args, case_id, check_bad_input, check_kinds
 
 PUB = econ.data.load("published")["value"]
 DAY6 = dict(input_tok=PUB["deepseek-day6-input-tok-per-day"],

@@ -61,9 +61,11 @@ def main(argv=None):
 
     info = K.machine_info()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"machine: {info['cpu_model']}, {info['n_cpu_cores']} cores, {info['blas_library']} "
-          f"{info['blas_version']} ({info['blas_core_type']}, {info['n_blas_threads']} threads), "
-          f"numpy {info['numpy_version']}, python {info['python_version']}, {info['measured_date']}")
+    print(
+        f"machine: {info['cpu_model']}, {info['n_cpu_cores']} cores, {info['blas_library']} "
+        f"{info['blas_version']} ({info['blas_core_type']}, {info['n_blas_threads']} threads), "
+        f"numpy {info['numpy_version']}, python {info['python_version']}, {info['measured_date']}"
+    )
     print(f"load average (1 min) before: {load:.2f} on {info['n_cpu_cores']} cores"
           + ("  <- busy: other work shares these cores; timings are noisy" if
              load > 0.5 * (info["n_cpu_cores"] or 1) else ""))
@@ -96,10 +98,12 @@ def main(argv=None):
     for model, col in (("sum", "median_s"), ("sum", "min_s"), ("max", "median_s")):
         fit = R.fit_roofline(table, model=model, time_column=col)
         peaks = ", ".join(f"{k} {v / 1e9:.1f} GFLOP/s" for k, v in fit.peak_flop_per_s.items())
-        print(f"\nroofline ({model}, fitted to {col}): peak {peaks}; bandwidth "
-              f"{fit.bandwidth_bytes_per_s / 1e9:.1f} GB/s; median abs error "
-              f"{fit.median_abs_error_ratio:.1%} "
-              f"({'within' if fit.median_abs_error_ratio <= 0.20 else 'NOT within'} the 20% target)")
+        print(
+            f"\nroofline ({model}, fitted to {col}): peak {peaks}; bandwidth "
+            f"{fit.bandwidth_bytes_per_s / 1e9:.1f} GB/s; median abs error "
+            f"{fit.median_abs_error_ratio:.1%} "
+            f"({'within' if fit.median_abs_error_ratio <= 0.20 else 'NOT within'} the 20% target)"
+        )
         if (model, col) == ("sum", "median_s"):  # the defaults
             print(R.prediction_error_summary(table, fit).round(3).to_string(index=False))
     load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")

@@ -52,7 +52,7 @@ def _import_kernels():
         pkg = types.ModuleType("econ")
         pkg.__path__ = [str(ROOT / "econ")]
         sys.modules["econ"] = pkg
-    import econ.kernels as kernels  # noqa: PLC0415
+    import econ.kernels as kernels
     return kernels
 
 
@@ -70,8 +70,8 @@ def log(msg):
 # ----------------------------------------------------------------------------------------
 
 def _triton_matmul_factory(quick):
-    import triton  # noqa: PLC0415
-    import triton.language as tl  # noqa: PLC0415
+    import triton
+    import triton.language as tl
 
     if quick:
         configs = [triton.Config({"BLOCK_M": 32, "BLOCK_N": 32, "BLOCK_K": 32, "GROUP_M": 4},
@@ -162,7 +162,7 @@ class Run:
                 self.frames.append(df)
                 log(f"   {len(df)} rows in {time.perf_counter() - t0:.1f} s")
                 _print_brief(df)
-        except Exception as exc:  # noqa: BLE001 - keep going, record the failure
+        except Exception as exc:  # keep going, record the failure
             msg = f"{name}: {type(exc).__name__}: {exc}"
             self.failures.append(msg)
             log("   FAILED " + msg)
@@ -173,7 +173,7 @@ class Run:
         self.write()
 
     def write(self):
-        import pandas as pd  # noqa: PLC0415
+        import pandas as pd
         self.meta["failures"] = self.failures
         (self.out / "machine.json").write_text(json.dumps(self.meta, indent=2, default=str))
         (self.out / "log.txt").write_text("\n".join(LOG_LINES) + "\n")
@@ -186,18 +186,31 @@ class Run:
 
 def _free():
     try:
-        import torch  # noqa: PLC0415
+        import torch
         if torch.cuda.is_available():
             torch.cuda.synchronize()
             torch.cuda.empty_cache()
-    except Exception:  # noqa: BLE001
+    except Exception:
         pass
 
 
 def _print_brief(df):
-    cols = [c for c in ("kernel", "variant", "backend", "dtype", "shape", "median_s", "spread_ratio",
-                        "achieved_flop_per_s", "achieved_bytes_per_s", "check_rel_error_ratio")
-            if c in df.columns]
+    cols = [
+        c
+        for c in (
+            "kernel",
+            "variant",
+            "backend",
+            "dtype",
+            "shape",
+            "median_s",
+            "spread_ratio",
+            "achieved_flop_per_s",
+            "achieved_bytes_per_s",
+            "check_rel_error_ratio",
+        )
+        if c in df.columns
+    ]
     with_pd = df[cols].copy()
     for c in ("achieved_flop_per_s", "achieved_bytes_per_s"):
         if c in with_pd:
@@ -213,7 +226,7 @@ def _versions():
         try:
             m = __import__(mod)
             out[f"{mod}_version"] = getattr(m, "__version__", "unknown")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             out[f"{mod}_version"] = f"not available ({type(exc).__name__})"
     return out
 
@@ -251,7 +264,7 @@ class _Be:
 
 
 def _rel_err(out, ref):
-    import torch  # noqa: PLC0415
+    import torch
     out = out.to(torch.float32)
     return float((out - ref).norm() / ref.norm())
 
@@ -288,8 +301,8 @@ def sweep_section(K, quick, budget):
 
 
 def attention_section(K, quick, budget):
-    import pandas as pd  # noqa: PLC0415
-    import torch  # noqa: PLC0415
+    import pandas as pd
+    import torch
     if quick:
         b, h, d, lat, ctx = 2, 4, 16, 32, (64,)
     else:
@@ -307,11 +320,18 @@ def attention_section(K, quick, budget):
         q = be.rand((b, h, 1, d), "bfloat16")
         with torch.no_grad():  # check on the first sequence (a float32 copy of all is large)
             q1, k1, v1 = q[:1], kc[:1], vc[:1]
-            ref = torch.softmax((q1.float() @ k1.float().transpose(-1, -2)) / d**0.5, -1) @ v1.float()
+            ref = (
+                torch.softmax((q1.float() @ k1.float().transpose(-1, -2)) / d**0.5, -1) @ v1.float()
+            )
             err = _rel_err(sdpa(q1, k1, v1), ref)
             del ref, q1, k1, v1
-        stats = K.time_callable(sdpa, [(q, kc, vc)], sync=torch.cuda.synchronize if be.cuda else None,
-                                time_budget_s=budget * 0.3 / len(ctx), n_repeats_max=100)
+        stats = K.time_callable(
+            sdpa,
+            [(q, kc, vc)],
+            sync=torch.cuda.synchronize if be.cuda else None,
+            time_budget_s=budget * 0.3 / len(ctx),
+            n_repeats_max=100,
+        )
         dims = {"n_batch": b, "context_tok": t, "n_heads": h, "head_dim": d, "latent_dim": lat}
         size = 2
         row = K._row("attention_decode", "mha", "torch scaled_dot_product_attention", be,
@@ -336,8 +356,8 @@ def moe_section(K, quick, budget):
 
 def stacks_section(K, quick, budget, meta):
     """The same BF16 product through cuBLAS (torch), Triton, JAX/XLA and CuPy."""
-    import pandas as pd  # noqa: PLC0415
-    import torch  # noqa: PLC0415
+    import pandas as pd
+    import torch
     sizes = (128,) if quick else (4096, 8192)
     be = K._TorchBackend(2)
     sync = torch.cuda.synchronize if be.cuda else None
@@ -387,7 +407,7 @@ def stacks_section(K, quick, budget, meta):
                                     n_repeats_max=100)
             add("triton", f"Triton tiled kernel ({SCRIPT}), best of autotune: {best}",
                 "bfloat16", n, stats, err, be.device)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         meta.setdefault("stack_failures", []).append(f"triton: {type(exc).__name__}: {exc}")
         log(f"   triton FAILED: {type(exc).__name__}: {exc}")
         print(traceback.format_exc(), flush=True)
@@ -395,9 +415,9 @@ def stacks_section(K, quick, budget, meta):
 
     # JAX / XLA
     try:
-        import jax  # noqa: PLC0415
-        import jax.numpy as jnp  # noqa: PLC0415
-        import numpy as np  # noqa: PLC0415
+        import jax
+        import jax.numpy as jnp
+        import numpy as np
         jdev = jax.devices()[0]
         meta["jax_device"] = str(jdev)
         f = jax.jit(jnp.matmul)
@@ -419,7 +439,7 @@ def stacks_section(K, quick, budget, meta):
                 err, be.device)
             del ja, jb, out, got
             holder[0] = None
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         meta.setdefault("stack_failures", []).append(f"jax: {type(exc).__name__}: {exc}")
         log(f"   jax FAILED: {type(exc).__name__}: {exc}")
         print(traceback.format_exc(), flush=True)
@@ -427,7 +447,7 @@ def stacks_section(K, quick, budget, meta):
 
     # CuPy (its matmul calls cuBLAS too: a second wrapper, not a second library)
     try:
-        import cupy as cp  # noqa: PLC0415
+        import cupy as cp
         for n in sizes:
             a, b, ref = checks[n]
             try:
@@ -435,7 +455,7 @@ def stacks_section(K, quick, budget, meta):
                 dtype = "bfloat16"
                 cc = cp.matmul(ca, cb)
                 got = torch.from_dlpack(cc).float()
-            except Exception as exc:  # noqa: BLE001 - no bf16 in this CuPy: use float16
+            except Exception as exc:  # no bf16 in this CuPy: use float16
                 log(f"   cupy bf16 not usable ({type(exc).__name__}: {exc}); float16 instead")
                 dtype = "float16"
                 ca = cp.asarray(a.float().cpu().numpy()).astype(cp.float16)
@@ -449,7 +469,7 @@ def stacks_section(K, quick, budget, meta):
                                     time_budget_s=per, n_repeats_max=100)
             add("cupy", "cupy.matmul (cuBLAS)", dtype, n, stats, err, be.device)
             del ca, cb, cc, out
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         meta.setdefault("stack_failures", []).append(f"cupy: {type(exc).__name__}: {exc}")
         log(f"   cupy FAILED: {type(exc).__name__}: {exc}")
     return pd.DataFrame(rows)
@@ -484,8 +504,7 @@ def machine_key(meta):
 
 
 def data_table(df, meta):
-    import numpy as np  # noqa: PLC0415
-    import pandas as pd  # noqa: PLC0415
+    import numpy as np
     out = df.copy()
     key = machine_key(meta)
     out["machine"] = key
@@ -509,7 +528,7 @@ def data_table(df, meta):
 
 
 def machines_table(meta):
-    import pandas as pd  # noqa: PLC0415
+    import pandas as pd
     row = {c: meta.get(c, "") for c in MACHINE_COLUMNS}
     row["name"] = machine_key(meta)
     row["source_url"] = f"measured:{SCRIPT}"
@@ -526,16 +545,19 @@ def machines_table(meta):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=os.environ.get("OUT") or tempfile.mkdtemp(prefix="gpu_measure_"),
-                    help="folder for the CSVs, machine.json and log.txt (default $OUT, else a "
-                         "new temporary folder)")
+    ap.add_argument(
+        "--out",
+        default=os.environ.get("OUT") or tempfile.mkdtemp(prefix="gpu_measure_"),
+        help="folder for the CSVs, machine.json and log.txt (default $OUT, else a "
+        "new temporary folder)",
+    )
     ap.add_argument("--quick", action="store_true", help="tiny shapes (check the script)")
     ap.add_argument("--budget-s", type=float, default=None,
                     help="time budget per section [s] (default 30, quick 1)")
     args = ap.parse_args(argv)
     t_start = time.perf_counter()
 
-    import torch  # noqa: PLC0415
+    import torch
     if args.quick and not torch.cuda.is_available():
         os.environ.setdefault("TRITON_INTERPRET", "1")
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # leave memory to torch
@@ -550,7 +572,7 @@ def main(argv=None):
     meta["allow_tf32"] = bool(torch.backends.cuda.matmul.allow_tf32)
     meta["script"] = SCRIPT
     meta["argv"] = sys.argv
-    meta["started_utc"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    meta["started_utc"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     run.meta = meta
     log(json.dumps({k: meta[k] for k in ("gpu_name", "gpu_driver", "cuda_version", "torch_version",
                                          "triton_version", "jax_version", "cupy_version")

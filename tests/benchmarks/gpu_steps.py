@@ -55,12 +55,13 @@ import sys
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 
 def _repo_root():
-    """The folder holding econ/ and tests/benchmarks/gpu_measure.py (also from a copy of this file)."""
+    """The folder holding econ/ and tests/benchmarks/gpu_measure.py (also from a copy of this
+    file)."""
     here = Path(__file__).resolve().parent
     for p in (here, *here.parents):
         if (p / "tests" / "benchmarks" / "gpu_measure.py").exists() and (p / "econ").is_dir():
@@ -147,7 +148,7 @@ class Env:
     """Device, dtypes and the kernels found to work on this machine."""
 
     def __init__(self, quick):
-        import torch  # noqa: PLC0415
+        import torch
         self.torch = torch
         self.cuda = torch.cuda.is_available()
         self.dev = torch.device("cuda" if self.cuda else "cpu")
@@ -167,7 +168,7 @@ class Env:
         return t
 
     def free(self):
-        import gc  # noqa: PLC0415
+        import gc
         gc.collect()
         if self.cuda:
             self.torch.cuda.synchronize()
@@ -193,7 +194,8 @@ def assert_finite(t, what):
 # ---- linear layers ------------------------------------------------------------------------
 
 class Lin:
-    """y = x W^T, W [n_out, n_in] random normal / sqrt(n_in); BF16 or FP8 (e4m3, row-wise scales)."""
+    """y = x W^T, W [n_out, n_in] random normal / sqrt(n_in); BF16 or FP8 (e4m3, row-wise
+    scales)."""
 
     def __init__(self, E, n_out, n_in, prec, keep_ref=False):
         torch = E.torch
@@ -277,7 +279,7 @@ def probe_fp8(E):
                 log(f"   fp8 linear: mode {mode} works (rel err {err:.3g} at 1 row)")
                 return
             log(f"   fp8 linear: mode {mode} wrong (rel err {err:.3g})")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log(f"   fp8 linear: mode {mode} failed: {type(exc).__name__}: {str(exc)[:200]}")
     raise RuntimeError("no FP8 matrix product works here")
 
@@ -332,7 +334,7 @@ def rope(E, x, cos, sin):
 def sdpa_backends(E):
     torch = E.torch
     try:
-        from torch.nn.attention import SDPBackend  # noqa: PLC0415
+        from torch.nn.attention import SDPBackend
     except ImportError:
         return []
     return [("flash", SDPBackend.FLASH_ATTENTION), ("efficient", SDPBackend.EFFICIENT_ATTENTION),
@@ -344,7 +346,7 @@ def run_sdpa(E, backend, q, k, v, **kw):
     F = torch.nn.functional
     if backend is None:
         return F.scaled_dot_product_attention(q, k, v, **kw)
-    from torch.nn.attention import sdpa_kernel  # noqa: PLC0415
+    from torch.nn.attention import sdpa_kernel
     with sdpa_kernel([backend[1]]):
         return F.scaled_dot_product_attention(q, k, v, **kw)
 
@@ -359,7 +361,7 @@ def pick_sdpa(E, kind, q, k, v, **kw):
             run_sdpa(E, (name, b), q, k, v, **kw)
             choice = (name, b)
             break
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log(f"   sdpa {kind}: backend {name} refused: {type(exc).__name__}: {str(exc)[:160]}")
     E.backends[kind] = choice
     log(f"   sdpa {kind}: using {choice[0] if choice else 'default dispatch (math on CPU)'}")
@@ -375,7 +377,7 @@ def sdpa_name(E, kind):
 
 def ref_attention(q, k, v, causal):
     """float32 attention with GQA expansion; q [B,H,Sq,D], k/v [B,Hkv,Sk,*]."""
-    import torch  # noqa: PLC0415
+    import torch
     q, k, v = q.float(), k.float(), v.float()
     g = q.shape[1] // k.shape[1]
     if g > 1:
@@ -440,8 +442,9 @@ class Dense:
         return x + L["down"](self.E.torch.nn.functional.silu(g) * u, ref)
 
     def decode(self, ids, cache, ref=False):
-        """One decode step: ids [B,1] (or hidden [B,1,h]); cache holds L tokens, the new one at L-1."""
-        E, torch = self.E, self.E.torch
+        """One decode step: ids [B,1] (or hidden [B,1,h]); cache holds L tokens, the new one at
+        L-1."""
+        E = self.E
         B, Lc = cache.shape[2], cache.shape[4]
         H, Hkv, D = self.H, self.Hkv, self.D
         cos, sin = self._rope_dec
@@ -469,8 +472,9 @@ class Dense:
         return x
 
     def prefill(self, ids, cache, ref=False):
-        """Prefill of S tokens per sequence, writing the cache [.., B, Hkv, S, D]; causal attention."""
-        E, torch = self.E, self.E.torch
+        """Prefill of S tokens per sequence, writing the cache [.., B, Hkv, S, D]; causal
+        attention."""
+        E = self.E
         B, S = ids.shape[0], ids.shape[1]
         H, Hkv, D = self.H, self.Hkv, self.D
         cos, sin = self._rope_pre  # [S, D]
@@ -677,7 +681,7 @@ class Mla:
     def _moe(self, L, h, ref):
         """Gate + top-k (computed as a real layer does), routed experts on the precomputed local
         assignments, weighted combine, shared expert."""
-        E, torch, c, rt = self.E, self.E.torch, self.cfg, self.routing
+        torch, c, rt = self.E.torch, self.cfg, self.routing
         F = torch.nn.functional
         hh = h.float() if ref else h
         logits = F.linear(hh, L["gate"].float() if ref else L["gate"])
@@ -900,8 +904,9 @@ def probe_grouped(E):
                 log(f"   grouped_mm works with offsets {counts} (rel err {err:.2g})")
                 break
             log(f"   grouped_mm wrong with offsets {counts}: rel err {err:.3g}")
-        except Exception as exc:  # noqa: BLE001
-            log(f"   grouped_mm failed with offsets {counts}: {type(exc).__name__}: {str(exc)[:160]}")
+        except Exception as exc:
+            log(f"   grouped_mm failed with offsets {counts}: "
+                f"{type(exc).__name__}: {str(exc)[:160]}")
     if E.grouped_mode is None:
         E.grouped_mode = "loop"
     E.grouped_fp8_mode = "bf16"
@@ -923,7 +928,7 @@ def probe_grouped(E):
                 log(f"   scaled_grouped_mm works with offsets {counts} (rel err {err:.2g})")
                 return
             log(f"   scaled_grouped_mm wrong with offsets {counts}: rel err {err:.3g}")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log(f"   scaled_grouped_mm failed with offsets {counts}: {type(exc).__name__}: "
                 f"{str(exc)[:160]}")
     log("   FP8 rows keep the experts BF16")
@@ -1042,10 +1047,12 @@ class Run:
             mt = GM.machines_table(self.meta)
             mt["name"] = self.machine
             mt["source_url"] = f"measured:{SCRIPT}"
-            mt["notes"] = (f"read on the machine by {SCRIPT} through the metadata code of "
-                           f"tests/benchmarks/gpu_measure.py (torch.cuda device properties, "
-                           f"nvidia-smi, module versions); runtime {self.meta.get('platform', '')}; "
-                           f"nvcc {self.meta.get('nvcc', '')}; the whole-step timings of gpu_steps")
+            mt["notes"] = (
+                f"read on the machine by {SCRIPT} through the metadata code of "
+                f"tests/benchmarks/gpu_measure.py (torch.cuda device properties, "
+                f"nvidia-smi, module versions); runtime {self.meta.get('platform', '')}; "
+                f"nvcc {self.meta.get('nvcc', '')}; the whole-step timings of gpu_steps"
+            )
             mt.to_csv(self.out / "gpu_machines.csv", index=False)
 
     @property
@@ -1058,7 +1065,7 @@ class Run:
         t0 = time.perf_counter()
         try:
             fn()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             msg = f"{name}: {type(exc).__name__}: {exc}"
             self.failures.append(msg)
             log("   FAILED " + msg)
@@ -1083,7 +1090,7 @@ class Run:
                 assert_finite(out, label)
         except FloatingPointError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             oom = "out of memory" in str(exc).lower()
             self.skip(label, ("out of memory: " if oom else f"failed: {type(exc).__name__}: ")
                       + str(exc)[:200])
@@ -1473,10 +1480,24 @@ def mla_attention_only(run, cfg, n_layers):
                         for i in range(n_layers):
                             o = m._attn_decode_core(ql, qpe, c[i], False)
                     return o
-                row = base_row(cfg.arch, "decode_attention", "bf16", 1, 1, n_layers, 0, 0, False,
-                               B, Lc, B, att, None,
-                               notes=f"attention over the latent cache alone, {n_layers} layers "
-                                     f"per step (no projections, absorption bmm, norms or cache write)")
+                row = base_row(
+                    cfg.arch,
+                    "decode_attention",
+                    "bf16",
+                    1,
+                    1,
+                    n_layers,
+                    0,
+                    0,
+                    False,
+                    B,
+                    Lc,
+                    B,
+                    att,
+                    None,
+                    notes=f"attention over the latent cache alone, {n_layers} layers "
+                    f"per step (no projections, absorption bmm, norms or cache write)",
+                )
                 run.case(label, fn, row, n_inner=reps)
                 del caches
             E.free()
@@ -1527,7 +1548,7 @@ def main(argv=None):
                     help="wall-time budget [s]; cases left when it is spent are skipped and logged")
     args = ap.parse_args(argv)
 
-    import torch  # noqa: PLC0415
+    import torch
     E = Env(args.quick)
     if not E.cuda and not args.quick:
         raise SystemExit("no CUDA device: use --quick for a check of the script on the CPU")
@@ -1540,7 +1561,7 @@ def main(argv=None):
     meta["allow_tf32"] = bool(torch.backends.cuda.matmul.allow_tf32)
     meta["script"] = SCRIPT
     meta["argv"] = sys.argv
-    meta["started_utc"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    meta["started_utc"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     meta["has_grouped_mm"] = hasattr(torch, "_grouped_mm")
     meta["has_scaled_grouped_mm"] = hasattr(torch, "_scaled_grouped_mm")
     run.meta = meta
@@ -1560,7 +1581,9 @@ def main(argv=None):
     run.section("llama-3.1-8b decode bf16", whole8("bf16"))
     eps = (4, 1) if args.quick else (8, 1)
     for ep in eps:
-        run.section(f"deepseek-v3 decode bf16 ep={ep}", lambda ep=ep: mla_decode(run, cv3, ep, "bf16"))
+        run.section(
+            f"deepseek-v3 decode bf16 ep={ep}", lambda ep=ep: mla_decode(run, cv3, ep, "bf16")
+        )
     for tp in tps:
         run.section(f"llama-3.1-70b slice decode bf16 tp={tp}",
                     lambda tp=tp: dense_decode(run, c70, tp, "bf16", n70, False))
@@ -1573,7 +1596,9 @@ def main(argv=None):
                 lambda: mla_prefill(run, cv3, eps[0], "bf16"))
     run.section("llama-3.1-8b decode fp8", whole8("fp8"))
     for ep in eps:
-        run.section(f"deepseek-v3 decode fp8 ep={ep}", lambda ep=ep: mla_decode(run, cv3, ep, "fp8"))
+        run.section(
+            f"deepseek-v3 decode fp8 ep={ep}", lambda ep=ep: mla_decode(run, cv3, ep, "fp8")
+        )
     run.section("llama-3.1-8b decode fp8 per-tensor scales",
                 lambda: dense_decode(run, c8, 1, "fp8", c8.n_layers, True, fp8_mode="tensorwise"))
     run.section("llama-3.1-8b attention alone",
