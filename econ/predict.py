@@ -56,7 +56,8 @@ from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN
 __all__ = ["ServingCalibration", "serving_calibration", "predict_serving"]
 
 #: Bytes of one activation element on the wire: BF16 all-reduce and combine, FP8 dispatch.
-_ACT_BYTES, _DISPATCH_BYTES, _COMBINE_BYTES = 2.0, 1.0, 2.0
+_ACT_BYTES, _DISPATCH_BYTES, _COMBINE_BYTES = (BYTES_PER_PARAM["bf16"], BYTES_PER_PARAM["fp8"],
+                                               BYTES_PER_PARAM["bf16"])
 
 
 @dataclasses.dataclass(frozen=True)
