@@ -80,6 +80,20 @@ def _suffix_of(column):
     return best
 
 
+def _tooltips(df, **titles):
+    """Tooltips with a title and unit per column (the axis titles where given) and numbers at
+    three significant figures with thousands separators."""
+    out = []
+    for c in df.columns:
+        numeric = pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+        title = titles.get(c) or axis_title(c, quantitative=False)
+        if numeric:
+            out.append(alt.Tooltip(c, type="quantitative", title=title, format=",.3~r"))
+        else:
+            out.append(alt.Tooltip(c, title=title))
+    return out
+
+
 def axis_title(column, title=None, quantitative=True):
     """Axis title for ``column``: ``title`` if given, else words + ``[unit]`` from its suffix.
 
@@ -188,7 +202,7 @@ def line_chart(frame, x, y, *, title, caption, color=None, x_title=None, y_title
     enc = dict(
         x=alt.X(f"{x}:Q", title=axis_title(x, x_title), scale=_scale(log_x)),
         y=alt.Y(f"{y}:Q", title=axis_title(y, y_title), scale=_scale(log_y)),
-        tooltip=[alt.Tooltip(c) for c in df.columns],
+        tooltip=_tooltips(df, **{x: axis_title(x, x_title), y: axis_title(y, y_title)}),
     )
     if color is not None:
         enc["color"] = _color(color, df, color_title)[0]
@@ -222,7 +236,7 @@ def bar_chart(frame, x, y, *, title, caption, color=None, horizontal=False, x_ti
     if log:  # a log scale has no zero: bars start at the (rounded-down) smallest value, unstacked
         val.update(scale=alt.Scale(type="log"), stack=None)
     cat = dict(field=x, type="nominal", title=cat_t, sort=cat_sort)
-    enc = {"tooltip": [alt.Tooltip(c) for c in df.columns]}
+    enc = {"tooltip": _tooltips(df, **{x: cat_t, y: val["title"]})}
     if stack:
         val["stack"] = "zero"
     if horizontal:
@@ -275,7 +289,7 @@ def band_chart(frame, x, *, title, caption, low="p5", mid="p50", high="p95", col
         y=alt.Y(f"{low}:Q", title=yt, scale=_scale(log_y)), y2=alt.Y2(f"{high}:Q"), **cenc)
     line = base.mark_line(point=True).encode(
         y=alt.Y(f"{mid}:Q", title=yt), **cenc,
-        tooltip=[alt.Tooltip(c) for c in df.columns])
+        tooltip=_tooltips(df, **{mid: yt}))
     return alt.layer(band, line).properties(title=_title(title, caption))
 
 
@@ -403,7 +417,7 @@ def scatter_chart(frame, x, y, *, title, caption, color=None, x_title=None, y_ti
     sc = alt.Scale(domain=domain, type="log" if log else "linear")
     enc = dict(x=alt.X(f"{x}:Q", title=axis_title(x, x_title), scale=sc),
                y=alt.Y(f"{y}:Q", title=axis_title(y, y_title), scale=sc),
-               tooltip=[alt.Tooltip(c) for c in df.columns])
+               tooltip=_tooltips(df, **{x: axis_title(x, x_title), y: axis_title(y, y_title)}))
     if color is not None:
         enc["color"] = _color(color, df, color_title)[0]
     points = alt.Chart(df).mark_point(size=70, filled=True, opacity=0.85).encode(**enc)
@@ -441,7 +455,7 @@ def ratio_chart(frame, ratio, label, *, title, caption, color=None, band_frac=0.
     rule = alt.Chart(pd.DataFrame({"one": [1.0]})).mark_rule(
         color=_GREY, strokeDash=[5, 4]).encode(x=alt.X("one:Q", scale=sc))
     enc = dict(x=alt.X(f"{ratio}:Q", scale=sc, title=x_title), y=y,
-               tooltip=[alt.Tooltip(c) for c in df.columns])
+               tooltip=_tooltips(df, **{ratio: x_title}))
     if color is not None:
         enc["color"] = _color(color, df, color_title)[0]
     dots = alt.Chart(df).mark_point(size=70, filled=True).encode(**enc)

@@ -208,3 +208,15 @@ def test_save_static_svg_and_png(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match=r"\.png, \.svg or \.pdf"):
         save_static(ch, tmp_path / "chart.jpg")
+
+
+def test_tooltips_name_the_quantity_and_unit_and_round():
+    df = pd.DataFrame({"batch_count": [1.0, 8.0], "cost_usd_per_mtok": [0.123456789, 1.5],
+                       "hardware": ["a", "b"]})
+    spec = line_chart(df, "batch_count", "cost_usd_per_mtok", color="hardware", title="t",
+                      caption="c", y_title="Decode cost [USD/Mtok]").to_dict()
+    tips = {t["field"]: t for t in spec["encoding"]["tooltip"]}
+    assert tips["cost_usd_per_mtok"]["title"] == "Decode cost [USD/Mtok]"
+    assert tips["cost_usd_per_mtok"]["format"] == ",.3~r"
+    assert tips["batch_count"]["title"] == "Batch [count]"
+    assert tips["hardware"]["title"] == "Hardware" and "format" not in tips["hardware"]
