@@ -274,6 +274,10 @@ class Calibration:
     kernel_fixed_s : float
         Fixed time per kernel of a step (launch gap, ramp-up and tail of a small kernel),
         charged to each of :attr:`ModelSpec.kernels_per_step`. [s]
+    grouped_gemm_frac : float
+        Share of the dense-matmul rates (both the bandwidth and the FLOP share) that the
+        routed experts' grouped matmuls reach: few tokens per expert give each expert's
+        matrix a short, ragged tile schedule. [fraction]
     """
 
     gemm_bandwidth_frac: float
@@ -282,6 +286,7 @@ class Calibration:
     attention_flop_frac: float
     attention_half_occupancy_count: float
     kernel_fixed_s: float
+    grouped_gemm_frac: float
 
     @classmethod
     def fields(cls):
@@ -490,7 +495,8 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
         exp_bytes = touched * m.moe_layers * m.params_per_expert * wb * shard
         exp_flop = 2.0 * assignments * m.moe_layers * m.params_per_expert * shard
         # the group waits for its busiest device: its load sets the FLOP time
-        exp_mem_s, exp_cmp_s = _gemm_s(exp_bytes, imb * exp_flop, bw, peak_mm, cal)
+        exp_mem_s, exp_cmp_s = _gemm_s(exp_bytes / cal.grouped_gemm_frac,
+                                       imb * exp_flop / cal.grouped_gemm_frac, bw, peak_mm, cal)
     else:
         touched = np.zeros(())
         imb = np.ones(())
