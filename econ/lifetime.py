@@ -465,20 +465,24 @@ def lifetime_spend(final_run_usd, base_serving_usd_per_day, traffic_ratio=1.0,
         [days], ``lifetime_serving_usd`` [USD] and ``lifetime_inference_share_frac``
         [fraction], each the kind of the inputs (float, array or Series).
     """
-    training_usd = like(nonnegative("final_run_usd", final_run_usd)
-                        * nonnegative("training_overhead_ratio", training_overhead_ratio),
-                        final_run_usd, training_overhead_ratio)
+    inputs = (final_run_usd, base_serving_usd_per_day, traffic_ratio, output_tok_ratio,
+              output_share_frac, training_overhead_ratio, life_years)
+    training_usd = nonnegative("final_run_usd", final_run_usd) \
+        * nonnegative("training_overhead_ratio", training_overhead_ratio)
     serving = scaled_serving_usd_per_day(base_serving_usd_per_day, traffic_ratio,
                                          output_tok_ratio, output_share_frac)
     years = nonnegative("life_years", life_years)
-    return {
+    out = {
         "training_usd": training_usd,
         "serving_usd_per_day": serving,
         "crossover_days": training_equivalent_serving_days(training_usd, serving),
-        "lifetime_serving_usd": serving * DAYS_PER_YEAR * like(years, life_years),
+        "lifetime_serving_usd": np.asarray(serving, dtype=float) * DAYS_PER_YEAR * years,
         "lifetime_inference_share_frac": lifetime_inference_share_frac(training_usd, serving,
-                                                                       life_years),
+                                                                       years),
     }
+    shape = np.broadcast_shapes(*(np.shape(v) for v in out.values()))
+    return {k: like(np.broadcast_to(np.asarray(v, dtype=float), shape), *inputs)
+            for k, v in out.items()}
 
 
 def lifetime_share_band(final_run_usd, base_serving_usd_per_day, output_share_frac, *,
