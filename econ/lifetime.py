@@ -619,7 +619,7 @@ LIFETIME_CLAIMS = {
         "Crossover day, this run's traffic, reasoning and training overhead",
     ("lifetime_inference_share_frac", _V3): "Most of a model's lifetime cost is inference (LeCun)",
     ("gpu_hours_per_trillion_tok_ratio", _VS):
-        "V3 is far more efficient to train: GPU-hours per token",
+        "V3 is \"45x more efficient\" to train (the claim): GPU-hours per token",
     ("gpu_hours_per_active_param_tok_ratio", _VS): "... per active parameter-token",
     ("gpu_hours_per_total_param_tok_ratio", _VS): "... per total parameter-token",
 }
