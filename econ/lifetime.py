@@ -86,13 +86,13 @@ _RUNS = {
         hardware="h800-sxm", training_tok="deepseek-v3-training-tok",
         training_gpu_hours="deepseek-v3-training-gpu-hours",
         pretraining_gpu_hours="deepseek-v3-pretraining-gpu-hours",
-        rental_usd_per_gpu_hour="deepseek-v3-rental-usd-per-hour",
+        rental_usd_per_hour="deepseek-v3-rental-usd-per-hour",
         published_training_flop=None, published_mfu_frac=None),
     "llama-3.1-405b": dict(
         hardware="h100-sxm", training_tok="llama-3.1-405b-training-tok",
         training_gpu_hours="llama-3.1-405b-training-gpu-hours",
         pretraining_gpu_hours="llama-3.1-405b-training-gpu-hours",
-        rental_usd_per_gpu_hour=None,
+        rental_usd_per_hour=None,
         published_training_flop="llama-3.1-405b-training-flop",
         published_mfu_frac="llama-3.1-405b-mfu"),
 }
@@ -110,8 +110,9 @@ _STAGES = [
 
 #: DeepSeek's day of 27-28 Feb 2025 [3]_: field -> row of data/published.csv.
 _DAY = dict(
-    average_nodes="deepseek-day6-average-nodes", gpus_per_node="deepseek-day6-gpus-per-node",
-    rental_usd_per_gpu_hour="deepseek-day6-rental-usd-per-hour",
+    average_nodes="deepseek-day6-average-nodes",
+    gpus_per_node_devices="deepseek-day6-gpus-per-node",
+    rental_usd_per_hour="deepseek-day6-rental-usd-per-hour",
     published_serving_usd_per_day="deepseek-day6-serving-cost-usd-per-day",
     input_tok="deepseek-day6-input-tok-per-day", output_tok="deepseek-day6-output-tok-per-day",
     prefill_tok_per_s="deepseek-day6-prefill-tok-per-s-per-node",
@@ -161,7 +162,7 @@ def published_training_runs(published, context_tok):
         ``training_gpu_hours`` (the whole published run), ``pretraining_gpu_hours`` (the figure
         the FLOPs are divided by: V3's pre-training stage, Llama's only published total),
         ``later_stage_gpu_hours`` (the rest of the run; NaN where only a total is published)
-        [GPU-hours], ``rental_usd_per_gpu_hour`` (the price the run was costed at; NaN where
+        [GPU-hours], ``rental_usd_per_hour`` (the price the run was costed at; NaN where
         none) [USD/h], ``published_training_flop`` [FLOP], ``published_mfu_frac`` and
         ``published_mfu_precision`` (the MFU reported while training, and the peak it is of;
         NaN/None where none), ``active_params``, ``total_params`` [parameters],
@@ -184,7 +185,7 @@ def published_training_runs(published, context_tok):
             later_stage_gpu_hours=(np.nan if keys["pretraining_gpu_hours"]
                                    == keys["training_gpu_hours"]
                                    else v["training_gpu_hours"] - v["pretraining_gpu_hours"]),
-            rental_usd_per_gpu_hour=v["rental_usd_per_gpu_hour"],
+            rental_usd_per_hour=v["rental_usd_per_hour"],
             published_training_flop=v["published_training_flop"],
             published_mfu_frac=v["published_mfu_frac"],
             published_mfu_precision=(None if mfu_key is None
@@ -314,8 +315,8 @@ def first_principles_training(runs, attention_context_frac, mfu_frac, mfu_peak_p
         ``peak_precision``, ``mfu_frac`` [fraction], ``training_gpu_hours_estimated``,
         ``published_gpu_hours`` (the pre-training figure the estimate compares with)
         [GPU-hours], ``implied_bf16_mfu_frac``, ``implied_fp8_mfu_frac`` [fraction],
-        ``estimate_over_published_ratio`` [ratio], ``run_gpu_hours_estimated`` (the estimate
-        plus the published later stages) [GPU-hours] and ``run_cost_usd_estimated`` (those at
+        ``estimate_over_published_ratio`` [ratio], ``estimated_run_gpu_hours`` (the estimate
+        plus the published later stages) [GPU-hours] and ``estimated_run_cost_usd`` (those at
         the run's published rental price; NaN where none) [USD].
 
     References
@@ -342,8 +343,8 @@ def first_principles_training(runs, attention_context_frac, mfu_frac, mfu_peak_p
         "implied_bf16_mfu_frac": got["implied_bf16_mfu_frac"],
         "implied_fp8_mfu_frac": got["implied_fp8_mfu_frac"],
         "estimate_over_published_ratio": hours / runs["pretraining_gpu_hours"],
-        "run_gpu_hours_estimated": run_hours,
-        "run_cost_usd_estimated": run_hours * runs["rental_usd_per_gpu_hour"],
+        "estimated_run_gpu_hours": run_hours,
+        "estimated_run_cost_usd": run_hours * runs["rental_usd_per_hour"],
     })
 
 
@@ -407,7 +408,7 @@ def published_serving_day(published, usd_per_gpu_hour):
         ``average_serving_nodes`` (the day's tokens at the published per-node throughputs,
         :func:`econ.serving_node_hours` / 24) [nodes]; ``output_share_frac`` (the decode share
         of node-time, :func:`econ.serving_output_share_frac`) [fraction]; and the day's
-        inputs (``gpus_per_node``, ``rental_usd_per_gpu_hour``, ``input_tok``,
+        inputs (``gpus_per_node_devices``, ``rental_usd_per_hour``, ``input_tok``,
         ``output_tok``, ``prefill_tok_per_s``, ``decode_tok_per_s``).
 
     References
@@ -421,10 +422,10 @@ def published_serving_day(published, usd_per_gpu_hour):
                                  "decode_tok_per_s")}
     return pd.Series({
         **d,
-        "serving_usd_per_day": serving_cost_usd(d["average_nodes"], d["gpus_per_node"], 24.0,
-                                                d["rental_usd_per_gpu_hour"]),
+        "serving_usd_per_day": serving_cost_usd(d["average_nodes"], d["gpus_per_node_devices"],
+                                                24.0, d["rental_usd_per_hour"]),
         "scenario_serving_usd_per_day": serving_cost_usd(d["average_nodes"],
-                                                         d["gpus_per_node"], 24.0, price),
+                                                         d["gpus_per_node_devices"], 24.0, price),
         "average_serving_nodes": serving_node_hours(**traffic) / 24.0,
         "output_share_frac": serving_output_share_frac(**traffic),
     }, dtype=float)
@@ -691,7 +692,7 @@ def lifetime_results(published, stages, first_principles, day, life, band, effic
              published_value=pub["deepseek-v3-pretraining-gpu-hours"],
              source_url=s("deepseek-v3-pretraining-gpu-hours"), rel_tol=0.1),
         dict(metric="training_cost_usd", subject=f"{_V3}-first-principles",
-             value=v3["run_cost_usd_estimated"],
+             value=v3["estimated_run_cost_usd"],
              published_value=pub["deepseek-v3-training-cost-usd"],
              source_url=s("deepseek-v3-training-cost-usd"), rel_tol=0.1),
         dict(metric="training_cost_usd", subject=f"{_V3}:scenario",
@@ -798,7 +799,7 @@ def lifetime_answer_fields(results, runs, first_principles, efficiency, params):
     ratio = efficiency.set_index("metric")["advantage_ratio"]
     return dict(
         hours=float(runs.at[_V3, "training_gpu_hours"]),
-        ds_price=float(runs.at[_V3, "rental_usd_per_gpu_hour"]),
+        ds_price=float(runs.at[_V3, "rental_usd_per_hour"]),
         cost=cost, pub_cost=pub_cost,
         w_cost=compare(cost, pub_cost, "below", "above", "reproducing", rel_tol=0.001),
         price=float(params["usd_per_gpu_hour"]),

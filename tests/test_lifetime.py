@@ -133,9 +133,9 @@ def test_first_principles_inverts_the_implied_mfu(runs, pub):
         fp.loc[LLAMA, "training_gpu_hours_estimated"])
     assert fp.at[LLAMA, "mfu_frac"] == pub["llama-3.1-405b-mfu"]
     # the whole run: estimate + published later stages, at DeepSeek's $2
-    assert v3["run_cost_usd_estimated"] == pytest.approx(
+    assert v3["estimated_run_cost_usd"] == pytest.approx(
         (v3["training_gpu_hours_estimated"] + 124_000) * 2.0, rel=1e-12)
-    assert np.isnan(fp.at[LLAMA, "run_cost_usd_estimated"])
+    assert np.isnan(fp.at[LLAMA, "estimated_run_cost_usd"])
     with pytest.raises(ValueError, match="mfu_peak_precision"):
         L.first_principles_training(runs, 0.5, 0.4, "fp16")
     with pytest.raises(ValueError, match="mfu_frac"):
