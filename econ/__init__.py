@@ -11,8 +11,8 @@ on first use),
 deployments at scale), ``engine`` (typed specs and the one calibrated step),
 ``predict`` (serving as engines measure it), ``calibrate`` (make calibrate),
 ``hfconfig`` (a models row from a Hugging Face config.json), ``answers`` (conclusions
-rendered from a run), ``setups`` (memory feasibility of a notebook's setup), ``reports``
-(papermill runs).
+rendered from a run), ``setups`` (memory feasibility of a notebook's setup), ``lifetime``
+(training against serving over a model's life), ``reports`` (papermill runs).
 """
 from . import data
 from .amortization import *
@@ -25,6 +25,7 @@ from .hfconfig import *
 from .inference import *
 from .kernels import *
 from .kvcache import *
+from .lifetime import *
 from .predict import *
 from .pricing import *
 from .results import *
