@@ -40,7 +40,8 @@ from .units import BYTES_PER_PARAM
 __all__ = ["serving_cost_table", "frontier_setups", "interactivity_frontier", "cost_at_speed",
            "frontier_result_rows", "DECODE_COST_INPUT_TITLES", "batch_cost_sweep",
            "decode_cost_inputs", "decode_cost_band", "decode_cost_tornado",
-           "operating_cost_table"]
+           "operating_cost_table", "price_gap_parts", "PRICE_GAP_CLAIMS",
+           "price_gap_result_rows", "batch_cost_result_rows"]
 
 
 def serving_cost_table(model, hardware, precision, *, n_devices, tp, concurrency, isl_tok,
@@ -462,3 +463,103 @@ def operating_cost_table(models, hardware, precision, batch_per_node, context_to
         raise ValueError(f"models: none of {list(models)} fits on {n_dev} x {hardware} in "
                          f"{precision} with a cache of {float(context_tok):g} tokens")
     return pd.DataFrame(rows)
+
+
+def price_gap_parts(gap):
+    """The two factors of a price gap per model, long, for a bar chart.
+
+    Parameters
+    ----------
+    gap : pandas.DataFrame
+        :func:`operating_cost_table` with the columns of :func:`econ.price_gap_split`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model``, ``factor`` ("serving cost (o1 / R1)", "markup (o1 / R1)"),
+        ``factor_ratio`` [ratio]: per model the two multiply to its price ratio.
+    """
+    labels = {"cost_ratio": "serving cost (o1 / R1)", "markup_ratio": "markup (o1 / R1)"}
+    long = gap.melt(id_vars="model", value_vars=list(labels), var_name="factor",
+                    value_name="factor_ratio")
+    return long.assign(factor=long["factor"].map(labels))
+
+
+#: Claim wording of :func:`price_gap_result_rows`, for ``econ.verdict_table``.
+PRICE_GAP_CLAIMS = {
+    ("api_output_price_ratio", "o1-vs-deepseek-r1"): "o1 output price / R1 output price ('27x')",
+    ("api_blended_price_ratio", "o1-vs-deepseek-r1"): "Same, blended over DeepSeek's traffic mix",
+    ("modelled_output_cost_ratio", "o1-vs-deepseek-r1"):
+        "Scenario: o1 serving cost / R1 serving cost",
+    ("price_gap_explained_by_cost_frac", "o1-vs-deepseek-r1"):
+        "Scenario: share of the log price gap explained by cost",
+    ("output_gross_margin_frac", "deepseek-r1"): "R1 gross margin on output tokens (modelled cost)",
+    ("output_gross_margin_frac", "openai-o1"): "Scenario: o1 gross margin on output tokens",
+}
+
+
+def price_gap_result_rows(gap, o1_model, ratios):
+    """Result rows (``econ.results_frame``) of the o1 / R1 price gap.
+
+    Parameters
+    ----------
+    gap : pandas.DataFrame
+        :func:`operating_cost_table` of the o1 stand-ins with the columns of
+        :func:`econ.price_gap_split` (R1 the reference).
+    o1_model : str
+        The stand-in whose split the rows report (a ``model`` of ``gap``).
+    ratios : dict
+        :func:`econ.api_price_ratios` of o1 against R1.
+
+    Returns
+    -------
+    list of dict
+        The API price ratios (output, blended), and, as scenarios, the modelled cost ratio,
+        the share of the log gap cost explains, and the output gross margins of R1 and of o1;
+        keyed as :data:`PRICE_GAP_CLAIMS`.
+    """
+    if o1_model not in set(gap["model"]):
+        raise ValueError(f"o1_model {o1_model!r} is not in the table (it does not fit?); "
+                         f"have {list(gap['model'])}")
+    head = gap.set_index("model").loc[o1_model]
+    pair, scen = "o1-vs-deepseek-r1", f"scenario: o1 as {o1_model} (architecture unpublished)"
+    return [
+        dict(metric="api_output_price_ratio", subject=pair, value=ratios["output_ratio"],
+             source_url=ratios["source_url"]),
+        dict(metric="api_blended_price_ratio", subject=pair, value=ratios["blended_ratio"],
+             source_url=ratios["source_url"]),
+        dict(metric="modelled_output_cost_ratio", subject=pair, value=head["cost_ratio"],
+             verdict=scen),
+        dict(metric="price_gap_explained_by_cost_frac", subject=pair,
+             value=head["gap_explained_by_cost_frac"],
+             verdict=f"scenario: the rest, a {head['markup_ratio']:.1f}x markup, is margin"),
+        dict(metric="output_gross_margin_frac", subject="deepseek-r1",
+             value=head["reference_gross_margin_frac"],
+             verdict="modelled decode cost only (kernel level, no communication)"),
+        dict(metric="output_gross_margin_frac", subject="openai-o1",
+             value=head["gross_margin_frac"], verdict=scen),
+    ]
+
+
+def batch_cost_result_rows(sweep, tornado_frame, subject):
+    """Result rows of the batch sweep: the decode cost at the operating batch (the tornado's
+    base) and how many times dearer the smallest batch of the sweep is.
+
+    Parameters
+    ----------
+    sweep : pandas.DataFrame
+        :func:`batch_cost_sweep`.
+    tornado_frame : pandas.DataFrame
+        :func:`decode_cost_tornado` at the operating batch.
+    subject : str
+        ``"<model>:<hardware>"``.
+
+    Returns
+    -------
+    list of dict
+        ``decode_cost_usd_per_mtok`` and ``batch_cost_reduction_ratio``.
+    """
+    op = float(tornado_frame["output_base"].iloc[0])
+    return [dict(metric="decode_cost_usd_per_mtok", subject=subject, value=op),
+            dict(metric="batch_cost_reduction_ratio", subject=subject,
+                 value=float(sweep["decode_cost_usd_per_mtok"].iloc[0]) / op)]

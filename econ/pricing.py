@@ -51,6 +51,7 @@ __all__ = [
     "price_gap_split",
     "day6_economics",
     "day6_result_rows",
+    "DAY6_CLAIMS",
     "api_price_ratios",
 ]
 
@@ -539,10 +540,12 @@ def day6_economics(usd_per_gpu_hour):
     Returns
     -------
     pandas.DataFrame
-        Index: ``serving_cost_usd_per_day``, ``theoretical_revenue_usd_per_day``,
+        Index: ``usd_per_gpu_hour`` (the price of each column), ``serving_cost_usd_per_day``, ``theoretical_revenue_usd_per_day``,
         ``cost_profit_margin_frac`` (profit / cost, 5.45 = 545 %), ``gross_margin_frac``,
         ``cost_usd_per_mtok`` (all tokens), ``output_cost_usd_per_mtok`` (all cost charged to
-        output), ``blended_price_usd_per_mtok`` (revenue per Mtok of all tokens); columns
+        output), ``blended_price_usd_per_mtok`` (revenue per Mtok of all tokens),
+        ``decode_cost_usd_per_mtok`` (DeepSeek's published output rate per node priced per
+        GPU-hour with no idle time); columns
         ``unit``, ``deepseek_price_value`` (at DeepSeek's price), ``run_price_value`` (at
         ``usd_per_gpu_hour``), ``published_value`` (NaN where DeepSeek gives none),
         ``source_url``.
@@ -562,6 +565,8 @@ def day6_economics(usd_per_gpu_hour):
                                   r1["cached_input_usd_per_mtok"], r1["output_usd_per_mtok"])
     all_mtok = (day["input_tok_per_day"] + day["output_tok_per_day"]) / TOK_PER_MTOK
     rows = {
+        "usd_per_gpu_hour": ("USD/h", price, day["rental_usd_per_hour"],
+                             src["rental_usd_per_hour"][0]),
         "serving_cost_usd_per_day": ("USD/day", cost, day["serving_cost_usd_per_day"],
                                      src["serving_cost_usd_per_day"][0]),
         "theoretical_revenue_usd_per_day": ("USD/day", revenue + 0.0 * cost,
@@ -576,12 +581,30 @@ def day6_economics(usd_per_gpu_hour):
                                      cost / (day["output_tok_per_day"] / TOK_PER_MTOK), np.nan,
                                      ""),
         "blended_price_usd_per_mtok": ("USD/Mtok", revenue / all_mtok + 0.0 * cost, np.nan, ""),
+        "decode_cost_usd_per_mtok": ("USD/Mtok", cost_usd_per_mtok(
+            price * day["gpus_per_node_devices"], day["decode_output_per_node_tok_per_s"]),
+            np.nan, src["decode_output_per_node_tok_per_s"][0]),
     }
     return pd.DataFrame(
         [(k, u, float(v[0]), float(v[1]), float(pub), url)
          for k, (u, v, pub, url) in rows.items()],
         columns=["quantity", "unit", "deepseek_price_value", "run_price_value",
                  "published_value", "source_url"]).set_index("quantity")
+
+
+#: Claim wording of :func:`day6_result_rows`, for ``econ.verdict_table``.
+DAY6_CLAIMS = {
+    ("serving_cost_usd_per_day", "deepseek-day6"): "DeepSeek's V3/R1 serving cost per day",
+    ("theoretical_revenue_usd_per_day", "deepseek-day6"): "Revenue if every token paid R1 prices",
+    ("cost_profit_margin_frac", "deepseek-day6"): "Cost profit margin, profit / cost",
+    ("gross_margin_frac", "deepseek-day6"): "Same day as a gross margin on revenue",
+    ("serving_cost_usd_per_day", "deepseek-day6:scenario"):
+        "Same day's cost at this run's GPU-hour price",
+    ("cost_profit_margin_frac", "deepseek-day6:scenario"):
+        "Same day's cost profit margin at this run's price",
+    ("decode_cost_usd_per_mtok", "deepseek-day6"):
+        "Decode cost at DeepSeek's published output rate per node",
+}
 
 
 def day6_result_rows(usd_per_gpu_hour, rel_tol=0.005):
@@ -604,9 +627,9 @@ def day6_result_rows(usd_per_gpu_hour, rel_tol=0.005):
     Returns
     -------
     list of dict
+        Keyed as :data:`DAY6_CLAIMS`.
     """
     e = day6_economics(usd_per_gpu_hour)
-    day, src = _day6()
     scen = f"scenario: the same day at this run's ${float(usd_per_gpu_hour):.2f} per GPU-hour"
     rows = [dict(metric=m, subject="deepseek-day6", value=e.loc[m, "deepseek_price_value"],
                  published_value=e.loc[m, "published_value"], source_url=e.loc[m, "source_url"],
@@ -617,11 +640,9 @@ def day6_result_rows(usd_per_gpu_hour, rel_tol=0.005):
                      value=e.loc["gross_margin_frac", "deepseek_price_value"]))
     rows += [dict(metric=m, subject="deepseek-day6:scenario", value=e.loc[m, "run_price_value"],
                   verdict=scen) for m in ("serving_cost_usd_per_day", "cost_profit_margin_frac")]
-    rows.append(dict(
-        metric="decode_cost_usd_per_mtok", subject="deepseek-day6",
-        value=float(cost_usd_per_mtok(float(usd_per_gpu_hour) * day["gpus_per_node_devices"],
-                                      day["decode_output_per_node_tok_per_s"])),
-        source_url=src["decode_output_per_node_tok_per_s"][0]))
+    rows.append(dict(metric="decode_cost_usd_per_mtok", subject="deepseek-day6",
+                     value=e.loc["decode_cost_usd_per_mtok", "run_price_value"],
+                     source_url=e.loc["decode_cost_usd_per_mtok", "source_url"]))
     return rows
 
 
