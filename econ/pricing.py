@@ -540,7 +540,8 @@ def day6_economics(usd_per_gpu_hour):
     Returns
     -------
     pandas.DataFrame
-        Index: ``usd_per_gpu_hour`` (the price of each column), ``serving_cost_usd_per_day``, ``theoretical_revenue_usd_per_day``,
+        Index: ``usd_per_gpu_hour`` (the price of each column),
+        ``serving_cost_usd_per_day``, ``theoretical_revenue_usd_per_day``,
         ``cost_profit_margin_frac`` (profit / cost, 5.45 = 545 %), ``gross_margin_frac``,
         ``cost_usd_per_mtok`` (all tokens), ``output_cost_usd_per_mtok`` (all cost charged to
         output), ``blended_price_usd_per_mtok`` (revenue per Mtok of all tokens),
