@@ -11,7 +11,8 @@ on first use),
 deployments at scale), ``engine`` (typed specs and the one calibrated step),
 ``predict`` (serving as engines measure it), ``calibrate`` (make calibrate),
 ``hfconfig`` (a models row from a Hugging Face config.json), ``answers`` (conclusions
-rendered from a run), ``setups`` (memory feasibility of a notebook's setup), ``reports``
+rendered from a run), ``reasoning`` (test-time compute and distillation), ``setups``
+(memory feasibility of a notebook's setup), ``reports``
 (papermill runs).
 """
 from . import data
@@ -27,6 +28,7 @@ from .kernels import *
 from .kvcache import *
 from .predict import *
 from .pricing import *
+from .reasoning import *
 from .results import *
 from .roofline import *
 from .scenarios import *
