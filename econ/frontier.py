@@ -25,7 +25,7 @@ from .amortization import owned_usd_per_hour, useful_usd_per_hour
 from .engine import Calibration, held_bytes_per_device, model_spec
 from .inference import decode_cost_usd_per_mtok, decode_step, model_devices_to_hold
 from .predict import predict_serving
-from .pricing import cost_usd_per_mtok
+from .pricing import cost_usd_per_mtok, price_gap_split
 from .scenarios import (
     grid,
     lognormal_from_range,
@@ -40,7 +40,7 @@ from .units import BYTES_PER_PARAM
 __all__ = ["serving_cost_table", "frontier_setups", "interactivity_frontier", "cost_at_speed",
            "frontier_result_rows", "DECODE_COST_INPUT_TITLES", "batch_cost_sweep",
            "decode_cost_inputs", "decode_cost_band", "decode_cost_tornado",
-           "operating_cost_table", "price_gap_parts", "PRICE_GAP_CLAIMS",
+           "operating_cost_table", "price_gap_table", "price_gap_parts", "PRICE_GAP_CLAIMS",
            "price_gap_result_rows", "batch_cost_result_rows"]
 
 
@@ -563,3 +563,37 @@ def batch_cost_result_rows(sweep, tornado_frame, subject):
     return [dict(metric="decode_cost_usd_per_mtok", subject=subject, value=op),
             dict(metric="batch_cost_reduction_ratio", subject=subject,
                  value=float(sweep["decode_cost_usd_per_mtok"].iloc[0]) / op)]
+
+
+def price_gap_table(models, hardware, precision, batch_per_node, context_tok, *,
+                    usd_per_gpu_hour, utilization_frac, reference_hardware, reference_precision,
+                    reference_usd_per_gpu_hour, n_nodes=1, draft_depth=None, api="openai-o1",
+                    reference_api="deepseek-r1"):
+    """Split one API's output price gap over another into cost and markup, per stand-in model.
+
+    The reference API's model (its ``model`` in ``data/api_prices.csv``: R1 for DeepSeek's
+    API) is priced on its own setup (``reference_*``, its MTP drafting), each stand-in for the
+    other API's unpublished model on ``hardware`` (:func:`operating_cost_table`, same batch
+    policy), and the two output list prices are split by :func:`econ.price_gap_split`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`operating_cost_table` of the stand-ins plus ``reference_model``,
+        ``reference_cost_usd_per_mtok`` [USD/Mtok] and the columns of
+        :func:`econ.price_gap_split`.
+    """
+    prices = data.load("api_prices")
+    top, ref = prices.loc[api], prices.loc[reference_api]
+    common = dict(utilization_frac=utilization_frac, n_nodes=n_nodes)
+    r = operating_cost_table([ref["model"]], reference_hardware, reference_precision,
+                             batch_per_node, context_tok,
+                             usd_per_gpu_hour=reference_usd_per_gpu_hour, **common).iloc[0]
+    gap = operating_cost_table(models, hardware, precision, batch_per_node, context_tok,
+                               usd_per_gpu_hour=usd_per_gpu_hour, draft_depth=draft_depth,
+                               **common)
+    gap = gap.assign(reference_model=ref["model"],
+                     reference_cost_usd_per_mtok=r["decode_cost_usd_per_mtok"])
+    return gap.assign(**price_gap_split(top["output_usd_per_mtok"], ref["output_usd_per_mtok"],
+                                        gap["decode_cost_usd_per_mtok"],
+                                        r["decode_cost_usd_per_mtok"]))

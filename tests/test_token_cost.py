@@ -214,3 +214,22 @@ def test_price_gap_rows_and_parts():
                         1 - r1["decode_cost_usd_per_mtok"].iloc[0] / r1p)
     with pytest.raises(ValueError, match="o1_model"):
         econ.price_gap_result_rows(gap, "deepseek-v3", {})
+
+
+def test_price_gap_table_prices_r1_on_its_own_setup_and_splits_the_list_prices():
+    gap = econ.price_gap_table(["llama-3.1-405b"], "h200-sxm", "fp8", 512, 4989.0,
+                               usd_per_gpu_hour=3.0, utilization_frac=0.6, draft_depth=0,
+                               reference_hardware="h200-sxm", reference_precision="fp8",
+                               reference_usd_per_gpu_hour=2.0)
+    r1 = econ.operating_cost_table(["deepseek-r1"], "h200-sxm", "fp8", 512, 4989.0, **NODE)
+    row = gap.iloc[0]
+    assert row["reference_model"] == "deepseek-r1"
+    assert row["reference_cost_usd_per_mtok"] == pytest.approx(
+        r1["decode_cost_usd_per_mtok"].iloc[0])
+    # o1's stand-in at $3 costs 1.5 times what it costs at $2
+    at2 = econ.operating_cost_table(["llama-3.1-405b"], "h200-sxm", "fp8", 512, 4989.0,
+                                    draft_depth=0, **NODE)
+    assert row["decode_cost_usd_per_mtok"] == pytest.approx(
+        1.5 * at2["decode_cost_usd_per_mtok"].iloc[0])
+    assert row["cost_ratio"] * row["markup_ratio"] == pytest.approx(
+        API.loc["openai-o1", "output_usd_per_mtok"] / API.loc["deepseek-r1", "output_usd_per_mtok"])
