@@ -12,7 +12,8 @@ deployments at scale), ``engine`` (typed specs and the one calibrated step),
 ``predict`` (serving as engines measure it), ``calibrate`` (make calibrate),
 ``hfconfig`` (a models row from a Hugging Face config.json), ``answers`` (conclusions
 rendered from a run), ``setups`` (memory feasibility of a notebook's setup), ``lifetime``
-(training against serving over a model's life), ``reports`` (papermill runs).
+(training against serving over a model's life), ``reasoning`` (test-time compute and
+distillation), ``reports`` (papermill runs).
 """
 from . import data
 from .amortization import *
@@ -28,6 +29,7 @@ from .kvcache import *
 from .lifetime import *
 from .predict import *
 from .pricing import *
+from .reasoning import *
 from .results import *
 from .roofline import *
 from .scenarios import *

@@ -261,12 +261,15 @@ def bar_chart(frame, x, y, *, title, caption, color=None, horizontal=False, x_ti
 
 
 def band_chart(frame, x, *, title, caption, low="p5", mid="p50", high="p95", color=None,
-               x_title=None, y_title=None, color_title=None, log_x=False, log_y=False):
+               x_title=None, y_title=None, color_title=None, log_x=False, log_y=False,
+               reference=None):
     """An uncertainty band (default p5-p95) with its median line, against ``x``.
 
     Takes :func:`econ.summarize` output (grouped ``by`` the x column). The y title comes from
     ``y_title``, or from the ``variable`` column when it names one quantity
-    (``cost_usd_per_mtok`` -> ``Cost [USD/Mtok]``).
+    (``cost_usd_per_mtok`` -> ``Cost [USD/Mtok]``). ``reference`` (a finite number, same unit
+    as y) draws a dashed horizontal rule at that value: a published figure priced the same
+    way, say what it is in the caption.
     """
     has_var = isinstance(frame, pd.DataFrame) and "variable" in frame.columns
     df = _frame(frame, [x, low, mid, high, color, "variable" if has_var else None],
@@ -290,7 +293,17 @@ def band_chart(frame, x, *, title, caption, low="p5", mid="p50", high="p95", col
     line = base.mark_line(point=True).encode(
         y=alt.Y(f"{mid}:Q", title=yt), **cenc,
         tooltip=_tooltips(df, **{mid: yt}))
-    return alt.layer(band, line).properties(title=_title(title, caption))
+    layers = [band, line]
+    if reference is not None:
+        ref = float(reference)
+        if not np.isfinite(ref) or (log_y and ref <= 0):
+            raise ValueError(f"band_chart: reference must be a finite number (> 0 on a log "
+                             f"scale), got {reference!r}")
+        rule = pd.DataFrame({mid: [ref]})
+        layers.append(alt.Chart(rule).mark_rule(strokeDash=[6, 4], color=PALETTE[3]).encode(
+            y=alt.Y(f"{mid}:Q", title=yt, scale=_scale(log_y)),
+            tooltip=_tooltips(rule, **{mid: yt})))
+    return alt.layer(*layers).properties(title=_title(title, caption))
 
 
 def tornado_chart(frame, *, title, caption, output_title=None, parameter_titles=None):
