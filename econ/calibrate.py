@@ -76,6 +76,7 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
     -------
     pandas.DataFrame
         Index: the ledger key. Columns: ``split``, ``source``, ``hardware``, ``model``,
+        ``architecture`` (``dense`` or ``moe``),
         ``metric`` (``tpot_s`` or ``output_tok_per_s_per_device``), ``measured``,
         ``predicted``, ``ratio`` (predicted over measured) [ratio], ``error_frac``
         (|ratio - 1|) [fraction].
@@ -105,6 +106,7 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
                                  hardware=r["hardware"], model=r["model"], metric=metric,
                                  measured=float(r[col]), predicted=float(p[metric]), note=""))
     out = pd.DataFrame(rows).set_index("name")
+    out["architecture"] = ["moe" if model_spec(m).moe else "dense" for m in out["model"]]
     out["ratio"] = out["predicted"] / out["measured"]
     out["error_frac"] = (out["ratio"] - 1.0).abs()
     return out
