@@ -71,9 +71,10 @@ def estimate(cli_estimate, row, batch):
 
 def main():
     logging.disable(logging.WARNING)
+    from importlib.metadata import version
+
     import aiconfigurator
     from aiconfigurator.cli.api import cli_estimate
-    from importlib.metadata import version
 
     ledger = pd.read_csv(LEDGER, index_col="name")
     rows, skipped = [], []
