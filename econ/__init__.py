@@ -44,7 +44,8 @@ __version__ = "0.1.0"
 #: the jsonschema it validates with) is imported when a chart is made, not before.
 _LAZY = {
     "charts": ("PALETTE", "THEME_NAME", "axis_title", "line_chart", "bar_chart", "band_chart",
-               "tornado_chart", "waterfall_chart", "scatter_chart", "ratio_chart", "save_static"),
+               "tornado_chart", "waterfall_chart", "scatter_chart", "ratio_chart", "save_static",
+               "measured_predicted_chart", "ridge_chart", "ceiling_share_chart"),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 

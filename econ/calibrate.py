@@ -29,13 +29,23 @@ import numpy as np
 import pandas as pd
 
 from . import data
+from .amortization import useful_usd_per_hour
 from .engine import calibration, forward_step, model_spec
+from .inference import (
+    decode_cost_usd_per_mtok,
+    decode_step,
+    decode_step_breakdown,
+    model_devices_to_hold,
+    prefill_tok_per_s,
+)
 from .predict import predict_serving_with, serving_calibration
-from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN
+from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN, cost_usd_per_mtok
 
 __all__ = ["ledger_predictions", "ledger_error_summary", "fit_step_overhead_s",
            "engine_validation_rows",
-           "recorded_step_predictions", "fit_step_constants", "measured_copy_frac"]
+           "recorded_step_predictions", "fit_step_constants", "measured_copy_frac",
+           "step_error_summary", "ledger_kv_assumption_summary", "efficiency_cost_cases",
+           "efficiency_cost_sweep"]
 
 _NEEDED = ("tp_devices", "n_devices", "isl_tok", "osl_tok", "weight_precision")
 
@@ -119,11 +129,13 @@ def ledger_error_summary(pred, by=("split",)):
     return pd.DataFrame({"median_error_frac": g.median(), "n_rows": g.size()})
 
 
-def engine_validation_rows(steps, serving):
+def engine_validation_rows(steps, serving, serving_no_kv_assumption=None):
     """Result rows (``econ.results_frame``) of the engine's errors: recorded steps fitted to
     and held out (BF16; the harness's FP8 steps apart), and ledger rows fitted to and never
     fitted to. ``steps`` from :func:`recorded_step_predictions`, ``serving`` from
-    :func:`ledger_predictions`. Subjects ``engine:recorded-steps`` and
+    :func:`ledger_predictions`; ``serving_no_kv_assumption``, when given, from
+    ``ledger_predictions(assume_kv=False)`` adds the validation error without the ledger's
+    stated cache-precision assumptions. Subjects ``engine:recorded-steps`` and
     ``predict_serving:ledger``; metrics end in ``_error_frac`` (median |predicted/measured - 1|).
     """
     bf16 = steps[steps["weight_precision"] == "bf16"]
@@ -151,7 +163,41 @@ def engine_validation_rows(steps, serving):
              source_url=src_ledger, verdict=f"{int((ok['split'] == 'validation').sum())} "
                                             "measurements never fitted to"),
     ]
+    if serving_no_kv_assumption is not None:
+        plain = serving_no_kv_assumption[serving_no_kv_assumption["metric"] != "error"]
+        n = int((plain["split"] == "validation").sum())
+        rows.append(dict(
+            metric="validation_serving_error_no_kv_assumption_frac",
+            subject="predict_serving:ledger",
+            value=float(plain.loc[plain["split"] == "validation", "error_frac"].median()),
+            source_url=src_ledger, verdict=f"{n} measurements never fitted to, every cache "
+                                           "precision the source does not state at BF16"))
     return rows
+
+
+def ledger_kv_assumption_summary(assumed, plain, by=("split",)):
+    """The ledger's errors with the stated cache-precision assumptions and without them.
+
+    Parameters
+    ----------
+    assumed : pandas.DataFrame
+        :func:`ledger_predictions` (each row's cache at its published precision, else its
+        ``kv_precision_assumed``).
+    plain : pandas.DataFrame
+        :func:`ledger_predictions` with ``assume_kv=False`` (every unstated cache at BF16).
+    by : sequence of str
+        Columns to group by.
+
+    Returns
+    -------
+    pandas.DataFrame
+        By ``by``: ``median_error_frac`` (with the assumptions),
+        ``median_error_no_kv_assumption_frac`` (without) [fraction] and ``n_rows``.
+    """
+    a, p = ledger_error_summary(assumed, by), ledger_error_summary(plain, by)
+    return pd.DataFrame({"median_error_frac": a["median_error_frac"],
+                         "median_error_no_kv_assumption_frac": p["median_error_frac"],
+                         "n_rows": a["n_rows"]})
 
 
 def fit_step_overhead_s(ledger=None, step_calibration=None):
@@ -234,6 +280,145 @@ def main(argv=None):
     return 0
 
 
+
+
+def step_error_summary(steps, by=("split", "weight_precision", "arch", "phase")):
+    """Median error of the engine on recorded whole steps, by group.
+
+    Parameters
+    ----------
+    steps : pandas.DataFrame
+        :func:`recorded_step_predictions`.
+    by : sequence of str
+        Columns to group by (fit or held out, precision, architecture, phase).
+
+    Returns
+    -------
+    pandas.DataFrame
+        By ``by``: ``median_error_frac`` (median |predicted/measured - 1|) [fraction] and
+        ``n_steps``.
+    """
+    by = list(by)
+    missing = [c for c in by + ["error_frac"] if c not in steps.columns]
+    if missing:
+        raise ValueError(f"steps lacks column(s) {missing}; give recorded_step_predictions()")
+    g = steps.groupby(by)["error_frac"]
+    return pd.DataFrame({"median_error_frac": g.median(), "n_steps": g.size()})
+
+
+# --- measured efficiency in the cost model ----------------------------------------------------
+
+def _node_layout(model, hardware, precision, context_tok):
+    from . import data as _data
+    held = float(model_devices_to_hold(model, hardware, precision))
+    per_node = int(_data.row("hardware", hardware)["n_devices_per_node"])
+    n_nodes = int(np.ceil(held / per_node))
+    n_devices = n_nodes * per_node
+    most = float(decode_step(model, hardware, precision, None, context_tok,
+                             n_devices=n_devices)["n_sequences"]) / n_nodes
+    return held, per_node, n_nodes, n_devices, most
+
+
+def efficiency_cost_cases(model, hardware, precision, context_tok, batch_per_node,
+                          usd_per_gpu_hour, utilization_frac, *, assumed, measured):
+    """Decode and prefill $/Mtok at datasheet, assumed and measured efficiency.
+
+    The model is served on as many whole nodes of ``hardware`` as hold it; the batch is
+    ``batch_per_node`` sequences per node, or the most the KV cache allows when fewer.
+
+    Parameters
+    ----------
+    model, hardware, precision : str
+        Keys in ``data/models.csv`` and ``data/hardware.csv``; weight precision.
+    context_tok : float
+        KV length each decoded token attends to, and the prompt length in prefill. [tokens]
+    batch_per_node : float
+        Sequences per node asked for. [count]
+    usd_per_gpu_hour : float
+        Rental price. [USD/h]
+    utilization_frac : float
+        Share of hours doing paid work. [fraction]
+    assumed, measured : tuple of float
+        ``(flop_efficiency_frac, bandwidth_efficiency_frac)`` of the assumed and the measured
+        case; the datasheet case is ``(1, 1)``. [fraction]
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``case`` (``datasheet``, ``assumed``, ``measured``): ``flop_efficiency_frac``,
+        ``bandwidth_efficiency_frac`` [fraction], ``decode_cost_usd_per_mtok``,
+        ``prefill_cost_usd_per_mtok`` [USD/Mtok], ``decode_compute_bound`` (bool), and the
+        layout: ``devices_to_hold_count``, ``n_nodes_count``, ``n_devices_count``,
+        ``batch_per_node_count`` (the batch used), ``max_batch_per_node_count`` [count].
+    """
+    for name, pair in (("assumed", assumed), ("measured", measured)):
+        if len(pair) != 2:
+            raise ValueError(f"{name} must be (flop_efficiency_frac, bandwidth_efficiency_frac), "
+                             f"got {pair!r}")
+    held, _, n_nodes, n_devices, most = _node_layout(model, hardware, precision, context_tok)
+    batch = min(float(batch_per_node), most)
+    cases = pd.DataFrame({
+        "flop_efficiency_frac": [1.0, float(assumed[0]), float(measured[0])],
+        "bandwidth_efficiency_frac": [1.0, float(assumed[1]), float(measured[1])],
+    }, index=pd.Index(["datasheet", "assumed", "measured"], name="case"))
+    eff = dict(flop_efficiency_frac=cases["flop_efficiency_frac"],
+               bandwidth_efficiency_frac=cases["bandwidth_efficiency_frac"])
+    cases["decode_cost_usd_per_mtok"] = decode_cost_usd_per_mtok(
+        model, hardware, precision, batch * n_nodes, context_tok, usd_per_gpu_hour,
+        utilization_frac, n_devices=n_devices, **eff)
+    cases["prefill_cost_usd_per_mtok"] = cost_usd_per_mtok(
+        useful_usd_per_hour(usd_per_gpu_hour, utilization_frac),
+        prefill_tok_per_s(model, hardware, precision, context_tok, batch * n_nodes,
+                          n_devices=n_devices, **eff))
+    bound = decode_step_breakdown(model, hardware, precision, batch * n_nodes, context_tok,
+                                  n_devices=n_devices, **eff)
+    cases["decode_compute_bound"] = np.asarray(bound["compute_bound"], dtype=bool)
+    cases["devices_to_hold_count"] = held
+    cases["n_nodes_count"] = float(n_nodes)
+    cases["n_devices_count"] = float(n_devices)
+    cases["batch_per_node_count"] = batch
+    cases["max_batch_per_node_count"] = most
+    return cases
+
+
+def efficiency_cost_sweep(model, hardware, precision, context_tok, batch_sizes,
+                          usd_per_gpu_hour, utilization_frac, cases):
+    """Decode $/Mtok against the batch per node for each efficiency case.
+
+    Parameters
+    ----------
+    model, hardware, precision, context_tok, usd_per_gpu_hour, utilization_frac
+        As in :func:`efficiency_cost_cases`.
+    batch_sizes : sequence of float
+        Sequences per node; those above what the KV cache allows are left out. [count]
+    cases : pandas.DataFrame
+        :func:`efficiency_cost_cases` (its efficiencies and layout).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per batch and case: ``batch_per_node_count``, ``case``,
+        ``decode_cost_usd_per_mtok`` [USD/Mtok], ``decode_compute_bound`` (bool).
+    """
+    most = float(cases["max_batch_per_node_count"].iloc[0])
+    n_nodes = float(cases["n_nodes_count"].iloc[0])
+    batches = np.asarray([b for b in batch_sizes if b <= most], dtype=float)
+    if batches.size == 0:
+        raise ValueError(f"batch_sizes: none fits; at most {most:.0f} sequences per node do")
+    b = np.repeat(batches, len(cases))
+    c = np.tile(cases.index.to_numpy(), batches.size)
+    eff = dict(flop_efficiency_frac=np.tile(cases["flop_efficiency_frac"].to_numpy(), batches.size),
+               bandwidth_efficiency_frac=np.tile(cases["bandwidth_efficiency_frac"].to_numpy(),
+                                                 batches.size))
+    n_devices = float(cases["n_devices_count"].iloc[0])
+    cost = decode_cost_usd_per_mtok(model, hardware, precision, b * n_nodes, context_tok,
+                                    usd_per_gpu_hour, utilization_frac, n_devices=n_devices,
+                                    **eff)
+    bound = decode_step_breakdown(model, hardware, precision, b * n_nodes, context_tok,
+                                  n_devices=n_devices, **eff)
+    return pd.DataFrame({"batch_per_node_count": b, "case": c,
+                         "decode_cost_usd_per_mtok": np.asarray(cost, dtype=float),
+                         "decode_compute_bound": np.asarray(bound["compute_bound"], dtype=bool)})
 
 
 # --- the step level: whole forward steps recorded on a GPU (data/gpu_steps.csv) ---------------
