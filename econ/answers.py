@@ -373,7 +373,8 @@ def kernel_timings_answer_fields(results, params, steps, info):
         ``model``, ``prec``, ``dec``, ``dec_usd``, ``dec_ds``, ``pre``, ``err``, ``target``,
         ``w_err``, ``ridge``, ``mla``, ``moe``, ``md``, ``stacks``. Engine: ``n_fit``,
         ``n_hold``, ``fit``, ``hold``, ``w_hold``, ``th``, ``fp8_steps``, ``val``, ``w_val``,
-        ``tv``, ``val_plain``, ``w_plain``. Live CPU: ``threads``, ``load``, ``cpu_err``,
+        ``tv``, ``val_plain``, ``w_plain``, ``val_dense``, ``w_dense``, ``val_moe``,
+        ``w_moe``. Live CPU: ``threads``, ``load``, ``cpu_err``,
         ``w_cpu_err``, ``f32``, ``mem``, ``cpu_ridge``, ``cpu_mla``, ``w_mla``.
     """
     g, m = params["gpu_hardware"], params["model"]
@@ -386,6 +387,8 @@ def kernel_timings_answer_fields(results, params, steps, info):
     cpu_err = r("roofline_median_abs_error_frac", "cpu")
     hold, val = r("held_out_step_error_frac", e), r("validation_serving_error_frac", v)
     plain = r("validation_serving_error_no_kv_assumption_frac", v)
+    dense, moe = r("validation_serving_error_frac", f"{v}:dense"), \
+        r("validation_serving_error_frac", f"{v}:moe")
     mla = r("mla_vs_mha_decode_speedup_ratio", g)
     cpu_mla = r("mla_vs_mha_decode_speedup_ratio", "cpu")
     stack = {b: r("portable_stack_to_cublas_ratio", f"{g}:{b}") for b in ("triton", "jax", "cupy")}
@@ -411,6 +414,8 @@ def kernel_timings_answer_fields(results, params, steps, info):
         fp8_steps=r("fp8_harness_step_error_frac", e), val=val, tv=tv,
         w_val=compare(val, tv, "within", "above", "at"), val_plain=plain,
         w_plain=compare(plain, val, "lower than with them", "higher than with them", "the same"),
+        val_dense=dense, w_dense=compare(dense, tv, "within", "above", "at"),
+        val_moe=moe, w_moe=compare(moe, tv, "within", "above", "at"),
         threads=float(info["n_blas_threads"]), load=float(info["cpu_load_1min"]),
         cpu_err=cpu_err, w_cpu_err=compare(cpu_err, target, "within", "above", "at"),
         f32=r("peak_flop_per_s", "cpu:float32"), mem=r("memory_bandwidth_bytes_per_s", "cpu"),

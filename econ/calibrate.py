@@ -136,7 +136,8 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None):
     :func:`ledger_predictions`; ``serving_no_kv_assumption``, when given, from
     ``ledger_predictions(assume_kv=False)`` adds the validation error without the ledger's
     stated cache-precision assumptions. Subjects ``engine:recorded-steps`` and
-    ``predict_serving:ledger``; metrics end in ``_error_frac`` (median |predicted/measured - 1|).
+    ``predict_serving:ledger`` (``:dense`` and ``:moe`` for the validation error by
+    architecture); metrics end in ``_error_frac`` (median |predicted/measured - 1|).
     """
     bf16 = steps[steps["weight_precision"] == "bf16"]
     ok = serving[serving["metric"] != "error"]
@@ -163,6 +164,15 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None):
              source_url=src_ledger, verdict=f"{int((ok['split'] == 'validation').sum())} "
                                             "measurements never fitted to"),
     ]
+    val = ok[ok["split"] == "validation"]
+    for arch, label in (("dense", "dense models"), ("moe", "mixture-of-experts models")):
+        part = val[val["architecture"] == arch]
+        if len(part):
+            rows.append(dict(
+                metric="validation_serving_error_frac", subject=f"predict_serving:ledger:{arch}",
+                value=float(part["error_frac"].median()), source_url=src_ledger,
+                verdict=f"{len(part)} measurements of {label} never fitted to, on "
+                        f"{part['hardware'].nunique()} GPU types"))
     if serving_no_kv_assumption is not None:
         plain = serving_no_kv_assumption[serving_no_kv_assumption["metric"] != "error"]
         n = int((plain["split"] == "validation").sum())

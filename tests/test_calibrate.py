@@ -27,7 +27,8 @@ def test_step_error_summary_is_the_median_by_group():
 
 def _ledger(errors, split=("fit", "validation", "validation", "validation")):
     return pd.DataFrame({"split": list(split), "metric": ["tpot_s"] * 3 + ["error"],
-                         "error_frac": errors})
+                         "error_frac": errors, "architecture": ["dense", "dense", "moe", "moe"],
+                         "hardware": ["h100-sxm", "h100-sxm", "h200-sxm", "h200-sxm"]})
 
 
 def test_kv_assumption_summary_sets_both_medians_side_by_side():
@@ -43,10 +44,15 @@ def test_engine_validation_rows_add_the_error_without_kv_assumptions():
     steps = _steps().assign(split=["fit", "fit", "holdout", "holdout", "holdout"])
     rows = econ.engine_validation_rows(steps, _ledger([0.1, 0.05, 0.15, np.nan]),
                                        _ledger([0.1, 0.3, 0.5, np.nan]))
-    by = {r["metric"]: r["value"] for r in rows}
+    by = {r["metric"]: r["value"] for r in rows if not r["subject"].endswith(("dense", "moe"))}
     assert by["validation_serving_error_frac"] == pytest.approx(0.10)
     assert by["validation_serving_error_no_kv_assumption_frac"] == pytest.approx(0.40)
     assert by["fitted_step_error_frac"] == pytest.approx(0.2)
+    by_subject = {(r["metric"], r["subject"]): r["value"] for r in rows}
+    assert by_subject[("validation_serving_error_frac", "predict_serving:ledger:dense")] == \
+        pytest.approx(0.05)
+    assert by_subject[("validation_serving_error_frac", "predict_serving:ledger:moe")] == \
+        pytest.approx(0.15)  # the row the engine could not take is left out
     assert "validation_serving_error_no_kv_assumption_frac" not in {
         r["metric"] for r in econ.engine_validation_rows(steps, _ledger([0.1, 0.05, 0.15, 0]))}
     econ.results_frame("kernel_timings", rows)  # names carry their unit
