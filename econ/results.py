@@ -40,7 +40,8 @@ from .data import UNIT_SUFFIXES, unit_of
 __all__ = ["RESULT_COLUMNS", "METRIC_UNIT_EXCEPTIONS", "metric_unit", "results_frame",
            "validate_results", "write_results", "read_results", "collect_results", "verdict",
            "verdict_table", "format_quantity", "verdict_summary", "published_comparison",
-           "CLAIM_TESTS", "CLAIM_VERDICTS", "judge_claims", "claims_summary", "FullTextTable"]
+           "CLAIM_TESTS", "CLAIM_VERDICTS", "judge_claims", "claims_summary", "claims_table",
+           "claims_result_rows", "FullTextTable"]
 
 #: Columns of the results table, in order.
 RESULT_COLUMNS = ["notebook", "metric", "subject", "value", "unit", "published_value",
@@ -640,6 +641,36 @@ def _test_words(kind, is_ratio, target, tol, unit, other_metric, other_subject):
     return what
 
 
+def claims_table(judged):
+    """The judged claims for people: who said what, the run's value, the test and the verdict.
+
+    Parameters
+    ----------
+    judged : pandas.DataFrame
+        The table from :func:`judge_claims`.
+
+    Returns
+    -------
+    FullTextTable
+        Columns ``claim`` (the quote, in full), ``who``, ``kind``, ``notebook``,
+        ``computed`` (the compared value with its unit; "–" when the run has no such row),
+        ``test``, ``verdict`` and ``source``, in the ledger's order.
+    """
+    need = {"claim", "claimant", "kind", "notebook", "metric", "test", "compared", "verdict",
+            "source_url"}
+    if not isinstance(judged, pd.DataFrame) or not need <= set(judged.columns):
+        raise ValueError(f"claims_table needs the table from judge_claims, with {sorted(need)}")
+    is_ratio = judged["test"].str.startswith("over ")
+    units = [("ratio" if r else _claim_unit(m)) for r, m in zip(is_ratio, judged["metric"])]
+    return FullTextTable({
+        "claim": judged["claim"].to_numpy(), "who": judged["claimant"].to_numpy(),
+        "kind": judged["kind"].to_numpy(), "notebook": judged["notebook"].to_numpy(),
+        "computed": [format_quantity(v, u) for v, u in zip(judged["compared"], units)],
+        "test": judged["test"].to_numpy(), "verdict": judged["verdict"].to_numpy(),
+        "source": judged["source_url"].str.split(r"\s*;\s*").str[0].to_numpy(),
+    })
+
+
 def claims_summary(judged):
     """How the claims fared, by kind: claims, holding, failing, not settled by this run.
 
@@ -664,3 +695,23 @@ def claims_summary(judged):
         "unsettled_count": (v == CLAIM_VERDICTS[2]).astype(int).to_numpy(),
     }).groupby("kind", sort=True).sum()
     return tally.reset_index()
+
+
+def claims_result_rows(judged):
+    """Result rows counting the judged claims: per kind, ``ledger_claims_count``,
+    ``ledger_holds_count``, ``ledger_fails_count`` and ``ledger_unsettled_count``.
+
+    Parameters
+    ----------
+    judged : pandas.DataFrame
+        The table from :func:`judge_claims`.
+
+    Returns
+    -------
+    list of dict
+        Rows for :func:`results_frame` (metric, subject = the kind, value). [count]
+    """
+    tally = claims_summary(judged).set_index("kind")
+    long = tally.stack().rename("value").reset_index()
+    return [dict(metric=f"ledger_{col}", subject=kind, value=float(v))
+            for kind, col, v in long.itertuples(index=False)]

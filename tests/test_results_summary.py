@@ -150,3 +150,23 @@ def test_tables_show_claims_in_full():
     t = econ.verdict_table(res, claims={"training_cost_usd": long})
     assert long in t._repr_html_() and long in repr(t)
     assert long in econ.judge_claims(_run(1.0, 0.8), _ledger(claim=[long, "c"]))._repr_html_()
+
+
+def test_claims_table_formats_the_run_value_with_its_unit():
+    j = econ.judge_claims(_run(5.58e6, 0.8), _ledger())
+    t = econ.claims_table(j)
+    assert list(t["computed"]) == ["$5.58M", "80%"]
+    assert list(t["verdict"]) == ["holds", "holds"] and t["source"].iloc[0] == "https://example.org/a"
+    with pytest.raises(ValueError, match="judge_claims"):
+        econ.claims_table(_results())
+
+
+def test_claims_result_rows_count_each_kind():
+    j = econ.judge_claims(_run(5.576e6 * 2, 0.8), _ledger())
+    rows = econ.results_frame("summary", econ.claims_result_rows(j))
+    got = {(r.metric, r.subject): r.value for r in rows.itertuples()}
+    assert got[("ledger_claims_count", "reproduction")] == 1
+    assert got[("ledger_fails_count", "reproduction")] == 1
+    assert got[("ledger_holds_count", "judgement")] == 1
+    assert got[("ledger_unsettled_count", "judgement")] == 0
+    assert len(got) == 8
