@@ -29,7 +29,7 @@ import string
 
 import numpy as np
 
-__all__ = ["Answer", "Figure", "Word", "answer", "result", "compare", "ranking",
+__all__ = ["Answer", "Figure", "Word", "answer", "result", "result_figures", "compare", "ranking",
            "check_answer", "format_value", "ANSWER_METADATA_KEY"]
 
 #: Key of the record in the Markdown output's metadata.
@@ -95,6 +95,29 @@ def result(results, metric, subject, column="value"):
     if not math.isfinite(v):
         raise ValueError(f"result: row {metric}/{subject} has no {column}")
     return Figure(v, metric, subject, column)
+
+
+def result_figures(results, column="value"):
+    """Every finite value (or published figure) of a results table, keyed by (metric, subject).
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        A results table (:func:`econ.results_frame`).
+    column : {"value", "published_value"}
+        The run's values, or the published figures they are compared with.
+
+    Returns
+    -------
+    dict
+        ``{(metric, subject): Figure}``; rows whose ``column`` is NaN are left out.
+    """
+    if column not in ("value", "published_value"):
+        raise ValueError(f"column must be 'value' or 'published_value', got {column!r}")
+    vals = results[column].to_numpy(dtype=float)
+    keep = np.isfinite(vals)
+    return {(m, s): Figure(v, m, s, column) for m, s, v in zip(
+        results["metric"].to_numpy()[keep], results["subject"].to_numpy()[keep], vals[keep])}
 
 
 def _number(name, x):

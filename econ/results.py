@@ -41,7 +41,7 @@ __all__ = ["RESULT_COLUMNS", "METRIC_UNIT_EXCEPTIONS", "metric_unit", "results_f
            "validate_results", "write_results", "read_results", "collect_results", "verdict",
            "verdict_table", "format_quantity", "verdict_summary", "published_comparison",
            "CLAIM_TESTS", "CLAIM_VERDICTS", "judge_claims", "claims_summary", "claims_table",
-           "claims_result_rows", "FullTextTable"]
+           "claims_result_rows", "prediction_table", "FullTextTable"]
 
 #: Columns of the results table, in order.
 RESULT_COLUMNS = ["notebook", "metric", "subject", "value", "unit", "published_value",
@@ -715,3 +715,37 @@ def claims_result_rows(judged):
     long = tally.stack().rename("value").reset_index()
     return [dict(metric=f"ledger_{col}", subject=kind, value=float(v))
             for kind, col, v in long.itertuples(index=False)]
+
+
+def prediction_table(results, claims, tolerance_frac):
+    """Predictions against published figures: the verdict table with the error and a yes/no.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        A results table whose picked rows all carry a published figure.
+    claims : dict
+        Wording per ``(metric, subject)`` (as in :func:`verdict_table`).
+    tolerance_frac : float
+        Relative error within which a prediction counts as landing. [fraction]
+
+    Returns
+    -------
+    FullTextTable
+        ``claim``, ``computed``, ``published`` (formatted), ``error`` (signed percent) and
+        ``within <tol>`` ("yes" / "no"), in the order of ``claims``.
+    """
+    tol = _finite("prediction_table", "tolerance_frac", tolerance_frac)
+    if not 0.0 <= tol <= 1.0:
+        raise ValueError(f"tolerance_frac must be in [0, 1], got {tolerance_frac!r}")
+    frame = validate_results(results)
+    keyed = frame.set_index(["metric", "subject"])
+    missing = [k for k in claims if k not in keyed.index]
+    if missing:
+        raise KeyError(f"prediction_table: no result row for {missing}")
+    picked = keyed.loc[list(claims)]
+    error = picked["value"].to_numpy() / picked["published_value"].to_numpy() - 1.0
+    table = verdict_table(frame, claims=claims).drop(columns=["source", "verdict"])
+    table["error"] = [f"{100.0 * e:+.0f}%" for e in error]
+    table[f"within {_pct(tol)}"] = np.where(np.abs(error) <= tol, "yes", "no")
+    return table

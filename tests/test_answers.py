@@ -117,3 +117,20 @@ def test_published_figures_come_from_the_published_column():
     )
     with pytest.raises(ValueError, match="no published_value"):
         econ.result(_results(), "cost_usd_per_mtok", "h100-sxm", column="published_value")
+
+
+def test_result_figures_key_every_finite_row_and_remember_it():
+    res = econ.results_frame("demo", [
+        dict(metric="training_cost_usd", subject="v3", value=5.5e6, published_value=5.576e6),
+        dict(metric="cost_usd_per_mtok", subject="h100-sxm", value=3.1712)])
+    v = econ.result_figures(res)
+    p = econ.result_figures(res, "published_value")
+    assert set(v) == {("training_cost_usd", "v3"), ("cost_usd_per_mtok", "h100-sxm")}
+    assert set(p) == {("training_cost_usd", "v3")}
+    assert float(p["training_cost_usd", "v3"]) == 5.576e6
+    a = econ.answer("{x:.3fM} vs {y:.3fM}", x=v["training_cost_usd", "v3"],
+                    y=p["training_cost_usd", "v3"])
+    assert check_answer(a.markdown, a.record, res) == []
+    assert check_answer(a.markdown, a.record, res.assign(value=res["value"] * 2)) != []
+    with pytest.raises(ValueError, match="column"):
+        econ.result_figures(res, "verdict")
