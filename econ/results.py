@@ -26,6 +26,7 @@ and collects the files with :func:`collect_results`.
 """
 from __future__ import annotations
 
+import fnmatch
 import math
 import os
 import re
@@ -551,7 +552,9 @@ def judge_claims(results, claims):
     -------
     pandas.DataFrame
         One row per claim, in the ledger's order: ``claim_id``, ``claim``, ``claimant``,
-        ``kind``, ``notebook``, ``metric``, ``subject``, ``value`` (the row's value, NaN when
+        ``kind``, ``notebook``, ``metric``, ``subject`` (the row judged: a ledger subject with
+        ``*`` is resolved to the one row of that notebook and metric it matches, so a claim
+        about "the model" follows the run's model), ``value`` (the row's value, NaN when
         the run has no such row) [metric's unit], ``other_value`` (the divisor of a ``ratio_``
         test) [its unit], ``compared`` (``value``, or ``value / other_value``) [-],
         ``target`` (the figure compared with: ``target_value``, or the row's published
@@ -587,14 +590,18 @@ def judge_claims(results, claims):
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise ValueError(f"claims: claim {led['claim_id'].iloc[i]!r}: test must be one of "
                          f"{list(CLAIM_TESTS)}, got {led['test'].iloc[i]!r}")
+    subject = [_resolve_subject(frame, s, metric=m, notebook=nb)
+               for nb, m, s in zip(led["notebook"], led["metric"], led["subject"])]
     rows = frame.set_index(["notebook", "metric", "subject"])
-    own = pd.MultiIndex.from_arrays([led["notebook"], led["metric"], led["subject"]])
-    found = rows.reindex(own)
+    found = rows.reindex(pd.MultiIndex.from_arrays([led["notebook"], led["metric"], subject]))
     value = found["value"].to_numpy(dtype=float)
     published = found["published_value"].to_numpy(dtype=float)
     anywhere = frame.drop_duplicates(["metric", "subject"]).set_index(["metric", "subject"])
+    other_metric = led["other_metric"].fillna("")
+    other_subject = [_resolve_subject(frame, s, metric=m) for m, s in zip(
+        other_metric, led["other_subject"].fillna(""))]
     other = anywhere["value"].reindex(pd.MultiIndex.from_arrays(
-        [led["other_metric"].fillna(""), led["other_subject"].fillna("")])).to_numpy(dtype=float)
+        [other_metric, other_subject])).to_numpy(dtype=float)
     test = led["test"].to_numpy(dtype=object)
     is_ratio = np.char.startswith(test.astype(str), "ratio_")
     compared = np.where(is_ratio, value / np.where(other == 0, np.nan, other), value)
@@ -617,10 +624,24 @@ def judge_claims(results, claims):
         "claim_id": led["claim_id"].to_numpy(), "claim": led["claim"].to_numpy(),
         "claimant": led["claimant"].to_numpy(), "kind": led["kind"].to_numpy(),
         "notebook": led["notebook"].to_numpy(), "metric": led["metric"].to_numpy(),
-        "subject": led["subject"].to_numpy(), "value": value, "other_value": other,
+        "subject": subject, "value": value, "other_value": other,
         "compared": compared, "target": target, "test": words, "verdict": verdicts,
         "source_url": led["source_url"].to_numpy(),
     })
+
+
+def _resolve_subject(frame, subject, metric, notebook=None):
+    """A ledger subject with ``*`` (the run's model, say) resolved to the one row it matches.
+
+    Left as it is when it has no ``*`` or matches no single row of that notebook and metric.
+    """
+    if "*" not in subject:
+        return subject
+    pool = frame[frame["metric"] == metric]
+    if notebook is not None:
+        pool = pool[pool["notebook"] == notebook]
+    hits = sorted({s for s in pool["subject"] if fnmatch.fnmatchcase(s, subject)})
+    return hits[0] if len(hits) == 1 else subject
 
 
 def _claim_unit(metric):

@@ -170,3 +170,16 @@ def test_claims_result_rows_count_each_kind():
     assert got[("ledger_holds_count", "judgement")] == 1
     assert got[("ledger_unsettled_count", "judgement")] == 0
     assert len(got) == 8
+
+
+def test_a_star_in_the_subject_follows_the_runs_model():
+    res = econ.results_frame("nb_a", [
+        dict(metric="inference_share_frac", subject="kimi-k2:h200-sxm", value=0.8),
+        dict(metric="training_cost_usd", subject="x", value=5.58e6, published_value=5.576e6)])
+    led = _ledger(subject=["x", "*:h200-sxm"])
+    j = econ.judge_claims(res, led).set_index("claim_id")
+    assert j.loc["share", "subject"] == "kimi-k2:h200-sxm" and j.loc["share", "verdict"] == "holds"
+    two = econ.validate_results(__import__("pandas").concat([res, econ.results_frame("nb_a", [
+        dict(metric="inference_share_frac", subject="deepseek-v3:h200-sxm", value=0.1)])]))
+    assert econ.judge_claims(two, led).set_index("claim_id").loc[
+        "share", "verdict"] == "not settled by this run"       # ambiguous: no single row
