@@ -183,3 +183,14 @@ def test_a_star_in_the_subject_follows_the_runs_model():
         dict(metric="inference_share_frac", subject="deepseek-v3:h200-sxm", value=0.1)])]))
     assert econ.judge_claims(two, led).set_index("claim_id").loc[
         "share", "verdict"] == "not settled by this run"       # ambiguous: no single row
+
+
+def test_every_claim_of_the_ledger_is_settled_by_the_stored_run():
+    """The ledger names result rows the notebooks write: under the stored base run, no claim
+    is left unsettled (a renamed metric or subject shows up here)."""
+    from pathlib import Path
+    stored = Path(__file__).resolve().parent.parent / "notebooks" / "results"
+    judged = econ.judge_claims(econ.collect_results(stored), econ.data.load_claims())
+    unsettled = judged.loc[judged["verdict"] == "not settled by this run", "claim_id"].tolist()
+    assert not unsettled, f"claims whose result rows the stored run lacks: {unsettled}"
+    assert set(judged["verdict"]) <= set(econ.CLAIM_VERDICTS)
