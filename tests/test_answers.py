@@ -134,3 +134,23 @@ def test_result_figures_key_every_finite_row_and_remember_it():
     assert check_answer(a.markdown, a.record, res.assign(value=res["value"] * 2)) != []
     with pytest.raises(ValueError, match="column"):
         econ.result_figures(res, "verdict")
+
+
+def test_prediction_fields_split_landing_and_missing_predictions():
+    res = econ.results_frame("demo", [
+        dict(metric="decode_tok_per_s_per_node_predicted", subject="a", value=12000.0,
+             published_value=14800.0),
+        dict(metric="decode_tok_per_s_per_node_predicted", subject="b", value=29000.0,
+             published_value=14800.0),
+        dict(metric="prefill_tok_per_s_per_node_predicted", subject="a", value=75000.0,
+             published_value=73700.0)])
+    f = econ.prediction_fields(res, {("decode_tok_per_s_per_node_predicted", "a"): "decode",
+                                     ("decode_tok_per_s_per_node_predicted", "b"): "overlapped",
+                                     ("prefill_tok_per_s_per_node_predicted", "a"): "prefill"},
+                               0.3)
+    assert (f["n"], f["n_in"]) == (3.0, 2.0)
+    assert f["lands"] == "prefill; decode" and f["misses"] == "overlapped"
+    a = econ.answer("{n_in:.0f} of {n:.0f} land: {lands}. Miss: {misses}.", **f)
+    assert check_answer(a.markdown, a.record, res) == []
+    assert econ.prediction_fields(res, {("decode_tok_per_s_per_node_predicted", "b"): "x"},
+                                  0.3)["lands"] == "none"
