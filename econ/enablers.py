@@ -105,10 +105,11 @@ def moe_comparison(models, hardware, context_tok, training_context_tok):
     positive("context_tok", context_tok)
     positive("training_context_tok", training_context_tok)
     hw = _hardware(hardware)
-    decode_flop = [float(decode_step(row, hw, "bf16", 1.0, context_tok)["flop"])
-                   for _, row in m.iterrows()]
-    train_flop = [float(model_training_flop(row, 1.0, training_context_tok / 2.0))
-                  for _, row in m.iterrows()]
+    # one closed form per architecture (a model row is a spec, not a vector of scenarios)
+    decode_flop = [float(decode_step(m.loc[n], hw, "bf16", 1.0, context_tok)["flop"])
+                   for n in m.index]
+    train_flop = [float(model_training_flop(m.loc[n], 1.0, training_context_tok / 2.0))
+                  for n in m.index]
     return pd.DataFrame({
         "total_params": m["total_params"],
         "active_params": m["active_params"],
