@@ -10,7 +10,8 @@ on first use),
 ``results`` (verdict tables and result rows), ``serving`` (expert-parallel
 deployments at scale), ``engine`` (typed specs and the one calibrated step),
 ``predict`` (serving as engines measure it), ``calibrate`` (make calibrate),
-``hfconfig`` (a models row from a Hugging Face config.json), ``answers`` (conclusions
+``hfconfig`` (a models row from a Hugging Face config.json), ``enablers`` (MoE, MLA, FP8
+and MTP priced one at a time), ``answers`` (conclusions
 rendered from a run), ``setups`` (memory feasibility of a notebook's setup), ``lifetime``
 (training against serving over a model's life), ``reasoning`` (test-time compute and
 distillation), ``reports`` (papermill runs).
@@ -20,6 +21,7 @@ from .amortization import *
 from .answers import *
 from .calibrate import *
 from .data import *
+from .enablers import *
 from .engine import *
 from .frontier import *
 from .hfconfig import *

@@ -29,8 +29,9 @@ import string
 
 import numpy as np
 
-__all__ = ["Answer", "Figure", "Word", "answer", "result", "compare", "ranking",
-           "check_answer", "format_value", "ANSWER_METADATA_KEY", "kernel_timings_answer_fields"]
+__all__ = ["Answer", "Figure", "Word", "answer", "result", "result_figures", "compare", "ranking",
+           "prediction_fields", "check_answer", "format_value", "ANSWER_METADATA_KEY",
+           "kernel_timings_answer_fields"]
 
 #: Key of the record in the Markdown output's metadata.
 ANSWER_METADATA_KEY = "econ_answer"
@@ -95,6 +96,29 @@ def result(results, metric, subject, column="value"):
     if not math.isfinite(v):
         raise ValueError(f"result: row {metric}/{subject} has no {column}")
     return Figure(v, metric, subject, column)
+
+
+def result_figures(results, column="value"):
+    """Every finite value (or published figure) of a results table, keyed by (metric, subject).
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        A results table (:func:`econ.results_frame`).
+    column : {"value", "published_value"}
+        The run's values, or the published figures they are compared with.
+
+    Returns
+    -------
+    dict
+        ``{(metric, subject): Figure}``; rows whose ``column`` is NaN are left out.
+    """
+    if column not in ("value", "published_value"):
+        raise ValueError(f"column must be 'value' or 'published_value', got {column!r}")
+    vals = results[column].to_numpy(dtype=float)
+    keep = np.isfinite(vals)
+    return {(m, s): Figure(v, m, s, column) for m, s, v in zip(
+        results["metric"].to_numpy()[keep], results["subject"].to_numpy()[keep], vals[keep])}
 
 
 def _number(name, x):
@@ -177,6 +201,37 @@ def ranking(values, descending=True, sep=" > ", top=None):
     text = sep.join(k for k, _ in items)
     return Word(text, dict(kind="rank", items=[[k, v] for k, v in items],
                            descending=bool(descending), sep=sep))
+
+
+def prediction_fields(results, labels, rel_tol):
+    """Answer fields saying which predictions of published figures land, closest first.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        A results table whose rows named in ``labels`` carry a published figure.
+    labels : dict
+        ``{(metric, subject): label}``: the predictions, in words.
+    rel_tol : float
+        Relative error within which a prediction lands. [fraction]
+
+    Returns
+    -------
+    dict
+        For :func:`answer`: ``n`` (predictions) and ``n_in`` (landing) [count], ``lands`` and
+        ``misses`` (:func:`ranking` of the labels by relative error, smallest first, joined by
+        "; "; "none" when empty).
+    """
+    tol = _number("rel_tol", rel_tol)
+    off = {}
+    for (metric, subject), label in dict(labels).items():
+        value = result(results, metric, subject)
+        off[str(label)] = abs(value / result(results, metric, subject, "published_value") - 1.0)
+    lands = {k: x for k, x in off.items() if x <= tol}
+    misses = {k: x for k, x in off.items() if x > tol}
+    return dict(n=float(len(off)), n_in=float(len(lands)),
+                lands=ranking(lands or {"none": 0.0}, descending=False, sep="; "),
+                misses=ranking(misses or {"none": 0.0}, descending=False, sep="; "))
 
 
 def format_value(value, spec=""):

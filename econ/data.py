@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-__all__ = ["DataError", "load", "keys", "row", "tables", "DATA_DIR", "UNIT_SUFFIXES",
-           "unit_of"]
+__all__ = ["DataError", "load", "keys", "row", "tables", "load_claims", "DATA_DIR",
+           "UNIT_SUFFIXES", "unit_of"]
 
 
 def _data_dir():
@@ -357,3 +357,32 @@ def row(name, key, data_dir=None):
             f"unknown {df.index.name} {key!r} in table {name!r}; valid: {sorted(df.index)}"
         )
     return df.loc[key]
+
+
+def load_claims(data_dir=None):
+    """The claims ledger (``data/claims.csv``): the debate's claims and how each is judged.
+
+    Parameters
+    ----------
+    data_dir : str or Path, optional
+        Another folder laid out like ``data/``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``claim_id``; the columns of ``data/claims.yaml`` (claim, claimant, kind,
+        notebook, metric, subject, test, target_value, tolerance_frac, other_metric,
+        other_subject, sources). Judge it against a run with ``econ.judge_claims``.
+
+    Raises
+    ------
+    DataError
+        A rule of the sidecar broken, or a metric that is not a snake_case name.
+    """
+    claims = load("claims", data_dir)
+    bad = [m for m in list(claims["metric"]) + list(claims["other_metric"].dropna())
+           if not re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*", m)]
+    if bad:
+        raise DataError(f"claims.csv: metric names must be snake_case result metrics, "
+                        f"got {bad[0]!r}")
+    return claims

@@ -36,6 +36,7 @@ __all__ = [
     "model_kv_cache_bytes",
     "kv_cache_bytes",
     "max_concurrent_sequences",
+    "kv_cache_reduction_frac",
 ]
 
 #: Attention variants the cache formulas cover.
@@ -177,6 +178,41 @@ def model_kv_cache_bytes_per_token(model, bytes_per_elem=2.0):
         raise ValueError("bytes_per_elem must be a single value when model is a whole table, "
                          f"got an array of shape {np.shape(bytes_per_elem)}")
     return kv_cache_bytes_per_token(float(layers[0]), float(elems[0]), bytes_per_elem)
+
+
+def kv_cache_reduction_frac(model, baseline, bytes_per_elem=2.0, baseline_bytes_per_elem=2.0):
+    """Share of a baseline's KV cache per token that a model saves: ``1 - kv / kv_baseline``.
+
+    Parameters
+    ----------
+    model, baseline : str, pandas.Series or Mapping
+        The two models (as in :func:`model_kv_cache_bytes_per_token`).
+    bytes_per_elem : numeric or str, default 2.0
+        The model's cache precision; an array gives one reduction per value. [bytes]
+    baseline_bytes_per_elem : numeric or str, default 2.0
+        The baseline's cache precision. [bytes]
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Same shape as ``bytes_per_elem``. [fraction]
+
+    Examples
+    --------
+    DeepSeek-V2's latent cache against DeepSeek 67B's GQA cache, both BF16, and with V2's
+    deployed ~6-bit cache (0.75 bytes per element):
+
+    >>> np.round(kv_cache_reduction_frac("deepseek-v2", "deepseek-67b", np.array([2.0, 0.75])), 4)
+    array([0.8224, 0.9334])
+
+    References
+    ----------
+    .. [1] DeepSeek-AI, "DeepSeek-V2", arXiv:2405.04434, abstract ("reduces the KV cache by
+       93.3%").
+    """
+    kv = model_kv_cache_bytes_per_token(model, bytes_per_elem)
+    base = model_kv_cache_bytes_per_token(baseline, baseline_bytes_per_elem)
+    return 1.0 - kv / base
 
 
 def model_kv_cache_bytes(model, context_tok, bytes_per_elem=2.0):

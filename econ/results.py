@@ -26,6 +26,7 @@ and collects the files with :func:`collect_results`.
 """
 from __future__ import annotations
 
+import fnmatch
 import math
 import os
 import re
@@ -40,7 +41,9 @@ from .data import UNIT_SUFFIXES, unit_of
 __all__ = ["RESULT_COLUMNS", "METRIC_UNIT_EXCEPTIONS", "metric_unit", "results_frame",
            "validate_results", "write_results", "read_results", "collect_results", "verdict",
            "verdict_table", "format_quantity", "verdict_summary", "published_comparison",
-           "kernel_timings_results", "kernel_timings_claims", "kernel_timings_side_by_side"]
+           "kernel_timings_results", "kernel_timings_claims", "kernel_timings_side_by_side",
+           "CLAIM_TESTS", "CLAIM_VERDICTS", "judge_claims", "claims_summary", "claims_table",
+           "claims_result_rows", "prediction_table", "FullTextTable"]
 
 #: Columns of the results table, in order.
 RESULT_COLUMNS = ["notebook", "metric", "subject", "value", "unit", "published_value",
@@ -386,6 +389,26 @@ def format_quantity(value, unit):
     return f"{_number(v)} {unit}"
 
 
+class FullTextTable(pd.DataFrame):
+    """A table that shows every cell in full: no ``...`` at pandas' 50-character column width.
+
+    Claims, verdicts and sources are sentences; cut, they lose their meaning (and a cut source
+    address no longer opens). Behaves as a ``pandas.DataFrame`` in every other respect.
+    """
+
+    @property
+    def _constructor(self):
+        return FullTextTable
+
+    def _repr_html_(self):
+        with pd.option_context("display.max_colwidth", None):
+            return super()._repr_html_()
+
+    def __repr__(self):
+        with pd.option_context("display.max_colwidth", None):
+            return super().__repr__()
+
+
 def verdict_table(results, claims=None):
     """The table a notebook ends with: claim, computed, published, source, verdict.
 
@@ -436,7 +459,7 @@ def verdict_table(results, claims=None):
     table = pd.DataFrame(rows, columns=["notebook"] + cols)
     if frame["notebook"].nunique() <= 1:
         table = table[cols]
-    return table
+    return FullTextTable(table)
 
 
 def _reproduced(verdicts):
@@ -795,3 +818,248 @@ def kernel_timings_side_by_side(results, params):
         "live CPU (this machine, now)": [cell(mt, c) for _, mt, c, _, _ in pairs],
         "recorded GPU": [cell(other or mt, gs) for _, mt, _, gs, other in pairs],
     })
+
+
+#: The tests a claims-ledger row may name (``data/claims.yaml``, column ``test``).
+CLAIM_TESTS = ("within", "at_least", "at_most", "ratio_within", "ratio_at_least",
+               "ratio_at_most")
+#: The verdicts :func:`judge_claims` gives.
+CLAIM_VERDICTS = ("holds", "fails", "not settled by this run")
+_CLAIM_COLUMNS = ("claim", "claimant", "kind", "notebook", "metric", "subject", "test",
+                  "target_value", "tolerance_frac", "other_metric", "other_subject",
+                  "source_url")
+
+
+def judge_claims(results, claims):
+    """Judge every claim of the claims ledger against a run's result rows.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        The run's results table (:func:`collect_results`), any number of notebooks.
+    claims : pandas.DataFrame
+        The claims ledger (``econ.data.load("claims")``): indexed by ``claim_id`` (or with a
+        ``claim_id`` column), with the columns of ``data/claims.yaml``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per claim, in the ledger's order: ``claim_id``, ``claim``, ``claimant``,
+        ``kind``, ``notebook``, ``metric``, ``subject`` (the row judged: a ledger subject with
+        ``*`` is resolved to the one row of that notebook and metric it matches, so a claim
+        about "the model" follows the run's model), ``value`` (the row's value, NaN when
+        the run has no such row) [metric's unit], ``other_value`` (the divisor of a ``ratio_``
+        test) [its unit], ``compared`` (``value``, or ``value / other_value``) [-],
+        ``target`` (the figure compared with: ``target_value``, or the row's published
+        figure for a ``within`` test without one) [metric's unit, or ratio], ``test`` (the
+        test in words, with units), ``verdict`` (one of :data:`CLAIM_VERDICTS`: "holds",
+        "fails", or "not settled by this run" when a row the test needs is absent or a
+        ``within`` test has no figure to compare with) and ``source_url``.
+
+    Notes
+    -----
+    ``within``: ``|v / t - 1| <= tolerance_frac``; ``at_least``: ``v >= t``; ``at_most``:
+    ``v <= t``; the ``ratio_`` tests apply the same to ``v / w``, with ``w`` the value of the
+    row (``other_metric``, ``other_subject``) from any notebook of the run. A claim holds or
+    fails under the run's scenario: a reproduction (``kind``) uses published inputs and so
+    gives the same verdict under any scenario; a judgement rests on the run's assumptions.
+
+    Raises
+    ------
+    ValueError
+        A ledger without the needed columns, or with an unknown ``test`` (naming the claim).
+    """
+    frame = validate_results(results)
+    if not isinstance(claims, pd.DataFrame):
+        raise ValueError(f"claims must be a pandas DataFrame (econ.data.load('claims')), "
+                         f"got {type(claims).__name__}")
+    led = claims.reset_index() if "claim_id" not in claims.columns else claims.reset_index(
+        drop=True)
+    missing = [c for c in ("claim_id",) + _CLAIM_COLUMNS if c not in led.columns]
+    if missing:
+        raise ValueError(f"claims: missing column(s) {missing}; see data/claims.yaml")
+    bad = ~led["test"].isin(CLAIM_TESTS)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ValueError(f"claims: claim {led['claim_id'].iloc[i]!r}: test must be one of "
+                         f"{list(CLAIM_TESTS)}, got {led['test'].iloc[i]!r}")
+    subject = [_resolve_subject(frame, s, metric=m, notebook=nb)
+               for nb, m, s in zip(led["notebook"], led["metric"], led["subject"])]
+    rows = frame.set_index(["notebook", "metric", "subject"])
+    found = rows.reindex(pd.MultiIndex.from_arrays([led["notebook"], led["metric"], subject]))
+    value = found["value"].to_numpy(dtype=float)
+    published = found["published_value"].to_numpy(dtype=float)
+    anywhere = frame.drop_duplicates(["metric", "subject"]).set_index(["metric", "subject"])
+    other_metric = led["other_metric"].fillna("")
+    other_subject = [_resolve_subject(frame, s, metric=m) for m, s in zip(
+        other_metric, led["other_subject"].fillna(""))]
+    other = anywhere["value"].reindex(pd.MultiIndex.from_arrays(
+        [other_metric, other_subject])).to_numpy(dtype=float)
+    test = led["test"].to_numpy(dtype=object)
+    is_ratio = np.char.startswith(test.astype(str), "ratio_")
+    compared = np.where(is_ratio, value / np.where(other == 0, np.nan, other), value)
+    target_value = pd.to_numeric(led["target_value"], errors="coerce").to_numpy(dtype=float)
+    target = np.where(np.isnan(target_value) & (test == "within"), published, target_value)
+    tol = pd.to_numeric(led["tolerance_frac"], errors="coerce").to_numpy(dtype=float)
+    kind = np.char.replace(test.astype(str), "ratio_", "")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ok = np.select(
+            [kind == "within", kind == "at_least", kind == "at_most"],
+            [np.abs(compared / target - 1.0) <= tol, compared >= target, compared <= target],
+            default=False)
+    settled = np.isfinite(compared) & np.isfinite(target) & ~((kind == "within") & np.isnan(tol))
+    verdicts = np.where(~settled, CLAIM_VERDICTS[2], np.where(ok, CLAIM_VERDICTS[0],
+                                                               CLAIM_VERDICTS[1]))
+    units = [_claim_unit(m) for m in led["metric"]]
+    words = [_test_words(k, r, t, tl, u, om, os_) for k, r, t, tl, u, om, os_ in zip(
+        kind, is_ratio, target, tol, units, led["other_metric"], led["other_subject"])]
+    return FullTextTable({
+        "claim_id": led["claim_id"].to_numpy(), "claim": led["claim"].to_numpy(),
+        "claimant": led["claimant"].to_numpy(), "kind": led["kind"].to_numpy(),
+        "notebook": led["notebook"].to_numpy(), "metric": led["metric"].to_numpy(),
+        "subject": subject, "value": value, "other_value": other,
+        "compared": compared, "target": target, "test": words, "verdict": verdicts,
+        "source_url": led["source_url"].to_numpy(),
+    })
+
+
+def _resolve_subject(frame, subject, metric, notebook=None):
+    """A ledger subject with ``*`` (the run's model, say) resolved to the one row it matches.
+
+    Left as it is when it has no ``*`` or matches no single row of that notebook and metric.
+    """
+    if "*" not in subject:
+        return subject
+    pool = frame[frame["metric"] == metric]
+    if notebook is not None:
+        pool = pool[pool["notebook"] == notebook]
+    hits = sorted({s for s in pool["subject"] if fnmatch.fnmatchcase(s, subject)})
+    return hits[0] if len(hits) == 1 else subject
+
+
+def _claim_unit(metric):
+    try:
+        return metric_unit(metric)
+    except ValueError:
+        return None
+
+
+def _test_words(kind, is_ratio, target, tol, unit, other_metric, other_subject):
+    show = (lambda v: format_quantity(v, "ratio")) if is_ratio else (
+        lambda v: format_quantity(v, unit))
+    t = "the published figure (none in this run)" if not math.isfinite(target) else show(target)
+    what = {"within": f"within {_pct(tol) if math.isfinite(tol) else '?'} of {t}",
+            "at_least": f"at least {t}", "at_most": f"at most {t}"}[kind]
+    if is_ratio:
+        return f"over {other_metric} ({other_subject}): {what}"
+    return what
+
+
+def claims_table(judged):
+    """The judged claims for people: who said what, the run's value, the test and the verdict.
+
+    Parameters
+    ----------
+    judged : pandas.DataFrame
+        The table from :func:`judge_claims`.
+
+    Returns
+    -------
+    FullTextTable
+        Columns ``claim`` (the quote, in full), ``who``, ``kind``, ``notebook``,
+        ``computed`` (the compared value with its unit; "–" when the run has no such row),
+        ``test``, ``verdict`` and ``source``, in the ledger's order.
+    """
+    need = {"claim", "claimant", "kind", "notebook", "metric", "test", "compared", "verdict",
+            "source_url"}
+    if not isinstance(judged, pd.DataFrame) or not need <= set(judged.columns):
+        raise ValueError(f"claims_table needs the table from judge_claims, with {sorted(need)}")
+    is_ratio = judged["test"].str.startswith("over ")
+    units = [("ratio" if r else _claim_unit(m)) for r, m in zip(is_ratio, judged["metric"])]
+    return FullTextTable({
+        "claim": judged["claim"].to_numpy(), "who": judged["claimant"].to_numpy(),
+        "kind": judged["kind"].to_numpy(), "notebook": judged["notebook"].to_numpy(),
+        "computed": [format_quantity(v, u) for v, u in zip(judged["compared"], units)],
+        "test": judged["test"].to_numpy(), "verdict": judged["verdict"].to_numpy(),
+        "source": judged["source_url"].str.split(r"\s*;\s*").str[0].to_numpy(),
+    })
+
+
+def claims_summary(judged):
+    """How the claims fared, by kind: claims, holding, failing, not settled by this run.
+
+    Parameters
+    ----------
+    judged : pandas.DataFrame
+        The table from :func:`judge_claims`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``kind`` (sorted) with ``claims_count``, ``holds_count``, ``fails_count``
+        and ``unsettled_count``. [count]
+    """
+    if not isinstance(judged, pd.DataFrame) or not {"kind", "verdict"} <= set(judged.columns):
+        raise ValueError("claims_summary needs the table from judge_claims (kind, verdict)")
+    v = judged["verdict"]
+    tally = pd.DataFrame({
+        "kind": judged["kind"].to_numpy(), "claims_count": 1,
+        "holds_count": (v == CLAIM_VERDICTS[0]).astype(int).to_numpy(),
+        "fails_count": (v == CLAIM_VERDICTS[1]).astype(int).to_numpy(),
+        "unsettled_count": (v == CLAIM_VERDICTS[2]).astype(int).to_numpy(),
+    }).groupby("kind", sort=True).sum()
+    return tally.reset_index()
+
+
+def claims_result_rows(judged):
+    """Result rows counting the judged claims: per kind, ``ledger_claims_count``,
+    ``ledger_holds_count``, ``ledger_fails_count`` and ``ledger_unsettled_count``.
+
+    Parameters
+    ----------
+    judged : pandas.DataFrame
+        The table from :func:`judge_claims`.
+
+    Returns
+    -------
+    list of dict
+        Rows for :func:`results_frame` (metric, subject = the kind, value). [count]
+    """
+    tally = claims_summary(judged).set_index("kind")
+    long = tally.stack().rename("value").reset_index()
+    return [dict(metric=f"ledger_{col}", subject=kind, value=float(v))
+            for kind, col, v in long.itertuples(index=False)]
+
+
+def prediction_table(results, claims, tolerance_frac):
+    """Predictions against published figures: the verdict table with the error and a yes/no.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        A results table whose picked rows all carry a published figure.
+    claims : dict
+        Wording per ``(metric, subject)`` (as in :func:`verdict_table`).
+    tolerance_frac : float
+        Relative error within which a prediction counts as landing. [fraction]
+
+    Returns
+    -------
+    FullTextTable
+        ``claim``, ``computed``, ``published`` (formatted), ``error`` (signed percent) and
+        ``within <tol>`` ("yes" / "no"), in the order of ``claims``.
+    """
+    tol = _finite("prediction_table", "tolerance_frac", tolerance_frac)
+    if not 0.0 <= tol <= 1.0:
+        raise ValueError(f"tolerance_frac must be in [0, 1], got {tolerance_frac!r}")
+    frame = validate_results(results)
+    keyed = frame.set_index(["metric", "subject"])
+    missing = [k for k in claims if k not in keyed.index]
+    if missing:
+        raise KeyError(f"prediction_table: no result row for {missing}")
+    picked = keyed.loc[list(claims)]
+    error = picked["value"].to_numpy() / picked["published_value"].to_numpy() - 1.0
+    table = verdict_table(frame, claims=claims).drop(columns=["source", "verdict"])
+    table["error"] = [f"{100.0 * e:+.0f}%" for e in error]
+    table[f"within {_pct(tol)}"] = np.where(np.abs(error) <= tol, "yes", "no")
+    return table

@@ -84,10 +84,17 @@ __all__ = [
     "deployment_prefill",
     "decode_time_breakdown",
     "day6_decode_breakdown",
+    "day6_step_time_table",
     "max_generation_throughput",
     "max_generation_throughput_ratio",
     "day6_prediction",
     "serving_result_rows",
+    "day6_decode_cases",
+    "day6_decode_sweep",
+    "v2_ratio_sweep",
+    "day6_prefill_spread",
+    "day6_cache_hit_load",
+    "serving_prediction_claims",
 ]
 
 #: Decode units in ``data/deployments.csv`` that the Day-6 prediction uses.
@@ -613,6 +620,22 @@ def day6_decode_breakdown(**kwargs):
     return pd.DataFrame(rows, columns=_BREAKDOWN_COLUMNS)
 
 
+def day6_step_time_table(**kwargs):
+    """:func:`day6_decode_breakdown` for a chart: milliseconds, each case labelled with its batch.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`day6_decode_breakdown`, with ``case`` reading "overlapped, 134 per GPU" or
+        "added, 79 per GPU" (communication added: the "not overlapped" case) and a column
+        ``time_ms`` (``time_s`` in milliseconds). [ms]
+    """
+    b = day6_decode_breakdown(**kwargs)
+    label = (b["case"].str.replace("not overlapped", "added") + ", "
+             + b["n_sequences_per_device"].map("{:.0f}".format) + " per GPU")
+    return b.assign(case=label, time_ms=1e3 * b["time_s"])
+
+
 _BREAKDOWN_COLUMNS = ["case", "n_sequences_per_device", "component", "time_s", "share_frac",
                       "bound"]
 
@@ -903,6 +926,216 @@ def serving_result_rows(rel_tol=0.30, v2_kv_length_tok=None, **kwargs):
 
 
 # --- private -------------------------------------------------------------------------------------
+
+# --- the Day-6 prediction, laid out for reading -------------------------------------------------
+
+_CASES = (("overlapped", True), ("added", False))
+
+
+def day6_decode_cases(**kwargs):
+    """The Day-6 decode prediction case by case, and both cases at the published batch.
+
+    Rows: communication ``overlapped`` and ``added``, each at the batch it predicts
+    (:func:`day6_prediction`); then each at the batch the published figures imply (14.8k
+    tokens/s per node over ~21 tokens/s per user over 8 GPUs, rounded).
+
+    Parameters
+    ----------
+    **kwargs
+        Efficiencies and ``link_rates`` (as in :func:`deployment_decode_step`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``case``, ``batch`` ("predicted" or "published"), ``n_sequences_per_device``,
+        ``max_sequences_per_device`` [count], ``decode_tok_per_s_per_user``,
+        ``decode_tok_per_s_per_node`` [tokens/s], ``compute_s``, ``comm_s``, ``step_s``
+        (per decode step) [s].
+    """
+    x = day6_inputs()
+    dep = _deployment(DAY6_DECODE, "decode")
+    published_batch = float(np.round(x["decode_tok_per_s_per_node"] / x["per_user_tok_per_s"]
+                                     / float(dep["n_devices_per_node"])))
+    steps = [(case, "predicted", day6_prediction(overlap=ov, **kwargs)["decode"])
+             for case, ov in _CASES]
+    steps += [(case, "published", deployment_decode_step(
+        DAY6_DECODE, published_batch, x["kv_length_tok"], acceptance_frac=x["acceptance_frac"],
+        overlap=ov, **kwargs)) for case, ov in _CASES]
+    cols = ["n_sequences_per_device", "max_sequences_per_device", "decode_tok_per_s_per_user",
+            "decode_tok_per_s_per_node", "compute_s", "comm_s", "step_s"]
+    return pd.DataFrame([dict(case=case, batch=batch, **{c: float(s[c]) for c in cols})
+                         for case, batch, s in steps])
+
+
+def day6_decode_sweep(n_points=24, **kwargs):
+    """Day-6 decode throughput per node against speed per user, batch swept, with the published
+    point.
+
+    The batch per GPU runs geometrically from 1 to what fits in memory (overlapped case),
+    rounded to whole sequences.
+
+    Parameters
+    ----------
+    n_points : int
+        Batches on the sweep before rounding. [count]
+    **kwargs
+        Efficiencies and ``link_rates``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long: ``series`` ("predicted, communication overlapped", "... added", "published,
+        Day-6"), ``n_sequences_per_device`` [count], ``decode_tok_per_s_per_user``,
+        ``decode_tok_per_s_per_node`` [tokens/s]. The published series has two points, the
+        low and high ends of the published per-user speed, at the batch they imply.
+    """
+    x = day6_inputs()
+    pub = data.load("published").loc["deepseek-day6-per-user-output-tok-per-s"]
+    dep = _deployment(DAY6_DECODE, "decode")
+    fit = day6_prediction(overlap=True, **kwargs)["decode"]["max_sequences_per_device"]
+    batch = np.unique(np.round(np.geomspace(1.0, float(fit), int(n_points))))
+    frames = []
+    for case, ov in _CASES:
+        s = deployment_decode_step(DAY6_DECODE, batch, x["kv_length_tok"],
+                                   acceptance_frac=x["acceptance_frac"], overlap=ov, **kwargs)
+        frames.append(pd.DataFrame({
+            "series": f"predicted, communication {case}", "n_sequences_per_device": batch,
+            "decode_tok_per_s_per_user": s["decode_tok_per_s_per_user"],
+            "decode_tok_per_s_per_node": s["decode_tok_per_s_per_node"]}))
+    per_user = np.array([pub["low"], pub["high"]], dtype=float)
+    frames.append(pd.DataFrame({
+        "series": "published, Day-6", "n_sequences_per_device":
+            x["decode_tok_per_s_per_node"] / x["per_user_tok_per_s"]
+            / float(dep["n_devices_per_node"]),
+        "decode_tok_per_s_per_user": per_user,
+        "decode_tok_per_s_per_node": x["decode_tok_per_s_per_node"]}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def v2_ratio_sweep(kv_length_tok, tolerance_frac, n_points=9, **kwargs):
+    """DeepSeek-V2 over DeepSeek 67B, maximum generation throughput, across the unpublished
+    context length of the V2 report's test, with the published 5.76x and a tolerance band.
+
+    Parameters
+    ----------
+    kv_length_tok : float
+        The run's KV length per generated token (marked on its own). [tokens]
+    tolerance_frac : float
+        Half-width of the band around the published ratio. [fraction]
+    n_points : int
+        Points across the assumed range (``deepseek_67b_service_kv_length_tok`` low to high
+        in ``data/assumptions.csv``). [count]
+    **kwargs
+        Efficiencies and ``link_rates``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long: ``series`` ("predicted", "this run's KV length", "published", "published -30%",
+        "published +30%"), ``kv_length_tok`` [tokens], ``throughput_ratio`` [ratio].
+    """
+    fraction("tolerance_frac", tolerance_frac)
+    a = data.load("assumptions").loc["deepseek_67b_service_kv_length_tok"]
+    pub = float(data.load("published").loc["deepseek-v2-max-generation-throughput-ratio",
+                                            "value"])
+    grid = np.geomspace(float(a["low"]), float(a["high"]), int(n_points))
+    nodes = ("deepseek-v2-h800-node", "deepseek-67b-h800-node")
+    ends = grid[[0, -1]]
+    return pd.concat([
+        pd.DataFrame({"series": "predicted", "kv_length_tok": grid,
+                      "throughput_ratio": max_generation_throughput_ratio(*nodes, grid,
+                                                                          **kwargs)}),
+        pd.DataFrame({"series": "this run's KV length", "kv_length_tok": [float(kv_length_tok)],
+                      "throughput_ratio": [float(max_generation_throughput_ratio(
+                          *nodes, float(kv_length_tok), **kwargs))]}),
+        pd.DataFrame({"series": "published", "kv_length_tok": ends, "throughput_ratio": pub}),
+    ] + [pd.DataFrame({"series": f"published {sign * tolerance_frac:+.0%}", "kv_length_tok": ends,
+                       "throughput_ratio": pub * (1.0 + sign * tolerance_frac)})
+         for sign in (-1.0, 1.0)], ignore_index=True)
+
+
+def day6_prefill_spread(spread_ratio, **kwargs):
+    """Day-6 prefill per node when prompt lengths spread: attention at a multiple of the mean.
+
+    Attention's cost per token grows with the prompt, so prompts of unequal length cost more
+    than the mean prompt: the length-weighted prompt is 1x the mean when all are equal and
+    2x for an exponential spread.
+
+    Parameters
+    ----------
+    spread_ratio : array_like
+        Length-weighted prompt over the mean prompt. [ratio]
+    **kwargs
+        Efficiencies and ``link_rates``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``case`` ("overlapped", "added"), ``spread_ratio`` [ratio],
+        ``prefill_tok_per_s_per_node`` [tokens/s], ``error_frac`` (against the published
+        73.7k) [fraction].
+    """
+    x = day6_inputs()
+    k = np.atleast_1d(np.asarray(positive("spread_ratio", spread_ratio), dtype=float))
+    frames = []
+    for case, ov in _CASES:
+        rate = deployment_prefill(DAY6_PREFILL, x["prompt_tok"] * k, x["cache_hit_frac"],
+                                  overlap=ov, **kwargs)["prefill_tok_per_s_per_node"]
+        frames.append(pd.DataFrame({
+            "case": case, "spread_ratio": k, "prefill_tok_per_s_per_node": rate,
+            "error_frac": rate / x["prefill_tok_per_s_per_node"] - 1.0}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def day6_cache_hit_load(kv_bytes_per_tok):
+    """Bandwidth the Day-6 cache hits need to reach HBM, against the prefill node's InfiniBand.
+
+    Parameters
+    ----------
+    kv_bytes_per_tok : float
+        KV cache per token as loaded (V3, BF16). [bytes/token]
+
+    Returns
+    -------
+    dict
+        ``load_bytes_per_s`` (published prefill rate x cache-hit share x bytes per token, per
+        node) [bytes/s] and ``ib_share_frac`` (of the node's InfiniBand) [fraction].
+    """
+    x = day6_inputs()
+    d = _deployment(DAY6_PREFILL, "prefill")
+    load = x["prefill_tok_per_s_per_node"] * x["cache_hit_frac"] * positive(
+        "kv_bytes_per_tok", kv_bytes_per_tok)
+    return dict(load_bytes_per_s=float(load), ib_share_frac=float(
+        load / (float(d["ib_bytes_per_s"]) * float(d["n_devices_per_node"]))))
+
+
+def serving_prediction_claims():
+    """Wording of each prediction row of :func:`serving_result_rows`, keyed by (metric, subject).
+
+    For :func:`econ.prediction_table` and :func:`econ.verdict_table`: the Day-6 per-node
+    rates, $/Mtok and batch with communication overlapped and added, and V2 over 67B.
+
+    Returns
+    -------
+    dict
+        ``{(metric, subject): label}``, in reading order.
+    """
+    quantities = {
+        "prefill_tok_per_s_per_node_predicted": "Prefill, input tokens/s per node (cache hits "
+                                                "included)",
+        "decode_tok_per_s_per_node_predicted": "Decode, output tokens/s per node",
+        "predicted_input_cost_usd_per_mtok": "Input $/Mtok at $2 per GPU-hour",
+        "predicted_output_cost_usd_per_mtok": "Output $/Mtok at $2 per GPU-hour",
+        "decode_sequences_per_device_count": "Decode sequences per GPU (published: 14.8k / 21 "
+                                             "/ 8)",
+    }
+    cases = {DAY6_SUBJECT: "overlapped", f"{DAY6_SUBJECT}:no-overlap": "added"}
+    out = {(metric, subject): f"{label} (communication {case})"
+           for metric, label in quantities.items() for subject, case in cases.items()}
+    out["max_generation_throughput_ratio_predicted", "deepseek-v2-vs-deepseek-67b"] = (
+        "DeepSeek-V2 over DeepSeek 67B, maximum generation throughput on one 8xH800 node")
+    return out
+
 
 def _check_finite(out, names):
     for key, v in out.items():

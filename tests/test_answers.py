@@ -167,3 +167,40 @@ def test_kernel_timings_answer_fields_are_the_runs_rows_and_words():
     a = econ.answer("{g} {fp8:.0%} {w_fp8} {dg:.0%}; {hold:.1%} {w_hold} {th:.0%}; {stacks}; "
                     "{val_plain:.0%} {w_plain}", **f)
     assert check_answer(a.markdown, a.record, results) == []
+
+
+def test_result_figures_key_every_finite_row_and_remember_it():
+    res = econ.results_frame("demo", [
+        dict(metric="training_cost_usd", subject="v3", value=5.5e6, published_value=5.576e6),
+        dict(metric="cost_usd_per_mtok", subject="h100-sxm", value=3.1712)])
+    v = econ.result_figures(res)
+    p = econ.result_figures(res, "published_value")
+    assert set(v) == {("training_cost_usd", "v3"), ("cost_usd_per_mtok", "h100-sxm")}
+    assert set(p) == {("training_cost_usd", "v3")}
+    assert float(p["training_cost_usd", "v3"]) == 5.576e6
+    a = econ.answer("{x:.3fM} vs {y:.3fM}", x=v["training_cost_usd", "v3"],
+                    y=p["training_cost_usd", "v3"])
+    assert check_answer(a.markdown, a.record, res) == []
+    assert check_answer(a.markdown, a.record, res.assign(value=res["value"] * 2)) != []
+    with pytest.raises(ValueError, match="column"):
+        econ.result_figures(res, "verdict")
+
+
+def test_prediction_fields_split_landing_and_missing_predictions():
+    res = econ.results_frame("demo", [
+        dict(metric="decode_tok_per_s_per_node_predicted", subject="a", value=12000.0,
+             published_value=14800.0),
+        dict(metric="decode_tok_per_s_per_node_predicted", subject="b", value=29000.0,
+             published_value=14800.0),
+        dict(metric="prefill_tok_per_s_per_node_predicted", subject="a", value=75000.0,
+             published_value=73700.0)])
+    f = econ.prediction_fields(res, {("decode_tok_per_s_per_node_predicted", "a"): "decode",
+                                     ("decode_tok_per_s_per_node_predicted", "b"): "overlapped",
+                                     ("prefill_tok_per_s_per_node_predicted", "a"): "prefill"},
+                               0.3)
+    assert (f["n"], f["n_in"]) == (3.0, 2.0)
+    assert f["lands"] == "prefill; decode" and f["misses"] == "overlapped"
+    a = econ.answer("{n_in:.0f} of {n:.0f} land: {lands}. Miss: {misses}.", **f)
+    assert check_answer(a.markdown, a.record, res) == []
+    assert econ.prediction_fields(res, {("decode_tok_per_s_per_node_predicted", "b"): "x"},
+                                  0.3)["lands"] == "none"

@@ -1,0 +1,243 @@
+"""The architecture notebook's analyses (econ.enablers, the Day-6 tables of econ.serving):
+published figures, hand-worked closed forms and the relations the waterfall must keep."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import econ
+from econ import serving as S
+
+MODELS = econ.data.load("models")
+PUB = econ.data.load("published")
+H800 = econ.data.row("hardware", "h800-sxm")
+EFF = dict(flop_efficiency_frac=0.68, bandwidth_efficiency_frac=0.9)
+SERVING = dict(matmul_efficiency_frac=0.68, bandwidth_efficiency_frac=0.9, link_rates="measured")
+
+
+def test_moe_comparison_against_the_published_split_and_flop_tables():
+    t = econ.moe_comparison(["deepseek-v3", "llama-3.1-405b"], H800, 4989.0, 4096.0)
+    assert t.loc["deepseek-v3", "active_param_frac"] == pytest.approx(37 / 671, rel=0.01)
+    assert t.loc["llama-3.1-405b", "active_param_frac"] == 1.0
+    for name in t.index:  # ISCA'25 Table 2, 4,096-token sequences
+        assert t.loc[name, "training_flop_per_tok"] == pytest.approx(
+            PUB.loc[f"{name}-training-flop-per-tok", "value"], rel=0.02)
+    # a decoded token costs at least 2 FLOPs per active parameter, attention on top
+    assert (t["decode_flop_per_tok"] > 2.0 * t["active_params"]).all()
+    assert t.loc["deepseek-v3", "bf16_weight_bytes"] == pytest.approx(2.0 * 671e9)
+    same = econ.moe_comparison(MODELS.loc[["deepseek-v3"]], "h800-sxm", 4989.0, 4096.0)
+    assert same.loc["deepseek-v3", "decode_flop_per_tok"] == t.loc["deepseek-v3",
+                                                                   "decode_flop_per_tok"]
+    with pytest.raises(KeyError, match="unknown model"):
+        econ.moe_comparison(["gpt-9"], H800, 4989.0, 4096.0)
+    with pytest.raises(ValueError, match="context_tok"):
+        econ.moe_comparison(["deepseek-v3"], H800, -1.0, 4096.0)
+
+
+def test_kv_cache_table_reproduces_the_published_bytes_per_token():
+    t = econ.kv_cache_table(MODELS)
+    have = t["published_bytes_per_tok"].notna()
+    assert have.sum() >= 3
+    np.testing.assert_allclose(t.loc[have, "kv_cache_bytes_per_tok"],
+                               t.loc[have, "published_bytes_per_tok"], rtol=1e-3)
+    # by hand from the configs: MLA (512 + 64) x 61 layers x 2 bytes; GQA 2 x 8 x 128 x 126 x 2
+    assert t.loc["deepseek-v3", "kv_cache_bytes_per_tok"] == (512 + 64) * 61 * 2
+    assert t.loc["llama-3.1-405b", "kv_cache_bytes_per_tok"] == 2 * 8 * 128 * 126 * 2
+    assert t.loc["deepseek-v3", "source_url"].startswith("http")
+    assert t.loc["deepseek-67b", "source_url"] == ""
+
+
+def test_kv_cache_reduction_by_hand_and_v2s_93_percent():
+    v2, b67 = (512 + 64) * 60, 2 * 8 * 128 * 95  # cached elements per token
+    assert econ.kv_cache_reduction_frac("deepseek-v2", "deepseek-67b") == pytest.approx(
+        1 - v2 / b67)
+    got = econ.kv_cache_reduction_frac("deepseek-v2", "deepseek-67b", np.array([2.0, 0.75]))
+    assert got.shape == (2,) and got[1] == pytest.approx(1 - 0.75 * v2 / (2 * b67))
+    red = econ.deployed_kv_cache_reduction("deepseek-v2", "deepseek-67b", 0.75)
+    assert list(red.index) == ["deepseek-v2:bf16", "deepseek-v2:deployed"]
+    assert red["deepseek-v2:deployed"] == pytest.approx(
+        PUB.loc["deepseek-v2-kv-cache-reduction", "value"], rel=0.01)
+    with pytest.raises(ValueError, match="deployed_bytes_per_elem"):
+        econ.deployed_kv_cache_reduction("deepseek-v2", "deepseek-67b", 0.0)
+
+
+def test_node_concurrency_by_hand():
+    t = econ.node_concurrency(MODELS.loc[["llama-3.1-405b", "deepseek-v3"]], H800, "fp8",
+                              [32768.0, 131072.0], reserve_frac=0.1)
+    node = 8 * 80e9
+    row = t[(t["model"] == "llama-3.1-405b") & (t["context_tok"] == 32768.0)].iloc[0]
+    nodes = math.ceil(405e9 / (node * 0.9))
+    assert row["nodes_count"] == nodes and row["context"] == "32k"
+    kv = 2 * 8 * 128 * 126 * 2
+    assert row["sequences_per_node_count"] == pytest.approx(
+        math.floor((nodes * node * 0.9 - 405e9) / (kv * 32768.0)) / nodes)
+    # fewer fit at a longer context; MLA keeps more in flight than the GQA 405B
+    v3 = t[t["model"] == "deepseek-v3"].set_index("context_tok")["sequences_per_node_count"]
+    ll = t[t["model"] == "llama-3.1-405b"].set_index("context_tok")["sequences_per_node_count"]
+    assert v3[131072.0] < v3[32768.0] and (v3 > ll).all()
+    short = econ.node_concurrency(["deepseek-67b"], H800, "fp8", [131072.0])
+    assert short.empty  # its 4,096-token window does not reach 128k
+
+
+def test_precision_table_halves_bytes_and_doubles_the_peak():
+    t = econ.precision_table("deepseek-v3", H800, ["bf16", "fp8", "fp8"])
+    assert list(t.index) == ["bf16", "fp8"]
+    assert t.loc["fp8", "weight_bytes"] == pytest.approx(t.loc["bf16", "weight_bytes"] / 2)
+    assert t.loc["fp8", "peak_flop_per_s"] == pytest.approx(2 * t.loc["bf16", "peak_flop_per_s"],
+                                                            rel=1e-3)  # dense datasheet figures
+    assert t.loc["fp8", "nodes_to_hold_count"] <= t.loc["bf16", "nodes_to_hold_count"]
+
+
+@pytest.mark.parametrize("a", [0.875, np.array([0.85, 0.9]),
+                               pd.Series([0.85, 0.9], index=["low", "high"])])
+def test_mtp_speedup_is_one_plus_acceptance_net_of_one_layer_in_61(a):
+    got = econ.model_mtp_speedup("deepseek-v3", a)
+    want = (1 + np.asarray(a, float)) / (1 + 1 / 61)
+    np.testing.assert_allclose(np.asarray(got, float), want, rtol=1e-12)
+    assert type(got) is type(a) or (np.ndim(a) == 0 and np.ndim(got) == 0)
+    assert np.all(np.abs(np.asarray(got) / PUB.loc["deepseek-v3-mtp-speedup", "value"] - 1) < 0.05)
+
+
+def _waterfall(price=2.0, ctx=4989.0):
+    return econ.enabler_waterfall("llama-3.1-405b", "deepseek-v3", H800, "fp8", ctx, price, 0.875,
+                                  reserve_frac=0.1, **EFF)
+
+
+def test_waterfall_steps_keep_their_relations():
+    w = _waterfall()
+    assert list(w["subject"]) == ["llama-3.1-405b:baseline", "deepseek-v3:+moe",
+                                  "deepseek-v3:+mla", "deepseek-v3:+fp8", "deepseek-v3:+mtp"]
+    # the baseline is what decode_cost_usd_per_mtok says for the dense model on its nodes
+    dense = econ.decode_cost_usd_per_mtok("llama-3.1-405b", H800, "bf16", None, 4989.0, 2.0,
+                                          n_devices=int(w["n_devices"].iloc[0]),
+                                          reserve_frac=0.1, **EFF)
+    assert w["cost_usd_per_mtok"].iloc[0] == pytest.approx(dense)
+    assert (np.diff(w["cost_usd_per_mtok"]) < 0).all()  # every enabler saves here
+    np.testing.assert_allclose(w["step_ratio"].iloc[1:],
+                               w["cost_usd_per_mtok"].to_numpy()[:-1]
+                               / w["cost_usd_per_mtok"].to_numpy()[1:])
+    assert math.isnan(w["step_ratio"].iloc[0])
+    assert w["n_devices"].tolist() == (w["nodes_count"] * 8).astype(int).tolist()
+    # cost is linear in the GPU-hour price; throughput does not depend on it
+    w4 = _waterfall(price=4.0)
+    np.testing.assert_allclose(w4["cost_usd_per_mtok"], 2 * w["cost_usd_per_mtok"])
+    np.testing.assert_allclose(w4["decode_tok_per_s"], w["decode_tok_per_s"])
+
+
+def test_cost_by_context_agrees_with_the_waterfall_and_rises_with_context():
+    ctx = np.array([1024.0, 4989.0, 32768.0])
+    c = econ.enabler_cost_by_context("llama-3.1-405b", "deepseek-v3", H800, "fp8", ctx, 2.0,
+                                     0.875, reserve_frac=0.1, **EFF)
+    w = _waterfall().set_index("step")
+    at = c[c["context_tok"] == 4989.0].set_index("step")["cost_usd_per_mtok"]
+    np.testing.assert_allclose(at.loc[w.index], w["cost_usd_per_mtok"], rtol=1e-9)
+    mla = c[c["step"] == "2 + MLA"]["cost_usd_per_mtok"].to_numpy()
+    assert (np.diff(mla) > 0).all()
+
+
+def test_mtp_speedup_by_batch_stays_below_one_plus_acceptance():
+    t = econ.mtp_speedup_by_batch("deepseek-v3", H800, "fp8", 16, [1024.0, 4989.0], 0.875,
+                                  reserve_frac=0.1, **EFF)
+    model = t[t["context"] != "published"]
+    assert set(model["context"]) == {"1,024-token context", "4,989-token context"}
+    assert (model["speedup_ratio"] <= 1.875 + 1e-9).all() and (model["speedup_ratio"] > 0).all()
+    pub = t[t["context"] == "published"]
+    assert len(pub) == 2 and (pub["speedup_ratio"] == PUB.loc["deepseek-v3-mtp-speedup",
+                                                              "value"]).all()
+    none = econ.mtp_speedup_by_batch("deepseek-v3", H800, "fp8", 16, [4989.0], 0.875,
+                                     published_speedup=None, **EFF)
+    assert "published" not in set(none["context"])
+
+
+def test_result_rows_keep_the_notebooks_metric_names_and_validate():
+    moe = econ.moe_comparison(["deepseek-v3", "llama-3.1-405b"], H800, 4989.0, 4096.0)
+    kv = econ.kv_cache_table(MODELS)
+    rows = econ.enabler_result_rows(
+        moe, kv, econ.deployed_kv_cache_reduction("deepseek-v2", "deepseek-67b", 0.75),
+        econ.node_concurrency(MODELS, H800, "fp8", [32768.0], 0.1),
+        econ.precision_table("deepseek-v3", H800, ["bf16", "fp8"], 0.1),
+        float(econ.model_mtp_speedup("deepseek-v3", 0.875)), _waterfall(),
+        moe_model="deepseek-v3", serving_gpu="h800-sxm")
+    res = econ.results_frame("architecture_efficiency", rows)
+    assert set(res["metric"]) == {
+        "active_param_frac", "decode_flop_per_tok", "training_flop_per_tok",
+        "kv_cache_bytes_per_token", "kv_cache_reduction_frac",
+        "concurrent_sequences_per_node_count", "weight_bytes", "peak_flop_per_s", "mtp_speedup",
+        "cost_usd_per_mtok", "prefill_cost_usd_per_mtok", "cost_reduction_ratio"}
+    keyed = res.set_index(["metric", "subject"])
+    assert keyed.loc[("active_param_frac", "deepseek-v3"), "verdict"].startswith("reproduced")
+    assert ("prefill_cost_usd_per_mtok", "deepseek-v3:+mtp") not in keyed.index
+    w = _waterfall()
+    assert keyed.loc[("cost_reduction_ratio", "llama-3.1-405b-bf16-to-deepseek-v3-style"),
+                     "value"] == pytest.approx(w["cost_usd_per_mtok"].iloc[0]
+                                               / w["cost_usd_per_mtok"].iloc[-1])
+    table = econ.verdict_table(res, claims=econ.enabler_claims("deepseek-v3", "llama-3.1-405b",
+                                                               "fp8"))
+    assert len(table) >= len(econ.enabler_claims("deepseek-v3", "llama-3.1-405b", "fp8"))
+
+
+def test_day6_decode_cases_match_the_prediction_and_the_published_batch():
+    t = econ.day6_decode_cases(**SERVING).set_index(["case", "batch"])
+    over = S.day6_prediction(overlap=True, **SERVING)["decode"]
+    assert t.loc[("overlapped", "predicted"), "decode_tok_per_s_per_node"] == pytest.approx(
+        float(over["decode_tok_per_s_per_node"]))
+    assert (t.xs("published", level="batch")["n_sequences_per_device"]
+            == round(14800 / 21 / 8)).all()
+    # overlapped, the step is the longer of compute and communication
+    o = t.loc[("overlapped", "published")]
+    assert o["step_s"] >= max(o["compute_s"], o["comm_s"]) - 1e-12
+
+
+def test_day6_sweep_trades_speed_per_user_for_throughput():
+    t = econ.day6_decode_sweep(n_points=12, **SERVING)
+    pub = t[t["series"] == "published, Day-6"]
+    assert sorted(pub["decode_tok_per_s_per_user"]) == [20.0, 22.0]
+    added = t[t["series"] == "predicted, communication added"]
+    assert (np.diff(added["n_sequences_per_device"]) > 0).all()
+    assert (np.diff(added["decode_tok_per_s_per_user"]) < 0).all()
+
+
+def test_v2_ratio_sweep_marks_the_run_and_the_band():
+    t = econ.v2_ratio_sweep(2048.0, 0.3, n_points=5, **SERVING)
+    run = t[t["series"] == "this run's KV length"]["throughput_ratio"].iloc[0]
+    assert run == pytest.approx(float(S.max_generation_throughput_ratio(
+        "deepseek-v2-h800-node", "deepseek-67b-h800-node", 2048.0, **SERVING)))
+    pub = PUB.loc["deepseek-v2-max-generation-throughput-ratio", "value"]
+    np.testing.assert_allclose(t[t["series"] == "published +30%"]["throughput_ratio"], 1.3 * pub)
+    np.testing.assert_allclose(t[t["series"] == "published -30%"]["throughput_ratio"], 0.7 * pub)
+    with pytest.raises(ValueError, match="tolerance_frac"):
+        econ.v2_ratio_sweep(2048.0, 1.5)
+
+
+def test_prefill_spread_and_cache_hit_load():
+    t = econ.day6_prefill_spread([1.0, 2.0], **SERVING).set_index(["case", "spread_ratio"])
+    pred = S.day6_prediction(overlap=False, **SERVING)["prefill_tok_per_s_per_node"]
+    assert t.loc[("added", 1.0), "prefill_tok_per_s_per_node"] == pytest.approx(float(pred))
+    assert t.loc[("added", 2.0), "prefill_tok_per_s_per_node"] < pred  # longer attention
+    assert t.loc[("added", 1.0), "error_frac"] == pytest.approx(pred / 73700.0 - 1.0)
+    load = econ.day6_cache_hit_load(70272.0)
+    assert load["load_bytes_per_s"] == pytest.approx(73700.0 * 0.563 * 70272.0)
+    assert load["ib_share_frac"] == pytest.approx(load["load_bytes_per_s"] / (8 * 50e9))
+
+
+def test_step_time_table_is_the_breakdown_in_milliseconds():
+    t = econ.day6_step_time_table(**SERVING)
+    b = S.day6_decode_breakdown(**SERVING)
+    np.testing.assert_allclose(t["time_ms"], 1e3 * b["time_s"])
+    assert t["case"].str.match(r"^(overlapped|added), \d+ per GPU$").all()
+
+
+def test_prediction_table_says_which_predictions_land():
+    res = econ.results_frame("nb", [
+        dict(metric="decode_tok_per_s_per_node_predicted", subject="a", value=12000.0,
+             published_value=14800.0),
+        dict(metric="decode_tok_per_s_per_node_predicted", subject="b", value=29000.0,
+             published_value=14800.0)])
+    t = econ.prediction_table(res, {("decode_tok_per_s_per_node_predicted", "a"): "added",
+                                    ("decode_tok_per_s_per_node_predicted", "b"): "overlapped"},
+                              0.3)
+    assert list(t["error"]) == ["-19%", "+96%"] and list(t["within 30%"]) == ["yes", "no"]
+    with pytest.raises(KeyError, match="no result row"):
+        econ.prediction_table(res, {("decode_tok_per_s_per_node_predicted", "c"): "?"}, 0.3)
+    assert len(econ.serving_prediction_claims()) == 11
