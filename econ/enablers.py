@@ -5,7 +5,7 @@ in bytes, FLOPs and $/Mtok when added one at a time to a dense BF16 model of the
 The tables it shows are built here, from the closed forms of :mod:`econ.inference`,
 :mod:`econ.kvcache` and :mod:`econ.training`:
 
-* :func:`moe_comparison`: parameters held against parameters computed, FLOPs per token;
+* :func:`moe_sparsity_table`: parameters held against parameters computed, FLOPs per token;
 * :func:`kv_cache_table`: KV bytes per token of every model, beside the published figures;
 * :func:`node_concurrency`: long sequences whose KV cache fits per 8-GPU node;
 * :func:`precision_table`: weight bytes, nodes to hold them and peak FLOP/s per precision;
@@ -44,7 +44,7 @@ from .kvcache import (
 from .training import model_training_flop
 from .units import cost_usd_per_mtok
 
-__all__ = ["moe_comparison", "kv_cache_table", "node_concurrency", "precision_table",
+__all__ = ["moe_sparsity_table", "kv_cache_table", "node_concurrency", "precision_table",
            "model_mtp_speedup", "deployed_kv_cache_reduction", "moe_with_dense_attention",
            "enabler_waterfall", "enabler_cost_by_context", "mtp_speedup_by_batch",
            "enabler_result_rows", "enabler_claims"]
@@ -73,7 +73,7 @@ def _node_memory_bytes(hw):
     return float(hw["memory_bytes"]) * float(hw["n_devices_per_node"])
 
 
-def moe_comparison(models, hardware, context_tok, training_context_tok):
+def moe_sparsity_table(models, hardware, context_tok, training_context_tok):
     """Parameters held against parameters used, and the FLOPs per token that follow.
 
     Parameters
@@ -126,7 +126,7 @@ def kv_cache_table(models, published=None, bytes_per_elem="bf16"):
     Parameters
     ----------
     models : list of str or pandas.DataFrame
-        As in :func:`moe_comparison`.
+        As in :func:`moe_sparsity_table`.
     published : pandas.DataFrame, optional
         ``econ.data.load("published")`` (read when not given); rows with metric
         ``kv_cache_bytes_per_tok`` give the published column.
@@ -158,7 +158,7 @@ def node_concurrency(models, hardware, precision, context_tok, reserve_frac=0.0,
     Parameters
     ----------
     models : list of str or pandas.DataFrame
-        As in :func:`moe_comparison`; uses ``total_params``, ``max_context_tok`` and the KV
+        As in :func:`moe_sparsity_table`; uses ``total_params``, ``max_context_tok`` and the KV
         columns.
     hardware : str or pandas.Series
         The GPU (``memory_bytes``, ``n_devices_per_node``).
@@ -482,7 +482,7 @@ def enabler_result_rows(moe_table, kv_table, kv_reduction, concurrency, precisio
     Parameters
     ----------
     moe_table : pandas.DataFrame
-        :func:`moe_comparison`.
+        :func:`moe_sparsity_table`.
     kv_table : pandas.DataFrame
         :func:`kv_cache_table`.
     kv_reduction : pandas.Series

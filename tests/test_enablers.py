@@ -17,7 +17,7 @@ SERVING = dict(matmul_efficiency_frac=0.68, bandwidth_efficiency_frac=0.9, link_
 
 
 def test_moe_comparison_against_the_published_split_and_flop_tables():
-    t = econ.moe_comparison(["deepseek-v3", "llama-3.1-405b"], H800, 4989.0, 4096.0)
+    t = econ.moe_sparsity_table(["deepseek-v3", "llama-3.1-405b"], H800, 4989.0, 4096.0)
     assert t.loc["deepseek-v3", "active_param_frac"] == pytest.approx(37 / 671, rel=0.01)
     assert t.loc["llama-3.1-405b", "active_param_frac"] == 1.0
     for name in t.index:  # ISCA'25 Table 2, 4,096-token sequences
@@ -26,13 +26,13 @@ def test_moe_comparison_against_the_published_split_and_flop_tables():
     # a decoded token costs at least 2 FLOPs per active parameter, attention on top
     assert (t["decode_flop_per_tok"] > 2.0 * t["active_params"]).all()
     assert t.loc["deepseek-v3", "bf16_weight_bytes"] == pytest.approx(2.0 * 671e9)
-    same = econ.moe_comparison(MODELS.loc[["deepseek-v3"]], "h800-sxm", 4989.0, 4096.0)
+    same = econ.moe_sparsity_table(MODELS.loc[["deepseek-v3"]], "h800-sxm", 4989.0, 4096.0)
     assert same.loc["deepseek-v3", "decode_flop_per_tok"] == t.loc["deepseek-v3",
                                                                    "decode_flop_per_tok"]
     with pytest.raises(KeyError, match="unknown model"):
-        econ.moe_comparison(["gpt-9"], H800, 4989.0, 4096.0)
+        econ.moe_sparsity_table(["gpt-9"], H800, 4989.0, 4096.0)
     with pytest.raises(ValueError, match="context_tok"):
-        econ.moe_comparison(["deepseek-v3"], H800, -1.0, 4096.0)
+        econ.moe_sparsity_table(["deepseek-v3"], H800, -1.0, 4096.0)
 
 
 def test_kv_cache_table_reproduces_the_published_bytes_per_token():
@@ -151,7 +151,7 @@ def test_mtp_speedup_by_batch_stays_below_one_plus_acceptance():
 
 
 def test_result_rows_keep_the_notebooks_metric_names_and_validate():
-    moe = econ.moe_comparison(["deepseek-v3", "llama-3.1-405b"], H800, 4989.0, 4096.0)
+    moe = econ.moe_sparsity_table(["deepseek-v3", "llama-3.1-405b"], H800, 4989.0, 4096.0)
     kv = econ.kv_cache_table(MODELS)
     rows = econ.enabler_result_rows(
         moe, kv, econ.deployed_kv_cache_reduction("deepseek-v2", "deepseek-67b", 0.75),
