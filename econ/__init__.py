@@ -11,8 +11,9 @@ on first use),
 deployments at scale), ``engine`` (typed specs and the one calibrated step),
 ``predict`` (serving as engines measure it), ``calibrate`` (make calibrate),
 ``hfconfig`` (a models row from a Hugging Face config.json), ``answers`` (conclusions
-rendered from a run), ``setups`` (memory feasibility of a notebook's setup), ``reports``
-(papermill runs).
+rendered from a run), ``setups`` (memory feasibility of a notebook's setup),
+``platforms`` (one load served on every platform), ``moat`` (a GPU vendor's margin in
+a token's cost), ``reports`` (papermill runs).
 """
 from . import data
 from .amortization import *
@@ -25,6 +26,8 @@ from .hfconfig import *
 from .inference import *
 from .kernels import *
 from .kvcache import *
+from .moat import *
+from .platforms import *
 from .predict import *
 from .pricing import *
 from .results import *
@@ -41,7 +44,8 @@ __version__ = "0.1.0"
 #: the jsonschema it validates with) is imported when a chart is made, not before.
 _LAZY = {
     "charts": ("PALETTE", "THEME_NAME", "axis_title", "line_chart", "bar_chart", "band_chart",
-               "tornado_chart", "waterfall_chart", "scatter_chart", "ratio_chart", "save_static"),
+               "tornado_chart", "waterfall_chart", "scatter_chart", "ratio_chart", "history_chart",
+               "save_static"),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 

@@ -18,10 +18,10 @@ from .amortization import owned_usd_per_hour, useful_usd_per_hour
 from .engine import held_bytes_per_device, model_spec
 from .predict import predict_serving
 from .pricing import cost_usd_per_mtok
-from .units import BYTES_PER_PARAM
+from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN
 
-__all__ = ["serving_cost_table", "frontier_setups", "interactivity_frontier", "cost_at_speed",
-           "frontier_result_rows"]
+__all__ = ["serving_cost_table", "frontier_setups", "frontier_exclusions",
+           "interactivity_frontier", "cost_at_speed", "frontier_result_rows"]
 
 
 def serving_cost_table(model, hardware, precision, *, n_devices, tp, concurrency, isl_tok,
@@ -94,6 +94,50 @@ def frontier_setups(model, precision, hardware, *, weight_share_frac=0.5):
             rows.append(dict(hardware=h, n_devices=tp, tp=tp, usd_per_gpu_hour=float(cost)))
             tp *= 2
     return pd.DataFrame(rows)
+
+
+def frontier_exclusions(model, precision, hardware, *, weight_share_frac=0.5):
+    """The devices :func:`frontier_setups` cannot put on the frontier, and why.
+
+    A device is left out when its row lacks a figure the engine level or its owned cost needs
+    (the dense peak at ``precision``, ``memory_bytes_per_s``, ``purchase_usd``, ``tdp_w``), or
+    when the model's weights do not fit in ``weight_share_frac`` of one whole node's memory.
+
+    Parameters
+    ----------
+    model : str
+        A models row.
+    precision : str
+        Weight and matmul precision.
+    hardware : list of str
+        Keys of ``data/hardware.csv``.
+    weight_share_frac : float, default 0.5
+        As in :func:`frontier_setups`. [fraction]
+
+    Returns
+    -------
+    pandas.Series
+        Index: the devices left out (in the given order); values: the reason, in words.
+        Empty when every device can be placed.
+    """
+    if precision not in PEAK_FLOP_COLUMN:
+        raise ValueError(f"precision must be one of {sorted(PEAK_FLOP_COLUMN)}, "
+                         f"got {precision!r}")
+    spec = model_spec(model)
+    reasons = {}
+    for h in dict.fromkeys(hardware):
+        row = data.row("hardware", h)
+        need = [PEAK_FLOP_COLUMN[precision], "memory_bytes_per_s", "purchase_usd", "tdp_w"]
+        gaps = [c for c in need if not np.isfinite(row[c])]
+        if gaps:
+            reasons[h] = f"no {', '.join(gaps)} in data/hardware.csv"
+            continue
+        held = held_bytes_per_device(spec, BYTES_PER_PARAM[precision],
+                                     tp=float(row["n_devices_per_node"]))
+        if held > weight_share_frac * row["memory_bytes"]:
+            reasons[h] = (f"{spec.name} in {precision} does not fit on one node with "
+                          f"{weight_share_frac:.0%} of memory for weights")
+    return pd.Series(reasons, dtype=object, name="reason")
 
 
 def cost_at_speed(frontier, min_tok_per_s_per_user):

@@ -1,0 +1,256 @@
+"""A GPU vendor's margin inside the cost of a token, and what its interconnect costs MoE serving.
+
+The questions of the NVIDIA-moat notebook, as functions of sourced inputs:
+
+* :func:`vendor_cost_parts`: where an owned node's hourly cost goes (capital paid to the GPU
+  vendor, capital on the rest of the node, power, hosting), so the vendor's gross margin is a
+  share of every token's cost;
+* :func:`margin_compression_band`: the decode cost per million tokens if the vendor's gross
+  margin fell, as a Monte Carlo band over the owning assumptions
+  (:func:`econ.compressed_margin_cost_usd_per_mtok`);
+* :func:`scaleup_links`, :func:`moe_alltoall_bound`: expert-parallel dispatch and combine over
+  a named link against the roofline decode step (the H800's cut NVLink against the H100's).
+
+References
+----------
+.. [1] NVIDIA, fiscal 2025 results (gross margin), in ``data/published.csv``.
+.. [2] DeepSeek-AI, "Insights into DeepSeek-V3: scaling challenges and reflections on hardware
+   for AI architectures", ISCA 2025, arXiv:2505.09343 (the all-to-all bound).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import data
+from ._checks import fraction, nonnegative, positive
+from .amortization import (
+    capex_usd_per_hour,
+    device_usd_per_hour,
+    hosting_opex_usd_per_hour,
+    power_usd_per_hour,
+    useful_usd_per_hour,
+)
+from .inference import decode_step_breakdown
+from .pricing import compressed_margin_cost_usd_per_mtok, cost_usd_per_mtok
+from .scenarios import monte_carlo, summarize
+from .serving import dispatch_combine_bytes_per_tok
+
+__all__ = ["vendor_cost_parts", "margin_compression_band", "scaleup_links", "moe_alltoall_bound"]
+
+
+def vendor_cost_parts(purchase_usd, tdp_w, n_devices, life_years, cost_of_capital_frac, pue_ratio,
+                      electricity_usd_per_kwh, hosting_opex_frac=0.0, system_overhead_frac=0.0,
+                      power_overhead_frac=0.0, vendor_overhead_share_frac=0.0):
+    """An owned node's hourly cost in four parts, the first paid to the device vendor.
+
+    The node is ``n_devices`` devices of ``purchase_usd`` and ``tdp_w``; the rest of it costs
+    ``system_overhead_frac`` of the devices' price and draws ``power_overhead_frac`` of their
+    power, and ``vendor_overhead_share_frac`` of that rest is bought from the vendor too
+    (NVSwitch, NICs). The parts add up to :func:`econ.owned_usd_per_hour`'s system cost:
+
+    * capital paid to the vendor: :func:`econ.capex_usd_per_hour` of
+      ``purchase_usd * n_devices * (1 + system_overhead_frac * vendor_overhead_share_frac)``;
+    * capital on the rest of the node;
+    * power: :func:`econ.power_usd_per_hour` of ``tdp_w * n_devices * (1 + power_overhead_frac)``;
+    * hosting: :func:`econ.hosting_opex_usd_per_hour` of the node's price.
+
+    Parameters
+    ----------
+    purchase_usd, tdp_w : float
+        Price [USD] and TDP [W] of one device.
+    n_devices : int
+        Devices in the node. [count]
+    life_years, cost_of_capital_frac, pue_ratio, electricity_usd_per_kwh, hosting_opex_frac
+        As in :func:`econ.device_usd_per_hour`.
+    system_overhead_frac, power_overhead_frac : float
+        Price and power of the rest of the node over its devices'. [fraction]
+    vendor_overhead_share_frac : float
+        Share of the rest of the node bought from the device vendor, in [0, 1]. [fraction]
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``part``, ``node_usd_per_hour`` [USD/h] and ``share_frac`` (of the node's hourly cost)
+        [fraction]; the vendor's part first.
+    """
+    p = float(nonnegative("purchase_usd", purchase_usd))
+    n = float(positive("n_devices", n_devices, integer=True))
+    over = float(nonnegative("system_overhead_frac", system_overhead_frac))
+    share = float(fraction("vendor_overhead_share_frac", vendor_overhead_share_frac))
+    node_usd = p * n * (1.0 + over)
+    vendor_usd = p * n * (1.0 + over * share)
+    power_w = float(nonnegative("tdp_w", tdp_w)) * n * (1.0 + float(power_overhead_frac))
+    parts = pd.DataFrame({
+        "part": ["capital: devices (vendor)", "capital: rest of node", "power",
+                 "hosting and maintenance"],
+        "node_usd_per_hour": [
+            capex_usd_per_hour(vendor_usd, life_years, cost_of_capital_frac),
+            capex_usd_per_hour(node_usd - vendor_usd, life_years, cost_of_capital_frac),
+            power_usd_per_hour(power_w, pue_ratio, electricity_usd_per_kwh),
+            hosting_opex_usd_per_hour(node_usd, hosting_opex_frac)],
+    })
+    parts["node_usd_per_hour"] = parts["node_usd_per_hour"].astype(float)
+    parts["share_frac"] = parts["node_usd_per_hour"] / parts["node_usd_per_hour"].sum()
+    return parts
+
+
+def _margin_sample(life_years, cost_of_capital_frac, pue_ratio, electricity_usd_per_kwh,
+                   hosting_opex_frac, utilization_frac, node_purchase_usd, vendor_purchase_usd,
+                   node_power_w, node_tok_per_s):
+    node = device_usd_per_hour(node_purchase_usd, life_years, cost_of_capital_frac, node_power_w,
+                               pue_ratio, electricity_usd_per_kwh, hosting_opex_frac)
+    vendor = capex_usd_per_hour(vendor_purchase_usd, life_years, cost_of_capital_frac)
+    return {"vendor_capex_share_frac": vendor / node,
+            "usd_per_mtok_today": cost_usd_per_mtok(useful_usd_per_hour(node, utilization_frac),
+                                                    node_tok_per_s)}
+
+
+def margin_compression_band(distributions, new_gross_margin_frac, *, gross_margin_frac,
+                            node_purchase_usd, vendor_purchase_usd, node_power_w, node_tok_per_s,
+                            n_samples=10_000, seed=0):
+    """Decode $/Mtok if the vendor earned another gross margin: a band over owning assumptions.
+
+    Each sample of the owning assumptions gives today's cost per token (the node's owned
+    hourly cost over its useful hours and throughput) and the vendor's share of it; at a new
+    margin the device price scales by ``(1 - gross_margin) / (1 - new_margin)`` and the cost by
+    :func:`econ.compressed_margin_cost_usd_per_mtok`. Every margin uses the same samples.
+
+    Parameters
+    ----------
+    distributions : dict
+        ``{name: Distribution}`` for ``life_years``, ``cost_of_capital_frac``, ``pue_ratio``,
+        ``electricity_usd_per_kwh``, ``hosting_opex_frac`` and ``utilization_frac``
+        (:func:`econ.assumption_triangulars`).
+    new_gross_margin_frac : array-like
+        Margins on the x axis, each in [0, 1). [fraction]
+    gross_margin_frac : float
+        The vendor's margin today, in [0, 1). [fraction]
+    node_purchase_usd, vendor_purchase_usd : float
+        Price of the whole node, and the part of it paid to the vendor. [USD]
+    node_power_w : float
+        IT power of the node. [W]
+    node_tok_per_s : float
+        Decode throughput of the node while busy. [tokens/s]
+    n_samples, seed : int
+        Monte Carlo samples and seed (:func:`econ.monte_carlo`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`econ.summarize` of ``decode_cost_usd_per_mtok`` by ``new_gross_margin_frac``:
+        ``mean``, ``sd``, ``p5``, ``p50``, ``p95``. [USD/Mtok]
+    """
+    mc = monte_carlo(_margin_sample, distributions, n_samples=n_samples, seed=seed,
+                     constants=dict(node_purchase_usd=node_purchase_usd,
+                                    vendor_purchase_usd=vendor_purchase_usd,
+                                    node_power_w=node_power_w, node_tok_per_s=node_tok_per_s))
+    margins = pd.DataFrame({"new_gross_margin_frac": np.asarray(new_gross_margin_frac, float)})
+    sweep = mc.merge(margins, how="cross")
+    sweep["decode_cost_usd_per_mtok"] = compressed_margin_cost_usd_per_mtok(
+        sweep["usd_per_mtok_today"], sweep["vendor_capex_share_frac"], gross_margin_frac,
+        sweep["new_gross_margin_frac"])
+    return summarize(sweep, columns="decode_cost_usd_per_mtok", by="new_gross_margin_frac")
+
+
+def scaleup_links(hardware, link_direction_share_frac, ib_bytes_per_s):
+    """Per-direction bandwidth of each device's scale-up link, and of an InfiniBand NIC.
+
+    Parameters
+    ----------
+    hardware : list of str
+        Keys of ``data/hardware.csv``; uses ``interconnect_bytes_per_s`` (bidirectional).
+    link_direction_share_frac : float
+        Share of the bidirectional figure available in one direction, in (0, 1]. [fraction]
+    ib_bytes_per_s : float
+        InfiniBand bandwidth per device, one direction. [bytes/s]
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``link`` (``"h800-sxm NVLink (200 GB/s per direction)"``, ...,
+        ``"InfiniBand (50 GB/s per GPU)"``); ``hardware``, ``link_bytes_per_s`` [bytes/s],
+        ``scaleup`` (bool: the device's own scale-up link).
+    """
+    table = data.load("hardware")
+    share = float(fraction("link_direction_share_frac", link_direction_share_frac,
+                           allow_zero=False))
+    ib = float(positive("ib_bytes_per_s", ib_bytes_per_s))
+    rows = []
+    for h in hardware:
+        bw = float(table.loc[h, "interconnect_bytes_per_s"]) * share
+        if not np.isfinite(bw):
+            raise ValueError(f"hardware {h!r} has no interconnect_bytes_per_s in "
+                             "data/hardware.csv")
+        rows.append(dict(link=f"{h} NVLink ({bw / 1e9:,.0f} GB/s per direction)", hardware=h,
+                         link_bytes_per_s=bw, scaleup=True))
+    rows.append(dict(link=f"InfiniBand ({ib / 1e9:,.0f} GB/s per GPU)", hardware="",
+                     link_bytes_per_s=ib, scaleup=False))
+    return pd.DataFrame(rows).set_index("link")
+
+
+def moe_alltoall_bound(model, hardware, precision, n_sequences, context_tok, links, *,
+                       n_devices, dispatch_bytes_per_elem=1.0, combine_bytes_per_elem=2.0,
+                       acceptance_frac=0.0, draft_depth=0, flop_efficiency_frac=None,
+                       bandwidth_efficiency_frac=None):
+    """Expert-parallel dispatch and combine time over each link, against the decode step.
+
+    Per decode step a device sends each of its tokens' hidden states to the experts of the
+    token and gets them back, per MoE layer:
+    ``bytes = hidden_dim * (routed + shared experts) * (dispatch + combine bytes)``
+    (:func:`econ.dispatch_combine_bytes_per_tok`); the step cannot be faster than bytes over
+    the link. Without overlap the step grows by that time; with overlap only by what exceeds
+    the roofline step (:func:`econ.decode_step_breakdown`).
+
+    Parameters
+    ----------
+    model : str
+        An MoE key of ``data/models.csv``.
+    hardware : str
+        Device of the roofline step.
+    precision : str
+        Weight precision.
+    n_sequences : float or array-like
+        Sequences decoded together over all ``n_devices``; batches that do not fit are
+        dropped. [count]
+    context_tok : float
+        KV length. [tokens]
+    links : pandas.DataFrame
+        From :func:`scaleup_links`.
+    n_devices : int
+        Devices the model is spread over. [count]
+    dispatch_bytes_per_elem, combine_bytes_per_elem : float
+        Bytes per hidden element each way. [bytes]
+    acceptance_frac, draft_depth, flop_efficiency_frac, bandwidth_efficiency_frac
+        As in :func:`econ.decode_step`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per batch and link: ``link``, ``n_sequences``, ``step_s``, ``comm_s`` [s],
+        ``comm_to_step_ratio`` [ratio], ``cost_increase_no_overlap_frac``,
+        ``cost_increase_overlap_frac`` [fraction].
+    """
+    cfg = data.row("models", model)
+    experts = cfg["n_active_experts"] + cfg["n_shared_experts"]
+    if not np.isfinite(experts):
+        raise ValueError(f"model {model!r} is not an MoE model: no experts to dispatch to")
+    per_tok_layer = dispatch_combine_bytes_per_tok(cfg["hidden_dim"], experts,
+                                                   dispatch_bytes_per_elem, combine_bytes_per_elem)
+    moe_layers = cfg["n_layers"] - cfg["n_dense_layers"]
+    steps = decode_step_breakdown(
+        model, hardware, precision, np.atleast_1d(np.asarray(n_sequences, float)), context_tok,
+        n_devices=n_devices, flop_efficiency_frac=flop_efficiency_frac,
+        bandwidth_efficiency_frac=bandwidth_efficiency_frac, acceptance_frac=acceptance_frac,
+        draft_depth=draft_depth)
+    steps = steps[steps["n_sequences"] <= steps["max_concurrent_sequences"]]
+    tok_per_device = steps["n_sequences"] * (1 + draft_depth) / n_devices
+    out = steps[["n_sequences", "step_s"]].assign(tok=tok_per_device).merge(
+        links.reset_index()[["link", "link_bytes_per_s"]], how="cross")
+    out["comm_s"] = out["tok"] * per_tok_layer * moe_layers / out["link_bytes_per_s"]
+    out["comm_to_step_ratio"] = out["comm_s"] / out["step_s"]
+    out["cost_increase_no_overlap_frac"] = out["comm_to_step_ratio"]
+    out["cost_increase_overlap_frac"] = np.maximum(out["comm_s"] - out["step_s"], 0.0) \
+        / out["step_s"]
+    return out[["link", "n_sequences", "step_s", "comm_s", "comm_to_step_ratio",
+                "cost_increase_no_overlap_frac", "cost_increase_overlap_frac"]]
