@@ -41,7 +41,7 @@ from .units import PEAK_FLOP_COLUMN, cost_usd_per_mtok
 
 __all__ = ["serving_platforms", "unpriced_note", "devices_to_hold_table", "node_max_sequences",
            "serve_load", "owned_serving_cost", "purchase_price_range", "platform_price_band",
-           "break_even_band", "api_price_to_cost_rows"]
+           "break_even_band", "api_price_to_cost_rows", "platform_result_rows"]
 
 #: Columns an owned hourly cost needs (per device).
 _PRICE_COLUMNS = ("purchase_usd", "tdp_w")
@@ -488,4 +488,39 @@ def api_price_to_cost_rows(api_prices, platforms, cost_usd_per_mtok_by_platform,
                              source_url=price["source_url"].split(" ; ")[0],
                              verdict=("list price above modelled cost" if ratio > 1.0
                                       else "list price below modelled cost")))
+    return rows
+
+
+def platform_result_rows(weights_only, costs, break_even):
+    """Result rows of a platform comparison (``econ.results_frame``), NaN cells left out.
+
+    Parameters
+    ----------
+    weights_only : pandas.DataFrame
+        From :func:`devices_to_hold_table`: ``chips_to_hold_weights``, subject
+        ``"<platform>:<model>"``.
+    costs : pandas.DataFrame
+        :func:`owned_serving_cost` indexed by platform, one batch: ``serving_devices_count``,
+        ``serving_capex_usd``, ``serving_power_w``, ``decode_tok_per_s`` and
+        ``cost_usd_per_mtok``, subject the platform.
+    break_even : pandas.Series
+        Break-even utilization per platform: ``break_even_utilization_frac``, with a verdict
+        saying whether it is reachable (at most 1).
+
+    Returns
+    -------
+    list of dict
+    """
+    rows = [dict(metric="chips_to_hold_weights", subject=f"{p}:{m}", value=float(v))
+            for (m, p), v in weights_only.stack().items() if np.isfinite(v)]
+    names = {"serving_devices_count": "devices_count", "serving_capex_usd": "capex_usd",
+             "serving_power_w": "it_power_w", "decode_tok_per_s": "decode_tok_per_s",
+             "cost_usd_per_mtok": "cost_usd_per_mtok"}
+    for metric, col in names.items():
+        rows += [dict(metric=metric, subject=str(p), value=float(v))
+                 for p, v in costs[col].items() if np.isfinite(v)]
+    rows += [dict(metric="break_even_utilization_frac", subject=str(p), value=float(v),
+                  verdict=("cheaper than the GPU node above this utilization" if v <= 1.0
+                           else "never cheaper than the GPU node"))
+             for p, v in break_even.items() if np.isfinite(v)]
     return rows

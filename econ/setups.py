@@ -68,8 +68,14 @@ def _nvidia_moat(p):
 
 def _hardware_amortization(p):
     gpu = p["gpu"]
-    return _holds(p["served_model"], gpu, p["precision"], _devices_per_node(gpu),
-                  "served_model", "pick a smaller served_model or a lower precision")
+    out = []
+    if not math.isfinite(_data.row("hardware", gpu)["purchase_usd"]):
+        priced = [k for k, v in _data.load("hardware")["purchase_usd"].items()
+                  if math.isfinite(v)]
+        out.append(f"gpu {gpu} has no purchase_usd in data/hardware.csv: the GPU node every "
+                   f"platform is compared with must have a price; pick one of {priced}")
+    return out + _holds(p["served_model"], gpu, p["precision"], _devices_per_node(gpu),
+                        "served_model", "pick a smaller served_model or a lower precision")
 
 
 def _test_time_compute(p):
