@@ -62,12 +62,13 @@ def serving_cost_table(model, hardware, precision, *, n_devices, tp, concurrency
     })
 
 
-def frontier_setups(model, precision, hardware, *, weight_share_frac=0.5):
+def frontier_setups(model, precision, hardware, *, weight_share_frac=0.5, exclude=()):
     """The replicas each device can serve the model with: every power-of-two tensor-parallel
     group from the smallest whose weights take at most ``weight_share_frac`` of its memory
     (the rest holds the cache) up to a whole node, priced at the device's *owned* cost per
     hour under ``data/assumptions.csv`` (so devices with and without a public rental price
     compare on one basis). Wider groups buy speed per user with more devices per request.
+    Devices in ``exclude`` (the index of :func:`frontier_exclusions`) are skipped.
 
     Returns
     -------
@@ -78,7 +79,7 @@ def frontier_setups(model, precision, hardware, *, weight_share_frac=0.5):
     spec = model_spec(model)
     a = data.load("assumptions")["value"]
     rows = []
-    for h in hardware:
+    for h in [h for h in hardware if h not in set(exclude)]:
         row = data.row("hardware", h)
         tp = 1
         while held_bytes_per_device(spec, BYTES_PER_PARAM[precision], tp=tp) \
@@ -93,7 +94,7 @@ def frontier_setups(model, precision, hardware, *, weight_share_frac=0.5):
         while tp <= row["n_devices_per_node"]:
             rows.append(dict(hardware=h, n_devices=tp, tp=tp, usd_per_gpu_hour=float(cost)))
             tp *= 2
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["hardware", "n_devices", "tp", "usd_per_gpu_hour"])
 
 
 def frontier_exclusions(model, precision, hardware, *, weight_share_frac=0.5):
@@ -193,6 +194,11 @@ def interactivity_frontier(model, precision, setups, concurrency, *, isl_tok, os
     missing = need - set(setups.columns)
     if missing:
         raise ValueError(f"setups needs the columns {sorted(need)}; missing {sorted(missing)}")
+    if setups.empty:  # no device to serve on: an empty frontier with its columns
+        cols = ["concurrency", "tok_per_s_per_user", "tpot_s", "ttft_s",
+                "output_tok_per_s_per_device", "usd_per_gpu_hour", "utilization_frac",
+                "output_usd_per_mtok", "hardware", "n_devices", "tp", "setup"]
+        return pd.DataFrame(columns=cols).astype({c: float for c in cols[:8]})
     frames = []
     for _, s in setups.iterrows():
         price = s.get("usd_per_gpu_hour")

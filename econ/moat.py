@@ -32,11 +32,23 @@ from .amortization import (
     useful_usd_per_hour,
 )
 from .inference import decode_step_breakdown
-from .pricing import compressed_margin_cost_usd_per_mtok, cost_usd_per_mtok
+from .pricing import (
+    breakeven_elasticity_ratio,
+    compressed_margin_cost_usd_per_mtok,
+    cost_usd_per_mtok,
+    jevons_spend_ratio,
+    vendor_revenue_ratio,
+)
 from .scenarios import monte_carlo, summarize
 from .serving import dispatch_combine_bytes_per_tok
 
-__all__ = ["vendor_cost_parts", "margin_compression_band", "scaleup_links", "moe_alltoall_bound"]
+__all__ = ["vendor_cost_parts", "margin_compression_band", "scaleup_links", "moe_alltoall_bound",
+           "stack_throughput", "margin_result_rows", "jevons_result_rows",
+           "interconnect_result_rows", "stack_result_rows", "price_history_rows"]
+
+#: Display names of the recorded matmul stacks (``data/gpu_timings.csv`` backends).
+STACK_NAMES = {"torch": "cuBLAS via PyTorch", "cupy": "cuBLAS via CuPy",
+               "triton": "Triton (portable)", "jax": "JAX / XLA (portable)"}
 
 
 def vendor_cost_parts(purchase_usd, tdp_w, n_devices, life_years, cost_of_capital_frac, pue_ratio,
@@ -95,20 +107,21 @@ def vendor_cost_parts(purchase_usd, tdp_w, n_devices, life_years, cost_of_capita
     return parts
 
 
-def _margin_sample(life_years, cost_of_capital_frac, pue_ratio, electricity_usd_per_kwh,
+def _margin_sample(server_life_years, cost_of_capital_frac, pue_ratio, electricity_usd_per_kwh,
                    hosting_opex_frac, utilization_frac, node_purchase_usd, vendor_purchase_usd,
                    node_power_w, node_tok_per_s):
-    node = device_usd_per_hour(node_purchase_usd, life_years, cost_of_capital_frac, node_power_w,
-                               pue_ratio, electricity_usd_per_kwh, hosting_opex_frac)
-    vendor = capex_usd_per_hour(vendor_purchase_usd, life_years, cost_of_capital_frac)
+    node = device_usd_per_hour(node_purchase_usd, server_life_years, cost_of_capital_frac,
+                               node_power_w, pue_ratio, electricity_usd_per_kwh, hosting_opex_frac)
+    vendor = capex_usd_per_hour(vendor_purchase_usd, server_life_years, cost_of_capital_frac)
     return {"vendor_capex_share_frac": vendor / node,
             "usd_per_mtok_today": cost_usd_per_mtok(useful_usd_per_hour(node, utilization_frac),
                                                     node_tok_per_s)}
 
 
 def margin_compression_band(distributions, new_gross_margin_frac, *, gross_margin_frac,
-                            node_purchase_usd, vendor_purchase_usd, node_power_w, node_tok_per_s,
-                            n_samples=10_000, seed=0):
+                            purchase_usd, tdp_w, n_devices, node_tok_per_s,
+                            system_overhead_frac=0.0, power_overhead_frac=0.0,
+                            vendor_overhead_share_frac=0.0, n_samples=10_000, seed=0):
     """Decode $/Mtok if the vendor earned another gross margin: a band over owning assumptions.
 
     Each sample of the owning assumptions gives today's cost per token (the node's owned
@@ -119,17 +132,16 @@ def margin_compression_band(distributions, new_gross_margin_frac, *, gross_margi
     Parameters
     ----------
     distributions : dict
-        ``{name: Distribution}`` for ``life_years``, ``cost_of_capital_frac``, ``pue_ratio``,
+        ``{name: Distribution}`` for ``server_life_years``, ``cost_of_capital_frac``, ``pue_ratio``,
         ``electricity_usd_per_kwh``, ``hosting_opex_frac`` and ``utilization_frac``
         (:func:`econ.assumption_triangulars`).
     new_gross_margin_frac : array-like
         Margins on the x axis, each in [0, 1). [fraction]
     gross_margin_frac : float
         The vendor's margin today, in [0, 1). [fraction]
-    node_purchase_usd, vendor_purchase_usd : float
-        Price of the whole node, and the part of it paid to the vendor. [USD]
-    node_power_w : float
-        IT power of the node. [W]
+    purchase_usd, tdp_w, n_devices, system_overhead_frac, power_overhead_frac,
+    vendor_overhead_share_frac
+        The node, as in :func:`vendor_cost_parts`.
     node_tok_per_s : float
         Decode throughput of the node while busy. [tokens/s]
     n_samples, seed : int
@@ -141,10 +153,15 @@ def margin_compression_band(distributions, new_gross_margin_frac, *, gross_margi
         :func:`econ.summarize` of ``decode_cost_usd_per_mtok`` by ``new_gross_margin_frac``:
         ``mean``, ``sd``, ``p5``, ``p50``, ``p95``. [USD/Mtok]
     """
+    n = float(positive("n_devices", n_devices, integer=True))
+    over = float(nonnegative("system_overhead_frac", system_overhead_frac))
+    share = float(fraction("vendor_overhead_share_frac", vendor_overhead_share_frac))
+    node = dict(node_purchase_usd=float(purchase_usd) * n * (1.0 + over),
+                vendor_purchase_usd=float(purchase_usd) * n * (1.0 + over * share),
+                node_power_w=float(tdp_w) * n * (1.0 + float(power_overhead_frac)),
+                node_tok_per_s=node_tok_per_s)
     mc = monte_carlo(_margin_sample, distributions, n_samples=n_samples, seed=seed,
-                     constants=dict(node_purchase_usd=node_purchase_usd,
-                                    vendor_purchase_usd=vendor_purchase_usd,
-                                    node_power_w=node_power_w, node_tok_per_s=node_tok_per_s))
+                     constants=node)
     margins = pd.DataFrame({"new_gross_margin_frac": np.asarray(new_gross_margin_frac, float)})
     sweep = mc.merge(margins, how="cross")
     sweep["decode_cost_usd_per_mtok"] = compressed_margin_cost_usd_per_mtok(
@@ -254,3 +271,205 @@ def moe_alltoall_bound(model, hardware, precision, n_sequences, context_tok, lin
         / out["step_s"]
     return out[["link", "n_sequences", "step_s", "comm_s", "comm_to_step_ratio",
                 "cost_increase_no_overlap_frac", "cost_increase_overlap_frac"]]
+
+
+def stack_throughput(timings, machine, dtype="bfloat16"):
+    """Recorded matmul throughput of each software stack against cuBLAS on the same GPU.
+
+    Rows of ``data/gpu_timings.csv`` for one machine's ``gemm`` kernel: cuBLAS through
+    PyTorch (``torch.matmul``) and CuPy, a Triton kernel and JAX/XLA, each shape's throughput
+    over cuBLAS-through-PyTorch's on that shape.
+
+    Parameters
+    ----------
+    timings : pandas.DataFrame
+        ``econ.data.load("gpu_timings")``.
+    machine : str
+        A key of ``data/gpu_machines.csv``.
+    dtype : str, default "bfloat16"
+        The element type compared.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``stack``, ``shape``, ``achieved_tflop`` [TFLOP/s], ``vs_cublas_ratio`` [ratio],
+        ``check_rel_error_ratio`` [ratio], ``source_url``.
+
+    Raises
+    ------
+    ValueError
+        A stack or a shape's cuBLAS row is missing, or a stack's product disagrees with the
+        float32 reference by 1 % or more.
+    """
+    g = timings[(timings["machine"] == machine) & (timings["kernel"] == "gemm")
+                & (timings["dtype"] == dtype)]
+    g = g[(g["backend"] != "torch") | (g["impl"] == "torch.matmul (cuBLAS)")]
+    missing = sorted(set(STACK_NAMES) - set(g["backend"]))
+    if missing:
+        raise ValueError(f"stack_throughput: machine {machine!r} has no {dtype} gemm rows for "
+                         f"{missing}")
+    cublas = g[g["backend"] == "torch"].set_index("shape")["achieved_flop_per_s"]
+    if set(g["shape"]) != set(cublas.index):
+        raise ValueError(f"stack_throughput: {machine!r}: every shape needs its cuBLAS row")
+    if (g["check_rel_error_ratio"] >= 0.01).any():
+        raise ValueError(f"stack_throughput: {machine!r}: a stack's product disagrees with the "
+                         "float32 reference by 1 % or more")
+    out = pd.DataFrame({
+        "stack": g["backend"].map(STACK_NAMES), "shape": g["shape"],
+        "achieved_tflop": g["achieved_flop_per_s"] / 1e12,
+        "vs_cublas_ratio": g["achieved_flop_per_s"] / g["shape"].map(cublas),
+        "check_rel_error_ratio": g["check_rel_error_ratio"], "source_url": g["source_url"]})
+    return out.reset_index(drop=True)
+
+
+# --- result rows ---------------------------------------------------------------------------------
+
+def margin_result_rows(parts, owned_usd_per_mtok, *, gross_margin_frac, new_gross_margin_frac,
+                       hardware, subject, n_devices, source_url=""):
+    """Result rows of the vendor's margin in a token's cost, today and compressed.
+
+    Parameters
+    ----------
+    parts : pandas.DataFrame
+        From :func:`vendor_cost_parts` (the vendor's part first).
+    owned_usd_per_mtok : float
+        The owned node's decode cost. [USD/Mtok]
+    gross_margin_frac, new_gross_margin_frac : float
+        The vendor's gross margin today and in the scenario, in [0, 1). [fraction]
+    hardware, subject : str
+        Subjects of the per-device rows and of the per-token rows (``"<model>:<hardware>"``).
+    n_devices : int
+        Devices in the node (the GPU-hour is the node-hour over them). [count]
+    source_url : str
+        Source of the gross margin.
+
+    Returns
+    -------
+    list of dict
+        ``owned_gpu_usd_per_hour``, ``nvidia_capex_share_frac``, ``nvidia_margin_share_frac``
+        (subject ``hardware``); ``owned_decode_cost_usd_per_mtok``,
+        ``nvidia_margin_usd_per_mtok``, ``compressed_margin_decode_cost_usd_per_mtok``,
+        ``compressed_margin_cost_change_frac`` (subject ``subject``).
+    """
+    capex_share = float(parts["share_frac"].iloc[0])
+    margin_share = capex_share * float(gross_margin_frac)
+    compressed = float(compressed_margin_cost_usd_per_mtok(owned_usd_per_mtok, capex_share,
+                                                           gross_margin_frac,
+                                                           new_gross_margin_frac))
+    scenario = f"scenario: NVIDIA gross margin {new_gross_margin_frac:.0%}"
+    return [
+        dict(metric="owned_gpu_usd_per_hour", subject=hardware,
+             value=float(parts["node_usd_per_hour"].sum()) / float(n_devices)),
+        dict(metric="nvidia_capex_share_frac", subject=hardware, value=capex_share),
+        dict(metric="nvidia_margin_share_frac", subject=hardware, value=margin_share,
+             source_url=source_url,
+             verdict=f"at NVIDIA's FY2025 {gross_margin_frac:.0%} gross margin"),
+        dict(metric="owned_decode_cost_usd_per_mtok", subject=subject,
+             value=float(owned_usd_per_mtok)),
+        dict(metric="nvidia_margin_usd_per_mtok", subject=subject,
+             value=margin_share * float(owned_usd_per_mtok)),
+        dict(metric="compressed_margin_decode_cost_usd_per_mtok", subject=subject,
+             value=compressed, verdict=scenario),
+        dict(metric="compressed_margin_cost_change_frac", subject=subject,
+             value=compressed / float(owned_usd_per_mtok) - 1.0, verdict=scenario),
+    ]
+
+
+def jevons_result_rows(token_price_ratio, vendor_price_ratio, elasticity_low, elasticity_high):
+    """Result rows of the Jevons question after a vendor's margin cut.
+
+    Rows ``compute_spend_ratio`` at ``elasticity_low`` (subject
+    ``compressed-margin:inelastic``) and ``elasticity_high`` (``compressed-margin:elastic``),
+    ``nvidia_revenue_ratio`` at ``elasticity_high`` (:func:`econ.vendor_revenue_ratio`) and
+    ``nvidia_breakeven_elasticity_ratio`` (:func:`econ.breakeven_elasticity_ratio`).
+
+    Parameters
+    ----------
+    token_price_ratio, vendor_price_ratio : float
+        New token price / old and new device price / old. [ratio]
+    elasticity_low, elasticity_high : float
+        An inelastic (< 1) and an elastic (> 1) demand elasticity. [-]
+
+    Returns
+    -------
+    list of dict
+    """
+    if not 0.0 <= elasticity_low < 1.0 < elasticity_high:
+        raise ValueError(f"need 0 <= elasticity_low < 1 < elasticity_high, got "
+                         f"{elasticity_low!r} and {elasticity_high!r}")
+    spend = {e: float(jevons_spend_ratio(token_price_ratio, e))
+             for e in (elasticity_low, elasticity_high)}
+    return [
+        dict(metric="compute_spend_ratio", subject="compressed-margin:inelastic",
+             value=spend[elasticity_low], verdict=f"elasticity {elasticity_low:g}: spend falls"),
+        dict(metric="compute_spend_ratio", subject="compressed-margin:elastic",
+             value=spend[elasticity_high],
+             verdict=f"elasticity {elasticity_high:g}: spend rises (Jevons)"),
+        dict(metric="nvidia_revenue_ratio", subject="compressed-margin:elastic",
+             value=float(vendor_revenue_ratio(vendor_price_ratio, token_price_ratio,
+                                              elasticity_high)),
+             verdict=f"elasticity {elasticity_high:g}"),
+        dict(metric="nvidia_breakeven_elasticity_ratio", subject="compressed-margin",
+             value=float(breakeven_elasticity_ratio(vendor_price_ratio, token_price_ratio)),
+             verdict="demand elasticity above which NVIDIA's revenue grows despite the cut"),
+    ]
+
+
+def interconnect_result_rows(bound, links, reference, cut, subject):
+    """Result rows of the all-to-all bound at one batch: each scale-up link's ratio to the
+    step, and the cut link's extra $/Mtok against the reference's, with and without overlap.
+
+    Parameters
+    ----------
+    bound : pandas.DataFrame
+        :func:`moe_alltoall_bound` at one batch.
+    links : pandas.DataFrame
+        :func:`scaleup_links`.
+    reference, cut : str
+        Hardware whose scale-up links are compared (``"h100-sxm"``, ``"h800-sxm"``).
+    subject : str
+        Subject prefix of the comparison rows (``"h800-vs-h100"``).
+
+    Returns
+    -------
+    list of dict
+        ``ep_comm_to_step_ratio`` (subject ``"<hardware>:nvlink"``) for both, and
+        ``interconnect_cut_cost_increase_frac`` (``"<subject>:no-overlap"``,
+        ``"<subject>:overlap"``): ``(1 + cut's increase) / (1 + reference's) - 1``.
+    """
+    nv = bound.set_index("link").join(links)
+    nv = nv[nv["scaleup"]].set_index("hardware")
+    rows = [dict(metric="ep_comm_to_step_ratio", subject=f"{h}:nvlink",
+                 value=float(nv.loc[h, "comm_to_step_ratio"])) for h in (reference, cut)]
+    for case, col in (("no-overlap", "cost_increase_no_overlap_frac"),
+                      ("overlap", "cost_increase_overlap_frac")):
+        value = (1.0 + nv.loc[cut, col]) / (1.0 + nv.loc[reference, col]) - 1.0
+        words = "no overlap" if case == "no-overlap" else "overlapped with compute"
+        rows.append(dict(metric="interconnect_cut_cost_increase_frac", subject=f"{subject}:{case}",
+                         value=float(value),
+                         verdict=f"bound: every dispatched byte over NVLink, {words}"))
+    return rows
+
+
+def stack_result_rows(stacks, machine):
+    """Result rows of :func:`stack_throughput`: Triton's and JAX/XLA's mean throughput over
+    cuBLAS's (``triton_vs_cublas_flop_ratio``, ``jax_vs_cublas_flop_ratio``), subject the
+    machine."""
+    ratio = stacks.groupby("stack", sort=False)["vs_cublas_ratio"].mean()
+    url = str(stacks["source_url"].iloc[0])
+    return [dict(metric=metric, subject=machine, value=float(ratio[STACK_NAMES[backend]]),
+                 source_url=url, verdict="recorded GPU timings (BF16 GEMM)")
+            for metric, backend in (("triton_vs_cublas_flop_ratio", "triton"),
+                                    ("jax_vs_cublas_flop_ratio", "jax"))]
+
+
+def price_history_rows(history):
+    """Result row of :func:`econ.api_price_history`: the earliest charted blended price over
+    the cheapest (``api_blended_price_ratio``, subject ``"<earliest>-vs-<cheapest>"``)."""
+    first = history.iloc[0]
+    cheapest = history.loc[history["blended_usd_per_mtok"].idxmin()]
+    return [dict(metric="api_blended_price_ratio", subject=f"{first['name']}-vs-{cheapest['name']}",
+                 value=float(first["blended_usd_per_mtok"] / cheapest["blended_usd_per_mtok"]),
+                 source_url=str(first["source_url"]).split(" ; ")[0],
+                 verdict=f"list prices {first['price_date']:%Y-%m} to "
+                         f"{cheapest['price_date']:%Y-%m}")]

@@ -596,7 +596,7 @@ def jevons_cases(demand_elasticity, cases):
     return pd.concat(frames, ignore_index=True)
 
 
-def api_price_history(prices, input_output_ratio=3.0, models=None):
+def api_price_history(prices, input_output_ratio=3.0, models=None, exclude=("off-peak",)):
     """API list prices over time, tidy, with a blended price per million tokens.
 
     The blend weighs ``input_output_ratio`` input tokens (cache misses) for each output token:
@@ -611,6 +611,9 @@ def api_price_history(prices, input_output_ratio=3.0, models=None):
         Input tokens per output token in the blend, >= 0. [ratio]
     models : list of str, optional
         Keep only these ``model`` values (default all).
+    exclude : tuple of str, default ("off-peak",)
+        Leave out rows whose ``name`` contains one of these: time-of-day discounts are not the
+        list price of the model.
 
     Returns
     -------
@@ -628,6 +631,8 @@ def api_price_history(prices, input_output_ratio=3.0, models=None):
     frame = prices.reset_index() if "name" not in prices.columns else prices.copy()
     if models is not None:
         frame = frame[frame["model"].isin(list(models))]
+    for word in exclude:
+        frame = frame[~frame["name"].str.contains(word, regex=False)]
     if frame.empty:
         raise ValueError(f"api_price_history: no price rows for models {models!r}")
     for col in ("input_usd_per_mtok", "output_usd_per_mtok", "price_date"):

@@ -55,7 +55,12 @@ def _token_pricing(p):
 
 def _nvidia_moat(p):
     n_gpus = _devices_per_node(p["node_hardware"]) * p["n_nodes"]
-    out = _holds(p["model"], p["node_hardware"], p["precision"], n_gpus, "model",
+    out = []
+    if not math.isfinite(_data.row("hardware", p["node_hardware"])["purchase_usd"]):
+        out.append(f"node_hardware {p['node_hardware']} has no purchase_usd in "
+                   "data/hardware.csv: NVIDIA's share of an owned node needs its price")
+        return out
+    out += _holds(p["model"], p["node_hardware"], p["precision"], n_gpus, "model",
                  "raise n_nodes or pick a GPU with more memory")
     if not out:
         out += _batch_fits(p["model"], p["node_hardware"], p["precision"], n_gpus, p["n_nodes"],
