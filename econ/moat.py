@@ -249,8 +249,8 @@ def moe_alltoall_bound(model, hardware, precision, n_sequences, context_tok, lin
         ``cost_increase_overlap_frac`` [fraction].
     """
     cfg = data.row("models", model)
-    experts = cfg["n_active_experts"] + cfg["n_shared_experts"]
-    if not np.isfinite(experts):
+    experts = np.nan_to_num(cfg["n_active_experts"]) + np.nan_to_num(cfg["n_shared_experts"])
+    if not np.nan_to_num(cfg["n_routed_experts"]) > 0 or not experts > 0:
         raise ValueError(f"model {model!r} is not an MoE model: no experts to dispatch to")
     per_tok_layer = dispatch_combine_bytes_per_tok(cfg["hidden_dim"], experts,
                                                    dispatch_bytes_per_elem, combine_bytes_per_elem)

@@ -36,7 +36,7 @@ from ._checks import fraction, positive
 from .amortization import break_even_utilization_frac, owned_usd_per_hour, owned_usd_per_mtok
 from .inference import decode_step_breakdown, model_devices_to_hold, param_bytes
 from .kvcache import max_concurrent_sequences, model_kv_cache_bytes_per_token
-from .scenarios import grid, monte_carlo, triangular
+from .scenarios import fixed, grid, monte_carlo, triangular
 from .units import PEAK_FLOP_COLUMN, cost_usd_per_mtok
 
 __all__ = ["serving_platforms", "unpriced_note", "devices_to_hold_table", "node_max_sequences",
@@ -362,8 +362,9 @@ def platform_price_band(load, platforms, prices, utilization_grid_frac, *, n_sam
     """$/Mtok of each priced platform over a triangular purchase price, at each utilization.
 
     :func:`econ.monte_carlo` of :func:`econ.owned_usd_per_mtok` with the purchase price drawn
-    from ``triangular(low, mode, high)`` per platform (platform ``i`` on seed ``seed + i``)
-    and every utilization evaluated on the same samples.
+    from ``triangular(low, mode, high)`` per platform (platform ``i`` on seed ``seed + i``; a
+    price whose range is one point is fixed) and every utilization evaluated on the same
+    samples.
 
     Parameters
     ----------
@@ -391,9 +392,10 @@ def platform_price_band(load, platforms, prices, utilization_grid_frac, *, n_sam
     frames = []
     for i, (name, p) in enumerate(prices.iterrows()):
         row = platforms.loc[name]
+        price = (triangular(p["low_usd"], p["mode_usd"], p["high_usd"])
+                 if p["high_usd"] > p["low_usd"] else fixed(float(p["mode_usd"])))
         s = monte_carlo(
-            owned_usd_per_mtok, {"purchase_usd": triangular(p["low_usd"], p["mode_usd"],
-                                                            p["high_usd"])},
+            owned_usd_per_mtok, {"purchase_usd": price},
             n_samples=n_samples, seed=seed + i, over=over, output="cost_usd_per_mtok",
             constants=dict(hardware=row, throughput_tok_per_s=float(at.loc[name,
                                                                             "decode_tok_per_s"]),
