@@ -40,11 +40,12 @@ from .pricing import (
     vendor_revenue_ratio,
 )
 from .scenarios import monte_carlo, summarize
-from .serving import dispatch_combine_bytes_per_tok
+from .serving import alltoall_tpot_floor_s, dispatch_combine_bytes_per_tok
 
 __all__ = ["vendor_cost_parts", "margin_compression_band", "scaleup_links", "moe_alltoall_bound",
            "stack_throughput", "margin_result_rows", "jevons_result_rows",
-           "interconnect_result_rows", "stack_result_rows", "price_history_rows"]
+           "interconnect_result_rows", "stack_result_rows", "price_history_rows",
+           "isca_tpot_floor_row"]
 
 #: Display names of the recorded matmul stacks (``data/gpu_timings.csv`` backends).
 STACK_NAMES = {"torch": "cuBLAS via PyTorch", "cupy": "cuBLAS via CuPy",
@@ -473,3 +474,37 @@ def price_history_rows(history):
                  source_url=str(first["source_url"]).split(" ; ")[0],
                  verdict=f"list prices {first['price_date']:%Y-%m} to "
                          f"{cheapest['price_date']:%Y-%m}")]
+
+
+#: The Day-6 decode deployment whose links and wire precisions DeepSeek's ISCA'25 bound uses.
+_DAY6_DECODE = "deepseek-v3-h800-day6-decode"
+
+
+def isca_tpot_floor_row(tok_per_device=32.0):
+    """Result row reproducing DeepSeek's ISCA'25 TPOT floor from DeepSeek's own inputs.
+
+    :func:`econ.alltoall_tpot_floor_s` with DeepSeek-V3's config (``data/models.csv``: layers,
+    hidden size, routed + shared experts per token) and the dispatch and combine bytes and the
+    InfiniBand rate of its Day-6 decode deployment (``data/deployments.csv``), whatever a
+    scenario sets; the published figure from ``data/published.csv``.
+
+    Parameters
+    ----------
+    tok_per_device : float, default 32
+        Tokens per GPU per step in the paper's bound. [tokens]
+
+    Returns
+    -------
+    dict
+        Metric ``decode_tpot_floor_s``, subject ``deepseek-v3``, ``value``,
+        ``published_value`` [s] and ``source_url``.
+    """
+    v3 = data.row("models", "deepseek-v3")
+    dep = data.row("deployments", _DAY6_DECODE)
+    pub = data.load("published").loc["deepseek-v3-decode-tpot-floor-s"]
+    per_tok = dispatch_combine_bytes_per_tok(v3["hidden_dim"],
+                                             v3["n_active_experts"] + v3["n_shared_experts"],
+                                             dep["dispatch_elem_bytes"], dep["combine_elem_bytes"])
+    floor = alltoall_tpot_floor_s(v3["n_layers"], tok_per_device, per_tok, dep["ib_bytes_per_s"])
+    return dict(metric="decode_tpot_floor_s", subject="deepseek-v3", value=float(floor),
+                published_value=float(pub["value"]), source_url=str(pub["source_url"]))

@@ -154,3 +154,11 @@ def test_setup_check_asks_for_a_node_gpu_with_a_price():
     assert econ.setup_problems("nvidia_moat", ok) == []
     bad = econ.setup_problems("nvidia_moat", {**ok, "node_hardware": "b200"})
     assert len(bad) == 1 and "node_hardware b200 has no purchase_usd" in bad[0]
+
+
+def test_isca_row_uses_deepseeks_own_inputs_and_lands_near_the_published_floor():
+    row = econ.isca_tpot_floor_row()
+    # 61 layers x 2 x 32 tokens x 7,168 x 9 x (1 + 2) bytes / 50 GB/s
+    assert row["value"] == pytest.approx(61 * 2 * 32 * 7168 * 9 * 3 / 50e9, rel=1e-12)
+    assert row["value"] == pytest.approx(row["published_value"], rel=0.05)  # paper: "7K"
+    econ.results_frame("demo", [row])
