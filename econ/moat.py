@@ -223,7 +223,7 @@ def moe_alltoall_bound(model, hardware, precision, n_sequences, context_tok, lin
     Parameters
     ----------
     model : str
-        An MoE key of ``data/models.csv``.
+        A key of ``data/models.csv``; a dense model moves no bytes (comm 0).
     hardware : str
         Device of the roofline step.
     precision : str
@@ -250,12 +250,13 @@ def moe_alltoall_bound(model, hardware, precision, n_sequences, context_tok, lin
         ``cost_increase_overlap_frac`` [fraction].
     """
     cfg = data.row("models", model)
-    experts = np.nan_to_num(cfg["n_active_experts"]) + np.nan_to_num(cfg["n_shared_experts"])
-    if not np.nan_to_num(cfg["n_routed_experts"]) > 0 or not experts > 0:
-        raise ValueError(f"model {model!r} is not an MoE model: no experts to dispatch to")
+    # a dense model dispatches nothing: no routed experts, no MoE layers, no all-to-all
+    moe = np.nan_to_num(cfg["n_routed_experts"]) > 0
+    experts = (np.nan_to_num(cfg["n_active_experts"]) + np.nan_to_num(cfg["n_shared_experts"])
+               if moe else 0.0)
     per_tok_layer = dispatch_combine_bytes_per_tok(cfg["hidden_dim"], experts,
                                                    dispatch_bytes_per_elem, combine_bytes_per_elem)
-    moe_layers = cfg["n_layers"] - cfg["n_dense_layers"]
+    moe_layers = cfg["n_layers"] - np.nan_to_num(cfg["n_dense_layers"]) if moe else 0.0
     steps = decode_step_breakdown(
         model, hardware, precision, np.atleast_1d(np.asarray(n_sequences, float)), context_tok,
         n_devices=n_devices, flop_efficiency_frac=flop_efficiency_frac,

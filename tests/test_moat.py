@@ -89,9 +89,9 @@ def test_alltoall_bound_moves_the_closed_form_bytes_over_each_link():
     np.testing.assert_allclose(b["comm_s"], 64 / 16 * 7168 * 9 * 3 * 58 / rate, rtol=1e-12)
     np.testing.assert_allclose(b["cost_increase_overlap_frac"],
                                np.maximum(b["comm_s"] - b["step_s"], 0) / b["step_s"])
-    with pytest.raises(ValueError, match="not an MoE"):
-        econ.moe_alltoall_bound("llama-3.1-70b", "h800-sxm", "fp8", 8.0, 4989.0, links,
-                                n_devices=8)
+    dense = econ.moe_alltoall_bound("llama-3.1-70b", "h800-sxm", "fp8", 8.0, 4989.0, links,
+                                    n_devices=8)
+    assert (dense["comm_s"] == 0).all() and (dense["cost_increase_no_overlap_frac"] == 0).all()
 
 
 def test_stacks_are_compared_with_cublas_on_the_same_shape():
