@@ -11,9 +11,10 @@ on first use),
 deployments at scale), ``engine`` (typed specs and the one calibrated step),
 ``predict`` (serving as engines measure it), ``calibrate`` (make calibrate),
 ``hfconfig`` (a models row from a Hugging Face config.json), ``answers`` (conclusions
-rendered from a run), ``setups`` (memory feasibility of a notebook's setup),
-``platforms`` (one load served on every platform), ``moat`` (a GPU vendor's margin in
-a token's cost), ``reports`` (papermill runs).
+rendered from a run), ``setups`` (memory feasibility of a notebook's setup), ``lifetime``
+(training against serving over a model's life), ``reasoning`` (test-time compute and
+distillation), ``platforms`` (one load served on every platform), ``moat`` (a GPU
+vendor's margin in a token's cost), ``reports`` (papermill runs).
 """
 from . import data
 from .amortization import *
@@ -26,10 +27,12 @@ from .hfconfig import *
 from .inference import *
 from .kernels import *
 from .kvcache import *
+from .lifetime import *
 from .moat import *
 from .platforms import *
 from .predict import *
 from .pricing import *
+from .reasoning import *
 from .results import *
 from .roofline import *
 from .scenarios import *
@@ -44,8 +47,9 @@ __version__ = "0.1.0"
 #: the jsonschema it validates with) is imported when a chart is made, not before.
 _LAZY = {
     "charts": ("PALETTE", "THEME_NAME", "axis_title", "line_chart", "bar_chart", "band_chart",
-               "tornado_chart", "waterfall_chart", "scatter_chart", "ratio_chart", "history_chart",
-               "save_static"),
+               "tornado_chart", "waterfall_chart", "scatter_chart", "ratio_chart", "save_static",
+               "measured_predicted_chart", "ridge_chart", "ceiling_share_chart",
+               "history_chart"),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 

@@ -29,8 +29,9 @@ import string
 
 import numpy as np
 
-__all__ = ["Answer", "Figure", "Word", "answer", "result", "result_figures", "compare", "ranking",
-           "check_answer", "format_value", "ANSWER_METADATA_KEY"]
+__all__ = ["Answer", "Figure", "Word", "answer", "result", "result_figures", "compare",
+           "ranking", "check_answer", "format_value", "ANSWER_METADATA_KEY",
+           "kernel_timings_answer_fields"]
 
 #: Key of the record in the Markdown output's metadata.
 ANSWER_METADATA_KEY = "econ_answer"
@@ -381,3 +382,71 @@ def check_answer(markdown, record, results=None, rel_tol=1e-9):
         at = [rest[max(0, m.start() - 30):m.end() + 10] for m in _STRAY_NUMBER.finditer(rest)]
         problems.append(f"numbers typed into the answer, not computed: {at[:5]}")
     return problems
+
+
+def kernel_timings_answer_fields(results, params, steps, info):
+    """The values of the kernel-timings answers (:func:`answer`), from the run.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        ``econ.kernel_timings_results``.
+    params : mapping
+        The notebook's parameters (``gpu_hardware``, ``model``, ``precision``).
+    steps : pandas.DataFrame
+        ``econ.recorded_step_predictions()`` (counts of BF16 steps fitted to and held out).
+    info : mapping
+        ``econ.machine_info()`` of the live run.
+
+    Returns
+    -------
+    dict
+        Numbers (results rows as :class:`Figure`), comparison words and a ranking by field name.
+        Recorded GPU: ``g``, ``bf16``, ``fp8``, ``bw``, ``dg``, ``fm``, ``w_fp8``, ``w_bw``,
+        ``model``, ``prec``, ``dec``, ``dec_usd``, ``dec_ds``, ``pre``, ``err``, ``target``,
+        ``w_err``, ``ridge``, ``mla``, ``moe``, ``md``, ``stacks``. Engine: ``n_fit``,
+        ``n_hold``, ``fit``, ``hold``, ``w_hold``, ``th``, ``fp8_steps``, ``val``, ``w_val``,
+        ``tv``, ``val_plain``, ``w_plain``. Live CPU: ``threads``, ``load``, ``cpu_err``,
+        ``w_cpu_err``, ``f32``, ``mem``, ``cpu_ridge``, ``cpu_mla``, ``w_mla``.
+    """
+    g, m = params["gpu_hardware"], params["model"]
+    s, e, v = f"{m}:{g}", "engine:recorded-steps", "predict_serving:ledger"
+    r = lambda metric, subject, column="value": result(results, metric, subject, column)  # noqa: E731
+    fp8, bw = r("gemm_flop_efficiency_frac", f"{g}:fp8"), r("memory_bandwidth_efficiency_frac", g)
+    dg = r("gemm_flop_efficiency_frac", f"{g}:fp8", "published_value")
+    fm = r("memory_bandwidth_efficiency_frac", g, "published_value")
+    err = r("roofline_median_abs_error_frac", g)
+    cpu_err = r("roofline_median_abs_error_frac", "cpu")
+    hold, val = r("held_out_step_error_frac", e), r("validation_serving_error_frac", v)
+    plain = r("validation_serving_error_no_kv_assumption_frac", v)
+    mla = r("mla_vs_mha_decode_speedup_ratio", g)
+    cpu_mla = r("mla_vs_mha_decode_speedup_ratio", "cpu")
+    stack = {b: r("portable_stack_to_cublas_ratio", f"{g}:{b}") for b in ("triton", "jax", "cupy")}
+    bf16 = steps["weight_precision"].eq("bf16")
+    target, th, tv = 0.2, 0.15, 0.2
+    return dict(
+        g=g, bf16=r("gemm_flop_efficiency_frac", f"{g}:bf16"), fp8=fp8, bw=bw, dg=dg, fm=fm,
+        w_fp8=compare(fp8, dg, "below", "above", "within a twentieth of", rel_tol=0.05),
+        w_bw=compare(bw, fm, "below", "above", "within a twentieth of", rel_tol=0.05),
+        model=m, prec=str(params["precision"]).upper(),
+        dec=r("measured_to_datasheet_cost_ratio", f"{s}:decode"),
+        dec_usd=r("decode_cost_usd_per_mtok", f"{s}:measured"),
+        dec_ds=r("decode_cost_usd_per_mtok", f"{s}:datasheet"),
+        pre=r("measured_to_datasheet_cost_ratio", f"{s}:prefill"),
+        err=err, target=target, w_err=compare(err, target, "within", "above", "at"),
+        ridge=r("ridge_batch_count", f"{g}:bf16"), mla=mla,
+        moe=r("moe_grouped_vs_naive_speedup_ratio", g), md=r("moe_grouped_to_dense_time_ratio", g),
+        stacks=ranking({f"{b} {float(x):.0%}": x for b, x in stack.items()}, sep=", "),
+        n_fit=float((steps["split"].eq("fit") & bf16).sum()),
+        n_hold=float((steps["split"].eq("holdout") & bf16).sum()),
+        fit=r("fitted_step_error_frac", e), hold=hold, th=th,
+        w_hold=compare(hold, th, "within", "above", "at"),
+        fp8_steps=r("fp8_harness_step_error_frac", e), val=val, tv=tv,
+        w_val=compare(val, tv, "within", "above", "at"), val_plain=plain,
+        w_plain=compare(plain, val, "lower than with them", "higher than with them", "the same"),
+        threads=float(info["n_blas_threads"]), load=float(info["cpu_load_1min"]),
+        cpu_err=cpu_err, w_cpu_err=compare(cpu_err, target, "within", "above", "at"),
+        f32=r("peak_flop_per_s", "cpu:float32"), mem=r("memory_bandwidth_bytes_per_s", "cpu"),
+        cpu_ridge=r("ridge_batch_count", "cpu:float32"), cpu_mla=cpu_mla,
+        w_mla=compare(cpu_mla, mla, "less than", "more than", "as much as"),
+    )

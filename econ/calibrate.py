@@ -8,8 +8,10 @@ Two sets of measurements, each split into rows that may be fitted to and rows th
   (a single-node GPU deployment with its layout, lengths and concurrency) and
   :func:`ledger_error_summary` reports the error by split, source, hardware and model.
 - the whole forward steps recorded on a GPU (``data/gpu_steps.csv``): BF16 steps of
-  Llama-3.1-8B and of the DeepSeek-V3 ep=8 slice are fitted to; the Llama-3.1-70B slices,
-  the V3 ep=1 slice and the FP8 steps are held out (:func:`step_split`).
+  Llama-3.1-8B, of the Llama-3.1-70B slice on one device (tp=1) and of the DeepSeek-V3 ep=8
+  slice are fitted to; the 70B slices at tp 2, 4 and 8 (smaller matrices per device than any
+  fitted step), the V3 ep=1 slice and the FP8 steps are held out (:func:`step_split`). Two
+  matrix sizes in the fit are what separate the per-kernel time from the bandwidth share.
 
 ``python -m econ.calibrate`` fits the step constants to the recorded whole steps
 (:func:`fit_step_constants`, held-out steps reported), then the per-step overhead (the one
@@ -27,13 +29,23 @@ import numpy as np
 import pandas as pd
 
 from . import data
+from .amortization import useful_usd_per_hour
 from .engine import calibration, forward_step, model_spec
+from .inference import (
+    decode_cost_usd_per_mtok,
+    decode_step,
+    decode_step_breakdown,
+    model_devices_to_hold,
+    prefill_tok_per_s,
+)
 from .predict import predict_serving_with, serving_calibration
-from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN
+from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN, cost_usd_per_mtok
 
 __all__ = ["ledger_predictions", "ledger_error_summary", "fit_step_overhead_s",
            "engine_validation_rows",
-           "recorded_step_predictions", "fit_step_constants"]
+           "recorded_step_predictions", "fit_step_constants", "measured_copy_frac",
+           "step_error_summary", "ledger_kv_assumption_summary", "efficiency_cost_cases",
+           "efficiency_cost_sweep"]
 
 _NEEDED = ("tp_devices", "n_devices", "isl_tok", "osl_tok", "weight_precision")
 
@@ -52,13 +64,29 @@ def _usable(ledger):
     return ledger[ok]
 
 
-def ledger_predictions(ledger=None, step_calibration=None, serving=None):
+def _kv_precision(row, assume_kv=True):
+    """The cache precision a ledger row is predicted at: published, else the row's stated
+    assumption (``kv_precision_assumed``, unless ``assume_kv`` is false), else BF16."""
+    for col in ("kv_precision", "kv_precision_assumed")[:2 if assume_kv else 1]:
+        v = row.get(col)
+        if isinstance(v, str) and v:
+            return v
+    return "bf16"
+
+
+def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_kv=True):
     """Predict every usable ledger row; one row per measurement with predicted and measured.
+
+    A row's cache precision is the published one, else the row's stated assumption
+    (``kv_precision_assumed``, with its reason in the ledger's notes), else BF16;
+    ``assume_kv=False`` drops the assumptions (every unstated cache at BF16), to show how much
+    the errors rest on them.
 
     Returns
     -------
     pandas.DataFrame
         Index: the ledger key. Columns: ``split``, ``source``, ``hardware``, ``model``,
+        ``architecture`` (``dense`` or ``moe``),
         ``metric`` (``tpot_s`` or ``output_tok_per_s_per_device``), ``measured``,
         ``predicted``, ``ratio`` (predicted over measured) [ratio], ``error_frac``
         (|ratio - 1|) [fraction].
@@ -69,7 +97,7 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None):
         conc = r["concurrency_count"]
         ep = r["ep_devices"] if np.isfinite(r["ep_devices"]) else 1.0
         dp = str(r["dp_attention"]).lower() == "true"
-        kv = r["kv_precision"] if r["kv_precision"] in ("bf16", "fp8") else "bf16"
+        kv = _kv_precision(r, assume_kv)
         try:
             p = predict_serving_with(
                 r["model"], r["hardware"], r["weight_precision"], n_devices=int(r["n_devices"]),
@@ -88,6 +116,7 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None):
                                  hardware=r["hardware"], model=r["model"], metric=metric,
                                  measured=float(r[col]), predicted=float(p[metric]), note=""))
     out = pd.DataFrame(rows).set_index("name")
+    out["architecture"] = ["moe" if model_spec(m).moe else "dense" for m in out["model"]]
     out["ratio"] = out["predicted"] / out["measured"]
     out["error_frac"] = (out["ratio"] - 1.0).abs()
     return out
@@ -100,11 +129,13 @@ def ledger_error_summary(pred, by=("split",)):
     return pd.DataFrame({"median_error_frac": g.median(), "n_rows": g.size()})
 
 
-def engine_validation_rows(steps, serving):
+def engine_validation_rows(steps, serving, serving_no_kv_assumption=None):
     """Result rows (``econ.results_frame``) of the engine's errors: recorded steps fitted to
     and held out (BF16; the harness's FP8 steps apart), and ledger rows fitted to and never
     fitted to. ``steps`` from :func:`recorded_step_predictions`, ``serving`` from
-    :func:`ledger_predictions`. Subjects ``engine:recorded-steps`` and
+    :func:`ledger_predictions`; ``serving_no_kv_assumption``, when given, from
+    ``ledger_predictions(assume_kv=False)`` adds the validation error without the ledger's
+    stated cache-precision assumptions. Subjects ``engine:recorded-steps`` and
     ``predict_serving:ledger``; metrics end in ``_error_frac`` (median |predicted/measured - 1|).
     """
     bf16 = steps[steps["weight_precision"] == "bf16"]
@@ -132,7 +163,41 @@ def engine_validation_rows(steps, serving):
              source_url=src_ledger, verdict=f"{int((ok['split'] == 'validation').sum())} "
                                             "measurements never fitted to"),
     ]
+    if serving_no_kv_assumption is not None:
+        plain = serving_no_kv_assumption[serving_no_kv_assumption["metric"] != "error"]
+        n = int((plain["split"] == "validation").sum())
+        rows.append(dict(
+            metric="validation_serving_error_no_kv_assumption_frac",
+            subject="predict_serving:ledger",
+            value=float(plain.loc[plain["split"] == "validation", "error_frac"].median()),
+            source_url=src_ledger, verdict=f"{n} measurements never fitted to, every cache "
+                                           "precision the source does not state at BF16"))
     return rows
+
+
+def ledger_kv_assumption_summary(assumed, plain, by=("split",)):
+    """The ledger's errors with the stated cache-precision assumptions and without them.
+
+    Parameters
+    ----------
+    assumed : pandas.DataFrame
+        :func:`ledger_predictions` (each row's cache at its published precision, else its
+        ``kv_precision_assumed``).
+    plain : pandas.DataFrame
+        :func:`ledger_predictions` with ``assume_kv=False`` (every unstated cache at BF16).
+    by : sequence of str
+        Columns to group by.
+
+    Returns
+    -------
+    pandas.DataFrame
+        By ``by``: ``median_error_frac`` (with the assumptions),
+        ``median_error_no_kv_assumption_frac`` (without) [fraction] and ``n_rows``.
+    """
+    a, p = ledger_error_summary(assumed, by), ledger_error_summary(plain, by)
+    return pd.DataFrame({"median_error_frac": a["median_error_frac"],
+                         "median_error_no_kv_assumption_frac": p["median_error_frac"],
+                         "n_rows": a["n_rows"]})
 
 
 def fit_step_overhead_s(ledger=None, step_calibration=None):
@@ -181,10 +246,12 @@ def main(argv=None):
     n_fit = int((steps["split"] == "fit").sum())
     for name in STEP_CONSTANTS:
         _write_row(table, name, float(getattr(cal, name)),
-                   f"Gauss-Newton on log(predicted/measured) of the {n_fit} recorded BF16 steps of "
-                   "Llama-3.1-8B and the DeepSeek-V3 ep=8 slice (data/gpu_steps.csv); refit with "
-                   "make calibrate", fit_err, hold_err, "measured:data/gpu_steps.csv",
-                   "held out: Llama-3.1-70B slices at tp 1-8 and the V3 slice at ep=1 (BF16); "
+                   f"Levenberg-Marquardt on log(predicted/measured) of the {n_fit} recorded BF16 "
+                   "steps of Llama-3.1-8B, the Llama-3.1-70B slice at tp=1 and the DeepSeek-V3 "
+                   "ep=8 slice (data/gpu_steps.csv); bandwidth shares capped at the measured "
+                   "copy share; refit with make calibrate", fit_err, hold_err,
+                   "measured:data/gpu_steps.csv",
+                   "held out: Llama-3.1-70B slices at tp 2-8 and the V3 slice at ep=1 (BF16); "
                    "the harness's FP8 steps quantize activations in separate kernels and are "
                    "reported apart")
     # serving level: the ledger's fit rows
@@ -206,16 +273,160 @@ def main(argv=None):
     print(f"BF16 fit {fit_err:.1%}, BF16 held out {hold_err:.1%}")
     print(f"step_overhead_s = {x * 1e6:.1f} us, fitted to {n_rows} ledger rows")
     print(ledger_error_summary(pred, ("split", "source", "metric")).to_string())
+    plain = ledger_error_summary(ledger_predictions(step_calibration=cal, serving=srv,
+                                                    assume_kv=False))
+    print("with every unstated cache at BF16 (no kv_precision_assumed): validation median "
+          f"{plain.loc['validation', 'median_error_frac']:.1%}")
     return 0
 
 
+
+
+def step_error_summary(steps, by=("split", "weight_precision", "arch", "phase")):
+    """Median error of the engine on recorded whole steps, by group.
+
+    Parameters
+    ----------
+    steps : pandas.DataFrame
+        :func:`recorded_step_predictions`.
+    by : sequence of str
+        Columns to group by (fit or held out, precision, architecture, phase).
+
+    Returns
+    -------
+    pandas.DataFrame
+        By ``by``: ``median_error_frac`` (median |predicted/measured - 1|) [fraction] and
+        ``n_steps``.
+    """
+    by = list(by)
+    missing = [c for c in by + ["error_frac"] if c not in steps.columns]
+    if missing:
+        raise ValueError(f"steps lacks column(s) {missing}; give recorded_step_predictions()")
+    g = steps.groupby(by)["error_frac"]
+    return pd.DataFrame({"median_error_frac": g.median(), "n_steps": g.size()})
+
+
+# --- measured efficiency in the cost model ----------------------------------------------------
+
+def _node_layout(model, hardware, precision, context_tok):
+    from . import data as _data
+    held = float(model_devices_to_hold(model, hardware, precision))
+    per_node = int(_data.row("hardware", hardware)["n_devices_per_node"])
+    n_nodes = int(np.ceil(held / per_node))
+    n_devices = n_nodes * per_node
+    most = float(decode_step(model, hardware, precision, None, context_tok,
+                             n_devices=n_devices)["n_sequences"]) / n_nodes
+    return held, per_node, n_nodes, n_devices, most
+
+
+def efficiency_cost_cases(model, hardware, precision, context_tok, batch_per_node,
+                          usd_per_gpu_hour, utilization_frac, *, assumed, measured):
+    """Decode and prefill $/Mtok at datasheet, assumed and measured efficiency.
+
+    The model is served on as many whole nodes of ``hardware`` as hold it; the batch is
+    ``batch_per_node`` sequences per node, or the most the KV cache allows when fewer.
+
+    Parameters
+    ----------
+    model, hardware, precision : str
+        Keys in ``data/models.csv`` and ``data/hardware.csv``; weight precision.
+    context_tok : float
+        KV length each decoded token attends to, and the prompt length in prefill. [tokens]
+    batch_per_node : float
+        Sequences per node asked for. [count]
+    usd_per_gpu_hour : float
+        Rental price. [USD/h]
+    utilization_frac : float
+        Share of hours doing paid work. [fraction]
+    assumed, measured : tuple of float
+        ``(flop_efficiency_frac, bandwidth_efficiency_frac)`` of the assumed and the measured
+        case; the datasheet case is ``(1, 1)``. [fraction]
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``case`` (``datasheet``, ``assumed``, ``measured``): ``flop_efficiency_frac``,
+        ``bandwidth_efficiency_frac`` [fraction], ``decode_cost_usd_per_mtok``,
+        ``prefill_cost_usd_per_mtok`` [USD/Mtok], ``decode_compute_bound`` (bool), and the
+        layout: ``devices_to_hold_count``, ``n_nodes_count``, ``n_devices_count``,
+        ``batch_per_node_count`` (the batch used), ``max_batch_per_node_count`` [count].
+    """
+    for name, pair in (("assumed", assumed), ("measured", measured)):
+        if len(pair) != 2:
+            raise ValueError(f"{name} must be (flop_efficiency_frac, bandwidth_efficiency_frac), "
+                             f"got {pair!r}")
+    held, _, n_nodes, n_devices, most = _node_layout(model, hardware, precision, context_tok)
+    batch = min(float(batch_per_node), most)
+    cases = pd.DataFrame({
+        "flop_efficiency_frac": [1.0, float(assumed[0]), float(measured[0])],
+        "bandwidth_efficiency_frac": [1.0, float(assumed[1]), float(measured[1])],
+    }, index=pd.Index(["datasheet", "assumed", "measured"], name="case"))
+    eff = dict(flop_efficiency_frac=cases["flop_efficiency_frac"],
+               bandwidth_efficiency_frac=cases["bandwidth_efficiency_frac"])
+    cases["decode_cost_usd_per_mtok"] = decode_cost_usd_per_mtok(
+        model, hardware, precision, batch * n_nodes, context_tok, usd_per_gpu_hour,
+        utilization_frac, n_devices=n_devices, **eff)
+    cases["prefill_cost_usd_per_mtok"] = cost_usd_per_mtok(
+        useful_usd_per_hour(usd_per_gpu_hour, utilization_frac),
+        prefill_tok_per_s(model, hardware, precision, context_tok, batch * n_nodes,
+                          n_devices=n_devices, **eff))
+    bound = decode_step_breakdown(model, hardware, precision, batch * n_nodes, context_tok,
+                                  n_devices=n_devices, **eff)
+    cases["decode_compute_bound"] = np.asarray(bound["compute_bound"], dtype=bool)
+    cases["devices_to_hold_count"] = held
+    cases["n_nodes_count"] = float(n_nodes)
+    cases["n_devices_count"] = float(n_devices)
+    cases["batch_per_node_count"] = batch
+    cases["max_batch_per_node_count"] = most
+    return cases
+
+
+def efficiency_cost_sweep(model, hardware, precision, context_tok, batch_sizes,
+                          usd_per_gpu_hour, utilization_frac, cases):
+    """Decode $/Mtok against the batch per node for each efficiency case.
+
+    Parameters
+    ----------
+    model, hardware, precision, context_tok, usd_per_gpu_hour, utilization_frac
+        As in :func:`efficiency_cost_cases`.
+    batch_sizes : sequence of float
+        Sequences per node; those above what the KV cache allows are left out. [count]
+    cases : pandas.DataFrame
+        :func:`efficiency_cost_cases` (its efficiencies and layout).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per batch and case: ``batch_per_node_count``, ``case``,
+        ``decode_cost_usd_per_mtok`` [USD/Mtok], ``decode_compute_bound`` (bool).
+    """
+    most = float(cases["max_batch_per_node_count"].iloc[0])
+    n_nodes = float(cases["n_nodes_count"].iloc[0])
+    batches = np.asarray([b for b in batch_sizes if b <= most], dtype=float)
+    if batches.size == 0:
+        raise ValueError(f"batch_sizes: none fits; at most {most:.0f} sequences per node do")
+    b = np.repeat(batches, len(cases))
+    c = np.tile(cases.index.to_numpy(), batches.size)
+    eff = dict(flop_efficiency_frac=np.tile(cases["flop_efficiency_frac"].to_numpy(), batches.size),
+               bandwidth_efficiency_frac=np.tile(cases["bandwidth_efficiency_frac"].to_numpy(),
+                                                 batches.size))
+    n_devices = float(cases["n_devices_count"].iloc[0])
+    cost = decode_cost_usd_per_mtok(model, hardware, precision, b * n_nodes, context_tok,
+                                    usd_per_gpu_hour, utilization_frac, n_devices=n_devices,
+                                    **eff)
+    bound = decode_step_breakdown(model, hardware, precision, b * n_nodes, context_tok,
+                                  n_devices=n_devices, **eff)
+    return pd.DataFrame({"batch_per_node_count": b, "case": c,
+                         "decode_cost_usd_per_mtok": np.asarray(cost, dtype=float),
+                         "decode_compute_bound": np.asarray(bound["compute_bound"], dtype=bool)})
 
 
 # --- the step level: whole forward steps recorded on a GPU (data/gpu_steps.csv) ---------------
 
 #: Constants the step fit moves, in this order (the rest of Calibration stays as it is).
 STEP_CONSTANTS = ("gemm_bandwidth_frac", "gemm_flop_frac", "attention_bandwidth_frac",
-                  "attention_flop_frac", "attention_half_occupancy_count", "kernel_fixed_s")
+                  "attention_flop_frac", "attention_half_occupancy_count", "kernel_fixed_s",
+                  "grouped_gemm_frac")
 
 
 def slice_spec(arch, n_dense_layers, n_moe_layers, lm_head):
@@ -277,7 +488,8 @@ def recorded_step_predictions(step_calibration=None, steps=None):
             out.append(dict(name=key, arch=arch, phase=r["phase"],
                             weight_precision=r["weight_precision"], tp=r["tp"], ep=ep,
                             n_sequences=r["n_sequences"], context_tok=r["context_tok"],
-                            split=step_split(arch, r["weight_precision"], ep),
+                            split=step_split(arch, r["weight_precision"], float(r["tp"]),
+                                             ep),
                             measured_s=r["median_s"], predicted_s=float(f["step_s"])))
     df = pd.DataFrame(out).set_index("name")
     df["ratio"] = df["predicted_s"] / df["measured_s"]
@@ -285,11 +497,12 @@ def recorded_step_predictions(step_calibration=None, steps=None):
     return df
 
 
-def step_split(arch, weight_precision, ep):
-    """Which recorded steps the fit may use: the BF16 Llama-3.1-8B (whole model) and the
-    BF16 DeepSeek-V3 slice at ep=8. Held out: every Llama-3.1-70B slice (tensor-parallel
-    shapes), the V3 slice at ep=1, and every FP8 step."""
+def step_split(arch, weight_precision, tp, ep):
+    """Which recorded steps the fit may use: BF16 Llama-3.1-8B (whole model), the BF16
+    Llama-3.1-70B slice on one device (tp=1) and the BF16 DeepSeek-V3 slice at ep=8. Held
+    out: the 70B slices at tp 2, 4 and 8, the V3 slice at ep=1, and every FP8 step."""
     fit = weight_precision == "bf16" and (arch == "llama-3.1-8b"
+                                          or (arch == "llama-3.1-70b" and tp == 1)
                                           or (arch == "deepseek-v3" and ep > 1))
     return "fit" if fit else "holdout"
 
@@ -302,21 +515,47 @@ def _device_key(machine):
     raise ValueError(f"no hardware row for the recorded machine {machine.name!r} ({name!r})")
 
 
+def measured_copy_frac(steps=None):
+    """Best recorded copy bandwidth over the datasheet bandwidth, on the devices the steps
+    were recorded on (``data/gpu_timings.csv``; reads and writes both counted). The ceiling
+    of every fitted bandwidth share. [fraction]"""
+    steps = data.load("gpu_steps") if steps is None else steps
+    machines = data.load("gpu_machines")
+    timings = data.load("gpu_timings")
+    hw = data.load("hardware")
+    keys = {_device_key(machines.loc[m]) for m in steps["machine"].unique()}
+    fracs = []
+    for key in keys:
+        word = key.split("-")[0]
+        copies = timings[(timings["kernel"] == "copy")
+                         & timings["device"].str.lower().str.contains(word)]
+        if copies.empty:
+            raise ValueError(f"data/gpu_timings.csv has no copy recording on {key!r}: the "
+                             "bandwidth shares have no measured ceiling")
+        fracs.append(float(copies["achieved_bytes_per_s"].max())
+                     / float(hw.loc[key, "memory_bytes_per_s"]))
+    return min(fracs)
+
+
 def fit_step_constants(steps=None, iterations=40):
     """Fit :data:`STEP_CONSTANTS` to the recorded steps of split ``fit``.
 
-    Gauss-Newton on the log of predicted over measured step time, the constants in log
-    space (so they stay positive; the shares are capped at 1). Returns the fitted
+    Levenberg-Marquardt (damped Gauss-Newton) on the log of predicted over measured step
+    time, the constants in log space (so they stay positive; the bandwidth shares are capped
+    at :func:`measured_copy_frac`, the others at 1). Returns the fitted
     :class:`econ.Calibration` and the predictions under it.
     """
     base = calibration()
     x = np.log(np.array([max(getattr(base, n), 1e-7) for n in STEP_CONSTANTS]))
 
+    copy_frac = measured_copy_frac(steps)
+
     def cal_of(v):
         vals = dict(zip(STEP_CONSTANTS, np.exp(v)))
         for n in STEP_CONSTANTS:
             if n.endswith("_frac"):
-                vals[n] = min(vals[n], 1.0)
+                # no kernel streams faster than the device's best measured copy
+                vals[n] = min(vals[n], copy_frac if n.endswith("bandwidth_frac") else 1.0)
         return dataclasses.replace(base, **vals)
 
     def resid(v):
@@ -325,18 +564,25 @@ def fit_step_constants(steps=None, iterations=40):
         return np.log(p["ratio"].to_numpy())
 
     r = resid(x)
+    lam = 1e-3
     for _ in range(iterations):
         jac = np.empty((len(r), len(x)))
         for j in range(len(x)):
             dx = np.zeros_like(x)
             dx[j] = 1e-4
             jac[:, j] = (resid(x + dx) - r) / 1e-4
-        step, *_ = np.linalg.lstsq(jac, -r, rcond=None)
-        new = x + np.clip(step, -1.0, 1.0)
-        new_r = resid(new)
-        if np.sum(new_r ** 2) >= np.sum(r ** 2) - 1e-12:
+        jtj, jtr = jac.T @ jac, jac.T @ r
+        while lam < 1e6:
+            # Levenberg-Marquardt: a damped Gauss-Newton step, damping raised until it helps
+            step = np.linalg.solve(jtj + lam * np.diag(np.diag(jtj) + 1e-12), -jtr)
+            new = x + np.clip(step, -1.0, 1.0)
+            new_r = resid(new)
+            if np.sum(new_r ** 2) < np.sum(r ** 2) - 1e-12:
+                break
+            lam *= 10.0
+        else:
             break
-        x, r = new, new_r
+        x, r, lam = new, new_r, max(lam / 10.0, 1e-6)
     cal = cal_of(x)
     return cal, recorded_step_predictions(cal, steps)
 

@@ -30,6 +30,7 @@ __all__ = [
     "PALETTE", "THEME_NAME", "axis_title",
     "line_chart", "bar_chart", "band_chart", "tornado_chart", "waterfall_chart",
     "scatter_chart", "ratio_chart", "history_chart", "save_static",
+    "measured_predicted_chart", "ridge_chart", "ceiling_share_chart",
 ]
 
 #: Okabe & Ito (2008) colour-blind-safe qualitative palette, yellow last (low contrast on white).
@@ -261,12 +262,15 @@ def bar_chart(frame, x, y, *, title, caption, color=None, horizontal=False, x_ti
 
 
 def band_chart(frame, x, *, title, caption, low="p5", mid="p50", high="p95", color=None,
-               x_title=None, y_title=None, color_title=None, log_x=False, log_y=False):
+               x_title=None, y_title=None, color_title=None, log_x=False, log_y=False,
+               reference=None):
     """An uncertainty band (default p5-p95) with its median line, against ``x``.
 
     Takes :func:`econ.summarize` output (grouped ``by`` the x column). The y title comes from
     ``y_title``, or from the ``variable`` column when it names one quantity
-    (``cost_usd_per_mtok`` -> ``Cost [USD/Mtok]``).
+    (``cost_usd_per_mtok`` -> ``Cost [USD/Mtok]``). ``reference`` (a finite number, same unit
+    as y) draws a dashed horizontal rule at that value: a published figure priced the same
+    way, say what it is in the caption.
     """
     has_var = isinstance(frame, pd.DataFrame) and "variable" in frame.columns
     df = _frame(frame, [x, low, mid, high, color, "variable" if has_var else None],
@@ -290,7 +294,17 @@ def band_chart(frame, x, *, title, caption, low="p5", mid="p50", high="p95", col
     line = base.mark_line(point=True).encode(
         y=alt.Y(f"{mid}:Q", title=yt), **cenc,
         tooltip=_tooltips(df, **{mid: yt}))
-    return alt.layer(band, line).properties(title=_title(title, caption))
+    layers = [band, line]
+    if reference is not None:
+        ref = float(reference)
+        if not np.isfinite(ref) or (log_y and ref <= 0):
+            raise ValueError(f"band_chart: reference must be a finite number (> 0 on a log "
+                             f"scale), got {reference!r}")
+        rule = pd.DataFrame({mid: [ref]})
+        layers.append(alt.Chart(rule).mark_rule(strokeDash=[6, 4], color=PALETTE[3]).encode(
+            y=alt.Y(f"{mid}:Q", title=yt, scale=_scale(log_y)),
+            tooltip=_tooltips(rule, **{mid: yt})))
+    return alt.layer(*layers).properties(title=_title(title, caption))
 
 
 def tornado_chart(frame, *, title, caption, output_title=None, parameter_titles=None):
@@ -485,6 +499,115 @@ def ratio_chart(frame, ratio, label, *, title, caption, color=None, band_frac=0.
     dots = alt.Chart(df).mark_point(size=70, filled=True).encode(**enc)
     return alt.layer(band, rule, dots).properties(
         title=_title(title, caption), height=alt.Step(16))
+
+
+# --------------------------------------------------------------------------------------------
+# Measured against predicted (kernel timings, recorded steps, the serving ledger)
+# --------------------------------------------------------------------------------------------
+
+def measured_predicted_chart(frame, measured, predicted, *, title, caption, color=None,
+                             color_title=None, scale=1e3, unit="ms", what="time"):
+    """Predicted against measured on log axes with the y = x line, in a chosen unit.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per measurement.
+    measured, predicted : str
+        Columns of the two values, in the frame's unit (seconds for times).
+    title, caption : str
+    color : str, optional
+        Column that colours the points (nominal).
+    scale : float
+        Factor from the frame's unit to the axis unit (1e3: seconds to ms). [-]
+    unit : str
+        The axis unit, shown in brackets.
+    what : str
+        What is measured ("time", "step", "tokens/s per device").
+
+    Returns
+    -------
+    altair.LayerChart
+        :func:`scatter_chart` of ``measured_<unit>`` against ``predicted_<unit>``.
+    """
+    if not np.isfinite(scale) or scale <= 0:
+        raise ValueError(f"scale must be positive and finite, got {scale!r}")
+    cols = {"measured": "measured_value", "predicted": "predicted_value"}
+    df = _frame(frame, [measured, predicted, color], "measured_predicted_chart")
+    df = df.assign(**{cols["measured"]: df[measured].to_numpy(float) * scale,
+                      cols["predicted"]: df[predicted].to_numpy(float) * scale})
+    return scatter_chart(df, cols["measured"], cols["predicted"], color=color,
+                         color_title=color_title, log=True, title=title, caption=caption,
+                         x_title=f"Measured {what} [{unit}]", y_title=f"Predicted {what} [{unit}]")
+
+
+def ridge_chart(errors, *, rate_column, title, caption, scale=1e9, unit="GFLOP/s",
+                measured_label="measured"):
+    """Achieved FLOP/s against the batch of a fixed-weight product, measured and as the fitted
+    roofline predicts: where a matrix-vector product turns compute-bound.
+
+    Parameters
+    ----------
+    errors : pandas.DataFrame
+        ``econ.prediction_error`` of a table with ``kernel == "batch_sweep"`` rows
+        (``m_dim``, ``work_flop``, ``predicted_s`` and ``rate_column``).
+    rate_column : str
+        The measured rate [FLOP/s] (``achieved_flop_per_s``, or ``fit_flop_per_s`` of a live
+        table).
+    scale : float
+        FLOP/s per axis unit (1e9: GFLOP/s). [-]
+    unit : str
+        The axis unit.
+    measured_label : str
+        Legend entry of the measured line.
+
+    Returns
+    -------
+    altair.Chart
+        Two lines on log axes: ``measured_label`` and ``roofline (fitted)``.
+    """
+    sweep = errors[errors["kernel"] == "batch_sweep"]
+    if sweep.empty:
+        raise ValueError("ridge_chart: errors has no batch_sweep rows")
+    df = pd.concat([
+        pd.DataFrame({"batch_rows": sweep["m_dim"], "rate": sweep[rate_column] / scale,
+                      "series": measured_label}),
+        pd.DataFrame({"batch_rows": sweep["m_dim"],
+                      "rate": sweep["work_flop"] / sweep["predicted_s"] / scale,
+                      "series": "roofline (fitted)"}),
+    ], ignore_index=True)
+    return line_chart(df, "batch_rows", "rate", color="series", log_x=True, log_y=True,
+                      x_title="Rows multiplied by the fixed weight matrix (batch) [count]",
+                      y_title=f"Achieved throughput [{unit}]", color_title="", title=title,
+                      caption=caption)
+
+
+def ceiling_share_chart(ceilings, *, measured_label, title, caption):
+    """Measured ceilings as shares of their datasheet, beside published kernels' shares.
+
+    Parameters
+    ----------
+    ceilings : pandas.DataFrame
+        ``econ.ceiling_efficiency``: ``ceiling``, ``measured_frac``, ``published_kernel`` and
+        ``published_frac`` (NaN where no kernel was published).
+    measured_label : str
+        Legend entry of the measured bars.
+
+    Returns
+    -------
+    altair.Chart
+        Grouped bars of ``share_of_datasheet_frac`` per ceiling.
+    """
+    pub = ceilings.dropna(subset=["published_frac"])
+    df = pd.concat([
+        pd.DataFrame({"ceiling": ceilings["ceiling"], "share_of_datasheet_frac":
+                      ceilings["measured_frac"], "source": measured_label}),
+        pd.DataFrame({"ceiling": pub["ceiling"], "share_of_datasheet_frac": pub["published_frac"],
+                      "source": "published: " + pub["published_kernel"]}),
+    ], ignore_index=True)
+    return bar_chart(df, "ceiling", "share_of_datasheet_frac", color="source", color_title="",
+                     x_title="Ceiling", y_title="Achieved share of the datasheet figure [fraction]",
+                     title=title, caption=caption)
 
 
 # --------------------------------------------------------------------------------------------

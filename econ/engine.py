@@ -26,9 +26,10 @@ recorded Hopper GPUs: an assumption, stated where it is used.
 Layout. ``tp`` devices split every attention head group and every dense matrix (tensor
 parallel); KV heads are split as far as they go and replicated beyond (an MLA latent cache is
 replicated on every tensor-parallel rank); ``ep`` devices split the routed experts (expert
-parallel); with ``dp_attention`` each device runs attention for its own sequences (data
-parallel) and holds the attention weights whole. No communication here: that belongs to the
-serving level (:func:`econ.predict_serving`).
+parallel; with more tensor-parallel devices than expert groups and no ``dp_attention``, each
+expert is split over ``tp / ep`` of them); with ``dp_attention`` each device runs attention
+for its own sequences (data parallel) and holds the attention weights whole. No communication
+here: that belongs to the serving level (:func:`econ.predict_serving`).
 
 References
 ----------
@@ -274,6 +275,10 @@ class Calibration:
     kernel_fixed_s : float
         Fixed time per kernel of a step (launch gap, ramp-up and tail of a small kernel),
         charged to each of :attr:`ModelSpec.kernels_per_step`. [s]
+    grouped_gemm_frac : float
+        Share of the dense-matmul rates (both the bandwidth and the FLOP share) that the
+        routed experts' grouped matmuls reach: few tokens per expert give each expert's
+        matrix a short, ragged tile schedule. [fraction]
     """
 
     gemm_bandwidth_frac: float
@@ -282,6 +287,7 @@ class Calibration:
     attention_flop_frac: float
     attention_half_occupancy_count: float
     kernel_fixed_s: float
+    grouped_gemm_frac: float
 
     @classmethod
     def fields(cls):
@@ -482,7 +488,8 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
                 else experts_per_device
             touched = touched_all / m.n_routed_experts * slots
             assignments = t_ep * m.n_active_experts / ep
-            shard = 1.0
+            # more devices than expert groups: each expert split over tp/ep of them
+            shard = 1.0 if dp_attention else ep / np.maximum(tp, ep)
         else:
             touched, assignments, shard = touched_all, t_ep * m.n_active_experts, 1.0 / tp
         imb = max_load_ratio(assignments, ep) if load_imbalance \
@@ -490,7 +497,8 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
         exp_bytes = touched * m.moe_layers * m.params_per_expert * wb * shard
         exp_flop = 2.0 * assignments * m.moe_layers * m.params_per_expert * shard
         # the group waits for its busiest device: its load sets the FLOP time
-        exp_mem_s, exp_cmp_s = _gemm_s(exp_bytes, imb * exp_flop, bw, peak_mm, cal)
+        exp_mem_s, exp_cmp_s = _gemm_s(exp_bytes / cal.grouped_gemm_frac,
+                                       imb * exp_flop / cal.grouped_gemm_frac, bw, peak_mm, cal)
     else:
         touched = np.zeros(())
         imb = np.ones(())
@@ -542,7 +550,8 @@ def held_bytes_per_device(spec, weight_bytes_per_param, *, tp=1, ep=1, dp_attent
     if experts_per_device is not None:
         experts = experts_per_device * m.moe_layers * m.params_per_expert
     else:
-        experts = m.routed_params / (ep if ep > 1 else tp)
+        experts = m.routed_params / (np.maximum(ep, tp) if not dp_attention else
+                                     (ep if ep > 1 else tp))
     head = 0.0 if m.tied_embeddings else m.lm_head_params
     body = (m.attention_params / tp_attn
             + (m.dense_ffn_params + m.embedding_params + head) / tp + experts)

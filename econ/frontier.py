@@ -1,4 +1,10 @@
-"""What a token costs at a given speed per user: the engine level priced.
+"""What a token costs: against the batch and at a given speed per user.
+
+At the kernel level (:func:`econ.decode_step`, the calibrated step), :func:`batch_cost_sweep`
+prices decode against the batch, :func:`decode_cost_band` gives its Monte Carlo band over the
+uncertain inputs (:func:`decode_cost_inputs`, the engine's own error among them),
+:func:`decode_cost_tornado` what moves it most, and :func:`operating_cost_table` compares
+models at one batch policy. At the engine level:
 
 :func:`serving_cost_table` prices one deployment at several concurrencies;
 :func:`interactivity_frontier` does it for several deployments, the curve buyers ask about
@@ -14,14 +20,29 @@ import numpy as np
 import pandas as pd
 
 from . import data
+from ._checks import fraction, positive
 from .amortization import owned_usd_per_hour, useful_usd_per_hour
-from .engine import held_bytes_per_device, model_spec
+from .engine import Calibration, held_bytes_per_device, model_spec
+from .inference import decode_cost_usd_per_mtok, decode_step, model_devices_to_hold
 from .predict import predict_serving
-from .pricing import cost_usd_per_mtok
+from .pricing import cost_usd_per_mtok, price_gap_split
+from .scenarios import (
+    grid,
+    lognormal_from_range,
+    monte_carlo,
+    summarize,
+    tornado,
+    triangular,
+    uniform,
+)
 from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN
 
 __all__ = ["serving_cost_table", "frontier_setups", "frontier_exclusions",
-           "interactivity_frontier", "cost_at_speed", "frontier_result_rows"]
+           "interactivity_frontier", "cost_at_speed",
+           "frontier_result_rows", "DECODE_COST_INPUT_TITLES", "batch_cost_sweep",
+           "decode_cost_inputs", "decode_cost_band", "decode_cost_tornado",
+           "operating_cost_table", "price_gap_table", "price_gap_parts", "PRICE_GAP_CLAIMS",
+           "price_gap_result_rows", "batch_cost_result_rows"]
 
 
 def serving_cost_table(model, hardware, precision, *, n_devices, tp, concurrency, isl_tok,
@@ -226,3 +247,404 @@ def frontier_result_rows(at_speed, model, min_tok_per_s_per_user):
                                  f"per user: tp {int(r['tp'])}, {r['concurrency']:g} requests"))
     return rows
 
+
+
+# --- the kernel level: $/Mtok against the batch, its uncertainty, what moves it ----------------
+
+#: Reader-facing names of the inputs of a decode cost (tornado bars, rankings in answers).
+DECODE_COST_INPUT_TITLES = {
+    "usd_per_device_hour": "GPU-hour price", "utilization_frac": "utilization",
+    "acceptance_frac": "MTP acceptance", "step_time_ratio": "engine error",
+    "context_tok": "context length", "n_sequences": "batch size",
+}
+
+
+def _node_devices(hardware, n_nodes):
+    n = positive("n_nodes", n_nodes, integer=True)
+    return int(data.row("hardware", hardware)["n_devices_per_node"]) * int(n)
+
+
+def _mtp(model, draft_depth=None, acceptance_frac=None):
+    """(draft depth, acceptance): the model's MTP modules and V3's published acceptance."""
+    k = int(model_spec(model).n_mtp_modules) if draft_depth is None else int(draft_depth)
+    if acceptance_frac is None:
+        acceptance_frac = float(data.load("published").loc["deepseek-v3-mtp-acceptance",
+                                                           "value"]) if k > 0 else 0.0
+    return k, float(acceptance_frac)
+
+
+def batch_cost_sweep(model, hardware, precision, batch_per_node, context_tok, *,
+                     usd_per_gpu_hour, utilization_frac, n_nodes=1, draft_depth=None,
+                     acceptance_frac=None):
+    """Decode $/Mtok and speed per user against the batch, from the calibrated engine.
+
+    Each batch is a kernel-level decode step (:func:`econ.decode_step` at the fitted
+    constants of ``data/calibration.csv``) on ``n_nodes`` whole nodes of ``hardware``, the
+    weights and cache split over all their devices; its tokens per second per device priced
+    at ``usd_per_gpu_hour`` per useful hour (:func:`econ.useful_usd_per_hour`). Communication
+    between devices is not charged (that is the engine level, :func:`econ.predict_serving`).
+
+    Parameters
+    ----------
+    model, hardware, precision
+        Keys of ``data/models.csv`` and ``data/hardware.csv``; weight precision.
+    batch_per_node : array-like
+        Sequences decoded together per node. [-]
+    context_tok : float
+        KV length each decoded token attends to. [tokens]
+    usd_per_gpu_hour : float
+        Price of one device-hour. [USD/h]
+    utilization_frac : float
+        Share of wall-clock hours doing paid work, in (0, 1]. [fraction]
+    n_nodes : int, default 1
+        Nodes the model is spread over. [-]
+    draft_depth : int, optional
+        Tokens drafted per step; default the model's MTP modules (1 for V3/R1, else 0).
+    acceptance_frac : float, optional
+        Acceptance of a drafted token; default DeepSeek-V3's published 0.875 when drafting.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per batch whose KV cache fits beside the weights, smallest first:
+        ``batch_per_node_count``, ``n_sequences`` (all nodes) [-], ``node_tok_per_s``,
+        ``decode_tok_per_s`` (per device), ``decode_tok_per_s_per_user`` [tokens/s],
+        ``compute_bound`` (bool), ``max_concurrent_sequences`` [-],
+        ``decode_cost_usd_per_mtok`` [USD/Mtok].
+
+    Raises
+    ------
+    ValueError
+        No batch fits (the message says how many sequences do).
+
+    References
+    ----------
+    .. [1] R. Pope et al., "Efficiently Scaling Transformer Inference", arXiv:2211.05102.
+    """
+    n_dev = _node_devices(hardware, n_nodes)
+    k, a = _mtp(model, draft_depth, acceptance_frac)
+    b = np.sort(np.atleast_1d(positive("batch_per_node", batch_per_node)))
+    s = decode_step(model, hardware, precision, b * n_nodes, context_tok, n_devices=n_dev,
+                    draft_depth=k, acceptance_frac=a)
+    per_dev = s["decode_tok_per_s"]
+    out = pd.DataFrame({
+        "batch_per_node_count": b, "n_sequences": s["n_sequences"],
+        "node_tok_per_s": per_dev * n_dev / n_nodes, "decode_tok_per_s": per_dev,
+        "decode_tok_per_s_per_user": s["decode_tok_per_s_per_user"],
+        "compute_bound": s["compute_s"] > s["memory_s"],
+        "max_concurrent_sequences": s["max_concurrent_sequences"],
+        "decode_cost_usd_per_mtok": cost_usd_per_mtok(
+            useful_usd_per_hour(usd_per_gpu_hour, utilization_frac), per_dev),
+    })
+    fits = out["n_sequences"] <= out["max_concurrent_sequences"]
+    if not fits.any():
+        raise ValueError(f"batch_per_node: no batch of {sorted(b.tolist())} fits; {n_nodes} "
+                         f"node(s) of {hardware} hold at most "
+                         f"{float(out['max_concurrent_sequences'].iloc[0]) / n_nodes:.0f} "
+                         f"sequences per node at context_tok {float(context_tok):g}")
+    return out[fits].reset_index(drop=True)
+
+
+def decode_cost_inputs(usd_per_gpu_hour, utilization_frac, *, drafting=True):
+    """The uncertain inputs of a decode cost, as distributions around a run's values.
+
+    - ``usd_per_device_hour``: triangular, the market range of an H100 GPU-hour
+      (``data/assumptions.csv`` ``h100_market_rental_usd_per_hour``) scaled to the run's price;
+    - ``utilization_frac``: triangular over the assumptions' range, widened to hold the run's;
+    - ``step_time_ratio``: the engine's own error, log-normal with its central 50% between
+      ``1/(1+e)`` and ``1+e``, ``e`` the largest held-out median error of the step constants
+      (``data/calibration.csv`` ``holdout_error_frac``): half of all steps within that error;
+    - ``acceptance_frac`` (when ``drafting``): uniform over DeepSeek-V3's published 85-90%.
+
+    Parameters
+    ----------
+    usd_per_gpu_hour : float
+        The run's price of one device-hour (the mode). [USD/h]
+    utilization_frac : float
+        The run's utilization (the mode), in (0, 1]. [fraction]
+    drafting : bool, default True
+        Include the MTP acceptance.
+
+    Returns
+    -------
+    dict
+        ``{name: econ.Distribution}`` for :func:`econ.monte_carlo` and :func:`econ.tornado`.
+    """
+    price = float(positive("usd_per_gpu_hour", usd_per_gpu_hour))
+    util = float(fraction("utilization_frac", utilization_frac, allow_zero=False))
+    a = data.load("assumptions")
+    rent, u = a.loc["h100_market_rental_usd_per_hour"], a.loc["utilization_frac"]
+    cal = data.load("calibration")
+    err = float(pd.to_numeric(cal.loc[list(Calibration.fields()), "holdout_error_frac"]).max())
+    out = {
+        "usd_per_device_hour": triangular(price * rent["low"] / rent["value"], price,
+                                          price * rent["high"] / rent["value"]),
+        "utilization_frac": triangular(min(u["low"], util), util, max(u["high"], util)),
+        "step_time_ratio": lognormal_from_range(1.0 / (1.0 + err), 1.0 + err, coverage=0.5),
+    }
+    if drafting:
+        mtp = data.load("published").loc["deepseek-v3-mtp-acceptance"]
+        out["acceptance_frac"] = uniform(float(mtp["low"]), float(mtp["high"]))
+    return out
+
+
+def decode_cost_band(model, hardware, precision, batch_per_node, context_tok, *,
+                     usd_per_gpu_hour, utilization_frac, n_nodes=1, n_samples=10_000, seed=0):
+    """Monte Carlo band of the decode $/Mtok at each batch (:func:`decode_cost_inputs`).
+
+    Every batch is evaluated on the same samples (common random numbers), with the model's
+    own MTP drafting (:func:`batch_cost_sweep`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per batch: ``batch_per_node_count``, ``n_sequences``, ``mean``, ``sd``,
+        ``p5``, ``p50``, ``p95`` of ``decode_cost_usd_per_mtok`` [USD/Mtok].
+    """
+    n_dev = _node_devices(hardware, n_nodes)
+    k, _ = _mtp(model)
+    b = np.atleast_1d(positive("batch_per_node", batch_per_node))
+    mc = monte_carlo(
+        decode_cost_usd_per_mtok, decode_cost_inputs(usd_per_gpu_hour, utilization_frac,
+                                                     drafting=k > 0),
+        n_samples=n_samples, seed=seed, over=grid(n_sequences=b * n_nodes),
+        constants=dict(model=model, hardware=hardware, precision=precision,
+                       context_tok=context_tok, n_devices=n_dev, draft_depth=k))
+    band = summarize(mc, columns="decode_cost_usd_per_mtok", by="n_sequences")
+    band.insert(0, "batch_per_node_count", band["n_sequences"] / n_nodes)
+    return band
+
+
+def decode_cost_tornado(model, hardware, precision, batch_per_node, context_tok, *,
+                        usd_per_gpu_hour, utilization_frac, context_range_tok, n_nodes=1):
+    """What moves the decode $/Mtok at an operating batch, one input at a time.
+
+    The inputs of :func:`decode_cost_inputs` each from their 5th to their 95th percentile;
+    the context over ``context_range_tok`` at the same batch (even where its cache would no
+    longer fit); the batch from a quarter of the operating point to twice it, capped by
+    memory. :func:`econ.tornado` on :func:`econ.decode_cost_usd_per_mtok`.
+
+    Parameters
+    ----------
+    batch_per_node : float
+        The operating batch, sequences per node; must fit in memory. [-]
+    context_range_tok : (float, float)
+        Low and high KV length, ``0 < low < high``. [tokens]
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`econ.tornado`'s table (largest swing first) plus ``parameter_title``
+        (:data:`DECODE_COST_INPUT_TITLES`); ``output_base`` is the cost at the operating
+        point. [USD/Mtok]
+
+    Raises
+    ------
+    ValueError
+        A batch that does not fit, or a bad ``context_range_tok``.
+    """
+    lo_hi = list(np.atleast_1d(np.asarray(context_range_tok, dtype=float)))
+    if len(lo_hi) != 2 or not 0 < lo_hi[0] < lo_hi[1]:
+        raise ValueError(f"context_range_tok must be [low, high] with 0 < low < high, got "
+                         f"{list(context_range_tok)!r}")
+    n_dev = _node_devices(hardware, n_nodes)
+    k, a = _mtp(model)
+    n = float(positive("batch_per_node", batch_per_node)) * n_nodes
+    most = float(decode_step(model, hardware, precision, n, context_tok, n_devices=n_dev,
+                             infeasible="raise")["max_concurrent_sequences"])
+    base = dict(model=model, hardware=hardware, precision=precision, n_sequences=n,
+                context_tok=float(context_tok), usd_per_device_hour=float(usd_per_gpu_hour),
+                utilization_frac=float(utilization_frac), n_devices=n_dev, draft_depth=k,
+                acceptance_frac=a, step_time_ratio=1.0)
+    ranges = dict(decode_cost_inputs(usd_per_gpu_hour, utilization_frac, drafting=k > 0),
+                  context_tok=tuple(lo_hi), n_sequences=(n / 4.0, min(2.0 * n, most)))
+    sens = tornado(decode_cost_usd_per_mtok, base, ranges)
+    sens["parameter_title"] = sens["parameter"].map(DECODE_COST_INPUT_TITLES)
+    return sens
+
+
+def operating_cost_table(models, hardware, precision, batch_per_node, context_tok, *,
+                         usd_per_gpu_hour, utilization_frac, n_nodes=1, draft_depth=None):
+    """Decode $/Mtok of each model at one batch policy: the operating batch, or the largest
+    that fits beside its weights when that is smaller.
+
+    Parameters
+    ----------
+    models : list of str
+        Keys of ``data/models.csv`` (duplicates are dropped, order kept).
+    hardware, precision, context_tok, usd_per_gpu_hour, utilization_frac, n_nodes
+        As in :func:`batch_cost_sweep`.
+    batch_per_node : float
+        The operating batch per node. [-]
+    draft_depth : int, optional
+        Tokens drafted per step for every model; default each model's MTP modules.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model that fits, in the given order: ``model``,
+        ``gpus_to_hold_weights_count``, ``n_sequences`` (all nodes), ``batch_per_node_count``
+        [-], ``decode_cost_usd_per_mtok`` [USD/Mtok].
+
+    Raises
+    ------
+    ValueError
+        No model fits, naming them.
+    """
+    n_dev = _node_devices(hardware, n_nodes)
+    want = float(positive("batch_per_node", batch_per_node)) * n_nodes
+    rows = []
+    for m in dict.fromkeys(models):
+        held = float(model_devices_to_hold(m, hardware, precision))
+        if held > n_dev:
+            continue
+        most = float(decode_step(m, hardware, precision, 1.0, context_tok,
+                                 n_devices=n_dev)["max_concurrent_sequences"])
+        if most < 1:
+            continue
+        n = min(want, most)
+        k, a = _mtp(m, draft_depth)
+        rows.append(dict(model=m, gpus_to_hold_weights_count=held, n_sequences=n,
+                         batch_per_node_count=n / n_nodes,
+                         decode_cost_usd_per_mtok=float(decode_cost_usd_per_mtok(
+                             m, hardware, precision, n, context_tok, usd_per_gpu_hour,
+                             utilization_frac, n_devices=n_dev, draft_depth=k,
+                             acceptance_frac=a))))
+    if not rows:
+        raise ValueError(f"models: none of {list(models)} fits on {n_dev} x {hardware} in "
+                         f"{precision} with a cache of {float(context_tok):g} tokens")
+    return pd.DataFrame(rows)
+
+
+def price_gap_parts(gap):
+    """The two factors of a price gap per model, long, for a bar chart.
+
+    Parameters
+    ----------
+    gap : pandas.DataFrame
+        :func:`operating_cost_table` with the columns of :func:`econ.price_gap_split`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model``, ``factor`` ("serving cost (o1 / R1)", "markup (o1 / R1)"),
+        ``factor_ratio`` [ratio]: per model the two multiply to its price ratio.
+    """
+    labels = {"cost_ratio": "serving cost (o1 / R1)", "markup_ratio": "markup (o1 / R1)"}
+    long = gap.melt(id_vars="model", value_vars=list(labels), var_name="factor",
+                    value_name="factor_ratio")
+    return long.assign(factor=long["factor"].map(labels))
+
+
+#: Claim wording of :func:`price_gap_result_rows`, for ``econ.verdict_table``.
+PRICE_GAP_CLAIMS = {
+    ("api_output_price_ratio", "o1-vs-deepseek-r1"): "o1 output price / R1 output price ('27x')",
+    ("api_blended_price_ratio", "o1-vs-deepseek-r1"): "Same, blended over DeepSeek's traffic mix",
+    ("modelled_output_cost_ratio", "o1-vs-deepseek-r1"):
+        "Scenario: o1 serving cost / R1 serving cost",
+    ("price_gap_explained_by_cost_frac", "o1-vs-deepseek-r1"):
+        "Scenario: share of the log price gap explained by cost",
+    ("output_gross_margin_frac", "deepseek-r1"): "R1 gross margin on output tokens (modelled cost)",
+    ("output_gross_margin_frac", "openai-o1"): "Scenario: o1 gross margin on output tokens",
+}
+
+
+def price_gap_result_rows(gap, o1_model, ratios):
+    """Result rows (``econ.results_frame``) of the o1 / R1 price gap.
+
+    Parameters
+    ----------
+    gap : pandas.DataFrame
+        :func:`operating_cost_table` of the o1 stand-ins with the columns of
+        :func:`econ.price_gap_split` (R1 the reference).
+    o1_model : str
+        The stand-in whose split the rows report (a ``model`` of ``gap``).
+    ratios : dict
+        :func:`econ.api_price_ratios` of o1 against R1.
+
+    Returns
+    -------
+    list of dict
+        The API price ratios (output, blended), and, as scenarios, the modelled cost ratio,
+        the share of the log gap cost explains, and the output gross margins of R1 and of o1;
+        keyed as :data:`PRICE_GAP_CLAIMS`.
+    """
+    if o1_model not in set(gap["model"]):
+        raise ValueError(f"o1_model {o1_model!r} is not in the table (it does not fit?); "
+                         f"have {list(gap['model'])}")
+    head = gap.set_index("model").loc[o1_model]
+    pair, scen = "o1-vs-deepseek-r1", f"scenario: o1 as {o1_model} (architecture unpublished)"
+    return [
+        dict(metric="api_output_price_ratio", subject=pair, value=ratios["output_ratio"],
+             source_url=ratios["source_url"]),
+        dict(metric="api_blended_price_ratio", subject=pair, value=ratios["blended_ratio"],
+             source_url=ratios["source_url"]),
+        dict(metric="modelled_output_cost_ratio", subject=pair, value=head["cost_ratio"],
+             verdict=scen),
+        dict(metric="price_gap_explained_by_cost_frac", subject=pair,
+             value=head["gap_explained_by_cost_frac"],
+             verdict=f"scenario: the rest, a {head['markup_ratio']:.1f}x markup, is margin"),
+        dict(metric="output_gross_margin_frac", subject="deepseek-r1",
+             value=head["reference_gross_margin_frac"],
+             verdict="modelled decode cost only (kernel level, no communication)"),
+        dict(metric="output_gross_margin_frac", subject="openai-o1",
+             value=head["gross_margin_frac"], verdict=scen),
+    ]
+
+
+def batch_cost_result_rows(sweep, tornado_frame, subject):
+    """Result rows of the batch sweep: the decode cost at the operating batch (the tornado's
+    base) and how many times dearer the smallest batch of the sweep is.
+
+    Parameters
+    ----------
+    sweep : pandas.DataFrame
+        :func:`batch_cost_sweep`.
+    tornado_frame : pandas.DataFrame
+        :func:`decode_cost_tornado` at the operating batch.
+    subject : str
+        ``"<model>:<hardware>"``.
+
+    Returns
+    -------
+    list of dict
+        ``decode_cost_usd_per_mtok`` and ``batch_cost_reduction_ratio``.
+    """
+    op = float(tornado_frame["output_base"].iloc[0])
+    return [dict(metric="decode_cost_usd_per_mtok", subject=subject, value=op),
+            dict(metric="batch_cost_reduction_ratio", subject=subject,
+                 value=float(sweep["decode_cost_usd_per_mtok"].iloc[0]) / op)]
+
+
+def price_gap_table(models, hardware, precision, batch_per_node, context_tok, *,
+                    usd_per_gpu_hour, utilization_frac, reference_hardware, reference_precision,
+                    reference_usd_per_gpu_hour, n_nodes=1, draft_depth=None, api="openai-o1",
+                    reference_api="deepseek-r1"):
+    """Split one API's output price gap over another into cost and markup, per stand-in model.
+
+    The reference API's model (its ``model`` in ``data/api_prices.csv``: R1 for DeepSeek's
+    API) is priced on its own setup (``reference_*``, its MTP drafting), each stand-in for the
+    other API's unpublished model on ``hardware`` (:func:`operating_cost_table`, same batch
+    policy), and the two output list prices are split by :func:`econ.price_gap_split`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`operating_cost_table` of the stand-ins plus ``reference_model``,
+        ``reference_cost_usd_per_mtok`` [USD/Mtok] and the columns of
+        :func:`econ.price_gap_split`.
+    """
+    prices = data.load("api_prices")
+    top, ref = prices.loc[api], prices.loc[reference_api]
+    common = dict(utilization_frac=utilization_frac, n_nodes=n_nodes)
+    r = operating_cost_table([ref["model"]], reference_hardware, reference_precision,
+                             batch_per_node, context_tok,
+                             usd_per_gpu_hour=reference_usd_per_gpu_hour, **common).iloc[0]
+    gap = operating_cost_table(models, hardware, precision, batch_per_node, context_tok,
+                               usd_per_gpu_hour=usd_per_gpu_hour, draft_depth=draft_depth,
+                               **common)
+    gap = gap.assign(reference_model=ref["model"],
+                     reference_cost_usd_per_mtok=r["decode_cost_usd_per_mtok"])
+    return gap.assign(**price_gap_split(top["output_usd_per_mtok"], ref["output_usd_per_mtok"],
+                                        gap["decode_cost_usd_per_mtok"],
+                                        r["decode_cost_usd_per_mtok"]))

@@ -607,7 +607,8 @@ def decode_tok_per_s_per_user(model, hardware, precision, n_sequences, context_t
 
 @finite_result
 def decode_cost_usd_per_mtok(model, hardware, precision, n_sequences, context_tok,
-                             usd_per_device_hour, utilization_frac=1.0, **decode_kwargs):
+                             usd_per_device_hour, utilization_frac=1.0, *, step_time_ratio=1.0,
+                             **decode_kwargs):
     """Cost of a million decoded tokens: $/device-hour over roofline decode throughput.
 
     ``cost_usd_per_mtok(usd_per_device_hour / utilization_frac, decode_tok_per_s(...))``:
@@ -626,6 +627,10 @@ def decode_cost_usd_per_mtok(model, hardware, precision, n_sequences, context_to
         Rental price or owned cost of one device per wall-clock hour. [USD/h]
     utilization_frac : numeric, default 1
         Share of wall-clock hours doing paid work, in (0, 1]. [fraction]
+    step_time_ratio : numeric, default 1
+        True step time over the engine's prediction, > 0: the engine's error, so that a
+        Monte Carlo can sample it (1: the calibrated prediction as it stands). Throughput
+        scales as its inverse, cost in proportion. [ratio]
     **decode_kwargs
         Passed to :func:`decode_step`: ``n_devices``,
         ``flop_efficiency_frac``, ``bandwidth_efficiency_frac``, ``acceptance_frac``,
@@ -642,10 +647,12 @@ def decode_cost_usd_per_mtok(model, hardware, precision, n_sequences, context_to
     communication between devices are not charged (see :func:`decode_step`).
     """
     nonnegative("usd_per_device_hour", usd_per_device_hour)
+    ratio = positive("step_time_ratio", step_time_ratio)
     tok_per_s = decode_tok_per_s(model, hardware, precision, n_sequences, context_tok,
                                  **decode_kwargs)
-    return cost_usd_per_mtok(useful_usd_per_hour(usd_per_device_hour, utilization_frac),
+    cost = cost_usd_per_mtok(useful_usd_per_hour(usd_per_device_hour, utilization_frac),
                              tok_per_s)
+    return like(np.asarray(cost, dtype=float) * ratio, cost, step_time_ratio)
 
 
 @finite_result

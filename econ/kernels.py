@@ -68,6 +68,12 @@ __all__ = [
     "benchmark_copy",
     "benchmark_all",
     "blas_thread_limit",
+    "live_kernel_timings",
+    "recorded_gpu_timings",
+    "attention_decode_comparison",
+    "moe_comparison",
+    "portable_stack_comparison",
+    "STACK_NAMES",
 ]
 
 #: Total size of the rotated input copies: above the last-level cache of the
@@ -1188,6 +1194,256 @@ def benchmark_all(*, backend="numpy", time_budget_s=10.0, blas_threads=None, see
         benchmark_copy(backend=backend, time_budget_s=_SHARES["copy"] * t, seed=seed),
     ]
     return _table([r for p in parts for r in p.to_dict("records")])
+
+
+# ----------------------------------------------------------------------------------------
+# the kernel-timings notebook: live CPU set, recorded GPU tables, and their comparisons
+# ----------------------------------------------------------------------------------------
+
+#: Ranges a sane timing falls in on any CPU (checked by :func:`live_kernel_timings`).
+_SANE_FLOP_PER_S = (1e7, 1e14)
+_SANE_BYTES_PER_S = (1e6, 1e13)
+
+
+def live_kernel_timings(gemm_sizes, batch_sizes, weight_dim, context_tok, moe_tokens,
+                        copy_size_bytes, *, time_budget_s=5.0, blas_threads=None,
+                        time_column="min_s", seed=0):
+    """Every kernel family on this machine's CPU at the given shapes, checked for sanity.
+
+    GEMM (float64 and float32), the float32 batch sweep, attention decode (MHA and MLA-style),
+    mixture of experts (grouped, naive, dense) and a copy, sharing ``time_budget_s`` as
+    :func:`benchmark_all` does.
+
+    Parameters
+    ----------
+    gemm_sizes : sequence of int
+        Square GEMM sides. [elements]
+    batch_sizes : sequence of int
+        Rows multiplied by the fixed ``weight_dim`` x ``weight_dim`` weights. [count]
+    weight_dim : int
+        Side of the batch sweep's weight matrix. [elements]
+    context_tok : sequence of int
+        Cached tokens per sequence in attention decode. [tokens]
+    moe_tokens : sequence of int
+        Tokens per mixture-of-experts batch. [tokens]
+    copy_size_bytes : int
+        Buffer copied in the bandwidth timing. [bytes]
+    time_budget_s : float
+        Time to spend in all (a floor of 3 repeats a case can exceed it). [s]
+    blas_threads : int, optional
+        BLAS threads for the timings; ``None`` keeps the library's setting. [-]
+    time_column : {"min_s", "median_s"}
+        Measured time the rate columns use.
+    seed : int
+        Seed of the random inputs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The stacked benchmark tables plus ``kernel_name`` (``kernel:variant``),
+        ``fit_flop_per_s`` = ``work_flop / time_column`` [FLOP/s] and ``fit_bytes_per_s`` =
+        ``bytes_moved_bytes / time_column`` [bytes/s].
+
+    Raises
+    ------
+    RuntimeError
+        A case missing, a time not positive and finite, or a rate no CPU reaches
+        (matrix products outside 10 MFLOP/s - 100 TFLOP/s, traffic outside 1 MB/s - 10 TB/s),
+        or numpy reporting no BLAS library.
+    """
+    _checks.choice("time_column", time_column, ["min_s", "median_s"])
+    _checks.positive("time_budget_s", time_budget_s)
+    if blas_threads is not None:
+        _checks.positive("blas_threads", blas_threads, integer=True)
+    t = float(time_budget_s)
+    with blas_thread_limit(blas_threads):
+        if _blas_info()["blas_library"] == "unknown":
+            raise RuntimeError("numpy reports no BLAS library: the GEMM timings would mean "
+                               "little")
+        parts = [
+            benchmark_gemm(gemm_sizes, ("float64", "float32"),
+                           time_budget_s=_SHARES["gemm"] * t, seed=seed),
+            benchmark_batch_sweep(batch_sizes, weight_dim, weight_dim, "float32",
+                                  time_budget_s=_SHARES["batch_sweep"] * t, seed=seed),
+            benchmark_attention_decode(context_tok, dtype="float32",
+                                       time_budget_s=_SHARES["attention_decode"] * t,
+                                       seed=seed),
+            benchmark_moe(moe_tokens, dtype="float32", time_budget_s=_SHARES["moe"] * t,
+                          seed=seed),
+            benchmark_copy(copy_size_bytes, time_budget_s=_SHARES["copy"] * t, seed=seed),
+        ]
+    live = pd.concat(parts, ignore_index=True)
+    live["kernel_name"] = live["kernel"] + ":" + live["variant"]
+    live["fit_flop_per_s"] = live["work_flop"] / live[time_column]
+    live["fit_bytes_per_s"] = live["bytes_moved_bytes"] / live[time_column]
+    want = (2 * len(list(gemm_sizes)) + len(list(batch_sizes)) + 2 * len(list(context_tok))
+            + 3 * len(list(moe_tokens)) + 1)
+    problems = []
+    if len(live) != want:
+        problems.append(f"{len(live)} timings where {want} cases were asked for")
+    times = live[["median_s", "min_s"]].to_numpy(dtype=float)
+    if not (np.isfinite(times).all() and (times > 0).all()):
+        problems.append("a time that is not positive and finite")
+    elif not (live["min_s"] <= live["median_s"]).all():
+        problems.append("a fastest sample slower than the median")
+    products = live.loc[live["kernel"].isin(["gemm", "batch_sweep"]), "fit_flop_per_s"]
+    if not products.between(*_SANE_FLOP_PER_S).all():
+        problems.append("a matrix product outside 10 MFLOP/s - 100 TFLOP/s")
+    if not live["fit_bytes_per_s"].between(*_SANE_BYTES_PER_S).all():
+        problems.append("a kernel moving under 1 MB/s or over 10 TB/s")
+    if problems:
+        raise RuntimeError("live_kernel_timings: not a sane timing: " + "; ".join(problems))
+    return live
+
+
+def recorded_gpu_timings(machine, hardware):
+    """The recorded GPU timings of one machine (``data/gpu_timings.csv``), checked to be
+    of the GPU whose datasheet ``hardware`` names.
+
+    Parameters
+    ----------
+    machine : str
+        Key in ``data/gpu_machines.csv`` (``"h100-2026-11-22"``).
+    hardware : str
+        Key in ``data/hardware.csv`` of the same GPU (``"h100-sxm"`` for ``h100-*``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The machine's rows, ``name`` as a column.
+
+    Raises
+    ------
+    KeyError
+        An unknown machine.
+    ValueError
+        A machine recorded on another GPU than ``hardware``, or one with no timings.
+    """
+    from . import data
+
+    machines = data.load("gpu_machines")
+    if machine not in machines.index:
+        raise KeyError(f"timing_machine {machine!r} is not in data/gpu_machines.csv; "
+                       f"known: {sorted(machines.index)}")
+    gpu_name = str(machines.loc[machine, "gpu_name"])
+    if str(hardware).split("-")[0].lower() not in gpu_name.lower():
+        raise ValueError(f"timing_machine {machine!r} was recorded on an {gpu_name}, but "
+                         f"gpu_hardware is {hardware!r}: give the datasheet of the same GPU "
+                         "(h100-sxm for h100-*, h200-sxm for h200-*)")
+    timings = data.load("gpu_timings").reset_index()
+    rows = timings[timings["machine"] == machine].reset_index(drop=True)
+    if rows.empty:
+        raise ValueError(f"timing_machine {machine!r} has no rows in data/gpu_timings.csv")
+    return rows
+
+
+def _fastest(table, kernel, index, time_column):
+    rows = table[table["kernel"] == kernel]
+    if rows.empty:
+        raise ValueError(f"the table has no {kernel!r} rows")
+    _checks.choice("time_column", time_column, ["min_s", "median_s"])
+    return rows.groupby([index, "variant"])[
+        [time_column, "bytes_moved_bytes", "work_flop"]].min().unstack("variant")
+
+
+def attention_decode_comparison(table, time_column="median_s"):
+    """Attention decode over a full per-head cache (MHA) against a shared latent cache (MLA),
+    by context length: times, bytes and FLOPs of one against the other.
+
+    Where several implementations of a variant were timed (plain matmuls and a fused kernel),
+    the fastest counts.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Timings with ``kernel == "attention_decode"`` rows (:func:`benchmark_attention_decode`
+        or a recorded table).
+    time_column : {"median_s", "min_s"}
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``context_tok``; ``mha_ms``, ``mla_ms`` [ms], ``mha_to_mla_bytes_ratio``,
+        ``mla_to_mha_flop_ratio`` and ``mla_speedup_ratio`` (MHA time over MLA time) [ratio].
+    """
+    a = _fastest(table, "attention_decode", "context_tok", time_column)
+    return pd.DataFrame({
+        "mha_ms": a[(time_column, "mha")] * 1e3, "mla_ms": a[(time_column, "mla")] * 1e3,
+        "mha_to_mla_bytes_ratio": a[("bytes_moved_bytes", "mha")] / a[("bytes_moved_bytes", "mla")],
+        "mla_to_mha_flop_ratio": a[("work_flop", "mla")] / a[("work_flop", "mha")],
+        "mla_speedup_ratio": a[(time_column, "mha")] / a[(time_column, "mla")],
+    })
+
+
+def moe_comparison(table, time_column="median_s"):
+    """A mixture of experts run grouped per expert, naively token by token, and a dense FFN of
+    equal FLOPs, by tokens in the batch.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Timings with ``kernel == "moe"`` rows (:func:`benchmark_moe` or a recorded table).
+    time_column : {"median_s", "min_s"}
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``n_tokens``; ``grouped_ms``, ``naive_ms``, ``dense_ms`` [ms],
+        ``grouped_vs_naive_speedup_ratio`` (naive over grouped time) and
+        ``grouped_to_dense_time_ratio`` [ratio].
+    """
+    m = _fastest(table, "moe", "n_tokens", time_column)[time_column]
+    return pd.DataFrame({
+        "grouped_ms": m["grouped"] * 1e3, "naive_ms": m["naive"] * 1e3,
+        "dense_ms": m["dense"] * 1e3,
+        "grouped_vs_naive_speedup_ratio": m["naive"] / m["grouped"],
+        "grouped_to_dense_time_ratio": m["grouped"] / m["dense"],
+    })
+
+
+#: Software stacks of the recorded BF16 GEMM comparison, by backend.
+STACK_NAMES = {"torch": "cuBLAS via PyTorch", "cupy": "cuBLAS via CuPy",
+               "triton": "Triton (portable)", "jax": "JAX / XLA (portable)"}
+
+
+def portable_stack_comparison(timings, max_check_error_ratio=0.01):
+    """The same BF16 products through each software stack, as a share of cuBLAS via PyTorch
+    at the same shape.
+
+    Parameters
+    ----------
+    timings : pandas.DataFrame
+        A recorded GPU table: BF16 ``gemm`` rows with ``check_rel_error_ratio`` (each stack's
+        product against a float32 reference) for the backends of :data:`STACK_NAMES`.
+    max_check_error_ratio : float
+        Largest relative error a stack's product may have against the reference. [ratio]
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per stack and shape: ``backend``, ``stack`` (its name), ``shape``,
+        ``achieved_flop_per_s`` [FLOP/s], ``share_of_cublas_ratio`` [ratio] and
+        ``check_rel_error_ratio`` [ratio].
+    """
+    xs = timings[(timings["kernel"] == "gemm") & (timings["dtype"] == "bfloat16")
+                 & timings["check_rel_error_ratio"].notna()]
+    missing = sorted(set(STACK_NAMES) - set(xs["backend"]))
+    if missing:
+        raise ValueError(f"portable_stack_comparison: no checked BF16 GEMM rows for {missing}")
+    bad = xs[xs["check_rel_error_ratio"] >= max_check_error_ratio]
+    if not bad.empty:
+        raise ValueError(f"portable_stack_comparison: {sorted(set(bad['backend']))} disagree with "
+                         f"the float32 reference by {float(bad['check_rel_error_ratio'].max()):.3g}"
+                         f" (at most {max_check_error_ratio} allowed)")
+    cublas = xs[xs["backend"] == "torch"].set_index("shape")["achieved_flop_per_s"]
+    return pd.DataFrame({
+        "backend": xs["backend"].to_numpy(), "stack": xs["backend"].map(STACK_NAMES).to_numpy(),
+        "shape": xs["shape"].to_numpy(),
+        "achieved_flop_per_s": xs["achieved_flop_per_s"].to_numpy(),
+        "share_of_cublas_ratio": (xs["achieved_flop_per_s"]
+                                  / xs["shape"].map(cublas)).to_numpy(),
+        "check_rel_error_ratio": xs["check_rel_error_ratio"].to_numpy(),
+    })
 
 
 if __name__ == "__main__":  # pragma: no cover - a quick look from the shell

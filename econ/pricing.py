@@ -52,6 +52,11 @@ __all__ = [
     "price_at_gross_margin_usd",
     "jevons_spend_ratio",
     "question_cost_usd",
+    "price_gap_split",
+    "day6_economics",
+    "day6_result_rows",
+    "DAY6_CLAIMS",
+    "api_price_ratios",
     "compressed_margin_cost_usd_per_mtok",
     "vendor_revenue_ratio",
     "breakeven_elasticity_ratio",
@@ -465,6 +470,221 @@ def question_cost_usd(prompt_tok, answer_tok, reasoning_tok, input_usd_per_mtok,
     value = (n_in * p_in + (n_ans + n_cot) * p_out) / TOK_PER_MTOK
     return like(value, prompt_tok, answer_tok, reasoning_tok, input_usd_per_mtok,
                 output_usd_per_mtok)
+
+
+@_finite_result
+def price_gap_split(price_usd_per_mtok, reference_price_usd_per_mtok, cost_usd_per_mtok,
+                    reference_cost_usd_per_mtok):
+    """Split a price gap between two providers into a cost ratio and a markup ratio.
+
+    ``price_ratio = price / reference_price = cost_ratio * markup_ratio`` exactly, with
+    ``cost_ratio = cost / reference_cost`` and ``markup_ratio = price_ratio / cost_ratio``;
+    the share of the gap that cost explains is measured on a log scale,
+    ``log(cost_ratio) / log(price_ratio)`` (1: all cost, 0: all markup, negative: the dearer
+    provider is cheaper to serve).
+
+    Parameters
+    ----------
+    price_usd_per_mtok, reference_price_usd_per_mtok : numeric
+        The two prices (e.g. o1's and R1's output price), > 0 and not equal. [USD/Mtok]
+    cost_usd_per_mtok, reference_cost_usd_per_mtok : numeric
+        What each costs to serve, > 0. [USD/Mtok]
+
+    Returns
+    -------
+    dict
+        ``price_ratio``, ``cost_ratio``, ``markup_ratio`` [ratio],
+        ``gap_explained_by_cost_frac`` [fraction], ``gross_margin_frac`` and
+        ``reference_gross_margin_frac`` (:func:`provider_gross_margin_frac`) [fraction];
+        each the kind of the inputs.
+
+    Examples
+    --------
+    A 27x price gap of which a 3x cost gap is a third on a log scale:
+
+    >>> s = price_gap_split(60.0, 60.0 / 27.0, 3.0, 1.0)
+    >>> round(s["markup_ratio"], 6), round(s["gap_explained_by_cost_frac"], 6)
+    (9.0, 0.333333)
+    """
+    p = positive("price_usd_per_mtok", price_usd_per_mtok)
+    p0 = positive("reference_price_usd_per_mtok", reference_price_usd_per_mtok)
+    c = positive("cost_usd_per_mtok", cost_usd_per_mtok)
+    c0 = positive("reference_cost_usd_per_mtok", reference_cost_usd_per_mtok)
+    if np.any(p == p0):
+        raise ValueError("price_usd_per_mtok equals reference_price_usd_per_mtok: there is no "
+                         "gap to split")
+    args = (price_usd_per_mtok, reference_price_usd_per_mtok, cost_usd_per_mtok,
+            reference_cost_usd_per_mtok)
+    price_ratio, cost_ratio = p / p0, c / c0
+    return {
+        "price_ratio": like(price_ratio + 0.0 * cost_ratio, *args),
+        "cost_ratio": like(cost_ratio + 0.0 * price_ratio, *args),
+        "markup_ratio": like(price_ratio / cost_ratio, *args),
+        "gap_explained_by_cost_frac": like(np.log(cost_ratio) / np.log(price_ratio), *args),
+        "gross_margin_frac": like((p - c) / p, *args),
+        "reference_gross_margin_frac": like((p0 - c0) / p0 + 0.0 * p * c, *args),
+    }
+
+
+def _day6():
+    pub = data.load("published")
+    day = pub[pub["subject"] == "deepseek-day6"].set_index("metric")
+    return day["value"].astype(float), day["source_url"].str.split(" ; ")
+
+
+def day6_economics(usd_per_gpu_hour):
+    """DeepSeek's day of V3/R1 serving (27-28 Feb 2025), from its published inputs [1]_.
+
+    Cost: average nodes x GPUs per node x 24 h x a GPU-hour price
+    (:func:`serving_cost_usd`); revenue: the day's tokens at R1's list prices
+    (``data/api_prices.csv``, :func:`traffic_revenue_usd`); the cost profit margin
+    (:func:`cost_profit_margin_ratio`) and the gross margin on revenue. Each at DeepSeek's own
+    GPU-hour price (the reproduction, whatever the run's) and at ``usd_per_gpu_hour``.
+
+    Parameters
+    ----------
+    usd_per_gpu_hour : float
+        The run's price of one GPU-hour. [USD/h]
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: ``usd_per_gpu_hour`` (the price of each column),
+        ``serving_cost_usd_per_day``, ``theoretical_revenue_usd_per_day``,
+        ``cost_profit_margin_frac`` (profit / cost, 5.45 = 545 %), ``gross_margin_frac``,
+        ``cost_usd_per_mtok`` (all tokens), ``output_cost_usd_per_mtok`` (all cost charged to
+        output), ``blended_price_usd_per_mtok`` (revenue per Mtok of all tokens),
+        ``decode_cost_usd_per_mtok`` (DeepSeek's published output rate per node priced per
+        GPU-hour with no idle time); columns
+        ``unit``, ``deepseek_price_value`` (at DeepSeek's price), ``run_price_value`` (at
+        ``usd_per_gpu_hour``), ``published_value`` (NaN where DeepSeek gives none),
+        ``source_url``.
+
+    References
+    ----------
+    .. [1] DeepSeek-AI, "Day 6: One More Thing, DeepSeek-V3/R1 Inference System Overview",
+       github.com/deepseek-ai/open-infra-index, 2025-03-01.
+    """
+    run = float(positive("usd_per_gpu_hour", usd_per_gpu_hour))
+    day, src = _day6()
+    r1 = data.load("api_prices").loc["deepseek-r1"]
+    price = np.array([day["rental_usd_per_hour"], run])
+    cost = serving_cost_usd(day["average_nodes"], day["gpus_per_node_devices"], 24.0, price)
+    revenue = traffic_revenue_usd(day["input_tok_per_day"], day["cache_hit_input_tok_per_day"],
+                                  day["output_tok_per_day"], r1["input_usd_per_mtok"],
+                                  r1["cached_input_usd_per_mtok"], r1["output_usd_per_mtok"])
+    all_mtok = (day["input_tok_per_day"] + day["output_tok_per_day"]) / TOK_PER_MTOK
+    rows = {
+        "usd_per_gpu_hour": ("USD/h", price, day["rental_usd_per_hour"],
+                             src["rental_usd_per_hour"][0]),
+        "serving_cost_usd_per_day": ("USD/day", cost, day["serving_cost_usd_per_day"],
+                                     src["serving_cost_usd_per_day"][0]),
+        "theoretical_revenue_usd_per_day": ("USD/day", revenue + 0.0 * cost,
+                                            day["theoretical_revenue_usd_per_day"],
+                                            src["theoretical_revenue_usd_per_day"][0]),
+        "cost_profit_margin_frac": ("ratio", cost_profit_margin_ratio(revenue, cost),
+                                    day["cost_profit_margin_ratio"],
+                                    src["cost_profit_margin_ratio"][-1]),
+        "gross_margin_frac": ("fraction", (revenue - cost) / revenue, np.nan, ""),
+        "cost_usd_per_mtok": ("USD/Mtok", cost / all_mtok, np.nan, ""),
+        "output_cost_usd_per_mtok": ("USD/Mtok",
+                                     cost / (day["output_tok_per_day"] / TOK_PER_MTOK), np.nan,
+                                     ""),
+        "blended_price_usd_per_mtok": ("USD/Mtok", revenue / all_mtok + 0.0 * cost, np.nan, ""),
+        "decode_cost_usd_per_mtok": ("USD/Mtok", cost_usd_per_mtok(
+            price * day["gpus_per_node_devices"], day["decode_output_per_node_tok_per_s"]),
+            np.nan, src["decode_output_per_node_tok_per_s"][0]),
+    }
+    return pd.DataFrame(
+        [(k, u, float(v[0]), float(v[1]), float(pub), url)
+         for k, (u, v, pub, url) in rows.items()],
+        columns=["quantity", "unit", "deepseek_price_value", "run_price_value",
+                 "published_value", "source_url"]).set_index("quantity")
+
+
+#: Claim wording of :func:`day6_result_rows`, for ``econ.verdict_table``.
+DAY6_CLAIMS = {
+    ("serving_cost_usd_per_day", "deepseek-day6"): "DeepSeek's V3/R1 serving cost per day",
+    ("theoretical_revenue_usd_per_day", "deepseek-day6"): "Revenue if every token paid R1 prices",
+    ("cost_profit_margin_frac", "deepseek-day6"): "Cost profit margin, profit / cost",
+    ("gross_margin_frac", "deepseek-day6"): "Same day as a gross margin on revenue",
+    ("serving_cost_usd_per_day", "deepseek-day6:scenario"):
+        "Same day's cost at this run's GPU-hour price",
+    ("cost_profit_margin_frac", "deepseek-day6:scenario"):
+        "Same day's cost profit margin at this run's price",
+    ("decode_cost_usd_per_mtok", "deepseek-day6"):
+        "Decode cost at DeepSeek's published output rate per node",
+}
+
+
+def day6_result_rows(usd_per_gpu_hour, rel_tol=0.005):
+    """Result rows (``econ.results_frame``) of :func:`day6_economics`.
+
+    The three published figures (cost, theoretical revenue, cost profit margin) reproduced at
+    DeepSeek's own price, subject ``deepseek-day6``, with their published value; the gross
+    margin; the cost and the cost profit margin at the run's price, subject
+    ``deepseek-day6:scenario``; and the decode cost of DeepSeek's published output rate per
+    node at the run's price with no idle time (``decode_cost_usd_per_mtok``).
+
+    Parameters
+    ----------
+    usd_per_gpu_hour : float
+        The run's price of one GPU-hour. [USD/h]
+    rel_tol : float, default 0.005
+        Tolerance of the reproductions' verdict (the published token counts are rounded to
+        the billion). [-]
+
+    Returns
+    -------
+    list of dict
+        Keyed as :data:`DAY6_CLAIMS`.
+    """
+    e = day6_economics(usd_per_gpu_hour)
+    scen = f"scenario: the same day at this run's ${float(usd_per_gpu_hour):.2f} per GPU-hour"
+    rows = [dict(metric=m, subject="deepseek-day6", value=e.loc[m, "deepseek_price_value"],
+                 published_value=e.loc[m, "published_value"], source_url=e.loc[m, "source_url"],
+                 rel_tol=rel_tol)
+            for m in ("serving_cost_usd_per_day", "theoretical_revenue_usd_per_day",
+                      "cost_profit_margin_frac")]
+    rows.append(dict(metric="gross_margin_frac", subject="deepseek-day6",
+                     value=e.loc["gross_margin_frac", "deepseek_price_value"]))
+    rows += [dict(metric=m, subject="deepseek-day6:scenario", value=e.loc[m, "run_price_value"],
+                  verdict=scen) for m in ("serving_cost_usd_per_day", "cost_profit_margin_frac")]
+    rows.append(dict(metric="decode_cost_usd_per_mtok", subject="deepseek-day6",
+                     value=e.loc["decode_cost_usd_per_mtok", "run_price_value"],
+                     source_url=e.loc["decode_cost_usd_per_mtok", "source_url"]))
+    return rows
+
+
+def api_price_ratios(api, reference):
+    """How many times one API's prices another's: output tokens, and blended over
+    DeepSeek's day-6 traffic mix (168B output of 776B tokens, 56.3% of input from cache).
+
+    Parameters
+    ----------
+    api, reference : str
+        Keys of ``data/api_prices.csv`` (e.g. ``"openai-o1"``, ``"deepseek-r1"``).
+
+    Returns
+    -------
+    dict
+        ``output_ratio`` and ``blended_ratio`` [ratio], ``source_url`` (the reference's
+        price list, the first source of its row).
+    """
+    table = data.load("api_prices")
+    for name, key in (("api", api), ("reference", reference)):
+        if key not in table.index:
+            raise KeyError(f"{name} {key!r} is not in data/api_prices.csv; choose from "
+                           f"{list(table.index)}")
+    a, b = table.loc[api], table.loc[reference]
+    day, _ = _day6()
+    out_frac = day["output_tok_per_day"] / (day["input_tok_per_day"] + day["output_tok_per_day"])
+    hit_frac = day["cache_hit_input_tok_per_day"] / day["input_tok_per_day"]
+    return dict(
+        output_ratio=float(api_price_ratio(a["output_usd_per_mtok"], b["output_usd_per_mtok"])),
+        blended_ratio=float(api_price_ratio(api_blended_usd_per_mtok(a, out_frac, hit_frac),
+                                            api_blended_usd_per_mtok(b, out_frac, hit_frac))),
+        source_url=str(b["source_url"]).split(" ; ")[0])
 
 
 @_finite_result

@@ -40,7 +40,8 @@ from .data import UNIT_SUFFIXES, unit_of
 __all__ = ["RESULT_COLUMNS", "METRIC_UNIT_EXCEPTIONS", "metric_unit", "results_frame",
            "table_result_rows",
            "validate_results", "write_results", "read_results", "collect_results", "verdict",
-           "verdict_table", "format_quantity", "verdict_summary", "published_comparison"]
+           "verdict_table", "format_quantity", "verdict_summary", "published_comparison",
+           "kernel_timings_results", "kernel_timings_claims", "kernel_timings_side_by_side"]
 
 #: Columns of the results table, in order.
 RESULT_COLUMNS = ["notebook", "metric", "subject", "value", "unit", "published_value",
@@ -537,3 +538,295 @@ def published_comparison(results):
         "verdict": pub["verdict"].to_numpy(),
     })
     return out.sort_values(["notebook", "claim"], kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# the kernel-timings notebook: its result rows, verdict claims and CPU-beside-GPU table
+# --------------------------------------------------------------------------------------------
+
+#: Source of the live CPU rows (measured by the run itself).
+_LIVE_SOURCE = "measured:econ.kernels"
+#: Portable stacks reported against cuBLAS via PyTorch.
+_STACKS = ("triton", "jax", "cupy")
+
+
+def _kernel_ratios(table, time_column):
+    from .kernels import attention_decode_comparison, moe_comparison
+    att = attention_decode_comparison(table, time_column)
+    moe = moe_comparison(table, time_column)
+    return dict(mla=float(att["mla_speedup_ratio"].iloc[-1]), att_ctx=float(att.index.max()),
+                att_bytes=float(att["mha_to_mla_bytes_ratio"].iloc[-1]),
+                moe=float(moe["grouped_vs_naive_speedup_ratio"].iloc[-1]),
+                moe_tok=float(moe.index.max()),
+                moe_dense=float(moe["grouped_to_dense_time_ratio"].iloc[-1]))
+
+
+def kernel_timings_results(params, live, cpu_fit, gpu, gpu_fit, ceilings, cases, stacks, info,
+                           engine_rows=(), notebook="kernel_timings"):
+    """The results table of the kernel-timings notebook (:func:`results_frame`).
+
+    Recorded-GPU rows (subjects ``<gpu_hardware>...``) are the same on every run; live-CPU rows
+    (subjects ``cpu...``) are measured by the run; cost rows (``<model>:<gpu_hardware>:<case>``)
+    price the model at datasheet, assumed and measured efficiency.
+
+    Parameters
+    ----------
+    params : mapping
+        The notebook's parameters (``gpu_hardware``, ``timing_machine``, ``model``,
+        ``precision``, ``context_tok``, ``flop_efficiency_frac``,
+        ``bandwidth_efficiency_frac``, ``fit_time_column``, ``weight_dim``).
+    live : pandas.DataFrame
+        :func:`econ.live_kernel_timings`.
+    cpu_fit, gpu_fit : econ.RooflineFit
+        :func:`econ.fit_roofline` of ``live`` and of ``gpu``.
+    gpu : pandas.DataFrame
+        :func:`econ.recorded_gpu_timings`.
+    ceilings : pandas.DataFrame
+        :func:`econ.ceiling_efficiency` of ``gpu``, with the published kernels.
+    cases : pandas.DataFrame
+        :func:`econ.efficiency_cost_cases`.
+    stacks : pandas.DataFrame
+        :func:`econ.portable_stack_comparison` of ``gpu``.
+    info : mapping
+        :func:`econ.machine_info` of the live run (``n_blas_threads``, ``cpu_load_1min``).
+    engine_rows : list of dict
+        :func:`econ.engine_validation_rows`, appended as they are.
+    notebook : str
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`RESULT_COLUMNS`.
+    """
+    from .roofline import prediction_error, ridge_batch_count
+
+    g, m, prec = params["gpu_hardware"], params["model"], str(params["precision"])
+    rec, sub = f"recorded {params['timing_machine']}", f"{m}:{g}"
+    src = str(gpu["source_url"].iloc[0])
+    gpu_err, cpu_err = prediction_error(gpu, gpu_fit), prediction_error(live, cpu_fit)
+    gpu_med = float(gpu_err["abs_error_ratio"].median())
+    cpu_med = float(cpu_err["abs_error_ratio"].median())
+    gk, ck = _kernel_ratios(gpu, "median_s"), _kernel_ratios(live, params["fit_time_column"])
+    e, c = ceilings, cases
+    meas = c.loc["measured"]
+    eff_note = (f"{rec}: efficiencies {meas['flop_efficiency_frac']:.0%} / "
+                f"{meas['bandwidth_efficiency_frac']:.0%}")
+    bound = "compute" if bool(meas["decode_compute_bound"]) else "memory"
+    ratio = c.loc["measured"] / c.loc["datasheet"]
+    sweep_dims = gpu.loc[gpu["kernel"] == "batch_sweep", ["n_dim", "k_dim"]].iloc[0]
+    rows = [
+        dict(metric="gemm_flop_efficiency_frac", subject=f"{g}:bf16",
+             value=e.loc["bf16", "measured_frac"], source_url=src,
+             verdict=f"{rec}: best BF16 GEMM over the datasheet"),
+        dict(metric="gemm_flop_efficiency_frac", subject=f"{g}:fp8",
+             value=e.loc["fp8", "measured_frac"], published_value=e.loc["fp8", "published_frac"],
+             source_url=e.loc["fp8", "published_source_url"], rel_tol=0.05),
+        dict(metric="memory_bandwidth_efficiency_frac", subject=g,
+             value=e.loc["bandwidth", "measured_frac"],
+             published_value=e.loc["bandwidth", "published_frac"],
+             source_url=e.loc["bandwidth", "published_source_url"], rel_tol=0.05),
+        dict(metric="fp8_to_bf16_gemm_rate_ratio", subject=g,
+             value=e.loc["fp8", "measured"] / e.loc["bf16", "measured"], source_url=src,
+             verdict=f"{rec}; the datasheet says "
+                     f"{e.loc['fp8', 'datasheet'] / e.loc['bf16', 'datasheet']:.0f}x"),
+        dict(metric="roofline_median_abs_error_frac", subject=g, value=gpu_med, source_url=src,
+             verdict=f"{rec}: {'within' if gpu_med <= 0.2 else 'above'} the 20% target"),
+        dict(metric="peak_flop_per_s", subject=f"{g}:bf16",
+             value=gpu_fit.peak_flop_per_s["bfloat16"], source_url=src, verdict=f"fitted, {rec}"),
+        dict(metric="memory_bandwidth_bytes_per_s", subject=g,
+             value=gpu_fit.bandwidth_bytes_per_s, source_url=src, verdict=f"fitted, {rec}"),
+        dict(metric="ridge_batch_count", subject=f"{g}:bf16", value=ridge_batch_count(gpu_err),
+             source_url=src, verdict=f"{rec}: {sweep_dims['n_dim']:.0f} x "
+                                     f"{sweep_dims['k_dim']:.0f} BF16 weights"),
+        dict(metric="mla_vs_mha_decode_speedup_ratio", subject=g, value=gk["mla"],
+             source_url=src, verdict=f"{rec}: {gk['att_ctx']:,.0f}-token context, "
+                                     f"{gk['att_bytes']:.0f}x fewer bytes"),
+        dict(metric="moe_grouped_vs_naive_speedup_ratio", subject=g, value=gk["moe"],
+             source_url=src, verdict=f"{rec}: {gk['moe_tok']:,.0f} tokens"),
+        dict(metric="moe_grouped_to_dense_time_ratio", subject=g, value=gk["moe_dense"],
+             source_url=src, verdict=f"{rec}: equal expert FLOPs"),
+        dict(metric="decode_cost_usd_per_mtok", subject=f"{sub}:datasheet",
+             value=c.loc["datasheet", "decode_cost_usd_per_mtok"],
+             verdict=f"{prec.upper()}, {c.loc['datasheet', 'batch_per_node_count']:.0f} "
+                     "sequences per node, 100% of datasheet"),
+        dict(metric="decode_cost_usd_per_mtok", subject=f"{sub}:assumed",
+             value=c.loc["assumed", "decode_cost_usd_per_mtok"],
+             verdict=f"suite's assumed efficiencies {params['flop_efficiency_frac']:.0%} / "
+                     f"{params['bandwidth_efficiency_frac']:.0%}"),
+        dict(metric="decode_cost_usd_per_mtok", subject=f"{sub}:measured",
+             value=meas["decode_cost_usd_per_mtok"], source_url=src, verdict=eff_note),
+        dict(metric="prefill_cost_usd_per_mtok", subject=f"{sub}:datasheet",
+             value=c.loc["datasheet", "prefill_cost_usd_per_mtok"],
+             verdict=f"{prec.upper()}, {float(params['context_tok']):,.0f}-token prompts, "
+                     "100% of datasheet"),
+        dict(metric="prefill_cost_usd_per_mtok", subject=f"{sub}:measured",
+             value=meas["prefill_cost_usd_per_mtok"], source_url=src, verdict=eff_note),
+        dict(metric="measured_to_datasheet_cost_ratio", subject=f"{sub}:decode",
+             value=ratio["decode_cost_usd_per_mtok"], source_url=src,
+             verdict=f"decode is {bound}-bound: "
+                     f"{'the GEMM ceiling' if bound == 'compute' else 'bandwidth'} sets it"),
+        dict(metric="measured_to_datasheet_cost_ratio", subject=f"{sub}:prefill",
+             value=ratio["prefill_cost_usd_per_mtok"], source_url=src,
+             verdict="prefill is compute-bound: the GEMM ceiling sets it"),
+    ]
+    share = stacks.groupby("backend")["share_of_cublas_ratio"].mean()
+    rows += [dict(metric="portable_stack_to_cublas_ratio", subject=f"{g}:{b}",
+                  value=float(share[b]), source_url=src,
+                  verdict=f"{rec}: BF16 GEMM, mean over {stacks['shape'].nunique()} shapes")
+             for b in _STACKS]
+    note = (f"live: this machine now, {info['n_blas_threads']} BLAS thread(s), load "
+            f"{info['cpu_load_1min']:.1f}")
+    best = live[live["kernel"] == "gemm"].groupby("dtype")["fit_flop_per_s"].max()
+    rows += [
+        dict(metric="roofline_median_abs_error_frac", subject="cpu", value=cpu_med,
+             source_url=_LIVE_SOURCE,
+             verdict=f"{'within' if cpu_med <= 0.2 else 'above'} the 20% target ({note})"),
+        dict(metric="peak_flop_per_s", subject="cpu:float32",
+             value=cpu_fit.peak_flop_per_s["float32"], source_url=_LIVE_SOURCE,
+             verdict=f"fitted ({note})"),
+        dict(metric="peak_flop_per_s", subject="cpu:float64",
+             value=cpu_fit.peak_flop_per_s["float64"], source_url=_LIVE_SOURCE,
+             verdict=f"fitted ({note})"),
+        dict(metric="memory_bandwidth_bytes_per_s", subject="cpu",
+             value=cpu_fit.bandwidth_bytes_per_s, source_url=_LIVE_SOURCE,
+             verdict=f"fitted ({note})"),
+        dict(metric="fp32_to_fp64_gemm_rate_ratio", subject="cpu",
+             value=best["float32"] / best["float64"], source_url=_LIVE_SOURCE, verdict=note),
+        dict(metric="ridge_batch_count", subject="cpu:float32", value=ridge_batch_count(cpu_err),
+             source_url=_LIVE_SOURCE, verdict=f"{params['weight_dim']} x {params['weight_dim']}"
+                                              f" float32 weights ({note})"),
+        dict(metric="mla_vs_mha_decode_speedup_ratio", subject="cpu", value=ck["mla"],
+             source_url=_LIVE_SOURCE, verdict=f"{ck['att_ctx']:,.0f}-token context ({note})"),
+        dict(metric="moe_grouped_vs_naive_speedup_ratio", subject="cpu", value=ck["moe"],
+             source_url=_LIVE_SOURCE, verdict=f"{ck['moe_tok']:,.0f} tokens ({note})"),
+        dict(metric="moe_grouped_to_dense_time_ratio", subject="cpu", value=ck["moe_dense"],
+             source_url=_LIVE_SOURCE, verdict=note),
+    ]
+    return results_frame(notebook, rows + list(engine_rows))
+
+
+def kernel_timings_claims(params, live=False):
+    """Claim wording of the kernel-timings verdict tables (``verdict_table(claims=...)``).
+
+    Parameters
+    ----------
+    params : mapping
+        The notebook's parameters (``gpu_hardware``, ``model``).
+    live : bool
+        The live-CPU rows (measured in this run) instead of the recorded-GPU, cost and engine
+        rows.
+
+    Returns
+    -------
+    dict
+        ``{(metric, subject): claim}``, in the order the table shows them.
+    """
+    g = params["gpu_hardware"]
+    if live:
+        return {
+            ("roofline_median_abs_error_frac", "cpu"):
+                "Roofline median prediction error on this CPU (target 20%)",
+            ("peak_flop_per_s", "cpu:float32"): "CPU float32 compute ceiling (fitted)",
+            ("peak_flop_per_s", "cpu:float64"): "CPU float64 compute ceiling (fitted)",
+            ("memory_bandwidth_bytes_per_s", "cpu"): "CPU memory bandwidth (fitted)",
+            ("fp32_to_fp64_gemm_rate_ratio", "cpu"): "float32 vs float64 best GEMM rate",
+            ("ridge_batch_count", "cpu:float32"):
+                "Batch where a CPU matrix product turns compute-bound",
+            ("mla_vs_mha_decode_speedup_ratio", "cpu"):
+                "MLA-style latent cache vs MHA, decode speed-up on the CPU",
+            ("moe_grouped_vs_naive_speedup_ratio", "cpu"):
+                "Grouped vs naive MoE speed-up on the CPU",
+            ("moe_grouped_to_dense_time_ratio", "cpu"):
+                "Grouped MoE time / dense FFN of equal FLOPs on the CPU",
+        }
+    s = f"{params['model']}:{g}"
+    return {
+        ("gemm_flop_efficiency_frac", f"{g}:bf16"): "BF16 GEMM ceiling / datasheet (recorded)",
+        ("gemm_flop_efficiency_frac", f"{g}:fp8"):
+            "FP8 GEMM ceiling / datasheet vs DeepSeek's DeepGEMM on the H800",
+        ("memory_bandwidth_efficiency_frac", g):
+            "Copy bandwidth / datasheet vs DeepSeek's FlashMLA on the H800",
+        ("fp8_to_bf16_gemm_rate_ratio", g): "FP8 vs BF16 GEMM rate (recorded)",
+        ("roofline_median_abs_error_frac", g):
+            "Roofline median prediction error on the GPU (recorded)",
+        ("ridge_batch_count", f"{g}:bf16"):
+            "Batch where BF16 decode turns compute-bound (recorded)",
+        ("mla_vs_mha_decode_speedup_ratio", g):
+            "MLA-style latent cache vs MHA, decode speed-up (recorded)",
+        ("moe_grouped_vs_naive_speedup_ratio", g): "Grouped vs naive MoE speed-up (recorded)",
+        ("moe_grouped_to_dense_time_ratio", g):
+            "Grouped MoE time / dense FFN of equal FLOPs (recorded)",
+        ("decode_cost_usd_per_mtok", f"{s}:datasheet"): "Decode $/Mtok at datasheet efficiency",
+        ("decode_cost_usd_per_mtok", f"{s}:assumed"):
+            "Decode $/Mtok at the suite's assumed efficiency",
+        ("decode_cost_usd_per_mtok", f"{s}:measured"): "Decode $/Mtok at measured efficiency",
+        ("measured_to_datasheet_cost_ratio", f"{s}:decode"):
+            "Decode cost, measured over datasheet efficiency",
+        ("measured_to_datasheet_cost_ratio", f"{s}:prefill"):
+            "Prefill cost, measured over datasheet efficiency",
+        ("portable_stack_to_cublas_ratio", f"{g}:triton"): "Triton BF16 matmul / cuBLAS (recorded)",
+        ("portable_stack_to_cublas_ratio", f"{g}:jax"): "JAX/XLA BF16 matmul / cuBLAS (recorded)",
+        ("portable_stack_to_cublas_ratio", f"{g}:cupy"):
+            "CuPy (cuBLAS) BF16 matmul / cuBLAS via PyTorch (recorded)",
+        ("fitted_step_error_frac", "engine:recorded-steps"):
+            "Step engine on the recorded steps it was fitted to",
+        ("held_out_step_error_frac", "engine:recorded-steps"):
+            "Step engine on recorded steps it never saw (target 15%)",
+        ("fp8_harness_step_error_frac", "engine:recorded-steps"):
+            "Step engine on the harness's FP8 steps (never fitted)",
+        ("fitted_serving_error_frac", "predict_serving:ledger"):
+            "predict_serving on the ledger rows it may be fitted to",
+        ("validation_serving_error_frac", "predict_serving:ledger"):
+            "predict_serving on ledger rows never fitted to (target 20%)",
+        ("validation_serving_error_no_kv_assumption_frac", "predict_serving:ledger"):
+            "... the same, every unstated cache precision at BF16",
+    }
+
+
+def kernel_timings_side_by_side(results, params):
+    """The same questions on the live CPU and the recorded GPU, formatted with units.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        :func:`kernel_timings_results`.
+    params : mapping
+        The notebook's parameters (``gpu_hardware``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``question``, ``live CPU (this machine, now)``, ``recorded GPU``: each cell the
+        row's value formatted with its unit (:func:`format_quantity`).
+    """
+    g = params["gpu_hardware"]
+    pairs = [
+        ("Roofline median absolute prediction error", "roofline_median_abs_error_frac",
+         "cpu", g, None),
+        ("Compute ceiling (fitted; float32 on the CPU, BF16 on the GPU)", "peak_flop_per_s",
+         "cpu:float32", f"{g}:bf16", None),
+        ("Memory bandwidth (fitted)", "memory_bandwidth_bytes_per_s", "cpu", g, None),
+        ("Ridge: batch rows where the product turns compute-bound", "ridge_batch_count",
+         "cpu:float32", f"{g}:bf16", None),
+        ("Higher over lower precision GEMM rate (float32/float64; FP8/BF16)",
+         "fp32_to_fp64_gemm_rate_ratio", "cpu", g, "fp8_to_bf16_gemm_rate_ratio"),
+        ("MLA-style vs MHA decode speed-up (longest context)",
+         "mla_vs_mha_decode_speedup_ratio", "cpu", g, None),
+        ("Grouped vs naive MoE speed-up (largest batch)", "moe_grouped_vs_naive_speedup_ratio",
+         "cpu", g, None),
+        ("Grouped MoE time over a dense FFN of equal FLOPs", "moe_grouped_to_dense_time_ratio",
+         "cpu", g, None),
+    ]
+    frame = validate_results(results)
+
+    def cell(metric, subject):
+        hit = frame[(frame["metric"] == metric) & (frame["subject"] == subject)]
+        if len(hit) != 1:
+            raise KeyError(f"kernel_timings_side_by_side: no single row {metric}/{subject}")
+        return format_quantity(float(hit["value"].iloc[0]), hit["unit"].iloc[0])
+
+    return pd.DataFrame({
+        "question": [q for q, *_ in pairs],
+        "live CPU (this machine, now)": [cell(mt, c) for _, mt, c, _, _ in pairs],
+        "recorded GPU": [cell(other or mt, gs) for _, mt, _, gs, other in pairs],
+    })

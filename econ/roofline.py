@@ -37,6 +37,8 @@ __all__ = [
     "fit_roofline",
     "prediction_error",
     "prediction_error_summary",
+    "ridge_batch_count",
+    "ceiling_efficiency",
 ]
 
 _MODELS = ["max", "sum"]
@@ -463,3 +465,95 @@ def prediction_error_summary(table, fit, by=("kernel", "variant")):
                   "median_abs_error_ratio": float(err["abs_error_ratio"].median()),
                   "max_abs_error_ratio": float(err["abs_error_ratio"].max())})
     return pd.concat([out, pd.DataFrame([total])], ignore_index=True)
+
+
+def ridge_batch_count(errors):
+    """Fewest rows at which a product with fixed weights turns compute-bound, as fitted.
+
+    Parameters
+    ----------
+    errors : pandas.DataFrame
+        :func:`prediction_error` of a table holding ``kernel == "batch_sweep"`` rows (a fixed
+        weight matrix times ``m_dim`` rows), with its ``bound`` column.
+
+    Returns
+    -------
+    float
+        The smallest ``m_dim`` the fitted roofline calls compute-bound; the largest timed
+        ``m_dim`` when none is (the ridge lies beyond the sweep). [count]
+    """
+    if "bound" not in errors.columns:
+        raise ValueError("errors must come from econ.prediction_error (no 'bound' column)")
+    sweep = errors[errors["kernel"] == "batch_sweep"]
+    if sweep.empty:
+        raise ValueError("errors has no batch_sweep rows: no ridge to find")
+    compute = sweep.loc[sweep["bound"] == "compute", "m_dim"]
+    return float(compute.min()) if len(compute) else float(sweep["m_dim"].max())
+
+
+#: Published kernels whose rate is set beside a measured ceiling: key of ``data/published.csv``,
+#: the kernel's name, and the datasheet column it is a share of.
+_PUBLISHED_KERNELS = {
+    "fp8": ("deepgemm-fp8-flop-per-s", "DeepGEMM (H800)", "peak_fp8_flop_per_s"),
+    "bandwidth": ("flashmla-decode-memory-bound-bytes-per-s", "FlashMLA decode (H800)",
+                  "memory_bytes_per_s"),
+}
+
+
+def ceiling_efficiency(timings, datasheet, published=None, published_hardware=None):
+    """Best recorded GEMM rate per precision and best copy, as shares of the datasheet.
+
+    Parameters
+    ----------
+    timings : pandas.DataFrame
+        A recorded GPU table of one machine (``econ.recorded_gpu_timings``): ``gemm`` rows
+        through ``backend == "torch"`` in ``bfloat16`` and ``float8_e4m3fn``, and ``copy``
+        rows, with ``achieved_flop_per_s`` / ``achieved_bytes_per_s``.
+    datasheet : pandas.Series
+        The same GPU's row of ``data/hardware.csv`` (``peak_bf16_flop_per_s``,
+        ``peak_fp8_flop_per_s``, ``memory_bytes_per_s``).
+    published : pandas.DataFrame, optional
+        ``data/published.csv``: DeepSeek's DeepGEMM and FlashMLA rates are set beside the FP8
+        and bandwidth ceilings, as shares of ``published_hardware``'s datasheet.
+    published_hardware : pandas.Series, optional
+        The datasheet those kernels ran on (the H800's row); needed with ``published``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``bf16``, ``fp8``, ``bandwidth``; ``ceiling``, ``unit``, ``measured``,
+        ``datasheet`` [FLOP/s or bytes/s], ``measured_frac`` (measured over datasheet) [-],
+        ``published_kernel``, ``published_frac`` (its rate over its datasheet; NaN where none)
+        [-] and ``published_source_url``.
+    """
+    gemm = timings[(timings["kernel"] == "gemm") & (timings["backend"] == "torch")]
+    best = gemm.groupby("dtype")["achieved_flop_per_s"].max()
+    copies = timings.loc[timings["kernel"] == "copy", "achieved_bytes_per_s"]
+    missing = [d for d in ("bfloat16", "float8_e4m3fn") if d not in best.index]
+    if missing or copies.empty:
+        raise ValueError(f"ceiling_efficiency: the table lacks {missing or ''}"
+                         f"{' copy rows' if copies.empty else ''}")
+    out = pd.DataFrame({
+        "ceiling": ["BF16 dense GEMM", "FP8 dense GEMM", "HBM bandwidth"],
+        "unit": ["FLOP/s", "FLOP/s", "bytes/s"],
+        "measured": [best["bfloat16"], best["float8_e4m3fn"], float(copies.max())],
+        "datasheet": [float(datasheet["peak_bf16_flop_per_s"]),
+                      float(datasheet["peak_fp8_flop_per_s"]),
+                      float(datasheet["memory_bytes_per_s"])],
+    }, index=pd.Index(["bf16", "fp8", "bandwidth"], name="key"))
+    out["measured_frac"] = efficiency_frac(out["measured"], out["datasheet"])
+    out["published_kernel"] = ""
+    out["published_frac"] = np.nan
+    out["published_source_url"] = ""
+    if published is not None:
+        if published_hardware is None:
+            raise ValueError("ceiling_efficiency: give published_hardware (the datasheet the "
+                             "published kernels ran on) with published")
+        for key, (row, kernel, column) in _PUBLISHED_KERNELS.items():
+            out.loc[key, "published_kernel"] = kernel
+            out.loc[key, "published_frac"] = (float(published.loc[row, "value"])
+                                              / float(published_hardware[column]))
+            # the most specific source of a row citing several (the kernel's own README)
+            out.loc[key, "published_source_url"] = str(
+                published.loc[row, "source_url"]).split(" ; ")[-1]
+    return out

@@ -117,3 +117,50 @@ def test_published_figures_come_from_the_published_column():
     )
     with pytest.raises(ValueError, match="no published_value"):
         econ.result(_results(), "cost_usd_per_mtok", "h100-sxm", column="published_value")
+
+
+def test_kernel_timings_answer_fields_are_the_runs_rows_and_words():
+    g = "h100-sxm"
+    rows = [dict(metric=m, subject=s, value=v, published_value=p) for m, s, v, p in [
+        ("gemm_flop_efficiency_frac", f"{g}:bf16", 0.75, np.nan),
+        ("gemm_flop_efficiency_frac", f"{g}:fp8", 0.60, 0.682),
+        ("memory_bandwidth_efficiency_frac", g, 0.90, 0.895),
+        ("measured_to_datasheet_cost_ratio", f"deepseek-v3:{g}:decode", 1.15, np.nan),
+        ("measured_to_datasheet_cost_ratio", f"deepseek-v3:{g}:prefill", 1.48, np.nan),
+        ("decode_cost_usd_per_mtok", f"deepseek-v3:{g}:measured", 0.73, np.nan),
+        ("decode_cost_usd_per_mtok", f"deepseek-v3:{g}:datasheet", 0.63, np.nan),
+        ("roofline_median_abs_error_frac", g, 0.04, np.nan),
+        ("roofline_median_abs_error_frac", "cpu", 0.4, np.nan),
+        ("ridge_batch_count", f"{g}:bf16", 512.0, np.nan),
+        ("ridge_batch_count", "cpu:float32", 2.0, np.nan),
+        ("mla_vs_mha_decode_speedup_ratio", g, 16.0, np.nan),
+        ("mla_vs_mha_decode_speedup_ratio", "cpu", 0.2, np.nan),
+        ("moe_grouped_vs_naive_speedup_ratio", g, 1564.0, np.nan),
+        ("moe_grouped_to_dense_time_ratio", g, 3.2, np.nan),
+        ("portable_stack_to_cublas_ratio", f"{g}:triton", 0.91, np.nan),
+        ("portable_stack_to_cublas_ratio", f"{g}:jax", 0.87, np.nan),
+        ("portable_stack_to_cublas_ratio", f"{g}:cupy", 0.98, np.nan),
+        ("fitted_step_error_frac", "engine:recorded-steps", 0.04, np.nan),
+        ("held_out_step_error_frac", "engine:recorded-steps", 0.2, np.nan),
+        ("fp8_harness_step_error_frac", "engine:recorded-steps", 0.39, np.nan),
+        ("validation_serving_error_frac", "predict_serving:ledger", 0.10, np.nan),
+        ("validation_serving_error_no_kv_assumption_frac", "predict_serving:ledger", 0.22,
+         np.nan),
+        ("peak_flop_per_s", "cpu:float32", 2.5e10, np.nan),
+        ("memory_bandwidth_bytes_per_s", "cpu", 2.8e10, np.nan),
+    ]]
+    results = econ.results_frame("kernel_timings", rows)
+    steps = pd.DataFrame({"split": ["fit", "fit", "holdout", "holdout"],
+                          "weight_precision": ["bf16", "fp8", "bf16", "bf16"]})
+    f = econ.kernel_timings_answer_fields(
+        results, dict(gpu_hardware=g, model="deepseek-v3", precision="fp8"), steps,
+        dict(n_blas_threads=1, cpu_load_1min=0.3))
+    assert f["n_fit"] == 1 and f["n_hold"] == 2  # BF16 steps only
+    assert f["w_fp8"] == "below" and f["w_bw"] == "within a twentieth of"
+    assert f["w_hold"] == "above" and f["w_val"] == "within" and f["w_err"] == "within"
+    assert f["w_plain"] == "higher than with them" and f["w_mla"] == "less than"
+    assert str(f["stacks"]) == "cupy 98%, triton 91%, jax 87%"
+    assert f["dg"] == pytest.approx(0.682) and f["dg"].column == "published_value"
+    a = econ.answer("{g} {fp8:.0%} {w_fp8} {dg:.0%}; {hold:.1%} {w_hold} {th:.0%}; {stacks}; "
+                    "{val_plain:.0%} {w_plain}", **f)
+    assert check_answer(a.markdown, a.record, results) == []

@@ -220,3 +220,48 @@ def test_tooltips_name_the_quantity_and_unit_and_round():
     assert tips["cost_usd_per_mtok"]["format"] == ",.3~r"
     assert tips["batch_count"]["title"] == "Batch [count]"
     assert tips["hardware"]["title"] == "Hardware" and "format" not in tips["hardware"]
+
+
+# --- measured against predicted, ridge and ceiling charts (kernel-timings notebook) ----------
+
+def test_measured_predicted_chart_scales_to_the_axis_unit_and_draws_the_diagonal():
+    frame = pd.DataFrame({"measured_s": [1e-3, 2e-3], "predicted_s": [1.5e-3, 1e-3],
+                          "kernel": ["a", "b"]})
+    chart = charts.measured_predicted_chart(frame, "measured_s", "predicted_s", color="kernel",
+                                            title="t", caption=CAPTION)
+    _check(chart)
+    d = chart.to_dict()
+    points = _data(d, d["layer"][1])
+    np.testing.assert_allclose(points["measured_value"], [1.0, 2.0])
+    np.testing.assert_allclose(points["predicted_value"], [1.5, 1.0])
+    assert "Measured time [ms]" in _quant_titles(d)
+    with pytest.raises(ValueError, match="scale"):
+        charts.measured_predicted_chart(frame, "measured_s", "predicted_s", scale=0.0, title="t",
+                                        caption=CAPTION)
+
+
+def test_ridge_chart_draws_the_roofline_as_work_over_predicted_time():
+    errs = pd.DataFrame({"kernel": "batch_sweep", "m_dim": [1.0, 8.0, 64.0],
+                         "work_flop": [2e9, 16e9, 128e9], "predicted_s": [1.0, 1.0, 2.0],
+                         "achieved_flop_per_s": [1e9, 8e9, 50e9]})
+    chart = charts.ridge_chart(errs, rate_column="achieved_flop_per_s", title="t",
+                               caption=CAPTION)
+    _check(chart)
+    df = _data(chart.to_dict(), chart.to_dict())
+    roof = df[df["series"] == "roofline (fitted)"].sort_values("batch_rows")
+    np.testing.assert_allclose(roof["rate"], [2.0, 16.0, 64.0])  # GFLOP/s
+    with pytest.raises(ValueError, match="batch_sweep"):
+        charts.ridge_chart(errs.assign(kernel="gemm"), rate_column="achieved_flop_per_s",
+                           title="t", caption=CAPTION)
+
+
+def test_ceiling_share_chart_sets_published_kernels_only_where_there_are_some():
+    ceil = pd.DataFrame({"ceiling": ["BF16", "FP8", "HBM"], "measured_frac": [0.75, 0.68, 0.9],
+                         "published_kernel": ["", "DeepGEMM", "FlashMLA"],
+                         "published_frac": [np.nan, 0.68, 0.9]})
+    chart = charts.ceiling_share_chart(ceil, measured_label="recorded", title="t",
+                                       caption=CAPTION)
+    _check(chart)
+    df = _data(chart.to_dict(), chart.to_dict())
+    assert len(df) == 5
+    assert set(df.loc[df["source"] != "recorded", "ceiling"]) == {"FP8", "HBM"}

@@ -46,7 +46,8 @@ H100 = dict(name="h100-sxm", peak_bf16_flop_per_s=989.4e12, peak_fp8_flop_per_s=
 # The closed-form limits: datasheet rates, no occupancy or per-layer cost, memory not checked.
 ROOF = econ.Calibration(gemm_bandwidth_frac=1.0, gemm_flop_frac=1.0,
                         attention_bandwidth_frac=1.0, attention_flop_frac=1.0,
-                        attention_half_occupancy_count=0.0, kernel_fixed_s=0.0)
+                        attention_half_occupancy_count=0.0, kernel_fixed_s=0.0,
+                        grouped_gemm_frac=1.0)
 H100_NOMEM = {k: v for k, v in H100.items() if k != "memory_bytes"}
 
 # A small MoE: 4 layers, 8 experts of 3*64*32 params, 2 active, plus 10,000 shared params.

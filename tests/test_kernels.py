@@ -204,3 +204,93 @@ def test_attention_implementations_match_the_definition():
             p = np.exp(s - s.max()) / np.exp(s - s.max()).sum()
             ref[j, i] = p @ (c[i] @ w_uv[j])
     np.testing.assert_allclose(K._mla_numpy(ql, c, w_uv), ref, rtol=1e-10)
+
+
+# --- the kernel-timings notebook's helpers -------------------------------------------------
+
+def _tiny_live(time_column="min_s"):
+    return econ.live_kernel_timings([16, 32], [1, 2, 64], 64, [16], [1], 2**20,
+                                    time_budget_s=0.05, blas_threads=1, time_column=time_column)
+
+
+def test_live_kernel_timings_runs_every_case_with_rates_over_the_chosen_time():
+    live = _tiny_live("median_s")
+    # 2 GEMM sizes x 2 dtypes, 3 batches, MHA + MLA at 1 context, 3 MoE variants, 1 copy
+    assert len(live) == 4 + 3 + 2 + 3 + 1
+    assert set(live["kernel"]) == {"gemm", "batch_sweep", "attention_decode", "moe", "copy"}
+    np.testing.assert_allclose(live["fit_flop_per_s"], live["work_flop"] / live["median_s"])
+    np.testing.assert_allclose(live["fit_bytes_per_s"],
+                               live["bytes_moved_bytes"] / live["median_s"])
+    assert (live["kernel_name"] == live["kernel"] + ":" + live["variant"]).all()
+    with pytest.raises(ValueError, match="time_column"):
+        econ.live_kernel_timings([16], [1], 64, [16], [1], 2**20, time_column="mean_s")
+
+
+def test_recorded_gpu_timings_are_one_machine_of_the_named_gpu():
+    rows = econ.recorded_gpu_timings("h100-2026-11-22", "h100-sxm")
+    assert set(rows["machine"]) == {"h100-2026-11-22"} and len(rows) > 10
+    with pytest.raises(ValueError, match="recorded on an .*H100"):
+        econ.recorded_gpu_timings("h100-2026-11-22", "h200-sxm")
+    with pytest.raises(KeyError, match="gpu_machines"):
+        econ.recorded_gpu_timings("no-such-run", "h100-sxm")
+
+
+def _timing_rows(rows):
+    cols = ["kernel", "variant", "impl", "context_tok", "n_tokens", "median_s", "min_s",
+            "bytes_moved_bytes", "work_flop"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def test_attention_comparison_takes_the_fastest_mha_and_divides():
+    t = _timing_rows([
+        ("attention_decode", "mha", "matmul", 1024.0, np.nan, 4e-3, 3e-3, 8e6, 1e6),
+        ("attention_decode", "mha", "sdpa", 1024.0, np.nan, 2e-3, 2e-3, 8e6, 1e6),
+        ("attention_decode", "mla", "absorbed", 1024.0, np.nan, 5e-4, 4e-4, 1e6, 4e6),
+    ])
+    a = econ.attention_decode_comparison(t)
+    row = a.loc[1024.0]
+    assert row["mha_ms"] == pytest.approx(2.0) and row["mla_ms"] == pytest.approx(0.5)
+    assert row["mla_speedup_ratio"] == pytest.approx(4.0)
+    assert row["mha_to_mla_bytes_ratio"] == pytest.approx(8.0)
+    assert row["mla_to_mha_flop_ratio"] == pytest.approx(4.0)
+    assert econ.attention_decode_comparison(t, "min_s").loc[1024.0, "mla_speedup_ratio"] \
+        == pytest.approx(2e-3 / 4e-4)
+    with pytest.raises(ValueError, match="no 'attention_decode' rows"):
+        econ.attention_decode_comparison(t[t["kernel"] == "moe"])
+
+
+def test_moe_comparison_ratios():
+    t = _timing_rows([
+        ("moe", "grouped", "x", np.nan, 64.0, 2e-3, 2e-3, 1.0, 1.0),
+        ("moe", "naive", "x", np.nan, 64.0, 0.1, 0.1, 1.0, 1.0),
+        ("moe", "dense", "x", np.nan, 64.0, 1e-3, 1e-3, 1.0, 1.0),
+    ])
+    m = econ.moe_comparison(t).loc[64.0]
+    assert m["grouped_vs_naive_speedup_ratio"] == pytest.approx(50.0)
+    assert m["grouped_to_dense_time_ratio"] == pytest.approx(2.0)
+    assert m["naive_ms"] == pytest.approx(100.0)
+
+
+def _stack_rows(err=1e-3, backends=("torch", "cupy", "triton", "jax")):
+    rate = {"torch": 800e12, "cupy": 780e12, "triton": 600e12, "jax": 700e12}
+    rows = []
+    for shape, f in (("4096x4096", 1.0), ("8192x8192", 0.5)):
+        for b in backends:
+            rows.append(dict(kernel="gemm", dtype="bfloat16", backend=b, shape=shape,
+                             achieved_flop_per_s=rate[b] * f, check_rel_error_ratio=err))
+    rows.append(dict(kernel="gemm", dtype="bfloat16", backend="torch", shape="1x1",
+                     achieved_flop_per_s=1.0, check_rel_error_ratio=np.nan))  # unchecked: left out
+    return pd.DataFrame(rows)
+
+
+def test_portable_stacks_are_shares_of_cublas_at_the_same_shape():
+    s = econ.portable_stack_comparison(_stack_rows())
+    assert len(s) == 8
+    share = s.groupby("backend")["share_of_cublas_ratio"].mean()
+    assert share["torch"] == pytest.approx(1.0) and share["triton"] == pytest.approx(0.75)
+    assert share["jax"] == pytest.approx(0.875)
+    assert set(s["stack"]) == set(econ.STACK_NAMES.values())
+    with pytest.raises(ValueError, match="jax"):
+        econ.portable_stack_comparison(_stack_rows(backends=("torch", "cupy", "triton")))
+    with pytest.raises(ValueError, match="disagree"):
+        econ.portable_stack_comparison(_stack_rows(err=0.05))

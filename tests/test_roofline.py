@@ -244,3 +244,51 @@ def test_every_vectorized_function_keeps_the_input_kind(func, args, kind):
             and list(out.index) == list("xyz")
             and np.allclose(out, scalar)
         )
+
+
+# --- ridge and ceilings (kernel-timings notebook) --------------------------------------------
+
+def _sweep(ms, n=1024, k=1024, itemsize=4):
+    m = np.asarray(ms, dtype=float)
+    return pd.DataFrame({"kernel": "batch_sweep", "variant": "x", "dtype": "float32", "m_dim": m,
+                         "work_flop": 2 * m * n * k,
+                         "bytes_moved_bytes": itemsize * (m * k + n * k + m * n),
+                         "median_s": 1.0})
+
+
+def test_ridge_batch_count_is_the_first_batch_past_the_closed_form_ridge():
+    # compute-bound when 2mnk/p >= 4(mk + nk + mn)/bw; with n = k = 1024 and p/bw = 10 FLOP/byte
+    # that is m >= 4*10*1024^2 / (2*1024^2 - 8*1024*10) = 20.8, so the first power of two is 32
+    bw = 1e10
+    fit = R.RooflineFit(peak_flop_per_s={"float32": 10 * bw}, bandwidth_bytes_per_s=bw,
+                        model="max")
+    table = _sweep([1, 2, 4, 8, 16, 32, 64, 128])
+    assert econ.ridge_batch_count(econ.prediction_error(table, fit)) == 32.0
+    # ridge beyond the sweep: the largest batch timed
+    assert econ.ridge_batch_count(econ.prediction_error(_sweep([1, 2, 4, 8]), fit)) == 8.0
+    with pytest.raises(ValueError, match="prediction_error"):
+        econ.ridge_batch_count(table)
+
+
+def test_ceiling_efficiency_is_best_rate_over_datasheet_beside_deepseeks_kernels():
+    t = pd.DataFrame({
+        "kernel": ["gemm", "gemm", "gemm", "gemm", "copy"],
+        "backend": ["torch", "torch", "torch", "jax", "torch"],
+        "dtype": ["bfloat16", "bfloat16", "float8_e4m3fn", "bfloat16", "float32"],
+        "achieved_flop_per_s": [400.0, 500.0, 900.0, 999.0, np.nan],
+        "achieved_bytes_per_s": [np.nan, np.nan, np.nan, np.nan, 3.0],
+    })
+    sheet = pd.Series({"peak_bf16_flop_per_s": 1000.0, "peak_fp8_flop_per_s": 2000.0,
+                       "memory_bytes_per_s": 4.0})
+    hw = econ.data.load("hardware")
+    e = econ.ceiling_efficiency(t, sheet, econ.data.load("published"), hw.loc["h800-sxm"])
+    # the jax row is not cuBLAS through PyTorch: it does not count
+    np.testing.assert_allclose(e["measured_frac"], [0.5, 0.45, 0.75])
+    # DeepGEMM's 1,350 TFLOPS of the H800's 1,979 FP8 TFLOPS; FlashMLA's 3,000 of 3,350 GB/s
+    assert e.loc["fp8", "published_frac"] == pytest.approx(1350 / 1979, rel=1e-3)
+    assert e.loc["bandwidth", "published_frac"] == pytest.approx(3000 / 3350, rel=1e-3)
+    assert np.isnan(e.loc["bf16", "published_frac"])
+    assert e.loc["bandwidth", "published_source_url"].startswith("https://github.com/deepseek-ai/")
+    assert np.isnan(econ.ceiling_efficiency(t, sheet)["published_frac"]).all()
+    with pytest.raises(ValueError, match="published_hardware"):
+        econ.ceiling_efficiency(t, sheet, econ.data.load("published"))

@@ -1,0 +1,94 @@
+"""The engine's validation helpers and measured efficiency in the cost model (econ.calibrate)."""
+import numpy as np
+import pandas as pd
+import pytest
+
+import econ
+
+
+def _steps():
+    return pd.DataFrame({
+        "split": ["fit", "fit", "fit", "holdout", "holdout"],
+        "weight_precision": ["bf16"] * 4 + ["fp8"],
+        "arch": ["a", "a", "b", "a", "a"], "phase": "decode",
+        "error_frac": [0.1, 0.3, 0.05, 0.2, 0.4]})
+
+
+def test_step_error_summary_is_the_median_by_group():
+    s = econ.step_error_summary(_steps())
+    assert s.loc[("fit", "bf16", "a", "decode"), "median_error_frac"] == pytest.approx(0.2)
+    assert s.loc[("fit", "bf16", "a", "decode"), "n_steps"] == 2
+    assert s["n_steps"].sum() == 5
+    by_split = econ.step_error_summary(_steps(), ("split",))
+    assert by_split.loc["fit", "median_error_frac"] == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="recorded_step_predictions"):
+        econ.step_error_summary(_steps().drop(columns="error_frac"))
+
+
+def _ledger(errors, split=("fit", "validation", "validation", "validation")):
+    return pd.DataFrame({"split": list(split), "metric": ["tpot_s"] * 3 + ["error"],
+                         "error_frac": errors})
+
+
+def test_kv_assumption_summary_sets_both_medians_side_by_side():
+    with_kv = _ledger([0.1, 0.05, 0.15, np.nan])
+    plain = _ledger([0.1, 0.3, 0.5, np.nan])
+    s = econ.ledger_kv_assumption_summary(with_kv, plain)
+    assert s.loc["validation", "median_error_frac"] == pytest.approx(0.10)
+    assert s.loc["validation", "median_error_no_kv_assumption_frac"] == pytest.approx(0.40)
+    assert s.loc["validation", "n_rows"] == 2  # the row the engine could not take is left out
+
+
+def test_engine_validation_rows_add_the_error_without_kv_assumptions():
+    steps = _steps().assign(split=["fit", "fit", "holdout", "holdout", "holdout"])
+    rows = econ.engine_validation_rows(steps, _ledger([0.1, 0.05, 0.15, np.nan]),
+                                       _ledger([0.1, 0.3, 0.5, np.nan]))
+    by = {r["metric"]: r["value"] for r in rows}
+    assert by["validation_serving_error_frac"] == pytest.approx(0.10)
+    assert by["validation_serving_error_no_kv_assumption_frac"] == pytest.approx(0.40)
+    assert by["fitted_step_error_frac"] == pytest.approx(0.2)
+    assert "validation_serving_error_no_kv_assumption_frac" not in {
+        r["metric"] for r in econ.engine_validation_rows(steps, _ledger([0.1, 0.05, 0.15, 0]))}
+    econ.results_frame("kernel_timings", rows)  # names carry their unit
+
+
+def _cases(**kw):
+    args = dict(model="deepseek-v3", hardware="h100-sxm", precision="fp8", context_tok=4989.0,
+                batch_per_node=128, usd_per_gpu_hour=2.0, utilization_frac=0.6,
+                assumed=(0.68, 0.9), measured=(0.7, 0.85))
+    args.update(kw)
+    return econ.efficiency_cost_cases(**args)
+
+
+def test_efficiency_cases_layout_and_price_scaling():
+    c = _cases()
+    # 671B FP8 parameters are 671 GB: 9 H100s of 80 GB hold them, so two 8-GPU nodes
+    assert c["devices_to_hold_count"].iloc[0] == 9 and c["n_nodes_count"].iloc[0] == 2
+    assert c["n_devices_count"].iloc[0] == 16
+    assert list(c.index) == ["datasheet", "assumed", "measured"]
+    assert c.loc["datasheet", "flop_efficiency_frac"] == 1.0
+    # a dollar-per-hour cost: twice the price, or half the busy hours, doubles every $/Mtok
+    costs = ["decode_cost_usd_per_mtok", "prefill_cost_usd_per_mtok"]
+    np.testing.assert_allclose(_cases(usd_per_gpu_hour=4.0)[costs], 2 * c[costs], rtol=1e-9)
+    np.testing.assert_allclose(_cases(utilization_frac=0.3)[costs], 2 * c[costs], rtol=1e-9)
+    # below the datasheet every cost is higher
+    assert (c.loc[["assumed", "measured"], costs] > c.loc["datasheet", costs]).all().all()
+    # a batch the cache cannot hold is capped at what it can
+    big = _cases(batch_per_node=1e6)
+    assert big["batch_per_node_count"].iloc[0] == big["max_batch_per_node_count"].iloc[0] < 1e6
+    with pytest.raises(ValueError, match="assumed"):
+        _cases(assumed=(0.5,))
+
+
+def test_efficiency_sweep_agrees_with_the_cases_and_drops_batches_that_do_not_fit():
+    c = _cases()
+    sweep = econ.efficiency_cost_sweep("deepseek-v3", "h100-sxm", "fp8", 4989.0,
+                                       [1, 128, 1e6], 2.0, 0.6, c)
+    assert sorted(sweep["batch_per_node_count"].unique()) == [1.0, 128.0]
+    at = sweep[sweep["batch_per_node_count"] == 128].set_index("case")
+    np.testing.assert_allclose(at.loc[c.index, "decode_cost_usd_per_mtok"],
+                               c["decode_cost_usd_per_mtok"], rtol=1e-9)
+    one = sweep[sweep["batch_per_node_count"] == 1].set_index("case")
+    assert (one["decode_cost_usd_per_mtok"] > at["decode_cost_usd_per_mtok"]).all()
+    with pytest.raises(ValueError, match="none fits"):
+        econ.efficiency_cost_sweep("deepseek-v3", "h100-sxm", "fp8", 4989.0, [1e6], 2.0, 0.6, c)

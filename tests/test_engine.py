@@ -1,0 +1,60 @@
+"""The one engine (econ.engine): a tensor-parallel step is a single-device step of its shard."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+import econ
+from econ.engine import calibration, forward_step, model_spec
+
+H200 = econ.data.row("hardware", "h200-sxm")
+
+
+def _shard(spec, k):
+    """The model one of ``k`` tensor-parallel devices holds, written as a model of its own:
+    every head group, dense matrix, expert slice and the head split ``k`` ways."""
+    half = {f: getattr(spec, f) / k for f in (
+        "n_heads", "n_kv_heads", "total_params", "active_params", "embedding_params",
+        "lm_head_params", "attn_params_per_layer", "params_per_expert", "kv_elems_per_layer",
+        "attn_flop_decode", "attn_flop_prefill")}
+    return dataclasses.replace(spec, **half)
+
+
+def _step(spec, tp, phase):
+    return forward_step(
+        spec, bw=H200["memory_bytes_per_s"], peak_mm=H200["peak_bf16_flop_per_s"],
+        peak_attn=H200["peak_bf16_flop_per_s"], weight_bytes_per_param=2.0,
+        kv_bytes_per_elem=2.0, n_sequences=np.array([1.0, 16.0, 128.0]),
+        context_tok=np.array([4096.0, 2048.0, 1024.0]) if phase == "decode" else 512.5,
+        tok_per_seq=1.0 if phase == "decode" else 1024.0, phase=phase, tp=tp,
+        load_imbalance=False, cal=calibration())
+
+
+@pytest.mark.parametrize("model,tp", [("llama-3.1-70b", 2), ("llama-3.1-70b", 8),
+                                      ("llama-3.1-8b", 4), ("mixtral-8x7b", 2)])
+@pytest.mark.parametrize("phase", ["decode", "prefill"])
+def test_tensor_parallel_step_is_the_single_device_step_of_its_shard(model, tp, phase):
+    """Where they must agree they do: ``tp`` devices running a model take, part for part,
+    the time one device takes to run the shard each of them holds (dense, attention over
+    the split KV heads, an expert slice per device; communication is the serving level's)."""
+    spec = model_spec(model)
+    assert spec.n_kv_heads % tp == 0  # KV heads split, none copied
+    parallel, single = _step(spec, tp, phase), _step(_shard(spec, tp), 1, phase)
+    for part in ("dense_s", "experts_s", "attention_s", "fixed_s", "step_s", "flop",
+                 "weight_read_bytes", "kv_bytes"):
+        np.testing.assert_allclose(parallel[part], single[part], rtol=1e-12, err_msg=part)
+
+
+def test_a_shard_is_not_the_whole_model():
+    """The check above can fail: the whole model on one device is slower than its shard."""
+    spec = model_spec("llama-3.1-70b")
+    whole, shard = _step(spec, 1, "decode"), _step(_shard(spec, 8), 1, "decode")
+    assert (whole["step_s"] > 2 * shard["step_s"]).all()
+
+
+def test_kv_heads_are_copied_beyond_their_count():
+    """Beyond its KV heads tensor parallelism copies them: at tp=16 the 70B's 8 KV heads
+    give each device a whole head, so the cache read per device stops halving."""
+    spec = model_spec("llama-3.1-70b")
+    kv8, kv16 = _step(spec, 8, "decode")["kv_bytes"], _step(spec, 16, "decode")["kv_bytes"]
+    np.testing.assert_allclose(kv16, kv8, rtol=1e-12)
