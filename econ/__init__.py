@@ -14,7 +14,8 @@ deployments at scale), ``engine`` (typed specs and the one calibrated step),
 and MTP priced one at a time), ``answers`` (conclusions
 rendered from a run), ``setups`` (memory feasibility of a notebook's setup), ``lifetime``
 (training against serving over a model's life), ``reasoning`` (test-time compute and
-distillation), ``reports`` (papermill runs).
+distillation), ``platforms`` (one load served on every platform), ``moat`` (a GPU
+vendor's margin in a token's cost), ``reports`` (papermill runs).
 """
 from . import data
 from .amortization import *
@@ -29,6 +30,8 @@ from .inference import *
 from .kernels import *
 from .kvcache import *
 from .lifetime import *
+from .moat import *
+from .platforms import *
 from .predict import *
 from .pricing import *
 from .reasoning import *
@@ -47,7 +50,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "charts": ("PALETTE", "THEME_NAME", "axis_title", "line_chart", "bar_chart", "band_chart",
                "tornado_chart", "waterfall_chart", "scatter_chart", "ratio_chart", "save_static",
-               "measured_predicted_chart", "ridge_chart", "ceiling_share_chart"),
+               "measured_predicted_chart", "ridge_chart", "ceiling_share_chart",
+               "history_chart"),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 

@@ -29,8 +29,9 @@ import string
 
 import numpy as np
 
-__all__ = ["Answer", "Figure", "Word", "answer", "result", "result_figures", "compare", "ranking",
-           "prediction_fields", "check_answer", "format_value", "ANSWER_METADATA_KEY",
+__all__ = ["Answer", "Figure", "Word", "answer", "result", "result_figures", "result_fields",
+           "compare", "ranking", "prediction_fields", "check_answer", "format_value",
+           "ANSWER_METADATA_KEY",
            "kernel_timings_answer_fields"]
 
 #: Key of the record in the Markdown output's metadata.
@@ -119,6 +120,38 @@ def result_figures(results, column="value"):
     keep = np.isfinite(vals)
     return {(m, s): Figure(v, m, s, column) for m, s, v in zip(
         results["metric"].to_numpy()[keep], results["subject"].to_numpy()[keep], vals[keep])}
+
+
+def result_fields(results, column="value"):
+    """Every row of a results table as a :class:`Figure`, by a field name for :func:`answer`.
+
+    Each row is named ``<metric>__<subject>`` with every character of the subject that is not
+    a letter or digit written ``_`` (``compute_spend_ratio__compressed_margin_elastic``); a
+    metric with a single row is also named by the metric alone. Pass them on with
+    ``econ.answer(template, **econ.result_fields(results), ...)``.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        A results table (:func:`econ.results_frame`).
+    column : {"value", "published_value"}
+        Which figure; rows without it are left out.
+
+    Returns
+    -------
+    dict
+        ``{field name: Figure}``.
+    """
+    out, count = {}, results["metric"].value_counts()
+    for metric, subject in zip(results["metric"], results["subject"]):
+        try:
+            fig = result(results, metric, subject, column)
+        except ValueError:  # no published figure on this row
+            continue
+        out[f"{metric}__{re.sub(r'[^0-9A-Za-z]', '_', str(subject))}"] = fig
+        if count[metric] == 1:
+            out[metric] = fig
+    return out
 
 
 def _number(name, x):

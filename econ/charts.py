@@ -29,7 +29,7 @@ from . import data as _data
 __all__ = [
     "PALETTE", "THEME_NAME", "axis_title",
     "line_chart", "bar_chart", "band_chart", "tornado_chart", "waterfall_chart",
-    "scatter_chart", "ratio_chart", "save_static",
+    "scatter_chart", "ratio_chart", "history_chart", "save_static",
     "measured_predicted_chart", "ridge_chart", "ceiling_share_chart",
 ]
 
@@ -442,6 +442,30 @@ def scatter_chart(frame, x, y, *, title, caption, color=None, x_title=None, y_ti
             x=alt.X("a:Q", scale=sc), y=alt.Y("b:Q", scale=sc))
         layers.insert(0, line)
     return alt.layer(*layers).properties(title=_title(title, caption))
+
+
+def history_chart(frame, date, y, *, title, caption, color=None, detail=None, x_title="Date",
+                  y_title=None, color_title=None, log_y=True):
+    """A quantity over calendar time: one point per row, a line through each ``color`` group.
+
+    Works with one row per group (points only) as well as many. ``detail`` names a column
+    shown in the tooltip (a row's key). ``log_y`` (default) for prices that fall by decades.
+    """
+    df = _frame(frame, [date, y, color, detail], "history_chart")
+    df[date] = pd.to_datetime(df[date]).dt.strftime("%Y-%m-%d")
+    if log_y and (df[y].to_numpy(float) <= 0).any():
+        raise ValueError("history_chart: log_y=True needs positive values")
+    yt = axis_title(y, y_title)
+    tips = [alt.Tooltip(f"{date}:T", title=x_title, format="%Y-%m-%d")] + [
+        t for t in _tooltips(df.drop(columns=[date]), **{y: yt})]
+    enc = dict(x=alt.X(f"{date}:T", title=x_title),
+               y=alt.Y(f"{y}:Q", title=yt, scale=_scale(log_y)), tooltip=tips)
+    if color is not None:
+        enc["color"] = _color(color, df, color_title)[0]
+    base = alt.Chart(df).encode(**enc)
+    return alt.layer(base.mark_line(strokeWidth=1.5, opacity=0.6),
+                     base.mark_point(size=70, filled=True)).properties(
+        title=_title(title, caption))
 
 
 def ratio_chart(frame, ratio, label, *, title, caption, color=None, band_frac=0.3,

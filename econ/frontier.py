@@ -35,9 +35,10 @@ from .scenarios import (
     triangular,
     uniform,
 )
-from .units import BYTES_PER_PARAM
+from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN
 
-__all__ = ["serving_cost_table", "frontier_setups", "interactivity_frontier", "cost_at_speed",
+__all__ = ["serving_cost_table", "frontier_setups", "frontier_exclusions",
+           "interactivity_frontier", "cost_at_speed",
            "frontier_result_rows", "DECODE_COST_INPUT_TITLES", "batch_cost_sweep",
            "decode_cost_inputs", "decode_cost_band", "decode_cost_tornado",
            "operating_cost_table", "price_gap_table", "price_gap_parts", "PRICE_GAP_CLAIMS",
@@ -82,12 +83,13 @@ def serving_cost_table(model, hardware, precision, *, n_devices, tp, concurrency
     })
 
 
-def frontier_setups(model, precision, hardware, *, weight_share_frac=0.5):
+def frontier_setups(model, precision, hardware, *, weight_share_frac=0.5, exclude=()):
     """The replicas each device can serve the model with: every power-of-two tensor-parallel
     group from the smallest whose weights take at most ``weight_share_frac`` of its memory
     (the rest holds the cache) up to a whole node, priced at the device's *owned* cost per
     hour under ``data/assumptions.csv`` (so devices with and without a public rental price
     compare on one basis). Wider groups buy speed per user with more devices per request.
+    Devices in ``exclude`` (the index of :func:`frontier_exclusions`) are skipped.
 
     Returns
     -------
@@ -98,7 +100,7 @@ def frontier_setups(model, precision, hardware, *, weight_share_frac=0.5):
     spec = model_spec(model)
     a = data.load("assumptions")["value"]
     rows = []
-    for h in hardware:
+    for h in [h for h in hardware if h not in set(exclude)]:
         row = data.row("hardware", h)
         tp = 1
         while held_bytes_per_device(spec, BYTES_PER_PARAM[precision], tp=tp) \
@@ -113,7 +115,51 @@ def frontier_setups(model, precision, hardware, *, weight_share_frac=0.5):
         while tp <= row["n_devices_per_node"]:
             rows.append(dict(hardware=h, n_devices=tp, tp=tp, usd_per_gpu_hour=float(cost)))
             tp *= 2
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["hardware", "n_devices", "tp", "usd_per_gpu_hour"])
+
+
+def frontier_exclusions(model, precision, hardware, *, weight_share_frac=0.5):
+    """The devices :func:`frontier_setups` cannot put on the frontier, and why.
+
+    A device is left out when its row lacks a figure the engine level or its owned cost needs
+    (the dense peak at ``precision``, ``memory_bytes_per_s``, ``purchase_usd``, ``tdp_w``), or
+    when the model's weights do not fit in ``weight_share_frac`` of one whole node's memory.
+
+    Parameters
+    ----------
+    model : str
+        A models row.
+    precision : str
+        Weight and matmul precision.
+    hardware : list of str
+        Keys of ``data/hardware.csv``.
+    weight_share_frac : float, default 0.5
+        As in :func:`frontier_setups`. [fraction]
+
+    Returns
+    -------
+    pandas.Series
+        Index: the devices left out (in the given order); values: the reason, in words.
+        Empty when every device can be placed.
+    """
+    if precision not in PEAK_FLOP_COLUMN:
+        raise ValueError(f"precision must be one of {sorted(PEAK_FLOP_COLUMN)}, "
+                         f"got {precision!r}")
+    spec = model_spec(model)
+    reasons = {}
+    for h in dict.fromkeys(hardware):
+        row = data.row("hardware", h)
+        need = [PEAK_FLOP_COLUMN[precision], "memory_bytes_per_s", "purchase_usd", "tdp_w"]
+        gaps = [c for c in need if not np.isfinite(row[c])]
+        if gaps:
+            reasons[h] = f"no {', '.join(gaps)} in data/hardware.csv"
+            continue
+        held = held_bytes_per_device(spec, BYTES_PER_PARAM[precision],
+                                     tp=float(row["n_devices_per_node"]))
+        if held > weight_share_frac * row["memory_bytes"]:
+            reasons[h] = (f"{spec.name} in {precision} does not fit on one node with "
+                          f"{weight_share_frac:.0%} of memory for weights")
+    return pd.Series(reasons, dtype=object, name="reason")
 
 
 def cost_at_speed(frontier, min_tok_per_s_per_user):
@@ -169,6 +215,11 @@ def interactivity_frontier(model, precision, setups, concurrency, *, isl_tok, os
     missing = need - set(setups.columns)
     if missing:
         raise ValueError(f"setups needs the columns {sorted(need)}; missing {sorted(missing)}")
+    if setups.empty:  # no device to serve on: an empty frontier with its columns
+        cols = ["concurrency", "tok_per_s_per_user", "tpot_s", "ttft_s",
+                "output_tok_per_s_per_device", "usd_per_gpu_hour", "utilization_frac",
+                "output_usd_per_mtok", "hardware", "n_devices", "tp", "setup"]
+        return pd.DataFrame(columns=cols).astype({c: float for c in cols[:8]})
     frames = []
     for _, s in setups.iterrows():
         price = s.get("usd_per_gpu_hour")

@@ -14,7 +14,11 @@
 * :func:`jevons_spend_ratio`: total spend after a price change under constant-elasticity
   demand (Jevons);
 * :func:`question_cost_usd`: one answered question, its prompt billed as input and its
-  reasoning and answer as output (test-time compute).
+  reasoning and answer as output (test-time compute);
+* :func:`compressed_margin_cost_usd_per_mtok`, :func:`vendor_revenue_ratio`,
+  :func:`breakeven_elasticity_ratio`, :func:`jevons_cases`: a device vendor's margin cut passed
+  on to token prices, and what it does to spend and to the vendor's revenue;
+* :func:`api_price_history`: API list prices over time, blended (the falling cost of a token).
 
 Every function takes floats, numpy arrays or pandas Series, broadcasts them, and returns the
 kind it was given.
@@ -53,6 +57,11 @@ __all__ = [
     "day6_result_rows",
     "DAY6_CLAIMS",
     "api_price_ratios",
+    "compressed_margin_cost_usd_per_mtok",
+    "vendor_revenue_ratio",
+    "breakeven_elasticity_ratio",
+    "jevons_cases",
+    "api_price_history",
 ]
 
 @_finite_result
@@ -676,3 +685,184 @@ def api_price_ratios(api, reference):
         blended_ratio=float(api_price_ratio(api_blended_usd_per_mtok(a, out_frac, hit_frac),
                                             api_blended_usd_per_mtok(b, out_frac, hit_frac))),
         source_url=str(b["source_url"]).split(" ; ")[0])
+
+
+@_finite_result
+def compressed_margin_cost_usd_per_mtok(cost_usd_per_mtok, vendor_capex_share_frac,
+                                        gross_margin_frac, new_gross_margin_frac):
+    """Cost per token if the device vendor earned another gross margin, all else unchanged.
+
+    The capital paid to the vendor is ``vendor_capex_share_frac`` of the hourly cost; at the
+    new margin it scales by ``price_ratio = (1 - gross_margin_frac) / (1 - new_gross_margin_frac)``
+    (:func:`price_at_gross_margin_usd`), and power, hosting and the rest of the node stay:
+
+    ``cost_usd_per_mtok * (1 - vendor_capex_share_frac * (1 - price_ratio))``.
+
+    Parameters
+    ----------
+    cost_usd_per_mtok : numeric
+        Cost per million tokens today. [USD/Mtok]
+    vendor_capex_share_frac : numeric
+        Share of the hourly cost that is capital paid to the vendor, in [0, 1]. [fraction]
+    gross_margin_frac : numeric
+        Vendor's gross margin today, in [0, 1). [fraction]
+    new_gross_margin_frac : numeric
+        Vendor's gross margin of the scenario, in [0, 1). [fraction]
+
+    Returns
+    -------
+    numeric
+        Cost per million tokens at the new margin. [USD/Mtok]
+
+    Examples
+    --------
+    Capital paid to the vendor is 60 % of a $1.00/Mtok cost; a 75 % margin cut to 50 % halves
+    the device price, so the cost falls by 30 %:
+
+    >>> round(compressed_margin_cost_usd_per_mtok(1.0, 0.6, 0.75, 0.5), 6)
+    0.7
+    """
+    c = nonnegative("cost_usd_per_mtok", cost_usd_per_mtok)
+    s = fraction("vendor_capex_share_frac", vendor_capex_share_frac)
+    ratio = price_at_gross_margin_usd(1.0, gross_margin_frac, new_gross_margin_frac)
+    return like(c * (1.0 - s * (1.0 - np.asarray(ratio, dtype=float))), cost_usd_per_mtok,
+                vendor_capex_share_frac, gross_margin_frac, new_gross_margin_frac)
+
+
+@_finite_result
+def vendor_revenue_ratio(vendor_price_ratio, token_price_ratio, demand_elasticity):
+    """A device vendor's revenue after a price cut, relative to before.
+
+    Tokens fall to ``token_price_ratio`` of their price; demand for tokens, and so for devices
+    (at the same efficiency), grows as ``token_price_ratio ** -demand_elasticity``; each device
+    sells at ``vendor_price_ratio`` of its price:
+
+    ``vendor_price_ratio * token_price_ratio ** -demand_elasticity``
+    (= ``vendor_price_ratio * jevons_spend_ratio(token_price_ratio, e) / token_price_ratio``).
+
+    Parameters
+    ----------
+    vendor_price_ratio : numeric
+        New device price / old, > 0. [ratio]
+    token_price_ratio : numeric
+        New token price / old, > 0. [ratio]
+    demand_elasticity : numeric
+        Price elasticity of demand for tokens, >= 0. [-]
+
+    Returns
+    -------
+    numeric
+        New vendor revenue / old. [ratio]
+    """
+    v = positive("vendor_price_ratio", vendor_price_ratio)
+    t = positive("token_price_ratio", token_price_ratio)
+    e = nonnegative("demand_elasticity", demand_elasticity)
+    return like(v * t ** (-e), vendor_price_ratio, token_price_ratio, demand_elasticity)
+
+
+@_finite_result
+def breakeven_elasticity_ratio(vendor_price_ratio, token_price_ratio):
+    """Demand elasticity at which a vendor's revenue is unchanged by a price cut.
+
+    Solves ``vendor_revenue_ratio(v, t, e) = 1``: ``e = ln(v) / ln(t)``. Above it the vendor's
+    revenue grows despite the lower device price.
+
+    Parameters
+    ----------
+    vendor_price_ratio : numeric
+        New device price / old, > 0. [ratio]
+    token_price_ratio : numeric
+        New token price / old, > 0 and not 1. [ratio]
+
+    Returns
+    -------
+    numeric
+        The break-even elasticity. [-]
+    """
+    v = positive("vendor_price_ratio", vendor_price_ratio)
+    t = positive("token_price_ratio", token_price_ratio)
+    if np.any(t == 1.0):
+        raise ValueError("token_price_ratio must differ from 1: an unchanged token price "
+                         "leaves demand unchanged at every elasticity")
+    return like(np.log(v) / np.log(t), vendor_price_ratio, token_price_ratio)
+
+
+def jevons_cases(demand_elasticity, cases):
+    """Spend after / spend before for several price cuts, against the elasticity of demand.
+
+    Parameters
+    ----------
+    demand_elasticity : array-like
+        Elasticities swept, each >= 0. [-]
+    cases : dict
+        ``{label: token_price_ratio}`` for total spend on tokens
+        (:func:`jevons_spend_ratio`), or ``{label: (token_price_ratio, vendor_price_ratio)}``
+        for the device vendor's revenue (:func:`vendor_revenue_ratio`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy: ``case``, ``demand_elasticity`` [-], ``spend_ratio`` [ratio].
+    """
+    e = np.asarray(demand_elasticity, dtype=float)
+    frames = []
+    for label, ratios in cases.items():
+        if isinstance(ratios, tuple):
+            spend = vendor_revenue_ratio(ratios[1], ratios[0], e)
+        else:
+            spend = jevons_spend_ratio(ratios, e)
+        frames.append(pd.DataFrame({"case": label, "demand_elasticity": e,
+                                    "spend_ratio": np.asarray(spend, dtype=float)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def api_price_history(prices, input_output_ratio=3.0, models=None, exclude=("off-peak",)):
+    """API list prices over time, tidy, with a blended price per million tokens.
+
+    The blend weighs ``input_output_ratio`` input tokens (cache misses) for each output token:
+    ``(ratio * input + output) / (ratio + 1)`` (3:1 is the blend Artificial Analysis charts).
+
+    Parameters
+    ----------
+    prices : pandas.DataFrame
+        ``econ.data.load("api_prices")``: ``provider``, ``model``, ``input_usd_per_mtok``,
+        ``output_usd_per_mtok``, ``price_date``.
+    input_output_ratio : float, default 3
+        Input tokens per output token in the blend, >= 0. [ratio]
+    models : list of str, optional
+        Keep only these ``model`` values (default all).
+    exclude : tuple of str, default ("off-peak",)
+        Leave out rows whose ``name`` contains one of these: time-of-day discounts are not the
+        list price of the model.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per price, oldest first: ``name``, ``provider``, ``model``, ``price_date``
+        (datetime), ``input_usd_per_mtok``, ``output_usd_per_mtok``,
+        ``blended_usd_per_mtok`` [USD/Mtok], ``source_url``. Works with one row per model.
+
+    Raises
+    ------
+    ValueError
+        A row without a price or a date, or no row left.
+    """
+    r = float(nonnegative("input_output_ratio", input_output_ratio))
+    frame = prices.reset_index() if "name" not in prices.columns else prices.copy()
+    if models is not None:
+        frame = frame[frame["model"].isin(list(models))]
+    for word in exclude:
+        frame = frame[~frame["name"].str.contains(word, regex=False)]
+    if frame.empty:
+        raise ValueError(f"api_price_history: no price rows for models {models!r}")
+    for col in ("input_usd_per_mtok", "output_usd_per_mtok", "price_date"):
+        bad = frame[col].isna()
+        if bad.any():
+            raise ValueError(f"api_price_history: row {frame.loc[bad, 'name'].iloc[0]!r} has "
+                             f"no {col}")
+    out = frame[["name", "provider", "model", "price_date", "input_usd_per_mtok",
+                 "output_usd_per_mtok", "source_url"]].copy()
+    out["price_date"] = pd.to_datetime(out["price_date"])
+    out["blended_usd_per_mtok"] = (r * out["input_usd_per_mtok"] + out["output_usd_per_mtok"]) \
+        / (r + 1.0)
+    return out.sort_values(["price_date", "name"]).reset_index(drop=True)

@@ -39,6 +39,7 @@ import pandas as pd
 from .data import UNIT_SUFFIXES, unit_of
 
 __all__ = ["RESULT_COLUMNS", "METRIC_UNIT_EXCEPTIONS", "metric_unit", "results_frame",
+           "table_result_rows",
            "validate_results", "write_results", "read_results", "collect_results", "verdict",
            "verdict_table", "format_quantity", "verdict_summary", "published_comparison",
            "kernel_timings_results", "kernel_timings_claims", "kernel_timings_side_by_side",
@@ -155,6 +156,40 @@ def results_frame(notebook, rows):
     frame["value"] = frame["value"].astype(float)
     frame["published_value"] = frame["published_value"].astype(float)
     return validate_results(frame)
+
+
+def table_result_rows(table, metrics, subject="{index}", **fields):
+    """Result rows from a table: one per row of ``table`` and metric, NaN values left out.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame or pandas.Series
+        One row per subject (a Series counts as one column named by ``metrics``' value).
+    metrics : dict
+        ``{metric: column}``: the metric name each column is reported under.
+    subject : str, default "{index}"
+        Format of the subject; ``{index}`` is the row's index label.
+    **fields
+        Other row fields (``verdict``, ``source_url``, ...), the same on every row.
+
+    Returns
+    -------
+    list of dict
+        Rows for :func:`results_frame`, metric by metric in the order given, then by row.
+    """
+    if isinstance(table, pd.Series):
+        table = table.to_frame(table.name if table.name is not None else "value")
+    rows = []
+    for metric, column in metrics.items():
+        if column not in table.columns:
+            raise KeyError(f"table_result_rows: no column {column!r} for metric {metric!r}; "
+                           f"columns: {list(table.columns)}")
+        for idx, value in table[column].items():
+            if pd.isna(value):
+                continue
+            rows.append(dict(metric=metric, subject=subject.format(index=idx),
+                             value=float(value), **fields))
+    return rows
 
 
 def _finite(where, field, x, allow_nan=False):

@@ -52,7 +52,7 @@ __all__ = [
     "injected_parameter_names", "resolve_same_as",
     "grid", "evaluate",
     "Distribution", "uniform", "triangular", "lognormal_from_range", "normal", "fixed",
-    "monte_carlo", "summarize", "tornado",
+    "assumption_triangulars", "monte_carlo", "summarize", "tornado",
 ]
 
 #: Folder of the shipped scenario files.
@@ -990,6 +990,37 @@ def _stream_seed(seed, name):
     # Each input draws from its own stream, fixed by (seed, name): adding, removing or
     # reordering other inputs leaves its samples unchanged.
     return np.random.SeedSequence([int(seed), zlib.crc32(name.encode("utf-8"))])
+
+
+def assumption_triangulars(assumptions, **values):
+    """Triangular distributions of assumptions around the run's values, from their ranges.
+
+    For each ``name=value``: ``triangular(min(low, value), value, max(high, value))`` with
+    ``low`` and ``high`` the row ``name`` of ``assumptions``: the run's value is the mode and
+    the range is widened to include it.
+
+    Parameters
+    ----------
+    assumptions : pandas.DataFrame
+        ``econ.data.load("assumptions")`` (columns ``low``, ``high``).
+    **values : float
+        The run's value of each assumption sampled.
+
+    Returns
+    -------
+    dict
+        ``{name: Distribution}`` for :func:`monte_carlo`.
+    """
+    out = {}
+    for name, v in values.items():
+        if name not in assumptions.index:
+            raise KeyError(f"assumption_triangulars: no row {name!r} in the assumptions table; "
+                           f"rows: {sorted(assumptions.index)}")
+        lo, hi = float(assumptions.loc[name, "low"]), float(assumptions.loc[name, "high"])
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ValueError(f"assumption_triangulars: row {name!r} has no low/high range")
+        out[name] = triangular(min(lo, float(v)), float(v), max(hi, float(v)))
+    return out
 
 
 def monte_carlo(func, inputs, n_samples=10_000, seed=0, *, constants=None, output=None,

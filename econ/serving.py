@@ -72,6 +72,7 @@ __all__ = [
     "link_time_s",
     "overlap_time_s",
     "dispatch_combine_bytes_per_tok",
+    "alltoall_tpot_floor_s",
     "expected_nodes_touched",
     "expected_max_load_ratio",
     "prompt_tok_from_kv_length",
@@ -215,6 +216,46 @@ def dispatch_combine_bytes_per_tok(hidden_dim, n_copies, dispatch_elem_bytes=1.0
     d = nonnegative("dispatch_elem_bytes", dispatch_elem_bytes)
     c = nonnegative("combine_elem_bytes", combine_elem_bytes)
     return like(n * h * (d + c), hidden_dim, n_copies, dispatch_elem_bytes, combine_elem_bytes)
+
+
+def alltoall_tpot_floor_s(n_layers, tok_per_device, bytes_per_tok_layer, link_bytes_per_s):
+    """Time per output token when every layer's all-to-all sets its pace (ISCA'25 bound).
+
+    DeepSeek's bound for decoding on its H800 cluster: each device holds ``tok_per_device``
+    tokens; per layer it sends their dispatch and combine bytes over its link
+    (:func:`link_time_s`), and with two micro-batches overlapped the compute of one layer
+    takes as long as its communication, so a layer costs twice the transfer:
+
+    ``n_layers * 2 * tok_per_device * bytes_per_tok_layer / link_bytes_per_s``.
+
+    Parameters
+    ----------
+    n_layers : numeric
+        Layers per token (DeepSeek counts all 61 of V3). [count]
+    tok_per_device : numeric
+        Tokens one device decodes per step. [tokens]
+    bytes_per_tok_layer : numeric
+        Dispatch + combine bytes per token per layer
+        (:func:`dispatch_combine_bytes_per_tok`). [bytes]
+    link_bytes_per_s : numeric
+        Per-device link rate, one direction (> 0). [bytes/s]
+
+    Returns
+    -------
+    float, numpy.ndarray or pandas.Series
+        TPOT floor. [s]
+
+    References
+    ----------
+    .. [1] C. Zhao et al., "Insights into DeepSeek-V3", ISCA 2025, arXiv:2505.09343, §2.3.2:
+       "approximately 14.76 ms TPOT" for 32 tokens over 50 GB/s InfiniBand.
+    """
+    n = positive("n_layers", n_layers)
+    layer_s = link_time_s(nonnegative("tok_per_device", tok_per_device)
+                          * nonnegative("bytes_per_tok_layer", bytes_per_tok_layer),
+                          link_bytes_per_s)
+    return like(n * 2.0 * np.asarray(layer_s, dtype=float), n_layers, tok_per_device,
+                bytes_per_tok_layer, link_bytes_per_s)
 
 
 def expected_nodes_touched(n_active_experts, n_nodes, max_nodes=None):

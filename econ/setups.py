@@ -55,7 +55,12 @@ def _token_pricing(p):
 
 def _nvidia_moat(p):
     n_gpus = _devices_per_node(p["node_hardware"]) * p["n_nodes"]
-    out = _holds(p["model"], p["node_hardware"], p["precision"], n_gpus, "model",
+    out = []
+    if not math.isfinite(_data.row("hardware", p["node_hardware"])["purchase_usd"]):
+        out.append(f"node_hardware {p['node_hardware']} has no purchase_usd in "
+                   "data/hardware.csv: NVIDIA's share of an owned node needs its price")
+        return out
+    out += _holds(p["model"], p["node_hardware"], p["precision"], n_gpus, "model",
                  "raise n_nodes or pick a GPU with more memory")
     if not out:
         out += _batch_fits(p["model"], p["node_hardware"], p["precision"], n_gpus, p["n_nodes"],
@@ -68,8 +73,14 @@ def _nvidia_moat(p):
 
 def _hardware_amortization(p):
     gpu = p["gpu"]
-    return _holds(p["served_model"], gpu, p["precision"], _devices_per_node(gpu),
-                  "served_model", "pick a smaller served_model or a lower precision")
+    out = []
+    if not math.isfinite(_data.row("hardware", gpu)["purchase_usd"]):
+        priced = [k for k, v in _data.load("hardware")["purchase_usd"].items()
+                  if math.isfinite(v)]
+        out.append(f"gpu {gpu} has no purchase_usd in data/hardware.csv: the GPU node every "
+                   f"platform is compared with must have a price; pick one of {priced}")
+    return out + _holds(p["served_model"], gpu, p["precision"], _devices_per_node(gpu),
+                        "served_model", "pick a smaller served_model or a lower precision")
 
 
 def _test_time_compute(p):
