@@ -211,7 +211,10 @@ def kv_cache_reduction_frac(model, baseline, bytes_per_elem=2.0, baseline_bytes_
        93.3%").
     """
     kv = model_kv_cache_bytes_per_token(model, bytes_per_elem)
-    base = model_kv_cache_bytes_per_token(baseline, baseline_bytes_per_elem)
+    try:
+        base = model_kv_cache_bytes_per_token(baseline, baseline_bytes_per_elem)
+    except (KeyError, ValueError) as exc:
+        raise type(exc)(f"baseline: {exc}") from None
     return 1.0 - kv / base
 
 

@@ -1076,6 +1076,7 @@ def v2_ratio_sweep(kv_length_tok, tolerance_frac, n_points=9, **kwargs):
         "published +30%"), ``kv_length_tok`` [tokens], ``throughput_ratio`` [ratio].
     """
     fraction("tolerance_frac", tolerance_frac)
+    kv_length_tok = float(positive("kv_length_tok", kv_length_tok))
     a = data.load("assumptions").loc["deepseek_67b_service_kv_length_tok"]
     pub = float(data.load("published").loc["deepseek-v2-max-generation-throughput-ratio",
                                             "value"])
@@ -1086,13 +1087,19 @@ def v2_ratio_sweep(kv_length_tok, tolerance_frac, n_points=9, **kwargs):
         pd.DataFrame({"series": "predicted", "kv_length_tok": grid,
                       "throughput_ratio": max_generation_throughput_ratio(*nodes, grid,
                                                                           **kwargs)}),
-        pd.DataFrame({"series": "this run's KV length", "kv_length_tok": [float(kv_length_tok)],
-                      "throughput_ratio": [float(max_generation_throughput_ratio(
-                          *nodes, float(kv_length_tok), **kwargs))]}),
+        pd.DataFrame({"series": "this run's KV length", "kv_length_tok": [kv_length_tok],
+                      "throughput_ratio": [_run_ratio(nodes, kv_length_tok, kwargs)]}),
         pd.DataFrame({"series": "published", "kv_length_tok": ends, "throughput_ratio": pub}),
     ] + [pd.DataFrame({"series": f"published {sign * tolerance_frac:+.0%}", "kv_length_tok": ends,
                        "throughput_ratio": pub * (1.0 + sign * tolerance_frac)})
          for sign in (-1.0, 1.0)], ignore_index=True)
+
+
+def _run_ratio(nodes, kv_length_tok, kwargs):
+    try:
+        return float(max_generation_throughput_ratio(*nodes, kv_length_tok, **kwargs))
+    except ValueError as exc:
+        raise ValueError(f"kv_length_tok={kv_length_tok:g}: {exc}") from None
 
 
 def day6_prefill_spread(spread_ratio, **kwargs):
