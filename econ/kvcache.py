@@ -342,8 +342,7 @@ def _model_columns(model):
     ``model`` is a name in ``data/models.csv``, a row (Series), a mapping, or a
     whole table (DataFrame). Missing columns read as NaN (or None for text).
     """
-    if isinstance(model, str):
-        model = data.row("models", model)
+    model = data.model_row(model)          # a name or a config.json path -> a models row
     if isinstance(model, pd.DataFrame):
         names = [str(k) for k in model.index]
         n = len(model)
@@ -364,8 +363,9 @@ def _model_columns(model):
                 return np.array([v], dtype=object)
             return np.array([_scalar_float(v, col, names[0])])
         return names, get
-    raise ValueError("model must be a model name, a row of econ.data.load('models'), a mapping "
-                     f"of its columns, or the whole table; got {type(model).__name__}")
+    raise ValueError("model must be a model name, a path to a config.json, a row of "
+                     "econ.data.load('models'), a mapping of its columns, or the whole table; "
+                     f"got {type(model).__name__}")
 
 
 def _to_float(v, col):
