@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv as _csv
 import functools
 import io
+import os
 import re
 from importlib import resources
 from pathlib import Path
@@ -23,7 +24,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-__all__ = ["DataError", "load", "keys", "row", "tables", "load_claims", "DATA_DIR",
+from . import hfconfig
+
+__all__ = ["DataError", "load", "keys", "row", "model_row", "tables", "load_claims", "DATA_DIR",
            "UNIT_SUFFIXES", "unit_of"]
 
 
@@ -386,3 +389,59 @@ def load_claims(data_dir=None):
         raise DataError(f"claims.csv: metric names must be snake_case result metrics, "
                         f"got {bad[0]!r}")
     return claims
+
+
+def _is_config_path(model):
+    return isinstance(model, os.PathLike) or (
+        isinstance(model, str) and model.strip().lower().endswith(".json"))
+
+
+def model_row(model):
+    """Resolve a model given by name or by its Hugging Face ``config.json`` into a models row.
+
+    The one resolver of model names: every ``econ`` function that takes a model (the engine's
+    :func:`econ.model_spec`, the KV-cache and training closed forms, the notebooks' ``model``
+    parameter) passes a string or path through here, so a user's own config works wherever
+    a name from ``data/models.csv`` does.
+
+    Parameters
+    ----------
+    model : str, os.PathLike or other
+        A key of ``data/models.csv`` (``"deepseek-v3"``); or a path to a ``config.json``: a
+        string ending in ``.json`` or a :class:`pathlib.Path` (to the file, or to a folder
+        holding ``config.json``), read by :func:`econ.model_from_hf_config`. Anything else (a
+        row, a mapping, a table, a spec) is returned unchanged for the caller to check.
+
+    Returns
+    -------
+    pandas.Series or the input
+        The table's row (named by its key), or the row computed from the config, named after
+        the file (its folder's name for a file called ``config.json``).
+
+    Raises
+    ------
+    KeyError
+        A name that is not in the models table; the message lists the valid names and says a
+        ``config.json`` path is accepted too.
+    ValueError
+        A config path that does not exist or cannot be read, or a config the closed forms do
+        not model (the message names the field and what is allowed).
+    """
+    if _is_config_path(model):
+        path = Path(model).expanduser()
+        if not path.exists():
+            raise ValueError(
+                f"model {str(model)!r}: no such config file. A model is a name in "
+                f"data/models.csv (valid: {keys('models')}) or the path of an existing Hugging "
+                "Face config.json (a string ending in .json, or a Path to the file or its folder)")
+        name = path.stem if path.is_file() and path.stem != "config" else (
+            path.parent.name if path.is_file() else path.name)
+        return hfconfig.model_from_hf_config(path, name=name)
+    if isinstance(model, str):
+        table = load("models")
+        if model not in table.index:
+            raise KeyError(f"unknown model {model!r}; valid names in data/models.csv: "
+                           f"{sorted(table.index)}; or pass the path of a Hugging Face "
+                           "config.json (a string ending in .json, or a Path)")
+        return table.loc[model]
+    return model

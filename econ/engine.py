@@ -149,21 +149,22 @@ def _num(row, col):
 def _model_row(model):
     if isinstance(model, ModelSpec):
         return None, model
-    if isinstance(model, str):
-        return data.row("models", model), None
+    model = data.model_row(model)          # a name or a config.json path -> a models row
     if isinstance(model, pd.DataFrame):
         raise ValueError(f"model must be one model (a name, a row or a mapping), got a table "
                          f"of {len(model)} rows")
     if isinstance(model, (pd.Series, Mapping)):
         return model, None
-    raise ValueError("model must be a model name, a row of econ.data.load('models'), a mapping "
-                     f"of its columns, or a ModelSpec; got {type(model).__name__}")
+    raise ValueError("model must be a model name, a path to a config.json, a row of "
+                     "econ.data.load('models'), a mapping of its columns, or a ModelSpec; got "
+                     f"{type(model).__name__}")
 
 
 def model_spec(model):
-    """Resolve a model (name, row, mapping or spec) into a checked :class:`ModelSpec`.
+    """Resolve a model (name, config.json path, row, mapping or spec) into a checked spec.
 
-    The one resolver of model inputs: every engine path calls it.
+    The one resolver of model inputs: every engine path calls it. Names and config paths go
+    through :func:`econ.data.model_row`.
 
     Raises
     ------

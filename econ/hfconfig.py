@@ -26,6 +26,11 @@ References
 .. [3] OpenAI, "gpt-oss-120b & gpt-oss-20b Model Card" (2025): alternating banded-window
    (128 tokens) and dense attention, attention sinks, MoE with biases.
 .. [4] Meta, Llama 4 (2025): chunked local attention on RoPE layers, global NoPE layers.
+.. [5] DeepSeek-AI, DeepSeek-V3.2-Exp, ``inference/model.py`` (2025), class ``Indexer``: the
+   lightning indexer of DeepSeek Sparse Attention (``wq_b``, ``wk``, ``k_norm`` LayerNorm,
+   ``weights_proj``) and its key cache, ``float8_e4m3fn`` keys of ``index_head_dim`` with one
+   ``float32`` scale per 128-element block (``k_cache``, ``k_scale_cache``).
+   https://github.com/deepseek-ai/DeepSeek-V3.2-Exp/blob/main/inference/model.py
 """
 from __future__ import annotations
 
@@ -49,6 +54,7 @@ HF_MODEL_TYPES = {
     "qwen3_moe": "qwen3_moe",
     "deepseek_v2": "deepseek",
     "deepseek_v3": "deepseek",
+    "deepseek_v32": "deepseek",
     "kimi_k2": "deepseek",
     "gpt_oss": "gpt_oss",
     "glm4_moe": "glm4_moe",
@@ -63,11 +69,19 @@ MODEL_COLUMNS = (
     "v_head_dim", "n_routed_experts", "n_shared_experts", "n_active_experts", "moe_ffn_dim",
     "dense_ffn_dim", "n_dense_layers", "n_vocab", "n_sliding_layers", "sliding_window_tok",
     "total_params", "active_params", "embedding_params", "output_head_params",
-    "active_params_basis", "max_context_tok", "n_mtp_modules", "source_url", "source_date",
+    "active_params_basis", "max_context_tok", "n_mtp_modules", "n_index_heads", "index_head_dim",
+    "index_topk_tok", "index_key_cache_bytes_per_tok", "source_url", "source_date",
     "source_kind", "notes",
 )
 
 _LAYER_TYPES = ("full_attention", "sliding_attention")
+
+# DeepSeek Sparse Attention's indexer key cache as DeepSeek's reference code holds it [5]:
+# float8_e4m3fn keys (1 byte an element) and one float32 scale (4 bytes) per 128-element block.
+# These are the definition of the cache format of model_type deepseek_v32, not tunable inputs.
+_DSA_KEY_BYTES_PER_ELEM = 1
+_DSA_SCALE_BYTES = 4
+_DSA_SCALE_BLOCK_ELEMS = 128
 _GATED_ACTS = ("silu", "swiglu")
 
 
@@ -201,6 +215,33 @@ def _mla(c, h):
                 kv_lora_rank_dim=kv_lora, qk_nope_head_dim=nope, qk_rope_head_dim=rope,
                 v_head_dim=v)
     return dims, w_q + w_kv + w_o
+
+
+def _dsa_indexer(c, h, q_lora):
+    """DeepSeek Sparse Attention's lightning indexer: dims and per-layer parameters [5]_.
+
+    Weights (DeepSeek-V3.2-Exp ``inference/model.py``, class ``Indexer``): ``wq_b`` from the
+    query latent to ``index_n_heads`` heads of ``index_head_dim``, ``wk`` from the hidden state
+    to one shared key of ``index_head_dim``, its LayerNorm (weight and bias), and
+    ``weights_proj`` from the hidden state to one weight per indexer head. Key cache per token
+    per layer: FP8 keys plus one FP32 scale per 128-element block.
+    """
+    n_idx = c.int("index_n_heads")
+    d_idx = c.int("index_head_dim")
+    topk = c.int("index_topk")
+    if not q_lora:
+        raise ValueError(f"{c.where}: config field 'q_lora_rank' is missing or 0; the "
+                         f"model_type {c.model_type!r} indexer projects its queries from the "
+                         "query latent, so an uncompressed query is not modelled")
+    if d_idx % _DSA_SCALE_BLOCK_ELEMS:
+        raise ValueError(f"{c.where}: index_head_dim {d_idx} is not modelled: the indexer key "
+                         f"cache keeps one scale per {_DSA_SCALE_BLOCK_ELEMS}-element block, so it "
+                         f"must be a multiple of {_DSA_SCALE_BLOCK_ELEMS}")
+    weights = q_lora * n_idx * d_idx + h * d_idx + 2 * d_idx + h * n_idx
+    cache = d_idx * _DSA_KEY_BYTES_PER_ELEM + d_idx // _DSA_SCALE_BLOCK_ELEMS * _DSA_SCALE_BYTES
+    dims = dict(n_index_heads=n_idx, index_head_dim=d_idx, index_topk_tok=topk,
+                index_key_cache_bytes_per_tok=cache)
+    return dims, weights
 
 
 def _layer_windows(c, n_layers):
@@ -344,6 +385,10 @@ def _parse(path_or_mapping):
 
     if kind == "deepseek":
         a, attn_layer = _mla(c, h)
+        if c.model_type == "deepseek_v32":
+            idx, idx_layer = _dsa_indexer(c, h, c.int("q_lora_rank", default=0, minimum=0))
+            a.update(idx)
+            attn_layer += idx_layer
     else:
         a, attn_layer, (q_out, kv_out) = _gqa(c, n_layers, h)
     dims.update(a)
@@ -368,6 +413,11 @@ def _parse(path_or_mapping):
     if kind == "llama4":
         chunk = c.int("attention_chunk_size", default=0, minimum=0)
         no_rope = c.get("no_rope_layers")
+        if chunk and no_rope == [] and c.has("no_rope_layer_interval"):
+            # transformers' Llama4TextConfig: an empty list is derived from the interval, every
+            # no_rope_layer_interval-th layer being NoPE (global) and the others RoPE (chunked)
+            every = c.int("no_rope_layer_interval")
+            no_rope = [int((i + 1) % every != 0) for i in range(n_layers)]
         if chunk and no_rope is not None:
             if not isinstance(no_rope, list) or len(no_rope) != n_layers:
                 raise ValueError(f"{c.where}: config field 'no_rope_layers' must list one flag per "

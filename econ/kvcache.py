@@ -146,15 +146,19 @@ def model_kv_cache_bytes_per_token(model, bytes_per_elem=2.0):
         ``attention_kind``, ``n_layers``, and ``n_kv_heads``, ``head_dim`` (MHA/GQA;
         an MHA row with no ``n_kv_heads`` uses ``n_heads``, a row with no
         ``head_dim`` uses ``hidden_dim / n_heads``) or ``kv_lora_rank_dim``,
-        ``qk_rope_head_dim`` (MLA).
+        ``qk_rope_head_dim`` (MLA); and ``index_key_cache_bytes_per_tok`` where the
+        model has a sparse-attention indexer with its own key cache (DeepSeek-V3.2's
+        lightning indexer; empty or missing: none).
     bytes_per_elem : numeric or str, default 2.0
-        Cache precision, as in :func:`kv_cache_bytes_per_token`. With a whole table
-        it must be a single value. [bytes]
+        Cache precision of the attention cache, as in :func:`kv_cache_bytes_per_token`.
+        The indexer key cache keeps the format its column states whatever this is. With a
+        whole table it must be a single value. [bytes]
 
     Returns
     -------
     float, numpy.ndarray or pandas.Series
-        KV bytes per token; a Series indexed by model name for a table. [bytes/token]
+        ``n_layers * (kv_elems_per_layer * bytes_per_elem + index_key_cache_bytes_per_tok)``;
+        a Series indexed by model name for a table. [bytes/token]
 
     Raises
     ------
@@ -166,18 +170,22 @@ def model_kv_cache_bytes_per_token(model, bytes_per_elem=2.0):
     References
     ----------
     .. [1] DeepSeek-AI, "DeepSeek-V2", arXiv:2405.04434, Table 1.
+    .. [2] DeepSeek-AI, DeepSeek-V3.2-Exp ``inference/model.py``, class ``Indexer``: an FP8
+       key of ``index_head_dim`` and FP32 scales cached per token per layer.
     """
     names, get = _model_columns(model)
     elems = _model_kv_elems_per_layer(names, get)
     layers = _model_required(names, get, "n_layers", np.ones(len(names), bool))
+    index = _model_index_key_bytes(names, get)
     if isinstance(model, pd.DataFrame):
         if isinstance(bytes_per_elem, str) or np.ndim(bytes_per_elem) == 0:
             nbytes = precision_bytes("bytes_per_elem", bytes_per_elem)
-            return pd.Series(layers * elems * nbytes, index=model.index,
+            return pd.Series(layers * (elems * nbytes + index), index=model.index,
                              name="kv_cache_bytes_per_tok")
         raise ValueError("bytes_per_elem must be a single value when model is a whole table, "
                          f"got an array of shape {np.shape(bytes_per_elem)}")
-    return kv_cache_bytes_per_token(float(layers[0]), float(elems[0]), bytes_per_elem)
+    out = kv_cache_bytes_per_token(float(layers[0]), float(elems[0]), bytes_per_elem)
+    return out + float(layers[0]) * float(index[0]) if index[0] else out
 
 
 def kv_cache_reduction_frac(model, baseline, bytes_per_elem=2.0, baseline_bytes_per_elem=2.0):
@@ -242,7 +250,9 @@ def model_kv_cache_bytes(model, context_tok, bytes_per_elem=2.0):
     -------
     float, numpy.ndarray or pandas.Series
         ``elems * bytes * ((n_layers - n_sliding) * context_tok
-        + n_sliding * min(context_tok, sliding_window_tok))``. [bytes]
+        + n_sliding * min(context_tok, sliding_window_tok))``, plus
+        ``n_layers * index_key_cache_bytes_per_tok * context_tok`` for a sparse-attention
+        indexer's key cache. [bytes]
 
     Raises
     ------
@@ -275,7 +285,10 @@ def model_kv_cache_bytes(model, context_tok, bytes_per_elem=2.0):
     ctx = nonnegative("context_tok", context_tok)
     nbytes = precision_bytes("bytes_per_elem", bytes_per_elem)
     held = (layers - sliding) * ctx + (sliding * np.minimum(ctx, window) if sliding else 0.0)
-    return like(elems * nbytes * held, context_tok, *_arrays(bytes_per_elem))
+    index = _model_index_key_bytes(names, get)[0]
+    # the indexer scores every earlier token, so every layer keeps every token's index key
+    return like(elems * nbytes * held + index * layers * ctx, context_tok,
+                *_arrays(bytes_per_elem))
 
 
 def kv_cache_bytes(kv_bytes_per_token, context_tok, n_sequences=1.0):
@@ -368,8 +381,7 @@ def _model_columns(model):
     ``model`` is a name in ``data/models.csv``, a row (Series), a mapping, or a
     whole table (DataFrame). Missing columns read as NaN (or None for text).
     """
-    if isinstance(model, str):
-        model = data.row("models", model)
+    model = data.model_row(model)          # a name or a config.json path -> a models row
     if isinstance(model, pd.DataFrame):
         names = [str(k) for k in model.index]
         n = len(model)
@@ -390,8 +402,9 @@ def _model_columns(model):
                 return np.array([v], dtype=object)
             return np.array([_scalar_float(v, col, names[0])])
         return names, get
-    raise ValueError("model must be a model name, a row of econ.data.load('models'), a mapping "
-                     f"of its columns, or the whole table; got {type(model).__name__}")
+    raise ValueError("model must be a model name, a path to a config.json, a row of "
+                     "econ.data.load('models'), a mapping of its columns, or the whole table; "
+                     f"got {type(model).__name__}")
 
 
 def _to_float(v, col):
@@ -449,6 +462,17 @@ def _model_head_dim(names, get, needed):
         raise ValueError(f"model {names[i]!r}: column 'head_dim' is empty and cannot be "
                          "derived from hidden_dim / n_heads")
     return np.where(needed, head_dim, 0.0)
+
+
+def _model_index_key_bytes(names, get):
+    """Indexer key-cache bytes per token per layer (0 where the column is empty or absent)."""
+    v = get("index_key_cache_bytes_per_tok")
+    bad = np.isfinite(v) & (v < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"model {names[i]!r}: column 'index_key_cache_bytes_per_tok' must be "
+                         f">= 0, got {v[i]!r}")
+    return np.where(np.isfinite(v), v, 0.0)
 
 
 def _model_kv_elems_per_layer(names, get):

@@ -19,6 +19,8 @@
   :func:`breakeven_elasticity_ratio`, :func:`jevons_cases`: a device vendor's margin cut passed
   on to token prices, and what it does to spend and to the vendor's revenue;
 * :func:`api_price_history`: API list prices over time, blended (the falling cost of a token).
+* :func:`price_history`: API list prices over time as a tidy frame, blended at one traffic mix,
+  with a capability measure (MMLU) where sourced: "the cost of a given capability".
 
 Every function takes floats, numpy arrays or pandas Series, broadcasts them, and returns the
 kind it was given.
@@ -62,6 +64,7 @@ __all__ = [
     "breakeven_elasticity_ratio",
     "jevons_cases",
     "api_price_history",
+    "price_history",
 ]
 
 @_finite_result
@@ -546,6 +549,37 @@ def day6_economics(usd_per_gpu_hour):
     usd_per_gpu_hour : float
         The run's price of one GPU-hour. [USD/h]
 
+
+_HISTORY_COLUMNS = ("provider", "model", "input_usd_per_mtok", "output_usd_per_mtok",
+                    "price_date")
+
+
+def price_history(prices=None, output_frac=None, cache_hit_input_frac=0.0, min_mmlu_frac=None):
+    """API list prices over time, one row per priced model and date, blended at one mix.
+
+    Each row of the ``api_prices`` table is a price that applied on its ``price_date``; this
+    puts them in date order with one blended $/Mtok (:func:`blended_usd_per_mtok`) so that
+    prices of models of similar capability can be charted over time ("the cost of a given
+    capability keeps falling"). ``mmlu_frac`` comes along where the table has it;
+    ``min_mmlu_frac`` keeps only the models at or above a capability level.
+
+    Parameters
+    ----------
+    prices : pandas.DataFrame, optional
+        Rows shaped like ``econ.data.load("api_prices")`` (the default), indexed by name, with
+        the columns ``provider``, ``model``, ``input_usd_per_mtok``, ``output_usd_per_mtok``,
+        ``price_date`` and optionally ``cached_input_usd_per_mtok`` and ``mmlu_frac``.
+    output_frac : float, optional
+        Output tokens / all tokens of the mix. Default: ``api_blend_output_frac`` of
+        ``data/assumptions.csv`` (0.25, i.e. the 3:1 input:output weighting of Artificial
+        Analysis). [fraction]
+    cache_hit_input_frac : float, default 0
+        Cache-hit input tokens / input tokens; hits are billed at the cached price where the
+        row has one, else at the input price. 0 compares plain list prices. [fraction]
+    min_mmlu_frac : float, optional
+        Keep only rows whose ``mmlu_frac`` is at least this (rows without one are dropped).
+        [fraction]
+
     Returns
     -------
     pandas.DataFrame
@@ -842,6 +876,13 @@ def api_price_history(prices, input_output_ratio=3.0, models=None, exclude=("off
         (datetime), ``input_usd_per_mtok``, ``output_usd_per_mtok``,
         ``blended_usd_per_mtok`` [USD/Mtok], ``source_url``. Works with one row per model.
 
+
+        Sorted by ``price_date`` then ``name``, a fresh integer index, columns ``price_date``
+        (datetime64), ``name``, ``provider``, ``model``, ``input_usd_per_mtok``,
+        ``cached_input_usd_per_mtok``, ``output_usd_per_mtok``, ``output_frac``,
+        ``cache_hit_input_frac``, ``blended_usd_per_mtok`` [USD/Mtok] and ``mmlu_frac``
+        [fraction, NaN where unsourced].
+
     Raises
     ------
     ValueError
@@ -866,3 +907,58 @@ def api_price_history(prices, input_output_ratio=3.0, models=None, exclude=("off
     out["blended_usd_per_mtok"] = (r * out["input_usd_per_mtok"] + out["output_usd_per_mtok"]) \
         / (r + 1.0)
     return out.sort_values(["price_date", "name"]).reset_index(drop=True)
+
+
+        ``prices`` is not a table with the columns above, a price or date is missing or
+        malformed, or a fraction is outside [0, 1].
+
+    Examples
+    --------
+    >>> h = price_history()
+    >>> h.loc[h.name == "openai-gpt-4", "blended_usd_per_mtok"].item()   # 0.75*30 + 0.25*60
+    37.5
+
+    References
+    ----------
+    .. [1] Artificial Analysis, methodology: prices blended 3:1 input:output, as used in Epoch
+       AI's data insight on LLM API prices.
+    """
+    if prices is None:
+        prices = data.load("api_prices")
+    if not isinstance(prices, pd.DataFrame):
+        raise ValueError("prices must be a table like econ.data.load('api_prices'), got "
+                         f"{type(prices).__name__}")
+    missing = [c for c in _HISTORY_COLUMNS if c not in prices.columns]
+    if missing:
+        raise ValueError(f"prices lacks the column(s) {missing}; it has {list(prices.columns)}")
+    if output_frac is None:
+        output_frac = float(data.load("assumptions").loc["api_blend_output_frac", "value"])
+    fo = float(fraction("output_frac", output_frac))
+    fh = float(fraction("cache_hit_input_frac", cache_hit_input_frac))
+    out = pd.DataFrame({"name": prices.index.astype(str),
+                        "provider": prices["provider"].to_numpy(),
+                        "model": prices["model"].to_numpy()})
+    dates = pd.to_datetime(prices["price_date"], errors="coerce", format="%Y-%m-%d")
+    if dates.isna().any():
+        bad = list(prices.index[dates.isna().to_numpy()])
+        raise ValueError(f"price_date of {bad} is missing or not an ISO date (YYYY-MM-DD)")
+    out.insert(0, "price_date", dates.to_numpy())
+    for c in ("input_usd_per_mtok", "cached_input_usd_per_mtok", "output_usd_per_mtok"):
+        col = prices[c] if c in prices.columns else pd.Series(np.nan, index=prices.index)
+        out[c] = pd.to_numeric(col, errors="coerce").astype(float).to_numpy()
+    for c in ("input_usd_per_mtok", "output_usd_per_mtok"):
+        if out[c].isna().any():
+            raise ValueError(f"{c} of {list(out.loc[out[c].isna(), 'name'])} is missing or "
+                             "not a number")
+    hit = out["cached_input_usd_per_mtok"].fillna(out["input_usd_per_mtok"])
+    out["output_frac"] = fo
+    out["cache_hit_input_frac"] = fh
+    out["blended_usd_per_mtok"] = blended_usd_per_mtok(
+        out["input_usd_per_mtok"], hit, out["output_usd_per_mtok"], fo, fh)
+    mmlu = prices["mmlu_frac"] if "mmlu_frac" in prices.columns else np.nan
+    out["mmlu_frac"] = pd.to_numeric(pd.Series(mmlu, index=prices.index),
+                                     errors="coerce").astype(float).to_numpy()
+    if min_mmlu_frac is not None:
+        floor = float(fraction("min_mmlu_frac", min_mmlu_frac))
+        out = out[out["mmlu_frac"] >= floor]
+    return out.sort_values(["price_date", "name"], kind="stable").reset_index(drop=True)

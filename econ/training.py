@@ -162,15 +162,14 @@ def _attention(L, H, dqk, dv, T):
 
 def _model_columns(model):
     """Config columns of one model (floats) or of a table (Series), with clear errors."""
-    if isinstance(model, str):
-        model = data.row("models", model)
+    model = data.model_row(model)          # a name or a config.json path -> a models row
     if isinstance(model, pd.Series):
         frame, one = model.to_frame().T, True
     elif isinstance(model, pd.DataFrame):
         frame, one = model, False
     else:
-        raise ValueError("model must be a name in the models table, a row of "
-                         f"econ.data.load('models') or the table, got {model!r}")
+        raise ValueError("model must be a name in the models table, a path to a config.json, "
+                         f"a row of econ.data.load('models') or the table, got {model!r}")
     if "attention_kind" not in frame.columns:
         raise ValueError(f"model needs the column 'attention_kind'; it has {list(frame.columns)}")
     kind = frame["attention_kind"].astype(object)
@@ -267,11 +266,10 @@ def model_training_flop(model, training_tok, context_tok=None):
     .. [1] J. Kaplan et al., arXiv:2001.08361, 2020.
     .. [2] A. Chowdhery et al., arXiv:2204.02311, 2022, appendix B.
     """
-    if isinstance(model, str):
-        model = data.row("models", model)
+    model = data.model_row(model)          # a name or a config.json path -> a models row
     if not isinstance(model, (pd.Series, pd.DataFrame)):
-        raise ValueError("model must be a name in the models table, a row of "
-                         f"econ.data.load('models') or the table, got {model!r}")
+        raise ValueError("model must be a name in the models table, a path to a config.json, "
+                         f"a row of econ.data.load('models') or the table, got {model!r}")
     has = model.index if isinstance(model, pd.Series) else model.columns
     if "active_params" not in has:
         raise ValueError(f"model needs the column 'active_params'; it has {list(has)}")

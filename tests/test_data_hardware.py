@@ -267,3 +267,11 @@ def test_new_rows_run_through_the_engine(hw, key):
     assert 0 < float(r["tpot_s"]) < 1.0 and 0 < float(r["ttft_s"]) < 10.0
     step = econ.decode_step("llama-3.1-70b", key, "fp8", 8, 4096, n_devices=2)
     assert 0 < float(step["step_s"]) < 1.0
+
+
+def test_cloud_list_rentals_are_per_gpu(hw):
+    # Spheron, 17 Mar 2026: '$9.08/hr per Superchip', a Superchip being 1 Grace CPU + 2 B200s
+    assert hw.loc["gb200-nvl72", "rental_usd_per_hour"] == pytest.approx(9.08 / 2)
+    assert hw.loc["b200", "rental_usd_per_hour"] == pytest.approx(6.03)
+    for key in ("b300", "gb300-nvl72", "mi355x", "tpu-v7", "trainium2"):
+        assert np.isnan(hw.loc[key, "rental_usd_per_hour"]), f"{key}: no source was found"

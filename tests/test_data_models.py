@@ -37,6 +37,8 @@ Models where the closed form needs care (documented in the CSV notes too):
 * Qwen2.5-72B: q/k/v biases (~10k parameters a layer) are left out; n_vocab is the padded
   embedding size the checkpoint stores.
 * Mixtral 8x7B: every layer is MoE (n_dense_layers 0), no shared expert, dense_ffn_dim empty.
+* DeepSeek-V3.2: MLA plus the sparse-attention indexer, whose projections are counted in the
+  attention term (``index_*`` columns; empty, i.e. 0, for every other model).
 * The published totals are rounded headline figures (8B, 70B, 405B, 67B, 47B ...), hence the 3%
   tolerance rather than an exact match.
 """
@@ -66,6 +68,9 @@ KEYS = {
     "gpt-oss-120b",
     "gpt-oss-20b",
     "kimi-k2",
+    "deepseek-v3.2",
+    "glm-4.5-air",
+    "llama-4-scout",
 }
 COLUMNS = [
     "name",
@@ -97,6 +102,10 @@ COLUMNS = [
     "active_params_basis",
     "max_context_tok",
     "n_mtp_modules",
+    "n_index_heads",
+    "index_head_dim",
+    "index_topk_tok",
+    "index_key_cache_bytes_per_tok",
     "source_url",
     "source_date",
     "source_kind",
@@ -127,7 +136,11 @@ def _attention_params(r):
         w_dkv = h * (r.kv_lora_rank_dim + r.qk_rope_head_dim)
         w_ukv = r.kv_lora_rank_dim * r.n_heads * (r.qk_nope_head_dim + r.v_head_dim)
         w_o = r.n_heads * r.v_head_dim * h
-        return w_q + w_dkv + w_ukv + w_o
+        # DeepSeek Sparse Attention's indexer (V3.2 inference/model.py, class Indexer):
+        # wq_b from the query latent, wk and weights_proj from the hidden state
+        idx = (q_lora * _nz(r.n_index_heads) * _nz(r.index_head_dim)
+               + h * _nz(r.index_head_dim) + h * _nz(r.n_index_heads))
+        return w_q + w_dkv + w_ukv + w_o + idx
     q = r.n_heads * r.head_dim
     kv = r.n_kv_heads * r.head_dim
     return h * q + 2 * h * kv + q * h
@@ -185,7 +198,8 @@ def test_closed_form_by_hand_for_llama_8b(models):
 
 def test_mla_rows_have_mla_columns_and_no_kv_heads(models):
     mla = models[models.attention_kind == "mla"]
-    assert set(mla.index) == {"deepseek-v3", "deepseek-r1", "deepseek-v2", "kimi-k2"}
+    assert set(mla.index) == {"deepseek-v3", "deepseek-r1", "deepseek-v2", "kimi-k2",
+                              "deepseek-v3.2"}
     assert mla[MLA_COLUMNS].notna().all().all()
     assert mla[["n_kv_heads", "head_dim"]].isna().all().all()
     # V2 paper / V3 report: d_c = 512 latent, d_h^R = 64 rotary key, 128 heads of 128
@@ -203,7 +217,7 @@ def test_mha_gqa_rows_have_head_columns(models):
     assert ((gqa.n_heads % gqa.n_kv_heads) == 0).all()
     # true for the older models; Qwen3-32B and gpt-oss set head_dim explicitly (q wider than h)
     old = rows.drop(["qwen3-32b", "qwen3-30b-a3b", "qwen3-235b-a22b-2507", "gpt-oss-120b",
-                     "gpt-oss-20b"])
+                     "gpt-oss-20b", "glm-4.5-air"])
     assert (old.head_dim * old.n_heads == old.hidden_dim).all()
 
 

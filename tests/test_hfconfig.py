@@ -25,7 +25,8 @@ ARCH = ["attention_kind", "n_layers", "hidden_dim", "n_heads", "n_kv_heads", "he
         "q_lora_rank_dim", "kv_lora_rank_dim", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim",
         "n_routed_experts", "n_shared_experts", "n_active_experts", "moe_ffn_dim", "dense_ffn_dim",
         "n_dense_layers", "n_vocab", "n_sliding_layers", "sliding_window_tok", "embedding_params",
-        "output_head_params", "n_mtp_modules"]
+        "output_head_params", "n_mtp_modules", "n_index_heads", "index_head_dim",
+        "index_topk_tok", "index_key_cache_bytes_per_tok"]
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +77,15 @@ def test_row_rebuilt_from_its_config(models, fixture, key):
 
     # KV bytes per token, BF16, closed form from the config's own fields
     cfg = json.loads((FIXTURES / fixture).read_text())
+    cfg = cfg.get("text_config", cfg)          # a multimodal config's language model
     if "kv_lora_rank" in cfg:
         elems = cfg["kv_lora_rank"] + cfg["qk_rope_head_dim"]
     else:
         head_dim = cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
         elems = 2 * cfg["num_key_value_heads"] * head_dim
     want_kv = cfg["num_hidden_layers"] * elems * 2
+    if "index_head_dim" in cfg:     # DSA indexer keys, FP8 whatever the MLA cache precision
+        want_kv += cfg["num_hidden_layers"] * got.index_key_cache_bytes_per_tok
     assert econ.model_kv_cache_bytes_per_token(got, "bf16") == want_kv
     assert econ.model_kv_cache_bytes_per_token(key, "bf16") == want_kv
 
@@ -229,9 +233,61 @@ def test_llama4_reads_text_config_and_chunked_layers():
     assert c["moe_active_params"] == 2 * (2 * 3 * H * F + 4 * H)
 
 
+def test_deepseek_v32_indexer_weights_and_key_cache():
+    # DeepSeek-V3.2-Exp inference/model.py, class Indexer, worked by hand for the published
+    # config: wq_b 1536 x (64*128), wk 7168 x 128, k_norm LayerNorm(128) weight + bias,
+    # weights_proj 7168 x 64
+    per_layer = 1536 * 64 * 128 + 7168 * 128 + 2 * 128 + 7168 * 64
+    assert per_layer == 13_959_424
+    v32 = hf_config_param_counts(FIXTURES / "deepseek-v3.2.json")
+    v3 = hf_config_param_counts(FIXTURES / "deepseek-v3.json")
+    assert v32["attention_params"] - v3["attention_params"] == 61 * per_layer
+    assert v32["active_params"] - v3["active_params"] == 61 * per_layer   # every token uses it
+    r = model_from_hf_config(FIXTURES / "deepseek-v3.2.json")
+    assert (r.n_index_heads, r.index_head_dim, r.index_topk_tok) == (64, 128, 2048)
+    # k_cache float8_e4m3fn [.., 128] (128 bytes) + k_scale_cache float32 [.., 128 // 128] (4)
+    assert r.index_key_cache_bytes_per_tok == 132
+    # the indexer keys keep their FP8 format whatever the MLA cache precision
+    for prec, nbytes in (("bf16", 2), ("fp8", 1)):
+        assert econ.model_kv_cache_bytes_per_token(r, prec) == 61 * (576 * nbytes + 132)
+    ctx = np.array([10.0, 1000.0])
+    np.testing.assert_allclose(econ.model_kv_cache_bytes(r, ctx, "fp8"), 61 * (576 + 132) * ctx)
+    # the table's row agrees, and other models carry no indexer
+    assert econ.model_kv_cache_bytes_per_token("deepseek-v3.2", 1) == 61 * (576 + 132)
+    assert econ.model_kv_cache_bytes_per_token("deepseek-v3", 1) == 61 * 576
+    table = econ.model_kv_cache_bytes_per_token(D.load("models"), 1)
+    assert table["deepseek-v3.2"] - table["deepseek-v3"] == 61 * 132
+
+
+@pytest.mark.parametrize("change, match", [
+    (dict(q_lora_rank=None), r"'q_lora_rank' is missing or 0"),
+    (dict(index_head_dim=96), r"index_head_dim 96 is not modelled"),
+    (dict(index_topk=None), r"'index_topk' is missing"),
+])
+def test_deepseek_v32_errors_name_the_field(change, match):
+    cfg = json.loads((FIXTURES / "deepseek-v3.2.json").read_text())
+    cfg.update(change)
+    with pytest.raises(ValueError, match=match):
+        model_from_hf_config(cfg)
+
+
+def test_llama4_empty_no_rope_layers_follow_the_interval():
+    # transformers' Llama4TextConfig derives an empty no_rope_layers from no_rope_layer_interval
+    text = dict(BASE, model_type="llama4_text", intermediate_size_mlp=2 * F, num_local_experts=4,
+                num_experts_per_tok=1, attention_chunk_size=32, no_rope_layers=[],
+                no_rope_layer_interval=2)
+    r = model_from_hf_config({"model_type": "llama4", "text_config": text})
+    assert (r.n_sliding_layers, r.sliding_window_tok) == (L // 2, 32)
+    # without the interval an empty list is not guessed at
+    del text["no_rope_layer_interval"]
+    with pytest.raises(ValueError, match="'no_rope_layers' must list one flag per layer"):
+        model_from_hf_config({"model_type": "llama4", "text_config": text})
+
+
 def test_every_listed_type_is_exercised():
     assert set(HF_MODEL_TYPES) == {"llama", "mistral", "qwen2", "qwen3", "mixtral", "qwen3_moe",
-                                   "deepseek_v2", "deepseek_v3", "kimi_k2", "gpt_oss", "glm4_moe",
+                                   "deepseek_v2", "deepseek_v3", "deepseek_v32", "kimi_k2",
+                                   "gpt_oss", "glm4_moe",
                                    "llama4", "llama4_text"}
 
 
