@@ -466,7 +466,7 @@ def stack_result_rows(stacks, machine):
 
 
 def price_history_rows(history):
-    """Result row of :func:`econ.api_price_history`: the earliest charted blended price over
+    """Result row of :func:`econ.price_history`: the earliest charted blended price over
     the cheapest (``api_blended_price_ratio``, subject ``"<earliest>-vs-<cheapest>"``)."""
     first = history.iloc[0]
     cheapest = history.loc[history["blended_usd_per_mtok"].idxmin()]

@@ -18,7 +18,6 @@
 * :func:`compressed_margin_cost_usd_per_mtok`, :func:`vendor_revenue_ratio`,
   :func:`breakeven_elasticity_ratio`, :func:`jevons_cases`: a device vendor's margin cut passed
   on to token prices, and what it does to spend and to the vendor's revenue;
-* :func:`api_price_history`: API list prices over time, blended (the falling cost of a token).
 * :func:`price_history`: API list prices over time as a tidy frame, blended at one traffic mix,
   with a capability measure (MMLU) where sourced: "the cost of a given capability".
 
@@ -63,7 +62,6 @@ __all__ = [
     "vendor_revenue_ratio",
     "breakeven_elasticity_ratio",
     "jevons_cases",
-    "api_price_history",
     "price_history",
 ]
 
@@ -549,37 +547,6 @@ def day6_economics(usd_per_gpu_hour):
     usd_per_gpu_hour : float
         The run's price of one GPU-hour. [USD/h]
 
-
-_HISTORY_COLUMNS = ("provider", "model", "input_usd_per_mtok", "output_usd_per_mtok",
-                    "price_date")
-
-
-def price_history(prices=None, output_frac=None, cache_hit_input_frac=0.0, min_mmlu_frac=None):
-    """API list prices over time, one row per priced model and date, blended at one mix.
-
-    Each row of the ``api_prices`` table is a price that applied on its ``price_date``; this
-    puts them in date order with one blended $/Mtok (:func:`blended_usd_per_mtok`) so that
-    prices of models of similar capability can be charted over time ("the cost of a given
-    capability keeps falling"). ``mmlu_frac`` comes along where the table has it;
-    ``min_mmlu_frac`` keeps only the models at or above a capability level.
-
-    Parameters
-    ----------
-    prices : pandas.DataFrame, optional
-        Rows shaped like ``econ.data.load("api_prices")`` (the default), indexed by name, with
-        the columns ``provider``, ``model``, ``input_usd_per_mtok``, ``output_usd_per_mtok``,
-        ``price_date`` and optionally ``cached_input_usd_per_mtok`` and ``mmlu_frac``.
-    output_frac : float, optional
-        Output tokens / all tokens of the mix. Default: ``api_blend_output_frac`` of
-        ``data/assumptions.csv`` (0.25, i.e. the 3:1 input:output weighting of Artificial
-        Analysis). [fraction]
-    cache_hit_input_frac : float, default 0
-        Cache-hit input tokens / input tokens; hits are billed at the cached price where the
-        row has one, else at the input price. 0 compares plain list prices. [fraction]
-    min_mmlu_frac : float, optional
-        Keep only rows whose ``mmlu_frac`` is at least this (rows without one are dropped).
-        [fraction]
-
     Returns
     -------
     pandas.DataFrame
@@ -850,67 +817,56 @@ def jevons_cases(demand_elasticity, cases):
     return pd.concat(frames, ignore_index=True)
 
 
-def api_price_history(prices, input_output_ratio=3.0, models=None, exclude=("off-peak",)):
-    """API list prices over time, tidy, with a blended price per million tokens.
+_HISTORY_COLUMNS = ("provider", "model", "input_usd_per_mtok", "output_usd_per_mtok",
+                    "price_date")
 
-    The blend weighs ``input_output_ratio`` input tokens (cache misses) for each output token:
-    ``(ratio * input + output) / (ratio + 1)`` (3:1 is the blend Artificial Analysis charts).
+
+def price_history(prices=None, output_frac=None, cache_hit_input_frac=0.0, min_mmlu_frac=None,
+                  models=None, exclude=("off-peak",)):
+    """API list prices over time, one row per priced model and date, blended at one mix.
+
+    Each row of the ``api_prices`` table is a price that applied on its ``price_date``; this
+    puts them in date order with one blended $/Mtok (:func:`blended_usd_per_mtok`) so that
+    prices of models of similar capability can be charted over time ("the cost of a given
+    capability keeps falling"). ``mmlu_frac`` comes along where the table has it;
+    ``min_mmlu_frac`` keeps only the models at or above a capability level.
 
     Parameters
     ----------
-    prices : pandas.DataFrame
-        ``econ.data.load("api_prices")``: ``provider``, ``model``, ``input_usd_per_mtok``,
-        ``output_usd_per_mtok``, ``price_date``.
-    input_output_ratio : float, default 3
-        Input tokens per output token in the blend, >= 0. [ratio]
+    prices : pandas.DataFrame, optional
+        Rows shaped like ``econ.data.load("api_prices")`` (the default), indexed by name, with
+        the columns ``provider``, ``model``, ``input_usd_per_mtok``, ``output_usd_per_mtok``,
+        ``price_date`` and optionally ``cached_input_usd_per_mtok`` and ``mmlu_frac``.
+    output_frac : float, optional
+        Output tokens / all tokens of the mix. Default: ``api_blend_output_frac`` of
+        ``data/assumptions.csv`` (0.25, i.e. the 3:1 input:output weighting of Artificial
+        Analysis). [fraction]
+    cache_hit_input_frac : float, default 0
+        Cache-hit input tokens / input tokens; hits are billed at the cached price where the
+        row has one, else at the input price. 0 compares plain list prices. [fraction]
+    min_mmlu_frac : float, optional
+        Keep only rows whose ``mmlu_frac`` is at least this (rows without one are dropped).
+        [fraction]
     models : list of str, optional
         Keep only these ``model`` values (default all).
     exclude : tuple of str, default ("off-peak",)
-        Leave out rows whose ``name`` contains one of these: time-of-day discounts are not the
-        list price of the model.
+        Leave out rows whose name contains one of these: a time-of-day discount is not the
+        model's list price.
 
     Returns
     -------
     pandas.DataFrame
-        One row per price, oldest first: ``name``, ``provider``, ``model``, ``price_date``
-        (datetime), ``input_usd_per_mtok``, ``output_usd_per_mtok``,
-        ``blended_usd_per_mtok`` [USD/Mtok], ``source_url``. Works with one row per model.
-
-
         Sorted by ``price_date`` then ``name``, a fresh integer index, columns ``price_date``
         (datetime64), ``name``, ``provider``, ``model``, ``input_usd_per_mtok``,
         ``cached_input_usd_per_mtok``, ``output_usd_per_mtok``, ``output_frac``,
-        ``cache_hit_input_frac``, ``blended_usd_per_mtok`` [USD/Mtok] and ``mmlu_frac``
-        [fraction, NaN where unsourced].
+        ``cache_hit_input_frac``, ``blended_usd_per_mtok`` [USD/Mtok], ``mmlu_frac``
+        [fraction, NaN where unsourced] and ``source_url``. Works with one row per model.
 
     Raises
     ------
     ValueError
-        A row without a price or a date, or no row left.
-    """
-    r = float(nonnegative("input_output_ratio", input_output_ratio))
-    frame = prices.reset_index() if "name" not in prices.columns else prices.copy()
-    if models is not None:
-        frame = frame[frame["model"].isin(list(models))]
-    for word in exclude:
-        frame = frame[~frame["name"].str.contains(word, regex=False)]
-    if frame.empty:
-        raise ValueError(f"api_price_history: no price rows for models {models!r}")
-    for col in ("input_usd_per_mtok", "output_usd_per_mtok", "price_date"):
-        bad = frame[col].isna()
-        if bad.any():
-            raise ValueError(f"api_price_history: row {frame.loc[bad, 'name'].iloc[0]!r} has "
-                             f"no {col}")
-    out = frame[["name", "provider", "model", "price_date", "input_usd_per_mtok",
-                 "output_usd_per_mtok", "source_url"]].copy()
-    out["price_date"] = pd.to_datetime(out["price_date"])
-    out["blended_usd_per_mtok"] = (r * out["input_usd_per_mtok"] + out["output_usd_per_mtok"]) \
-        / (r + 1.0)
-    return out.sort_values(["price_date", "name"]).reset_index(drop=True)
-
-
         ``prices`` is not a table with the columns above, a price or date is missing or
-        malformed, or a fraction is outside [0, 1].
+        malformed, a fraction is outside [0, 1], or no row is left.
 
     Examples
     --------
@@ -931,6 +887,13 @@ def api_price_history(prices, input_output_ratio=3.0, models=None, exclude=("off
     missing = [c for c in _HISTORY_COLUMNS if c not in prices.columns]
     if missing:
         raise ValueError(f"prices lacks the column(s) {missing}; it has {list(prices.columns)}")
+    if models is not None:
+        prices = prices[prices["model"].isin(list(models))]
+    for word in exclude:
+        prices = prices[~prices.index.astype(str).str.contains(word, regex=False)]
+    if prices.empty:
+        raise ValueError(f"price_history: no price rows left for models {models!r} "
+                         f"(excluding {list(exclude)})")
     if output_frac is None:
         output_frac = float(data.load("assumptions").loc["api_blend_output_frac", "value"])
     fo = float(fraction("output_frac", output_frac))
@@ -958,6 +921,8 @@ def api_price_history(prices, input_output_ratio=3.0, models=None, exclude=("off
     mmlu = prices["mmlu_frac"] if "mmlu_frac" in prices.columns else np.nan
     out["mmlu_frac"] = pd.to_numeric(pd.Series(mmlu, index=prices.index),
                                      errors="coerce").astype(float).to_numpy()
+    out["source_url"] = (prices["source_url"].astype(str).to_numpy()
+                         if "source_url" in prices.columns else "")
     if min_mmlu_frac is not None:
         floor = float(fraction("min_mmlu_frac", min_mmlu_frac))
         out = out[out["mmlu_frac"] >= floor]

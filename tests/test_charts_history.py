@@ -6,7 +6,7 @@ import econ
 
 
 def test_history_chart_has_a_time_axis_and_log_prices_with_one_row_per_model():
-    h = econ.api_price_history(econ.data.load("api_prices"), 3.0)
+    h = econ.price_history(econ.data.load("api_prices"), output_frac=0.25)
     spec = econ.history_chart(h, "price_date", "blended_usd_per_mtok", color="model",
                               detail="name", title="t", caption="c").to_dict()
     line, points = spec["layer"]

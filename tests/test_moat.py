@@ -142,7 +142,8 @@ def test_interconnect_rows_compare_the_cut_link_with_the_reference():
 
 
 def test_price_history_row_is_the_earliest_over_the_cheapest():
-    h = econ.api_price_history(econ.data.load("api_prices"), 3.0, ["gpt-4", "deepseek-v3"])
+    h = econ.price_history(econ.data.load("api_prices"), output_frac=0.25,
+                           models=["gpt-4", "deepseek-v3"])
     (row,) = econ.price_history_rows(h)
     assert row["subject"] == "openai-gpt-4-vs-deepseek-v3"
     assert row["value"] == pytest.approx((3 * 30 + 60) / 4 / ((3 * 0.27 + 1.10) / 4))

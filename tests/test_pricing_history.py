@@ -21,10 +21,11 @@ def test_blend_worked_by_hand_at_3_to_1():
 
 
 def test_tidy_frame_in_date_order():
-    h = price_history()
+    h = price_history(exclude=())
     assert list(h.columns) == ["price_date", "name", "provider", "model", "input_usd_per_mtok",
                                "cached_input_usd_per_mtok", "output_usd_per_mtok", "output_frac",
-                               "cache_hit_input_frac", "blended_usd_per_mtok", "mmlu_frac"]
+                               "cache_hit_input_frac", "blended_usd_per_mtok", "mmlu_frac",
+                               "source_url"]
     assert len(h) == len(PRICES) and set(h.name) == set(PRICES.index)
     assert pd.api.types.is_datetime64_any_dtype(h.price_date)
     assert h.price_date.is_monotonic_increasing

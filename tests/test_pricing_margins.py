@@ -47,19 +47,17 @@ def test_jevons_cases_are_tidy_and_match_the_closed_forms():
     np.testing.assert_allclose(vendor, [0.25, 0.5, 1.0])  # 0.25 * 0.5 ** -e
 
 
-def test_price_history_blends_input_and_output_and_sorts_by_date():
+def test_price_history_keeps_chosen_models_and_leaves_out_time_of_day_discounts():
     api = econ.data.load("api_prices")
-    h = econ.api_price_history(api, 3.0)
+    h = econ.price_history(api, output_frac=0.25)
     assert h["price_date"].is_monotonic_increasing
-    gpt4 = h.set_index("name").loc["openai-gpt-4"]
-    assert gpt4["blended_usd_per_mtok"] == pytest.approx((3 * 30.0 + 60.0) / 4)  # 37.5
     assert not h["name"].str.contains("off-peak").any()
-    with_off_peak = econ.api_price_history(api, 3.0, exclude=())
-    assert len(with_off_peak) == len(api)
-    # output only, and a single row per model works
-    one = econ.api_price_history(api, 0.0, ["o1"])
+    assert len(econ.price_history(api, output_frac=0.25, exclude=())) == len(api)
+    # output only, and a single row per model works; its source comes along
+    one = econ.price_history(api, output_frac=1.0, models=["o1"])
     assert len(one) == 1 and one["blended_usd_per_mtok"].iloc[0] == pytest.approx(60.0)
+    assert one["source_url"].iloc[0].startswith("http")
     with pytest.raises(ValueError, match="no price rows"):
-        econ.api_price_history(api, 3.0, ["no-such-model"])
-    with pytest.raises(ValueError, match="input_output_ratio"):
-        econ.api_price_history(api, -1.0)
+        econ.price_history(api, models=["no-such-model"])
+    with pytest.raises(ValueError, match="output_frac"):
+        econ.price_history(api, output_frac=-1.0)

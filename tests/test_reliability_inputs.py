@@ -58,7 +58,7 @@ NONE_MEANS = {"n_sequences": "as many sequences as fit in memory"}
 SKIP = {"fit_roofline", "prediction_error", "prediction_error_summary",
         "measured_efficiency",  # take measurement tables or fits: see test_roofline
         "ceiling_efficiency", "ridge_batch_count",  # timing tables: see test_roofline
-        "api_price_history", "api_price_ratios",  # API price tables: see test_pricing*
+        "api_price_ratios",  # API price tables: see test_pricing*
         "jevons_cases",  # a mapping of named cases: see test_pricing
         "day6_economics",  # result rows, whose published columns are empty by design
         "price_history"}  # a table view whose unsourced cells (MMLU) are NaN by design:
