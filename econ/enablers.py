@@ -221,7 +221,7 @@ def precision_table(model, hardware, precisions, reserve_frac=0.0):
         Indexed by ``precision``: ``weight_bytes`` [bytes], ``nodes_to_hold_count``
         [count], ``peak_flop_per_s`` (dense) [FLOP/s].
     """
-    m = data.row("models", model) if isinstance(model, str) else model
+    m = data.model_row(model)
     hw = _hardware(hardware)
     fraction("reserve_frac", reserve_frac)
     ps = list(dict.fromkeys(precisions))
@@ -258,7 +258,7 @@ def model_mtp_speedup(model, acceptance_frac):
     .. [1] DeepSeek-AI, "DeepSeek-V3 Technical Report", arXiv:2412.19437, §5.4.3 ("85%
        and 90% ... 1.8 times TPS").
     """
-    m = data.row("models", model) if isinstance(model, str) else model
+    m = data.model_row(model)
     draft_cost_ratio = float(m["n_mtp_modules"]) / float(m["n_layers"])
     return speculative_speedup(acceptance_frac, 1, draft_cost_ratio)
 
@@ -296,8 +296,8 @@ def moe_with_dense_attention(moe, dense):
     pandas.Series
         The model row, named ``<moe>-gqa``.
     """
-    m = (data.row("models", moe) if isinstance(moe, str) else moe).copy()
-    d = data.row("models", dense) if isinstance(dense, str) else dense
+    m = data.model_row(moe).copy()
+    d = data.model_row(dense)
     for col in ("attention_kind", "n_kv_heads", "head_dim"):
         m[col] = d[col]
     m.name = f"{m.name}-gqa"
@@ -306,8 +306,8 @@ def moe_with_dense_attention(moe, dense):
 
 def _steps(dense, moe, hardware, precision, acceptance_frac, reserve_frac):
     """The five waterfall steps: label, subject, model row, precision, MTP keywords, devices."""
-    d = data.row("models", dense) if isinstance(dense, str) else dense
-    m = data.row("models", moe) if isinstance(moe, str) else moe
+    d = data.model_row(dense)
+    m = data.model_row(moe)
     hw = _hardware(hardware)
     mtp = dict(acceptance_frac=acceptance_frac, draft_depth=1,
                draft_cost_ratio=float(m["n_mtp_modules"]) / float(m["n_layers"]))
@@ -445,7 +445,7 @@ def mtp_speedup_by_batch(moe, hardware, precision, n_devices, context_tok, accep
     pandas.DataFrame
         Long: ``context`` (series label), ``n_sequences`` [count], ``speedup_ratio`` [ratio].
     """
-    m = data.row("models", moe) if isinstance(moe, str) else moe
+    m = data.model_row(moe)
     hw = _hardware(hardware)
     eff = dict(flop_efficiency_frac=flop_efficiency_frac,
                bandwidth_efficiency_frac=bandwidth_efficiency_frac)
