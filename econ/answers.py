@@ -462,8 +462,8 @@ def kernel_timings_answer_fields(results, params, steps, info):
         ``w_err``, ``ridge``, ``mla``, ``moe``, ``md``, ``stacks``. Engine: ``n_fit``,
         ``n_hold``, ``fit``, ``hold``, ``w_hold``, ``th``, ``fp8_steps``, ``val``, ``w_val``,
         ``tv``, ``val_plain``, ``w_plain``, ``val_dense``, ``w_dense``, ``val_moe``,
-        ``w_moe``. Live CPU: ``threads``, ``load``, ``cpu_err``,
-        ``w_cpu_err``, ``f32``, ``mem``, ``cpu_ridge``, ``cpu_mla``, ``w_mla``.
+        ``w_moe``, ``val_shared``, ``val_peer``, ``w_peer``. Live CPU: ``threads``, ``load``,
+        ``cpu_err``, ``w_cpu_err``, ``f32``, ``mem``, ``cpu_ridge``, ``cpu_mla``, ``w_mla``.
     """
     g, m = params["gpu_hardware"], params["model"]
     s, e, v = f"{m}:{g}", "engine:recorded-steps", "predict_serving:ledger"
@@ -477,6 +477,8 @@ def kernel_timings_answer_fields(results, params, steps, info):
     plain = r("validation_serving_error_no_kv_assumption_frac", v)
     dense, moe = r("validation_serving_error_frac", f"{v}:dense"), \
         r("validation_serving_error_frac", f"{v}:moe")
+    shared = r("validation_serving_error_frac", f"{v}:shared-with-peer")
+    peer = r("peer_validation_serving_error_frac", "aiconfigurator:ledger")
     mla = r("mla_vs_mha_decode_speedup_ratio", g)
     cpu_mla = r("mla_vs_mha_decode_speedup_ratio", "cpu")
     stack = {b: r("portable_stack_to_cublas_ratio", f"{g}:{b}") for b in ("triton", "jax", "cupy")}
@@ -504,6 +506,8 @@ def kernel_timings_answer_fields(results, params, steps, info):
         w_plain=compare(plain, val, "lower than with them", "higher than with them", "the same"),
         val_dense=dense, w_dense=compare(dense, tv, "within", "above", "at"),
         val_moe=moe, w_moe=compare(moe, tv, "within", "above", "at"),
+        val_shared=shared, val_peer=peer,
+        w_peer=compare(shared, peer, "lower than", "higher than", "the same as", rel_tol=0.01),
         threads=float(info["n_blas_threads"]), load=float(info["cpu_load_1min"]),
         cpu_err=cpu_err, w_cpu_err=compare(cpu_err, target, "within", "above", "at"),
         f32=r("peak_flop_per_s", "cpu:float32"), mem=r("memory_bandwidth_bytes_per_s", "cpu"),

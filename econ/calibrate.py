@@ -44,6 +44,7 @@ from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN, cost_usd_per_mtok
 __all__ = ["ledger_predictions", "ledger_error_summary", "fit_step_overhead_s",
            "engine_validation_rows",
            "recorded_step_predictions", "fit_step_constants", "measured_copy_frac",
+           "peer_comparison", "peer_error_summary",
            "step_error_summary", "ledger_kv_assumption_summary", "efficiency_cost_cases",
            "efficiency_cost_sweep"]
 
@@ -129,7 +130,7 @@ def ledger_error_summary(pred, by=("split",)):
     return pd.DataFrame({"median_error_frac": g.median(), "n_rows": g.size()})
 
 
-def engine_validation_rows(steps, serving, serving_no_kv_assumption=None):
+def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=None):
     """Result rows (``econ.results_frame``) of the engine's errors: recorded steps fitted to
     and held out (BF16; the harness's FP8 steps apart), and ledger rows fitted to and never
     fitted to. ``steps`` from :func:`recorded_step_predictions`, ``serving`` from
@@ -138,6 +139,9 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None):
     stated cache-precision assumptions. Subjects ``engine:recorded-steps`` and
     ``predict_serving:ledger`` (``:dense`` and ``:moe`` for the validation error by
     architecture); metrics end in ``_error_frac`` (median |predicted/measured - 1|).
+    ``peers``, when given (:func:`peer_comparison`), adds the peer's and the engine's
+    validation error on the rows both predict (subjects ``<peer>:ledger`` and
+    ``predict_serving:ledger:shared-with-peer``).
     """
     bf16 = steps[steps["weight_precision"] == "bf16"]
     ok = serving[serving["metric"] != "error"]
@@ -173,6 +177,17 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None):
                 value=float(part["error_frac"].median()), source_url=src_ledger,
                 verdict=f"{len(part)} measurements of {label} never fitted to, on "
                         f"{part['hardware'].nunique()} GPU types"))
+    if peers is not None and (peers["split"] == "validation").any():
+        both = peers[peers["split"] == "validation"]
+        peer = str(both["peer"].iloc[0])
+        what = f"{len(both)} measurements never fitted to that {peer} also predicts"
+        rows += [dict(metric="validation_serving_error_frac",
+                      subject="predict_serving:ledger:shared-with-peer",
+                      value=float(both["error_frac"].median()), source_url=src_ledger,
+                      verdict=what),
+                 dict(metric="peer_validation_serving_error_frac", subject=f"{peer}:ledger",
+                      value=float(both["peer_error_frac"].median()),
+                      source_url="derived:data/peer_predictions.csv", verdict=what)]
     if serving_no_kv_assumption is not None:
         plain = serving_no_kv_assumption[serving_no_kv_assumption["metric"] != "error"]
         n = int((plain["split"] == "validation").sum())
@@ -183,6 +198,47 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None):
             source_url=src_ledger, verdict=f"{n} measurements never fitted to, every cache "
                                            "precision the source does not state at BF16"))
     return rows
+
+
+_PEER_COLUMNS = {"tpot_s": "tpot_s", "output_tok_per_s_per_device": "output_per_device_tok_per_s"}
+
+
+def peer_comparison(pred, peers=None):
+    """The engine's predictions of the ledger beside a peer's (``data/peer_predictions.csv``).
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        :func:`ledger_predictions`.
+    peers : pandas.DataFrame, optional
+        Rows shaped like ``econ.data.load("peer_predictions")`` (the default): the peer's
+        ``tpot_s`` and ``output_per_device_tok_per_s`` by ledger key.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of ``pred`` that both predict (same index), with ``peer``, ``peer_predicted``,
+        ``peer_ratio`` and ``peer_error_frac`` (|peer/measured - 1|) beside the engine's
+        ``predicted``, ``ratio`` and ``error_frac``.
+    """
+    peers = data.load("peer_predictions") if peers is None else peers
+    ok = pred[pred["metric"].isin(list(_PEER_COLUMNS))]
+    ok = ok[ok.index.isin(peers.index)]
+    peer_value = [float(peers.loc[k, _PEER_COLUMNS[m]]) for k, m in zip(ok.index, ok["metric"])]
+    out = ok.assign(peer=[str(peers.loc[k, "peer"]) for k in ok.index],
+                    peer_predicted=peer_value)
+    out = out[np.isfinite(out["peer_predicted"])]
+    out["peer_ratio"] = out["peer_predicted"] / out["measured"]
+    out["peer_error_frac"] = (out["peer_ratio"] - 1.0).abs()
+    return out
+
+
+def peer_error_summary(comparison, by=("split", "architecture")):
+    """Median error of the engine and of the peer on the same ledger rows, by group."""
+    g = comparison.groupby(list(by))
+    return pd.DataFrame({"engine_median_error_frac": g["error_frac"].median(),
+                         "peer_median_error_frac": g["peer_error_frac"].median(),
+                         "n_rows": g.size()})
 
 
 def ledger_kv_assumption_summary(assumed, plain, by=("split",)):

@@ -146,6 +146,8 @@ def test_kernel_timings_answer_fields_are_the_runs_rows_and_words():
         ("validation_serving_error_frac", "predict_serving:ledger", 0.10, np.nan),
         ("validation_serving_error_frac", "predict_serving:ledger:dense", 0.08, np.nan),
         ("validation_serving_error_frac", "predict_serving:ledger:moe", 0.45, np.nan),
+        ("validation_serving_error_frac", "predict_serving:ledger:shared-with-peer", 0.2, np.nan),
+        ("peer_validation_serving_error_frac", "aiconfigurator:ledger", 0.3, np.nan),
         ("validation_serving_error_no_kv_assumption_frac", "predict_serving:ledger", 0.22,
          np.nan),
         ("peak_flop_per_s", "cpu:float32", 2.5e10, np.nan),
@@ -161,7 +163,7 @@ def test_kernel_timings_answer_fields_are_the_runs_rows_and_words():
     assert f["w_fp8"] == "below" and f["w_bw"] == "within a twentieth of"
     assert f["w_hold"] == "above" and f["w_val"] == "within" and f["w_err"] == "within"
     assert f["w_plain"] == "higher than with them" and f["w_mla"] == "less than"
-    assert f["w_dense"] == "within" and f["w_moe"] == "above"
+    assert f["w_dense"] == "within" and f["w_moe"] == "above" and f["w_peer"] == "lower than"
     assert str(f["stacks"]) == "cupy 98%, triton 91%, jax 87%"
     assert f["dg"] == pytest.approx(0.682) and f["dg"].column == "published_value"
     a = econ.answer("{g} {fp8:.0%} {w_fp8} {dg:.0%}; {hold:.1%} {w_hold} {th:.0%}; {stacks}; "

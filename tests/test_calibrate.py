@@ -53,6 +53,14 @@ def test_engine_validation_rows_add_the_error_without_kv_assumptions():
         pytest.approx(0.05)
     assert by_subject[("validation_serving_error_frac", "predict_serving:ledger:moe")] == \
         pytest.approx(0.15)  # the row the engine could not take is left out
+    peers = _ledger([0.1, 0.05, 0.15, np.nan]).assign(peer="aiconfigurator",
+                                                      peer_error_frac=[0.2, 0.4, 0.0, np.nan])
+    with_peer = {(r["metric"], r["subject"]): r["value"] for r in econ.engine_validation_rows(
+        steps, _ledger([0.1, 0.05, 0.15, np.nan]), peers=peers.iloc[:3])}
+    assert with_peer[("peer_validation_serving_error_frac", "aiconfigurator:ledger")] == \
+        pytest.approx(0.2)  # validation rows only: 0.4 and 0.0
+    assert with_peer[("validation_serving_error_frac",
+                      "predict_serving:ledger:shared-with-peer")] == pytest.approx(0.10)
     assert "validation_serving_error_no_kv_assumption_frac" not in {
         r["metric"] for r in econ.engine_validation_rows(steps, _ledger([0.1, 0.05, 0.15, 0]))}
     econ.results_frame("kernel_timings", rows)  # names carry their unit
@@ -98,3 +106,20 @@ def test_efficiency_sweep_agrees_with_the_cases_and_drops_batches_that_do_not_fi
     assert (one["decode_cost_usd_per_mtok"] > at["decode_cost_usd_per_mtok"]).all()
     with pytest.raises(ValueError, match="none fits"):
         econ.efficiency_cost_sweep("deepseek-v3", "h100-sxm", "fp8", 4989.0, [1e6], 2.0, 0.6, c)
+
+
+def test_peer_comparison_takes_the_rows_both_predict_and_the_matching_metric():
+    pred = pd.DataFrame({"split": ["validation"] * 3, "architecture": ["dense", "moe", "moe"],
+                         "metric": ["tpot_s", "output_tok_per_s_per_device", "tpot_s"],
+                         "measured": [0.02, 100.0, 0.05], "predicted": [0.022, 90.0, 0.04],
+                         "error_frac": [0.1, 0.1, 0.2]}, index=["a", "b", "c"])
+    peers = pd.DataFrame({"peer": "aiconfigurator", "tpot_s": [0.018, np.nan],
+                          "output_per_device_tok_per_s": [np.nan, 150.0]}, index=["a", "b"])
+    c = econ.peer_comparison(pred, peers)
+    assert list(c.index) == ["a", "b"]  # "c" has no peer prediction
+    assert c.loc["a", "peer_predicted"] == pytest.approx(0.018)      # TPOT against TPOT
+    assert c.loc["b", "peer_predicted"] == pytest.approx(150.0)      # throughput against throughput
+    assert c.loc["b", "peer_error_frac"] == pytest.approx(0.5)
+    s = econ.peer_error_summary(c)
+    assert s.loc[("validation", "moe"), "peer_median_error_frac"] == pytest.approx(0.5)
+    assert s.loc[("validation", "dense"), "engine_median_error_frac"] == pytest.approx(0.1)

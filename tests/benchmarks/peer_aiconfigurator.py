@@ -58,9 +58,10 @@ def estimate(cli_estimate, row, batch):
     kw = dict(backend_name=BACKEND[row["framework"]], isl=int(row["isl_tok"]),
               osl=int(row["osl_tok"]), batch_size=int(batch), tp_size=tp, **quant_modes(row))
     if row["model"] in DEEPSEEK or row["model"].startswith(("qwen3-30b", "qwen3-235b", "mixtral")):
+        # tp devices in all: attention tensor parallel (or data parallel), experts over ep
+        # groups of tp/ep devices each
         dp = tp if str(row["dp_attention"]).lower() == "true" else 1
-        kw.update(attention_dp_size=dp, moe_ep_size=ep, moe_tp_size=tp * dp // ep,
-                  tp_size=tp // dp if dp > 1 else tp)
+        kw.update(attention_dp_size=dp, tp_size=tp // dp, moe_ep_size=ep, moe_tp_size=tp // ep)
     r = cli_estimate(HF_MODEL[row["model"]], SYSTEM[row["hardware"]], **kw)
     n_gpu = float(r.raw["num_total_gpus"])
     return dict(tpot_s=r.tpot / 1e3, ttft_s=r.ttft / 1e3,
