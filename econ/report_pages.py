@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import html
@@ -29,7 +30,7 @@ from .answers import ANSWER_METADATA_KEY
 
 __all__ = ["TEMPLATES_DIR", "chart_specs", "export_html", "static_images", "notebook_answers",
            "notebook_title", "lead_sentences", "format_number", "format_tables",
-           "reader_spec", "index_html", "compare_html", "vl_version"]
+           "index_html", "compare_html", "vl_version"]
 
 #: nbconvert template ``econ_offline`` and the Jinja templates of the index and comparison.
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -41,35 +42,9 @@ _URL = re.compile(r"https?://[^\s,;\"'<>|]+")
 # Chart specs
 # --------------------------------------------------------------------------------------------
 
-def _spec_from_html(text):
-    """(spec, embed options) of an Altair ``text/html`` output, or None."""
-    if "vegaEmbed" not in text:
-        return None
-    dec = json.JSONDecoder()
-    i = text.rfind("})(")  # Altair's default renderer: ...})({spec}, {embedOpt});
-    if i >= 0:
-        try:
-            spec, j = dec.raw_decode(text, i + 3)
-            while text[j] in " ,\n\t":
-                j += 1
-            opts, _ = dec.raw_decode(text, j)
-            if isinstance(spec, dict) and isinstance(opts, dict):
-                return spec, opts
-        except (ValueError, IndexError):
-            pass
-    m = re.search(r"var\s+spec\s*=\s*", text)  # Altair's 'html' renderer
-    if m:
-        try:
-            spec, _ = dec.raw_decode(text, m.end())
-            mo = re.search(r"var\s+embedOpt\s*=\s*", text)
-            return spec, (dec.raw_decode(text, mo.end())[0] if mo else {})
-        except ValueError:
-            pass
-    return None
-
-
 def chart_specs(nb):
-    """Vega-Lite specs of the chart outputs of a notebook, in order.
+    """Vega-Lite specs of the chart outputs of a notebook, in order: a Vega-Lite output, or
+    the spec in the ``text/html`` of Altair's default renderer (``...})({spec}, {embed});``).
 
     Returns
     -------
@@ -77,22 +52,19 @@ def chart_specs(nb):
     """
     found = []
     for ci, cell in enumerate(nb.cells):
-        if cell.get("cell_type") != "code":
-            continue
         for oi, out in enumerate(cell.get("outputs", [])):
             data = out.get("data") or {}
-            spec = opts = None
-            for mime, value in data.items():
-                if _VEGALITE_MIME.match(mime):
-                    spec = value if isinstance(value, dict) else json.loads(value)
-                    opts = {"mode": "vega-lite"}
-                    break
-            if spec is None and isinstance(data.get("text/html"), str):
-                got = _spec_from_html(data["text/html"])
-                if got:
-                    spec, opts = got
-            if spec is not None:
-                found.append((ci, oi, spec, opts))
+            mime = next((m for m in data if _VEGALITE_MIME.match(m)), None)
+            text = data.get("text/html", "")
+            text = "".join(text) if isinstance(text, list) else text
+            if mime:
+                spec = data[mime]
+                found.append((ci, oi, spec if isinstance(spec, dict) else json.loads(spec),
+                              {"mode": "vega-lite"}))
+            elif "vegaEmbed" in text and "})(" in text:
+                dec = json.JSONDecoder()
+                spec, end = dec.raw_decode(text, text.rindex("})(") + 3)
+                found.append((ci, oi, spec, dec.raw_decode(text, text.index("{", end))[0]))
     return found
 
 
@@ -109,47 +81,6 @@ def _column_title(column):
     words = words.replace("_", " ").strip() or column
     words = words[0].upper() + words[1:]
     return f"{words} [{unit}]" if unit else words
-
-
-def reader_spec(spec):
-    """A copy of a Vega-Lite spec whose tooltips read like its axes.
-
-    Each tooltip field takes the title its field has on an axis or legend of the chart (else
-    its words and the unit of its suffix), and numbers show three significant figures with
-    thousands separators (``,.3~r``) unless the chart gave a format.
-    """
-    spec = copy.deepcopy(spec)
-    titles, tooltips = {}, []
-
-    def walk(node):
-        if isinstance(node, dict):
-            enc = node.get("encoding")
-            if isinstance(enc, dict):
-                for ch, e in enc.items():
-                    if ch == "tooltip":
-                        tooltips.append(enc)
-                    elif isinstance(e, dict) and isinstance(e.get("field"), str) \
-                            and isinstance(e.get("title"), str):
-                        titles.setdefault(e["field"], e["title"])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(spec)
-    for enc in tooltips:
-        tips = enc["tooltip"] if isinstance(enc["tooltip"], list) else [enc["tooltip"]]
-        new = []
-        for t in tips:
-            t = {"field": t} if isinstance(t, str) else dict(t) if isinstance(t, dict) else t
-            if isinstance(t, dict) and isinstance(t.get("field"), str):
-                t.setdefault("title", titles.get(t["field"]) or _column_title(t["field"]))
-                if t.get("type") == "quantitative":
-                    t.setdefault("format", ",.3~r")
-            new.append(t)
-        enc["tooltip"] = new
-    return spec
 
 
 # --------------------------------------------------------------------------------------------
@@ -414,40 +345,36 @@ def _json_for_script(obj):
             .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-def vl_version():
-    """The Vega-Lite version Altair writes, as vl-convert names it (``'6.4'``)."""
-    import altair
+def vl_version(spec=None):
+    """The Vega-Lite version of a spec (its ``$schema``; default: Altair's), as vl-convert
+    names it (``'6.4'``), or None (vl-convert's default) when it has no such version."""
     import vl_convert
 
-    m = re.match(r"v?(\d+)\.(\d+)", getattr(altair, "SCHEMA_VERSION", ""))
-    want = f"{m.group(1)}.{m.group(2)}" if m else None
-    have = vl_convert.get_vegalite_versions()
-    return want if want in have else have[-1]
+    if spec is None:
+        import altair
+
+        spec = {"$schema": altair.SCHEMA_URL}
+    m = re.search(r"/v(\d+\.\d+)", str(spec.get("$schema", "")))
+    return m[1] if m and m[1] in vl_convert.get_vegalite_versions() else None
 
 
 def _vega_bundle(version):
-    """vl-convert's Vega-Embed bundle (classic script), cached on disk: it takes ~3 s to build."""
+    """vl-convert's Vega-Embed bundle, cached on disk (it takes ~3 s to build)."""
     import vl_convert
 
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = Path(base) / "econ" / f"vega-bundle-vlc{vl_convert.__version__}-vl{version}.js"
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        pass
-    js = vl_convert.javascript_bundle(vl_version=version)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".bundle-", suffix=".js")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(js)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only home: build it again next time
-    return js
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "econ"
+    path = cache / f"vega-bundle-vlc{vl_convert.__version__}-vl{version}.js"
+    if not path.exists():
+        with contextlib.suppress(OSError):  # a read-only home: built again next time
+            cache.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", dir=cache, delete=False) as fh:
+                fh.write(vl_convert.javascript_bundle(vl_version=version))
+            os.replace(fh.name, path)
+    return path.read_text(encoding="utf-8") if path.exists() else \
+        vl_convert.javascript_bundle(vl_version=version)
 
 
-def export_html(nb, *, title=None, image_links=None, nav_html="", bundle=None, urls=()):
+def export_html(nb, *, title=None, image_links=(), nav_html="", urls=()):
     """Offline HTML of an executed notebook, laid out for a reader (see the module help).
 
     Parameters
@@ -460,8 +387,6 @@ def export_html(nb, *, title=None, image_links=None, nav_html="", bundle=None, u
         Per chart, links to its static images, shown under it.
     nav_html : str
         Trusted HTML for a navigation bar at the top (links back to the index).
-    bundle : str, optional
-        The Vega-Embed JavaScript (default: built by vl-convert, cached).
     urls : iterable of str
         Full source URLs (the run's result rows) to mend URLs pandas cut short.
 
@@ -477,38 +402,29 @@ def export_html(nb, *, title=None, image_links=None, nav_html="", bundle=None, u
     token = uuid.uuid4().hex[:8]
     for k, (ci, oi, spec, opts) in enumerate(specs, start=1):
         cid = f"econ-chart-{token}-{k}"
-        links = ""
-        if image_links and k <= len(image_links) and image_links[k - 1]:
-            links = '<div class="econ-chart-files">' + " · ".join(
-                f'<a href="{html.escape(h, quote=True)}">{html.escape(lbl)}</a>'
-                for lbl, h in image_links[k - 1]) + "</div>"
-        embed = {k2: v for k2, v in (opts or {}).items() if k2 != "actions"}
-        out = nb.cells[ci].outputs[oi]
-        out["data"] = {"text/html": (
-            f'<div class="econ-chart" id="{cid}" data-spec="{cid}-spec" '
-            f'data-embed="{html.escape(json.dumps(embed), quote=True)}"></div>'
-            f'<script type="application/json" id="{cid}-spec">'
-            f"{_json_for_script(reader_spec(spec))}</script>{links}")}
-        out.setdefault("metadata", {})
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            h = (out.get("data") or {}).get("text/html")
-            if h:
-                h = "".join(h) if isinstance(h, list) else h
-                out["data"]["text/html"] = format_tables(h, urls)
+        links = " · ".join(f'<a href="{html.escape(h, quote=True)}">{html.escape(label)}</a>'
+                           for label, h in (image_links[k - 1] if k <= len(image_links) else []))
+        embed = html.escape(json.dumps({a: b for a, b in opts.items() if a != "actions"}))
+        nb.cells[ci].outputs[oi]["data"] = {"text/html": (
+            f'<div class="econ-chart" id="{cid}" data-spec="{cid}-spec" data-embed="{embed}">'
+            f'</div><script type="application/json" id="{cid}-spec">{_json_for_script(spec)}'
+            f'</script><div class="econ-chart-files">{links}</div>')}
+    for out in (o for cell in nb.cells for o in cell.get("outputs", [])):
+        if (out.get("data") or {}).get("text/html"):
+            h = out["data"]["text/html"]
+            out["data"]["text/html"] = format_tables("".join(h) if isinstance(h, list) else h,
+                                                     urls)
     _reader_layout(nb)
-    version = vl_version()
-    resources = {"econ_chart_count": len(specs), "econ_nav_html": nav_html,
-                 "econ_vl_version": version}
+    if title:
+        nb.metadata["title"] = title
+    resources = {"econ_chart_count": len(specs), "econ_nav_html": nav_html}
     if specs:
         import vl_convert
 
-        js = bundle if bundle is not None else _vega_bundle(version)
-        resources["econ_vega_bundle"] = js.replace("</script", "<\\/script").replace(
-            "<!--", "<\\!--")
-        resources["econ_vl_convert_version"] = vl_convert.__version__
-    if title:
-        nb.metadata["title"] = title
+        version = vl_version(specs[0][2])
+        resources.update(econ_vl_version=version, econ_vl_convert_version=vl_convert.__version__,
+                         econ_vega_bundle=_vega_bundle(version).replace(
+                             "</script", "<\\/script").replace("<!--", "<\\!--"))
     exporter = HTMLExporter(template_name="econ_offline", exclude_input_prompt=True,
                             exclude_output_prompt=True,
                             extra_template_basedirs=[str(TEMPLATES_DIR)])
@@ -516,30 +432,22 @@ def export_html(nb, *, title=None, image_links=None, nav_html="", bundle=None, u
     return body.replace("<!--econ-toc-->", _toc(body), 1), len(specs)
 
 
-def static_images(specs, stem, formats, version):
-    """{file name: bytes} of each chart as SVG/PNG, links per chart, and a warning per chart
-    that failed."""
+def static_images(specs, stem, formats):
+    """Each chart as SVG and PNG (rasterized from the SVG): ({file name: bytes}, links per
+    chart, a warning per image that failed)."""
     import vl_convert
 
     files, links, warnings = {}, [], []
     for k, (_, _, spec, _) in enumerate(specs, start=1):
-        mine = []
+        links.append([])
         try:
-            svg = vl_convert.vegalite_to_svg(spec, vl_version=version)
+            svg = vl_convert.vegalite_to_svg(spec, vl_version=vl_version(spec))
+            for fmt in formats:
+                files[f"{stem}.chart-{k}.{fmt}"] = svg.encode() if fmt == "svg" else \
+                    vl_convert.svg_to_png(svg, scale=2)
+                links[-1].append((fmt.upper(), f"{stem}.chart-{k}.{fmt}"))
         except Exception as exc:  # one bad chart must not lose the report
             warnings.append(f"chart {k}: no static image ({type(exc).__name__}: {exc})")
-            links.append(mine)
-            continue
-        for fmt in formats:
-            fname = f"{stem}.chart-{k}.{fmt}"
-            try:
-                # the PNG is rasterized from the SVG: same picture, half the work
-                files[fname] = svg.encode("utf-8") if fmt == "svg" else \
-                    vl_convert.svg_to_png(svg, scale=2)
-                mine.append((fmt.upper(), fname))
-            except Exception as exc:
-                warnings.append(f"chart {k}: no {fmt.upper()} ({type(exc).__name__}: {exc})")
-        links.append(mine)
     return files, links, warnings
 
 

@@ -341,19 +341,6 @@ def test_format_tables_units_digits_and_links():
     assert report_pages.format_tables("<p>no table</p>") == "<p>no table</p>"
 
 
-def test_reader_spec_titles_tooltips_like_axes():
-    import altair as alt
-
-    frame = pd.DataFrame({"batch_size_count": [1, 2], "cost_usd_per_mtok": [1.23456, 7e4]})
-    spec = alt.Chart(frame).mark_line().encode(
-        x=alt.X("batch_size_count:Q", title="Batch [sequences]"), y="cost_usd_per_mtok:Q",
-        tooltip=["batch_size_count", "cost_usd_per_mtok"]).to_dict()
-    tips = report_pages.reader_spec(spec)["encoding"]["tooltip"]
-    assert [t["title"] for t in tips] == ["Batch [sequences]", "Cost [USD/Mtok]"]
-    assert all(t["format"] == ",.3~r" for t in tips)
-    assert "title" not in spec["encoding"]["tooltip"][0], "the notebook's spec is left alone"
-
-
 def test_lead_sentences():
     md = ("**Chips.** Holding it takes **305 LPUs**, against 1 GPU. Serving takes \\$0.70. "
           "A third sentence.")

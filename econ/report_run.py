@@ -1,0 +1,676 @@
+"""Run every notebook under one or more scenarios into ``<out>/<scenario>/`` (papermill).
+
+For each scenario the run writes, into ``<out>/<scenario>/``:
+
+* ``<notebook>.ipynb``: the executed notebook (papermill, kernel ``python3``, working
+  directory ``notebooks/``), and ``<notebook>.html``: the page for a reader, offline
+  (:mod:`econ.report_pages`);
+* ``<notebook>.chart-<k>.svg`` / ``.png``: each chart as a static image, for slides;
+* ``results.csv``: the result rows of every notebook (:mod:`econ.results`);
+* ``index.html``: each notebook's conclusion and the verdicts; ``manifest.json``: what ran,
+  with which parameters, how long, and how it ended; ``scenario.yaml``: the scenario file used.
+
+Scenario files (``notebooks/scenarios/<name>.yaml``) are checked against the union of every
+notebook's parameters (:mod:`econ.scenarios`) and the setups against memory
+(:mod:`econ.setups`) before any notebook runs.
+
+Notebooks run in a local process pool (one process per core by default) or, with a Dask
+scheduler address, on a Dask cluster through ``Client.get_executor`` (the same
+``concurrent.futures`` interface); the ``summary`` notebook of a scenario runs after the
+others, over their result rows (its ``results_dir`` parameter). A report is written into a
+hidden folder and renamed into place only when every notebook succeeded, so the previous good
+report stays until a new one is complete. A failed run is kept beside it as
+``<scenario>.failed/``, the failing cell marked in the partial notebook. An interrupted run
+(Ctrl-C, SIGTERM) stops the workers (each shuts its kernel down) and removes its partial output.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import dataclasses
+import datetime as dt
+import html
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from . import report_pages as _pages
+from . import results as _results
+from . import scenarios as _scenarios
+from . import setups as _setups
+
+__all__ = ["ReportError", "NotebookOutcome", "ScenarioOutcome", "NOTEBOOKS_DIR",
+           "SUMMARY_NOTEBOOK", "RESERVED_PARAMETERS", "COMPARE_PAGE", "discover_notebooks",
+           "suite_schema", "load_scenarios", "check_setups", "run_reports", "run_in_place",
+           "refresh_stored_results"]
+
+#: The notebooks of the suite.
+NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+#: The notebook that runs last, over the others' results (its ``results_dir`` parameter).
+SUMMARY_NOTEBOOK = "summary"
+#: Parameters the report run sets itself; a scenario file may not.
+RESERVED_PARAMETERS = ("results_path", "results_dir")
+#: Folder (inside the notebooks folder) of the result rows the stored summary reads.
+STORED_RESULTS_DIR = "results"
+#: The page, beside the reports, that shows the scenarios of one run side by side.
+COMPARE_PAGE = "compare.html"
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+# papermill changes the process's working directory while it runs: one notebook at a time per
+# process (a Dask worker may run tasks in several threads)
+_PAPERMILL_LOCK = threading.Lock()
+
+
+class ReportError(Exception):
+    """A report run cannot start or cannot write its output; the message says why."""
+
+
+@dataclasses.dataclass
+class NotebookOutcome:
+    """How one notebook of one scenario ended."""
+
+    scenario: str
+    name: str
+    ok: bool
+    error: str = ""
+    seconds: float = 0.0
+    execute_seconds: float = 0.0
+    charts: int = 0
+    images: list = dataclasses.field(default_factory=list)
+    results_rows: int = 0
+    warnings: list = dataclasses.field(default_factory=list)
+    title: str = ""
+    answers: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class ScenarioOutcome:
+    """How one scenario ended: where its report is and what each notebook did."""
+
+    name: str
+    ok: bool
+    report_dir: Path | None
+    notebooks: list
+    seconds: float = 0.0
+
+
+# --------------------------------------------------------------------------------------------
+# Notebooks, parameters, scenarios (checked before anything runs)
+# --------------------------------------------------------------------------------------------
+
+def discover_notebooks(notebooks_dir=None, names=None):
+    """The notebooks to run: ``*.ipynb`` in ``notebooks_dir`` (only ``names`` when given; an
+    unknown name raises :class:`ReportError` listing the valid ones), the summary last.
+
+    Returns
+    -------
+    list of pathlib.Path
+    """
+    d = Path(notebooks_dir) if notebooks_dir else NOTEBOOKS_DIR
+    if not d.is_dir():
+        raise ReportError(f"notebooks folder {str(d)!r} does not exist")
+    found = {p.stem: p for p in sorted(d.glob("*.ipynb")) if _NAME_RE.match(p.stem)}
+    if names:
+        unknown = [n for n in dict.fromkeys(names) if n not in found]
+        if unknown:
+            raise ReportError(f"unknown notebook(s) {unknown} in {d}; notebooks there: "
+                              f"{sorted(found)}")
+        found = {n: found[n] for n in dict.fromkeys(names)}
+    if not found:
+        raise ReportError(f"no notebooks (*.ipynb) in {d}")
+    return [found[n] for n in sorted(found, key=lambda n: (n == SUMMARY_NOTEBOOK, n))]
+
+
+def suite_schema(paths):
+    """Per-notebook parameter schemas and their union (the names a scenario may set).
+
+    Returns
+    -------
+    (dict of str -> econ.scenarios.Schema, econ.scenarios.Schema)
+
+    Raises
+    ------
+    ReportError
+        A parameters cell that cannot be read, or two notebooks that declare one parameter
+        with different types or defaults.
+    """
+    per, problems = {}, []
+    for p in paths:
+        try:
+            per[Path(p).stem] = _scenarios.Schema.from_notebook(p)
+        except (ValueError, FileNotFoundError) as exc:
+            problems.append(str(exc))
+        except Exception as exc:  # a notebook that is not valid JSON, ...
+            problems.append(f"{p}: cannot read its parameters ({type(exc).__name__}: {exc})")
+    if problems:
+        raise ReportError("cannot read the notebooks' parameters:\n  " + "\n  ".join(problems))
+    try:
+        return per, _scenarios.Schema.union(*per.values()) if per else _scenarios.Schema()
+    except ValueError as exc:
+        raise ReportError(f"notebooks disagree on a parameter: {exc}") from None
+
+
+def load_scenarios(names, union, scenarios_dir=None):
+    """Load and validate scenario files (``"all"``: every file); every problem in one error.
+
+    Returns
+    -------
+    list of econ.scenarios.Scenario
+    """
+    d = Path(scenarios_dir) if scenarios_dir else NOTEBOOKS_DIR / "scenarios"
+    names = list(names) or ["base"]
+    if "all" in names:
+        available = _scenarios.scenario_names(d)
+        if not available:
+            raise ReportError(f"'all': no scenario files (*.yaml) in {d}")
+        names = available + [n for n in names if n != "all"]
+    out, problems = [], []
+    for name in dict.fromkeys(names):
+        try:
+            sc = _scenarios.load_scenario(name, union, folder=d)
+        except (_scenarios.ScenarioError, TypeError, OSError) as exc:
+            problems.append(str(exc) if isinstance(exc, _scenarios.ScenarioError)
+                            else f"scenario {name!r}: {exc}")
+            continue
+        reserved = [k for k in sc.values if k in RESERVED_PARAMETERS]
+        if reserved:
+            problems.append(f"{sc.path}: key {reserved[0]!r}: set by the report run itself; "
+                            f"remove it from the scenario file")
+        out.append(sc)
+    if problems:
+        raise ReportError("invalid scenario:\n  " + "\n  ".join(problems))
+    return out
+
+
+def check_setups(loaded, per, names):
+    """Each scenario's setups fit in memory for every notebook that runs (else ReportError):
+    the check each notebook's validation cell makes (:func:`econ.setups.setup_problems`)."""
+    problems = [
+        f"scenario {sc.name!r}, {name}.ipynb: {msg}" for sc in loaded for name in names
+        for msg in _setups.setup_problems(name, _scenarios.resolve_same_as(
+            {**per[name].defaults(), **sc.for_schema(per[name])}, per[name],
+            where=f"{name}.ipynb"))]
+    if problems:
+        raise ReportError("setups that cannot run:\n  " + "\n  ".join(problems))
+
+
+def _description(path):
+    """The first paragraph of comment lines at the top of a scenario file."""
+    text = Path(path).read_text(encoding="utf-8") if path else ""
+    m = re.match(r"\s*((?:#[^\n]*\S[^\n]*\n)+)", text + "\n")
+    return " ".join(ln.lstrip("#").strip() for ln in m.group(1).splitlines()) if m else ""
+
+
+# --------------------------------------------------------------------------------------------
+# One notebook, in a worker process (local pool or Dask): everything comes back as data
+# --------------------------------------------------------------------------------------------
+
+def _task(scenario, name, nb_dir, **kw):
+    return {"scenario": scenario, "name": name, "path": str(nb_dir / f"{name}.ipynb"),
+            "cwd": str(nb_dir), "parameters": {}, "results_path": False,
+            "results_inputs": None, "html": False, "images": (), "cell_timeout": 600,
+            "strip": False, "nav_html": "", **kw}
+
+
+def _mark_failure(nb, message):
+    """Mark where a notebook stopped when papermill did not (dead kernel, cell timeout)."""
+    import nbformat
+
+    at = next((i for i, c in enumerate(nb.cells) if c.get("metadata", {}).get(
+        "papermill", {}).get("status") in ("running", "failed")), len(nb.cells))
+    msg = html.escape(message)
+    for i, text in ((at, f'<span id="papermill-error-cell" style="color:red">The report run '
+                         f"stopped here: {msg}</span>"),
+                    (0, f'<span style="color:red; font-size:1.6em">This run failed: {msg} '
+                        f'(<a href="#papermill-error-cell">where</a>)</span>')):
+        nb.cells.insert(i, nbformat.v4.new_markdown_cell(
+            text, metadata={"tags": ["papermill-error-cell-tag"]}))
+
+
+def _run_notebook(task):
+    """Execute one notebook with papermill and render its page and chart images."""
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    t0 = time.perf_counter()
+    res = {"ok": True, "error": "", "html": None, "files": {}, "results_csv": None,
+           "charts": 0, "warnings": []}
+    with tempfile.TemporaryDirectory(prefix="econ-report-") as tmp:
+        tmp, params = Path(tmp), dict(task["parameters"])
+        if task["results_path"]:
+            params["results_path"] = str(tmp / "results.csv")
+        if task["results_inputs"] is not None:
+            (tmp / "in").mkdir()
+            for name, text in task["results_inputs"].items():
+                (tmp / "in" / f"{name}.csv").write_text(text, encoding="utf-8")
+            params["results_dir"] = str(tmp / "in")
+        executed = tmp / "executed.ipynb"
+        try:
+            with _PAPERMILL_LOCK:
+                papermill.execute_notebook(
+                    task["path"], str(executed), parameters=params, kernel_name="python3",
+                    cwd=task["cwd"], progress_bar=False, request_save_on_cell_execute=True,
+                    execution_timeout=task["cell_timeout"])
+        except PapermillExecutionError as exc:  # papermill marked the failing cell
+            res.update(ok=False, error=f"{exc.ename}: {exc.evalue}"
+                       + (f" (cell In [{exc.exec_count}])" if exc.exec_count else ""))
+        except Exception as exc:  # dead kernel, cell timeout, no kernel, bad notebook
+            res.update(ok=False, error=f"{type(exc).__name__}: "
+                       + (str(exc).strip().splitlines() or [""])[0], unmarked=True)
+        res["execute_seconds"] = time.perf_counter() - t0
+        try:
+            nb = nbformat.read(executed, as_version=4)
+        except Exception:  # not written, or cut short
+            nb = nbformat.read(task["path"], as_version=4)
+        if res.pop("unmarked", False):
+            _mark_failure(nb, res["error"])
+        if task["strip"]:  # run metadata (timestamps): re-running changes only what is computed
+            nb.metadata.pop("papermill", None)
+            for cell in nb.cells:
+                cell.metadata.pop("papermill", None)
+                cell.metadata.pop("execution", None)
+        if res["ok"] and (tmp / "results.csv").exists():
+            res["results_csv"] = (tmp / "results.csv").read_text(encoding="utf-8")
+    res.update(notebook=nbformat.writes(nb), title=_pages.notebook_title(nb, task["name"]),
+               answers=_pages.notebook_answers(nb))
+    try:
+        if task["html"]:
+            specs = _pages.chart_specs(nb)
+            res["charts"] = len(specs)
+            res["files"], links, res["warnings"] = _pages.static_images(
+                specs, task["name"], task["images"])
+            res["html"], _ = _pages.export_html(
+                nb, title=f"{task['name']} · {task['scenario']}", image_links=links,
+                nav_html=task["nav_html"], urls=re.findall(r"https?://[^\s,;\"]+",
+                                                           res["results_csv"] or ""))
+    except Exception as exc:
+        if res["ok"]:
+            res.update(ok=False, error=f"rendering failed: {type(exc).__name__}: {exc}")
+        else:
+            res["warnings"].append(f"no HTML ({type(exc).__name__}: {exc})")
+    res["seconds"] = time.perf_counter() - t0
+    return res
+
+
+def _worker_init():
+    """Workers leave Ctrl-C to the parent and unwind on SIGTERM (papermill shuts the kernel
+    down); the kernels' log lines, on the stderr they inherit, would interleave with the
+    progress lines: they go to /dev/null (failures come back as data)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
+# --------------------------------------------------------------------------------------------
+# The pool and the schedule
+# --------------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _pool(jobs, n_tasks, dask_address=None):
+    """(executor, jobs, kind): a local process pool, or a Dask cluster's executor."""
+    if dask_address:
+        from distributed import Client
+
+        try:
+            client = Client(dask_address, timeout="5s")
+        except (OSError, TimeoutError) as exc:
+            raise ReportError(f"cannot connect to the Dask scheduler at {dask_address!r}: "
+                              f"{exc}") from None
+        with client:
+            yield client.get_executor(pure=False), jobs or len(client.nthreads()), "Dask workers"
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("forkserver")  # workers fork ready: imports done once
+    ctx.set_forkserver_preload(["econ", "papermill", "nbconvert", "vl_convert", __name__])
+    jobs = jobs or min(_default_jobs(), n_tasks)
+    ex = cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init)
+    try:
+        yield ex, jobs, "local processes"
+    except BaseException:  # stop the running notebooks: SIGTERM, each worker ends its kernel
+        for p in list(ex._processes.values()):
+            p.terminate()
+        raise
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
+
+
+def _execute(tasks, ex, jobs, log, ready=lambda task: True):
+    """Run ``tasks``, at most ``jobs`` at once, each once ``ready(task)``; yield
+    ``(task, result)`` as each ends."""
+    waiting, running = list(tasks), {}
+    while waiting or running:
+        for t in [t for t in waiting if ready(t)][:max(0, jobs - len(running))]:
+            waiting.remove(t)
+            running[ex.submit(_run_notebook, t)] = t
+            log(f"-> {t['scenario']}/{t['name']} started ({len(tasks) - len(waiting)} of "
+                f"{len(tasks)})")
+        if not running:
+            raise ReportError(f"notebooks that can never start: {waiting}")
+        for fut in cf.wait(running, return_when=cf.FIRST_COMPLETED).done:
+            try:
+                res = fut.result()
+            except Exception as exc:  # the worker died (the task itself catches everything)
+                res = {"ok": False, "error": f"the worker running it died ({exc!r})"}
+            yield running.pop(fut), res
+
+
+def _default_jobs():
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def _bar(done, total, width=12):
+    full = round(width * done / max(total, 1))
+    return "#" * full + "." * (width - full)
+
+
+def _stamp():
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _write(path, data):
+    """Write ``data`` to ``path`` through a temporary file and a rename: whole or not at all."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------------------------
+# The report folder: written hidden, renamed into place
+# --------------------------------------------------------------------------------------------
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def _clean_stale(out):
+    """Folders of runs killed with SIGKILL: partial ones removed, a report they were swapping
+    out put back when no report took its place."""
+    for p in out.glob(".*-*"):
+        m = re.fullmatch(r"\.(.+)\.(partial|old)-(\d+)-\w+", p.name)
+        if m and not _alive(int(m[3])):
+            if m[2] == "old" and not (out / m[1]).exists():
+                os.replace(p, out / m[1])
+            else:
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def _replace_dir(new, final):
+    """Rename folder ``new`` to ``final``; the report that was there is removed afterwards."""
+    old = final.with_name(f".{final.name}.old-{os.getpid()}-0")
+    if final.exists():
+        os.replace(final, old)
+    os.replace(new, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _store(st, name, res):
+    """Write one notebook's files into its scenario's partial folder; return its outcome."""
+    o = NotebookOutcome(st["sc"].name, name, res["ok"], error=res["error"],
+                        **{k: res[k] for k in ("seconds", "execute_seconds", "charts",
+                                               "warnings", "title", "answers") if k in res})
+    for fname, data in {f"{name}.ipynb": res.get("notebook"), f"{name}.html": res.get("html"),
+                        **res.get("files", {})}.items():
+        if data:
+            (st["tmp"] / fname).write_bytes(data.encode("utf-8") if isinstance(data, str)
+                                            else data)
+    o.images = list(res.get("files", {}))
+    if res.get("results_csv") is not None:
+        try:
+            st["frames"][name] = _results.read_results(io.StringIO(res["results_csv"]))
+            st["results"][name] = res["results_csv"]
+            o.results_rows = len(st["frames"][name])
+        except ValueError as exc:
+            o.ok, o.error = False, f"its results table is invalid: {exc}"
+    st["outcomes"][name] = o
+    return o
+
+
+def _finish(st, names, union, out, log, compare):
+    """Collect the results, write the index, and rename the report into place (or keep it as
+    ``<scenario>.failed``)."""
+    import pandas as pd
+
+    sc, tmp = st["sc"], st["tmp"]
+    outcomes = [st["outcomes"][n] for n in names]
+    ok = all(o.ok for o in outcomes)
+    frames = [st["frames"][n] for n in names if n in st["frames"]]
+    collected = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=_results.RESULT_COLUMNS)
+    try:
+        collected = _results.validate_results(collected) if frames else collected
+    except ValueError as exc:  # e.g. two notebooks writing the same row
+        ok = False
+        outcomes[-1].warnings.append(f"collected results invalid: {exc}")
+        log(f"{sc.name}: the collected results are invalid: {exc}")
+    collected.to_csv(tmp / "results.csv", index=False)
+    seconds = time.perf_counter() - st["t0"]
+    final, failed = out / sc.name, out / f"{sc.name}.failed"
+    (tmp / "scenario.yaml").write_text(sc.path.read_text(encoding="utf-8") if sc.path else "",
+                                       encoding="utf-8")
+    (tmp / "manifest.json").write_text(json.dumps({
+        "scenario": sc.name, "complete": ok, "parameters": sc.values,
+        "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "seconds": round(seconds, 2), "notebooks": [dataclasses.asdict(o) for o in outcomes],
+    }, indent=1, default=str), encoding="utf-8")
+    (tmp / "index.html").write_text(_pages.index_html(
+        sc, outcomes, collected, complete=ok, params=sc.values, schema=union,
+        description=_description(sc.path), reserved=RESERVED_PARAMETERS,
+        good_report=sc.name if final.exists() else None, run_seconds=seconds,
+        compare_href=f"../{COMPARE_PAGE}" if compare else None, stamp=_stamp()),
+        encoding="utf-8")
+    if ok:
+        _replace_dir(tmp, final)
+        shutil.rmtree(failed, ignore_errors=True)
+        log(f"{sc.name}: report complete: {final / 'index.html'}")
+    else:
+        _replace_dir(tmp, failed)
+        for o in outcomes:
+            if not o.ok:
+                log(f"{sc.name}: notebook {o.name!r} failed: {o.error}")
+        log(f"{sc.name}: run FAILED; partial output kept in {failed} (failing cells marked); "
+            + (f"the previous report {final} is unchanged" if final.exists() else
+               "there is no previous report"))
+    return ScenarioOutcome(sc.name, ok, final if ok else failed, outcomes, seconds)
+
+
+# --------------------------------------------------------------------------------------------
+# The runs
+# --------------------------------------------------------------------------------------------
+
+def run_reports(scenarios=("base",), *, out="reports", notebooks_dir=None, scenarios_dir=None,
+                notebooks=None, jobs=None, dask_address=None, images=("svg", "png"),
+                cell_timeout=600, log=print):
+    """Execute the notebooks under each scenario and write ``<out>/<scenario>/``.
+
+    Parameters
+    ----------
+    scenarios : iterable of str
+        Scenario names (files ``<scenarios_dir>/<name>.yaml``) or ``"all"``.
+    out : str or Path
+        Folder of the reports.
+    notebooks_dir, scenarios_dir : str or Path, optional
+        Folders of the notebooks (default :data:`NOTEBOOKS_DIR`; kernels start there) and of
+        the scenario files (default ``<notebooks_dir>/scenarios``).
+    notebooks : iterable of str, optional
+        Only these notebooks (file stems).
+    jobs : int, optional
+        Notebooks run at once (default: the machine's cores; with Dask: its workers).
+    dask_address : str, optional
+        A Dask scheduler (``tcp://host:8786``) to run the notebooks on; its workers need the
+        repository at the same path.
+    images : tuple of str
+        Static image formats written for each chart (``"svg"``, ``"png"``).
+    cell_timeout : float or None
+        Seconds a single cell may run before the notebook is failed. [s]
+    log : callable
+        Receives each progress line.
+
+    Returns
+    -------
+    list of ScenarioOutcome
+
+    Raises
+    ------
+    ReportError
+        Before anything runs: a bad scenario, notebook name or parameter; an output folder
+        that cannot be written; a Dask scheduler that does not answer.
+    KeyboardInterrupt
+        The notebooks were stopped and the partial output removed; previous reports stay.
+    """
+    t_start = time.perf_counter()
+    nb_dir = Path(notebooks_dir).resolve() if notebooks_dir else NOTEBOOKS_DIR
+    sc_dir = Path(scenarios_dir).resolve() if scenarios_dir else nb_dir / "scenarios"
+    paths = discover_notebooks(nb_dir, notebooks)
+    # a scenario file is for the whole suite: checked against every notebook's parameters
+    per, union = suite_schema(discover_notebooks(nb_dir))
+    loaded = load_scenarios(scenarios, union, sc_dir)
+    names = [p.stem for p in paths]
+    check_setups(loaded, per, names)
+    images = tuple(dict.fromkeys(images or ()))
+    if set(images) - {"svg", "png"}:
+        raise ReportError(f"image formats must be 'svg' or 'png', got {list(images)}")
+    if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
+        raise ReportError(f"jobs must be a whole number >= 1, got {jobs!r}")
+    out = Path(out).resolve()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as exc:
+        raise ReportError(f"cannot write to the output folder {str(out)!r}: "
+                          f"{exc.strerror or exc}") from None
+    _clean_stale(out)
+    state = {sc.name: {"sc": sc, "outcomes": {}, "results": {}, "frames": {}, "t0": t_start}
+             for sc in loaded}
+    tasks = [_task(sc.name, n, nb_dir, parameters=sc.for_schema(per[n]),
+                   results_path="results_path" in per[n], html=True, images=images,
+                   results_inputs=state[sc.name]["results"] if "results_dir" in per[n] else None,
+                   cell_timeout=cell_timeout, nav_html='<a href="index.html">&larr; report '
+                   f'index</a> · scenario <code>{html.escape(sc.name)}</code>')
+             for sc in loaded for n in names]
+
+    def ready(t):  # a scenario's summary runs over the others' results
+        return t["name"] != SUMMARY_NOTEBOOK or len(state[t["scenario"]]["outcomes"]) == len(
+            [n for n in names if n != SUMMARY_NOTEBOOK])
+
+    finished = []
+    with _pool(jobs, len(tasks), dask_address) as (ex, n_jobs, kind):
+        try:
+            for st in state.values():
+                st["tmp"] = Path(tempfile.mkdtemp(dir=out, prefix=f".{st['sc'].name}.partial-"
+                                                  f"{os.getpid()}-"))
+            log(f"running {len(names)} notebook(s) x {len(loaded)} scenario(s) "
+                f"({', '.join(state)}) on {n_jobs} {kind}")
+            for done, (t, res) in enumerate(_execute(tasks, ex, n_jobs, log, ready), start=1):
+                st = state[t["scenario"]]
+                o = _store(st, t["name"], res)
+                log(f"[{done}/{len(tasks)} {_bar(done, len(tasks))}] {t['scenario']}/{o.name}: "
+                    f"{'ok' if o.ok else 'FAILED: ' + o.error} ({o.seconds:.1f} s)")
+                if len(st["outcomes"]) == len(names):
+                    finished.append(_finish(st, names, union, out, log, len(loaded) > 1))
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt):
+                log("interrupted: stopping the notebooks; no partial report is kept")
+            for st in state.values():
+                shutil.rmtree(st.get("tmp", out / ".none"), ignore_errors=True)
+            raise
+    if len(finished) > 1:
+        done = {s.name: s for s in finished}
+        _write(out / COMPARE_PAGE, _pages.compare_html(
+            [(sc.name, _description(sc.path), done[sc.name].ok,
+              f"{done[sc.name].report_dir.name}/index.html", done[sc.name].notebooks)
+             for sc in loaded], stamp=_stamp()))
+        log(f"scenarios compared: {out / COMPARE_PAGE}")
+    for so in finished:
+        log(f"time per notebook ({so.name}):")
+        for o in sorted(so.notebooks, key=lambda o: -o.seconds):
+            log(f"  {o.name:<36} {o.seconds:7.1f} s  (execute {o.execute_seconds:5.1f} s)  "
+                f"{'ok' if o.ok else 'FAILED'}")
+    log(f"total {time.perf_counter() - t_start:.1f} s")
+    return finished
+
+
+def run_in_place(*, notebooks_dir=None, notebooks=None, jobs=None, cell_timeout=600,
+                 failed_dir="reports/in-place-failed", log=print):
+    """Re-execute the stored notebooks with their defaults and save them where they are.
+
+    A notebook is replaced only when it ran to the end; a failing one stays as it was and its
+    partial copy (failing cell marked) goes to ``failed_dir``. Run metadata (timestamps) is
+    left out so that re-running changes only what the code computes. The summary's stored
+    result rows are refreshed first (:func:`refresh_stored_results`).
+
+    Returns
+    -------
+    list of NotebookOutcome
+    """
+    t_start = time.perf_counter()
+    nb_dir = Path(notebooks_dir).resolve() if notebooks_dir else NOTEBOOKS_DIR
+    paths = discover_notebooks(nb_dir, notebooks)
+    suite_schema(paths)  # readable parameters cells, before anything runs
+    names = [p.stem for p in paths]
+    if SUMMARY_NOTEBOOK in names:
+        refresh_stored_results(notebooks_dir=nb_dir, jobs=jobs, cell_timeout=cell_timeout,
+                               log=log)
+    tasks = [_task("in-place", n, nb_dir, cell_timeout=cell_timeout, strip=True) for n in names]
+    outcomes = []
+    with _pool(jobs, len(names)) as (ex, n_jobs, kind):
+        log(f"re-executing {len(names)} notebook(s) in place on {n_jobs} {kind}")
+        for done, (t, res) in enumerate(_execute(tasks, ex, n_jobs, log), start=1):
+            o = NotebookOutcome("in-place", t["name"], res["ok"], error=res["error"],
+                                seconds=res.get("seconds", 0.0))
+            if res.get("notebook"):
+                _write((nb_dir if o.ok else Path(failed_dir)) / f"{o.name}.ipynb",
+                       res["notebook"])
+            outcomes.append(o)
+            log(f"[{done}/{len(names)} {_bar(done, len(names))}] {o.name}: "
+                f"{'saved' if o.ok else 'FAILED (kept as it was): ' + o.error} "
+                f"({o.seconds:.1f} s)")
+    log(f"total {time.perf_counter() - t_start:.1f} s")
+    return outcomes
+
+
+def refresh_stored_results(*, notebooks_dir=None, jobs=None, cell_timeout=600, log=print):
+    """Run every notebook but the summary under ``base`` and store its result rows in
+    ``<notebooks_dir>/results/<notebook>.csv``, the folder the stored ``summary`` reads.
+
+    Raises
+    ------
+    ReportError
+        A notebook failed; the stored rows are left as they were.
+    """
+    nb_dir = Path(notebooks_dir).resolve() if notebooks_dir else NOTEBOOKS_DIR
+    others = [p.stem for p in discover_notebooks(nb_dir) if p.stem != SUMMARY_NOTEBOOK]
+    with tempfile.TemporaryDirectory(prefix="econ-results-") as tmp:
+        done = run_reports(["base"], out=tmp, notebooks_dir=nb_dir, notebooks=others,
+                           jobs=jobs, images=(), cell_timeout=cell_timeout, log=log)
+        bad = [o for sc in done for o in sc.notebooks if not o.ok]
+        if not done or bad:
+            raise ReportError("stored result rows not refreshed: "
+                              + ("; ".join(f"{o.name}: {o.error}" for o in bad) or "no report"))
+        collected = _results.read_results(Path(tmp) / "base" / "results.csv")
+    out_dir = nb_dir / STORED_RESULTS_DIR
+    out_dir.mkdir(exist_ok=True)
+    for name, rows in collected.groupby("notebook", sort=True):
+        _results.write_results(rows.reset_index(drop=True), out_dir / f"{name}.csv")
+    for stale in out_dir.glob("*.csv"):
+        if stale.stem not in set(collected["notebook"]):
+            stale.unlink()
+    log(f"stored the result rows of {collected['notebook'].nunique()} notebook(s) in {out_dir}")
