@@ -11,7 +11,7 @@ For each scenario the run writes, into ``<out>/<scenario>/``:
   with which parameters, how long, and how it ended; ``scenario.yaml``: the scenario file used.
 
 Scenario files (``notebooks/scenarios/<name>.yaml``) are checked against the union of every
-notebook's parameters (:mod:`econ.scenarios`) and the setups against memory
+notebook's parameters (:mod:`econ.params`) and the setups against memory
 (:mod:`econ.setups`) before any notebook runs.
 
 Notebooks run in a local process pool (one process per core by default) or, with a Dask
@@ -41,9 +41,9 @@ import threading
 import time
 from pathlib import Path
 
+from . import params as _params
 from . import report_pages as _pages
 from . import results as _results
-from . import scenarios as _scenarios
 from . import setups as _setups
 
 __all__ = ["ReportError", "NotebookOutcome", "ScenarioOutcome", "NOTEBOOKS_DIR",
@@ -132,7 +132,7 @@ def suite_schema(paths):
 
     Returns
     -------
-    (dict of str -> econ.scenarios.Schema, econ.scenarios.Schema)
+    (dict of str -> econ.params.Schema, econ.params.Schema)
 
     Raises
     ------
@@ -143,7 +143,7 @@ def suite_schema(paths):
     per, problems = {}, []
     for p in paths:
         try:
-            per[Path(p).stem] = _scenarios.Schema.from_notebook(p)
+            per[Path(p).stem] = _params.Schema.from_notebook(p)
         except (ValueError, FileNotFoundError) as exc:
             problems.append(str(exc))
         except Exception as exc:  # a notebook that is not valid JSON, ...
@@ -151,7 +151,7 @@ def suite_schema(paths):
     if problems:
         raise ReportError("cannot read the notebooks' parameters:\n  " + "\n  ".join(problems))
     try:
-        return per, _scenarios.Schema.union(*per.values()) if per else _scenarios.Schema()
+        return per, _params.Schema.union(*per.values()) if per else _params.Schema()
     except ValueError as exc:
         raise ReportError(f"notebooks disagree on a parameter: {exc}") from None
 
@@ -161,21 +161,21 @@ def load_scenarios(names, union, scenarios_dir=None):
 
     Returns
     -------
-    list of econ.scenarios.Scenario
+    list of econ.params.Scenario
     """
     d = Path(scenarios_dir) if scenarios_dir else NOTEBOOKS_DIR / "scenarios"
     names = list(names) or ["base"]
     if "all" in names:
-        available = _scenarios.scenario_names(d)
+        available = _params.scenario_names(d)
         if not available:
             raise ReportError(f"'all': no scenario files (*.yaml) in {d}")
         names = available + [n for n in names if n != "all"]
     out, problems = [], []
     for name in dict.fromkeys(names):
         try:
-            sc = _scenarios.load_scenario(name, union, folder=d)
-        except (_scenarios.ScenarioError, TypeError, OSError) as exc:
-            problems.append(str(exc) if isinstance(exc, _scenarios.ScenarioError)
+            sc = _params.load_scenario(name, union, folder=d)
+        except (_params.ScenarioError, TypeError, OSError) as exc:
+            problems.append(str(exc) if isinstance(exc, _params.ScenarioError)
                             else f"scenario {name!r}: {exc}")
             continue
         reserved = [k for k in sc.values if k in RESERVED_PARAMETERS]
@@ -193,7 +193,7 @@ def check_setups(loaded, per, names):
     the check each notebook's validation cell makes (:func:`econ.setups.setup_problems`)."""
     problems = [
         f"scenario {sc.name!r}, {name}.ipynb: {msg}" for sc in loaded for name in names
-        for msg in _setups.setup_problems(name, _scenarios.resolve_same_as(
+        for msg in _setups.setup_problems(name, _params.resolve_same_as(
             {**per[name].defaults(), **sc.for_schema(per[name])}, per[name],
             where=f"{name}.ipynb"))]
     if problems:

@@ -20,7 +20,7 @@ import signal
 import sys
 from pathlib import Path
 
-from . import scenarios as _scenarios
+from . import params as _params
 from .report_pages import chart_specs, export_html
 from .report_run import (
     NOTEBOOKS_DIR,
@@ -111,7 +111,7 @@ def main(argv=None):
             per, union = suite_schema(discover_notebooks(nb_dir))
             if args.list:
                 log(f"scenarios in {sc_dir}: "
-                    f"{', '.join(_scenarios.scenario_names(sc_dir)) or '(none)'}")
+                    f"{', '.join(_params.scenario_names(sc_dir)) or '(none)'}")
                 log(f"parameters of {len(paths)} notebook(s) in {nb_dir}:")
                 for k in sorted(union):
                     tag = "  (set by the report run)" if k in RESERVED_PARAMETERS else ""

@@ -16,7 +16,7 @@ from econ.charts import (
     tornado_chart,
     waterfall_chart,
 )
-from econ.scenarios import grid, lognormal_from_range, monte_carlo, summarize, tornado, uniform
+from econ.sensitivity import grid, lognormal_from_range, monte_carlo, summarize, tornado, uniform
 
 
 def cost_usd_per_mtok(price_usd_per_hour, throughput_tok_per_s):

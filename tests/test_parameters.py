@@ -3,7 +3,7 @@ defaults, setups that do not fit; scenario files that set nothing are refused.""
 import pytest
 
 import econ
-from econ.scenarios import ScenarioError, Schema, load_scenario
+from econ.params import ScenarioError, Schema, load_scenario
 
 CELL = '''
 usd_per_gpu_hour: float = 2.0           # (0, inf) price of one GPU-hour
