@@ -30,7 +30,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import html
-import io
 import json
 import os
 import re
@@ -208,93 +207,85 @@ def _description(path):
 
 
 # --------------------------------------------------------------------------------------------
-# One notebook, in a worker process (local pool or Dask): everything comes back as data
+# One notebook, in a worker process (local pool or Dask), written straight into the report
 # --------------------------------------------------------------------------------------------
-
-def _task(scenario, name, nb_dir, **kw):
-    return {"scenario": scenario, "name": name, "path": str(nb_dir / f"{name}.ipynb"),
-            "cwd": str(nb_dir), "parameters": {}, "results_path": False,
-            "results_inputs": None, "html": False, "images": (), "cell_timeout": 600,
-            "strip": False, "nav_html": "", **kw}
-
 
 def _mark_failure(nb, message):
     """Mark where a notebook stopped when papermill did not (dead kernel, cell timeout)."""
     import nbformat
 
-    at = next((i for i, c in enumerate(nb.cells) if c.get("metadata", {}).get(
-        "papermill", {}).get("status") in ("running", "failed")), len(nb.cells))
-    msg = html.escape(message)
+    at = next((i for i, c in enumerate(nb.cells) if c.metadata.get("papermill", {}).get(
+        "status") in ("running", "failed")), len(nb.cells))
     for i, text in ((at, f'<span id="papermill-error-cell" style="color:red">The report run '
-                         f"stopped here: {msg}</span>"),
-                    (0, f'<span style="color:red; font-size:1.6em">This run failed: {msg} '
-                        f'(<a href="#papermill-error-cell">where</a>)</span>')):
+                         f"stopped here: {html.escape(message)}</span>"),
+                    (0, f'<span style="color:red; font-size:1.6em">This run failed: '
+                        f'{html.escape(message)} (<a href="#papermill-error-cell">where</a>)'
+                        f"</span>")):
         nb.cells.insert(i, nbformat.v4.new_markdown_cell(
             text, metadata={"tags": ["papermill-error-cell-tag"]}))
 
 
 def _run_notebook(task):
-    """Execute one notebook with papermill and render its page and chart images."""
+    """Execute one notebook into ``task["out"]`` with papermill, with its page and images."""
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    t0 = time.perf_counter()
-    res = {"ok": True, "error": "", "html": None, "files": {}, "results_csv": None,
-           "charts": 0, "warnings": []}
-    with tempfile.TemporaryDirectory(prefix="econ-report-") as tmp:
-        tmp, params = Path(tmp), dict(task["parameters"])
-        if task["results_path"]:
-            params["results_path"] = str(tmp / "results.csv")
-        if task["results_inputs"] is not None:
-            (tmp / "in").mkdir()
-            for name, text in task["results_inputs"].items():
-                (tmp / "in" / f"{name}.csv").write_text(text, encoding="utf-8")
-            params["results_dir"] = str(tmp / "in")
-        executed = tmp / "executed.ipynb"
-        try:
-            with _PAPERMILL_LOCK:
-                papermill.execute_notebook(
-                    task["path"], str(executed), parameters=params, kernel_name="python3",
-                    cwd=task["cwd"], progress_bar=False, request_save_on_cell_execute=True,
-                    execution_timeout=task["cell_timeout"])
-        except PapermillExecutionError as exc:  # papermill marked the failing cell
-            res.update(ok=False, error=f"{exc.ename}: {exc.evalue}"
-                       + (f" (cell In [{exc.exec_count}])" if exc.exec_count else ""))
-        except Exception as exc:  # dead kernel, cell timeout, no kernel, bad notebook
-            res.update(ok=False, error=f"{type(exc).__name__}: "
-                       + (str(exc).strip().splitlines() or [""])[0], unmarked=True)
-        res["execute_seconds"] = time.perf_counter() - t0
-        try:
-            nb = nbformat.read(executed, as_version=4)
-        except Exception:  # not written, or cut short
-            nb = nbformat.read(task["path"], as_version=4)
-        if res.pop("unmarked", False):
-            _mark_failure(nb, res["error"])
-        if task["strip"]:  # run metadata (timestamps): re-running changes only what is computed
-            nb.metadata.pop("papermill", None)
-            for cell in nb.cells:
-                cell.metadata.pop("papermill", None)
-                cell.metadata.pop("execution", None)
-        if res["ok"] and (tmp / "results.csv").exists():
-            res["results_csv"] = (tmp / "results.csv").read_text(encoding="utf-8")
-    res.update(notebook=nbformat.writes(nb), title=_pages.notebook_title(nb, task["name"]),
-               answers=_pages.notebook_answers(nb))
+    t0, name, out = time.perf_counter(), task["name"], Path(task["out"])
+    res = {"scenario": task["scenario"], "name": name, "ok": True, "error": ""}
+    params, rows = dict(task["parameters"]), out / "results" / f"{name}.csv"
+    if task["results_path"]:
+        params["results_path"] = str(rows)
+    if task["results_dir"]:
+        params["results_dir"] = str(out / "results")
+    try:
+        with _PAPERMILL_LOCK:
+            papermill.execute_notebook(
+                task["path"], str(out / f"{name}.ipynb"), parameters=params, cwd=task["cwd"],
+                kernel_name="python3", progress_bar=False, request_save_on_cell_execute=True,
+                execution_timeout=task["cell_timeout"])
+    except PapermillExecutionError as exc:  # papermill marked the failing cell
+        res.update(ok=False, error=f"{exc.ename}: {exc.evalue}"
+                   + (f" (cell In [{exc.exec_count}])" if exc.exec_count else ""))
+    except Exception as exc:  # dead kernel, cell timeout, no kernel, bad notebook
+        res.update(ok=False, error=f"{type(exc).__name__}: "
+                   + (str(exc).strip().splitlines() or [""])[0], unmarked=True)
+    res["execute_seconds"] = time.perf_counter() - t0
+    try:
+        nb = nbformat.read(out / f"{name}.ipynb", as_version=4)
+    except Exception:  # not written, or cut short
+        nb = nbformat.read(task["path"], as_version=4)
+    if res.pop("unmarked", False):
+        _mark_failure(nb, res["error"])
+    if task["strip"]:  # run metadata (timestamps): re-running changes only what is computed
+        nb.metadata.pop("papermill", None)
+        for cell in nb.cells:
+            cell.metadata.pop("papermill", None)
+            cell.metadata.pop("execution", None)
+    nbformat.write(nb, out / f"{name}.ipynb")
+    res.update(title=_pages.notebook_title(nb, name), answers=_pages.notebook_answers(nb))
+    try:
+        res["results_rows"] = len(_results.read_results(rows)) if rows.exists() else 0
+    except ValueError as exc:
+        rows.unlink()
+        res.update(ok=False, error=f"its results table is invalid: {exc}")
     try:
         if task["html"]:
             specs = _pages.chart_specs(nb)
-            res["charts"] = len(specs)
-            res["files"], links, res["warnings"] = _pages.static_images(
-                specs, task["name"], task["images"])
-            res["html"], _ = _pages.export_html(
-                nb, title=f"{task['name']} · {task['scenario']}", image_links=links,
-                nav_html=task["nav_html"], urls=re.findall(r"https?://[^\s,;\"]+",
-                                                           res["results_csv"] or ""))
+            files, links, res["warnings"] = _pages.static_images(specs, name, task["images"])
+            for fname, data in files.items():
+                (out / fname).write_bytes(data)
+            page, res["charts"] = _pages.export_html(
+                nb, title=f"{name} · {task['scenario']}", image_links=links,
+                nav_html=task["nav_html"], urls=re.findall(
+                    r"https?://[^\s,;\"]+", rows.read_text() if rows.exists() else ""))
+            (out / f"{name}.html").write_text(page, encoding="utf-8")
+            res["images"] = list(files)
     except Exception as exc:
         if res["ok"]:
             res.update(ok=False, error=f"rendering failed: {type(exc).__name__}: {exc}")
         else:
-            res["warnings"].append(f"no HTML ({type(exc).__name__}: {exc})")
+            res.setdefault("warnings", []).append(f"no HTML ({type(exc).__name__}: {exc})")
     res["seconds"] = time.perf_counter() - t0
     return res
 
@@ -361,7 +352,8 @@ def _execute(tasks, ex, jobs, log, ready=lambda task: True):
                 res = fut.result()
             except Exception as exc:  # the worker died (the task itself catches everything)
                 res = {"ok": False, "error": f"the worker running it died ({exc!r})"}
-            yield running.pop(fut), res
+            t = running.pop(fut)
+            yield t, {"scenario": t["scenario"], "name": t["name"], **res}
 
 
 def _default_jobs():
@@ -376,20 +368,6 @@ def _bar(done, total, width=12):
 def _stamp():
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
-
-def _write(path, data):
-    """Write ``data`` to ``path`` through a temporary file and a rename: whole or not at all."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-    os.replace(tmp, path)
-
-
-# --------------------------------------------------------------------------------------------
-# The report folder: written hidden, renamed into place
-# --------------------------------------------------------------------------------------------
 
 def _alive(pid):
     try:
@@ -422,47 +400,19 @@ def _replace_dir(new, final):
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _store(st, name, res):
-    """Write one notebook's files into its scenario's partial folder; return its outcome."""
-    o = NotebookOutcome(st["sc"].name, name, res["ok"], error=res["error"],
-                        **{k: res[k] for k in ("seconds", "execute_seconds", "charts",
-                                               "warnings", "title", "answers") if k in res})
-    for fname, data in {f"{name}.ipynb": res.get("notebook"), f"{name}.html": res.get("html"),
-                        **res.get("files", {})}.items():
-        if data:
-            (st["tmp"] / fname).write_bytes(data.encode("utf-8") if isinstance(data, str)
-                                            else data)
-    o.images = list(res.get("files", {}))
-    if res.get("results_csv") is not None:
-        try:
-            st["frames"][name] = _results.read_results(io.StringIO(res["results_csv"]))
-            st["results"][name] = res["results_csv"]
-            o.results_rows = len(st["frames"][name])
-        except ValueError as exc:
-            o.ok, o.error = False, f"its results table is invalid: {exc}"
-    st["outcomes"][name] = o
-    return o
-
-
-def _finish(st, names, union, out, log, compare):
+def _finish(sc, tmp, outcomes, union, out, log, compare, t0):
     """Collect the results, write the index, and rename the report into place (or keep it as
     ``<scenario>.failed``)."""
-    import pandas as pd
-
-    sc, tmp = st["sc"], st["tmp"]
-    outcomes = [st["outcomes"][n] for n in names]
     ok = all(o.ok for o in outcomes)
-    frames = [st["frames"][n] for n in names if n in st["frames"]]
-    collected = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=_results.RESULT_COLUMNS)
-    try:
-        collected = _results.validate_results(collected) if frames else collected
-    except ValueError as exc:  # e.g. two notebooks writing the same row
-        ok = False
+    try:  # every notebook's rows, checked together (two notebooks writing one row ...)
+        collected = _results.collect_results(tmp / "results")
+    except ValueError as exc:
+        ok, collected = False, _results.collect_results(tmp)  # no *.csv there: empty
         outcomes[-1].warnings.append(f"collected results invalid: {exc}")
         log(f"{sc.name}: the collected results are invalid: {exc}")
+    shutil.rmtree(tmp / "results")
     collected.to_csv(tmp / "results.csv", index=False)
-    seconds = time.perf_counter() - st["t0"]
+    seconds = time.perf_counter() - t0
     final, failed = out / sc.name, out / f"{sc.name}.failed"
     (tmp / "scenario.yaml").write_text(sc.path.read_text(encoding="utf-8") if sc.path else "",
                                        encoding="utf-8")
@@ -477,12 +427,11 @@ def _finish(st, names, union, out, log, compare):
         good_report=sc.name if final.exists() else None, run_seconds=seconds,
         compare_href=f"../{COMPARE_PAGE}" if compare else None, stamp=_stamp()),
         encoding="utf-8")
+    _replace_dir(tmp, final if ok else failed)
     if ok:
-        _replace_dir(tmp, final)
         shutil.rmtree(failed, ignore_errors=True)
         log(f"{sc.name}: report complete: {final / 'index.html'}")
     else:
-        _replace_dir(tmp, failed)
         for o in outcomes:
             if not o.ok:
                 log(f"{sc.name}: notebook {o.name!r} failed: {o.error}")
@@ -490,6 +439,13 @@ def _finish(st, names, union, out, log, compare):
             + (f"the previous report {final} is unchanged" if final.exists() else
                "there is no previous report"))
     return ScenarioOutcome(sc.name, ok, final if ok else failed, outcomes, seconds)
+
+
+def _task(scenario, name, nb_dir, out, **kw):
+    return {"scenario": scenario, "name": name, "path": str(nb_dir / f"{name}.ipynb"),
+            "cwd": str(nb_dir), "out": str(out), "parameters": {}, "results_path": False,
+            "results_dir": False, "html": False, "images": (), "cell_timeout": 600,
+            "strip": False, "nav_html": "", **kw}
 
 
 # --------------------------------------------------------------------------------------------
@@ -515,8 +471,8 @@ def run_reports(scenarios=("base",), *, out="reports", notebooks_dir=None, scena
     jobs : int, optional
         Notebooks run at once (default: the machine's cores; with Dask: its workers).
     dask_address : str, optional
-        A Dask scheduler (``tcp://host:8786``) to run the notebooks on; its workers need the
-        repository at the same path.
+        A Dask scheduler (``tcp://host:8786``) to run the notebooks on; its workers write the
+        report themselves: they need the repository and ``out`` at the same paths.
     images : tuple of str
         Static image formats written for each chart (``"svg"``, ``"png"``).
     cell_timeout : float or None
@@ -558,46 +514,49 @@ def run_reports(scenarios=("base",), *, out="reports", notebooks_dir=None, scena
         raise ReportError(f"cannot write to the output folder {str(out)!r}: "
                           f"{exc.strerror or exc}") from None
     _clean_stale(out)
-    state = {sc.name: {"sc": sc, "outcomes": {}, "results": {}, "frames": {}, "t0": t_start}
-             for sc in loaded}
-    tasks = [_task(sc.name, n, nb_dir, parameters=sc.for_schema(per[n]),
-                   results_path="results_path" in per[n], html=True, images=images,
-                   results_inputs=state[sc.name]["results"] if "results_dir" in per[n] else None,
-                   cell_timeout=cell_timeout, nav_html='<a href="index.html">&larr; report '
-                   f'index</a> · scenario <code>{html.escape(sc.name)}</code>')
-             for sc in loaded for n in names]
-
-    def ready(t):  # a scenario's summary runs over the others' results
-        return t["name"] != SUMMARY_NOTEBOOK or len(state[t["scenario"]]["outcomes"]) == len(
-            [n for n in names if n != SUMMARY_NOTEBOOK])
-
-    finished = []
-    with _pool(jobs, len(tasks), dask_address) as (ex, n_jobs, kind):
+    tmp, outcomes, finished = {}, {sc.name: [] for sc in loaded}, []
+    n_others = len([n for n in names if n != SUMMARY_NOTEBOOK])
+    with _pool(jobs, len(names) * len(loaded), dask_address) as (ex, n_jobs, kind):
         try:
-            for st in state.values():
-                st["tmp"] = Path(tempfile.mkdtemp(dir=out, prefix=f".{st['sc'].name}.partial-"
-                                                  f"{os.getpid()}-"))
+            for sc in loaded:
+                tmp[sc.name] = Path(tempfile.mkdtemp(dir=out, prefix=f".{sc.name}.partial-"
+                                                     f"{os.getpid()}-"))
+                (tmp[sc.name] / "results").mkdir()
+            tasks = [_task(sc.name, n, nb_dir, tmp[sc.name], parameters=sc.for_schema(per[n]),
+                           results_path="results_path" in per[n], html=True, images=images,
+                           results_dir="results_dir" in per[n], cell_timeout=cell_timeout,
+                           nav_html='<a href="index.html">&larr; report index</a> · scenario '
+                                    f"<code>{html.escape(sc.name)}</code>")
+                     for sc in loaded for n in names]
             log(f"running {len(names)} notebook(s) x {len(loaded)} scenario(s) "
-                f"({', '.join(state)}) on {n_jobs} {kind}")
-            for done, (t, res) in enumerate(_execute(tasks, ex, n_jobs, log, ready), start=1):
-                st = state[t["scenario"]]
-                o = _store(st, t["name"], res)
-                log(f"[{done}/{len(tasks)} {_bar(done, len(tasks))}] {t['scenario']}/{o.name}: "
-                    f"{'ok' if o.ok else 'FAILED: ' + o.error} ({o.seconds:.1f} s)")
-                if len(st["outcomes"]) == len(names):
-                    finished.append(_finish(st, names, union, out, log, len(loaded) > 1))
+                f"({', '.join(tmp)}) on {n_jobs} {kind}")
+            # a scenario's summary runs over its other notebooks' results
+            for done, (t, res) in enumerate(_execute(tasks, ex, n_jobs, log, lambda t: t[
+                    "name"] != SUMMARY_NOTEBOOK or len(outcomes[t["scenario"]]) == n_others), 1):
+                mine = outcomes[t["scenario"]]
+                mine.append(NotebookOutcome(**res))
+                log(f"[{done}/{len(tasks)} {_bar(done, len(tasks))}] {t['scenario']}/{t['name']}"
+                    f": {'ok' if res['ok'] else 'FAILED: ' + res['error']} "
+                    f"({mine[-1].seconds:.1f} s)")
+                if len(mine) == len(names):
+                    sc = next(sc for sc in loaded if sc.name == t["scenario"])
+                    mine.sort(key=lambda o: names.index(o.name))
+                    finished.append(_finish(sc, tmp[sc.name], mine, union, out, log,
+                                            len(loaded) > 1, t_start))
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 log("interrupted: stopping the notebooks; no partial report is kept")
-            for st in state.values():
-                shutil.rmtree(st.get("tmp", out / ".none"), ignore_errors=True)
+            for folder in tmp.values():
+                shutil.rmtree(folder, ignore_errors=True)
             raise
     if len(finished) > 1:
-        done = {s.name: s for s in finished}
-        _write(out / COMPARE_PAGE, _pages.compare_html(
-            [(sc.name, _description(sc.path), done[sc.name].ok,
-              f"{done[sc.name].report_dir.name}/index.html", done[sc.name].notebooks)
-             for sc in loaded], stamp=_stamp()))
+        page = _pages.compare_html([(s.name, _description(sc.path), s.ok,
+                                     f"{s.report_dir.name}/index.html", s.notebooks)
+                                    for sc in loaded for s in finished if s.name == sc.name],
+                                   stamp=_stamp())
+        with tempfile.NamedTemporaryFile("w", dir=out, delete=False, encoding="utf-8") as fh:
+            fh.write(page)
+        os.replace(fh.name, out / COMPARE_PAGE)
         log(f"scenarios compared: {out / COMPARE_PAGE}")
     for so in finished:
         log(f"time per notebook ({so.name}):")
@@ -629,20 +588,23 @@ def run_in_place(*, notebooks_dir=None, notebooks=None, jobs=None, cell_timeout=
     if SUMMARY_NOTEBOOK in names:
         refresh_stored_results(notebooks_dir=nb_dir, jobs=jobs, cell_timeout=cell_timeout,
                                log=log)
-    tasks = [_task("in-place", n, nb_dir, cell_timeout=cell_timeout, strip=True) for n in names]
     outcomes = []
-    with _pool(jobs, len(names)) as (ex, n_jobs, kind):
+    with tempfile.TemporaryDirectory(dir=nb_dir, prefix=".in-place-") as tmp, \
+            _pool(jobs, len(names)) as (ex, n_jobs, kind):
         log(f"re-executing {len(names)} notebook(s) in place on {n_jobs} {kind}")
+        tasks = [_task("in-place", n, nb_dir, tmp, cell_timeout=cell_timeout, strip=True)
+                 for n in names]
         for done, (t, res) in enumerate(_execute(tasks, ex, n_jobs, log), start=1):
-            o = NotebookOutcome("in-place", t["name"], res["ok"], error=res["error"],
-                                seconds=res.get("seconds", 0.0))
-            if res.get("notebook"):
-                _write((nb_dir if o.ok else Path(failed_dir)) / f"{o.name}.ipynb",
-                       res["notebook"])
-            outcomes.append(o)
-            log(f"[{done}/{len(names)} {_bar(done, len(names))}] {o.name}: "
-                f"{'saved' if o.ok else 'FAILED (kept as it was): ' + o.error} "
-                f"({o.seconds:.1f} s)")
+            outcomes.append(NotebookOutcome(**res))
+            executed = Path(tmp) / f"{t['name']}.ipynb"
+            if res["ok"]:
+                os.replace(executed, nb_dir / executed.name)
+            elif executed.exists():
+                Path(failed_dir).mkdir(parents=True, exist_ok=True)
+                shutil.copy(executed, Path(failed_dir) / executed.name)
+            log(f"[{done}/{len(names)} {_bar(done, len(names))}] {t['name']}: "
+                f"{'saved' if res['ok'] else 'FAILED (kept as it was): ' + res['error']} "
+                f"({outcomes[-1].seconds:.1f} s)")
     log(f"total {time.perf_counter() - t_start:.1f} s")
     return outcomes
 
@@ -666,11 +628,11 @@ def refresh_stored_results(*, notebooks_dir=None, jobs=None, cell_timeout=600, l
             raise ReportError("stored result rows not refreshed: "
                               + ("; ".join(f"{o.name}: {o.error}" for o in bad) or "no report"))
         collected = _results.read_results(Path(tmp) / "base" / "results.csv")
-    out_dir = nb_dir / STORED_RESULTS_DIR
-    out_dir.mkdir(exist_ok=True)
+    (nb_dir / STORED_RESULTS_DIR).mkdir(exist_ok=True)
+    for stale in (nb_dir / STORED_RESULTS_DIR).glob("*.csv"):
+        stale.unlink()
     for name, rows in collected.groupby("notebook", sort=True):
-        _results.write_results(rows.reset_index(drop=True), out_dir / f"{name}.csv")
-    for stale in out_dir.glob("*.csv"):
-        if stale.stem not in set(collected["notebook"]):
-            stale.unlink()
-    log(f"stored the result rows of {collected['notebook'].nunique()} notebook(s) in {out_dir}")
+        _results.write_results(rows.reset_index(drop=True),
+                               nb_dir / STORED_RESULTS_DIR / f"{name}.csv")
+    log(f"stored the result rows of {collected['notebook'].nunique()} notebook(s) in "
+        f"{nb_dir / STORED_RESULTS_DIR}")
