@@ -40,7 +40,8 @@ from . import setups as _setups
 __all__ = [
     "ScenarioError", "Param", "Schema", "Scenario", "SCENARIO_DIR", "SCENARIO_NAME_PATTERN",
     "load_scenario", "validate_params", "scenario_names", "notebook_parameters",
-    "injected_parameter_names", "resolve_same_as",
+    "injected_parameter_names", "resolve_same_as", "suite_schema", "load_scenarios",
+    "scenario_setup_problems",
 ]
 
 #: Folder of the shipped scenario files.
@@ -536,6 +537,13 @@ class Scenario:
         s = _as_schema(schema)
         return {k: v for k, v in self.values.items() if k in s}
 
+    @property
+    def description(self):
+        """The first paragraph of comment lines at the top of the file ("" without one)."""
+        text = self.path.read_text(encoding="utf-8") if self.path else ""
+        m = re.match(r"\s*((?:#[^\n]*\S[^\n]*\n)+)", text + "\n")
+        return " ".join(ln.lstrip("#").strip() for ln in m.group(1).splitlines()) if m else ""
+
 
 class _UniqueKeyLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that refuses a key given twice (safe_load keeps the last silently)."""
@@ -821,3 +829,107 @@ def notebook_parameters(namespace, notebook):
     if problems:
         raise ScenarioError(f"{where}: " + "; ".join(problems))
     return params
+
+
+# --------------------------------------------------------------------------------------------
+# A suite of notebooks: what a scenario file may set, checked before anything runs
+# --------------------------------------------------------------------------------------------
+
+def suite_schema(paths):
+    """Each notebook's parameter schema and their union (the names a scenario file may set).
+
+    Parameters
+    ----------
+    paths : iterable of str or Path
+        The notebooks.
+
+    Returns
+    -------
+    (dict of str -> Schema, Schema)
+        Schemas by notebook name (file stem), and :meth:`Schema.union` of all of them.
+
+    Raises
+    ------
+    ScenarioError
+        Every parameters cell that cannot be read, in one message, or two notebooks that
+        declare one parameter with different types or defaults.
+    """
+    per, problems = {}, []
+    for p in paths:
+        try:
+            per[Path(p).stem] = Schema.from_notebook(p)
+        except (ValueError, FileNotFoundError) as exc:
+            problems.append(str(exc))
+        except Exception as exc:  # a notebook that is not valid JSON, ...
+            problems.append(f"{p}: cannot read its parameters ({type(exc).__name__}: {exc})")
+    if problems:
+        raise ScenarioError("cannot read the notebooks' parameters:\n  " + "\n  ".join(problems))
+    try:
+        return per, Schema.union(*per.values()) if per else Schema()
+    except ValueError as exc:
+        raise ScenarioError(f"notebooks disagree on a parameter: {exc}") from None
+
+
+def load_scenarios(names, schema, folder=None, reserved=()):
+    """Several scenario files checked against one schema; every problem of every file at once.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Scenario names (:func:`load_scenario`); ``"all"`` is every file in ``folder``; none
+        means ``["base"]``.
+    schema : Schema
+        What the files may set (the union of :func:`suite_schema`).
+    folder : str or Path, optional
+        Folder of ``<name>.yaml`` (default :data:`SCENARIO_DIR`).
+    reserved : iterable of str
+        Parameters the caller sets itself, which a file may not.
+
+    Returns
+    -------
+    list of Scenario
+    """
+    names = list(names) or ["base"]
+    if "all" in names:
+        available = scenario_names(folder)
+        if not available:
+            raise ScenarioError(f"'all': no scenario files (*.yaml) in {folder or SCENARIO_DIR}")
+        names = available + [n for n in names if n != "all"]
+    out, problems = [], []
+    for name in dict.fromkeys(names):
+        try:
+            out.append(load_scenario(name, schema, folder=folder))
+        except (ScenarioError, TypeError, OSError) as exc:
+            problems.append(str(exc) if isinstance(exc, ScenarioError) else f"scenario {name!r}: "
+                            f"{exc}")
+            continue
+        problems += [f"{out[-1].path}: key {k!r}: set by the report run itself; remove it from "
+                     f"the scenario file" for k in out[-1].values if k in reserved][:1]
+    if problems:
+        raise ScenarioError("invalid scenario:\n  " + "\n  ".join(problems))
+    return out
+
+
+def scenario_setup_problems(scenarios, schemas, names=None):
+    """What cannot run: each scenario's setup for each notebook, checked against memory.
+
+    A notebook's parameters are its defaults overridden by the scenario, ``same as`` defaults
+    resolved, then :func:`econ.setups.setup_problems` (the check its validation cell makes).
+
+    Parameters
+    ----------
+    scenarios : list of Scenario
+    schemas : dict of str -> Schema
+        Each notebook's schema (:func:`suite_schema`).
+    names : iterable of str, optional
+        Only these notebooks.
+
+    Returns
+    -------
+    list of str
+        One line per problem, naming the scenario and the notebook; empty when all fit.
+    """
+    return [f"scenario {sc.name!r}, {name}.ipynb: {msg}" for sc in scenarios
+            for name in (names or schemas) for msg in _setups.setup_problems(
+                name, resolve_same_as({**schemas[name].defaults(), **sc.for_schema(
+                    schemas[name])}, schemas[name], where=f"{name}.ipynb"))]

@@ -43,11 +43,10 @@ from pathlib import Path
 from . import params as _params
 from . import report_pages as _pages
 from . import results as _results
-from . import setups as _setups
 
 __all__ = ["ReportError", "NotebookOutcome", "ScenarioOutcome", "NOTEBOOKS_DIR",
            "SUMMARY_NOTEBOOK", "RESERVED_PARAMETERS", "COMPARE_PAGE", "discover_notebooks",
-           "suite_schema", "load_scenarios", "check_setups", "run_reports", "run_in_place",
+           "run_reports", "run_in_place",
            "refresh_stored_results"]
 
 #: The notebooks of the suite.
@@ -124,86 +123,6 @@ def discover_notebooks(notebooks_dir=None, names=None):
     if not found:
         raise ReportError(f"no notebooks (*.ipynb) in {d}")
     return [found[n] for n in sorted(found, key=lambda n: (n == SUMMARY_NOTEBOOK, n))]
-
-
-def suite_schema(paths):
-    """Per-notebook parameter schemas and their union (the names a scenario may set).
-
-    Returns
-    -------
-    (dict of str -> econ.params.Schema, econ.params.Schema)
-
-    Raises
-    ------
-    ReportError
-        A parameters cell that cannot be read, or two notebooks that declare one parameter
-        with different types or defaults.
-    """
-    per, problems = {}, []
-    for p in paths:
-        try:
-            per[Path(p).stem] = _params.Schema.from_notebook(p)
-        except (ValueError, FileNotFoundError) as exc:
-            problems.append(str(exc))
-        except Exception as exc:  # a notebook that is not valid JSON, ...
-            problems.append(f"{p}: cannot read its parameters ({type(exc).__name__}: {exc})")
-    if problems:
-        raise ReportError("cannot read the notebooks' parameters:\n  " + "\n  ".join(problems))
-    try:
-        return per, _params.Schema.union(*per.values()) if per else _params.Schema()
-    except ValueError as exc:
-        raise ReportError(f"notebooks disagree on a parameter: {exc}") from None
-
-
-def load_scenarios(names, union, scenarios_dir=None):
-    """Load and validate scenario files (``"all"``: every file); every problem in one error.
-
-    Returns
-    -------
-    list of econ.params.Scenario
-    """
-    d = Path(scenarios_dir) if scenarios_dir else NOTEBOOKS_DIR / "scenarios"
-    names = list(names) or ["base"]
-    if "all" in names:
-        available = _params.scenario_names(d)
-        if not available:
-            raise ReportError(f"'all': no scenario files (*.yaml) in {d}")
-        names = available + [n for n in names if n != "all"]
-    out, problems = [], []
-    for name in dict.fromkeys(names):
-        try:
-            sc = _params.load_scenario(name, union, folder=d)
-        except (_params.ScenarioError, TypeError, OSError) as exc:
-            problems.append(str(exc) if isinstance(exc, _params.ScenarioError)
-                            else f"scenario {name!r}: {exc}")
-            continue
-        reserved = [k for k in sc.values if k in RESERVED_PARAMETERS]
-        if reserved:
-            problems.append(f"{sc.path}: key {reserved[0]!r}: set by the report run itself; "
-                            f"remove it from the scenario file")
-        out.append(sc)
-    if problems:
-        raise ReportError("invalid scenario:\n  " + "\n  ".join(problems))
-    return out
-
-
-def check_setups(loaded, per, names):
-    """Each scenario's setups fit in memory for every notebook that runs (else ReportError):
-    the check each notebook's validation cell makes (:func:`econ.setups.setup_problems`)."""
-    problems = [
-        f"scenario {sc.name!r}, {name}.ipynb: {msg}" for sc in loaded for name in names
-        for msg in _setups.setup_problems(name, _params.resolve_same_as(
-            {**per[name].defaults(), **sc.for_schema(per[name])}, per[name],
-            where=f"{name}.ipynb"))]
-    if problems:
-        raise ReportError("setups that cannot run:\n  " + "\n  ".join(problems))
-
-
-def _description(path):
-    """The first paragraph of comment lines at the top of a scenario file."""
-    text = Path(path).read_text(encoding="utf-8") if path else ""
-    m = re.match(r"\s*((?:#[^\n]*\S[^\n]*\n)+)", text + "\n")
-    return " ".join(ln.lstrip("#").strip() for ln in m.group(1).splitlines()) if m else ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -423,7 +342,7 @@ def _finish(sc, tmp, outcomes, union, out, log, compare, t0):
     }, indent=1, default=str), encoding="utf-8")
     (tmp / "index.html").write_text(_pages.index_html(
         sc, outcomes, collected, complete=ok, params=sc.values, schema=union,
-        description=_description(sc.path), reserved=RESERVED_PARAMETERS,
+        description=sc.description, reserved=RESERVED_PARAMETERS,
         good_report=sc.name if final.exists() else None, run_seconds=seconds,
         compare_href=f"../{COMPARE_PAGE}" if compare else None, stamp=_stamp()),
         encoding="utf-8")
@@ -497,10 +416,12 @@ def run_reports(scenarios=("base",), *, out="reports", notebooks_dir=None, scena
     sc_dir = Path(scenarios_dir).resolve() if scenarios_dir else nb_dir / "scenarios"
     paths = discover_notebooks(nb_dir, notebooks)
     # a scenario file is for the whole suite: checked against every notebook's parameters
-    per, union = suite_schema(discover_notebooks(nb_dir))
-    loaded = load_scenarios(scenarios, union, sc_dir)
+    per, union = _params.suite_schema(discover_notebooks(nb_dir))
+    loaded = _params.load_scenarios(scenarios, union, sc_dir, RESERVED_PARAMETERS)
     names = [p.stem for p in paths]
-    check_setups(loaded, per, names)
+    problems = _params.scenario_setup_problems(loaded, per, names)
+    if problems:
+        raise ReportError("setups that cannot run:\n  " + "\n  ".join(problems))
     images = tuple(dict.fromkeys(images or ()))
     if set(images) - {"svg", "png"}:
         raise ReportError(f"image formats must be 'svg' or 'png', got {list(images)}")
@@ -550,7 +471,7 @@ def run_reports(scenarios=("base",), *, out="reports", notebooks_dir=None, scena
                 shutil.rmtree(folder, ignore_errors=True)
             raise
     if len(finished) > 1:
-        page = _pages.compare_html([(s.name, _description(sc.path), s.ok,
+        page = _pages.compare_html([(s.name, sc.description, s.ok,
                                      f"{s.report_dir.name}/index.html", s.notebooks)
                                     for sc in loaded for s in finished if s.name == sc.name],
                                    stamp=_stamp())
@@ -583,7 +504,7 @@ def run_in_place(*, notebooks_dir=None, notebooks=None, jobs=None, cell_timeout=
     t_start = time.perf_counter()
     nb_dir = Path(notebooks_dir).resolve() if notebooks_dir else NOTEBOOKS_DIR
     paths = discover_notebooks(nb_dir, notebooks)
-    suite_schema(paths)  # readable parameters cells, before anything runs
+    _params.suite_schema(paths)  # readable parameters cells, before anything runs
     names = [p.stem for p in paths]
     if SUMMARY_NOTEBOOK in names:
         refresh_stored_results(notebooks_dir=nb_dir, jobs=jobs, cell_timeout=cell_timeout,

@@ -20,18 +20,21 @@ import signal
 import sys
 from pathlib import Path
 
-from . import params as _params
+from .params import (
+    ScenarioError,
+    load_scenarios,
+    scenario_names,
+    scenario_setup_problems,
+    suite_schema,
+)
 from .report_pages import chart_specs, export_html
 from .report_run import (
     NOTEBOOKS_DIR,
     RESERVED_PARAMETERS,
     ReportError,
-    check_setups,
     discover_notebooks,
-    load_scenarios,
     run_in_place,
     run_reports,
-    suite_schema,
 )
 
 __all__ = ["main", "chart_specs", "export_html", "run_reports", "run_in_place",
@@ -111,15 +114,17 @@ def main(argv=None):
             per, union = suite_schema(discover_notebooks(nb_dir))
             if args.list:
                 log(f"scenarios in {sc_dir}: "
-                    f"{', '.join(_params.scenario_names(sc_dir)) or '(none)'}")
+                    f"{', '.join(scenario_names(sc_dir)) or '(none)'}")
                 log(f"parameters of {len(paths)} notebook(s) in {nb_dir}:")
                 for k in sorted(union):
                     tag = "  (set by the report run)" if k in RESERVED_PARAMETERS else ""
                     log(f"  {k}: {union[k].allowed()} = {union[k].default!r}  # "
                         f"{union[k].help}{tag}")
             if args.check:
-                loaded = load_scenarios(args.scenarios, union, sc_dir)
-                check_setups(loaded, per, [p.stem for p in paths])
+                loaded = load_scenarios(args.scenarios, union, sc_dir, RESERVED_PARAMETERS)
+                problems = scenario_setup_problems(loaded, per, [p.stem for p in paths])
+                if problems:
+                    raise ReportError("setups that cannot run:\n  " + "\n  ".join(problems))
                 log(f"ok: {', '.join(s.name for s in loaded)} valid for {len(paths)} "
                     f"notebook(s)")
             return 0
@@ -129,7 +134,7 @@ def main(argv=None):
                 args.scenarios, out=args.out, notebooks_dir=nb_dir, scenarios_dir=sc_dir,
                 notebooks=args.notebooks, jobs=args.jobs, dask_address=args.dask_address,
                 images=images, cell_timeout=args.cell_timeout, log=log) for o in s.notebooks]
-    except ReportError as exc:
+    except (ReportError, ScenarioError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # disk full, folder removed under the run ...

@@ -167,7 +167,7 @@ def scen_dir(tmp_path):
 def _check(scen_dir, *names, notebooks=("chart", "broken")):
     paths = reports.discover_notebooks(FIXTURES, notebooks)
     _, union = reports.suite_schema(paths)
-    return reports.load_scenarios(names, union, scen_dir)
+    return reports.load_scenarios(names, union, scen_dir, reports.RESERVED_PARAMETERS)
 
 
 @pytest.mark.parametrize("text, words", [
@@ -183,7 +183,7 @@ def _check(scen_dir, *names, notebooks=("chart", "broken")):
 ])
 def test_bad_scenario_is_rejected_naming_file_key_problem(scen_dir, text, words):
     (scen_dir / "bad.yaml").write_text(text)
-    with pytest.raises(reports.ReportError) as exc:
+    with pytest.raises(econ.ScenarioError) as exc:
         _check(scen_dir, "bad")
     msg = str(exc.value)
     assert "bad.yaml" in msg
@@ -193,7 +193,7 @@ def test_bad_scenario_is_rejected_naming_file_key_problem(scen_dir, text, words)
 
 @pytest.mark.parametrize("name", ["../x", "/etc/passwd", "base.yaml", "a/b", "..", "Base"])
 def test_scenario_names_cannot_leave_the_folder(scen_dir, name):
-    with pytest.raises(reports.ReportError, match="not allowed"):
+    with pytest.raises(econ.ScenarioError, match="not allowed"):
         _check(scen_dir, name)
 
 
@@ -201,14 +201,14 @@ def test_symlink_out_of_the_folder_is_rejected(scen_dir, tmp_path):
     outside = tmp_path / "outside.yaml"
     outside.write_text("scale: 2.0\n")
     (scen_dir / "sneaky.yaml").symlink_to(outside)
-    with pytest.raises(reports.ReportError, match="outside"):
+    with pytest.raises(econ.ScenarioError, match="outside"):
         _check(scen_dir, "sneaky")
 
 
 def test_all_problems_reported_together_and_all_expands(scen_dir):
     (scen_dir / "a.yaml").write_text("scale: x\n")
     (scen_dir / "b.yaml").write_text("nope: 1\n")
-    with pytest.raises(reports.ReportError) as exc:
+    with pytest.raises(econ.ScenarioError) as exc:
         _check(scen_dir, "all")
     assert "a.yaml" in str(exc.value) and "b.yaml" in str(exc.value)
     (scen_dir / "a.yaml").write_text("scale: 3  # an int is fine for a float\n")
@@ -219,7 +219,7 @@ def test_all_problems_reported_together_and_all_expands(scen_dir):
 
 
 def test_unknown_scenario_and_notebook(scen_dir):
-    with pytest.raises(reports.ReportError, match="unknown scenario 'nope'"):
+    with pytest.raises(econ.ScenarioError, match="unknown scenario 'nope'"):
         _check(scen_dir, "nope")
     with pytest.raises(reports.ReportError, match=r"unknown notebook\(s\) \['nope'\]"):
         reports.discover_notebooks(FIXTURES, ["nope"])
