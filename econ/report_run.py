@@ -46,8 +46,7 @@ from . import results as _results
 
 __all__ = ["ReportError", "NotebookOutcome", "ScenarioOutcome", "NOTEBOOKS_DIR",
            "SUMMARY_NOTEBOOK", "RESERVED_PARAMETERS", "COMPARE_PAGE", "discover_notebooks",
-           "run_reports", "run_in_place",
-           "refresh_stored_results"]
+           "run_reports", "run_in_place"]
 
 #: The notebooks of the suite.
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
@@ -176,11 +175,18 @@ def _run_notebook(task):
         nb = nbformat.read(task["path"], as_version=4)
     if res.pop("unmarked", False):
         _mark_failure(nb, res["error"])
-    if task["strip"]:  # run metadata (timestamps): re-running changes only what is computed
+    if task["strip"]:  # as run by hand: no injected cell, no run metadata (timestamps)
         nb.metadata.pop("papermill", None)
+        nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+        count = 0
         for cell in nb.cells:
             cell.metadata.pop("papermill", None)
             cell.metadata.pop("execution", None)
+            if cell.get("execution_count"):
+                count += 1
+                cell.execution_count = count
+                for o in cell.outputs:
+                    o.update({"execution_count": count} if "execution_count" in o else {})
     nbformat.write(nb, out / f"{name}.ipynb")
     res.update(title=_pages.notebook_title(nb, name), answers=_pages.notebook_answers(nb))
     try:
@@ -411,14 +417,12 @@ def run_reports(scenarios=("base",), *, out="reports", notebooks_dir=None, scena
     KeyboardInterrupt
         The notebooks were stopped and the partial output removed; previous reports stay.
     """
-    t_start = time.perf_counter()
     nb_dir = Path(notebooks_dir).resolve() if notebooks_dir else NOTEBOOKS_DIR
     sc_dir = Path(scenarios_dir).resolve() if scenarios_dir else nb_dir / "scenarios"
-    paths = discover_notebooks(nb_dir, notebooks)
+    names = [p.stem for p in discover_notebooks(nb_dir, notebooks)]
     # a scenario file is for the whole suite: checked against every notebook's parameters
     per, union = _params.suite_schema(discover_notebooks(nb_dir))
     loaded = _params.load_scenarios(scenarios, union, sc_dir, RESERVED_PARAMETERS)
-    names = [p.stem for p in paths]
     problems = _params.scenario_setup_problems(loaded, per, names)
     if problems:
         raise ReportError("setups that cannot run:\n  " + "\n  ".join(problems))
@@ -435,6 +439,13 @@ def run_reports(scenarios=("base",), *, out="reports", notebooks_dir=None, scena
         raise ReportError(f"cannot write to the output folder {str(out)!r}: "
                           f"{exc.strerror or exc}") from None
     _clean_stale(out)
+    return _run(loaded, per, union, names, nb_dir, out, jobs, dask_address, log,
+                images=images, cell_timeout=cell_timeout, html=True)
+
+
+def _run(loaded, per, union, names, nb_dir, out, jobs, dask_address, log, **task):
+    """Run ``names`` under each scenario of ``loaded`` into ``out``; see :func:`run_reports`."""
+    t_start = time.perf_counter()
     tmp, outcomes, finished = {}, {sc.name: [] for sc in loaded}, []
     n_others = len([n for n in names if n != SUMMARY_NOTEBOOK])
     with _pool(jobs, len(names) * len(loaded), dask_address) as (ex, n_jobs, kind):
@@ -444,8 +455,8 @@ def run_reports(scenarios=("base",), *, out="reports", notebooks_dir=None, scena
                                                      f"{os.getpid()}-"))
                 (tmp[sc.name] / "results").mkdir()
             tasks = [_task(sc.name, n, nb_dir, tmp[sc.name], parameters=sc.for_schema(per[n]),
-                           results_path="results_path" in per[n], html=True, images=images,
-                           results_dir="results_dir" in per[n], cell_timeout=cell_timeout,
+                           results_path="results_path" in per[n],
+                           results_dir="results_dir" in per[n], **task,
                            nav_html='<a href="index.html">&larr; report index</a> · scenario '
                                     f"<code>{html.escape(sc.name)}</code>")
                      for sc in loaded for n in names]
@@ -493,67 +504,40 @@ def run_in_place(*, notebooks_dir=None, notebooks=None, jobs=None, cell_timeout=
     """Re-execute the stored notebooks with their defaults and save them where they are.
 
     A notebook is replaced only when it ran to the end; a failing one stays as it was and its
-    partial copy (failing cell marked) goes to ``failed_dir``. Run metadata (timestamps) is
-    left out so that re-running changes only what the code computes. The summary's stored
-    result rows are refreshed first (:func:`refresh_stored_results`).
+    partial copy (failing cell marked) goes to ``failed_dir``. The cell papermill injects (the
+    result rows' path) and the run metadata (timestamps) are left out, so that re-running
+    changes only what the code computes. The result rows of each notebook that ran to the end
+    are stored in ``<notebooks_dir>/results/<notebook>.csv``, which the stored summary reads
+    (it runs after the others, over their fresh rows).
 
     Returns
     -------
     list of NotebookOutcome
     """
-    t_start = time.perf_counter()
     nb_dir = Path(notebooks_dir).resolve() if notebooks_dir else NOTEBOOKS_DIR
-    paths = discover_notebooks(nb_dir, notebooks)
-    _params.suite_schema(paths)  # readable parameters cells, before anything runs
-    names = [p.stem for p in paths]
-    if SUMMARY_NOTEBOOK in names:
-        refresh_stored_results(notebooks_dir=nb_dir, jobs=jobs, cell_timeout=cell_timeout,
-                               log=log)
-    outcomes = []
-    with tempfile.TemporaryDirectory(dir=nb_dir, prefix=".in-place-") as tmp, \
-            _pool(jobs, len(names)) as (ex, n_jobs, kind):
-        log(f"re-executing {len(names)} notebook(s) in place on {n_jobs} {kind}")
-        tasks = [_task("in-place", n, nb_dir, tmp, cell_timeout=cell_timeout, strip=True)
-                 for n in names]
-        for done, (t, res) in enumerate(_execute(tasks, ex, n_jobs, log), start=1):
-            outcomes.append(NotebookOutcome(**res))
-            executed = Path(tmp) / f"{t['name']}.ipynb"
-            if res["ok"]:
+    every = [p.stem for p in discover_notebooks(nb_dir)]
+    names = [p.stem for p in discover_notebooks(nb_dir, notebooks)]
+    if SUMMARY_NOTEBOOK in names and len(names) < len(every):
+        raise ReportError(f"--in-place: the {SUMMARY_NOTEBOOK} notebook reads the others' "
+                          f"fresh result rows: run it with all of them")
+    per, union = _params.suite_schema(discover_notebooks(nb_dir))
+    with tempfile.TemporaryDirectory(dir=nb_dir, prefix=".in-place-") as tmp:
+        [run] = _run([_params.Scenario("in-place", None, {})], per, union, names, nb_dir,
+                     Path(tmp), jobs, None, log, cell_timeout=cell_timeout, strip=True)
+        for o in run.notebooks:
+            executed = run.report_dir / f"{o.name}.ipynb"
+            if o.ok:
                 os.replace(executed, nb_dir / executed.name)
             elif executed.exists():
                 Path(failed_dir).mkdir(parents=True, exist_ok=True)
                 shutil.copy(executed, Path(failed_dir) / executed.name)
-            log(f"[{done}/{len(names)} {_bar(done, len(names))}] {t['name']}: "
-                f"{'saved' if res['ok'] else 'FAILED (kept as it was): ' + res['error']} "
-                f"({outcomes[-1].seconds:.1f} s)")
-    log(f"total {time.perf_counter() - t_start:.1f} s")
-    return outcomes
-
-
-def refresh_stored_results(*, notebooks_dir=None, jobs=None, cell_timeout=600, log=print):
-    """Run every notebook but the summary under ``base`` and store its result rows in
-    ``<notebooks_dir>/results/<notebook>.csv``, the folder the stored ``summary`` reads.
-
-    Raises
-    ------
-    ReportError
-        A notebook failed; the stored rows are left as they were.
-    """
-    nb_dir = Path(notebooks_dir).resolve() if notebooks_dir else NOTEBOOKS_DIR
-    others = [p.stem for p in discover_notebooks(nb_dir) if p.stem != SUMMARY_NOTEBOOK]
-    with tempfile.TemporaryDirectory(prefix="econ-results-") as tmp:
-        done = run_reports(["base"], out=tmp, notebooks_dir=nb_dir, notebooks=others,
-                           jobs=jobs, images=(), cell_timeout=cell_timeout, log=log)
-        bad = [o for sc in done for o in sc.notebooks if not o.ok]
-        if not done or bad:
-            raise ReportError("stored result rows not refreshed: "
-                              + ("; ".join(f"{o.name}: {o.error}" for o in bad) or "no report"))
-        collected = _results.read_results(Path(tmp) / "base" / "results.csv")
-    (nb_dir / STORED_RESULTS_DIR).mkdir(exist_ok=True)
-    for stale in (nb_dir / STORED_RESULTS_DIR).glob("*.csv"):
-        stale.unlink()
-    for name, rows in collected.groupby("notebook", sort=True):
-        _results.write_results(rows.reset_index(drop=True),
-                               nb_dir / STORED_RESULTS_DIR / f"{name}.csv")
-    log(f"stored the result rows of {collected['notebook'].nunique()} notebook(s) in "
-        f"{nb_dir / STORED_RESULTS_DIR}")
+        if run.ok and SUMMARY_NOTEBOOK in names:  # every notebook ran to the end
+            rows = _results.read_results(run.report_dir / "results.csv")
+            rows = rows[rows["notebook"] != SUMMARY_NOTEBOOK]
+            (nb_dir / STORED_RESULTS_DIR).mkdir(exist_ok=True)
+            for stale in (nb_dir / STORED_RESULTS_DIR).glob("*.csv"):
+                stale.unlink()
+            for name, frame in rows.groupby("notebook"):
+                _results.write_results(frame.reset_index(drop=True),
+                                       nb_dir / STORED_RESULTS_DIR / f"{name}.csv")
+    return run.notebooks
