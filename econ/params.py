@@ -27,6 +27,7 @@ import difflib
 import math
 import re
 from collections.abc import Iterable, Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +45,21 @@ __all__ = [
     "scenario_setup_problems",
 ]
 
-#: Folder of the shipped scenario files.
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "scenarios"
+_CHECKOUT_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def _scenario_dir():
+    """``econ/_scenarios`` in an installed wheel, else the checkout's ``notebooks/scenarios``."""
+    shipped = resources.files(__package__) / "_scenarios"
+    if shipped.is_dir() and (shipped / "base.yaml").is_file():
+        return Path(str(shipped))
+    return _CHECKOUT_NOTEBOOKS / "scenarios"
+
+
+#: Folder of the shipped scenario files: inside the installed package (``econ/_scenarios``, which
+#: a wheel carries, found with :mod:`importlib.resources`), or the checkout's
+#: ``notebooks/scenarios``.
+SCENARIO_DIR = _scenario_dir()
 #: A scenario name: lower-case letters, digits, ``_`` and ``-``; nothing that can name a path.
 SCENARIO_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 
@@ -743,11 +757,11 @@ def _notebook_path(notebook):
     path = Path(notebook)
     if path.exists():
         return path
-    shipped = SCENARIO_DIR.parent / path.name
+    shipped = _CHECKOUT_NOTEBOOKS / path.name
     if shipped.exists():
         return shipped
     raise FileNotFoundError(f"notebook not found: {notebook} (looked in {Path.cwd()} and "
-                            f"{SCENARIO_DIR.parent})")
+                            f"{_CHECKOUT_NOTEBOOKS})")
 
 
 def resolve_same_as(params, schema, where="parameters"):

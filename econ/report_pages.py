@@ -72,15 +72,11 @@ def chart_specs(nb):
     return found
 
 
-def vl_version(spec=None):
-    """The Vega-Lite version of a spec (its ``$schema``; default: Altair's), as vl-convert
-    names it (``'6.4'``), or None (vl-convert's default) when it has no such version."""
+def vl_version(spec):
+    """The Vega-Lite version of a spec (its ``$schema``) as vl-convert names it (``'6.4'``),
+    or None (vl-convert's default) when it has no such version."""
     import vl_convert
 
-    if spec is None:
-        import altair
-
-        spec = {"$schema": altair.SCHEMA_URL}
     m = re.search(r"/v(\d+\.\d+)", str(spec.get("$schema", "")))
     return m[1] if m and m[1] in vl_convert.get_vegalite_versions() else None
 

@@ -46,7 +46,7 @@ from . import results as _results
 
 __all__ = ["ReportError", "NotebookOutcome", "ScenarioOutcome", "NOTEBOOKS_DIR",
            "SUMMARY_NOTEBOOK", "RESERVED_PARAMETERS", "COMPARE_PAGE", "discover_notebooks",
-           "run_reports", "run_in_place"]
+           "check_scenarios", "run_reports", "run_in_place"]
 
 #: The notebooks of the suite.
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
@@ -175,19 +175,12 @@ def _run_notebook(task):
         nb = nbformat.read(task["path"], as_version=4)
     if res.pop("unmarked", False):
         _mark_failure(nb, res["error"])
-    if task["strip"]:  # as run by hand: no injected cell, no run metadata (timestamps)
+    if task["strip"]:  # run metadata (timestamps): re-running changes only what is computed
         nb.metadata.pop("papermill", None)
-        nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
-        count = 0
         for cell in nb.cells:
             cell.metadata.pop("papermill", None)
             cell.metadata.pop("execution", None)
-            if cell.get("execution_count"):
-                count += 1
-                cell.execution_count = count
-                for o in cell.outputs:
-                    o.update({"execution_count": count} if "execution_count" in o else {})
-    nbformat.write(nb, out / f"{name}.ipynb")
+    (out / f"{name}.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
     res.update(title=_pages.notebook_title(nb, name), answers=_pages.notebook_answers(nb))
     try:
         res["results_rows"] = len(_results.read_results(rows)) if rows.exists() else 0
@@ -294,31 +287,20 @@ def _stamp():
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
-
-
 def _clean_stale(out):
-    """Folders of runs killed with SIGKILL: partial ones removed, a report they were swapping
-    out put back when no report took its place."""
-    for p in out.glob(".*-*"):
-        m = re.fullmatch(r"\.(.+)\.(partial|old)-(\d+)-\w+", p.name)
-        if m and not _alive(int(m[3])):
-            if m[2] == "old" and not (out / m[1]).exists():
-                os.replace(p, out / m[1])
-            else:
-                shutil.rmtree(p, ignore_errors=True)
+    """Remove the partial folders of runs killed with SIGKILL (their process is gone)."""
+    for p in out.glob(".*.partial-*-*"):
+        try:
+            os.kill(int(p.name.rsplit(".partial-", 1)[1].split("-")[0]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(p, ignore_errors=True)
+        except (PermissionError, ValueError):  # another user's run, or not ours
+            pass
 
 
 def _replace_dir(new, final):
     """Rename folder ``new`` to ``final``; the report that was there is removed afterwards."""
-    old = final.with_name(f".{final.name}.old-{os.getpid()}-0")
+    old = final.with_name(f".{final.name}.old-{os.getpid()}")
     if final.exists():
         os.replace(final, old)
     os.replace(new, final)
@@ -366,16 +348,34 @@ def _finish(sc, tmp, outcomes, union, out, log, compare, t0):
     return ScenarioOutcome(sc.name, ok, final if ok else failed, outcomes, seconds)
 
 
-def _task(scenario, name, nb_dir, out, **kw):
-    return {"scenario": scenario, "name": name, "path": str(nb_dir / f"{name}.ipynb"),
-            "cwd": str(nb_dir), "out": str(out), "parameters": {}, "results_path": False,
-            "results_dir": False, "html": False, "images": (), "cell_timeout": 600,
-            "strip": False, "nav_html": "", **kw}
-
-
 # --------------------------------------------------------------------------------------------
 # The runs
 # --------------------------------------------------------------------------------------------
+
+def check_scenarios(scenarios, notebooks_dir=None, scenarios_dir=None, notebooks=None):
+    """Check scenario files before anything runs: against the parameters of every notebook
+    (a scenario is for the whole suite), and each notebook's setup against memory.
+
+    Returns
+    -------
+    (list of str, dict of str -> econ.params.Schema, econ.params.Schema, list of Scenario)
+        The notebooks to run, every notebook's schema, their union, the scenarios.
+
+    Raises
+    ------
+    econ.params.ScenarioError, ReportError
+        Every problem of every scenario file, in one message; setups that cannot run.
+    """
+    nb_dir = Path(notebooks_dir or NOTEBOOKS_DIR)
+    names = [p.stem for p in discover_notebooks(nb_dir, notebooks)]
+    per, union = _params.suite_schema(discover_notebooks(nb_dir))
+    loaded = _params.load_scenarios(scenarios, union, scenarios_dir or nb_dir / "scenarios",
+                                    RESERVED_PARAMETERS)
+    problems = _params.scenario_setup_problems(loaded, per, names)
+    if problems:
+        raise ReportError("setups that cannot run:\n  " + "\n  ".join(problems))
+    return names, per, union, loaded
+
 
 def run_reports(scenarios=("base",), *, out="reports", notebooks_dir=None, scenarios_dir=None,
                 notebooks=None, jobs=None, dask_address=None, images=("svg", "png"),
@@ -417,15 +417,8 @@ def run_reports(scenarios=("base",), *, out="reports", notebooks_dir=None, scena
     KeyboardInterrupt
         The notebooks were stopped and the partial output removed; previous reports stay.
     """
-    nb_dir = Path(notebooks_dir).resolve() if notebooks_dir else NOTEBOOKS_DIR
-    sc_dir = Path(scenarios_dir).resolve() if scenarios_dir else nb_dir / "scenarios"
-    names = [p.stem for p in discover_notebooks(nb_dir, notebooks)]
-    # a scenario file is for the whole suite: checked against every notebook's parameters
-    per, union = _params.suite_schema(discover_notebooks(nb_dir))
-    loaded = _params.load_scenarios(scenarios, union, sc_dir, RESERVED_PARAMETERS)
-    problems = _params.scenario_setup_problems(loaded, per, names)
-    if problems:
-        raise ReportError("setups that cannot run:\n  " + "\n  ".join(problems))
+    nb_dir = Path(notebooks_dir or NOTEBOOKS_DIR).resolve()
+    names, per, union, loaded = check_scenarios(scenarios, nb_dir, scenarios_dir, notebooks)
     images = tuple(dict.fromkeys(images or ()))
     if set(images) - {"svg", "png"}:
         raise ReportError(f"image formats must be 'svg' or 'png', got {list(images)}")
@@ -454,11 +447,14 @@ def _run(loaded, per, union, names, nb_dir, out, jobs, dask_address, log, **task
                 tmp[sc.name] = Path(tempfile.mkdtemp(dir=out, prefix=f".{sc.name}.partial-"
                                                      f"{os.getpid()}-"))
                 (tmp[sc.name] / "results").mkdir()
-            tasks = [_task(sc.name, n, nb_dir, tmp[sc.name], parameters=sc.for_schema(per[n]),
-                           results_path="results_path" in per[n],
-                           results_dir="results_dir" in per[n], **task,
-                           nav_html='<a href="index.html">&larr; report index</a> · scenario '
-                                    f"<code>{html.escape(sc.name)}</code>")
+            inject = task.pop("inject", True)  # where the notebooks' result rows go
+            tasks = [{"scenario": sc.name, "name": n, "path": str(nb_dir / f"{n}.ipynb"),
+                      "cwd": str(nb_dir), "out": str(tmp[sc.name]), "html": False, "images": (),
+                      "parameters": sc.for_schema(per[n]), "strip": False,
+                      "results_path": inject and "results_path" in per[n],
+                      "results_dir": inject and "results_dir" in per[n], **task,
+                      "nav_html": '<a href="index.html">&larr; report index</a> · scenario '
+                                  f"<code>{html.escape(sc.name)}</code>"}
                      for sc in loaded for n in names]
             log(f"running {len(names)} notebook(s) x {len(loaded)} scenario(s) "
                 f"({', '.join(tmp)}) on {n_jobs} {kind}")
@@ -504,26 +500,37 @@ def run_in_place(*, notebooks_dir=None, notebooks=None, jobs=None, cell_timeout=
     """Re-execute the stored notebooks with their defaults and save them where they are.
 
     A notebook is replaced only when it ran to the end; a failing one stays as it was and its
-    partial copy (failing cell marked) goes to ``failed_dir``. The cell papermill injects (the
-    result rows' path) and the run metadata (timestamps) are left out, so that re-running
-    changes only what the code computes. The result rows of each notebook that ran to the end
-    are stored in ``<notebooks_dir>/results/<notebook>.csv``, which the stored summary reads
-    (it runs after the others, over their fresh rows).
+    partial copy (failing cell marked) goes to ``failed_dir``. Run metadata (timestamps) is
+    left out, so that re-running changes only what the code computes. When the summary is
+    among them, the others first run under ``base`` and their result rows are stored in
+    ``<notebooks_dir>/results/<notebook>.csv``, which the stored summary reads.
 
     Returns
     -------
     list of NotebookOutcome
     """
     nb_dir = Path(notebooks_dir).resolve() if notebooks_dir else NOTEBOOKS_DIR
-    every = [p.stem for p in discover_notebooks(nb_dir)]
     names = [p.stem for p in discover_notebooks(nb_dir, notebooks)]
-    if SUMMARY_NOTEBOOK in names and len(names) < len(every):
-        raise ReportError(f"--in-place: the {SUMMARY_NOTEBOOK} notebook reads the others' "
-                          f"fresh result rows: run it with all of them")
     per, union = _params.suite_schema(discover_notebooks(nb_dir))
+    if SUMMARY_NOTEBOOK in names:
+        others = [n for n in per if n != SUMMARY_NOTEBOOK]
+        with tempfile.TemporaryDirectory(prefix="econ-results-") as tmp:
+            [base] = run_reports(["base"], out=tmp, notebooks_dir=nb_dir, notebooks=others,
+                                 jobs=jobs, images=(), cell_timeout=cell_timeout, log=log)
+            if not base.ok:
+                raise ReportError("stored result rows not refreshed: " + "; ".join(
+                    f"{o.name}: {o.error}" for o in base.notebooks if not o.ok))
+            rows = _results.read_results(base.report_dir / "results.csv")
+        (nb_dir / STORED_RESULTS_DIR).mkdir(exist_ok=True)
+        for stale in (nb_dir / STORED_RESULTS_DIR).glob("*.csv"):
+            stale.unlink()
+        for name, frame in rows.groupby("notebook"):
+            _results.write_results(frame.reset_index(drop=True),
+                                   nb_dir / STORED_RESULTS_DIR / f"{name}.csv")
     with tempfile.TemporaryDirectory(dir=nb_dir, prefix=".in-place-") as tmp:
         [run] = _run([_params.Scenario("in-place", None, {})], per, union, names, nb_dir,
-                     Path(tmp), jobs, None, log, cell_timeout=cell_timeout, strip=True)
+                     Path(tmp), jobs, None, log, cell_timeout=cell_timeout, strip=True,
+                     inject=False)
         for o in run.notebooks:
             executed = run.report_dir / f"{o.name}.ipynb"
             if o.ok:
@@ -531,13 +538,4 @@ def run_in_place(*, notebooks_dir=None, notebooks=None, jobs=None, cell_timeout=
             elif executed.exists():
                 Path(failed_dir).mkdir(parents=True, exist_ok=True)
                 shutil.copy(executed, Path(failed_dir) / executed.name)
-        if run.ok and SUMMARY_NOTEBOOK in names:  # every notebook ran to the end
-            rows = _results.read_results(run.report_dir / "results.csv")
-            rows = rows[rows["notebook"] != SUMMARY_NOTEBOOK]
-            (nb_dir / STORED_RESULTS_DIR).mkdir(exist_ok=True)
-            for stale in (nb_dir / STORED_RESULTS_DIR).glob("*.csv"):
-                stale.unlink()
-            for name, frame in rows.groupby("notebook"):
-                _results.write_results(frame.reset_index(drop=True),
-                                       nb_dir / STORED_RESULTS_DIR / f"{name}.csv")
     return run.notebooks

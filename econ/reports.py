@@ -16,6 +16,7 @@ failed (the previous report is kept); 2 a bad scenario, notebook name or output 
 from __future__ import annotations
 
 import argparse
+import functools
 import signal
 import sys
 from pathlib import Path
@@ -24,7 +25,6 @@ from .params import (
     ScenarioError,
     load_scenarios,
     scenario_names,
-    scenario_setup_problems,
     suite_schema,
 )
 from .report_pages import chart_specs, export_html
@@ -32,6 +32,7 @@ from .report_run import (
     NOTEBOOKS_DIR,
     RESERVED_PARAMETERS,
     ReportError,
+    check_scenarios,
     discover_notebooks,
     run_in_place,
     run_reports,
@@ -88,52 +89,37 @@ def _interrupt(signum, frame):
 def main(argv=None):
     """Command line entry point; returns the exit status."""
     args = _parser().parse_args(argv)
-
-    def log(msg):
-        print(msg, flush=True)
-
-    signum = signal.SIGINT
+    log = functools.partial(print, flush=True)
+    nb_dir = Path(args.notebooks_dir or NOTEBOOKS_DIR)
+    sc_dir = Path(args.scenarios_dir or nb_dir / "scenarios")
     old = {s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        if args.jobs is not None and args.jobs < 1:
-            raise ReportError(f"--jobs must be >= 1, got {args.jobs}")
-        if args.cell_timeout <= 0:
-            raise ReportError(f"--cell-timeout must be > 0, got {args.cell_timeout:g}")
-        nb_dir = Path(args.notebooks_dir) if args.notebooks_dir else NOTEBOOKS_DIR
-        sc_dir = Path(args.scenarios_dir) if args.scenarios_dir else nb_dir / "scenarios"
-        if args.in_place:
-            if args.scenarios:
-                raise ReportError("--in-place runs the notebooks with their defaults; give no "
-                                  "scenario")
-            done = [("in-place", o) for o in run_in_place(
-                notebooks_dir=nb_dir, notebooks=args.notebooks, jobs=args.jobs,
-                cell_timeout=args.cell_timeout, failed_dir=Path(args.out) / "in-place-failed",
-                log=log)]
-        elif args.list or args.check:
-            paths = discover_notebooks(nb_dir, args.notebooks)
-            per, union = suite_schema(discover_notebooks(nb_dir))
-            if args.list:
-                log(f"scenarios in {sc_dir}: "
-                    f"{', '.join(scenario_names(sc_dir)) or '(none)'}")
-                log(f"parameters of {len(paths)} notebook(s) in {nb_dir}:")
-                for k in sorted(union):
-                    tag = "  (set by the report run)" if k in RESERVED_PARAMETERS else ""
-                    log(f"  {k}: {union[k].allowed()} = {union[k].default!r}  # "
-                        f"{union[k].help}{tag}")
-            if args.check:
-                loaded = load_scenarios(args.scenarios, union, sc_dir, RESERVED_PARAMETERS)
-                problems = scenario_setup_problems(loaded, per, [p.stem for p in paths])
-                if problems:
-                    raise ReportError("setups that cannot run:\n  " + "\n  ".join(problems))
-                log(f"ok: {', '.join(s.name for s in loaded)} valid for {len(paths)} "
-                    f"notebook(s)")
+        if args.jobs is not None and args.jobs < 1 or args.cell_timeout <= 0:
+            raise ReportError(f"--jobs must be >= 1 and --cell-timeout > 0, got {args.jobs} "
+                              f"and {args.cell_timeout:g}")
+        if args.in_place and args.scenarios:
+            raise ReportError("--in-place runs the notebooks with their defaults; give no "
+                              "scenario")
+        if args.list:
+            _, union = suite_schema(discover_notebooks(nb_dir))
+            log(f"scenarios in {sc_dir}: {', '.join(scenario_names(sc_dir)) or '(none)'}")
+            log(f"parameters a scenario may set (notebooks in {nb_dir}):")
+            for k, p in sorted(union.items()):
+                log(f"  {k}: {p.allowed()} = {p.default!r}  # {p.help}"
+                    + ("  (set by the report run)" if k in RESERVED_PARAMETERS else ""))
+        if args.check:
+            names, *_, loaded = check_scenarios(args.scenarios, nb_dir, sc_dir, args.notebooks)
+            log(f"ok: {', '.join(s.name for s in loaded)} valid for {len(names)} notebook(s)")
+        if args.list or args.check:
             return 0
-        else:
-            images = [f.strip() for f in args.images.split(",") if f.strip() != "none"]
-            done = [(s.name, o) for s in run_reports(
+        outcomes = run_in_place(
+            notebooks_dir=nb_dir, notebooks=args.notebooks, jobs=args.jobs,
+            cell_timeout=args.cell_timeout, failed_dir=Path(args.out) / "in-place-failed",
+            log=log) if args.in_place else [o for s in run_reports(
                 args.scenarios, out=args.out, notebooks_dir=nb_dir, scenarios_dir=sc_dir,
                 notebooks=args.notebooks, jobs=args.jobs, dask_address=args.dask_address,
-                images=images, cell_timeout=args.cell_timeout, log=log) for o in s.notebooks]
+                images=[f.strip() for f in args.images.split(",") if f.strip() != "none"],
+                cell_timeout=args.cell_timeout, log=log) for o in s.notebooks]
     except (ReportError, ScenarioError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -142,17 +128,18 @@ def main(argv=None):
               f"previous reports are unchanged", file=sys.stderr)
         return 1
     except KeyboardInterrupt as exc:
-        signum = exc.args[0] if exc.args and isinstance(exc.args[0], int) else signum
+        signum = exc.args[0] if exc.args and isinstance(exc.args[0], int) else signal.SIGINT
         print(f"interrupted ({signal.Signals(signum).name}): no report written; previous "
               f"reports kept", file=sys.stderr)
         return 128 + signum
     finally:
-        for s, handler in old.items():
-            signal.signal(s, handler)
-    failed = [(scen, o) for scen, o in done if not o.ok]
-    for scen, o in failed:
-        print(f"error: scenario {scen!r}: notebook {o.name!r} failed: {o.error}", file=sys.stderr)
-    return 1 if failed else 0
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    for o in outcomes:
+        if not o.ok:
+            print(f"error: scenario {o.scenario!r}: notebook {o.name!r} failed: {o.error}",
+                  file=sys.stderr)
+    return 1 if any(not o.ok for o in outcomes) else 0
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 Timing speed is not asserted here (shared CI machines are noisy); the benchmark
 script tests/benchmarks/bench_kernels.py prints rates and the harness overhead.
-"""
+
+Merged from test_kernels_threads.py: econ.blas_thread_limit: the BLAS thread count inside the
+block, restored after it."""
 import numpy as np
 import pandas as pd
 import pytest
@@ -204,3 +206,35 @@ def test_attention_implementations_match_the_definition():
             p = np.exp(s - s.max()) / np.exp(s - s.max()).sum()
             ref[j, i] = p @ (c[i] @ w_uv[j])
     np.testing.assert_allclose(K._mla_numpy(ql, c, w_uv), ref, rtol=1e-10)
+
+
+# --------------------------------------------------------------------------------------------
+# econ.blas_thread_limit: the BLAS thread count inside the block, restored after it.
+# --------------------------------------------------------------------------------------------
+
+def _threads():
+    return K.machine_info()["n_blas_threads"]
+
+
+def test_limit_applies_inside_and_is_restored():
+    before = _threads()
+    with econ.blas_thread_limit(1):
+        assert _threads() == 1
+        df = K.benchmark_gemm(sizes=(32,), dtype="float32", time_budget_s=0.02,
+                              n_repeats_min=2, n_repeats_max=3)
+        assert (df["n_blas_threads"] == 1).all()
+    assert _threads() == before
+
+
+def test_none_leaves_the_setting():
+    before = _threads()
+    with econ.blas_thread_limit(None):
+        assert _threads() == before
+    with econ.blas_thread_limit():
+        assert _threads() == before
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "two"])
+def test_bad_count_names_the_parameter(bad):
+    with pytest.raises(ValueError, match="n_threads"):
+        econ.blas_thread_limit(bad)

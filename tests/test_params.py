@@ -1,11 +1,22 @@
 """econ.params: parameter schemas read from a notebook's parameters cell, and scenario files
-rejected with the file, key and problem."""
+rejected with the file, key and problem.
+
+A notebook's parameters are checked wherever it runs: unknown injected names, same-as defaults,
+setups that do not fit; scenario files that set nothing are refused.
+"""
+from __future__ import annotations
+
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
 
+import econ
 from econ import params as sc
+from econ import (
+    reports,
+)
 from econ.params import (
     Param,
     ScenarioError,
@@ -236,3 +247,157 @@ def test_yaml_scientific_notation_without_a_dot_is_read_as_a_number(folder, sche
 
 def test_the_default_folder_is_notebooks_scenarios():
     assert sc.SCENARIO_DIR.parts[-2:] == ("notebooks", "scenarios")
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "notebooks"
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture()
+def scen_dir(tmp_path):
+    d = tmp_path / "scenarios"
+    d.mkdir()
+    (d / "base.yaml").write_text("scale: 1.0  # the default\n")
+    return d
+
+
+def _check(scen_dir, *names, notebooks=("chart", "broken")):
+    paths = reports.discover_notebooks(FIXTURES, notebooks)
+    _, union = reports.suite_schema(paths)
+    return reports.load_scenarios(names, union, scen_dir, reports.RESERVED_PARAMETERS)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("scael: 2.0\n", ["unknown key 'scael'", "did you mean 'scale'"]),
+    ("scale: cheap\n", ["key 'scale'", "wrong type"]),
+    ("n_points: 2.5\n", ["key 'n_points'", "whole number"]),
+    ("pause_s: 1000\n", ["key 'pause_s'", "out of range", "[0, 600]"]),
+    ("fail: maybe\n", ["key 'fail'", "wrong type"]),
+    ("results_path: /tmp/x.csv\n", ["results_path", "set by the report run"]),
+    ("scale: 1\nscale: 2\n", ["appears twice"]),
+    ("- scale\n", ["must be a mapping"]),
+    ("scale: [1\n", ["not valid YAML"]),
+])
+def test_bad_scenario_is_rejected_naming_file_key_problem(scen_dir, text, words):
+    (scen_dir / "bad.yaml").write_text(text)
+    with pytest.raises(econ.ScenarioError) as exc:
+        _check(scen_dir, "bad")
+    msg = str(exc.value)
+    assert "bad.yaml" in msg
+    for w in words:
+        assert w in msg, msg
+
+
+@pytest.mark.parametrize("name", ["../x", "/etc/passwd", "base.yaml", "a/b", "..", "Base"])
+def test_scenario_names_cannot_leave_the_folder(scen_dir, name):
+    with pytest.raises(econ.ScenarioError, match="not allowed"):
+        _check(scen_dir, name)
+
+
+def test_symlink_out_of_the_folder_is_rejected(scen_dir, tmp_path):
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("scale: 2.0\n")
+    (scen_dir / "sneaky.yaml").symlink_to(outside)
+    with pytest.raises(econ.ScenarioError, match="outside"):
+        _check(scen_dir, "sneaky")
+
+
+def test_all_problems_reported_together_and_all_expands(scen_dir):
+    (scen_dir / "a.yaml").write_text("scale: x\n")
+    (scen_dir / "b.yaml").write_text("nope: 1\n")
+    with pytest.raises(econ.ScenarioError) as exc:
+        _check(scen_dir, "all")
+    assert "a.yaml" in str(exc.value) and "b.yaml" in str(exc.value)
+    (scen_dir / "a.yaml").write_text("scale: 3  # an int is fine for a float\n")
+    (scen_dir / "b.yaml").write_text("fail: false\n")
+    got = _check(scen_dir, "all")
+    assert [s.name for s in got] == ["a", "b", "base"]
+    assert got[0].values == {"scale": 3.0} and isinstance(got[0].values["scale"], float)
+
+
+def test_unknown_scenario_and_notebook(scen_dir):
+    with pytest.raises(econ.ScenarioError, match="unknown scenario 'nope'"):
+        _check(scen_dir, "nope")
+    with pytest.raises(reports.ReportError, match=r"unknown notebook\(s\) \['nope'\]"):
+        reports.discover_notebooks(FIXTURES, ["nope"])
+
+
+def test_shipped_scenarios_are_valid_for_the_shipped_notebooks():
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    files = sorted((ROOT / "notebooks" / "scenarios").glob("*.yaml"))
+    assert {"base", "cheap-gpus", "margin-collapse", "heavy-reasoning"} <= {f.stem for f in files}
+    for f in files:
+        assert f.read_text().lstrip().startswith("#"), f"{f.name}: start with a comment"
+    if not notebooks:
+        pytest.skip("no notebooks yet")
+    _, union = reports.suite_schema(notebooks)
+    loaded = reports.load_scenarios(["all"], union, ROOT / "notebooks" / "scenarios")
+    assert [s.name for s in loaded if s.name != "base" and not s.values] == []
+
+
+# --------------------------------------------------------------------------------------------
+# A notebook's parameters are checked wherever it runs: unknown injected names, same-as
+# --------------------------------------------------------------------------------------------
+
+CELL_NB = '''
+usd_per_gpu_hour: float = 2.0           # (0, inf) price of one GPU-hour
+o1_usd_per_gpu_hour: Optional[float] = None  # (0, inf) OpenAI's price; None: same as usd_per_gpu_hour
+results_path: str = ""                  # where result rows go
+'''  # noqa: E501 (a parameters cell as the notebooks write it: one line per parameter)
+
+
+@pytest.fixture
+def nb_path(tmp_path):
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    cell = nbformat.v4.new_code_cell(CELL_NB)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell]
+    path = tmp_path / "demo.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def _ns(**kw):
+    return {"usd_per_gpu_hour": 2.0, "o1_usd_per_gpu_hour": None, "results_path": "", **kw}
+
+
+def test_same_as_follows_the_value_it_names_unless_set(nb_path):
+    s = Schema.from_notebook(nb_path)
+    assert s["o1_usd_per_gpu_hour"].same_as == "usd_per_gpu_hour"
+    assert (
+        econ.notebook_parameters(_ns(usd_per_gpu_hour=4.0), nb_path)["o1_usd_per_gpu_hour"] == 4.0
+    )
+    assert econ.notebook_parameters(_ns(usd_per_gpu_hour=4.0, o1_usd_per_gpu_hour=3.0),
+                                    nb_path)["o1_usd_per_gpu_hour"] == 3.0
+
+
+def test_an_injected_unknown_name_is_refused_with_the_nearest_name(nb_path):
+    injected = "# Parameters\nprice_usd_per_gpu_hour = 1.5\nusd_per_gpu_hour = 3.0\n"
+    assert econ.injected_parameter_names({"In": ["", "x = 1", injected]}) == [
+        "price_usd_per_gpu_hour", "usd_per_gpu_hour"]
+    with pytest.raises(ScenarioError, match=r"unknown parameter\(s\) 'price_usd_per_gpu_hour' "
+                                            r"\(did you mean 'usd_per_gpu_hour'\?\)"):
+        econ.notebook_parameters(_ns(In=["", injected]), nb_path)
+    ok = "# Parameters\nusd_per_gpu_hour = 3.0\n"
+    assert econ.notebook_parameters(_ns(In=["", ok], usd_per_gpu_hour=3.0),
+                                    nb_path)["usd_per_gpu_hour"] == 3.0
+
+
+def test_bad_values_are_refused(nb_path):
+    with pytest.raises(ScenarioError, match="usd_per_gpu_hour"):
+        econ.notebook_parameters(_ns(usd_per_gpu_hour=-1.0), nb_path)
+
+
+@pytest.mark.parametrize("text", ["", "\n", "# only a comment\n", "{}\n"])
+def test_a_scenario_file_that_sets_nothing_is_refused(tmp_path, nb_path, text):
+    (tmp_path / "empty.yaml").write_text(text)
+    with pytest.raises(ScenarioError, match="sets no parameter"):
+        load_scenario("empty", Schema.from_notebook(nb_path), folder=tmp_path)
