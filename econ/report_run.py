@@ -16,7 +16,9 @@ notebook's parameters (:mod:`econ.params`) and the setups against memory
 
 Notebooks run in a local process pool (one process per core by default) or, with a Dask
 scheduler address, on a Dask cluster through ``Client.get_executor`` (the same
-``concurrent.futures`` interface); the ``summary`` notebook of a scenario runs after the
+``concurrent.futures`` interface). Each task writes its notebook, page, images and result
+rows straight into the scenario's hidden folder (Dask workers need the repository and the
+output folder at the same paths). The ``summary`` notebook of a scenario runs after the
 others, over their result rows (its ``results_dir`` parameter). A report is written into a
 hidden folder and renamed into place only when every notebook succeeded, so the previous good
 report stays until a new one is complete. A failed run is kept beside it as

@@ -61,7 +61,7 @@ def _parser():
         help="notebooks run at once (default: the machine's cores)")
     arg("--dask-address", default=None, metavar="ADDR",
         help="run the notebooks on this Dask scheduler (tcp://host:8786) instead of local "
-             "processes; workers need the repository at the same path")
+             "processes; workers need the repository and --out at the same paths")
     arg("--notebooks", nargs="+", metavar="NAME", default=None,
         help="only these notebooks (file names without .ipynb)")
     arg("--notebooks-dir", default=None, metavar="DIR",
