@@ -242,7 +242,8 @@ def _pool(jobs, n_tasks, dask_address=None):
     import multiprocessing
 
     ctx = multiprocessing.get_context("forkserver")  # workers fork ready: imports done once
-    ctx.set_forkserver_preload(["econ", "papermill", "nbconvert", "vl_convert", __name__])
+    ctx.set_forkserver_preload(["econ", "econ.charts", "papermill", "nbconvert", "vl_convert",
+                               __name__])
     jobs = jobs or min(_default_jobs(), n_tasks)
     ex = cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init)
     try:

@@ -241,7 +241,7 @@ REPORT_MODULES = ("reports", "report_run", "report_pages")
 #: Lines of code of the three modules together. Issue 15 asks for under 600; this is where
 #: they stand (the command line, the run and the pages, from 1,358 before the split): the
 #: figure may only go down.
-REPORT_LINES_BUDGET = 760
+REPORT_LINES_BUDGET = 754
 
 
 def code_lines(source):
