@@ -5,7 +5,8 @@ Modules, one per question: ``data`` (sourced tables), ``amortization`` ($/device
 ``training`` (FLOPs, GPU-hours, cost), ``kvcache`` (KV bytes per token),
 ``inference`` (throughput from a roofline), ``pricing`` ($/Mtok, margins),
 ``roofline`` (ceilings and calibration), ``kernels`` (timing harness),
-``scenarios`` (grids, Monte Carlo, sensitivity), ``charts`` (Altair theme; imported
+``params`` (notebook parameters and scenario files), ``sensitivity`` (grids, Monte
+Carlo, tornado), ``charts`` (Altair theme; imported
 on first use),
 ``results`` (verdict tables and result rows), ``serving`` (expert-parallel
 deployments at scale), ``engine`` (typed specs and the one calibrated step),
@@ -31,13 +32,14 @@ from .kernels import *
 from .kvcache import *
 from .lifetime import *
 from .moat import *
+from .params import *
 from .platforms import *
 from .predict import *
 from .pricing import *
 from .reasoning import *
 from .results import *
 from .roofline import *
-from .scenarios import *
+from .sensitivity import *
 from .serving import *
 from .setups import *
 from .training import *

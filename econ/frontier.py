@@ -26,7 +26,7 @@ from .engine import Calibration, held_bytes_per_device, model_spec
 from .inference import decode_cost_usd_per_mtok, decode_step, model_devices_to_hold
 from .predict import predict_serving
 from .pricing import cost_usd_per_mtok, price_gap_split
-from .scenarios import (
+from .sensitivity import (
     grid,
     lognormal_from_range,
     monte_carlo,

@@ -41,7 +41,7 @@ from .answers import compare, ranking, result
 from .inference import hardware_peak_flop_per_s
 from .pricing import serving_cost_usd
 from .results import results_frame, verdict
-from .scenarios import grid, lognormal_from_range, monte_carlo, summarize, triangular, uniform
+from .sensitivity import grid, lognormal_from_range, monte_carlo, summarize, triangular, uniform
 from .training import (
     DAYS_PER_YEAR,
     implied_mfu_frac,

@@ -39,7 +39,7 @@ from .pricing import (
     jevons_spend_ratio,
     vendor_revenue_ratio,
 )
-from .scenarios import monte_carlo, summarize
+from .sensitivity import monte_carlo, summarize
 from .serving import alltoall_tpot_floor_s, dispatch_combine_bytes_per_tok
 
 __all__ = ["vendor_cost_parts", "margin_compression_band", "scaleup_links", "moe_alltoall_bound",

@@ -36,7 +36,7 @@ from ._checks import fraction, positive
 from .amortization import break_even_utilization_frac, owned_usd_per_hour, owned_usd_per_mtok
 from .inference import decode_step_breakdown, model_devices_to_hold, param_bytes
 from .kvcache import max_concurrent_sequences, model_kv_cache_bytes_per_token
-from .scenarios import fixed, grid, monte_carlo, triangular
+from .sensitivity import fixed, grid, monte_carlo, triangular
 from .units import PEAK_FLOP_COLUMN, cost_usd_per_mtok
 
 __all__ = ["serving_platforms", "unpriced_note", "devices_to_hold_table", "node_max_sequences",

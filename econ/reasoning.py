@@ -32,7 +32,7 @@ from ._checks import fraction, nonnegative, positive
 from .amortization import useful_usd_per_hour
 from .inference import decode_step, hardware_peak_flop_per_s
 from .pricing import cost_usd_per_mtok, question_cost_usd, serving_cost_usd
-from .scenarios import grid, lognormal_from_range, monte_carlo, summarize
+from .sensitivity import grid, lognormal_from_range, monte_carlo, summarize
 from .training import (
     lifetime_inference_share_frac,
     model_training_flop,

@@ -1,3 +1,13 @@
+"""Shared test set-up: hypothesis profiles, the reliability tally, the offline guard.
+
+How the tests are laid out: each module ``econ/<name>.py`` has its tests in
+``tests/test_<name>.py`` (``_checks`` in ``test_checks.py``), and only there. The other test
+files test something that is not one module: a data table (``test_data_<table>.py``), the
+notebooks (``test_notebooks.py``, ``test_notebook_runs.py``, ``test_nbval_tolerance.py``), or the
+package as a whole (``test_import``, ``test_layers``, ``test_lint``, ``test_safety``,
+``test_offline``, ``test_environment``, ``test_wheel``, ``test_browser``, ``test_lab``,
+``test_reliability_inputs``). tests/test_layers.py checks this layout.
+"""
 import collections
 import os
 

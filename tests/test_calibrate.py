@@ -1,9 +1,18 @@
 """The engine's validation helpers and measured efficiency in the cost model (econ.calibrate)."""
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import econ
+from econ.calibrate import (
+    STEP_CONSTANTS,
+    ledger_error_summary,
+    ledger_predictions,
+    measured_copy_frac,
+    recorded_step_predictions,
+)
 
 
 def _steps():
@@ -123,3 +132,58 @@ def test_peer_comparison_takes_the_rows_both_predict_and_the_matching_metric():
     s = econ.peer_error_summary(c)
     assert s.loc[("validation", "moe"), "peer_median_error_frac"] == pytest.approx(0.5)
     assert s.loc[("validation", "dense"), "engine_median_error_frac"] == pytest.approx(0.1)
+
+
+def test_error_on_rows_never_fitted_to():
+    """The validation rows were never fitted to. Dense models: median error within the
+    issue's 20%, on rows of three GPU types, for per-user speed and per-device throughput.
+    Mixture-of-experts rows are not there yet (make calibrate prints the level); this guards
+    the level reached so that it cannot silently get worse."""
+    pred = ledger_predictions()
+    summary = ledger_error_summary(pred, ("split",))
+    by_arch = ledger_error_summary(pred, ("split", "architecture"))
+    assert set(pred["split"]) >= {"fit", "validation"}
+    assert summary.loc["validation", "n_rows"] >= 100
+    dense = pred[(pred["split"] == "validation") & (pred["architecture"] == "dense")
+                 & (pred["metric"] != "error")]
+    assert by_arch.loc[("validation", "dense"), "median_error_frac"] <= 0.20
+    assert dense["hardware"].nunique() >= 3
+    assert set(dense["metric"]) == {"tpot_s", "output_tok_per_s_per_device"}
+    assert by_arch.loc[("validation", "moe"), "n_rows"] >= 60
+    assert by_arch.loc[("validation", "moe"), "median_error_frac"] < 0.60
+    # the stated cache assumptions matter, and dropping them shows it
+    plain = ledger_error_summary(ledger_predictions(assume_kv=False),
+                                 ("split", "architecture"))
+    assert plain.loc[("validation", "dense"), "median_error_frac"] > \
+        by_arch.loc[("validation", "dense"), "median_error_frac"]
+    # and a wrong constant shows: 20 ms more per step is far off
+    srv = econ.serving_calibration()
+    wrong = dataclasses.replace(srv, step_overhead_s=10 * srv.step_overhead_s + 20e-3)
+    worse = ledger_error_summary(ledger_predictions(serving=wrong), ("split", "architecture"))
+    assert worse.loc[("validation", "dense"), "median_error_frac"] > \
+        by_arch.loc[("validation", "dense"), "median_error_frac"]
+
+
+def test_recorded_steps_left_out_of_the_fit_are_predicted_within_15pct():
+    """The kernel level at its fitted defaults against whole steps recorded on an H200 that
+    the fit never saw: Llama-3.1-70B slices at tp 2, 4 and 8 (dense) and the DeepSeek-V3
+    slice at ep=1 (MoE), decode and prefill, BF16: within 15% median overall and in each of
+    the four groups (dense/MoE x decode/prefill)."""
+    p = recorded_step_predictions()
+    bf16 = p[p["weight_precision"] == "bf16"]
+    held = bf16[bf16["split"] == "holdout"]
+    assert set(held["arch"]) == {"llama-3.1-70b", "deepseek-v3"}
+    assert set(held["phase"]) == {"decode", "prefill"}
+    assert set(held.loc[held["arch"] == "llama-3.1-70b", "tp"]) == {2.0, 4.0, 8.0}
+    assert held["error_frac"].median() <= 0.15
+    by_group = held.groupby(["arch", "phase"])["error_frac"].median()
+    assert len(by_group) == 4 and (by_group <= 0.15).all(), by_group
+    assert bf16.loc[bf16["split"] == "fit", "error_frac"].median() <= 0.10
+    # the fitted constants are physical: shares of the datasheet in (0, 1], a positive cost
+    cal = econ.calibration()
+    for name in STEP_CONSTANTS:
+        assert getattr(cal, name) > 0, name
+        if name.endswith("_frac"):
+            assert getattr(cal, name) <= 1.0, name
+    # no bandwidth share above what the recorded device's best copy reached
+    assert cal.gemm_bandwidth_frac <= measured_copy_frac() * (1 + 1e-3)  # stored to 4 digits

@@ -1,10 +1,14 @@
 """econ.charts: the theme, valid Vega-Lite specs with unit-labelled axes and a caption, and
 offline static export."""
+import re
+
 import altair as alt
 import numpy as np
 import pandas as pd
 import pytest
+import vl_convert as vlc
 
+import econ
 from econ import charts
 from econ.charts import (
     axis_title,
@@ -16,7 +20,7 @@ from econ.charts import (
     tornado_chart,
     waterfall_chart,
 )
-from econ.scenarios import grid, lognormal_from_range, monte_carlo, summarize, tornado, uniform
+from econ.sensitivity import grid, lognormal_from_range, monte_carlo, summarize, tornado, uniform
 
 
 def cost_usd_per_mtok(price_usd_per_hour, throughput_tok_per_s):
@@ -26,6 +30,8 @@ def cost_usd_per_mtok(price_usd_per_hour, throughput_tok_per_s):
 SWEEP = pd.DataFrame({"batch_size": [1, 8, 64, 1, 8, 64],
                       "hardware": ["h100-sxm"] * 3 + ["h800-sxm"] * 3,
                       "cost_usd_per_mtok": [40.0, 6.0, 1.1, 42.0, 6.5, 1.3]})
+
+
 CAPTION = "Cost per million tokens falls roughly as 1/batch until the node turns compute-bound."
 
 
@@ -222,8 +228,6 @@ def test_tooltips_name_the_quantity_and_unit_and_round():
     assert tips["hardware"]["title"] == "Hardware" and "format" not in tips["hardware"]
 
 
-# --- measured against predicted, ridge and ceiling charts (kernel-timings notebook) ----------
-
 def test_measured_predicted_chart_scales_to_the_axis_unit_and_draws_the_diagonal():
     frame = pd.DataFrame({"measured_s": [1e-3, 2e-3], "predicted_s": [1.5e-3, 1e-3],
                           "kernel": ["a", "b"]})
@@ -265,3 +269,129 @@ def test_ceiling_share_chart_sets_published_kernels_only_where_there_are_some():
     df = _data(chart.to_dict(), chart.to_dict())
     assert len(df) == 5
     assert set(df.loc[df["source"] != "recorded", "ceiling"]) == {"FP8", "HBM"}
+
+
+FRAME = pd.DataFrame({"item": ["reproduction", "fine-tuning", "final run"],
+                      "training_cost_usd": [30.0, 520.0, 5.576e6]})
+
+
+def _bar_sizes(chart):
+    """(width, height) in pixels of every bar Vega draws; a bar it cannot place has a 0."""
+    svg = vlc.vegalite_to_svg(chart.to_dict())
+    found = re.findall(
+        r'aria-roledescription="bar" d="M[-\d.e]+,[-\d.e]+h([-\d.e]+)v([-\d.e]+)', svg
+    )
+    return [(abs(float(w)), abs(float(h))) for w, h in found]
+
+
+@pytest.mark.parametrize("horizontal", [True, False])
+def test_log_bars_are_drawn(horizontal):
+    ch = bar_chart(FRAME, "item", "training_cost_usd", horizontal=horizontal, log=True,
+                   title="Costs", caption="Three costs spanning five decades.")
+    d = ch.to_dict()
+    axis = d["encoding"]["x" if horizontal else "y"]
+    assert axis["scale"]["type"] == "log"
+    assert axis["stack"] is None
+    sizes = _bar_sizes(ch)
+    assert len(sizes) == 3 and all(w > 0 and h > 0 for w, h in sizes)
+    lengths = [w if horizontal else h for w, h in sizes]
+    assert lengths == sorted(lengths)  # larger value, longer bar
+
+
+def test_linear_bars_unchanged():
+    ch = bar_chart(FRAME, "item", "training_cost_usd", title="Costs", caption="Three costs.")
+    d = ch.to_dict()
+    assert "stack" not in d["encoding"]["y"]
+    sizes = _bar_sizes(ch)
+    assert len(sizes) == 3 and all(w > 0 and h > 0 for w, h in sizes)
+
+
+# two cases of a step, three parts each, in a deliberate (not alphabetical) order
+FRAME_STACKED = pd.DataFrame({
+    "case": ["overlapped"] * 3 + ["not overlapped"] * 3,
+    "component": ["attention", "experts", "communication"] * 2,
+    "time_s": [0.048, 0.011, 0.014, 0.029, 0.007, 0.051],
+})
+
+
+KW = dict(title="Where a step's time goes", caption="Stacked by component.",
+          color="component", stack=True, y_title="Time per step [s]")
+
+
+def _bars(chart):
+    """(x, y, width, height) of every bar Vega draws, in pixels."""
+    svg = vlc.vegalite_to_svg(chart.to_dict())
+    found = re.findall(r'aria-roledescription="bar" d="M([-\d.e]+),([-\d.e]+)h([-\d.e]+)'
+                       r'v([-\d.e]+)', svg)
+    return [tuple(float(v) for v in f) for f in found]
+
+
+def test_stacked_spec_has_no_offset_and_keeps_the_frame_order():
+    d = bar_chart(FRAME_STACKED, "case", "time_s", **KW).to_dict()
+    enc = d["encoding"]
+    assert "xOffset" not in enc and enc["y"]["stack"] == "zero"
+    assert enc["color"]["sort"] == ["attention", "experts", "communication"]
+    assert enc["order"]["field"] == "_stack_order"
+    assert enc["y"]["title"] == "Time per step [s]"
+
+
+@pytest.mark.parametrize("horizontal", [False, True])
+def test_stacked_bars_add_up_to_each_case_total(horizontal):
+    ch = bar_chart(FRAME_STACKED, "case", "time_s", horizontal=horizontal, **KW)
+    bars = _bars(ch)
+    assert len(bars) == 6 and all(abs(w) > 0 and abs(h) > 0 for _, _, w, h in bars)
+    # one bar position per case: the parts share it instead of sitting side by side
+    pos = {round(x if not horizontal else y, 3) for x, y, _, _ in bars}
+    assert len(pos) == 2
+    # the drawn lengths are in proportion to the summed parts of each case
+    key = 3 if not horizontal else 2
+    lengths = {}
+    for b in bars:
+        p = round(b[0] if not horizontal else b[1], 3)
+        lengths[p] = lengths.get(p, 0.0) + abs(b[key])
+    totals = FRAME_STACKED.groupby("case", sort=False)["time_s"].sum().to_numpy()
+    drawn = [lengths[p] for p in sorted(lengths)]
+    assert max(drawn) / min(drawn) == pytest.approx(max(totals) / min(totals), rel=0.02)
+
+
+def test_grouped_bars_unchanged_without_stack():
+    d = bar_chart(FRAME_STACKED, "case", "time_s", title="t", caption="c", color="component",
+                  y_title="Time per step [s]").to_dict()
+    assert "xOffset" in d["encoding"] and "order" not in d["encoding"]
+
+
+@pytest.mark.parametrize("kw", [dict(color=None), dict(log=True)])
+def test_stack_needs_parts_and_a_linear_scale(kw):
+    args = {**KW, **kw}
+    with pytest.raises(ValueError, match="stack=True"):
+        bar_chart(FRAME_STACKED, "case", "time_s", **args)
+
+
+def _results():
+    a = econ.results_frame("nb_a", [
+        dict(metric="training_cost_usd", subject="x", value=100.0, published_value=100.2),
+        dict(metric="serving_cost_usd_per_day", subject="x", value=150.0, published_value=100.0),
+        dict(metric="decode_tok_per_s", subject="y", value=3.0),
+    ])
+    b = econ.results_frame("nb_b", [
+        dict(metric="cost_usd_per_mtok", subject="z", value=1.0, published_value=0.0),
+    ])
+    return econ.validate_results(__import__("pandas").concat([a, b], ignore_index=True))
+
+
+def test_ratio_chart_draws_band_rule_and_dots():
+    c = econ.published_comparison(_results())
+    chart = econ.ratio_chart(c, "computed_to_published_ratio", "claim", color="notebook",
+                             band_frac=0.3, title="t", caption="what to see")
+    spec = chart.to_dict()
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks == ["rect", "rule", "point"]
+    dots = spec["layer"][2]
+    assert dots["encoding"]["x"]["scale"]["type"] == "log"
+    assert "[ratio]" in dots["encoding"]["x"]["title"]
+    # the NaN ratio (published 0) is left out
+    data = spec["datasets"][spec["layer"][2]["data"]["name"]]
+    assert len(data) == 2
+    with pytest.raises(ValueError, match="band_frac"):
+        econ.ratio_chart(c, "computed_to_published_ratio", "claim", band_frac=1.5,
+                         title="t", caption="c")

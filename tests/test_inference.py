@@ -9,9 +9,6 @@ from hypothesis import strategies as st
 
 import econ
 from econ import (
-    BYTES_PER_PARAM,
-    PEAK_FLOP_COLUMN,
-    PRECISIONS,
     attention_flop_per_ctx_tok,
     decode_step,
     decode_step_breakdown,
@@ -60,17 +57,6 @@ TOY_MOE = dict(name="toy-moe", attention_kind="gqa", n_layers=4, hidden_dim=64, 
 
 # --- definitions -----------------------------------------------------------------------------
 
-def test_precision_definitions():
-    assert BYTES_PER_PARAM == {"bf16": 2, "fp8": 1, "int8": 1, "fp4": 0.5}
-    assert set(PEAK_FLOP_COLUMN) == set(BYTES_PER_PARAM) == set(PRECISIONS)
-    hw_cols = set(econ.data.load("hardware").columns)
-    assert set(PEAK_FLOP_COLUMN.values()) <= hw_cols
-    assert param_bytes(70.6e9, "bf16") == 141.2e9
-    assert param_bytes(671e9, "fp8") == 671e9
-    assert param_bytes(8e9, "fp4") == 4e9
-    assert hardware_peak_flop_per_s(H100, "fp8") == 1978.9e12
-    assert hardware_peak_flop_per_s("h100-sxm", "bf16") == econ.data.row(
-        "hardware", "h100-sxm")["peak_bf16_flop_per_s"]
 
 
 def test_attention_flops_by_hand():

@@ -1,8 +1,7 @@
 """econ.kernels: the harness returns sane, finite, positive numbers quickly; bad input is named.
 
 Timing speed is not asserted here (shared CI machines are noisy); the benchmark
-script tests/benchmarks/bench_kernels.py prints rates and the harness overhead.
-"""
+script tests/benchmarks/bench_kernels.py prints rates and the harness overhead."""
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +11,8 @@ from econ import kernels as K
 from econ import roofline as R
 
 FAST = dict(time_budget_s=0.02, n_repeats_min=2, n_repeats_max=5)
+
+
 TAIL = ["work_flop", "bytes_moved_bytes", "median_s", "min_s", "spread_ratio", "n_repeats",
         "achieved_flop_per_s", "achieved_bytes_per_s"]
 
@@ -206,8 +207,6 @@ def test_attention_implementations_match_the_definition():
     np.testing.assert_allclose(K._mla_numpy(ql, c, w_uv), ref, rtol=1e-10)
 
 
-# --- the kernel-timings notebook's helpers -------------------------------------------------
-
 def _tiny_live(time_column="min_s"):
     return econ.live_kernel_timings([16, 32], [1, 2, 64], 64, [16], [1], 2**20,
                                     time_budget_s=0.05, blas_threads=1, time_column=time_column)
@@ -294,3 +293,31 @@ def test_portable_stacks_are_shares_of_cublas_at_the_same_shape():
         econ.portable_stack_comparison(_stack_rows(backends=("torch", "cupy", "triton")))
     with pytest.raises(ValueError, match="disagree"):
         econ.portable_stack_comparison(_stack_rows(err=0.05))
+
+
+def _threads():
+    return K.machine_info()["n_blas_threads"]
+
+
+def test_limit_applies_inside_and_is_restored():
+    before = _threads()
+    with econ.blas_thread_limit(1):
+        assert _threads() == 1
+        df = K.benchmark_gemm(sizes=(32,), dtype="float32", time_budget_s=0.02,
+                              n_repeats_min=2, n_repeats_max=3)
+        assert (df["n_blas_threads"] == 1).all()
+    assert _threads() == before
+
+
+def test_none_leaves_the_setting():
+    before = _threads()
+    with econ.blas_thread_limit(None):
+        assert _threads() == before
+    with econ.blas_thread_limit():
+        assert _threads() == before
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "two"])
+def test_bad_count_names_the_parameter(bad):
+    with pytest.raises(ValueError, match="n_threads"):
+        econ.blas_thread_limit(bad)

@@ -139,3 +139,22 @@ def test_the_private_name_check_catches(source):
 ])
 def test_the_private_name_check_allows(source):
     assert private_imports(source, "inference") == []
+
+
+#: Test files that test something other than one module (tests/conftest.py says which).
+NOT_A_MODULE = {"notebooks", "notebook_runs", "nbval_tolerance", "import", "layers", "lint",
+                "safety", "offline", "environment", "wheel", "browser", "lab",
+                "reliability_inputs"}
+
+
+def test_each_module_has_one_test_file_and_each_test_file_a_subject():
+    modules = {p.stem.lstrip("_") for p in ECON.glob("*.py")
+               if p.stem not in ("__init__", "__main__")}
+    tests = {p.stem.removeprefix("test_") for p in (ROOT / "tests").glob("test_*.py")}
+    tables = {p.stem for p in (ROOT / "data").glob("*.csv")}
+    assert sorted(modules - tests) == [], "add tests/test_<module>.py for these modules"
+    strays = {t for t in tests - modules - NOT_A_MODULE
+              if not (t.startswith("data_") and t.removeprefix("data_") in tables)}
+    assert sorted(strays) == [], ("a test file named after no module, table or whole-package "
+                                  "check: move its tests to tests/test_<module>.py")
+

@@ -1,4 +1,11 @@
-"""econ.pricing: $/Mtok, blended prices, DeepSeek's day of cost and revenue, margins."""
+"""econ.pricing: $/Mtok, blended prices, DeepSeek's day of cost and revenue, margins.
+
+Merged from test_pricing_moat.py: Additions for the token-pricing and NVIDIA-moat notebooks: the
+decode $/Mtok chain (econ.inference), and in econ.pricing a supplier's price at another gross
+margin and Jevons spend under constant-elasticity demand.
+
+Merged from test_pricing_question.py: econ.pricing.question_cost_usd: one answered question with
+reasoning tokens billed as output."""
 import math
 
 import numpy as np
@@ -19,6 +26,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import econ
+from econ import inference as I
 from econ import pricing as P
 
 PUB = econ.data.load("published")["value"]
@@ -76,11 +84,6 @@ def test_huge_valid_input_is_finite_or_a_clear_overflow_error(case):
 
 # --- closed forms and limits --------------------------------------------------------------------
 
-def test_cost_per_mtok_closed_form():
-    # $3.60 an hour at 1,000 tokens/s: 3.6M tokens an hour, so $1 per Mtok
-    assert P.cost_usd_per_mtok(3.6, 1000.0) == pytest.approx(1.0)
-    # an H800 node at $2/GPU-hour decoding 14.8k tokens/s (Day-6 average): about $0.30/Mtok
-    assert P.cost_usd_per_mtok(16.0, 14_800.0) == pytest.approx(16 / 14_800 / 3600 * 1e6)
 
 
 def test_blended_limits():
@@ -291,3 +294,238 @@ def test_invalid_input_raises_value_error_never_nan(case, bad):
                 f(**{**kw, name: bad})
             return
     check_any_input(CASES, f, name, bad)
+
+
+# --------------------------------------------------------------------------------------------
+# Additions for the token-pricing and NVIDIA-moat notebooks: the decode $/Mtok chain
+# --------------------------------------------------------------------------------------------
+
+
+
+# --- decode_cost_usd_per_mtok ------------------------------------------------------------------
+
+DECODE = dict(model="deepseek-v3", hardware="h200-sxm", precision="fp8", context_tok=4989.0,
+              n_devices=8)
+
+
+def test_decode_cost_is_the_chain_of_its_parts():
+    tps = econ.decode_tok_per_s(n_sequences=128.0, **DECODE)
+    want = econ.cost_usd_per_mtok(2.0 / 0.6, tps)
+    got = I.decode_cost_usd_per_mtok(n_sequences=128.0, usd_per_device_hour=2.0,
+                                     utilization_frac=0.6, **DECODE)
+    assert got == pytest.approx(want, rel=1e-12)
+    # by hand: $2/h over a 60 % busy hour, tps tokens per second per device
+    assert got == pytest.approx(2.0 / 0.6 / (tps * 3600.0) * 1e6, rel=1e-12)
+
+
+def test_decode_cost_kinds_and_broadcasting():
+    batch = np.array([1.0, 64.0, 128.0])
+    arr = I.decode_cost_usd_per_mtok(n_sequences=batch, usd_per_device_hour=2.0, **DECODE)
+    assert isinstance(arr, np.ndarray) and arr.shape == (3,)
+    ser = I.decode_cost_usd_per_mtok(n_sequences=pd.Series(batch, index=list("abc")),
+                                     usd_per_device_hour=2.0, **DECODE)
+    assert isinstance(ser, pd.Series) and list(ser.index) == list("abc")
+    np.testing.assert_allclose(ser.to_numpy(), arr)
+    one = I.decode_cost_usd_per_mtok(n_sequences=64.0, usd_per_device_hour=2.0, **DECODE)
+    assert isinstance(one, float) and one == pytest.approx(arr[1])
+    # bigger batches share each weight read: cheaper tokens
+    assert np.all(np.diff(arr) < 0)
+
+
+def test_decode_cost_scales_with_price_and_utilization():
+    base = I.decode_cost_usd_per_mtok(n_sequences=128.0, usd_per_device_hour=2.0, **DECODE)
+    assert I.decode_cost_usd_per_mtok(n_sequences=128.0, usd_per_device_hour=4.0,
+                                      **DECODE) == pytest.approx(2 * base)
+    assert I.decode_cost_usd_per_mtok(n_sequences=128.0, usd_per_device_hour=2.0,
+                                      utilization_frac=0.5, **DECODE) == pytest.approx(2 * base)
+
+
+def test_decode_cost_works_in_monte_carlo_and_tornado():
+    mc = econ.monte_carlo(I.decode_cost_usd_per_mtok,
+                          {"usd_per_device_hour": econ.uniform(1.5, 2.5),
+                           "bandwidth_efficiency_frac": econ.uniform(0.6, 0.9)},
+                          n_samples=200, seed=1,
+                          constants=dict(n_sequences=128.0, **DECODE))
+    assert mc["decode_cost_usd_per_mtok"].gt(0).all()
+    tor = econ.tornado(I.decode_cost_usd_per_mtok,
+                       dict(n_sequences=128.0, usd_per_device_hour=2.0, utilization_frac=0.6,
+                            **DECODE),
+                       {"usd_per_device_hour": (1.0, 4.0), "utilization_frac": (0.4, 0.8)})
+    assert list(tor["parameter"]) == ["usd_per_device_hour", "utilization_frac"]
+
+
+def test_decode_cost_bad_input_names_the_parameter():
+    with pytest.raises(ValueError, match="utilization_frac"):
+        I.decode_cost_usd_per_mtok(n_sequences=8.0, usd_per_device_hour=2.0,
+                                   utilization_frac=0.0, **DECODE)
+    with pytest.raises(ValueError, match="usd_per_device_hour"):
+        I.decode_cost_usd_per_mtok(n_sequences=8.0, usd_per_device_hour=-1.0, **DECODE)
+
+
+# --- price_at_gross_margin_usd -----------------------------------------------------------------
+
+def test_price_at_gross_margin_by_hand():
+    # $30,000 at 75 %: unit cost $7,500; at 50 % it sells for $15,000, at cost for $7,500
+    assert P.price_at_gross_margin_usd(30_000.0, 0.75, 0.5) == pytest.approx(15_000.0)
+    assert P.price_at_gross_margin_usd(30_000.0, 0.75, 0.0) == pytest.approx(7_500.0)
+    assert P.price_at_gross_margin_usd(30_000.0, 0.75, 0.75) == pytest.approx(30_000.0)
+
+
+def test_price_at_gross_margin_with_nvidia_published_margin():
+    m = PUB["nvidia-fy2025-gross-margin"]
+    assert P.price_at_gross_margin_usd(1.0, m, 0.0) == pytest.approx(0.25)
+
+
+def test_price_at_gross_margin_kinds():
+    new = np.array([0.0, 0.25, 0.5, 0.75])
+    arr = P.price_at_gross_margin_usd(30_000.0, 0.75, new)
+    assert isinstance(arr, np.ndarray)
+    np.testing.assert_allclose(arr, 7_500.0 / (1 - new))
+    ser = P.price_at_gross_margin_usd(pd.Series([30_000.0, 15_000.0], index=["a", "b"]), 0.75,
+                                      0.5)
+    assert isinstance(ser, pd.Series) and list(ser.index) == ["a", "b"]
+    assert isinstance(P.price_at_gross_margin_usd(30_000.0, 0.75, 0.5), float)
+
+
+@given(st.floats(0.0, 0.95), st.floats(0.0, 0.95), st.floats(0.0, 0.95))
+def test_price_rises_with_the_new_margin(m, lo, hi):
+    a, b = sorted((lo, hi))
+    assert (P.price_at_gross_margin_usd(100.0, m, a)
+            <= P.price_at_gross_margin_usd(100.0, m, b) * (1 + 1e-12))
+
+
+@pytest.mark.parametrize("kw, name", [
+    (dict(price_usd=-1.0, gross_margin_frac=0.5, new_gross_margin_frac=0.5), "price_usd"),
+    (dict(price_usd=1.0, gross_margin_frac=1.0, new_gross_margin_frac=0.5), "gross_margin_frac"),
+    (dict(price_usd=1.0, gross_margin_frac=0.5, new_gross_margin_frac=1.0),
+     "new_gross_margin_frac"),
+    (dict(price_usd=1.0, gross_margin_frac=-0.1, new_gross_margin_frac=0.5),
+     "gross_margin_frac"),
+    (dict(price_usd=float("nan"), gross_margin_frac=0.5, new_gross_margin_frac=0.5),
+     "price_usd"),
+])
+def test_price_at_gross_margin_bad_input(kw, name):
+    with pytest.raises(ValueError, match=name):
+        P.price_at_gross_margin_usd(**kw)
+
+
+# --- jevons_spend_ratio ------------------------------------------------------------------------
+
+def test_jevons_closed_forms():
+    # unit elasticity: spend unchanged whatever the price
+    assert P.jevons_spend_ratio(0.1, 1.0) == pytest.approx(1.0)
+    # perfectly inelastic demand: spend falls with the price
+    assert P.jevons_spend_ratio(0.1, 0.0) == pytest.approx(0.1)
+    # elasticity 2: ten times cheaper, ten times the spend
+    assert P.jevons_spend_ratio(0.1, 2.0) == pytest.approx(10.0)
+    # no price change, no spend change
+    assert P.jevons_spend_ratio(1.0, 1.7) == pytest.approx(1.0)
+
+
+def test_jevons_is_price_times_quantity():
+    price_ratio, eps = 0.37, 1.4
+    quantity_ratio = price_ratio ** -eps
+    assert P.jevons_spend_ratio(price_ratio, eps) == pytest.approx(price_ratio * quantity_ratio)
+
+
+def test_jevons_kinds():
+    eps = np.linspace(0.0, 2.0, 5)
+    arr = P.jevons_spend_ratio(0.5, eps)
+    assert isinstance(arr, np.ndarray) and arr.shape == (5,)
+    ser = P.jevons_spend_ratio(pd.Series([0.5, 0.25], index=["x", "y"]), 1.5)
+    assert isinstance(ser, pd.Series) and list(ser.index) == ["x", "y"]
+    assert isinstance(P.jevons_spend_ratio(0.5, 1.5), float)
+
+
+@given(st.floats(0.01, 0.99), st.floats(0.0, 3.0))
+def test_cheaper_tokens_raise_spend_only_when_elastic(price_ratio, eps):
+    spend = P.jevons_spend_ratio(price_ratio, eps)
+    assert math.isfinite(spend)
+    if eps > 1.0 + 1e-9:
+        assert spend >= 1.0
+    elif eps < 1.0 - 1e-9:
+        assert spend <= 1.0
+
+
+@pytest.mark.parametrize("kw, name", [
+    (dict(price_ratio=0.0, demand_elasticity=1.0), "price_ratio"),
+    (dict(price_ratio=-1.0, demand_elasticity=1.0), "price_ratio"),
+    (dict(price_ratio=0.5, demand_elasticity=-0.5), "demand_elasticity"),
+    (dict(price_ratio="0.5", demand_elasticity=1.0), "price_ratio"),
+    (dict(price_ratio=0.5, demand_elasticity=float("inf")), "demand_elasticity"),
+])
+def test_jevons_bad_input(kw, name):
+    with pytest.raises(ValueError, match=name):
+        P.jevons_spend_ratio(**kw)
+
+
+def test_jevons_overflow_is_a_clear_error():
+    with pytest.raises(ValueError, match="overflows"):
+        P.jevons_spend_ratio(1e-300, 3.0)
+
+
+# --------------------------------------------------------------------------------------------
+# econ.pricing.question_cost_usd: one answered question with reasoning tokens billed as outp
+# --------------------------------------------------------------------------------------------
+
+API = econ.data.load("api_prices")
+KW = dict(prompt_tok=500.0, answer_tok=500.0, reasoning_tok=4000.0, input_usd_per_mtok=0.55,
+          output_usd_per_mtok=2.19)
+
+
+def test_closed_form_at_r1_and_o1_list_prices():
+    r1, o1 = API.loc["deepseek-r1"], API.loc["openai-o1"]
+    got = P.question_cost_usd(
+        500.0, 500.0, 4000.0, r1["input_usd_per_mtok"], r1["output_usd_per_mtok"]
+    )
+    assert got == pytest.approx((500 * 0.55 + 4500 * 2.19) / 1e6, rel=1e-12)
+    o1_cost = P.question_cost_usd(
+        500.0, 500.0, 4000.0, o1["input_usd_per_mtok"], o1["output_usd_per_mtok"]
+    )
+    assert o1_cost == pytest.approx((500 * 15.0 + 4500 * 60.0) / 1e6, rel=1e-12)
+    # as reasoning dominates, the cost ratio tends to the output price ratio (60 / 2.19 = 27.4)
+    long = [
+        P.question_cost_usd(
+            500.0, 500.0, 1e7, api["input_usd_per_mtok"], api["output_usd_per_mtok"]
+        )
+        for api in (o1, r1)
+    ]
+    assert long[0] / long[1] == pytest.approx(60.0 / 2.19, rel=1e-3)
+
+
+def test_agrees_with_traffic_revenue_without_cache_hits():
+    a = P.question_cost_usd(700.0, 300.0, 2000.0, 0.55, 2.19)
+    b = P.traffic_revenue_usd(700.0, 0.0, 2300.0, 0.55, 0.14, 2.19)
+    assert a == pytest.approx(b, rel=1e-12)
+
+
+def test_zero_tokens_cost_nothing():
+    assert P.question_cost_usd(0.0, 0.0, 0.0, 0.55, 2.19) == 0.0
+
+
+@pytest.mark.parametrize("name", list(KW))
+def test_kinds_float_array_series_question(name):
+    ref = P.question_cost_usd(**KW)
+    assert isinstance(ref, float) and math.isfinite(ref)
+    arr = P.question_cost_usd(**{**KW, name: np.full(3, KW[name])})
+    assert isinstance(arr, np.ndarray) and arr.shape == (3,)
+    np.testing.assert_allclose(arr, ref, rtol=1e-12)
+    s = pd.Series(np.full(3, KW[name]), index=["a", "b", "c"])
+    out = P.question_cost_usd(**{**KW, name: s})
+    assert isinstance(out, pd.Series) and list(out.index) == ["a", "b", "c"]
+    np.testing.assert_allclose(out.to_numpy(), ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(KW))
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf"), "2", None, True])
+def test_bad_values_name_the_parameter(name, bad):
+    with pytest.raises(ValueError, match=f"^{name} must"):
+        P.question_cost_usd(**{**KW, name: bad})
+
+
+@given(r1=st.floats(0.0, 1e6), r2=st.floats(0.0, 1e6), p=st.floats(0.0, 100.0))
+def test_cost_rises_linearly_with_reasoning(r1, r2, p):
+    lo, hi = sorted((r1, r2))
+    c_lo = P.question_cost_usd(500.0, 500.0, lo, 0.55, p)
+    c_hi = P.question_cost_usd(500.0, 500.0, hi, 0.55, p)
+    assert c_hi - c_lo == pytest.approx((hi - lo) * p / 1e6, rel=1e-9, abs=1e-12)

@@ -1,25 +1,18 @@
-"""econ.scenarios: grids, seeded Monte Carlo, distributions against closed forms, tornado
-swings of a linear function, and scenario files rejected with the file, key and problem."""
+"""econ.sensitivity: grids, seeded Monte Carlo, distributions against closed forms, tornado
+swings of a linear function."""
 import math
-import re
-import statistics
 
-import nbformat
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from econ import scenarios as sc
-from econ.scenarios import (
-    Param,
-    ScenarioError,
-    Schema,
+from econ.sensitivity import (
+    Distribution,
     evaluate,
     fixed,
     grid,
-    load_scenario,
     lognormal_from_range,
     monte_carlo,
     normal,
@@ -27,7 +20,6 @@ from econ.scenarios import (
     tornado,
     triangular,
     uniform,
-    validate_params,
 )
 
 
@@ -295,232 +287,6 @@ def test_tornado_names_a_range_without_a_base_value():
         tornado(linear, {"a": 1.0, "b": 2.0, "c": 3.0, "label": "x"}, {"d": (0, 1)})
 
 
-# --------------------------------------------------------------------------------------------
-# schemas
-# --------------------------------------------------------------------------------------------
-
-CELL = '''
-model: str = "deepseek-v3"           # key in data/hardware.csv
-attention: str = "mla"               # cache layout {mha, gqa, mla}
-usd_per_gpu_hour: float = 2.0        # rental price (0, inf)
-utilization_frac: float = 0.6        # share of hours doing paid work
-pue_ratio: float = 1.3               # power usage effectiveness [1, 3]
-mc_samples: int = 2000               # Monte Carlo samples
-seed: int = 0                        # random seed
-batch_sizes: list[int] = [1, 8, 64]  # sweep [1, 4096]
-note: Optional[str] = None           # free text
-fast = True                          # untyped: type from the default
-results_path: str = ""               # where result rows go (empty: none)
-'''
-
-
-@pytest.fixture(scope="module")
-def schema():
-    # the hardware table's keys stand in for a models table here
-    return Schema.from_source(CELL.replace('"deepseek-v3"', '"h100-sxm"'))
-
-
-def test_schema_from_a_parameters_cell(schema):
-    assert list(schema) == ["model", "attention", "usd_per_gpu_hour", "utilization_frac",
-                            "pue_ratio", "mc_samples", "seed", "batch_sizes", "note", "fast",
-                            "results_path"]
-    assert "h100-sxm" in schema["model"].choices
-    assert schema["attention"].choices == ("mha", "gqa", "mla")
-    p = schema["usd_per_gpu_hour"]
-    assert (p.type, p.min, p.min_inclusive, p.max) == (float, 0.0, False, None)
-    assert (schema["utilization_frac"].min, schema["utilization_frac"].max) == (0.0, 1.0)
-    assert (schema["pue_ratio"].min, schema["pue_ratio"].max) == (1.0, 3.0)
-    assert (schema["mc_samples"].type, schema["mc_samples"].min) == (int, 0.0)  # _samples unit
-    assert schema["seed"].min is None
-    assert (schema["batch_sizes"].type, schema["batch_sizes"].item_type) == (list, int)
-    assert schema["note"].optional and schema["fast"].type is bool
-    assert schema["utilization_frac"].help == "share of hours doing paid work"
-    assert schema.defaults()["batch_sizes"] == [1, 8, 64]
-
-
-def test_schema_refuses_what_papermill_cannot_read():
-    with pytest.raises(ValueError, match=r"line 2: papermill cannot read parameter 'path'"):
-        Schema.from_source('x: float = 1.0  # a\npath: str | None = None  # b\n', "nb.ipynb")
-
-
-def test_schema_refuses_a_default_outside_its_own_range():
-    with pytest.raises(ValueError, match=r"nb.ipynb: default: key 'utilization_frac'"):
-        Schema.from_source("utilization_frac: float = 1.5  # share\n", "nb.ipynb")
-
-
-def test_schema_explains_an_equals_sign_in_the_help():
-    with pytest.raises(ValueError, match=r"line 1: papermill cannot read parameter "
-                                         r"'results_path'.*more than one '='"):
-        Schema.from_source('results_path: str = ""  # rows ("" = none)\n', "nb.ipynb")
-
-
-def test_schema_refuses_an_unknown_table():
-    with pytest.raises(ValueError, match="no such table"):
-        Schema.from_source('model: str = "x"  # key in data/nope.csv\n')
-
-
-def test_schema_from_a_notebook_through_papermill(tmp_path):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    cell = nbformat.v4.new_code_cell(
-        "utilization_frac: float = 0.6  # share of hours\nseed: int = 0  # seed\n")
-    cell.metadata["tags"] = ["parameters"]
-    nb.cells = [nbformat.v4.new_markdown_cell("# t"), cell]
-    path = tmp_path / "t.ipynb"
-    nbformat.write(nb, path)
-    s = Schema.from_notebook(path)
-    assert list(s) == ["utilization_frac", "seed"] and s["seed"].source == str(path)
-    assert validate_params({"utilization_frac": 1}, path) == {"utilization_frac": 1.0}
-    with pytest.raises(ScenarioError, match="utilization_frac"):
-        validate_params({"utilization_frac": 2.0}, str(path))
-
-
-def test_union_narrows_ranges_and_refuses_conflicts():
-    a = Schema([Param("x_frac", float, 0.5, min=0, max=1, source="a.ipynb")])
-    b = Schema([Param("x_frac", float, 0.5, min=0.2, max=1, max_inclusive=False,
-                      source="b.ipynb"), Param("y", str, "k", choices=("k", "m"))])
-    u = Schema.union(a, b)
-    assert list(u) == ["x_frac", "y"]
-    assert (u["x_frac"].min, u["x_frac"].max, u["x_frac"].max_inclusive) == (0.2, 1, False)
-    assert u["x_frac"].source == "a.ipynb, b.ipynb"
-    with pytest.raises(ValueError, match=r"different types: float in a.ipynb and int in c"):
-        a | Schema([Param("x_frac", int, 1, source="c")])
-    with pytest.raises(ValueError, match=r"different defaults: 0.5 in a.ipynb and 0.7 in d"):
-        a | Schema([Param("x_frac", float, 0.7, source="d")])
-
-
-def test_validate_params_converts_and_explains(schema):
-    ok = validate_params({"usd_per_gpu_hour": 2, "batch_sizes": [1, 2], "note": None,
-                          "pue_ratio": "1.2e0"}, schema)
-    assert ok == {"usd_per_gpu_hour": 2.0, "batch_sizes": [1, 2], "note": None,
-                  "pue_ratio": 1.2}
-    assert isinstance(ok["usd_per_gpu_hour"], float)
-    with pytest.raises(ScenarioError, match=r"key 'batch_sizes'\[1\]: out of range, got 0"):
-        validate_params({"batch_sizes": [1, 0]}, schema)
-    with pytest.raises(ScenarioError, match=r"'h100sxm' is not an allowed value \(did you mean "
-                                            r"'h100-sxm'\?\)"):
-        validate_params({"model": "h100sxm"}, schema)
-
-
-def test_validate_params_without_a_schema_uses_unit_suffixes():
-    assert validate_params({"utilization_frac": 0.5, "n_nodes": 3, "model": "m"}) == \
-        {"utilization_frac": 0.5, "n_nodes": 3, "model": "m"}
-    with pytest.raises(ScenarioError, match=r"parameters: key 'utilization_frac': out of range"):
-        validate_params({"utilization_frac": 1.5})
-    with pytest.raises(ScenarioError, match=r"key 'price_usd_per_hour': out of range, got -1"):
-        validate_params({"price_usd_per_hour": -1.0})
-    with pytest.raises(ScenarioError, match="not a finite number"):
-        validate_params({"x": float("nan")})
-
-
-# --------------------------------------------------------------------------------------------
-# scenario files
-# --------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def folder(tmp_path):
-    d = tmp_path / "scenarios"
-    d.mkdir()
-    (d / "base.yaml").write_text("utilization_frac: 0.6  # the default\n")
-    (d / "cheap-gpus.yaml").write_text(
-        "usd_per_gpu_hour: 1  # a glut of H100s\nutilization_frac: 0.8  # busy\n")
-    return d
-
-
-def _err(folder, schema, text, name="bad"):
-    (folder / f"{name}.yaml").write_text(text)
-    with pytest.raises(ScenarioError) as e:
-        load_scenario(name, schema, folder=folder)
-    msg = str(e.value)
-    assert str(folder / f"{name}.yaml") in msg  # names the file
-    return msg
-
-
-def test_load_scenario_by_name_and_by_path(folder, schema):
-    s = load_scenario("cheap-gpus", schema, folder=folder)
-    assert s.name == "cheap-gpus" and s.path == folder / "cheap-gpus.yaml"
-    assert s.values == {"usd_per_gpu_hour": 1.0, "utilization_frac": 0.8}
-    assert load_scenario("base", schema, folder=folder).values == {"utilization_frac": 0.6}
-    assert load_scenario(folder / "cheap-gpus.yaml", schema).values == s.values
-    assert sc.scenario_names(folder) == ["base", "cheap-gpus"]
-    only = s.for_schema([Param("utilization_frac", float, 0.6)])
-    assert only == {"utilization_frac": 0.8}
-
-
-def test_unknown_key_names_file_key_and_the_nearest_name(folder, schema):
-    msg = _err(folder, schema, "utilisation_frac: 0.5\n")
-    assert "unknown key 'utilisation_frac'" in msg and "did you mean 'utilization_frac'" in msg
-
-
-def test_wrong_type_names_key_value_and_type(folder, schema):
-    msg = _err(folder, schema, "usd_per_gpu_hour: cheap\n")
-    assert "key 'usd_per_gpu_hour': wrong type, got 'cheap' (str)" in msg
-    assert "allowed: a float in (0, inf)" in msg
-    msg = _err(folder, schema, "mc_samples: 2000.5\n")
-    assert "key 'mc_samples'" in msg and "whole number" in msg
-    msg = _err(folder, schema, "attention: no\n")
-    assert "False (bool)" in msg and "quote" in msg
-    msg = _err(folder, schema, "fast: 1\n")
-    assert "key 'fast': wrong type" in msg
-
-
-def test_out_of_range_names_key_value_and_range(folder, schema):
-    msg = _err(folder, schema, "utilization_frac: 1.7  # too busy\n")
-    assert "key 'utilization_frac': out of range, got 1.7; allowed: a float in [0, 1]" in msg
-    msg = _err(folder, schema, "usd_per_gpu_hour: 0\n")
-    assert "out of range, got 0.0" in msg and "(0, inf)" in msg
-
-
-@pytest.mark.parametrize("name", ["../x", "../../etc/passwd", "a/b", "base.yaml", "", "Base",
-                                  ".hidden", "-x", "x y"])
-def test_names_that_could_leave_the_folder_are_refused(folder, schema, name):
-    (folder.parent / "x.yaml").write_text("seed: 1\n")
-    with pytest.raises(ScenarioError, match=re.escape(f"scenario name {name!r} is not allowed")):
-        load_scenario(name, schema, folder=folder)
-
-
-def test_a_symlink_out_of_the_folder_is_refused(folder, schema):
-    (folder.parent / "outside.yaml").write_text("seed: 1\n")
-    (folder / "link.yaml").symlink_to(folder.parent / "outside.yaml")
-    with pytest.raises(ScenarioError, match="outside"):
-        load_scenario("link", schema, folder=folder)
-
-
-def test_an_unknown_name_lists_the_scenarios(folder, schema):
-    with pytest.raises(ScenarioError, match=r"unknown scenario 'nope'.*\['base', 'cheap-gpus'\]"):
-        load_scenario("nope", schema, folder=folder)
-
-
-def test_malformed_yaml_gives_the_line(folder, schema):
-    msg = _err(folder, schema, "seed: 1\nutilization_frac: [0.5\n")
-    assert "not valid YAML at line" in msg
-
-
-def test_a_file_that_is_not_a_mapping_is_refused(folder, schema):
-    assert "must be a mapping" in _err(folder, schema, "- seed\n- 1\n")
-    assert "got a str" in _err(folder, schema, "just text\n")
-
-
-def test_a_key_given_twice_is_refused(folder, schema):
-    assert "'seed' appears twice" in _err(folder, schema, "seed: 1\nseed: 2\n")
-
-
-def test_a_non_string_key_is_refused(folder, schema):
-    assert "key 1 is not a parameter name" in _err(folder, schema, "1: 2\n")
-
-
-def test_yaml_scientific_notation_without_a_dot_is_read_as_a_number(folder, schema):
-    (folder / "sci.yaml").write_text("usd_per_gpu_hour: 2e0\n")
-    assert load_scenario("sci", schema, folder=folder).values == {"usd_per_gpu_hour": 2.0}
-
-
-def test_the_default_folder_is_notebooks_scenarios():
-    assert sc.SCENARIO_DIR.parts[-2:] == ("notebooks", "scenarios")
-
-
-def test_lognormal_z_is_the_normal_quantile():
-    assert sc._Z95 == pytest.approx(statistics.NormalDist().inv_cdf(0.95))
 
 
 @given(st.lists(st.tuples(st.floats(-10, 10), st.floats(-5, 5), st.floats(0.01, 5)),
@@ -543,3 +309,16 @@ def test_tornado_swing_is_slope_times_width_for_any_linear_function(terms):
 def test_monte_carlo_refuses_an_output_named_like_an_input():
     with pytest.raises(ValueError, match="has the name of an input"):
         monte_carlo(lambda x: x, {"x": uniform(0, 1)}, 10, output="x")
+
+
+def test_distributions_sample_with_the_numpy_generator_method_they_name():
+    """Same seed, same draws as numpy's own method: Monte Carlo streams are numpy's."""
+    for d, call in [(uniform(1.0, 2.0), lambda r: r.uniform(1.0, 2.0, 5)),
+                    (triangular(1.0, 2.0, 4.0), lambda r: r.triangular(1.0, 2.0, 4.0, 5)),
+                    (normal(3.0, 0.5), lambda r: r.normal(3.0, 0.5, 5))]:
+        assert isinstance(d, Distribution)
+        np.testing.assert_array_equal(d.sample(5, np.random.default_rng(3)),
+                                      call(np.random.default_rng(3)))
+    d = lognormal_from_range(1.0, 16.0)
+    np.testing.assert_allclose(d.sample(5, np.random.default_rng(3)),
+                               np.random.default_rng(3).lognormal(math.log(4.0), d.args[1], 5))

@@ -1,19 +1,13 @@
-"""Scenarios: validated parameter sets, grids, Monte Carlo and tornado sensitivity.
+"""Parameters and scenarios: the typed parameters of each notebook, and scenario files checked
+against them.
 
 A *scenario* is a small YAML file of parameter values (``notebooks/scenarios/<name>.yaml``),
 checked against a :class:`Schema` of :class:`Param` s before any notebook runs. A schema is
 built from a notebook's typed, commented parameters cell (:meth:`Schema.from_notebook`, through
 ``papermill.inspect_notebook``) or written by hand; the reports run validates scenario files
-against the union of every notebook's schema (:meth:`Schema.union`).
-
-The analysis helpers return tidy ``pandas.DataFrame`` s and never loop over samples:
-
-* :func:`grid` and :func:`evaluate`: a Cartesian product of parameter values and a vectorized
-  function applied to its columns;
-* :func:`monte_carlo` and :func:`summarize`: seeded sampling of uncertain inputs given as
-  distributions (:func:`uniform`, :func:`triangular`, :func:`lognormal_from_range`,
-  :func:`normal`, :func:`fixed`), and their p5/p50/p95;
-* :func:`tornado`: one-at-a-time sensitivity of one output, sorted by swing.
+against the union of every notebook's schema (:meth:`Schema.union`). Inside a notebook,
+:func:`notebook_parameters` checks the values papermill injected, on every path that runs it.
+The analysis over parameters (grids, Monte Carlo, tornado) is :mod:`econ.sensitivity`.
 
 Conventions read from a parameters cell (the comment after a parameter is its help text):
 
@@ -30,12 +24,10 @@ from __future__ import annotations
 import ast
 import dataclasses
 import difflib
-import inspect
 import math
 import re
-import statistics
-import zlib
 from collections.abc import Iterable, Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -49,20 +41,30 @@ from . import setups as _setups
 __all__ = [
     "ScenarioError", "Param", "Schema", "Scenario", "SCENARIO_DIR", "SCENARIO_NAME_PATTERN",
     "load_scenario", "validate_params", "scenario_names", "notebook_parameters",
-    "injected_parameter_names", "resolve_same_as",
-    "grid", "evaluate",
-    "Distribution", "uniform", "triangular", "lognormal_from_range", "normal", "fixed",
-    "assumption_triangulars", "monte_carlo", "summarize", "tornado",
+    "injected_parameter_names", "resolve_same_as", "suite_schema", "load_scenarios",
+    "scenario_setup_problems",
 ]
 
-#: Folder of the shipped scenario files.
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "scenarios"
+_CHECKOUT_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def _scenario_dir():
+    """``econ/_scenarios`` in an installed wheel, else the checkout's ``notebooks/scenarios``."""
+    shipped = resources.files(__package__) / "_scenarios"
+    if shipped.is_dir() and (shipped / "base.yaml").is_file():
+        return Path(str(shipped))
+    return _CHECKOUT_NOTEBOOKS / "scenarios"
+
+
+#: Folder of the shipped scenario files: inside the installed package (``econ/_scenarios``, which
+#: a wheel carries, found with :mod:`importlib.resources`), or the checkout's
+#: ``notebooks/scenarios``.
+SCENARIO_DIR = _scenario_dir()
 #: A scenario name: lower-case letters, digits, ``_`` and ``-``; nothing that can name a path.
 SCENARIO_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 
 _TYPES = {"float": float, "int": int, "str": str, "bool": bool, "list": list, "dict": dict}
 _TYPE_NAMES = {v: k for k, v in _TYPES.items()}
-_Z95 = statistics.NormalDist().inv_cdf(0.95)  # 1.6448536...
 
 
 class ScenarioError(ValueError):
@@ -549,6 +551,13 @@ class Scenario:
         s = _as_schema(schema)
         return {k: v for k, v in self.values.items() if k in s}
 
+    @property
+    def description(self):
+        """The first paragraph of comment lines at the top of the file ("" without one)."""
+        text = self.path.read_text(encoding="utf-8") if self.path else ""
+        m = re.match(r"\s*((?:#[^\n]*\S[^\n]*\n)+)", text + "\n")
+        return " ".join(ln.lstrip("#").strip() for ln in m.group(1).splitlines()) if m else ""
+
 
 class _UniqueKeyLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that refuses a key given twice (safe_load keeps the last silently)."""
@@ -709,520 +718,6 @@ def validate_params(values, schema=None, *, where="parameters"):
 
 
 # --------------------------------------------------------------------------------------------
-# Grids
-# --------------------------------------------------------------------------------------------
-
-def grid(**axes):
-    """Every combination of the given parameter values, one row each (tidy).
-
-    Parameters
-    ----------
-    **axes : scalar or 1-D sequence
-        ``name=values``; a scalar is an axis of one value.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One column per axis, in the order given; ``prod(len(values))`` rows, the last axis
-        varying fastest.
-
-    Examples
-    --------
-    >>> grid(batch_size=[1, 8, 64], utilization_frac=[0.4, 0.8]).shape
-    (6, 2)
-    """
-    if not axes:
-        raise ValueError("grid needs at least one axis, e.g. grid(batch_size=[1, 8, 64])")
-    levels = []
-    for name, vals in axes.items():
-        if isinstance(vals, (str, bytes)) or np.ndim(vals) == 0:
-            vals = [vals]
-        vals = list(vals.tolist() if isinstance(vals, (np.ndarray, pd.Series, pd.Index)) else vals)
-        if not vals:
-            raise ValueError(f"grid axis {name!r} has no values")
-        levels.append(vals)
-    idx = pd.MultiIndex.from_product(levels, names=list(axes))
-    return idx.to_frame(index=False)
-
-
-def _call_columns(func, frame, constants):
-    """Call ``func`` with the frame's columns (and constants) that match its parameters."""
-    constants = dict(constants or {})
-    try:
-        sig = inspect.signature(func)
-    except (TypeError, ValueError):
-        sig = None
-    cols = {c: frame[c] for c in frame.columns}
-    if sig is None or any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
-        kwargs = {**cols, **constants}
-    else:
-        names = [n for n, p in sig.parameters.items()
-                 if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-        kwargs = {n: constants[n] if n in constants else cols[n]
-                  for n in names if n in constants or n in cols}
-        missing = [n for n, p in sig.parameters.items()
-                   if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-                   and n not in kwargs]
-        if missing:
-            raise ValueError(f"{_fname(func)} needs {missing}: give them as columns "
-                             f"(have {list(frame.columns)}) or as constants")
-    return func(**kwargs)
-
-
-def _fname(func):
-    return getattr(func, "__name__", None) or type(func).__name__
-
-
-def _outputs(result, n, index, output, func):
-    """Normalize a function's result to {column: 1-D array of length n}."""
-    if isinstance(result, pd.DataFrame):
-        items = {c: result[c] for c in result.columns}
-    elif isinstance(result, Mapping):
-        items = dict(result)
-    else:
-        items = {output or _fname(func): result}
-    out = {}
-    for k, v in items.items():
-        arr = v.to_numpy() if isinstance(v, (pd.Series, pd.Index)) else np.asarray(v)
-        if arr.ndim == 0:
-            arr = np.broadcast_to(arr, (n,)).copy()
-        if arr.shape != (n,):
-            raise ValueError(f"{_fname(func)} returned {k!r} of shape {arr.shape}; expected {n} "
-                             f"values, one per row (is the function vectorized?)")
-        out[k] = arr
-    if isinstance(output, str) and output not in out:
-        if len(out) == 1:
-            out = {output: next(iter(out.values()))}
-        else:
-            raise ValueError(f"output {output!r} is not among {list(out)} returned by "
-                             f"{_fname(func)}")
-    return out
-
-
-def evaluate(func, frame, constants=None, output=None):
-    """Apply a vectorized function to the columns of a frame (e.g. a :func:`grid`).
-
-    Parameters
-    ----------
-    func : callable
-        Vectorized: called once with each of its parameters bound to the frame column of the
-        same name (a pandas Series) or to ``constants[name]``.
-    frame : pandas.DataFrame
-        One row per case.
-    constants : dict, optional
-        Values shared by every row (a model name, a hardware key).
-    output : str, optional
-        Name of the output column; default the function's name (``cost_usd_per_mtok``). A
-        function that returns a dict or DataFrame gives one column per key.
-
-    Returns
-    -------
-    pandas.DataFrame
-        A copy of ``frame`` with the output column(s) added.
-    """
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
-    result = _call_columns(func, frame, constants)
-    out = frame.copy()
-    for k, v in _outputs(result, len(frame), frame.index, output, func).items():
-        out[k] = v
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# Distributions and Monte Carlo
-# --------------------------------------------------------------------------------------------
-
-class Distribution:
-    """An uncertain input. ``sample(n, rng)`` draws ``n`` values; ``ppf(q)`` is the quantile."""
-
-    kind = "distribution"
-
-    def sample(self, n, rng):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def ppf(self, q):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def interval(self, coverage=0.9):
-        """Central interval holding ``coverage`` of the mass, e.g. (p5, p95) for 0.9."""
-        a = (1.0 - coverage) / 2.0
-        return float(self.ppf(a)), float(self.ppf(1.0 - a))
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
-        return f"{self.kind}({args})"
-
-
-def _num(name, x):
-    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(x):
-        raise ValueError(f"{name} must be a finite number, got {x!r}")
-    return float(x)
-
-
-class _Uniform(Distribution):
-    kind = "uniform"
-
-    def __init__(self, lo, hi):
-        self.lo, self.hi = _num("lo", lo), _num("hi", hi)
-        if not self.lo < self.hi:
-            raise ValueError(f"uniform needs lo < hi, got lo={lo!r}, hi={hi!r}")
-
-    def sample(self, n, rng):
-        return rng.uniform(self.lo, self.hi, n)
-
-    def ppf(self, q):
-        return self.lo + np.asarray(q, dtype=float) * (self.hi - self.lo)
-
-
-class _Triangular(Distribution):
-    kind = "triangular"
-
-    def __init__(self, lo, mode, hi):
-        self.lo, self.mode, self.hi = _num("lo", lo), _num("mode", mode), _num("hi", hi)
-        if not (self.lo <= self.mode <= self.hi and self.lo < self.hi):
-            raise ValueError(f"triangular needs lo <= mode <= hi and lo < hi, got lo={lo!r}, "
-                             f"mode={mode!r}, hi={hi!r}")
-
-    def sample(self, n, rng):
-        return rng.triangular(self.lo, self.mode, self.hi, n)
-
-    def ppf(self, q):
-        q = np.asarray(q, dtype=float)
-        a, c, b = self.lo, self.mode, self.hi
-        fc = (c - a) / (b - a)
-        left = a + np.sqrt(q * (b - a) * (c - a))
-        right = b - np.sqrt((1 - q) * (b - a) * (b - c))
-        return np.where(q < fc, left, right)
-
-
-class _LogNormal(Distribution):
-    kind = "lognormal_from_range"
-
-    def __init__(self, lo, hi, coverage=0.9):
-        self.lo, self.hi, self.coverage = _num("lo", lo), _num("hi", hi), _num("coverage",
-                                                                              coverage)
-        if not 0 < self.lo < self.hi:
-            raise ValueError(f"lognormal_from_range needs 0 < lo < hi, got lo={lo!r}, hi={hi!r}")
-        if not 0 < self.coverage < 1:
-            raise ValueError(f"coverage must be in (0, 1), got {coverage!r}")
-        z = statistics.NormalDist().inv_cdf(0.5 + self.coverage / 2.0)
-        self.mu = (math.log(self.lo) + math.log(self.hi)) / 2.0
-        self.sigma = (math.log(self.hi) - math.log(self.lo)) / (2.0 * z)
-
-    def __repr__(self):
-        return f"lognormal_from_range(lo={self.lo!r}, hi={self.hi!r}, coverage={self.coverage!r})"
-
-    def sample(self, n, rng):
-        return rng.lognormal(self.mu, self.sigma, n)
-
-    def ppf(self, q):
-        nd = statistics.NormalDist(self.mu, self.sigma)
-        return np.exp(np.vectorize(nd.inv_cdf, otypes=[float])(np.asarray(q, dtype=float)))
-
-
-class _Normal(Distribution):
-    kind = "normal"
-
-    def __init__(self, mean, sd):
-        self.mean, self.sd = _num("mean", mean), _num("sd", sd)
-        if not self.sd > 0:
-            raise ValueError(f"normal needs sd > 0, got {sd!r}")
-
-    def sample(self, n, rng):
-        return rng.normal(self.mean, self.sd, n)
-
-    def ppf(self, q):
-        nd = statistics.NormalDist(self.mean, self.sd)
-        return np.vectorize(nd.inv_cdf, otypes=[float])(np.asarray(q, dtype=float))
-
-
-class _Fixed(Distribution):
-    kind = "fixed"
-
-    def __init__(self, value):
-        self.value = value
-
-    def sample(self, n, rng):
-        return np.full(n, self.value, dtype=float if _is_number(self.value) else object)
-
-    def ppf(self, q):
-        return np.full(np.shape(q), self.value)
-
-
-def _is_number(x):
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
-
-
-def uniform(lo, hi):
-    """Uniform on [lo, hi]: every value equally likely (mean (lo+hi)/2)."""
-    return _Uniform(lo, hi)
-
-
-def triangular(lo, mode, hi):
-    """Triangular on [lo, hi] peaking at ``mode``: a low, likely and high guess."""
-    return _Triangular(lo, mode, hi)
-
-
-def lognormal_from_range(lo, hi, coverage=0.9):
-    """Log-normal whose central ``coverage`` interval (default 90%) is [lo, hi].
-
-    For positive quantities known to within a factor (prices, efficiencies): the median is
-    sqrt(lo*hi), and ln X ~ N(mu, sigma) with mu = (ln lo + ln hi)/2,
-    sigma = (ln hi - ln lo) / (2 z), z the standard-normal quantile at 0.5 + coverage/2
-    (1.645 for 90%).
-    """
-    return _LogNormal(lo, hi, coverage)
-
-
-def normal(mean, sd):
-    """Normal with the given mean and standard deviation (not truncated: mind the sign)."""
-    return _Normal(mean, sd)
-
-
-def fixed(value):
-    """A known value (a number or a string key), the same in every sample."""
-    return _Fixed(value)
-
-
-def _stream_seed(seed, name):
-    # Each input draws from its own stream, fixed by (seed, name): adding, removing or
-    # reordering other inputs leaves its samples unchanged.
-    return np.random.SeedSequence([int(seed), zlib.crc32(name.encode("utf-8"))])
-
-
-def assumption_triangulars(assumptions, **values):
-    """Triangular distributions of assumptions around the run's values, from their ranges.
-
-    For each ``name=value``: ``triangular(min(low, value), value, max(high, value))`` with
-    ``low`` and ``high`` the row ``name`` of ``assumptions``: the run's value is the mode and
-    the range is widened to include it.
-
-    Parameters
-    ----------
-    assumptions : pandas.DataFrame
-        ``econ.data.load("assumptions")`` (columns ``low``, ``high``).
-    **values : float
-        The run's value of each assumption sampled.
-
-    Returns
-    -------
-    dict
-        ``{name: Distribution}`` for :func:`monte_carlo`.
-    """
-    out = {}
-    for name, v in values.items():
-        if name not in assumptions.index:
-            raise KeyError(f"assumption_triangulars: no row {name!r} in the assumptions table; "
-                           f"rows: {sorted(assumptions.index)}")
-        lo, hi = float(assumptions.loc[name, "low"]), float(assumptions.loc[name, "high"])
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            raise ValueError(f"assumption_triangulars: row {name!r} has no low/high range")
-        out[name] = triangular(min(lo, float(v)), float(v), max(hi, float(v)))
-    return out
-
-
-def monte_carlo(func, inputs, n_samples=10_000, seed=0, *, constants=None, output=None,
-                over=None):
-    """Sample uncertain inputs and evaluate a vectorized function on all samples at once.
-
-    Parameters
-    ----------
-    func : callable
-        Vectorized function; its parameters are bound by name to the sampled inputs (numpy
-        arrays), to ``constants`` and to the columns of ``over``.
-    inputs : dict
-        ``{name: Distribution}``; a plain number or string counts as :func:`fixed`.
-    n_samples : int
-        Samples per row of ``over`` (or in all, without ``over``).
-    seed : int
-        Seed of numpy's ``Generator``: the same seed gives the same samples. Each input has its
-        own stream derived from (seed, input name).
-    constants : dict, optional
-        Extra arguments passed as they are (not included in the result).
-    output : str, optional
-        Name of the output column; default the function's name.
-    over : pandas.DataFrame, optional
-        A :func:`grid`: every row is evaluated on the same ``n_samples`` samples (common random
-        numbers), so differences between rows are not sampling noise.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per sample (times rows of ``over``): a ``sample`` column, the ``over`` columns,
-        one column per input and the output column(s).
-    """
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) \
-            or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if not isinstance(inputs, Mapping) or not inputs:
-        raise ValueError("inputs must be a non-empty dict of name -> distribution")
-    n = int(n_samples)
-    reps = 1 if over is None else len(over)
-    if over is not None and not isinstance(over, pd.DataFrame):
-        raise TypeError(f"over must be a DataFrame (a grid), got {type(over).__name__}")
-    frame = {"sample": np.tile(np.arange(n), reps)}
-    args = {}
-    if over is not None:
-        clash = [c for c in over.columns if c in inputs]
-        if clash:
-            raise ValueError(f"{clash} are both inputs and grid columns")
-        for c in over.columns:
-            frame[c] = args[c] = np.repeat(over[c].to_numpy(), n)
-    for name, dist in inputs.items():
-        if not isinstance(dist, Distribution):
-            if not (_is_number(dist) or isinstance(dist, str)):
-                raise ValueError(f"input {name!r} must be a distribution (uniform, triangular, "
-                                 f"lognormal_from_range, normal, fixed) or a value, got {dist!r}")
-            dist = _Fixed(dist)
-        if isinstance(dist, _Fixed):
-            args[name] = dist.value  # scalars stay scalars (string keys included)
-            frame[name] = np.full(n * reps, dist.value,
-                                  dtype=float if _is_number(dist.value) else object)
-            continue
-        draws = dist.sample(n, np.random.default_rng(_stream_seed(seed, name)))
-        frame[name] = args[name] = np.tile(draws, reps) if reps > 1 else draws
-    result = _call_columns(func, _ArgFrame(args), constants)
-    for k, v in _outputs(result, n * reps, None, output, func).items():
-        if k in frame:
-            raise ValueError(f"output {k!r} of {_fname(func)} has the name of an input")
-        frame[k] = v
-    # the arrays are freshly made here: no copy (saves ~25 ms per million rows x 17 columns)
-    return pd.DataFrame(frame, copy=False)
-
-
-class _ArgFrame:
-    """Minimal frame-like view of a dict of arguments (arrays and scalars), for _call_columns."""
-
-    def __init__(self, args):
-        self._args = args
-        self.columns = list(args)
-
-    def __getitem__(self, k):
-        return self._args[k]
-
-
-def summarize(frame, columns=None, by=None, quantiles=(0.05, 0.5, 0.95)):
-    """Mean and p5/p50/p95 of Monte Carlo outputs, tidy.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        A :func:`monte_carlo` result (or any frame of samples).
-    columns : str or list of str, optional
-        Columns to summarize; default every numeric column except ``sample`` and ``by``.
-    by : str or list of str, optional
-        Group columns (the ``over`` grid axes): one summary per group.
-    quantiles : sequence of float
-        Probabilities; column names are ``p`` + percent (``p5``, ``p50``, ``p95``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns: the ``by`` columns, ``variable``, ``mean``, ``sd``, then one per quantile.
-    """
-    by = [] if by is None else ([by] if isinstance(by, str) else list(by))
-    if columns is None:
-        columns = [c for c in frame.columns if c not in by and c != "sample"
-                   and pd.api.types.is_numeric_dtype(frame[c])]
-    elif isinstance(columns, str):
-        columns = [columns]
-    missing = [c for c in [*columns, *by] if c not in frame.columns]
-    if missing:
-        raise KeyError(f"columns {missing} not in the frame; have {list(frame.columns)}")
-    qs = [float(q) for q in quantiles]
-    if any(not 0 <= q <= 1 for q in qs):
-        raise ValueError(f"quantiles must be in [0, 1], got {list(quantiles)}")
-    names = [f"p{100 * q:g}" for q in qs]
-    long = frame[[*by, *columns]].melt(id_vars=by, value_vars=columns, var_name="variable")
-    keys = [*by, "variable"]
-    g = long.groupby(keys, sort=False, observed=True)["value"]
-    out = pd.concat([g.mean().rename("mean"), g.std().rename("sd")]
-                    + [g.quantile(q).rename(nm) for q, nm in zip(qs, names)], axis=1)
-    return out.reset_index()
-
-
-# --------------------------------------------------------------------------------------------
-# Tornado
-# --------------------------------------------------------------------------------------------
-
-def tornado(func, base, ranges, *, output=None, coverage=0.9):
-    """One-at-a-time sensitivity of one output: move each input to its low and high value.
-
-    Parameters
-    ----------
-    func : callable
-        Vectorized; called once, on 1 + 2*len(ranges) cases.
-    base : dict
-        Base value of every argument of ``func`` (strings and other constants included).
-    ranges : dict
-        ``{name: (low, high)}`` or ``{name: Distribution}`` (its central ``coverage``
-        interval, p5-p95 by default); every name must be in ``base``.
-    output : str, optional
-        Which output, when ``func`` returns several (a dict or DataFrame).
-    coverage : float
-        Interval of a distribution used as its (low, high).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per input, largest ``swing`` first: ``output`` (its name: ``output`` or the
-        function's name), ``parameter``, ``low_value``, ``high_value``, ``output_low``,
-        ``output_high``, ``output_base``, ``swing`` (``|output_high - output_low|``).
-    """
-    if not isinstance(base, Mapping) or not isinstance(ranges, Mapping) or not ranges:
-        raise ValueError("tornado needs base (a dict of every input) and ranges (a non-empty "
-                         "dict of name -> (low, high))")
-    unknown = [k for k in ranges if k not in base]
-    if unknown:
-        raise ValueError(f"ranges names {unknown} have no base value; base has {list(base)}")
-    lows, highs = {}, {}
-    for k, r in ranges.items():
-        if isinstance(r, Distribution):
-            lo, hi = r.interval(coverage)
-        else:
-            try:
-                lo, hi = r
-            except (TypeError, ValueError):
-                raise ValueError(f"range of {k!r} must be (low, high) or a distribution, "
-                                 f"got {r!r}") from None
-            lo, hi = _num(f"low of {k!r}", lo), _num(f"high of {k!r}", hi)
-        lows[k], highs[k] = lo, hi
-    names = list(ranges)
-    m = 1 + 2 * len(names)
-    args = {}
-    for k, v in base.items():
-        if k in ranges:
-            col = np.full(m, _num(f"base value of {k!r}", v))
-            i = 1 + 2 * names.index(k)
-            col[i], col[i + 1] = lows[k], highs[k]
-            args[k] = col
-        else:
-            args[k] = v
-    result = _call_columns(func, _ArgFrame(args), None)
-    outs = _outputs(result, m, None, output, func)
-    if output is None and len(outs) > 1:
-        raise ValueError(f"{_fname(func)} returns several outputs {list(outs)}: pick one with "
-                         f"output=")
-    out_name = next(iter(outs)) if output is None else output
-    y = np.asarray(outs[out_name], dtype=float)
-    df = pd.DataFrame({
-        "output": out_name,
-        "parameter": names,
-        "low_value": [lows[k] for k in names],
-        "high_value": [highs[k] for k in names],
-        "output_low": y[1::2],
-        "output_high": y[2::2],
-        "output_base": np.full(len(names), y[0]),
-    })
-    df["swing"] = (df["output_high"] - df["output_low"]).abs()
-    return df.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------------------------
 # A notebook's own parameters, on every path that runs it
 # --------------------------------------------------------------------------------------------
 
@@ -1262,11 +757,11 @@ def _notebook_path(notebook):
     path = Path(notebook)
     if path.exists():
         return path
-    shipped = SCENARIO_DIR.parent / path.name
+    shipped = _CHECKOUT_NOTEBOOKS / path.name
     if shipped.exists():
         return shipped
     raise FileNotFoundError(f"notebook not found: {notebook} (looked in {Path.cwd()} and "
-                            f"{SCENARIO_DIR.parent})")
+                            f"{_CHECKOUT_NOTEBOOKS})")
 
 
 def resolve_same_as(params, schema, where="parameters"):
@@ -1348,3 +843,107 @@ def notebook_parameters(namespace, notebook):
     if problems:
         raise ScenarioError(f"{where}: " + "; ".join(problems))
     return params
+
+
+# --------------------------------------------------------------------------------------------
+# A suite of notebooks: what a scenario file may set, checked before anything runs
+# --------------------------------------------------------------------------------------------
+
+def suite_schema(paths):
+    """Each notebook's parameter schema and their union (the names a scenario file may set).
+
+    Parameters
+    ----------
+    paths : iterable of str or Path
+        The notebooks.
+
+    Returns
+    -------
+    (dict of str -> Schema, Schema)
+        Schemas by notebook name (file stem), and :meth:`Schema.union` of all of them.
+
+    Raises
+    ------
+    ScenarioError
+        Every parameters cell that cannot be read, in one message, or two notebooks that
+        declare one parameter with different types or defaults.
+    """
+    per, problems = {}, []
+    for p in paths:
+        try:
+            per[Path(p).stem] = Schema.from_notebook(p)
+        except (ValueError, FileNotFoundError) as exc:
+            problems.append(str(exc))
+        except Exception as exc:  # a notebook that is not valid JSON, ...
+            problems.append(f"{p}: cannot read its parameters ({type(exc).__name__}: {exc})")
+    if problems:
+        raise ScenarioError("cannot read the notebooks' parameters:\n  " + "\n  ".join(problems))
+    try:
+        return per, Schema.union(*per.values()) if per else Schema()
+    except ValueError as exc:
+        raise ScenarioError(f"notebooks disagree on a parameter: {exc}") from None
+
+
+def load_scenarios(names, schema, folder=None, reserved=()):
+    """Several scenario files checked against one schema; every problem of every file at once.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Scenario names (:func:`load_scenario`); ``"all"`` is every file in ``folder``; none
+        means ``["base"]``.
+    schema : Schema
+        What the files may set (the union of :func:`suite_schema`).
+    folder : str or Path, optional
+        Folder of ``<name>.yaml`` (default :data:`SCENARIO_DIR`).
+    reserved : iterable of str
+        Parameters the caller sets itself, which a file may not.
+
+    Returns
+    -------
+    list of Scenario
+    """
+    names = list(names) or ["base"]
+    if "all" in names:
+        available = scenario_names(folder)
+        if not available:
+            raise ScenarioError(f"'all': no scenario files (*.yaml) in {folder or SCENARIO_DIR}")
+        names = available + [n for n in names if n != "all"]
+    out, problems = [], []
+    for name in dict.fromkeys(names):
+        try:
+            out.append(load_scenario(name, schema, folder=folder))
+        except (ScenarioError, TypeError, OSError) as exc:
+            problems.append(str(exc) if isinstance(exc, ScenarioError) else f"scenario {name!r}: "
+                            f"{exc}")
+            continue
+        problems += [f"{out[-1].path}: key {k!r}: set by the report run itself; remove it from "
+                     f"the scenario file" for k in out[-1].values if k in reserved][:1]
+    if problems:
+        raise ScenarioError("invalid scenario:\n  " + "\n  ".join(problems))
+    return out
+
+
+def scenario_setup_problems(scenarios, schemas, names=None):
+    """What cannot run: each scenario's setup for each notebook, checked against memory.
+
+    A notebook's parameters are its defaults overridden by the scenario, ``same as`` defaults
+    resolved, then :func:`econ.setups.setup_problems` (the check its validation cell makes).
+
+    Parameters
+    ----------
+    scenarios : list of Scenario
+    schemas : dict of str -> Schema
+        Each notebook's schema (:func:`suite_schema`).
+    names : iterable of str, optional
+        Only these notebooks.
+
+    Returns
+    -------
+    list of str
+        One line per problem, naming the scenario and the notebook; empty when all fit.
+    """
+    return [f"scenario {sc.name!r}, {name}.ipynb: {msg}" for sc in scenarios
+            for name in (names or schemas) for msg in _setups.setup_problems(
+                name, resolve_same_as({**schemas[name].defaults(), **sc.for_schema(
+                    schemas[name])}, schemas[name], where=f"{name}.ipynb"))]

@@ -1,0 +1,544 @@
+"""Run every notebook under one or more scenarios into ``<out>/<scenario>/`` (papermill).
+
+For each scenario the run writes, into ``<out>/<scenario>/``:
+
+* ``<notebook>.ipynb``: the executed notebook (papermill, kernel ``python3``, working
+  directory ``notebooks/``), and ``<notebook>.html``: the page for a reader, offline
+  (:mod:`econ.report_pages`);
+* ``<notebook>.chart-<k>.svg`` / ``.png``: each chart as a static image, for slides;
+* ``results.csv``: the result rows of every notebook (:mod:`econ.results`);
+* ``index.html``: each notebook's conclusion and the verdicts; ``manifest.json``: what ran,
+  with which parameters, how long, and how it ended; ``scenario.yaml``: the scenario file used.
+
+Scenario files (``notebooks/scenarios/<name>.yaml``) are checked against the union of every
+notebook's parameters (:mod:`econ.params`) and the setups against memory
+(:mod:`econ.setups`) before any notebook runs.
+
+Notebooks run in a local process pool (one process per core by default) or, with a Dask
+scheduler address, on a Dask cluster through ``Client.get_executor`` (the same
+``concurrent.futures`` interface). Each task writes its notebook, page, images and result
+rows straight into the scenario's hidden folder (Dask workers need the repository and the
+output folder at the same paths). The ``summary`` notebook of a scenario runs after the
+others, over their result rows (its ``results_dir`` parameter). A report is written into a
+hidden folder and renamed into place only when every notebook succeeded, so the previous good
+report stays until a new one is complete. A failed run is kept beside it as
+``<scenario>.failed/``, the failing cell marked in the partial notebook. An interrupted run
+(Ctrl-C, SIGTERM) stops the workers (each shuts its kernel down) and removes its partial output.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import dataclasses
+import datetime as dt
+import html
+import json
+import os
+import re
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from . import params as _params
+from . import report_pages as _pages
+from . import results as _results
+
+__all__ = ["ReportError", "NotebookOutcome", "ScenarioOutcome", "NOTEBOOKS_DIR",
+           "SUMMARY_NOTEBOOK", "RESERVED_PARAMETERS", "COMPARE_PAGE", "discover_notebooks",
+           "check_scenarios", "run_reports", "run_in_place"]
+
+#: The notebooks of the suite.
+NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+#: The notebook that runs last, over the others' results (its ``results_dir`` parameter).
+SUMMARY_NOTEBOOK = "summary"
+#: Parameters the report run sets itself; a scenario file may not.
+RESERVED_PARAMETERS = ("results_path", "results_dir")
+#: Folder (inside the notebooks folder) of the result rows the stored summary reads.
+STORED_RESULTS_DIR = "results"
+#: The page, beside the reports, that shows the scenarios of one run side by side.
+COMPARE_PAGE = "compare.html"
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+# papermill changes the process's working directory while it runs: one notebook at a time per
+# process (a Dask worker may run tasks in several threads)
+_PAPERMILL_LOCK = threading.Lock()
+
+
+class ReportError(Exception):
+    """A report run cannot start or cannot write its output; the message says why."""
+
+
+@dataclasses.dataclass
+class NotebookOutcome:
+    """How one notebook of one scenario ended."""
+
+    scenario: str
+    name: str
+    ok: bool
+    error: str = ""
+    seconds: float = 0.0
+    execute_seconds: float = 0.0
+    charts: int = 0
+    images: list = dataclasses.field(default_factory=list)
+    results_rows: int = 0
+    warnings: list = dataclasses.field(default_factory=list)
+    title: str = ""
+    answers: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class ScenarioOutcome:
+    """How one scenario ended: where its report is and what each notebook did."""
+
+    name: str
+    ok: bool
+    report_dir: Path | None
+    notebooks: list
+    seconds: float = 0.0
+
+
+# --------------------------------------------------------------------------------------------
+# Notebooks, parameters, scenarios (checked before anything runs)
+# --------------------------------------------------------------------------------------------
+
+def discover_notebooks(notebooks_dir=None, names=None):
+    """The notebooks to run: ``*.ipynb`` in ``notebooks_dir`` (only ``names`` when given; an
+    unknown name raises :class:`ReportError` listing the valid ones), the summary last.
+
+    Returns
+    -------
+    list of pathlib.Path
+    """
+    d = Path(notebooks_dir) if notebooks_dir else NOTEBOOKS_DIR
+    if not d.is_dir():
+        raise ReportError(f"notebooks folder {str(d)!r} does not exist")
+    found = {p.stem: p for p in sorted(d.glob("*.ipynb")) if _NAME_RE.match(p.stem)}
+    if names:
+        unknown = [n for n in dict.fromkeys(names) if n not in found]
+        if unknown:
+            raise ReportError(f"unknown notebook(s) {unknown} in {d}; notebooks there: "
+                              f"{sorted(found)}")
+        found = {n: found[n] for n in dict.fromkeys(names)}
+    if not found:
+        raise ReportError(f"no notebooks (*.ipynb) in {d}")
+    return [found[n] for n in sorted(found, key=lambda n: (n == SUMMARY_NOTEBOOK, n))]
+
+
+# --------------------------------------------------------------------------------------------
+# One notebook, in a worker process (local pool or Dask), written straight into the report
+# --------------------------------------------------------------------------------------------
+
+def _mark_failure(nb, message):
+    """Mark where a notebook stopped when papermill did not (dead kernel, cell timeout)."""
+    import nbformat
+
+    at = next((i for i, c in enumerate(nb.cells) if c.metadata.get("papermill", {}).get(
+        "status") in ("running", "failed")), len(nb.cells))
+    for i, text in ((at, f'<span id="papermill-error-cell" style="color:red">The report run '
+                         f"stopped here: {html.escape(message)}</span>"),
+                    (0, f'<span style="color:red; font-size:1.6em">This run failed: '
+                        f'{html.escape(message)} (<a href="#papermill-error-cell">where</a>)'
+                        f"</span>")):
+        nb.cells.insert(i, nbformat.v4.new_markdown_cell(
+            text, metadata={"tags": ["papermill-error-cell-tag"]}))
+
+
+def _run_notebook(task):
+    """Execute one notebook into ``task["out"]`` with papermill, with its page and images."""
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    t0, name, out = time.perf_counter(), task["name"], Path(task["out"])
+    res = {"scenario": task["scenario"], "name": name, "ok": True, "error": ""}
+    params, rows = dict(task["parameters"]), out / "results" / f"{name}.csv"
+    if task["results_path"]:
+        params["results_path"] = str(rows)
+    if task["results_dir"]:
+        params["results_dir"] = str(out / "results")
+    try:
+        with _PAPERMILL_LOCK:
+            papermill.execute_notebook(
+                task["path"], str(out / f"{name}.ipynb"), parameters=params, cwd=task["cwd"],
+                kernel_name="python3", progress_bar=False, request_save_on_cell_execute=True,
+                execution_timeout=task["cell_timeout"])
+    except PapermillExecutionError as exc:  # papermill marked the failing cell
+        res.update(ok=False, error=f"{exc.ename}: {exc.evalue}"
+                   + (f" (cell In [{exc.exec_count}])" if exc.exec_count else ""))
+    except Exception as exc:  # dead kernel, cell timeout, no kernel, bad notebook
+        res.update(ok=False, error=f"{type(exc).__name__}: "
+                   + (str(exc).strip().splitlines() or [""])[0], unmarked=True)
+    res["execute_seconds"] = time.perf_counter() - t0
+    try:
+        nb = nbformat.read(out / f"{name}.ipynb", as_version=4)
+    except Exception:  # not written, or cut short
+        nb = nbformat.read(task["path"], as_version=4)
+    if res.pop("unmarked", False):
+        _mark_failure(nb, res["error"])
+    if task["strip"]:  # run metadata (timestamps): re-running changes only what is computed
+        nb.metadata.pop("papermill", None)
+        for cell in nb.cells:
+            cell.metadata.pop("papermill", None)
+            cell.metadata.pop("execution", None)
+    (out / f"{name}.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
+    res.update(title=_pages.notebook_title(nb, name), answers=_pages.notebook_answers(nb))
+    try:
+        res["results_rows"] = len(_results.read_results(rows)) if rows.exists() else 0
+    except ValueError as exc:
+        rows.unlink()
+        res.update(ok=False, error=f"its results table is invalid: {exc}")
+    try:
+        if task["html"]:
+            specs = _pages.chart_specs(nb)
+            files, links, res["warnings"] = _pages.static_images(specs, name, task["images"])
+            for fname, data in files.items():
+                (out / fname).write_bytes(data)
+            page, res["charts"] = _pages.export_html(
+                nb, title=f"{name} · {task['scenario']}", image_links=links,
+                nav_html=task["nav_html"], urls=re.findall(
+                    r"https?://[^\s,;\"]+", rows.read_text() if rows.exists() else ""))
+            (out / f"{name}.html").write_text(page, encoding="utf-8")
+            res["images"] = list(files)
+    except Exception as exc:
+        if res["ok"]:
+            res.update(ok=False, error=f"rendering failed: {type(exc).__name__}: {exc}")
+        else:
+            res.setdefault("warnings", []).append(f"no HTML ({type(exc).__name__}: {exc})")
+    res["seconds"] = time.perf_counter() - t0
+    return res
+
+
+def _worker_init():
+    """Workers leave Ctrl-C to the parent and unwind on SIGTERM (papermill shuts the kernel
+    down); the kernels' log lines, on the stderr they inherit, would interleave with the
+    progress lines: they go to /dev/null (failures come back as data)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
+# --------------------------------------------------------------------------------------------
+# The pool and the schedule
+# --------------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _pool(jobs, n_tasks, dask_address=None):
+    """(executor, jobs, kind): a local process pool, or a Dask cluster's executor."""
+    if dask_address:
+        from distributed import Client
+
+        try:
+            client = Client(dask_address, timeout="5s")
+        except (OSError, TimeoutError) as exc:
+            raise ReportError(f"cannot connect to the Dask scheduler at {dask_address!r}: "
+                              f"{exc}") from None
+        with client:
+            yield client.get_executor(pure=False), jobs or len(client.nthreads()), "Dask workers"
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("forkserver")  # workers fork ready: imports done once
+    ctx.set_forkserver_preload(["econ", "econ.charts", "papermill", "nbconvert", "vl_convert",
+                               __name__])
+    jobs = jobs or min(_default_jobs(), n_tasks)
+    ex = cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init)
+    try:
+        yield ex, jobs, "local processes"
+    except BaseException:  # stop the running notebooks: SIGTERM, each worker ends its kernel
+        for p in list(ex._processes.values()):
+            p.terminate()
+        raise
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
+
+
+def _execute(tasks, ex, jobs, log, ready=lambda task: True):
+    """Run ``tasks``, at most ``jobs`` at once, each once ``ready(task)``; yield
+    ``(task, result)`` as each ends."""
+    waiting, running = list(tasks), {}
+    while waiting or running:
+        for t in [t for t in waiting if ready(t)][:max(0, jobs - len(running))]:
+            waiting.remove(t)
+            running[ex.submit(_run_notebook, t)] = t
+            log(f"-> {t['scenario']}/{t['name']} started ({len(tasks) - len(waiting)} of "
+                f"{len(tasks)})")
+        if not running:
+            raise ReportError(f"notebooks that can never start: {waiting}")
+        for fut in cf.wait(running, return_when=cf.FIRST_COMPLETED).done:
+            try:
+                res = fut.result()
+            except Exception as exc:  # the worker died (the task itself catches everything)
+                res = {"ok": False, "error": f"the worker running it died ({exc!r})"}
+            t = running.pop(fut)
+            yield t, {"scenario": t["scenario"], "name": t["name"], **res}
+
+
+def _default_jobs():
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def _bar(done, total, width=12):
+    full = round(width * done / max(total, 1))
+    return "#" * full + "." * (width - full)
+
+
+def _stamp():
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _clean_stale(out):
+    """Remove the partial folders of runs killed with SIGKILL (their process is gone)."""
+    for p in out.glob(".*.partial-*-*"):
+        try:
+            os.kill(int(p.name.rsplit(".partial-", 1)[1].split("-")[0]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(p, ignore_errors=True)
+        except (PermissionError, ValueError):  # another user's run, or not ours
+            pass
+
+
+def _replace_dir(new, final):
+    """Rename folder ``new`` to ``final``; the report that was there is removed afterwards."""
+    old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    if final.exists():
+        os.replace(final, old)
+    os.replace(new, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _finish(sc, tmp, outcomes, union, out, log, compare, t0):
+    """Collect the results, write the index, and rename the report into place (or keep it as
+    ``<scenario>.failed``)."""
+    ok = all(o.ok for o in outcomes)
+    try:  # every notebook's rows, checked together (two notebooks writing one row ...)
+        collected = _results.collect_results(tmp / "results")
+    except ValueError as exc:
+        ok, collected = False, _results.collect_results(tmp)  # no *.csv there: empty
+        outcomes[-1].warnings.append(f"collected results invalid: {exc}")
+        log(f"{sc.name}: the collected results are invalid: {exc}")
+    shutil.rmtree(tmp / "results")
+    collected.to_csv(tmp / "results.csv", index=False)
+    seconds = time.perf_counter() - t0
+    final, failed = out / sc.name, out / f"{sc.name}.failed"
+    (tmp / "scenario.yaml").write_text(sc.path.read_text(encoding="utf-8") if sc.path else "",
+                                       encoding="utf-8")
+    (tmp / "manifest.json").write_text(json.dumps({
+        "scenario": sc.name, "complete": ok, "parameters": sc.values,
+        "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "seconds": round(seconds, 2), "notebooks": [dataclasses.asdict(o) for o in outcomes],
+    }, indent=1, default=str), encoding="utf-8")
+    (tmp / "index.html").write_text(_pages.index_html(
+        sc, outcomes, collected, complete=ok, params=sc.values, schema=union,
+        description=sc.description, reserved=RESERVED_PARAMETERS,
+        good_report=sc.name if final.exists() else None, run_seconds=seconds,
+        compare_href=f"../{COMPARE_PAGE}" if compare else None, stamp=_stamp()),
+        encoding="utf-8")
+    _replace_dir(tmp, final if ok else failed)
+    if ok:
+        shutil.rmtree(failed, ignore_errors=True)
+        log(f"{sc.name}: report complete: {final / 'index.html'}")
+    else:
+        for o in outcomes:
+            if not o.ok:
+                log(f"{sc.name}: notebook {o.name!r} failed: {o.error}")
+        log(f"{sc.name}: run FAILED; partial output kept in {failed} (failing cells marked); "
+            + (f"the previous report {final} is unchanged" if final.exists() else
+               "there is no previous report"))
+    return ScenarioOutcome(sc.name, ok, final if ok else failed, outcomes, seconds)
+
+
+# --------------------------------------------------------------------------------------------
+# The runs
+# --------------------------------------------------------------------------------------------
+
+def check_scenarios(scenarios, notebooks_dir=None, scenarios_dir=None, notebooks=None):
+    """Check scenario files before anything runs: against the parameters of every notebook
+    (a scenario is for the whole suite), and each notebook's setup against memory.
+
+    Returns
+    -------
+    (list of str, dict of str -> econ.params.Schema, econ.params.Schema, list of Scenario)
+        The notebooks to run, every notebook's schema, their union, the scenarios.
+
+    Raises
+    ------
+    econ.params.ScenarioError, ReportError
+        Every problem of every scenario file, in one message; setups that cannot run.
+    """
+    nb_dir = Path(notebooks_dir or NOTEBOOKS_DIR)
+    names = [p.stem for p in discover_notebooks(nb_dir, notebooks)]
+    per, union = _params.suite_schema(discover_notebooks(nb_dir))
+    loaded = _params.load_scenarios(scenarios, union, scenarios_dir or nb_dir / "scenarios",
+                                    RESERVED_PARAMETERS)
+    problems = _params.scenario_setup_problems(loaded, per, names)
+    if problems:
+        raise ReportError("setups that cannot run:\n  " + "\n  ".join(problems))
+    return names, per, union, loaded
+
+
+def run_reports(scenarios=("base",), *, out="reports", notebooks_dir=None, scenarios_dir=None,
+                notebooks=None, jobs=None, dask_address=None, images=("svg", "png"),
+                cell_timeout=600, log=print):
+    """Execute the notebooks under each scenario and write ``<out>/<scenario>/``.
+
+    Parameters
+    ----------
+    scenarios : iterable of str
+        Scenario names (files ``<scenarios_dir>/<name>.yaml``) or ``"all"``.
+    out : str or Path
+        Folder of the reports.
+    notebooks_dir, scenarios_dir : str or Path, optional
+        Folders of the notebooks (default :data:`NOTEBOOKS_DIR`; kernels start there) and of
+        the scenario files (default ``<notebooks_dir>/scenarios``).
+    notebooks : iterable of str, optional
+        Only these notebooks (file stems).
+    jobs : int, optional
+        Notebooks run at once (default: the machine's cores; with Dask: its workers).
+    dask_address : str, optional
+        A Dask scheduler (``tcp://host:8786``) to run the notebooks on; its workers write the
+        report themselves: they need the repository and ``out`` at the same paths.
+    images : tuple of str
+        Static image formats written for each chart (``"svg"``, ``"png"``).
+    cell_timeout : float or None
+        Seconds a single cell may run before the notebook is failed. [s]
+    log : callable
+        Receives each progress line.
+
+    Returns
+    -------
+    list of ScenarioOutcome
+
+    Raises
+    ------
+    ReportError
+        Before anything runs: a bad scenario, notebook name or parameter; an output folder
+        that cannot be written; a Dask scheduler that does not answer.
+    KeyboardInterrupt
+        The notebooks were stopped and the partial output removed; previous reports stay.
+    """
+    nb_dir = Path(notebooks_dir or NOTEBOOKS_DIR).resolve()
+    names, per, union, loaded = check_scenarios(scenarios, nb_dir, scenarios_dir, notebooks)
+    images = tuple(dict.fromkeys(images or ()))
+    if set(images) - {"svg", "png"}:
+        raise ReportError(f"image formats must be 'svg' or 'png', got {list(images)}")
+    if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
+        raise ReportError(f"jobs must be a whole number >= 1, got {jobs!r}")
+    out = Path(out).resolve()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as exc:
+        raise ReportError(f"cannot write to the output folder {str(out)!r}: "
+                          f"{exc.strerror or exc}") from None
+    _clean_stale(out)
+    return _run(loaded, per, union, names, nb_dir, out, jobs, dask_address, log,
+                images=images, cell_timeout=cell_timeout, html=True)
+
+
+def _run(loaded, per, union, names, nb_dir, out, jobs, dask_address, log, **task):
+    """Run ``names`` under each scenario of ``loaded`` into ``out``; see :func:`run_reports`."""
+    t_start = time.perf_counter()
+    tmp, outcomes, finished = {}, {sc.name: [] for sc in loaded}, []
+    n_others = len([n for n in names if n != SUMMARY_NOTEBOOK])
+    with _pool(jobs, len(names) * len(loaded), dask_address) as (ex, n_jobs, kind):
+        try:
+            for sc in loaded:
+                tmp[sc.name] = Path(tempfile.mkdtemp(dir=out, prefix=f".{sc.name}.partial-"
+                                                     f"{os.getpid()}-"))
+                (tmp[sc.name] / "results").mkdir()
+            inject = task.pop("inject", True)  # where the notebooks' result rows go
+            tasks = [{"scenario": sc.name, "name": n, "path": str(nb_dir / f"{n}.ipynb"),
+                      "cwd": str(nb_dir), "out": str(tmp[sc.name]), "html": False, "images": (),
+                      "parameters": sc.for_schema(per[n]), "strip": False,
+                      "results_path": inject and "results_path" in per[n],
+                      "results_dir": inject and "results_dir" in per[n], **task,
+                      "nav_html": '<a href="index.html">&larr; report index</a> · scenario '
+                                  f"<code>{html.escape(sc.name)}</code>"}
+                     for sc in loaded for n in names]
+            log(f"running {len(names)} notebook(s) x {len(loaded)} scenario(s) "
+                f"({', '.join(tmp)}) on {n_jobs} {kind}")
+            # a scenario's summary runs over its other notebooks' results
+            for done, (t, res) in enumerate(_execute(tasks, ex, n_jobs, log, lambda t: t[
+                    "name"] != SUMMARY_NOTEBOOK or len(outcomes[t["scenario"]]) == n_others), 1):
+                mine = outcomes[t["scenario"]]
+                mine.append(NotebookOutcome(**res))
+                log(f"[{done}/{len(tasks)} {_bar(done, len(tasks))}] {t['scenario']}/{t['name']}"
+                    f": {'ok' if res['ok'] else 'FAILED: ' + res['error']} "
+                    f"({mine[-1].seconds:.1f} s)")
+                if len(mine) == len(names):
+                    sc = next(sc for sc in loaded if sc.name == t["scenario"])
+                    mine.sort(key=lambda o: names.index(o.name))
+                    finished.append(_finish(sc, tmp[sc.name], mine, union, out, log,
+                                            len(loaded) > 1, t_start))
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt):
+                log("interrupted: stopping the notebooks; no partial report is kept")
+            for folder in tmp.values():
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
+    if len(finished) > 1:
+        page = _pages.compare_html([(s.name, sc.description, s.ok,
+                                     f"{s.report_dir.name}/index.html", s.notebooks)
+                                    for sc in loaded for s in finished if s.name == sc.name],
+                                   stamp=_stamp())
+        with tempfile.NamedTemporaryFile("w", dir=out, delete=False, encoding="utf-8") as fh:
+            fh.write(page)
+        os.replace(fh.name, out / COMPARE_PAGE)
+        log(f"scenarios compared: {out / COMPARE_PAGE}")
+    for so in finished:
+        log(f"time per notebook ({so.name}):")
+        for o in sorted(so.notebooks, key=lambda o: -o.seconds):
+            log(f"  {o.name:<36} {o.seconds:7.1f} s  (execute {o.execute_seconds:5.1f} s)  "
+                f"{'ok' if o.ok else 'FAILED'}")
+    log(f"total {time.perf_counter() - t_start:.1f} s")
+    return finished
+
+
+def run_in_place(*, notebooks_dir=None, notebooks=None, jobs=None, cell_timeout=600,
+                 failed_dir="reports/in-place-failed", log=print):
+    """Re-execute the stored notebooks with their defaults and save them where they are.
+
+    A notebook is replaced only when it ran to the end; a failing one stays as it was and its
+    partial copy (failing cell marked) goes to ``failed_dir``. Run metadata (timestamps) is
+    left out, so that re-running changes only what the code computes. When the summary is
+    among them, the others first run under ``base`` and their result rows are stored in
+    ``<notebooks_dir>/results/<notebook>.csv``, which the stored summary reads.
+
+    Returns
+    -------
+    list of NotebookOutcome
+    """
+    nb_dir = Path(notebooks_dir).resolve() if notebooks_dir else NOTEBOOKS_DIR
+    names = [p.stem for p in discover_notebooks(nb_dir, notebooks)]
+    per, union = _params.suite_schema(discover_notebooks(nb_dir))
+    if SUMMARY_NOTEBOOK in names:
+        others = [n for n in per if n != SUMMARY_NOTEBOOK]
+        with tempfile.TemporaryDirectory(prefix="econ-results-") as tmp:
+            [base] = run_reports(["base"], out=tmp, notebooks_dir=nb_dir, notebooks=others,
+                                 jobs=jobs, images=(), cell_timeout=cell_timeout, log=log)
+            if not base.ok:
+                raise ReportError("stored result rows not refreshed: " + "; ".join(
+                    f"{o.name}: {o.error}" for o in base.notebooks if not o.ok))
+            rows = _results.read_results(base.report_dir / "results.csv")
+        (nb_dir / STORED_RESULTS_DIR).mkdir(exist_ok=True)
+        for stale in (nb_dir / STORED_RESULTS_DIR).glob("*.csv"):
+            stale.unlink()
+        for name, frame in rows.groupby("notebook"):
+            _results.write_results(frame.reset_index(drop=True),
+                                   nb_dir / STORED_RESULTS_DIR / f"{name}.csv")
+    with tempfile.TemporaryDirectory(dir=nb_dir, prefix=".in-place-") as tmp:
+        [run] = _run([_params.Scenario("in-place", None, {})], per, union, names, nb_dir,
+                     Path(tmp), jobs, None, log, cell_timeout=cell_timeout, strip=True,
+                     inject=False)
+        for o in run.notebooks:
+            executed = run.report_dir / f"{o.name}.ipynb"
+            if o.ok:
+                os.replace(executed, nb_dir / executed.name)
+            elif executed.exists():
+                Path(failed_dir).mkdir(parents=True, exist_ok=True)
+                shutil.copy(executed, Path(failed_dir) / executed.name)
+    return run.notebooks
