@@ -28,9 +28,13 @@ from hypothesis import strategies as st
 import econ
 from econ import inference as I
 from econ import pricing as P
+from econ.pricing import price_history
 
 PUB = econ.data.load("published")["value"]
+
+
 APIS = econ.data.load("api_prices")
+
 
 # --- valid scalar arguments of each public numeric function, and the range each allows ---------
 CASES = {
@@ -54,6 +58,8 @@ CASES = {
     P.api_price_ratio: dict(price_usd_per_mtok=(60.0, "nonneg"),
                             reference_usd_per_mtok=(2.19, "pos")),
 }
+
+
 ARGS = case_args(CASES)
 
 
@@ -80,10 +86,6 @@ def test_huge_valid_input_is_finite_or_a_clear_overflow_error(case):
     if f is P.traffic_revenue_usd and name == "cache_hit_input_tok":
         kw["input_tok"] = 1e308
     check_huge_valid_input(CASES, f, name, kw)
-
-
-# --- closed forms and limits --------------------------------------------------------------------
-
 
 
 def test_blended_limits():
@@ -146,8 +148,6 @@ def test_api_blended_from_the_price_table():
         P.api_blended_usd_per_mtok("deepseek-r1", 1.5, 0.5)
 
 
-# --- published figures from published inputs (within 0.5 %) ----------------------------------
-
 def test_deepseek_day6_serving_cost():
     # "with an average occupancy of 226.75 nodes (each node contains 8 H800 GPUs). Assuming the
     # leasing cost of one H800 GPU is $2 per hour, the total daily cost amounts to $87,072."
@@ -207,12 +207,18 @@ def test_o1_is_27x_r1():
     assert (ratio.round() == 27).all()
 
 
-# --- properties -------------------------------------------------------------------------------
-
 usd_h = st.floats(0.0, 1e5)
+
+
 tps = st.floats(1e-3, 1e8)
+
+
 price = st.floats(0.0, 1e3)
+
+
 frac = st.floats(0.0, 1.0)
+
+
 tok = st.floats(0.0, 1e15)
 
 
@@ -296,14 +302,6 @@ def test_invalid_input_raises_value_error_never_nan(case, bad):
     check_any_input(CASES, f, name, bad)
 
 
-# --------------------------------------------------------------------------------------------
-# Additions for the token-pricing and NVIDIA-moat notebooks: the decode $/Mtok chain
-# --------------------------------------------------------------------------------------------
-
-
-
-# --- decode_cost_usd_per_mtok ------------------------------------------------------------------
-
 DECODE = dict(model="deepseek-v3", hardware="h200-sxm", precision="fp8", context_tok=4989.0,
               n_devices=8)
 
@@ -362,8 +360,6 @@ def test_decode_cost_bad_input_names_the_parameter():
         I.decode_cost_usd_per_mtok(n_sequences=8.0, usd_per_device_hour=-1.0, **DECODE)
 
 
-# --- price_at_gross_margin_usd -----------------------------------------------------------------
-
 def test_price_at_gross_margin_by_hand():
     # $30,000 at 75 %: unit cost $7,500; at 50 % it sells for $15,000, at cost for $7,500
     assert P.price_at_gross_margin_usd(30_000.0, 0.75, 0.5) == pytest.approx(15_000.0)
@@ -408,8 +404,6 @@ def test_price_at_gross_margin_bad_input(kw, name):
     with pytest.raises(ValueError, match=name):
         P.price_at_gross_margin_usd(**kw)
 
-
-# --- jevons_spend_ratio ------------------------------------------------------------------------
 
 def test_jevons_closed_forms():
     # unit elasticity: spend unchanged whatever the price
@@ -464,11 +458,9 @@ def test_jevons_overflow_is_a_clear_error():
         P.jevons_spend_ratio(1e-300, 3.0)
 
 
-# --------------------------------------------------------------------------------------------
-# econ.pricing.question_cost_usd: one answered question with reasoning tokens billed as outp
-# --------------------------------------------------------------------------------------------
-
 API = econ.data.load("api_prices")
+
+
 KW = dict(prompt_tok=500.0, answer_tok=500.0, reasoning_tok=4000.0, input_usd_per_mtok=0.55,
           output_usd_per_mtok=2.19)
 
@@ -529,3 +521,130 @@ def test_cost_rises_linearly_with_reasoning(r1, r2, p):
     c_lo = P.question_cost_usd(500.0, 500.0, lo, 0.55, p)
     c_hi = P.question_cost_usd(500.0, 500.0, hi, 0.55, p)
     assert c_hi - c_lo == pytest.approx((hi - lo) * p / 1e6, rel=1e-9, abs=1e-12)
+
+
+PRICES = econ.data.load("api_prices")
+
+
+def test_blend_worked_by_hand_at_3_to_1():
+    h = price_history(output_frac=0.25)
+    gpt4 = h.set_index("name").loc["openai-gpt-4"]
+    assert gpt4.blended_usd_per_mtok == pytest.approx(0.75 * 30.0 + 0.25 * 60.0)   # 37.5
+    v3 = h.set_index("name").loc["deepseek-v3"]
+    assert v3.blended_usd_per_mtok == pytest.approx(0.75 * 0.27 + 0.25 * 1.10)
+    # the default mix is data/assumptions.csv's api_blend_output_frac (3:1 -> 0.25)
+    assert econ.data.load("assumptions").loc["api_blend_output_frac", "value"] == 0.25
+    pd.testing.assert_frame_equal(price_history(), h)
+
+
+def test_tidy_frame_in_date_order():
+    h = price_history(exclude=())
+    assert list(h.columns) == ["price_date", "name", "provider", "model", "input_usd_per_mtok",
+                               "cached_input_usd_per_mtok", "output_usd_per_mtok", "output_frac",
+                               "cache_hit_input_frac", "blended_usd_per_mtok", "mmlu_frac",
+                               "source_url"]
+    assert len(h) == len(PRICES) and set(h.name) == set(PRICES.index)
+    assert pd.api.types.is_datetime64_any_dtype(h.price_date)
+    assert h.price_date.is_monotonic_increasing
+    assert h.name.iloc[0] == "openai-gpt-4"                    # March 2023, the anchor
+    assert (h.blended_usd_per_mtok > 0).all()
+
+
+def test_cache_hits_billed_at_the_cached_price_or_the_input_price():
+    h = price_history(output_frac=0.0, cache_hit_input_frac=1.0).set_index("name")
+    assert h.loc["deepseek-v3", "blended_usd_per_mtok"] == pytest.approx(0.07)
+    # no cache price listed: a hit costs the input price
+    assert np.isnan(PRICES.loc["cerebras-llama-3.1-70b", "cached_input_usd_per_mtok"])
+    assert h.loc["cerebras-llama-3.1-70b", "blended_usd_per_mtok"] == pytest.approx(0.60)
+
+
+def test_cost_of_gpt4_level_capability_fell():
+    # models scoring at least GPT-4's 86.4% MMLU (GPT-4 report, Table 2)
+    h = price_history(min_mmlu_frac=0.864)
+    assert (h.mmlu_frac >= 0.864).all() and "openai-gpt-4o-mini" not in set(h.name)
+    first, cheapest = h.iloc[0], h.loc[h.blended_usd_per_mtok.idxmin()]
+    assert first["name"] == "openai-gpt-4"
+    assert cheapest.price_date > first.price_date
+    # DeepSeek-V3 at list price, 3:1: $0.4775 against GPT-4's $37.50
+    assert first.blended_usd_per_mtok / h.set_index("name").loc[
+        "deepseek-v3", "blended_usd_per_mtok"] == pytest.approx(37.5 / 0.4775)
+
+
+def test_a_custom_table_without_capability_column():
+    t = pd.DataFrame({"provider": ["x", "y"], "model": ["a", "b"],
+                      "input_usd_per_mtok": [1.0, 2.0], "output_usd_per_mtok": [3.0, 4.0],
+                      "price_date": ["2025-01-02", "2024-01-02"]}, index=["x-a", "y-b"])
+    h = price_history(t, output_frac=0.5)
+    assert list(h.name) == ["y-b", "x-a"]
+    np.testing.assert_allclose(h.blended_usd_per_mtok, [3.0, 2.0])
+    assert h.mmlu_frac.isna().all() and h.cached_input_usd_per_mtok.isna().all()
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(output_frac=1.5), "output_frac"),
+    (dict(cache_hit_input_frac=-0.1), "cache_hit_input_frac"),
+    (dict(min_mmlu_frac=86.4), "min_mmlu_frac"),
+    (dict(prices="openai-gpt-4"), "prices must be a table"),
+    (dict(prices=PRICES.drop(columns="price_date")), r"lacks the column\(s\) \['price_date'\]"),
+    (dict(prices=PRICES.assign(price_date="March 2023")), "not an ISO date"),
+    (dict(prices=PRICES.assign(output_usd_per_mtok=np.nan)), "output_usd_per_mtok of"),
+])
+def test_bad_inputs_name_the_field(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        price_history(**kwargs)
+
+
+@pytest.mark.parametrize("kind", [float, np.asarray, pd.Series])
+def test_compressed_margin_cost_is_the_vendors_capital_rescaled(kind):
+    # 60 % of a $1.00/Mtok cost is capital paid to a vendor at a 75 % margin; at 50 % the price
+    # halves: 1 - 0.6 * 0.5 = 0.7
+    x = kind([1.0, 2.0]) if kind is not float else 1.0
+    out = econ.compressed_margin_cost_usd_per_mtok(x, 0.6, 0.75, 0.5)
+    assert isinstance(out, float if kind is float else (np.ndarray if kind is np.asarray
+                                                        else pd.Series))
+    assert np.allclose(out, 0.7 * np.asarray(x))
+    # unchanged margin, unchanged cost; sold at cost, the margin leaves the capital
+    assert econ.compressed_margin_cost_usd_per_mtok(1.0, 0.6, 0.75, 0.75) == pytest.approx(1.0)
+    assert econ.compressed_margin_cost_usd_per_mtok(1.0, 0.6, 0.75, 0.0) == pytest.approx(
+        1 - 0.6 * 0.75)
+    with pytest.raises(ValueError, match="vendor_capex_share_frac"):
+        econ.compressed_margin_cost_usd_per_mtok(1.0, 1.5, 0.75, 0.5)
+
+
+def test_vendor_revenue_and_its_break_even_elasticity():
+    # inelastic demand (0): revenue falls with the device price; unit elasticity: quantity
+    # grows by 1 / token price
+    assert econ.vendor_revenue_ratio(0.5, 0.8, 0.0) == pytest.approx(0.5)
+    assert econ.vendor_revenue_ratio(0.5, 0.8, 1.0) == pytest.approx(0.5 / 0.8)
+    e = econ.breakeven_elasticity_ratio(0.5, 0.8)
+    assert e == pytest.approx(np.log(0.5) / np.log(0.8))
+    assert econ.vendor_revenue_ratio(0.5, 0.8, e) == pytest.approx(1.0)
+    arr = econ.vendor_revenue_ratio(0.5, 0.8, np.array([0.0, 1.0]))
+    assert arr.shape == (2,)
+    with pytest.raises(ValueError, match="differ from 1"):
+        econ.breakeven_elasticity_ratio(0.5, 1.0)
+
+
+def test_jevons_cases_are_tidy_and_match_the_closed_forms():
+    t = econ.jevons_cases([0.0, 1.0, 2.0], {"spend": 0.5, "vendor": (0.5, 0.25)})
+    assert list(t.columns) == ["case", "demand_elasticity", "spend_ratio"] and len(t) == 6
+    spend = t[t["case"] == "spend"]["spend_ratio"].to_numpy()
+    np.testing.assert_allclose(spend, [0.5, 1.0, 2.0])  # 0.5 ** (1 - e)
+    vendor = t[t["case"] == "vendor"]["spend_ratio"].to_numpy()
+    np.testing.assert_allclose(vendor, [0.25, 0.5, 1.0])  # 0.25 * 0.5 ** -e
+
+
+def test_price_history_keeps_chosen_models_and_leaves_out_time_of_day_discounts():
+    api = econ.data.load("api_prices")
+    h = econ.price_history(api, output_frac=0.25)
+    assert h["price_date"].is_monotonic_increasing
+    assert not h["name"].str.contains("off-peak").any()
+    assert len(econ.price_history(api, output_frac=0.25, exclude=())) == len(api)
+    # output only, and a single row per model works; its source comes along
+    one = econ.price_history(api, output_frac=1.0, models=["o1"])
+    assert len(one) == 1 and one["blended_usd_per_mtok"].iloc[0] == pytest.approx(60.0)
+    assert one["source_url"].iloc[0].startswith("http")
+    with pytest.raises(ValueError, match="no price rows"):
+        econ.price_history(api, models=["no-such-model"])
+    with pytest.raises(ValueError, match="output_frac"):
+        econ.price_history(api, output_frac=-1.0)
