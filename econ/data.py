@@ -353,7 +353,11 @@ def keys(name, data_dir=None):
 
 
 def row(name, key, data_dir=None):
-    """One row of table ``name`` as a Series; ``KeyError`` lists the valid keys."""
+    """One row of table ``name`` as a Series; ``KeyError`` lists the valid keys.
+
+    A model may also be given by the path of its ``config.json`` (:func:`model_row`)."""
+    if name == "models" and data_dir is None and _is_config_path(key):
+        return model_row(key)
     df = load(name, data_dir)
     if not isinstance(key, str) or key not in df.index:
         raise KeyError(

@@ -44,7 +44,7 @@ from .kvcache import (
 from .training import model_training_flop
 from .units import cost_usd_per_mtok
 
-__all__ = ["moe_sparsity_table", "kv_cache_table", "node_concurrency", "precision_table",
+__all__ = ["moe_sparsity_table", "mtp_acceptance", "kv_cache_table", "node_concurrency", "precision_table",
            "model_mtp_speedup", "deployed_kv_cache_reduction", "moe_with_dense_attention",
            "enabler_waterfall", "enabler_cost_by_context", "mtp_speedup_by_batch",
            "enabler_result_rows", "enabler_claims"]
@@ -54,11 +54,11 @@ def _models(models, name="models"):
     if isinstance(models, str):
         models = [models]
     if isinstance(models, (list, tuple, pd.Index)):
-        table = data.load("models")
-        missing = [m for m in models if m not in table.index]
-        if missing:
-            raise KeyError(f"{name}: unknown model(s) {missing}; valid: {sorted(table.index)}")
-        return table.loc[list(models)]
+        try:  # names or config.json paths, through the one resolver
+            rows = [data.model_row(m) for m in models]
+        except KeyError as exc:
+            raise KeyError(f"{name}: {exc.args[0]}") from None
+        return pd.DataFrame(rows)
     if not isinstance(models, pd.DataFrame):
         raise ValueError(f"{name} must be model names or rows of econ.data.load('models'), "
                          f"got {type(models).__name__}")
@@ -79,7 +79,8 @@ def moe_sparsity_table(models, hardware, context_tok, training_context_tok):
     Parameters
     ----------
     models : list of str or pandas.DataFrame
-        Model names in ``data/models.csv``, or rows of ``econ.data.load("models")``.
+        Model names in ``data/models.csv`` or paths of config.json files, or rows of
+        ``econ.data.load("models")``.
     hardware : str or pandas.Series
         The decoding device (for :func:`econ.decode_step`).
     context_tok : float
@@ -232,6 +233,39 @@ def precision_table(model, hardware, precisions, reserve_frac=0.0):
                                                1.0 - reserve_frac),
         "peak_flop_per_s": [float(hardware_peak_flop_per_s(hw, p)) for p in ps],
     }, index=pd.Index(ps, name="precision"))
+
+
+def mtp_acceptance(model, published=None):
+    """The MTP draft acceptance a model is priced at: its published one, none without MTP.
+
+    A model without MTP modules drafts nothing (acceptance 0). One with MTP modules takes its
+    own published acceptance (``<model>-mtp-acceptance`` in ``data/published.csv``) or, where
+    none is published, DeepSeek-V3's (the only published one; the ``source`` says so).
+
+    Parameters
+    ----------
+    model : str, path or pandas.Series
+        A model name, a config.json path or a models row.
+    published : pandas.DataFrame, optional
+        ``econ.data.load("published")`` (the default).
+
+    Returns
+    -------
+    pandas.Series
+        ``value``, ``low``, ``high`` [fraction] and ``source`` (the row used, or "no MTP
+        modules").
+    """
+    published = data.load("published") if published is None else published
+    m = data.model_row(model)
+    n_mtp = pd.to_numeric(pd.Series([m.get("n_mtp_modules")]), errors="coerce").fillna(0.0)[0]
+    if n_mtp <= 0:
+        return pd.Series({"value": 0.0, "low": 0.0, "high": 0.0, "source": "no MTP modules"})
+    key = f"{m.name}-mtp-acceptance"
+    if key not in published.index:
+        key = "deepseek-v3-mtp-acceptance"
+    row = published.loc[key]
+    return pd.Series({"value": float(row["value"]), "low": float(row["low"]),
+                      "high": float(row["high"]), "source": key})
 
 
 def model_mtp_speedup(model, acceptance_frac):

@@ -106,6 +106,10 @@ class Param:
         ``None: same as <name>``); resolved by :func:`notebook_parameters`.
     source : str
         Where the parameter was declared (a notebook path), for error messages.
+    config_path : bool
+        Whether a path to a Hugging Face ``config.json`` is allowed besides ``choices`` (a
+        model parameter: ``key in data/models.csv``); it must be a file
+        :func:`econ.model_from_hf_config` reads.
     """
 
     name: str
@@ -121,6 +125,7 @@ class Param:
     optional: bool = False
     same_as: str | None = None
     source: str = ""
+    config_path: bool = False
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -145,6 +150,8 @@ class Param:
         if self.choices is not None:
             shown = list(self.choices[:30]) + (["..."] if len(self.choices) > 30 else [])
             parts = [f"one of {shown}" if self.type is not list else f"a list of {shown}"]
+            if self.config_path:
+                parts.append("or a path to a model's config.json")
         else:
             parts = [f"an {tname}" if tname.startswith("int") else f"a {tname}"]
         rng = _fmt_interval(self.min, self.max, self.min_inclusive, self.max_inclusive)
@@ -195,6 +202,14 @@ class Param:
         if typ is str:
             if not isinstance(value, str):
                 raise self._wrong(prefix, value, "wrong type", at)
+            if self.config_path and value not in (self.choices or ()) \
+                    and value.strip().lower().endswith(".json"):
+                try:
+                    _data.model_row(value)
+                except (KeyError, ValueError, OSError) as exc:
+                    raise ScenarioError(f"{prefix}key {self.name!r}{at}: {value!r} is not a "
+                                        f"readable model config.json ({exc})") from None
+                return value
             if self.choices is not None and value not in self.choices:
                 near = difflib.get_close_matches(value, [str(c) for c in self.choices], n=1)
                 extra = f" (did you mean {near[0]!r}?)" if near else ""
@@ -488,8 +503,10 @@ def _param_from_papermill(d, where):
     elif textual and (m := _BRACES.search(help_)):
         choices = tuple(c.strip().strip("'\"") for c in re.split(r"[,|]", m.group(1)) if c.strip())
     m = _SAME_AS.search(help_)
+    table_m = _TABLE_KEY.search(help_) if textual else None
     p = Param(name=name, type=typ, default=default, min=lo, max=hi, min_inclusive=lo_inc,
               max_inclusive=hi_inc, choices=choices, help=help_, item_type=item_type,
+              config_path=bool(table_m and table_m.group(1) == "models"),
               optional=optional or (default is None and raw_default.strip() == "None"),
               same_as=m.group(1) if m else None, source=where)
     if default is not None or raw_default.strip() == "None":

@@ -88,7 +88,22 @@ def _test_time_compute(p):
                   "precision", "the distilled 8B must fit on one RTX 4090")
 
 
+def _architecture_efficiency(p):
+    """The notebook reproduces the MoE model's published figures: they must exist."""
+    pub = _data.load("published")
+    name = str(_data.model_row(p["moe_model"]).name)
+    need = [f"{name}-active-params", f"{name}-mtp-speedup"]
+    if all(k in pub.index for k in need):
+        return []
+    having = sorted(m for m in set(pub["subject"]) if f"{m}-active-params" in pub.index
+                    and f"{m}-mtp-speedup" in pub.index)
+    return [f"moe_model: {p['moe_model']!r} has no published active-parameter count and MTP "
+            f"speed-up (rows {need} of data/published.csv), which this notebook reproduces; "
+            f"models that have both: {having}"]
+
+
 _CHECKS = {
+    "architecture_efficiency": _architecture_efficiency,
     "token_pricing": _token_pricing,
     "nvidia_moat": _nvidia_moat,
     "hardware_amortization": _hardware_amortization,

@@ -241,3 +241,14 @@ def test_prediction_table_says_which_predictions_land():
     with pytest.raises(KeyError, match="no result row"):
         econ.prediction_table(res, {("decode_tok_per_s_per_node_predicted", "c"): "?"}, 0.3)
     assert len(econ.serving_prediction_claims()) == 11
+
+
+def test_mtp_acceptance_is_the_models_own_none_without_mtp_and_v3s_otherwise():
+    pub = econ.data.load("published")
+    v3 = econ.mtp_acceptance("deepseek-v3", pub)
+    assert v3["value"] == pytest.approx(pub.loc["deepseek-v3-mtp-acceptance", "value"])
+    assert v3["source"] == "deepseek-v3-mtp-acceptance"
+    none = econ.mtp_acceptance("llama-3.1-70b", pub)  # no MTP modules: drafts nothing
+    assert none["value"] == 0.0 and econ.model_mtp_speedup("llama-3.1-70b", none["value"]) == 1.0
+    r1 = econ.mtp_acceptance("deepseek-r1", pub)      # MTP modules, no acceptance of its own
+    assert r1["source"] == "deepseek-v3-mtp-acceptance"

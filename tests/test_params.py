@@ -401,3 +401,23 @@ def test_a_scenario_file_that_sets_nothing_is_refused(tmp_path, nb_path, text):
     (tmp_path / "empty.yaml").write_text(text)
     with pytest.raises(ScenarioError, match="sets no parameter"):
         load_scenario("empty", Schema.from_notebook(nb_path), folder=tmp_path)
+
+
+def test_a_model_parameter_takes_a_config_path_and_rejects_a_bad_one(tmp_path):
+    import json
+    import shutil
+    cfg = econ.data.DATA_DIR.parent / "tests" / "fixtures" / "hf_configs" / "qwen3-8b.json"
+    if not cfg.exists():
+        pytest.skip("installed package without the tests folder")
+    p = econ.Param(name="model", type=str, default="deepseek-v3",
+                   choices=tuple(econ.data.keys("models")), config_path=True)
+    local = tmp_path / "config.json"
+    shutil.copy(cfg, local)
+    assert p.check(str(local)) == str(local)
+    bad = tmp_path / "broken.json"
+    bad.write_text(json.dumps({"model_type": "no-such-kind"}))
+    with pytest.raises(econ.ScenarioError, match="model.*not a readable model config"):
+        p.check(str(bad))
+    with pytest.raises(econ.ScenarioError, match="not an allowed value"):
+        p.check("no-such-model")
+    assert "config.json" in p.allowed()

@@ -14,3 +14,9 @@ def test_setups_that_cannot_hold_the_model_or_the_batch_are_named():
                                                 "context_tok": 16000.0})
     assert len(big) == 1 and "batch_per_node 5000 does not fit" in big[0]
     assert econ.setup_problems("kernel_timings", {}) == []
+
+
+def test_architecture_efficiency_needs_the_published_figures_it_reproduces():
+    assert econ.setup_problems("architecture_efficiency", {"moe_model": "deepseek-v3"}) == []
+    (msg,) = econ.setup_problems("architecture_efficiency", {"moe_model": "qwen3-30b-a3b"})
+    assert "moe_model" in msg and "qwen3-30b-a3b-mtp-speedup" in msg and "deepseek-v3" in msg
