@@ -44,7 +44,8 @@ from .kvcache import (
 from .training import model_training_flop
 from .units import cost_usd_per_mtok
 
-__all__ = ["moe_sparsity_table", "mtp_acceptance", "kv_cache_table", "node_concurrency", "precision_table",
+__all__ = ["moe_sparsity_table", "mtp_acceptance", "kv_cache_table", "node_concurrency",
+           "precision_table",
            "model_mtp_speedup", "deployed_kv_cache_reduction", "moe_with_dense_attention",
            "enabler_waterfall", "enabler_cost_by_context", "mtp_speedup_by_batch",
            "enabler_result_rows", "enabler_claims"]
