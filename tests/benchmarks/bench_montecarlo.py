@@ -122,7 +122,7 @@ def breakdown(dists, n, seed):
     """Where the vectorized time goes: sampling, each link of the chain (CPU seconds)."""
     rows = []
     t0 = time.process_time()
-    s = {k: d.value if d.kind == "fixed" else d.sample(n, np.random.default_rng([seed, i]))
+    s = {k: d.args[0] if d.method == "fixed" else d.sample(n, np.random.default_rng([seed, i]))
          for i, (k, d) in enumerate(dists.items())}
     rows.append(("sample the inputs (numpy Generator)", time.process_time() - t0))
     t0 = time.process_time()
