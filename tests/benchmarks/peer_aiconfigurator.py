@@ -9,10 +9,11 @@ project's environment)::
 For each ledger row on an NVIDIA GPU that aiconfigurator covers (model, system, framework), it
 estimates the row's deployment in aggregated (in-flight batching) mode at the row's ISL/OSL,
 layout, weight precision and cache precision (the one our predictions use: published, else the
-row's ``kv_precision_assumed``, else BF16). A row with a concurrency runs at that batch; an
-offline row (no concurrency) at the batch, from 8 doubling up to 8,192, with the most output
-per GPU that aiconfigurator finds fits in memory. Rows it cannot take are listed with the
-reason. It reads only pandas and aiconfigurator, never the ledger's measured values.
+row's ``kv_precision_assumed``, else BF16). A row with a concurrency runs at that batch (with
+attention data parallel, shared evenly by the ranks; a concurrency that is not a whole number
+per rank is skipped); an offline row (no concurrency) at the batch, from 8 doubling up to
+8,192, with the most output per GPU that aiconfigurator finds fits in memory. Rows it cannot
+take are listed with the reason. It reads only pandas and aiconfigurator, never the ledger's measured values.
 """
 from __future__ import annotations
 
@@ -63,10 +64,11 @@ def estimate(cli_estimate, row, batch):
         dp = tp if str(row["dp_attention"]).lower() == "true" else 1
         kw.update(attention_dp_size=dp, tp_size=tp // dp, moe_ep_size=ep, moe_tp_size=tp // ep)
     r = cli_estimate(HF_MODEL[row["model"]], SYSTEM[row["hardware"]], **kw)
+    dp = kw.get("attention_dp_size", 1)
     n_gpu = float(r.raw["num_total_gpus"])
     return dict(tpot_s=r.tpot / 1e3, ttft_s=r.ttft / 1e3,
                 output_per_device_tok_per_s=float(r.raw["tokens/s"]) / n_gpu,
-                batch_size_count=int(batch), backend_version=r.backend_version,
+                batch_size_count=int(batch) * dp, backend_version=r.backend_version,
                 kv_cache_warning=r.kv_cache_warning or "")
 
 
@@ -93,9 +95,15 @@ def main():
         if why:
             skipped.append((key, why))
             continue
+        dp = int(row["tp_devices"]) if str(row["dp_attention"]).lower() == "true" else 1
         try:
             if pd.notna(row["concurrency_count"]):
-                est = estimate(cli_estimate, row, row["concurrency_count"])
+                # with attention data parallel aiconfigurator's batch is per rank
+                per_rank = row["concurrency_count"] / dp
+                if per_rank < 1 or per_rank != int(per_rank):
+                    raise ValueError(f"concurrency {row['concurrency_count']:g} is not a whole "
+                                     f"number of requests per attention-DP rank ({dp} ranks)")
+                est = estimate(cli_estimate, row, int(per_rank))
             else:
                 best = None
                 for b in OFFLINE_BATCHES:
