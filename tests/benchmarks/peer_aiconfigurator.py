@@ -13,7 +13,8 @@ row's ``kv_precision_assumed``, else BF16). A row with a concurrency runs at tha
 attention data parallel, shared evenly by the ranks; a concurrency that is not a whole number
 per rank is skipped); an offline row (no concurrency) at the batch, from 8 doubling up to
 8,192, with the most output per GPU that aiconfigurator finds fits in memory. Rows it cannot
-take are listed with the reason. It reads only pandas and aiconfigurator, never the ledger's measured values.
+take are listed with the reason. It reads only pandas and aiconfigurator, never the ledger's
+measured values.
 """
 from __future__ import annotations
 
