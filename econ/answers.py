@@ -32,7 +32,8 @@ import numpy as np
 __all__ = ["Answer", "Figure", "Word", "answer", "result", "result_figures", "result_fields",
            "compare", "ranking", "prediction_fields", "check_answer", "format_value",
            "ANSWER_METADATA_KEY",
-           "kernel_timings_answer_fields"]
+           "kernel_timings_answer_fields", "token_pricing_answer_fields",
+           "target_speed_answer_fields"]
 
 #: Key of the record in the Markdown output's metadata.
 ANSWER_METADATA_KEY = "econ_answer"
@@ -514,3 +515,97 @@ def kernel_timings_answer_fields(results, params, steps, info):
         cpu_ridge=r("ridge_batch_count", "cpu:float32"), cpu_mla=cpu_mla,
         w_mla=compare(cpu_mla, mla, "less than", "more than", "as much as"),
     )
+
+
+def token_pricing_answer_fields(results, params, sweep, tornado_frame, day6, gap,
+                                repro_rel_tol=0.005):
+    """The values of the token-pricing answer (:func:`answer`), from the run.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        The token-pricing results table (Day-6, batch cost and price-gap rows).
+    params : mapping
+        The notebook's parameters (``econ.notebook_parameters``): ``n_nodes``,
+        ``node_hardware``, ``model``, ``precision``, ``context_tok``, ``batch_per_node``,
+        ``usd_per_gpu_hour``, ``utilization_frac``, ``o1_model``, ``o1_hardware``,
+        ``o1_precision``, ``o1_usd_per_gpu_hour`` (resolved).
+    sweep : pandas.DataFrame
+        ``econ.batch_cost_sweep`` (its first batch is the smallest).
+    tornado_frame : pandas.DataFrame
+        ``econ.decode_cost_tornado`` at the operating batch.
+    day6 : pandas.DataFrame
+        ``econ.day6_economics``.
+    gap : pandas.DataFrame
+        ``econ.price_gap_table``.
+    repro_rel_tol : float, default 0.005
+        Relative gap within which a Day-6 figure counts as reproduced. [fraction]
+
+    Returns
+    -------
+    dict
+        By field name. Cost of a token: ``n_nodes``, ``hw``, ``model``, ``prec``, ``ctx``,
+        ``b1``, ``b1n`` (cost [USD/Mtok] and batch of the smallest batch), ``op``, ``batch``,
+        ``price``, ``util``, ``red``, ``rank`` (tornado inputs by swing, largest first).
+        DeepSeek's day: ``ds_price``, ``cost``, ``rev``, ``margin``, ``gm``, ``err`` (largest
+        relative gap to a published figure), ``w_repro``, ``scost``, ``smargin``. R1 vs o1:
+        ``pr``, ``o1m``, ``o1hw``, ``o1p``, ``o1price``, ``cr``, ``share``, ``markup``.
+    """
+    subject = f"{params['model']}:{params['node_hardware']}"
+    d6, scen, pair = "deepseek-day6", "deepseek-day6:scenario", "o1-vs-deepseek-r1"
+    r = results
+    repro = r[(r["subject"] == d6) & r["published_value"].notna()]
+    err = (repro["value"] / repro["published_value"] - 1).abs().max()
+    return dict(
+        n_nodes=params["n_nodes"], hw=params["node_hardware"], model=params["model"],
+        prec=str(params["precision"]).upper(), ctx=params["context_tok"],
+        b1=sweep["decode_cost_usd_per_mtok"].iloc[0], b1n=sweep["batch_per_node_count"].iloc[0],
+        op=result(r, "decode_cost_usd_per_mtok", subject), batch=params["batch_per_node"],
+        price=params["usd_per_gpu_hour"], util=params["utilization_frac"],
+        red=result(r, "batch_cost_reduction_ratio", subject),
+        rank=ranking(tornado_frame.set_index("parameter_title")["swing"], sep=" > "),
+        ds_price=day6.loc["usd_per_gpu_hour", "deepseek_price_value"],
+        cost=result(r, "serving_cost_usd_per_day", d6),
+        rev=result(r, "theoretical_revenue_usd_per_day", d6),
+        margin=result(r, "cost_profit_margin_frac", d6), gm=result(r, "gross_margin_frac", d6),
+        err=err, w_repro=compare(err, repro_rel_tol, "reproducing", "not reproducing",
+                                 "at the limit of"),
+        scost=result(r, "serving_cost_usd_per_day", scen),
+        smargin=result(r, "cost_profit_margin_frac", scen),
+        pr=result(r, "api_output_price_ratio", pair), o1m=params["o1_model"],
+        o1hw=params["o1_hardware"], o1p=str(params["o1_precision"]).upper(),
+        o1price=params["o1_usd_per_gpu_hour"], cr=result(r, "modelled_output_cost_ratio", pair),
+        share=result(r, "price_gap_explained_by_cost_frac", pair),
+        markup=gap.set_index("model").loc[params["o1_model"], "markup_ratio"])
+
+
+def target_speed_answer_fields(results, at_speed, model,
+                               metric="target_speed_output_cost_usd_per_mtok"):
+    """The devices that reach a speed per user, cheapest first, for :func:`answer`.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        A results table with a ``metric`` row per device that reaches the speed, subject
+        ``"<model>:<hardware>"`` (``econ.frontier_result_rows``).
+    at_speed : pandas.DataFrame
+        ``econ.cost_at_speed`` (index ``hardware``; ``output_usd_per_mtok`` NaN where no setup
+        is fast enough).
+    model : str
+        The model of the subjects.
+    metric : str
+        The metric of the per-device rows.
+
+    Returns
+    -------
+    dict
+        Empty when no device reaches the speed; otherwise ``rank`` (:func:`ranking` of the
+        devices by cost, cheapest first, joined by ", then "), ``best`` (the cheapest device)
+        and ``cost`` (its row of ``results``) [USD/Mtok].
+    """
+    reach = at_speed["output_usd_per_mtok"].dropna()
+    if not len(reach):
+        return {}
+    best = reach.idxmin()
+    return dict(rank=ranking(reach, descending=False, sep=", then "), best=best,
+                cost=result(results, metric, f"{model}:{best}"))

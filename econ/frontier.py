@@ -42,7 +42,8 @@ __all__ = ["serving_cost_table", "frontier_setups", "frontier_exclusions",
            "frontier_result_rows", "DECODE_COST_INPUT_TITLES", "batch_cost_sweep",
            "decode_cost_inputs", "decode_cost_band", "decode_cost_tornado",
            "operating_cost_table", "price_gap_table", "price_gap_parts", "PRICE_GAP_CLAIMS",
-           "price_gap_result_rows", "batch_cost_result_rows"]
+           "price_gap_result_rows", "batch_cost_result_rows", "batch_cost_claims",
+           "frontier_at_speed"]
 
 
 def serving_cost_table(model, hardware, precision, *, n_devices, tp, concurrency, isl_tok,
@@ -233,6 +234,46 @@ def interactivity_frontier(model, precision, setups, concurrency, *, isl_tok, os
         frames.append(t.assign(hardware=s["hardware"], n_devices=int(s["n_devices"]),
                                tp=int(s["tp"]), setup=f"{s['hardware']} x{int(s['tp'])}"))
     return pd.concat(frames, ignore_index=True)
+
+
+def frontier_at_speed(model, precision, hardware, min_tok_per_s_per_user, *, concurrency, isl_tok,
+                      osl_tok, utilization_frac=None, exclude=()):
+    """The interactivity frontier of some devices, and the cheapest point of each at a speed.
+
+    :func:`frontier_setups` of ``hardware`` (less ``exclude``), served at each concurrency by
+    :func:`interactivity_frontier`, then :func:`cost_at_speed`.
+
+    Parameters
+    ----------
+    model : str
+        A key of ``data/models.csv``.
+    precision : str
+        Weight precision.
+    hardware : list of str
+        Keys of ``data/hardware.csv`` with a purchase price.
+    min_tok_per_s_per_user : float
+        The speed every user must see. [tokens/s]
+    concurrency : array-like
+        Requests in flight swept for each setup. [-]
+    isl_tok, osl_tok : float
+        Input and output tokens per request. [tokens]
+    utilization_frac : float, optional
+        Share of wall-clock hours doing paid work; default ``data/assumptions.csv``'s.
+        [fraction]
+    exclude : sequence of str
+        Devices left out (:func:`frontier_exclusions`).
+
+    Returns
+    -------
+    frontier : pandas.DataFrame
+        :func:`interactivity_frontier`.
+    at_speed : pandas.DataFrame
+        :func:`cost_at_speed` of ``frontier`` at ``min_tok_per_s_per_user``.
+    """
+    setups = frontier_setups(model, precision, hardware, exclude=exclude)
+    frontier = interactivity_frontier(model, precision, setups, concurrency, isl_tok=isl_tok,
+                                      osl_tok=osl_tok, utilization_frac=utilization_frac)
+    return frontier, cost_at_speed(frontier, min_tok_per_s_per_user)
 
 
 def frontier_result_rows(at_speed, model, min_tok_per_s_per_user):
@@ -614,6 +655,25 @@ def batch_cost_result_rows(sweep, tornado_frame, subject):
     return [dict(metric="decode_cost_usd_per_mtok", subject=subject, value=op),
             dict(metric="batch_cost_reduction_ratio", subject=subject,
                  value=float(sweep["decode_cost_usd_per_mtok"].iloc[0]) / op)]
+
+
+def batch_cost_claims(subject):
+    """Verdict-table claims of :func:`batch_cost_result_rows` (``econ.verdict_table``).
+
+    Parameters
+    ----------
+    subject : str
+        ``"<model>:<hardware>"``, as given to :func:`batch_cost_result_rows`.
+
+    Returns
+    -------
+    dict
+        ``{(metric, subject): claim}`` for ``decode_cost_usd_per_mtok`` and
+        ``batch_cost_reduction_ratio``.
+    """
+    return {("decode_cost_usd_per_mtok", subject): "Modelled decode cost at the operating batch",
+            ("batch_cost_reduction_ratio", subject):
+                "Cost at the smallest batch / cost at the operating batch"}
 
 
 def price_gap_table(models, hardware, precision, batch_per_node, context_tok, *,
