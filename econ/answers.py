@@ -33,7 +33,7 @@ __all__ = ["Answer", "Figure", "Word", "answer", "result", "result_figures", "re
            "compare", "ranking", "prediction_fields", "check_answer", "format_value",
            "ANSWER_METADATA_KEY",
            "kernel_timings_answer_fields", "token_pricing_answer_fields",
-           "target_speed_answer_fields"]
+           "target_speed_answer_fields", "moat_answer_fields"]
 
 #: Key of the record in the Markdown output's metadata.
 ANSWER_METADATA_KEY = "econ_answer"
@@ -609,3 +609,45 @@ def target_speed_answer_fields(results, at_speed, model,
     best = reach.idxmin()
     return dict(rank=ranking(reach, descending=False, sep=", then "), best=best,
                 cost=result(results, metric, f"{model}:{best}"))
+
+
+def moat_answer_fields(results, params, at_speed, gross_margin_frac):
+    """The values of the NVIDIA-moat answer (:func:`answer`), from the run.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        The NVIDIA-moat results table (``econ.moat_result_rows``).
+    params : mapping
+        The notebook's parameters: ``node_hardware``, ``compressed_gross_margin_frac``,
+        ``demand_elasticity_low``, ``demand_elasticity_high``, ``timing_machine``,
+        ``target_tok_per_s_per_user``, ``frontier_model``.
+    at_speed : pandas.DataFrame
+        ``econ.vendor_cost_at_speed`` (``output_usd_per_mtok`` NaN where no setup is fast
+        enough).
+    gross_margin_frac : float
+        NVIDIA's gross margin today. [fraction]
+
+    Returns
+    -------
+    dict
+        :func:`result_fields` of ``results``, and ``hw``, ``gm``, ``cm``, ``lo``, ``hi``,
+        ``tpot_ms`` and ``tpot_pub_ms`` (the TPOT floor and DeepSeek's figure) [ms],
+        ``w_tpot`` (the floor against the figure, within a twentieth), ``machine``, ``speed``
+        [tokens/s], ``fm``, ``speed_rank`` (devices that reach the speed, cheapest first;
+        empty when none does) and ``hist`` (the subject of the API price history row).
+    """
+    fast = at_speed["output_usd_per_mtok"].dropna()
+    floor = result(results, "decode_tpot_floor_s", "deepseek-v3")
+    floor_pub = result(results, "decode_tpot_floor_s", "deepseek-v3", "published_value")
+    hist = results.loc[results["metric"] == "api_blended_price_ratio", "subject"]
+    return dict(
+        **result_fields(results), hw=params["node_hardware"], gm=gross_margin_frac,
+        cm=params["compressed_gross_margin_frac"], lo=params["demand_elasticity_low"],
+        hi=params["demand_elasticity_high"], tpot_ms=float(floor) * 1e3,
+        tpot_pub_ms=float(floor_pub) * 1e3,
+        w_tpot=compare(floor, floor_pub, "below", "above", "within a twentieth of", rel_tol=0.05),
+        machine=params["timing_machine"], speed=params["target_tok_per_s_per_user"],
+        fm=params["frontier_model"],
+        speed_rank=ranking(fast, descending=False, sep=", ") if len(fast) else "",
+        hist=str(hist.iloc[0]))

@@ -43,7 +43,7 @@ __all__ = ["serving_cost_table", "frontier_setups", "frontier_exclusions",
            "decode_cost_inputs", "decode_cost_band", "decode_cost_tornado",
            "operating_cost_table", "price_gap_table", "price_gap_parts", "PRICE_GAP_CLAIMS",
            "price_gap_result_rows", "batch_cost_result_rows", "batch_cost_claims",
-           "frontier_at_speed"]
+           "frontier_at_speed", "vendor_cost_at_speed"]
 
 
 def serving_cost_table(model, hardware, precision, *, n_devices, tp, concurrency, isl_tok,
@@ -274,6 +274,49 @@ def frontier_at_speed(model, precision, hardware, min_tok_per_s_per_user, *, con
     frontier = interactivity_frontier(model, precision, setups, concurrency, isl_tok=isl_tok,
                                       osl_tok=osl_tok, utilization_frac=utilization_frac)
     return frontier, cost_at_speed(frontier, min_tok_per_s_per_user)
+
+
+def vendor_cost_at_speed(model, precision, hardware, min_tok_per_s_per_user, *,
+                         utilization_frac=None, concurrency=None, isl_tok=1000.0,
+                         osl_tok=1000.0):
+    """The cheapest $/Mtok of each vendor's device at a speed per user, and the devices left out.
+
+    Devices the engine level cannot price (:func:`frontier_exclusions`) are left out; the
+    others go through :func:`frontier_at_speed`.
+
+    Parameters
+    ----------
+    model : str
+        A key of ``data/models.csv``.
+    precision : str
+        Weight precision.
+    hardware : list of str
+        Keys of ``data/hardware.csv``.
+    min_tok_per_s_per_user : float
+        The speed every user must see. [tokens/s]
+    utilization_frac : float, optional
+        Share of wall-clock hours doing paid work. [fraction]
+    concurrency : array-like, optional
+        Requests in flight swept for each setup; default 1, 2, 4, ..., 512. [-]
+    isl_tok, osl_tok : float, default 1000
+        Input and output tokens per request. [tokens]
+
+    Returns
+    -------
+    at_speed : pandas.DataFrame
+        :func:`cost_at_speed` with ``vendor`` (``data/hardware.csv``) and ``device``
+        (``"<vendor>: <hardware>"``).
+    excluded : pandas.Series
+        :func:`frontier_exclusions`: the reason each device left out is.
+    """
+    concurrency = 2 ** np.arange(0, 10) if concurrency is None else concurrency
+    excluded = frontier_exclusions(model, precision, hardware)
+    _, at_speed = frontier_at_speed(model, precision, hardware, min_tok_per_s_per_user,
+                                    concurrency=concurrency, isl_tok=isl_tok, osl_tok=osl_tok,
+                                    utilization_frac=utilization_frac, exclude=excluded.index)
+    at_speed = at_speed.join(data.load("hardware")["vendor"])
+    at_speed["device"] = at_speed["vendor"] + ": " + at_speed.index
+    return at_speed, excluded
 
 
 def frontier_result_rows(at_speed, model, min_tok_per_s_per_user):

@@ -31,21 +31,29 @@ from .amortization import (
     power_usd_per_hour,
     useful_usd_per_hour,
 )
-from .inference import decode_step_breakdown
+from .inference import decode_step, decode_step_breakdown, decode_tok_per_s
 from .pricing import (
     breakeven_elasticity_ratio,
     compressed_margin_cost_usd_per_mtok,
     cost_usd_per_mtok,
+    jevons_cases,
     jevons_spend_ratio,
+    price_at_gross_margin_usd,
     vendor_revenue_ratio,
 )
-from .sensitivity import monte_carlo, summarize
+from .sensitivity import assumption_triangulars, monte_carlo, summarize
 from .serving import alltoall_tpot_floor_s, dispatch_combine_bytes_per_tok
 
 __all__ = ["vendor_cost_parts", "margin_compression_band", "scaleup_links", "moe_alltoall_bound",
            "stack_throughput", "margin_result_rows", "jevons_result_rows",
            "interconnect_result_rows", "stack_result_rows", "price_history_rows",
-           "isca_tpot_floor_row"]
+           "isca_tpot_floor_row", "vendor_gross_margin", "owned_node", "node_decode_tok_per_s",
+           "owned_decode_cost_parts", "owned_margin_band", "margin_cut_price_ratios",
+           "margin_jevons_cases", "margin_jevons_table", "ep_alltoall_sweep",
+           "stack_machine_note", "MARGIN_GRID_FRAC"]
+
+#: NVIDIA's gross margins charted in the margin-compression band. [fraction]
+MARGIN_GRID_FRAC = np.round(np.linspace(0.0, 0.8, 17), 3)
 
 #: Display names of the recorded matmul stacks (``data/gpu_timings.csv`` backends).
 STACK_NAMES = {"torch": "cuBLAS via PyTorch", "cupy": "cuBLAS via CuPy",
@@ -509,3 +517,316 @@ def isca_tpot_floor_row(tok_per_device=32.0):
     floor = alltoall_tpot_floor_s(v3["n_layers"], tok_per_device, per_tok, dep["ib_bytes_per_s"])
     return dict(metric="decode_tpot_floor_s", subject="deepseek-v3", value=float(floor),
                 published_value=float(pub["value"]), source_url=str(pub["source_url"]))
+
+
+# --- a node the operator owns, and the vendor's margin in it ------------------------------------
+
+def vendor_gross_margin(key="nvidia-fy2025-gross-margin"):
+    """A device vendor's published gross margin and its first source.
+
+    Parameters
+    ----------
+    key : str, default "nvidia-fy2025-gross-margin"
+        A row of ``data/published.csv``.
+
+    Returns
+    -------
+    gross_margin_frac : float
+        The margin. [fraction]
+    source_url : str
+        The first of the row's sources.
+    """
+    pub = data.load("published")
+    if key not in pub.index:
+        raise KeyError(f"vendor_gross_margin: no row {key!r} in data/published.csv")
+    return float(pub.loc[key, "value"]), str(pub.loc[key, "source_url"]).split(" ; ")[0]
+
+
+def owned_node(hardware, system_overhead_frac=0.0, power_overhead_frac=0.0,
+               vendor_overhead_share_frac=0.0):
+    """A whole node of one device, as :func:`vendor_cost_parts` and
+    :func:`margin_compression_band` take it.
+
+    Parameters
+    ----------
+    hardware : str
+        A key of ``data/hardware.csv`` with ``purchase_usd``, ``tdp_w`` and
+        ``n_devices_per_node``.
+    system_overhead_frac, power_overhead_frac, vendor_overhead_share_frac : float
+        As in :func:`vendor_cost_parts`. [fraction]
+
+    Returns
+    -------
+    dict
+        ``purchase_usd`` [USD], ``tdp_w`` [W], ``n_devices`` [count] and the three fractions.
+    """
+    row = data.row("hardware", hardware)
+    for col in ("purchase_usd", "tdp_w"):
+        if not np.isfinite(float(row[col])):
+            raise ValueError(f"owned_node: hardware {hardware!r} has no {col} in "
+                             "data/hardware.csv")
+    return dict(purchase_usd=row["purchase_usd"], tdp_w=row["tdp_w"],
+                n_devices=row["n_devices_per_node"], system_overhead_frac=system_overhead_frac,
+                power_overhead_frac=power_overhead_frac,
+                vendor_overhead_share_frac=vendor_overhead_share_frac)
+
+
+def _decode_options(model, flop_efficiency_frac, bandwidth_efficiency_frac):
+    """Roofline efficiencies and multi-token prediction: the model's MTP modules drafted at
+    DeepSeek-V3's published acceptance."""
+    acceptance = float(data.load("published").loc["deepseek-v3-mtp-acceptance", "value"])
+    return dict(flop_efficiency_frac=flop_efficiency_frac,
+                bandwidth_efficiency_frac=bandwidth_efficiency_frac, acceptance_frac=acceptance,
+                draft_depth=int(data.row("models", model)["n_mtp_modules"]))
+
+
+def node_decode_tok_per_s(model, hardware, precision, batch_per_node, context_tok, *, n_nodes=1,
+                          flop_efficiency_frac=None, bandwidth_efficiency_frac=None):
+    """Decode tokens per second of one node of ``hardware`` (roofline, with MTP).
+
+    :func:`econ.decode_tok_per_s` of ``batch_per_node * n_nodes`` sequences over all the
+    nodes' devices, times the devices of one node; the model's MTP modules draft at
+    DeepSeek-V3's published acceptance (``data/published.csv``).
+
+    Parameters
+    ----------
+    model, hardware, precision : str
+        Keys of ``data/models.csv`` and ``data/hardware.csv``; weight precision.
+    batch_per_node : float
+        Sequences decoded together per node. [count]
+    context_tok : float
+        KV length each decoded token attends to. [tokens]
+    n_nodes : int, default 1
+        Nodes the model is spread over. [count]
+    flop_efficiency_frac, bandwidth_efficiency_frac : float, optional
+        Achieved shares of peak FLOP/s and HBM bandwidth. [fraction]
+
+    Returns
+    -------
+    float
+        Tokens per second of one node. [tokens/s]
+    """
+    n = int(positive("n_nodes", n_nodes, integer=True))
+    per_node = data.row("hardware", hardware)["n_devices_per_node"]
+    return decode_tok_per_s(model, hardware, precision, float(batch_per_node * n), context_tok,
+                            n_devices=per_node * n,
+                            **_decode_options(model, flop_efficiency_frac,
+                                              bandwidth_efficiency_frac)) * per_node
+
+
+def owned_decode_cost_parts(node, node_tok_per_s, *, utilization_frac, server_life_years,
+                            cost_of_capital_frac, pue_ratio, electricity_usd_per_kwh,
+                            hosting_opex_frac=0.0):
+    """Where an owned node's decode cost per million tokens goes (:func:`vendor_cost_parts`).
+
+    The node's hourly cost over its useful hours (:func:`econ.useful_usd_per_hour`) and
+    throughput (:func:`econ.cost_usd_per_mtok`), split in the shares of its parts.
+
+    Parameters
+    ----------
+    node : dict
+        :func:`owned_node`.
+    node_tok_per_s : float
+        Decode throughput of the node while busy. [tokens/s]
+    utilization_frac : float
+        Share of wall-clock hours doing paid work. [fraction]
+    server_life_years, cost_of_capital_frac, pue_ratio, electricity_usd_per_kwh,
+    hosting_opex_frac : float
+        The owning assumptions, as in :func:`econ.device_usd_per_hour`.
+
+    Returns
+    -------
+    parts : pandas.DataFrame
+        :func:`vendor_cost_parts` plus ``usd_per_mtok`` (each part's share of the cost)
+        [USD/Mtok].
+    usd_per_mtok : float
+        The node's decode cost. [USD/Mtok]
+    """
+    parts = vendor_cost_parts(**node, life_years=server_life_years,
+                              cost_of_capital_frac=cost_of_capital_frac, pue_ratio=pue_ratio,
+                              electricity_usd_per_kwh=electricity_usd_per_kwh,
+                              hosting_opex_frac=hosting_opex_frac)
+    owned = cost_usd_per_mtok(useful_usd_per_hour(parts["node_usd_per_hour"].sum(),
+                                                  utilization_frac), node_tok_per_s)
+    parts["usd_per_mtok"] = parts["share_frac"] * owned
+    return parts, owned
+
+
+def owned_margin_band(node, node_tok_per_s, *, gross_margin_frac, utilization_frac,
+                      server_life_years, cost_of_capital_frac, pue_ratio, electricity_usd_per_kwh,
+                      hosting_opex_frac, new_gross_margin_frac=MARGIN_GRID_FRAC,
+                      n_samples=10_000, seed=0):
+    """:func:`margin_compression_band` over triangular ranges of the owning assumptions.
+
+    Each assumption is triangular around the run's value over its range in
+    ``data/assumptions.csv`` (:func:`econ.assumption_triangulars`).
+
+    Parameters
+    ----------
+    node : dict
+        :func:`owned_node`.
+    node_tok_per_s : float
+        Decode throughput of the node while busy. [tokens/s]
+    gross_margin_frac : float
+        The vendor's gross margin today, in [0, 1). [fraction]
+    utilization_frac, server_life_years, cost_of_capital_frac, pue_ratio,
+    electricity_usd_per_kwh, hosting_opex_frac : float
+        The run's owning assumptions (the modes).
+    new_gross_margin_frac : array-like, default :data:`MARGIN_GRID_FRAC`
+        Margins on the x axis. [fraction]
+    n_samples, seed : int
+        Monte Carlo samples and seed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`margin_compression_band`. [USD/Mtok]
+    """
+    dists = assumption_triangulars(
+        data.load("assumptions"), server_life_years=server_life_years,
+        cost_of_capital_frac=cost_of_capital_frac, pue_ratio=pue_ratio,
+        electricity_usd_per_kwh=electricity_usd_per_kwh, hosting_opex_frac=hosting_opex_frac,
+        utilization_frac=utilization_frac)
+    return margin_compression_band(dists, new_gross_margin_frac,
+                                   gross_margin_frac=gross_margin_frac,
+                                   node_tok_per_s=node_tok_per_s, n_samples=n_samples, seed=seed,
+                                   **node)
+
+
+def margin_cut_price_ratios(parts, gross_margin_frac, new_gross_margin_frac):
+    """Token and device prices after the vendor's margin falls, over today's.
+
+    Parameters
+    ----------
+    parts : pandas.DataFrame
+        :func:`vendor_cost_parts` (the vendor's part first).
+    gross_margin_frac, new_gross_margin_frac : float
+        The vendor's gross margin today and after, each in [0, 1). [fraction]
+
+    Returns
+    -------
+    token_price_ratio : float
+        :func:`econ.compressed_margin_cost_usd_per_mtok` of a cost of 1. [ratio]
+    vendor_price_ratio : float
+        :func:`econ.price_at_gross_margin_usd` of a price of 1. [ratio]
+    """
+    token = compressed_margin_cost_usd_per_mtok(1.0, parts["share_frac"].iloc[0],
+                                                gross_margin_frac, new_gross_margin_frac)
+    return token, price_at_gross_margin_usd(1.0, gross_margin_frac, new_gross_margin_frac)
+
+
+def margin_jevons_cases(demand_elasticity, token_price_ratio, vendor_price_ratio, *,
+                        gross_margin_frac, new_gross_margin_frac, substitutes=None):
+    """Spend after a margin cut against the demand elasticity: compute spend and the
+    vendor's revenue (:func:`econ.jevons_cases`), and any substitute's price cut.
+
+    Parameters
+    ----------
+    demand_elasticity : array-like
+        Elasticities swept, each >= 0. [-]
+    token_price_ratio, vendor_price_ratio : float
+        :func:`margin_cut_price_ratios`. [ratio]
+    gross_margin_frac, new_gross_margin_frac : float
+        The margins named in the case labels. [fraction]
+    substitutes : dict, optional
+        ``{label: price ratio}`` of other price cuts (a cheaper model's). [ratio]
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`econ.jevons_cases`: ``case``, ``demand_elasticity``, ``spend_ratio``.
+    """
+    cut = f"margin {gross_margin_frac:.0%} to {new_gross_margin_frac:.0%}"
+    return jevons_cases(demand_elasticity, {
+        f"compute spend, {cut}": token_price_ratio,
+        f"NVIDIA revenue, {cut}": (token_price_ratio, vendor_price_ratio), **(substitutes or {})})
+
+
+def margin_jevons_table(token_price_ratio, vendor_price_ratio, elasticity_low, elasticity_high):
+    """Compute spend and the vendor's revenue after a margin cut at three elasticities.
+
+    Parameters
+    ----------
+    token_price_ratio, vendor_price_ratio : float
+        :func:`margin_cut_price_ratios`. [ratio]
+    elasticity_low, elasticity_high : float
+        An inelastic and an elastic demand; 1 is put between them. [-]
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``demand_elasticity``; columns ``compute_spend_ratio``,
+        ``nvidia_revenue_ratio`` [ratio], rounded to 3 decimals.
+    """
+    return jevons_cases([elasticity_low, 1.0, elasticity_high], {
+        "compute_spend_ratio": token_price_ratio,
+        "nvidia_revenue_ratio": (token_price_ratio, vendor_price_ratio)}
+    ).pivot(index="demand_elasticity", columns="case", values="spend_ratio").round(3)
+
+
+def ep_alltoall_sweep(model, hardware, precision, batch_per_node, context_tok, links, *,
+                      n_nodes, operating_batch_per_node, dispatch_bytes_per_elem=1.0,
+                      combine_bytes_per_elem=2.0, flop_efficiency_frac=None,
+                      bandwidth_efficiency_frac=None):
+    """:func:`moe_alltoall_bound` on ``n_nodes`` nodes against the batch, and at the
+    operating batch.
+
+    The model's MTP modules draft at DeepSeek-V3's published acceptance. The operating point
+    is ``operating_batch_per_node``, or the largest batch whose KV cache fits on the nodes
+    (:func:`econ.decode_step` with no batch), whichever is smaller.
+
+    Parameters
+    ----------
+    model, hardware, precision : str
+        As in :func:`moe_alltoall_bound`.
+    batch_per_node : array-like
+        Sequences per node swept. [count]
+    context_tok : float
+        KV length. [tokens]
+    links : pandas.DataFrame
+        :func:`scaleup_links`.
+    n_nodes : int
+        Nodes of ``hardware`` holding the model. [count]
+    operating_batch_per_node : float
+        The operating batch per node. [count]
+    dispatch_bytes_per_elem, combine_bytes_per_elem : float
+        Bytes per hidden element each way. [bytes]
+    flop_efficiency_frac, bandwidth_efficiency_frac : float, optional
+        As in :func:`econ.decode_step`. [fraction]
+
+    Returns
+    -------
+    sweep : pandas.DataFrame
+        :func:`moe_alltoall_bound` of each batch that fits, with ``batch_per_node_count``.
+    at_operating : pandas.DataFrame
+        :func:`moe_alltoall_bound` at the operating point.
+    """
+    n = int(positive("n_nodes", n_nodes, integer=True))
+    n_devices = int(data.row("hardware", hardware)["n_devices_per_node"]) * n
+    kw = dict(n_devices=n_devices, dispatch_bytes_per_elem=dispatch_bytes_per_elem,
+              combine_bytes_per_elem=combine_bytes_per_elem,
+              **_decode_options(model, flop_efficiency_frac, bandwidth_efficiency_frac))
+    sweep = moe_alltoall_bound(model, hardware, precision, np.asarray(batch_per_node, float) * n,
+                               context_tok, links, **kw)
+    sweep["batch_per_node_count"] = sweep["n_sequences"] / n
+    fit = decode_step(model, hardware, precision, None, context_tok, n_devices=n_devices)
+    op = min(float(operating_batch_per_node * n), float(fit["n_sequences"]))
+    return sweep, moe_alltoall_bound(model, hardware, precision, op, context_tok, links, **kw)
+
+
+def stack_machine_note(machine):
+    """One line naming a recorded GPU machine and its library versions.
+
+    Parameters
+    ----------
+    machine : str
+        A key of ``data/gpu_machines.csv``.
+
+    Returns
+    -------
+    str
+        ``"<machine>: <GPU>, torch <v>, triton <v>, jax <v>, cupy <v>"``.
+    """
+    m = data.row("gpu_machines", machine)
+    return (f"{machine}: {m['gpu_name']}, torch {m['torch_version']}, triton "
+            f"{m['triton_version']}, jax {m['jax_version']}, cupy {m['cupy_version']}")

@@ -36,7 +36,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import data as _data
 from .data import UNIT_SUFFIXES, unit_of
+from .moat import (
+    interconnect_result_rows,
+    jevons_result_rows,
+    margin_cut_price_ratios,
+    margin_result_rows,
+    price_history_rows,
+    stack_result_rows,
+)
 
 __all__ = ["RESULT_COLUMNS", "METRIC_UNIT_EXCEPTIONS", "metric_unit", "results_frame",
            "table_result_rows",
@@ -44,7 +53,8 @@ __all__ = ["RESULT_COLUMNS", "METRIC_UNIT_EXCEPTIONS", "metric_unit", "results_f
            "verdict_table", "format_quantity", "verdict_summary", "published_comparison",
            "kernel_timings_results", "kernel_timings_claims", "kernel_timings_side_by_side",
            "CLAIM_TESTS", "CLAIM_VERDICTS", "judge_claims", "claims_summary", "claims_table",
-           "claims_result_rows", "prediction_table", "FullTextTable"]
+           "claims_result_rows", "prediction_table", "FullTextTable", "moat_result_rows",
+           "moat_claims"]
 
 #: Columns of the results table, in order.
 RESULT_COLUMNS = ["notebook", "metric", "subject", "value", "unit", "published_value",
@@ -1098,3 +1108,94 @@ def prediction_table(results, claims, tolerance_frac):
     table["error"] = [f"{100.0 * e:+.0f}%" for e in error]
     table[f"within {_pct(tol)}"] = np.where(np.abs(error) <= tol, "yes", "no")
     return table
+
+
+def moat_result_rows(params, parts, owned_usd_per_mtok, *, gross_margin_frac, source_url, tpot_row,
+                     at_operating, links, stacks, history, at_speed):
+    """The result rows of the NVIDIA-moat notebook, in the order its verdict table shows them.
+
+    Parameters
+    ----------
+    params : mapping
+        The notebook's parameters: ``model``, ``node_hardware``,
+        ``compressed_gross_margin_frac``, ``demand_elasticity_low``, ``demand_elasticity_high``,
+        ``timing_machine``, ``frontier_model``, ``target_tok_per_s_per_user``.
+    parts, owned_usd_per_mtok
+        :func:`econ.owned_decode_cost_parts` of the node.
+    gross_margin_frac : float
+        NVIDIA's gross margin today. [fraction]
+    source_url : str
+        Its source.
+    tpot_row : dict
+        :func:`econ.isca_tpot_floor_row`.
+    at_operating, links : pandas.DataFrame
+        The all-to-all bound at the operating batch (:func:`econ.ep_alltoall_sweep`) and the
+        links compared (:func:`econ.scaleup_links`: ``h100-sxm`` against ``h800-sxm``).
+    stacks : pandas.DataFrame
+        :func:`econ.stack_throughput`.
+    history : pandas.DataFrame
+        :func:`econ.price_history`.
+    at_speed : pandas.DataFrame
+        :func:`econ.vendor_cost_at_speed`.
+
+    Returns
+    -------
+    list of dict
+        :func:`econ.margin_result_rows`, :func:`econ.jevons_result_rows` (after the margin
+        cut, :func:`econ.margin_cut_price_ratios`), the TPOT floor,
+        :func:`econ.interconnect_result_rows` (``h800-vs-h100``),
+        :func:`econ.stack_result_rows`, :func:`econ.price_history_rows` and
+        ``vendor_speed_output_cost_usd_per_mtok`` per device that reaches the speed.
+    """
+    hw, new_margin = params["node_hardware"], params["compressed_gross_margin_frac"]
+    n_devices = _data.row("hardware", hw)["n_devices_per_node"]
+    rows = margin_result_rows(parts, owned_usd_per_mtok, gross_margin_frac=gross_margin_frac,
+                              new_gross_margin_frac=new_margin, hardware=hw,
+                              subject=f"{params['model']}:{hw}", n_devices=n_devices,
+                              source_url=source_url)
+    token, vendor = margin_cut_price_ratios(parts, gross_margin_frac, new_margin)
+    rows += jevons_result_rows(token, vendor, params["demand_elasticity_low"],
+                               params["demand_elasticity_high"])
+    rows += [tpot_row]
+    rows += interconnect_result_rows(at_operating, links, "h100-sxm", "h800-sxm", "h800-vs-h100")
+    rows += stack_result_rows(stacks, params["timing_machine"]) + price_history_rows(history)
+    speed = params["target_tok_per_s_per_user"]
+    rows += table_result_rows(at_speed, {"vendor_speed_output_cost_usd_per_mtok":
+                                         "output_usd_per_mtok"},
+                              subject=f"{params['frontier_model']}:{{index}}",
+                              verdict=f"engine level, at least {speed:g} tokens/s per user")
+    return rows
+
+
+def moat_claims(results, min_tok_per_s_per_user):
+    """Claim wording of the NVIDIA-moat verdict table, for the metrics ``results`` has.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        The notebook's results table.
+    min_tok_per_s_per_user : float
+        The speed per user of the per-vendor rows. [tokens/s]
+
+    Returns
+    -------
+    dict
+        ``{metric: claim}`` (every subject of the metric), in the table's order.
+    """
+    claims = {
+        "owned_gpu_usd_per_hour": "Owned cost of one GPU-hour",
+        "nvidia_margin_usd_per_mtok": "NVIDIA's margin per Mtok",
+        "nvidia_margin_share_frac": "Share of a token's cost that is NVIDIA's gross margin",
+        "compressed_margin_cost_change_frac": "Change in $/Mtok if NVIDIA's margin is compressed",
+        "compute_spend_ratio": "Compute spend after the cut",
+        "nvidia_revenue_ratio": "NVIDIA revenue after the cut",
+        "nvidia_breakeven_elasticity_ratio": "Elasticity NVIDIA needs to keep its revenue",
+        "decode_tpot_floor_s": "All-to-all TPOT floor on DeepSeek's H800 cluster (ISCA'25)",
+        "interconnect_cut_cost_increase_frac": "H800's cut NVLink: extra $/Mtok",
+        "triton_vs_cublas_flop_ratio": "Triton BF16 matmul / cuBLAS",
+        "jax_vs_cublas_flop_ratio": "JAX/XLA BF16 matmul / cuBLAS",
+        "api_blended_price_ratio": "Earliest charted API price / cheapest (blended)",
+        "vendor_speed_output_cost_usd_per_mtok":
+            f"$/Mtok at {min_tok_per_s_per_user:g} tokens/s per user"}
+    have = set(results["metric"])
+    return {k: v for k, v in claims.items() if k in have}
