@@ -206,3 +206,76 @@ def test_prediction_fields_split_landing_and_missing_predictions():
     assert check_answer(a.markdown, a.record, res) == []
     assert econ.prediction_fields(res, {("decode_tok_per_s_per_node_predicted", "b"): "x"},
                                   0.3)["lands"] == "none"
+
+
+def test_token_pricing_answer_fields_are_the_runs_rows_and_words():
+    sub, d6, scen, pair = "m:h", "deepseek-day6", "deepseek-day6:scenario", "o1-vs-deepseek-r1"
+    rows = [dict(metric=m, subject=s, value=v, published_value=p) for m, s, v, p in [
+        ("decode_cost_usd_per_mtok", sub, 0.2, np.nan),
+        ("batch_cost_reduction_ratio", sub, 30.0, np.nan),
+        ("serving_cost_usd_per_day", d6, 87_072.0, 87_072.0),
+        ("theoretical_revenue_usd_per_day", d6, 562_000.0, 562_027.0),
+        ("cost_profit_margin_frac", d6, 5.45, 5.45),
+        ("gross_margin_frac", d6, 0.845, np.nan),
+        ("serving_cost_usd_per_day", scen, 174_144.0, np.nan),
+        ("cost_profit_margin_frac", scen, 2.2, np.nan),
+        ("api_output_price_ratio", pair, 27.4, np.nan),
+        ("modelled_output_cost_ratio", pair, 3.0, np.nan),
+        ("price_gap_explained_by_cost_frac", pair, 0.33, np.nan),
+    ]]
+    results = econ.results_frame("token_pricing", rows)
+    params = dict(n_nodes=1, node_hardware="h", model="m", precision="fp8", context_tok=4989.0,
+                  batch_per_node=512, usd_per_gpu_hour=4.0, utilization_frac=0.6,
+                  o1_model="big", o1_hardware="h", o1_precision="fp8", o1_usd_per_gpu_hour=4.0)
+    sweep = pd.DataFrame({"batch_per_node_count": [1.0, 512.0],
+                          "decode_cost_usd_per_mtok": [6.0, 0.2]})
+    tornado = pd.DataFrame({"parameter_title": ["price", "batch size"], "swing": [0.1, 0.9]})
+    day6 = pd.DataFrame({"deepseek_price_value": [2.0]}, index=["usd_per_gpu_hour"])
+    gap = pd.DataFrame({"model": ["big", "small"], "markup_ratio": [9.1, 20.0]})
+    f = econ.token_pricing_answer_fields(results, params, sweep, tornado, day6, gap)
+    assert f["prec"] == "FP8" and f["b1"] == 6.0 and f["b1n"] == 1.0 and f["markup"] == 9.1
+    assert str(f["rank"]) == "batch size > price" and f["ds_price"] == 2.0
+    # the revenue is off by 27 / 562,027, within half a percent: reproduced
+    assert f["err"] == pytest.approx(27 / 562_027) and f["w_repro"] == "reproducing"
+    assert (f["op"].metric, f["scost"].subject) == ("decode_cost_usd_per_mtok", scen)
+    a = econ.answer("${op:.3f} x{red:.1f} {rank}; ${cost:,.0f} {w_repro} ({err:.2%}); "
+                    "${scost:,.0f}; {pr:.1f}x {o1m} {cr:.2f}x {share:.0%} {markup:.1f}x", **f)
+    assert check_answer(a.markdown, a.record, results) == []
+    off = results.assign(value=np.where(results["metric"] == "cost_profit_margin_frac",
+                                        results["value"] * 1.1, results["value"]))
+    assert econ.token_pricing_answer_fields(off, params, sweep, tornado, day6,
+                                            gap)["w_repro"] == "not reproducing"
+
+
+def test_target_speed_answer_fields_rank_the_devices_that_reach_the_speed():
+    at = pd.DataFrame({"output_usd_per_mtok": [0.9, np.nan, 0.4]},
+                      index=pd.Index(["h100-sxm", "b200", "mi300x"], name="hardware"))
+    results = econ.results_frame("demo", [
+        dict(metric="target_speed_output_cost_usd_per_mtok", subject=f"m:{h}", value=v)
+        for h, v in (("h100-sxm", 0.9), ("mi300x", 0.4))])
+    f = econ.target_speed_answer_fields(results, at, "m")
+    assert str(f["rank"]) == "mi300x, then h100-sxm" and f["best"] == "mi300x"
+    assert float(f["cost"]) == 0.4 and f["cost"].subject == "m:mi300x"
+    assert econ.target_speed_answer_fields(results, at.iloc[[1]], "m") == {}
+
+
+def test_moat_answer_fields_add_the_words_to_the_result_fields():
+    results = econ.results_frame("nvidia_moat", [
+        dict(metric="decode_tpot_floor_s", subject="deepseek-v3", value=0.01475,
+             published_value=0.01476),
+        dict(metric="api_blended_price_ratio", subject="openai-gpt-4-vs-deepseek-v3", value=80.0),
+        dict(metric="compute_spend_ratio", subject="compressed-margin:elastic", value=1.1),
+        dict(metric="compute_spend_ratio", subject="compressed-margin:inelastic", value=0.9)])
+    params = dict(node_hardware="h200-sxm", compressed_gross_margin_frac=0.5,
+                  demand_elasticity_low=0.5, demand_elasticity_high=1.5, timing_machine="t",
+                  target_tok_per_s_per_user=50.0, frontier_model="m")
+    at = pd.DataFrame({"output_usd_per_mtok": [0.9, 0.4]}, index=["h100-sxm", "mi300x"])
+    f = econ.moat_answer_fields(results, params, at, 0.75)
+    assert f["w_tpot"] == "within a twentieth of" and f["tpot_ms"] == pytest.approx(14.75)
+    assert f["hist"] == "openai-gpt-4-vs-deepseek-v3" and str(f["speed_rank"]) == "mi300x, h100-sxm"
+    assert float(f["compute_spend_ratio__compressed_margin_elastic"]) == 1.1
+    assert f["gm"] == 0.75 and f["cm"] == 0.5
+    a = econ.answer("{tpot_ms:.2f} ms {w_tpot} {tpot_pub_ms:.2f}; {api_blended_price_ratio:.0f}x "
+                    "({hist}); {speed_rank}", **f)
+    assert check_answer(a.markdown, a.record, results) == []
+    assert econ.moat_answer_fields(results, params, at.iloc[:0], 0.75)["speed_rank"] == ""

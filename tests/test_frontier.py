@@ -278,3 +278,41 @@ def test_price_gap_table_prices_r1_on_its_own_setup_and_splits_the_list_prices()
         1.5 * at2["decode_cost_usd_per_mtok"].iloc[0])
     assert row["cost_ratio"] * row["markup_ratio"] == pytest.approx(
         API.loc["openai-o1", "output_usd_per_mtok"] / API.loc["deepseek-r1", "output_usd_per_mtok"])
+
+
+def test_frontier_at_speed_keeps_the_cheapest_point_fast_enough_for_every_user():
+    frontier, at = econ.frontier_at_speed("llama-3.1-70b", "fp8", ["h100-sxm", "mi300x"], 30.0,
+                                          concurrency=[1, 8, 64], isl_tok=1000.0,
+                                          osl_tok=1000.0, utilization_frac=0.6)
+    assert set(frontier["hardware"]) == {"h100-sxm", "mi300x"}
+    assert list(at.index) == ["h100-sxm", "mi300x"]
+    for h, row in at.dropna(subset=["output_usd_per_mtok"]).iterrows():
+        fast = frontier[(frontier["hardware"] == h) & (frontier["tok_per_s_per_user"] >= 30.0)]
+        assert row["tok_per_s_per_user"] >= 30.0
+        assert row["output_usd_per_mtok"] == pytest.approx(fast["output_usd_per_mtok"].min())
+    # a faster target is never cheaper
+    _, faster = econ.frontier_at_speed("llama-3.1-70b", "fp8", ["h100-sxm"], 60.0,
+                                       concurrency=[1, 8, 64], isl_tok=1000.0, osl_tok=1000.0,
+                                       utilization_frac=0.6)
+    if np.isfinite(faster.loc["h100-sxm", "output_usd_per_mtok"]):
+        assert (faster.loc["h100-sxm", "output_usd_per_mtok"]
+                >= at.loc["h100-sxm", "output_usd_per_mtok"])
+
+
+def test_vendor_cost_at_speed_names_each_vendor_and_leaves_out_what_it_cannot_price():
+    at, excluded = econ.vendor_cost_at_speed("llama-3.1-70b", "fp8", ["h100-sxm", "b200"], 20.0,
+                                             utilization_frac=0.6, concurrency=[1, 16])
+    assert list(excluded.index) == ["b200"] and "purchase_usd" in excluded["b200"]
+    assert list(at.index) == ["h100-sxm"]
+    vendor = econ.data.row("hardware", "h100-sxm")["vendor"]
+    assert at.loc["h100-sxm", "vendor"] == vendor
+    assert at.loc["h100-sxm", "device"] == f"{vendor}: h100-sxm"
+
+
+def test_batch_cost_claims_word_the_rows_of_batch_cost_result_rows():
+    sweep = pd.DataFrame({"decode_cost_usd_per_mtok": [8.0, 1.0, 0.5]})
+    tornado = pd.DataFrame({"output_base": [0.5]})
+    rows = econ.batch_cost_result_rows(sweep, tornado, "m:h")
+    claims = econ.batch_cost_claims("m:h")
+    assert set(claims) == {(r["metric"], r["subject"]) for r in rows}
+    assert all(isinstance(v, str) and v for v in claims.values())

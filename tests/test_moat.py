@@ -163,3 +163,123 @@ def test_isca_row_uses_deepseeks_own_inputs_and_lands_near_the_published_floor()
     assert row["value"] == pytest.approx(61 * 2 * 32 * 7168 * 9 * 3 / 50e9, rel=1e-12)
     assert row["value"] == pytest.approx(row["published_value"], rel=0.05)  # paper: "7K"
     econ.results_frame("demo", [row])
+
+
+def test_vendor_gross_margin_is_the_published_row_and_its_first_source():
+    gm, url = econ.vendor_gross_margin()
+    pub = econ.data.load("published").loc["nvidia-fy2025-gross-margin"]
+    assert gm == pytest.approx(float(pub["value"])) and 0.0 < gm < 1.0
+    assert url.startswith("http") and " ; " not in url and url in pub["source_url"]
+    with pytest.raises(KeyError, match="no row"):
+        econ.vendor_gross_margin("no-such-row")
+
+
+def test_owned_node_is_the_hardware_row_with_the_overheads():
+    node = econ.owned_node("h200-sxm", 0.35, 0.82, 0.5)
+    row = econ.data.row("hardware", "h200-sxm")
+    assert (node["purchase_usd"], node["tdp_w"], node["n_devices"]) == (
+        row["purchase_usd"], row["tdp_w"], row["n_devices_per_node"])
+    assert (node["system_overhead_frac"], node["power_overhead_frac"],
+            node["vendor_overhead_share_frac"]) == (0.35, 0.82, 0.5)
+    parts = econ.vendor_cost_parts(**node, **OWNING)  # what it is for
+    assert parts["share_frac"].sum() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="purchase_usd"):
+        econ.owned_node("b200")
+
+
+def test_node_decode_rate_is_the_per_device_rate_times_the_node():
+    kw = dict(flop_efficiency_frac=0.68, bandwidth_efficiency_frac=0.9)
+    # a dense model without MTP: the plain roofline rate of 8 devices
+    per_device = econ.decode_tok_per_s("llama-3.1-70b", "h200-sxm", "fp8", 64.0, 4096.0,
+                                       n_devices=8, **kw)
+    got = econ.node_decode_tok_per_s("llama-3.1-70b", "h200-sxm", "fp8", 64, 4096.0, **kw)
+    assert got == pytest.approx(per_device * 8, rel=1e-12)
+    # V3 drafts with its MTP module at the published acceptance: faster than without
+    acc = float(econ.data.load("published").loc["deepseek-v3-mtp-acceptance", "value"])
+    v3 = econ.node_decode_tok_per_s("deepseek-v3", "h200-sxm", "fp8", 256, 4096.0, **kw)
+    plain = econ.decode_tok_per_s("deepseek-v3", "h200-sxm", "fp8", 256.0, 4096.0, n_devices=8,
+                                  draft_depth=0, **kw) * 8
+    mtp = econ.decode_tok_per_s("deepseek-v3", "h200-sxm", "fp8", 256.0, 4096.0, n_devices=8,
+                                draft_depth=1, acceptance_frac=acc, **kw) * 8
+    assert v3 == pytest.approx(mtp, rel=1e-12) and v3 > plain
+    with pytest.raises(ValueError, match="n_nodes"):
+        econ.node_decode_tok_per_s("llama-3.1-70b", "h200-sxm", "fp8", 64, 4096.0, n_nodes=0)
+
+
+OWN = dict(utilization_frac=0.5, server_life_years=5.0, cost_of_capital_frac=0.1, pue_ratio=1.25,
+           electricity_usd_per_kwh=0.0806, hosting_opex_frac=0.08)
+
+
+def test_owned_decode_cost_is_the_node_hour_over_its_useful_tokens():
+    parts, usd_per_mtok = econ.owned_decode_cost_parts(NODE, 10_000.0, **OWN)
+    hour = econ.vendor_cost_parts(**NODE, **OWNING)["node_usd_per_hour"].sum()
+    assert usd_per_mtok == pytest.approx(hour / 0.5 / (10_000.0 * 3600.0) * 1e6, rel=1e-12)
+    assert parts["usd_per_mtok"].sum() == pytest.approx(usd_per_mtok, rel=1e-12)
+    twice, _ = econ.owned_decode_cost_parts(NODE, 20_000.0, **OWN)
+    assert np.allclose(twice["usd_per_mtok"], parts["usd_per_mtok"] / 2, rtol=1e-12)
+
+
+def test_owned_margin_band_falls_with_the_margin_and_holds_todays_cost_at_todays_margin():
+    band = econ.owned_margin_band(NODE, 10_000.0, gross_margin_frac=0.75, n_samples=400, seed=1,
+                                  new_gross_margin_frac=[0.0, 0.4, 0.75], **OWN)
+    b = band.set_index("new_gross_margin_frac")
+    assert b["p50"].is_monotonic_increasing
+    assert (b["p5"] <= b["p50"]).all() and (b["p50"] <= b["p95"]).all()
+    # the run's values are the modes: today's point cost sits inside the band at today's margin
+    _, today = econ.owned_decode_cost_parts(NODE, 10_000.0, **OWN)
+    assert b.loc[0.75, "p5"] <= today <= b.loc[0.75, "p95"]
+    assert list(econ.owned_margin_band(NODE, 10_000.0, gross_margin_frac=0.75, n_samples=50,
+                                       **OWN)["new_gross_margin_frac"]) == list(
+        econ.MARGIN_GRID_FRAC)
+
+
+def test_margin_cut_price_ratios_are_the_closed_forms():
+    parts = econ.vendor_cost_parts(**NODE, **OWNING)
+    token, vendor = econ.margin_cut_price_ratios(parts, 0.75, 0.5)
+    assert vendor == pytest.approx(0.25 / 0.5)
+    share = parts["share_frac"].iloc[0]
+    assert token == pytest.approx(1.0 - share + share * 0.5)
+    assert econ.margin_cut_price_ratios(parts, 0.75, 0.75) == pytest.approx((1.0, 1.0))
+
+
+def test_margin_jevons_cases_and_table():
+    e = [0.0, 1.0, 2.0]
+    cases = econ.margin_jevons_cases(e, 0.8, 0.5, gross_margin_frac=0.75,
+                                     new_gross_margin_frac=0.5, substitutes={"cheaper model": 0.1})
+    assert list(pd.unique(cases["case"])) == ["compute spend, margin 75% to 50%",
+                                              "NVIDIA revenue, margin 75% to 50%", "cheaper model"]
+    spend = cases.set_index(["case", "demand_elasticity"])["spend_ratio"]
+    assert spend[("compute spend, margin 75% to 50%", 0.0)] == pytest.approx(0.8)  # q fixed
+    assert spend[("compute spend, margin 75% to 50%", 1.0)] == pytest.approx(1.0)  # unit elastic
+    assert spend[("cheaper model", 2.0)] == pytest.approx(0.1 ** -1)
+    table = econ.margin_jevons_table(0.8, 0.5, 0.5, 1.5)
+    assert list(table.index) == [0.5, 1.0, 1.5]
+    assert set(table.columns) == {"compute_spend_ratio", "nvidia_revenue_ratio"}
+    assert table.loc[1.0, "compute_spend_ratio"] == 1.0
+    assert table.loc[0.5, "compute_spend_ratio"] == round(0.8 ** 0.5, 3)
+
+
+def test_ep_alltoall_sweep_per_node_batches_and_the_operating_point_capped_by_memory():
+    links = econ.scaleup_links(["h100-sxm", "h800-sxm"], 0.5, 5.0e10)
+    sweep, op = econ.ep_alltoall_sweep("deepseek-v3", "h800-sxm", "fp8", [8, 64], 4989.0, links,
+                                       n_nodes=2, operating_batch_per_node=10_000)
+    assert np.allclose(sweep["batch_per_node_count"], sweep["n_sequences"] / 2)
+    assert set(sweep["batch_per_node_count"]) <= {8.0, 64.0}
+    assert len(op) == len(links)  # one row per link
+    fit = econ.decode_step("deepseek-v3", "h800-sxm", "fp8", None, 4989.0, n_devices=16)
+    assert op["n_sequences"].iloc[0] == pytest.approx(float(fit["n_sequences"]))  # memory cap
+    small, op_small = econ.ep_alltoall_sweep("deepseek-v3", "h800-sxm", "fp8", [8], 4989.0, links,
+                                             n_nodes=2, operating_batch_per_node=8)
+    assert op_small["n_sequences"].iloc[0] == 16.0
+    # the slower link takes longer to move the same bytes
+    at = op_small.set_index("link")["comm_s"]
+    bw = links["link_bytes_per_s"]
+    assert np.allclose(at * bw.reindex(at.index), (at * bw.reindex(at.index)).iloc[0])
+
+
+def test_stack_machine_note_names_the_gpu_and_the_versions():
+    machine = econ.data.load("gpu_machines").index[0]
+    row = econ.data.row("gpu_machines", machine)
+    note = econ.stack_machine_note(machine)
+    assert note.startswith(f"{machine}: {row['gpu_name']}")
+    assert f"torch {row['torch_version']}" in note and f"jax {row['jax_version']}" in note

@@ -437,3 +437,46 @@ def test_assumption_triangulars_widen_the_range_to_the_runs_value():
     assert s.min() >= lo and s.max() <= hi + 0.5 and s.max() > hi
     with pytest.raises(KeyError, match="no row"):
         econ.assumption_triangulars(a, no_such_assumption=1.0)
+
+
+def test_moat_result_rows_gather_each_sections_rows_and_claims_word_them():
+    params = dict(model="deepseek-v3", node_hardware="h200-sxm", compressed_gross_margin_frac=0.5,
+                  demand_elasticity_low=0.5, demand_elasticity_high=1.5,
+                  timing_machine=econ.data.load("gpu_machines").index[0],
+                  frontier_model="llama-3.1-70b", target_tok_per_s_per_user=50.0)
+    node = econ.owned_node("h200-sxm", 0.35, 0.82)
+    own = dict(utilization_frac=0.6, server_life_years=5.0, cost_of_capital_frac=0.1,
+               pue_ratio=1.25, electricity_usd_per_kwh=0.08, hosting_opex_frac=0.08)
+    parts, owned = econ.owned_decode_cost_parts(node, 20_000.0, **own)
+    links = econ.scaleup_links(["h100-sxm", "h800-sxm"], 0.5, 5.0e10)
+    _, at_op = econ.ep_alltoall_sweep("deepseek-v3", "h800-sxm", "fp8", [64], 4989.0, links,
+                                      n_nodes=2, operating_batch_per_node=64)
+    stacks = econ.stack_throughput(econ.data.load("gpu_timings"), params["timing_machine"])
+    history = econ.price_history(econ.data.load("api_prices"), output_frac=0.25,
+                                 models=["gpt-4", "deepseek-v3"])
+    at_speed = pd.DataFrame({"output_usd_per_mtok": [0.9, np.nan]},
+                            index=pd.Index(["h100-sxm", "b200"], name="hardware"))
+    rows = econ.moat_result_rows(params, parts, owned, gross_margin_frac=0.75,
+                                 source_url="https://example.org/margin",
+                                 tpot_row=econ.isca_tpot_floor_row(), at_operating=at_op,
+                                 links=links, stacks=stacks, history=history, at_speed=at_speed)
+    results = econ.results_frame("nvidia_moat", rows)
+    keys = list(zip(results["metric"], results["subject"]))
+    assert keys[0] == ("owned_gpu_usd_per_hour", "h200-sxm")
+    assert ("owned_decode_cost_usd_per_mtok", "deepseek-v3:h200-sxm") in keys
+    assert ("decode_tpot_floor_s", "deepseek-v3") in keys
+    assert ("interconnect_cut_cost_increase_frac", "h800-vs-h100:overlap") in keys
+    assert keys[-1] == ("vendor_speed_output_cost_usd_per_mtok", "llama-3.1-70b:h100-sxm")
+    row = results.set_index(["metric", "subject"])
+    # the GPU-hour is the node-hour over its 8 GPUs; the cut is the closed form of the margins
+    assert row.loc[("owned_gpu_usd_per_hour", "h200-sxm"), "value"] == pytest.approx(
+        parts["node_usd_per_hour"].sum() / 8)
+    token, _ = econ.margin_cut_price_ratios(parts, 0.75, 0.5)
+    assert row.loc[("compute_spend_ratio", "compressed-margin:inelastic"), "value"] == (
+        pytest.approx(token ** 0.5))
+    claims = econ.moat_claims(results, 50.0)
+    assert set(claims) <= set(results["metric"])
+    assert claims["vendor_speed_output_cost_usd_per_mtok"] == "$/Mtok at 50 tokens/s per user"
+    no_speed = results[results["metric"] != "vendor_speed_output_cost_usd_per_mtok"]
+    assert "vendor_speed_output_cost_usd_per_mtok" not in econ.moat_claims(no_speed, 50.0)
+    econ.verdict_table(results, claims=claims)  # every claim names a row
