@@ -279,7 +279,8 @@ def frontier_at_speed(model, precision, hardware, min_tok_per_s_per_user, *, con
 def vendor_cost_at_speed(model, precision, hardware, min_tok_per_s_per_user, *,
                          utilization_frac=None, concurrency=None, isl_tok=1000.0,
                          osl_tok=1000.0):
-    """The cheapest $/Mtok of each vendor's device at a speed per user, and the devices left out.
+    """The cheapest $/Mtok of each vendor's device that reaches a speed per user, and the
+    devices left out.
 
     Devices the engine level cannot price (:func:`frontier_exclusions`) are left out; the
     others go through :func:`frontier_at_speed`.
@@ -304,8 +305,8 @@ def vendor_cost_at_speed(model, precision, hardware, min_tok_per_s_per_user, *,
     Returns
     -------
     at_speed : pandas.DataFrame
-        :func:`cost_at_speed` with ``vendor`` (``data/hardware.csv``) and ``device``
-        (``"<vendor>: <hardware>"``).
+        :func:`cost_at_speed` of the devices that reach the speed, with ``vendor``
+        (``data/hardware.csv``) and ``device`` (``"<vendor>: <hardware>"``).
     excluded : pandas.Series
         :func:`frontier_exclusions`: the reason each device left out is.
     """
@@ -314,7 +315,7 @@ def vendor_cost_at_speed(model, precision, hardware, min_tok_per_s_per_user, *,
     _, at_speed = frontier_at_speed(model, precision, hardware, min_tok_per_s_per_user,
                                     concurrency=concurrency, isl_tok=isl_tok, osl_tok=osl_tok,
                                     utilization_frac=utilization_frac, exclude=excluded.index)
-    at_speed = at_speed.join(data.load("hardware")["vendor"])
+    at_speed = at_speed.dropna(subset=["output_usd_per_mtok"]).join(data.load("hardware")["vendor"])
     at_speed["device"] = at_speed["vendor"] + ": " + at_speed.index
     return at_speed, excluded
 

@@ -50,7 +50,7 @@ __all__ = ["vendor_cost_parts", "margin_compression_band", "scaleup_links", "moe
            "isca_tpot_floor_row", "vendor_gross_margin", "owned_node", "node_decode_tok_per_s",
            "owned_decode_cost_parts", "owned_margin_band", "margin_cut_price_ratios",
            "margin_jevons_cases", "margin_jevons_table", "ep_alltoall_sweep",
-           "stack_machine_note", "MARGIN_GRID_FRAC"]
+           "stack_machine_note", "tpot_floor_note", "MARGIN_GRID_FRAC"]
 
 #: NVIDIA's gross margins charted in the margin-compression band. [fraction]
 MARGIN_GRID_FRAC = np.round(np.linspace(0.0, 0.8, 17), 3)
@@ -715,40 +715,53 @@ def margin_cut_price_ratios(parts, gross_margin_frac, new_gross_margin_frac):
     return token, price_at_gross_margin_usd(1.0, gross_margin_frac, new_gross_margin_frac)
 
 
-def margin_jevons_cases(demand_elasticity, token_price_ratio, vendor_price_ratio, *,
-                        gross_margin_frac, new_gross_margin_frac, substitutes=None):
-    """Spend after a margin cut against the demand elasticity: compute spend and the
-    vendor's revenue (:func:`econ.jevons_cases`), and any substitute's price cut.
+def margin_jevons_cases(demand_elasticity, parts, gross_margin_frac, new_gross_margin_frac, *,
+                        substitute=("deepseek-r1", "openai-o1"), substitute_names=("R1", "o1")):
+    """Spend after the vendor's margin cut against the demand elasticity: compute spend and
+    the vendor's revenue, and the spend on tokens of a cheaper substitute model
+    (:func:`econ.jevons_cases`).
 
     Parameters
     ----------
     demand_elasticity : array-like
         Elasticities swept, each >= 0. [-]
-    token_price_ratio, vendor_price_ratio : float
-        :func:`margin_cut_price_ratios`. [ratio]
+    parts : pandas.DataFrame
+        :func:`vendor_cost_parts` (the vendor's part first).
     gross_margin_frac, new_gross_margin_frac : float
-        The margins named in the case labels. [fraction]
-    substitutes : dict, optional
-        ``{label: price ratio}`` of other price cuts (a cheaper model's). [ratio]
+        The vendor's gross margin today and after, each in [0, 1). [fraction]
+    substitute : tuple of str, default ("deepseek-r1", "openai-o1")
+        Rows of ``data/api_prices.csv``: the cheaper model and the one it replaces; their
+        output prices give the substitute's price ratio. ``None`` leaves the case out.
+    substitute_names : tuple of str, default ("R1", "o1")
+        Their names in the case label.
 
     Returns
     -------
     pandas.DataFrame
         :func:`econ.jevons_cases`: ``case``, ``demand_elasticity``, ``spend_ratio``.
     """
+    token, vendor = margin_cut_price_ratios(parts, gross_margin_frac, new_gross_margin_frac)
     cut = f"margin {gross_margin_frac:.0%} to {new_gross_margin_frac:.0%}"
-    return jevons_cases(demand_elasticity, {
-        f"compute spend, {cut}": token_price_ratio,
-        f"NVIDIA revenue, {cut}": (token_price_ratio, vendor_price_ratio), **(substitutes or {})})
+    cases = {f"compute spend, {cut}": token, f"NVIDIA revenue, {cut}": (token, vendor)}
+    if substitute is not None:
+        api = data.load("api_prices")
+        ratio = (api.loc[substitute[0], "output_usd_per_mtok"]
+                 / api.loc[substitute[1], "output_usd_per_mtok"])
+        cheap, dear = substitute_names
+        cases[f"token spend, {cheap} price vs {dear} ({1 / ratio:.1f}x cheaper)"] = ratio
+    return jevons_cases(demand_elasticity, cases)
 
 
-def margin_jevons_table(token_price_ratio, vendor_price_ratio, elasticity_low, elasticity_high):
-    """Compute spend and the vendor's revenue after a margin cut at three elasticities.
+def margin_jevons_table(parts, gross_margin_frac, new_gross_margin_frac, elasticity_low,
+                        elasticity_high):
+    """Compute spend and the vendor's revenue after its margin cut, at three elasticities.
 
     Parameters
     ----------
-    token_price_ratio, vendor_price_ratio : float
-        :func:`margin_cut_price_ratios`. [ratio]
+    parts : pandas.DataFrame
+        :func:`vendor_cost_parts` (the vendor's part first).
+    gross_margin_frac, new_gross_margin_frac : float
+        The vendor's gross margin today and after, each in [0, 1). [fraction]
     elasticity_low, elasticity_high : float
         An inelastic and an elastic demand; 1 is put between them. [-]
 
@@ -758,9 +771,9 @@ def margin_jevons_table(token_price_ratio, vendor_price_ratio, elasticity_low, e
         Index ``demand_elasticity``; columns ``compute_spend_ratio``,
         ``nvidia_revenue_ratio`` [ratio], rounded to 3 decimals.
     """
+    token, vendor = margin_cut_price_ratios(parts, gross_margin_frac, new_gross_margin_frac)
     return jevons_cases([elasticity_low, 1.0, elasticity_high], {
-        "compute_spend_ratio": token_price_ratio,
-        "nvidia_revenue_ratio": (token_price_ratio, vendor_price_ratio)}
+        "compute_spend_ratio": token, "nvidia_revenue_ratio": (token, vendor)}
     ).pivot(index="demand_elasticity", columns="case", values="spend_ratio").round(3)
 
 
@@ -830,3 +843,20 @@ def stack_machine_note(machine):
     m = data.row("gpu_machines", machine)
     return (f"{machine}: {m['gpu_name']}, torch {m['torch_version']}, triton "
             f"{m['triton_version']}, jax {m['jax_version']}, cupy {m['cupy_version']}")
+
+
+def tpot_floor_note(row):
+    """One line setting :func:`isca_tpot_floor_row` against DeepSeek's figure.
+
+    Parameters
+    ----------
+    row : dict
+        :func:`isca_tpot_floor_row`.
+
+    Returns
+    -------
+    str
+        ``"TPOT floor: <x> ms vs published <y> ms (...)"``.
+    """
+    return (f"TPOT floor: {row['value'] * 1e3:.2f} ms vs published "
+            f"{row['published_value'] * 1e3:.2f} ms (the paper rounds the hidden size to 7K)")

@@ -303,7 +303,10 @@ def test_vendor_cost_at_speed_names_each_vendor_and_leaves_out_what_it_cannot_pr
     at, excluded = econ.vendor_cost_at_speed("llama-3.1-70b", "fp8", ["h100-sxm", "b200"], 20.0,
                                              utilization_frac=0.6, concurrency=[1, 16])
     assert list(excluded.index) == ["b200"] and "purchase_usd" in excluded["b200"]
-    assert list(at.index) == ["h100-sxm"]
+    assert list(at.index) == ["h100-sxm"] and at["output_usd_per_mtok"].notna().all()
+    slow, _ = econ.vendor_cost_at_speed("llama-3.1-70b", "fp8", ["h100-sxm"], 1e6,
+                                        utilization_frac=0.6, concurrency=[1, 16])
+    assert slow.empty  # no device reaches a million tokens/s per user
     vendor = econ.data.row("hardware", "h100-sxm")["vendor"]
     assert at.loc["h100-sxm", "vendor"] == vendor
     assert at.loc["h100-sxm", "device"] == f"{vendor}: h100-sxm"

@@ -243,20 +243,27 @@ def test_margin_cut_price_ratios_are_the_closed_forms():
 
 
 def test_margin_jevons_cases_and_table():
+    parts = econ.vendor_cost_parts(**NODE, **OWNING)
+    token, vendor = econ.margin_cut_price_ratios(parts, 0.75, 0.5)
     e = [0.0, 1.0, 2.0]
-    cases = econ.margin_jevons_cases(e, 0.8, 0.5, gross_margin_frac=0.75,
-                                     new_gross_margin_frac=0.5, substitutes={"cheaper model": 0.1})
-    assert list(pd.unique(cases["case"])) == ["compute spend, margin 75% to 50%",
-                                              "NVIDIA revenue, margin 75% to 50%", "cheaper model"]
+    cases = econ.margin_jevons_cases(e, parts, 0.75, 0.5)
+    api = econ.data.load("api_prices")
+    r1 = api.loc["deepseek-r1", "output_usd_per_mtok"] / api.loc["openai-o1", "output_usd_per_mtok"]
+    labels = list(pd.unique(cases["case"]))
+    assert labels[:2] == ["compute spend, margin 75% to 50%", "NVIDIA revenue, margin 75% to 50%"]
+    assert labels[2] == f"token spend, R1 price vs o1 ({1 / r1:.1f}x cheaper)"
     spend = cases.set_index(["case", "demand_elasticity"])["spend_ratio"]
-    assert spend[("compute spend, margin 75% to 50%", 0.0)] == pytest.approx(0.8)  # q fixed
-    assert spend[("compute spend, margin 75% to 50%", 1.0)] == pytest.approx(1.0)  # unit elastic
-    assert spend[("cheaper model", 2.0)] == pytest.approx(0.1 ** -1)
-    table = econ.margin_jevons_table(0.8, 0.5, 0.5, 1.5)
+    assert spend[(labels[0], 0.0)] == pytest.approx(token)  # quantity fixed: spend follows price
+    assert spend[(labels[0], 1.0)] == pytest.approx(1.0)  # unit elastic: spend unchanged
+    assert spend[(labels[2], 2.0)] == pytest.approx(1.0 / r1)
+    assert spend[(labels[1], 1.0)] == pytest.approx(econ.vendor_revenue_ratio(vendor, token, 1.0))
+    only = econ.margin_jevons_cases(e, parts, 0.75, 0.5, substitute=None)
+    assert list(pd.unique(only["case"])) == labels[:2]
+    table = econ.margin_jevons_table(parts, 0.75, 0.5, 0.5, 1.5)
     assert list(table.index) == [0.5, 1.0, 1.5]
     assert set(table.columns) == {"compute_spend_ratio", "nvidia_revenue_ratio"}
     assert table.loc[1.0, "compute_spend_ratio"] == 1.0
-    assert table.loc[0.5, "compute_spend_ratio"] == round(0.8 ** 0.5, 3)
+    assert table.loc[0.5, "compute_spend_ratio"] == round(token ** 0.5, 3)
 
 
 def test_ep_alltoall_sweep_per_node_batches_and_the_operating_point_capped_by_memory():
@@ -283,3 +290,8 @@ def test_stack_machine_note_names_the_gpu_and_the_versions():
     note = econ.stack_machine_note(machine)
     assert note.startswith(f"{machine}: {row['gpu_name']}")
     assert f"torch {row['torch_version']}" in note and f"jax {row['jax_version']}" in note
+
+
+def test_tpot_floor_note_states_the_floor_and_the_published_figure_in_ms():
+    note = econ.tpot_floor_note(dict(value=0.01475, published_value=0.01476))
+    assert note.startswith("TPOT floor: 14.75 ms vs published 14.76 ms")
