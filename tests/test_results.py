@@ -126,22 +126,6 @@ def test_bad_results_are_rejected():
         econ.verdict_summary({"not": "a table"})
 
 
-def test_ratio_chart_draws_band_rule_and_dots():
-    c = econ.published_comparison(_results())
-    chart = econ.ratio_chart(c, "computed_to_published_ratio", "claim", color="notebook",
-                             band_frac=0.3, title="t", caption="what to see")
-    spec = chart.to_dict()
-    marks = [layer["mark"]["type"] for layer in spec["layer"]]
-    assert marks == ["rect", "rule", "point"]
-    dots = spec["layer"][2]
-    assert dots["encoding"]["x"]["scale"]["type"] == "log"
-    assert "[ratio]" in dots["encoding"]["x"]["title"]
-    # the NaN ratio (published 0) is left out
-    data = spec["datasets"][spec["layer"][2]["data"]["name"]]
-    assert len(data) == 2
-    with pytest.raises(ValueError, match="band_frac"):
-        econ.ratio_chart(c, "computed_to_published_ratio", "claim", band_frac=1.5,
-                         title="t", caption="c")
 
 
 def _ledger(**over):
