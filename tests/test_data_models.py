@@ -68,6 +68,7 @@ KEYS = {
     "gpt-oss-120b",
     "gpt-oss-20b",
     "kimi-k2",
+    "deepseek-v3.1",
     "deepseek-v3.2",
     "glm-4.5-air",
     "llama-4-scout",
@@ -199,7 +200,7 @@ def test_closed_form_by_hand_for_llama_8b(models):
 def test_mla_rows_have_mla_columns_and_no_kv_heads(models):
     mla = models[models.attention_kind == "mla"]
     assert set(mla.index) == {"deepseek-v3", "deepseek-r1", "deepseek-v2", "kimi-k2",
-                              "deepseek-v3.2"}
+                              "deepseek-v3.1", "deepseek-v3.2"}
     assert mla[MLA_COLUMNS].notna().all().all()
     assert mla[["n_kv_heads", "head_dim"]].isna().all().all()
     # V2 paper / V3 report: d_c = 512 latent, d_h^R = 64 rotary key, 128 heads of 128
