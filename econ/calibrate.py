@@ -44,7 +44,7 @@ from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN, cost_usd_per_mtok
 __all__ = ["ledger_predictions", "ledger_error_summary", "fit_step_overhead_s",
            "engine_validation_rows",
            "recorded_step_predictions", "fit_step_constants", "measured_copy_frac",
-           "peer_comparison", "peer_error_summary",
+           "peer_comparison", "peer_error_summary", "ledger_kv_precision",
            "step_error_summary", "ledger_kv_assumption_summary", "efficiency_cost_cases",
            "efficiency_cost_sweep"]
 
@@ -65,7 +65,7 @@ def _usable(ledger):
     return ledger[ok]
 
 
-def _kv_precision(row, assume_kv=True):
+def ledger_kv_precision(row, assume_kv=True):
     """The cache precision a ledger row is predicted at: published, else the row's stated
     assumption (``kv_precision_assumed``, unless ``assume_kv`` is false), else BF16."""
     for col in ("kv_precision", "kv_precision_assumed")[:2 if assume_kv else 1]:
@@ -98,7 +98,7 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
         conc = r["concurrency_count"]
         ep = r["ep_devices"] if np.isfinite(r["ep_devices"]) else 1.0
         dp = str(r["dp_attention"]).lower() == "true"
-        kv = _kv_precision(r, assume_kv)
+        kv = ledger_kv_precision(r, assume_kv)
         try:
             p = predict_serving_with(
                 r["model"], r["hardware"], r["weight_precision"], n_devices=int(r["n_devices"]),

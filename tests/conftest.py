@@ -87,3 +87,21 @@ def pytest_configure(config):
     if not config.getoption("--allow-hosts"):
         raise pytest.UsageError("the tests run offline: pass --allow-hosts (pyproject.toml's "
                                 "addopts does) so pytest-socket refuses sockets past loopback")
+
+
+@pytest.fixture
+def published_results():
+    """A results table of two notebooks: rows within, outside and without a published figure,
+    and one whose published figure is 0 (its ratio undefined)."""
+    import pandas as pd
+
+    import econ
+    a = econ.results_frame("nb_a", [
+        dict(metric="training_cost_usd", subject="x", value=100.0, published_value=100.2),
+        dict(metric="serving_cost_usd_per_day", subject="x", value=150.0, published_value=100.0),
+        dict(metric="decode_tok_per_s", subject="y", value=3.0),
+    ])
+    b = econ.results_frame("nb_b", [
+        dict(metric="cost_usd_per_mtok", subject="z", value=1.0, published_value=0.0),
+    ])
+    return econ.validate_results(pd.concat([a, b], ignore_index=True))

@@ -367,20 +367,8 @@ def test_stack_needs_parts_and_a_linear_scale(kw):
         bar_chart(FRAME_STACKED, "case", "time_s", **args)
 
 
-def _results():
-    a = econ.results_frame("nb_a", [
-        dict(metric="training_cost_usd", subject="x", value=100.0, published_value=100.2),
-        dict(metric="serving_cost_usd_per_day", subject="x", value=150.0, published_value=100.0),
-        dict(metric="decode_tok_per_s", subject="y", value=3.0),
-    ])
-    b = econ.results_frame("nb_b", [
-        dict(metric="cost_usd_per_mtok", subject="z", value=1.0, published_value=0.0),
-    ])
-    return econ.validate_results(__import__("pandas").concat([a, b], ignore_index=True))
-
-
-def test_ratio_chart_draws_band_rule_and_dots():
-    c = econ.published_comparison(_results())
+def test_ratio_chart_draws_band_rule_and_dots(published_results):
+    c = econ.published_comparison(published_results)
     chart = econ.ratio_chart(c, "computed_to_published_ratio", "claim", color="notebook",
                              band_frac=0.3, title="t", caption="what to see")
     spec = chart.to_dict()

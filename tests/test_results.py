@@ -89,20 +89,8 @@ def test_side_by_side_formats_the_result_rows(run):
         econ.kernel_timings_side_by_side(r, dict(PARAMS, gpu_hardware="h200-sxm"))
 
 
-def _results():
-    a = econ.results_frame("nb_a", [
-        dict(metric="training_cost_usd", subject="x", value=100.0, published_value=100.2),
-        dict(metric="serving_cost_usd_per_day", subject="x", value=150.0, published_value=100.0),
-        dict(metric="decode_tok_per_s", subject="y", value=3.0),
-    ])
-    b = econ.results_frame("nb_b", [
-        dict(metric="cost_usd_per_mtok", subject="z", value=1.0, published_value=0.0),
-    ])
-    return econ.validate_results(__import__("pandas").concat([a, b], ignore_index=True))
-
-
-def test_verdict_summary_counts_by_hand():
-    s = econ.verdict_summary(_results()).set_index("notebook")
+def test_verdict_summary_counts_by_hand(published_results):
+    s = econ.verdict_summary(published_results).set_index("notebook")
     assert s.loc["nb_a", "results_count"] == 3
     assert s.loc["nb_a", "published_count"] == 2
     assert s.loc["nb_a", "reproduced_count"] == 1          # 100 vs 100.2 within 5%; 150 is off
@@ -110,8 +98,8 @@ def test_verdict_summary_counts_by_hand():
     assert s.loc["nb_b", "reproduced_frac"] == 0.0         # off: published figure is 0
 
 
-def test_published_comparison_ratios():
-    c = econ.published_comparison(_results())
+def test_published_comparison_ratios(published_results):
+    c = econ.published_comparison(published_results)
     assert list(c["claim"]) == ["serving_cost_usd_per_day (x)", "training_cost_usd (x)",
                                 "cost_usd_per_mtok (z)"]
     assert c["computed_to_published_ratio"].iloc[0] == pytest.approx(1.5)
@@ -124,8 +112,6 @@ def test_published_comparison_ratios():
 def test_bad_results_are_rejected():
     with pytest.raises(ValueError):
         econ.verdict_summary({"not": "a table"})
-
-
 
 
 def _ledger(**over):
@@ -218,13 +204,13 @@ def test_tables_show_claims_in_full():
     assert long in econ.judge_claims(_run(1.0, 0.8), _ledger(claim=[long, "c"]))._repr_html_()
 
 
-def test_claims_table_formats_the_run_value_with_its_unit():
+def test_claims_table_formats_the_run_value_with_its_unit(published_results):
     j = econ.judge_claims(_run(5.58e6, 0.8), _ledger())
     t = econ.claims_table(j)
     assert list(t["computed"]) == ["$5.58M", "80%"]
     assert list(t["verdict"]) == ["holds", "holds"] and t["source"].iloc[0] == "https://example.org/a"
     with pytest.raises(ValueError, match="judge_claims"):
-        econ.claims_table(_results())
+        econ.claims_table(published_results)
 
 
 def test_claims_result_rows_count_each_kind():

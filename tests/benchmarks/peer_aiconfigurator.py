@@ -13,20 +13,23 @@ row's ``kv_precision_assumed``, else BF16). A row with a concurrency runs at tha
 attention data parallel, shared evenly by the ranks; a concurrency that is not a whole number
 per rank is skipped); an offline row (no concurrency) at the batch, from 8 doubling up to
 8,192, with the most output per GPU that aiconfigurator finds fits in memory. Rows it cannot
-take are listed with the reason. It reads only pandas and aiconfigurator, never the ledger's
-measured values.
+take are listed with the reason. Its cache precision comes from the engine's own rule
+(:func:`econ.calibrate.ledger_kv_precision`, imported from this checkout); it never reads the
+ledger's measured values.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import sys
 from pathlib import Path
 
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # econ from this checkout (its needs: numpy, pandas, pyyaml)
+from econ.calibrate import ledger_kv_precision  # noqa: E402
+
 LEDGER = ROOT / "data" / "serving_benchmarks.csv"
 OUT = ROOT / "data" / "peer_predictions.csv"
 
@@ -47,9 +50,7 @@ def quant_modes(row):
     w = row["weight_precision"]
     gemm = {"fp8": "fp8_block" if row["model"] in DEEPSEEK else "fp8", "fp4": "nvfp4",
             "bf16": "bfloat16"}[w]
-    kv = row["kv_precision"] if isinstance(row["kv_precision"], str) and row["kv_precision"] \
-        else row["kv_precision_assumed"] if isinstance(row["kv_precision_assumed"], str) \
-        and row["kv_precision_assumed"] else "bf16"
+    kv = ledger_kv_precision(row)  # the engine's own rule: the same cache on both sides
     return dict(gemm_quant_mode=gemm, moe_quant_mode=gemm,
                 kvcache_quant_mode={"bf16": "bfloat16", "fp8": "fp8"}[kv])
 
@@ -145,7 +146,7 @@ def main():
         print(f"  {key}: {why}")
     print(f"aiconfigurator {aiconfigurator.__name__} {version('aiconfigurator')}, "
           f"python {sys.version.split()[0]}")
-    return 0 if rows and not math.isnan(len(rows)) else 1
+    return 0 if rows else 1
 
 
 if __name__ == "__main__":
