@@ -26,6 +26,7 @@ import dataclasses
 import difflib
 import math
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -42,7 +43,7 @@ __all__ = [
     "ScenarioError", "Param", "Schema", "Scenario", "SCENARIO_DIR", "SCENARIO_NAME_PATTERN",
     "load_scenario", "validate_params", "scenario_names", "notebook_parameters",
     "injected_parameter_names", "resolve_same_as", "suite_schema", "load_scenarios",
-    "scenario_setup_problems",
+    "scenario_setup_problems", "notebook_tools",
 ]
 
 _CHECKOUT_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -379,9 +380,7 @@ class Schema(Mapping):
         raises ``ValueError`` naming the line; write ``Optional[str]`` instead. A default that is
         out of its own declared range also raises.
         """
-        import nbformat
-        import papermill
-
+        nbformat, papermill = notebook_tools()
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"notebook not found: {path}")
@@ -398,6 +397,7 @@ class Schema(Mapping):
     @classmethod
     def from_source(cls, source, where="<parameters>"):
         """Schema of the source text of a parameters cell (the same parser papermill uses)."""
+        notebook_tools()
         from papermill.translators import PythonTranslator
 
         found = [p._asdict() for p in PythonTranslator.inspect({"source": source})]
@@ -419,6 +419,27 @@ class Schema(Mapping):
                     f"{where}: parameters cell line {lineno}: papermill cannot read parameter "
                     f"{name!r}, so `papermill --help-notebook` would not list it: {why}")
         return cls(_param_from_papermill(d, where) for d in found)
+
+
+def notebook_tools():
+    """``(nbformat, papermill)``, imported without jsonschema's optional IRI format checker.
+
+    nbformat imports jsonschema, which imports ``rfc3987_syntax`` when it is installed (a
+    JupyterLab dependency brings it); that module builds a parsing grammar at import, about
+    1.3 s of every notebook kernel's start (:func:`notebook_parameters` runs in each). Nothing
+    here checks IRI formats, so the import is skipped while jsonschema loads; the module stays
+    importable afterwards.
+    """
+    if "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
+        sys.modules["rfc3987_syntax"] = None  # `import` of it raises ImportError: skipped
+        try:
+            import jsonschema  # noqa: F401
+        finally:
+            del sys.modules["rfc3987_syntax"]
+    import nbformat
+    import papermill
+
+    return nbformat, papermill
 
 
 def _assigned_names(source, where):

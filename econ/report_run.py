@@ -147,8 +147,7 @@ def _mark_failure(nb, message):
 
 def _run_notebook(task):
     """Execute one notebook into ``task["out"]`` with papermill, with its page and images."""
-    import nbformat
-    import papermill
+    nbformat, papermill = _params.notebook_tools()
     from papermill.exceptions import PapermillExecutionError
 
     t0, name, out = time.perf_counter(), task["name"], Path(task["out"])
@@ -242,8 +241,8 @@ def _pool(jobs, n_tasks, dask_address=None):
     import multiprocessing
 
     ctx = multiprocessing.get_context("forkserver")  # workers fork ready: imports done once
-    ctx.set_forkserver_preload(["econ", "econ.charts", "papermill", "nbconvert", "vl_convert",
-                               __name__])
+    # (papermill and nbconvert load in each worker, through econ.params.notebook_tools)
+    ctx.set_forkserver_preload(["econ", "econ.charts", "vl_convert", __name__])
     jobs = jobs or min(_default_jobs(), n_tasks)
     ex = cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init)
     try:

@@ -7,6 +7,8 @@ setups that do not fit; scenario files that set nothing are refused.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -421,3 +423,13 @@ def test_a_model_parameter_takes_a_config_path_and_rejects_a_bad_one(tmp_path):
     with pytest.raises(econ.ScenarioError, match="not an allowed value"):
         p.check("no-such-model")
     assert "config.json" in p.allowed()
+
+
+def test_notebook_tools_skip_the_slow_iri_grammar_and_leave_it_importable():
+    code = ("import sys, importlib.util, econ.params as p\n"
+            "nbformat, papermill = p.notebook_tools()\n"
+            "assert (nbformat.__name__, papermill.__name__) == ('nbformat', 'papermill')\n"
+            "assert 'rfc3987_syntax' not in sys.modules, 'the grammar was built'\n"
+            "if importlib.util.find_spec('rfc3987_syntax'):\n"
+            "    import rfc3987_syntax  # still importable by whoever needs it\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
