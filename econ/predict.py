@@ -43,6 +43,7 @@ from . import data
 from ._checks import choice, fraction, like, positive
 from .engine import (
     calibration,
+    device_calibration,
     forward_step,
     hardware_value,
     held_bytes_per_device,
@@ -190,6 +191,7 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
                                                            "value"]) if k > 0 else 0.0
     a = fraction("acceptance_frac", acceptance_frac)
     cal = calibration() if step_calibration is None else step_calibration
+    cal = device_calibration(cal, hw)    # the shares measured on this device's own figures
     srv = serving_calibration() if serving is None else serving
     wb, kvb = BYTES_PER_PARAM[precision], BYTES_PER_PARAM[kv_precision]
     replicas = n_dev / tp
