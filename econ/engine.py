@@ -373,7 +373,7 @@ REFERENCE_HARDWARE = "h200-sxm"
 
 
 def device_share_scales(hardware, reference=REFERENCE_HARDWARE):
-    """Per-device scales of the fitted bandwidth and compute shares (``data/device_microbenchmarks``).
+    """Per-device scales of the fitted bandwidth and compute shares (data/device_microbenchmarks).
 
     The shares of :class:`Calibration` are fitted on the reference device. Another device
     reaches a different fraction of its own datasheet figures; one harness measured on both
