@@ -41,6 +41,7 @@ References
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -412,6 +413,12 @@ def device_share_scales(hardware, reference=REFERENCE_HARDWARE):
         key = str(hardware.get("name", hardware.name))
     else:
         key = str(hardware.get("name", ""))
+    stamps = tuple(data._stamp(data.DATA_DIR, t) for t in ("device_microbenchmarks", "hardware"))
+    return _share_scales(key, reference, stamps)
+
+
+@functools.lru_cache(maxsize=256)
+def _share_scales(key, reference, _stamps):
     bench = data.load("device_microbenchmarks")
     hw = data.load("hardware")
     if key not in hw.index or reference not in hw.index:
@@ -428,7 +435,7 @@ def device_share_scales(hardware, reference=REFERENCE_HARDWARE):
         dev, ref = frac(key, col, peak_col), frac(reference, col, peak_col)
         both = dev.index.intersection(ref.index)
         out.append(float((dev[both] / ref[both]).iloc[0]) if len(both) else 1.0)
-    return out[0], out[1]
+    return float(out[0]), float(out[1])
 
 
 def device_calibration(cal, hardware, reference=REFERENCE_HARDWARE):
