@@ -42,6 +42,7 @@ from .predict import predict_serving_with, serving_calibration
 from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN, cost_usd_per_mtok
 
 __all__ = ["ledger_predictions", "ledger_error_summary", "fit_step_overhead_s",
+           "ledger_same_setup_spread",
            "engine_validation_rows",
            "recorded_step_predictions", "fit_step_constants", "measured_copy_frac",
            "peer_comparison", "peer_error_summary", "ledger_kv_precision",
@@ -128,6 +129,49 @@ def ledger_error_summary(pred, by=("split",)):
     ok = pred[pred["metric"] != "error"]
     g = ok.groupby(list(by))["error_frac"]
     return pd.DataFrame({"median_error_frac": g.median(), "n_rows": g.size()})
+
+
+def ledger_same_setup_spread(pred=None, ledger=None, metric="tpot_s",
+                             by=("hardware", "model", "tp_devices", "concurrency_count")):
+    """Measurements of one setup by different software: how far apart they are.
+
+    Rows of the ledger that share hardware, model, tensor-parallel size and concurrency but
+    come from different engines (source, framework, version) measure the same hardware doing
+    the same work; their spread is what no model of the hardware alone can be closer than.
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame, optional
+        :func:`ledger_predictions` (default: computed).
+    ledger : pandas.DataFrame, optional
+        ``econ.data.load("serving_benchmarks")`` (default).
+    metric : {"tpot_s", "output_tok_per_s_per_device"}
+    by : sequence of str
+        Ledger columns that define one setup.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per measurement in a setup measured by more than one engine: the setup
+        columns, the layout (``ep_devices``, ``dp_attention``), ``source``, ``framework``,
+        ``framework_version``, ``isl_tok``, ``osl_tok``,
+        ``measured``, ``predicted``, ``ratio`` and ``spread_ratio`` (largest over smallest
+        measured value of the setup) [ratio]; sorted by setup.
+    """
+    ledger = data.load("serving_benchmarks") if ledger is None else ledger
+    pred = ledger_predictions(ledger) if pred is None else pred
+    by = list(by)
+    rows = pred[pred["metric"] == metric][["measured", "predicted", "ratio"]]
+    cols = by + [c for c in ("ep_devices", "dp_attention") if c not in by] + [
+        "source", "framework", "framework_version", "isl_tok", "osl_tok"]
+    out = ledger.loc[rows.index, cols].join(rows)
+    engine = out["source"].astype(str) + "|" + out["framework"].astype(str) + "|" \
+        + out["framework_version"].astype(str)
+    n_engines = engine.groupby([out[c] for c in by]).transform("nunique")
+    out = out[n_engines > 1]
+    g = out.groupby(by)["measured"]
+    out = out.assign(spread_ratio=g.transform("max") / g.transform("min"))
+    return out.sort_values(by + ["measured"])
 
 
 def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=None):

@@ -40,6 +40,8 @@ References
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -50,7 +52,8 @@ from . import data
 from ._checks import positive
 from .kvcache import ATTENTION_KINDS
 
-__all__ = ["ModelSpec", "Calibration", "model_spec", "calibration", "forward_step"]
+__all__ = ["ModelSpec", "Calibration", "model_spec", "calibration", "forward_step",
+           "device_share_scales", "device_calibration"]
 
 
 # --- specs -------------------------------------------------------------------------------------
@@ -364,6 +367,90 @@ def _isnan(x):
         return bool(np.isnan(float(x)))
     except (TypeError, ValueError):
         return False
+
+
+#: The device the step constants are fitted on (the recorded whole steps of data/gpu_steps.csv).
+REFERENCE_HARDWARE = "h200-sxm"
+
+
+def device_share_scales(hardware, reference=REFERENCE_HARDWARE):
+    """Per-device scales of the fitted bandwidth and compute shares (data/device_microbenchmarks).
+
+    The shares of :class:`Calibration` are fitted on the reference device. Another device
+    reaches a different fraction of its own datasheet figures; one harness measured on both
+    gives the ratio of the fractions::
+
+        bandwidth scale = (copy / datasheet bandwidth)_device / (copy / datasheet bandwidth)_ref
+        compute scale   = (FP8 GEMM / datasheet FP8 peak)_device / (same)_ref
+
+    A device (or reference) without a measured figure in the same harness gets 1 (the
+    reference shares, an assumption). The FP8 GEMM ratio scales every matmul precision and
+    attention alike.
+
+    Parameters
+    ----------
+    hardware : str, pandas.Series, Mapping or pandas.DataFrame
+        As :func:`resolve_hardware` returns it; a row's name (or its ``name`` field) is the key.
+    reference : str
+        The device the constants were fitted on.
+
+    Returns
+    -------
+    (bandwidth_scale, flop_scale) : float or ndarray
+        One value per device (an array for a table). [ratio]
+
+    References
+    ----------
+    Microsoft Azure, AI-benchmarking-guide, ``Azure_Results/ND_*_results.md`` (BabelStream copy,
+    cuBLASLt / hipBLASLt FP8 GEMM).
+    """
+    if isinstance(hardware, pd.DataFrame):
+        pairs = [device_share_scales(r, reference) for _, r in hardware.iterrows()]
+        return (np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]))
+    if isinstance(hardware, str):
+        key = hardware
+    elif isinstance(hardware, pd.Series):
+        key = str(hardware.get("name", hardware.name))
+    else:
+        key = str(hardware.get("name", ""))
+    stamps = tuple(data._stamp(data.DATA_DIR, t) for t in ("device_microbenchmarks", "hardware"))
+    return _share_scales(key, reference, stamps)
+
+
+@functools.lru_cache(maxsize=256)
+def _share_scales(key, reference, _stamps):
+    bench = data.load("device_microbenchmarks")
+    hw = data.load("hardware")
+    if key not in hw.index or reference not in hw.index:
+        return 1.0, 1.0
+
+    def frac(dev, col, peak_col):
+        rows = bench[bench["hardware"] == dev]
+        best = rows.groupby("harness")[col].max().dropna()
+        return best / float(hw.loc[dev, peak_col])
+
+    out = []
+    for col, peak_col in (("copy_bytes_per_s", "memory_bytes_per_s"),
+                          ("gemm_fp8_flop_per_s", "peak_fp8_flop_per_s")):
+        dev, ref = frac(key, col, peak_col), frac(reference, col, peak_col)
+        both = dev.index.intersection(ref.index)
+        out.append(float((dev[both] / ref[both]).iloc[0]) if len(both) else 1.0)
+    return float(out[0]), float(out[1])
+
+
+def device_calibration(cal, hardware, reference=REFERENCE_HARDWARE):
+    """``cal`` with its bandwidth and compute shares scaled to ``hardware``
+    (:func:`device_share_scales`); unchanged for the reference device. A scaled share is
+    capped at 1."""
+    bw_scale, flop_scale = device_share_scales(hardware, reference)
+    if np.ndim(bw_scale) == 0 and bw_scale == 1.0 and flop_scale == 1.0:
+        return cal
+    return dataclasses.replace(
+        cal,
+        gemm_bandwidth_frac=np.minimum(cal.gemm_bandwidth_frac * bw_scale, 1.0),
+        attention_bandwidth_frac=np.minimum(cal.attention_bandwidth_frac * bw_scale, 1.0),
+        gemm_flop_frac=np.minimum(cal.gemm_flop_frac * flop_scale, 1.0),
+        attention_flop_frac=np.minimum(cal.attention_flop_frac * flop_scale, 1.0))
 
 
 # --- closed forms the engine uses --------------------------------------------------------------

@@ -43,6 +43,7 @@ from . import data
 from ._checks import choice, fraction, like, positive
 from .engine import (
     calibration,
+    device_calibration,
     forward_step,
     hardware_value,
     held_bytes_per_device,
@@ -190,6 +191,7 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
                                                            "value"]) if k > 0 else 0.0
     a = fraction("acceptance_frac", acceptance_frac)
     cal = calibration() if step_calibration is None else step_calibration
+    cal = device_calibration(cal, hw)    # the shares measured on this device's own figures
     srv = serving_calibration() if serving is None else serving
     wb, kvb = BYTES_PER_PARAM[precision], BYTES_PER_PARAM[kv_precision]
     replicas = n_dev / tp
@@ -234,7 +236,11 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
     allreduce_s = 0.0 * t_dev
     if tp > 1:
         rows = t_dev * tp if dp_attention else t_dev
-        n_ar = 2.0 * m.n_layers if not dp_attention else 2.0 * (m.n_layers - m.moe_layers)
+        # with data-parallel attention, every FFN that runs tensor parallel over the group's
+        # tokens gathers them and reduces its partial sums: the dense layers', and the MoE
+        # layers' too when the experts are tensor parallel (ep == 1: no dispatch/combine)
+        n_ar = 2.0 * m.n_layers if not dp_attention else 2.0 * (
+            m.n_layers - (m.moe_layers if ep > 1 else 0.0))
         allreduce_s = n_ar * (srv.allreduce_latency_s
                               + 2.0 * (tp - 1.0) / tp * rows * m.hidden_dim * _ACT_BYTES
                               / link_bw)

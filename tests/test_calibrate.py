@@ -150,7 +150,7 @@ def test_error_on_rows_never_fitted_to():
     assert dense["hardware"].nunique() >= 3
     assert set(dense["metric"]) == {"tpot_s", "output_tok_per_s_per_device"}
     assert by_arch.loc[("validation", "moe"), "n_rows"] >= 60
-    assert by_arch.loc[("validation", "moe"), "median_error_frac"] < 0.60
+    assert by_arch.loc[("validation", "moe"), "median_error_frac"] < 0.55
     # the stated cache assumptions matter, and dropping them shows it
     plain = ledger_error_summary(ledger_predictions(assume_kv=False),
                                  ("split", "architecture"))
@@ -187,3 +187,24 @@ def test_recorded_steps_left_out_of_the_fit_are_predicted_within_15pct():
             assert getattr(cal, name) <= 1.0, name
     # no bandwidth share above what the recorded device's best copy reached
     assert cal.gemm_bandwidth_frac <= measured_copy_frac() * (1 + 1e-3)  # stored to 4 digits
+
+
+def test_same_setup_spread_groups_one_setup_measured_by_several_engines():
+    ledger = pd.DataFrame({
+        "hardware": ["h200-sxm"] * 3 + ["mi300x"], "model": "m", "tp_devices": 8.0,
+        "concurrency_count": 4.0, "ep_devices": np.nan, "dp_attention": "false",
+        "source": ["a", "b", "b", "a"], "framework": ["x", "y", "y", "x"],
+        "framework_version": ["1", "2", "3", "1"], "isl_tok": 1000.0, "osl_tok": 1000.0},
+        index=["r1", "r2", "r3", "r4"])
+    pred = pd.DataFrame({"metric": "tpot_s", "measured": [0.01, 0.02, 0.05, 0.03],
+                         "predicted": 0.02}, index=ledger.index)
+    pred["ratio"] = pred["predicted"] / pred["measured"]
+    out = econ.ledger_same_setup_spread(pred, ledger)
+    # the MI300X row is one engine alone: left out; the H200 setup has three engines
+    assert list(out.index) == ["r1", "r2", "r3"]
+    assert out["spread_ratio"].tolist() == pytest.approx([5.0] * 3)
+    # the ledger's own: DeepSeek-R1 on 8 H200 at concurrency 4 is measured by several engines
+    real = econ.ledger_same_setup_spread()
+    h200 = real[(real["hardware"] == "h200-sxm") & (real["concurrency_count"] == 4)]
+    assert h200["framework_version"].nunique() >= 3
+    assert (h200["spread_ratio"] > 2.0).all()

@@ -89,3 +89,31 @@ def test_forward_step_is_faster_with_more_bandwidth_and_slower_with_more_sequenc
     slow = E.forward_step(spec, bw=3.35e12, n_sequences=n, **kw)["step_s"]
     fast = E.forward_step(spec, bw=2 * 3.35e12, n_sequences=n, **kw)["step_s"]
     assert (fast < slow).all() and (np.diff(slow) > 0).all()
+
+
+def test_device_share_scales_are_one_on_the_reference_and_on_unmeasured_devices():
+    assert E.device_share_scales("h200-sxm") == (1.0, 1.0)
+    assert E.device_share_scales("b200") == (1.0, 1.0)        # no row in the harness
+    cal = calibration()
+    assert E.device_calibration(cal, "h200-sxm") is cal
+
+
+def test_device_share_scales_are_the_ratio_of_measured_fractions_in_one_harness():
+    bench = econ.data.load("device_microbenchmarks").set_index("hardware")
+    hw = econ.data.load("hardware")
+    bw, flop = E.device_share_scales("mi300x")
+    want_bw = (bench.loc["mi300x", "copy_bytes_per_s"] / hw.loc["mi300x", "memory_bytes_per_s"]) \
+        / (bench.loc["h200-sxm", "copy_bytes_per_s"] / hw.loc["h200-sxm", "memory_bytes_per_s"])
+    want_flop = (bench.loc["mi300x", "gemm_fp8_flop_per_s"]
+                 / hw.loc["mi300x", "peak_fp8_flop_per_s"]) \
+        / (bench.loc["h200-sxm", "gemm_fp8_flop_per_s"] / hw.loc["h200-sxm", "peak_fp8_flop_per_s"])
+    assert bw == pytest.approx(want_bw, rel=1e-9) and flop == pytest.approx(want_flop, rel=1e-9)
+    # MI300X reaches a smaller share of its datasheet than the H200 does (both measured)
+    assert bw < 1.0 and flop < 1.0
+    cal = E.device_calibration(calibration(), "mi300x")
+    assert cal.gemm_bandwidth_frac == pytest.approx(calibration().gemm_bandwidth_frac * bw)
+    assert cal.attention_flop_frac == pytest.approx(calibration().attention_flop_frac * flop)
+    # a table gives one pair per device, the same as row by row
+    bws, flops = E.device_share_scales(hw)
+    i = list(hw.index).index("mi300x")
+    assert bws[i] == pytest.approx(bw) and flops[i] == pytest.approx(flop)
