@@ -26,8 +26,8 @@ import yaml
 
 from . import hfconfig
 
-__all__ = ["DataError", "load", "keys", "row", "model_row", "tables", "load_claims", "DATA_DIR",
-           "UNIT_SUFFIXES", "unit_of"]
+__all__ = ["DataError", "load", "stamp", "keys", "row", "model_row", "tables", "load_claims",
+           "DATA_DIR", "UNIT_SUFFIXES", "unit_of"]
 
 
 def _data_dir():
@@ -131,11 +131,13 @@ def load(name, data_dir=None):
         Any rule broken, with table, row key, column and value in the message.
     """
     d = Path(data_dir).resolve() if data_dir else DATA_DIR
-    return _load_cached(name, str(d), _stamp(d, name)).copy()
+    return _load_cached(name, str(d), stamp(name, d)).copy()
 
 
-def _stamp(d, name):
-    """Size and modification time of a table's files: a changed file is read again."""
+def stamp(name, data_dir=None):
+    """Size and modification time of a table's files (CSV and YAML): a key for caches of
+    anything computed from the table, which changes when a file does."""
+    d = Path(data_dir).resolve() if data_dir else DATA_DIR
     out = []
     for ext in ("csv", "yaml"):
         try:

@@ -413,7 +413,7 @@ def device_share_scales(hardware, reference=REFERENCE_HARDWARE):
         key = str(hardware.get("name", hardware.name))
     else:
         key = str(hardware.get("name", ""))
-    stamps = tuple(data._stamp(data.DATA_DIR, t) for t in ("device_microbenchmarks", "hardware"))
+    stamps = tuple(data.stamp(t) for t in ("device_microbenchmarks", "hardware"))
     return _share_scales(key, reference, stamps)
 
 

@@ -42,6 +42,7 @@ from .amortization import useful_usd_per_hour
 from .engine import (
     Calibration,
     calibration,
+    device_calibration,
     forward_step,
     hardware_value,
     held_bytes_per_device,
@@ -481,7 +482,7 @@ def decode_step(model, hardware, precision, n_sequences, context_tok, *, n_devic
     ctx = positive("context_tok", context_tok)
     n_dev = positive("n_devices", n_devices, integer=True)
     kv_b = precision_bytes("kv_bytes_per_elem", kv_bytes_per_elem)
-    cal = _calibration(calibration, flop_efficiency_frac, bandwidth_efficiency_frac)
+    cal = _calibration(calibration, flop_efficiency_frac, bandwidth_efficiency_frac, hw)
     a = fraction("acceptance_frac", acceptance_frac)
     k = nonnegative("draft_depth", draft_depth, integer=True)
     c = nonnegative("draft_cost_ratio", draft_cost_ratio)
@@ -705,7 +706,7 @@ def prefill_step(model, hardware, precision, prompt_tok, n_sequences=1.0, *, n_d
     batch = positive("n_sequences", n_sequences)
     n_dev = positive("n_devices", n_devices, integer=True)
     kv_b = precision_bytes("kv_bytes_per_elem", kv_bytes_per_elem)
-    cal = _calibration(calibration, flop_efficiency_frac, bandwidth_efficiency_frac)
+    cal = _calibration(calibration, flop_efficiency_frac, bandwidth_efficiency_frac, hw)
     s = forward_step(m, bw=bw, peak_mm=peak, peak_attn=peak_attn,
                      weight_bytes_per_param=p["weight_bytes_per_param"], kv_bytes_per_elem=kv_b,
                      n_sequences=batch, tok_per_seq=prompt, context_tok=(prompt + 1.0) / 2.0,
@@ -846,14 +847,15 @@ def _precisions(precision, compute_precision):
     return {"weight_bytes_per_param": BYTES_PER_PARAM[precision], "compute": compute}
 
 
-def _calibration(cal, flop_efficiency_frac, bandwidth_efficiency_frac):
-    """The fitted calibration, with uniform efficiency overrides where given."""
+def _calibration(cal, flop_efficiency_frac, bandwidth_efficiency_frac, hw):
+    """The fitted calibration scaled to the device (:func:`econ.device_calibration`), with
+    uniform efficiency overrides where given."""
     if cal is None:
         cal = calibration()
     elif not isinstance(cal, Calibration):
         raise ValueError(f"calibration must be an econ.Calibration or None, got "
                          f"{type(cal).__name__}")
-    changes = {}
+    cal, changes = device_calibration(cal, hw), {}
     if flop_efficiency_frac is not None:
         ef = fraction("flop_efficiency_frac", flop_efficiency_frac, allow_zero=False)
         changes.update(gemm_flop_frac=ef, attention_flop_frac=ef)

@@ -475,3 +475,16 @@ def test_every_model_in_the_table_decodes_and_prefills():
         p = prefill_tok_per_s(name, "h200-sxm", "fp8", 4096, n_devices=8)
         assert np.isfinite(d["decode_tok_per_s"]) and d["decode_tok_per_s"] > 0, name
         assert np.isfinite(p) and p > 0, name
+
+
+def test_the_kernel_level_step_uses_the_devices_measured_share_scales():
+    """decode_step reads the weights at the fitted share scaled to the device
+    (econ.device_share_scales); a row without a name keeps the reference shares."""
+    bw_scale, _ = econ.device_share_scales("mi300x")
+    assert 0.5 < bw_scale < 1.0
+    named = econ.decode_step("llama-3.1-70b", "mi300x", "fp8", n_sequences=1, context_tok=1000,
+                             n_devices=1)
+    unnamed = econ.decode_step("llama-3.1-70b", econ.data.load("hardware").loc["mi300x"]
+                               .to_dict(), "fp8", n_sequences=1, context_tok=1000, n_devices=1)
+    assert named["weight_read_s"] == pytest.approx(unnamed["weight_read_s"] / bw_scale,
+                                                   rel=1e-9)
