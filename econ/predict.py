@@ -215,14 +215,20 @@ def predict_serving(model, hardware, precision, *, n_devices, tp, ep=1, dp_atten
     model : str, pandas.Series, Mapping or ModelSpec
         A model (see :func:`econ.model_spec`).
     hardware : str, pandas.Series or Mapping
-        One device (a name in ``data/hardware.csv`` or its row).
+        One device (a name in ``data/hardware.csv`` or its row). A row with
+        ``memory_kind == "sram"`` (Groq LPU, Cerebras CS-3) is an SRAM machine; a mapping may
+        carry ``stage_hop_latency_s`` to override ``data/sram_fabric.csv``.
     precision : {"bf16", "fp8", "int8", "fp4"}
         Weight and matmul precision.
     n_devices : int
-        Devices serving, in ``n_devices / tp`` independent replicas. [-]
+        GPUs and other HBM devices: devices serving, in ``n_devices / tp`` independent
+        replicas. SRAM machines: chips (Groq) or wafers (Cerebras CS-3 systems) of the one
+        replica that holds the weights and every request's cache in SRAM, in
+        ``n_devices / tp`` pipeline stages (:func:`sram_devices_to_hold` gives the fewest). [-]
     tp : int
         Devices of one replica (tensor parallel over them; with ``dp_attention`` the
-        attention runs data parallel over them instead). [-]
+        attention runs data parallel over them instead). SRAM machines: chips of one pipeline
+        stage, which split its layers tensor-parallel. [-]
     ep : int, default 1
         Devices the routed experts are spread over (expert parallel, within the replica). [-]
     dp_attention : bool, default False
@@ -242,14 +248,18 @@ def predict_serving(model, hardware, precision, *, n_devices, tp, ep=1, dp_atten
     dict
         ``tpot_s``, ``ttft_s`` [s]; ``tok_per_s_per_user``, ``output_tok_per_s_per_device``
         [tokens/s]; ``concurrency`` [-]; and the parts of a step: ``decode_s``,
-        ``prefill_share_s``, ``allreduce_s``, ``alltoall_s``, ``overhead_s``, ``step_s`` [s];
+        ``prefill_share_s``, ``allreduce_s``, ``alltoall_s``, ``hop_s`` (pipeline hops of an
+        SRAM machine), ``overhead_s``, ``step_s`` [s] (for an SRAM machine, the time one token
+        of a sequence takes through every stage); ``pipeline_stages`` (1 for HBM devices) and
         ``max_concurrency`` (what fits in memory) [-].
 
     Raises
     ------
     ValueError
         An inconsistent layout, an unknown precision, weights that do not fit on the
-        replica's devices (the message says which and what is allowed). A concurrency above
+        replica's devices (the message says which and what is allowed); for an SRAM machine,
+        weights plus one request's cache that do not fit in ``n_devices`` chips (the message
+        gives the fewest that do), or ``ep > 1`` / ``dp_attention``. A concurrency above
         what fits in memory queues: the engine runs ``max_concurrency`` requests and the rest
         wait, which lengthens TTFT (Little's law).
 
@@ -257,6 +267,15 @@ def predict_serving(model, hardware, precision, *, n_devices, tp, ep=1, dp_atten
     -----
     Drafted tokens are accepted at DeepSeek-V3's published MTP acceptance; the constants are
     the fitted ones. :func:`predict_serving_with` takes both as arguments (what-if, fits).
+
+    SRAM machines (module docstring): none of the constants fitted to GPUs applies
+    (:func:`sram_calibration` says why); their steps are the datasheet roofline of the SRAM
+    bandwidth and the dense peak, plus the hop latency of ``data/sram_fabric.csv`` per stage
+    and per all-reduce. Per-user speed is ``1 / (sum of stage times)`` and does not depend on
+    ``concurrency`` while it is at most ``n_devices / tp`` (the stages are not all busy);
+    output tokens per device follow from the share of stages busy. Validated, never fitted,
+    against the Groq and Cerebras rows of ``data/serving_benchmarks.csv``
+    (:func:`econ.ledger_predictions`).
     """
     return predict_serving_with(model, hardware, precision, n_devices=n_devices, tp=tp, ep=ep,
                                 dp_attention=dp_attention, isl_tok=isl_tok, osl_tok=osl_tok,
