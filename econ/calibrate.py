@@ -42,7 +42,7 @@ from .predict import predict_serving_with, serving_calibration, sram_devices_to_
 from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN, cost_usd_per_mtok
 
 __all__ = ["ledger_predictions", "ledger_error_summary", "fit_step_overhead_s",
-           "SRAM_LEDGER_DEFAULTS",
+           "SRAM_LEDGER_DEFAULTS", "sram_ledger_predictions",
            "engine_validation_rows",
            "recorded_step_predictions", "fit_step_constants", "measured_copy_frac",
            "peer_comparison", "peer_error_summary", "ledger_kv_precision",
@@ -204,6 +204,16 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
     out["ratio"] = out["predicted"] / out["measured"]
     out["error_frac"] = (out["ratio"] - 1.0).abs()
     return out
+
+
+def sram_ledger_predictions(hardware_overrides=None):
+    """:func:`ledger_predictions` of the SRAM machines' rows only (Groq, Cerebras), with
+    ``hardware_overrides`` (the CS-3's unpublished dense peak): predicted against measured
+    per-user speed, and what was assumed, in ``note``."""
+    ledger = data.load("serving_benchmarks")
+    hw = data.load("hardware")
+    sram = ledger[ledger["hardware"].isin(hw.index[hw["memory_kind"] == "sram"])]
+    return ledger_predictions(sram, hardware_overrides=hardware_overrides)
 
 
 def ledger_error_summary(pred, by=("split",)):

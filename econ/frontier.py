@@ -38,6 +38,7 @@ from .sensitivity import (
 from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN
 
 __all__ = ["serving_cost_table", "frontier_setups", "frontier_exclusions",
+           "matmul_rate_overrides",
            "interactivity_frontier", "cost_at_speed",
            "frontier_result_rows", "DECODE_COST_INPUT_TITLES", "batch_cost_sweep",
            "decode_cost_inputs", "decode_cost_band", "decode_cost_tornado",
@@ -98,6 +99,42 @@ def _hardware_row(name, hardware_overrides=None):
                              "data/hardware.csv")
         row[col] = value
     return row
+
+
+def matmul_rate_overrides(names, precision, compute_precision, overrides=None):
+    """``hardware_overrides`` under which the named devices store weights at ``precision``
+    and multiply at ``compute_precision``'s dense peak (Groq and Cerebras publish no FP8
+    peak: FP8 weights multiplied at their 16-bit rate), on top of ``overrides``.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Keys of ``data/hardware.csv`` to run at ``compute_precision``.
+    precision : str
+        Weight precision of the frontier.
+    compute_precision : str or dict
+        Matmul precision, one for all or ``{name: precision}``.
+    overrides : dict, optional
+        ``{name: {column: value}}`` already filled (an estimated peak, a price); applied
+        first, so an estimated 16-bit peak carries over.
+
+    Returns
+    -------
+    dict
+        ``{name: {column: value}}`` for :func:`frontier_setups` and friends.
+    """
+    out = {n: dict(cells) for n, cells in (overrides or {}).items()}
+    for n in dict.fromkeys(names):
+        cp = compute_precision.get(n, precision) if isinstance(compute_precision, dict) \
+            else compute_precision
+        for p in (precision, cp):
+            if p not in PEAK_FLOP_COLUMN:
+                raise ValueError(f"precision must be one of {sorted(PEAK_FLOP_COLUMN)}, "
+                                 f"got {p!r}")
+        row = _hardware_row(n, out)
+        if cp != precision:
+            out.setdefault(n, {})[PEAK_FLOP_COLUMN[precision]] = row[PEAK_FLOP_COLUMN[cp]]
+    return out
 
 
 def frontier_setups(model, precision, hardware, *, weight_share_frac=0.5, exclude=(),

@@ -241,3 +241,11 @@ def test_sram_rows_are_predicted_and_kept_apart():
     sram_ok = ok[ok["memory_kind"] == "sram"]
     assert rows[("validation_serving_error_frac", "predict_serving:ledger:sram")] == \
         pytest.approx(sram_ok["error_frac"].median())
+
+
+def test_sram_ledger_predictions_are_the_sram_rows_of_the_ledger_predictions():
+    cs3 = {"cerebras-cs3": {"peak_bf16_flop_per_s": 1.5e16}}
+    only = econ.sram_ledger_predictions(cs3)
+    every = ledger_predictions(hardware_overrides=cs3)
+    pd.testing.assert_frame_equal(only, every.loc[only.index])
+    assert set(only["memory_kind"]) == {"sram"}

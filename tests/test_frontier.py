@@ -396,3 +396,23 @@ def test_the_frontier_includes_groq_and_cerebras_for_llama_70b():
     # a faster SRAM setup (wider stage) costs more chips per request at one request
     groq1 = frontier[(frontier["hardware"] == "groq-lpu") & (frontier["concurrency"] == 1)]
     assert groq1.set_index("tp")["tok_per_s_per_user"].is_monotonic_increasing
+
+
+def test_matmul_rate_overrides_multiply_fp8_weights_at_the_16_bit_peak():
+    groq = econ.data.row("hardware", "groq-lpu")
+    o = econ.matmul_rate_overrides(["groq-lpu", "cerebras-cs3"], "fp8", "bf16", CS3)
+    assert o["groq-lpu"] == {"peak_fp8_flop_per_s": groq["peak_bf16_flop_per_s"]}
+    assert o["cerebras-cs3"]["peak_fp8_flop_per_s"] == 1.5e16          # the estimate carries
+    assert o["cerebras-cs3"]["purchase_usd"] == 2e6
+    assert econ.matmul_rate_overrides(["groq-lpu"], "bf16", "bf16") == {}
+    assert econ.frontier_exclusions("llama-3.1-70b", "fp8", SRAM_FRONTIER,
+                                    hardware_overrides=o).empty
+    # FP8 weights halve the bytes a Groq stage streams, at the same matmul rate
+    kw = dict(n_devices=616, tp=8, concurrency=1.0, isl_tok=1000.0, osl_tok=1000.0)
+    row = groq.copy()
+    row["peak_fp8_flop_per_s"] = groq["peak_bf16_flop_per_s"]
+    fp8 = econ.predict_serving("llama-3.1-70b", row, "fp8", **kw)
+    bf16 = econ.predict_serving("llama-3.1-70b", "groq-lpu", "bf16", **kw)
+    assert fp8["decode_s"] < bf16["decode_s"]
+    with pytest.raises(ValueError, match="precision must be one of"):
+        econ.matmul_rate_overrides(["groq-lpu"], "fp8", "fp3")
