@@ -38,11 +38,12 @@ from .inference import (
     model_devices_to_hold,
     prefill_tok_per_s,
 )
-from .predict import predict_serving_with, serving_calibration
+from .predict import predict_serving_with, serving_calibration, sram_devices_to_hold
 from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN, cost_usd_per_mtok
 
 __all__ = ["ledger_predictions", "ledger_error_summary", "fit_step_overhead_s",
            "ledger_same_setup_spread",
+           "SRAM_LEDGER_DEFAULTS", "sram_ledger_predictions",
            "engine_validation_rows",
            "recorded_step_predictions", "fit_step_constants", "measured_copy_frac",
            "peer_comparison", "peer_error_summary", "ledger_kv_precision",
@@ -66,6 +67,65 @@ def _usable(ledger):
     return ledger[ok]
 
 
+#: What an SRAM ledger row is predicted at when the source does not say (per-user speeds
+#: published without a layout, lengths or load): the frontier's request of 1,000 tokens in
+#: and out, one request in flight (per-user speed does not depend on it while the pipeline's
+#: stages are not all busy), the widest stage of :func:`econ.frontier_setups` (a whole node:
+#: the fastest layout a vendor selling speed would run) and 16-bit weights.
+SRAM_LEDGER_DEFAULTS = dict(isl_tok=1000.0, osl_tok=1000.0, concurrency=1.0,
+                            weight_precision="bf16")
+
+
+def _usable_sram(ledger):
+    """SRAM rows the engine can predict: a known model and a measured per-user speed."""
+    hw = data.load("hardware")
+    models = data.load("models")
+    ok = ledger["hardware"].isin(hw.index[hw["memory_kind"] == "sram"])
+    ok &= ledger["model"].isin(models.index)
+    ok &= ledger["phase"].eq("serving")
+    ok &= ledger["per_user_tok_per_s"].notna()
+    return ledger[ok]
+
+
+def _sram_prediction(r, hardware_overrides=None):
+    """(prediction, note) of one SRAM ledger row, at :data:`SRAM_LEDGER_DEFAULTS` where the
+    row is silent; the chip count the way :func:`econ.frontier_setups` sizes it."""
+    row = data.row("hardware", r["hardware"]).copy()
+    for col, value in ((hardware_overrides or {}).get(r["hardware"]) or {}).items():
+        row[col] = value
+    d = SRAM_LEDGER_DEFAULTS
+    said = []
+
+    def pick(col, default, what):
+        v = r.get(col)
+        if isinstance(v, str) and v:
+            return v
+        if v is not None and not isinstance(v, str) and np.isfinite(v):
+            return float(v)
+        said.append(f"{what} {default:g}" if not isinstance(default, str) else
+                    f"{what} {default}")
+        return default
+
+    precision = pick("weight_precision", d["weight_precision"], "weights")
+    isl = pick("isl_tok", d["isl_tok"], "input tokens")
+    osl = pick("osl_tok", d["osl_tok"], "output tokens")
+    conc = pick("concurrency_count", d["concurrency"], "concurrency")
+    tp = int(r["tp_devices"]) if np.isfinite(r.get("tp_devices", np.nan)) \
+        else int(row["n_devices_per_node"])
+    if np.isfinite(r.get("n_devices", np.nan)):
+        n = int(r["n_devices"])
+    else:
+        n = int(sram_devices_to_hold(r["model"], row, precision, tp=tp, concurrency=conc,
+                                     isl_tok=isl, osl_tok=osl))
+        said.append(f"{n} devices (the fewest holding the weights and the cache), tp {tp}")
+    p = predict_serving_with(r["model"], row, precision, n_devices=n, tp=tp, isl_tok=isl,
+                             osl_tok=osl, concurrency=conc)
+    note = "assumed (not in the source): " + ", ".join(said) if said else ""
+    if "specdec" in str(r.get("model_published", "")).lower():
+        note += "; measured with speculative decoding (draft model unstated), predicted without"
+    return p, note
+
+
 def ledger_kv_precision(row, assume_kv=True):
     """The cache precision a ledger row is predicted at: published, else the row's stated
     assumption (``kv_precision_assumed``, unless ``assume_kv`` is false), else BF16."""
@@ -76,7 +136,8 @@ def ledger_kv_precision(row, assume_kv=True):
     return "bf16"
 
 
-def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_kv=True):
+def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_kv=True,
+                       hardware_overrides=None):
     """Predict every usable ledger row; one row per measurement with predicted and measured.
 
     A row's cache precision is the published one, else the row's stated assumption
@@ -84,14 +145,23 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
     ``assume_kv=False`` drops the assumptions (every unstated cache at BF16), to show how much
     the errors rest on them.
 
+    SRAM rows (Groq, Cerebras: per-user speeds published without chips, lengths or load) are
+    predicted as :func:`econ.predict_serving` prices SRAM machines, at the datasheet (the
+    constants ``step_calibration`` and ``serving`` are GPU ones and are not applied to them),
+    with :data:`SRAM_LEDGER_DEFAULTS` where the source is silent and the chip count
+    :func:`econ.sram_devices_to_hold` gives (what :func:`econ.frontier_setups` buys); the
+    row's ``note`` says what was assumed. ``hardware_overrides`` (``{name: {column: value}}``)
+    fills cells the hardware table leaves empty (the CS-3's dense peak); a row the engine
+    cannot take (no such figure, a model not in the table) becomes an ``error`` row.
+
     Returns
     -------
     pandas.DataFrame
-        Index: the ledger key. Columns: ``split``, ``source``, ``hardware``, ``model``,
-        ``architecture`` (``dense`` or ``moe``),
-        ``metric`` (``tpot_s`` or ``output_tok_per_s_per_device``), ``measured``,
-        ``predicted``, ``ratio`` (predicted over measured) [ratio], ``error_frac``
-        (|ratio - 1|) [fraction].
+        Index: the ledger key. Columns: ``split``, ``source``, ``hardware``, ``memory_kind``
+        (``hbm``, ``gddr`` or ``sram``), ``model``, ``architecture`` (``dense`` or ``moe``),
+        ``metric`` (``tpot_s``, ``output_tok_per_s_per_device`` or, for SRAM rows,
+        ``tok_per_s_per_user``), ``measured``, ``predicted``, ``ratio`` (predicted over
+        measured) [ratio], ``error_frac`` (|ratio - 1|) [fraction], ``note``.
     """
     ledger = data.load("serving_benchmarks") if ledger is None else ledger
     rows = []
@@ -117,11 +187,34 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
                 rows.append(dict(name=key, split=r["split"], source=r["source"],
                                  hardware=r["hardware"], model=r["model"], metric=metric,
                                  measured=float(r[col]), predicted=float(p[metric]), note=""))
+    for key, r in _usable_sram(ledger).iterrows():
+        base = dict(name=key, split=r["split"], source=r["source"], hardware=r["hardware"],
+                    model=r["model"])
+        try:
+            p, note = _sram_prediction(r, hardware_overrides)
+        except ValueError as exc:
+            rows.append(dict(base, metric="error", measured=np.nan, predicted=np.nan,
+                             note=str(exc)))
+            continue
+        rows.append(dict(base, metric="tok_per_s_per_user",
+                         measured=float(r["per_user_tok_per_s"]),
+                         predicted=float(p["tok_per_s_per_user"]), note=note))
     out = pd.DataFrame(rows).set_index("name")
+    out["memory_kind"] = out["hardware"].map(data.load("hardware")["memory_kind"])
     out["architecture"] = ["moe" if model_spec(m).moe else "dense" for m in out["model"]]
     out["ratio"] = out["predicted"] / out["measured"]
     out["error_frac"] = (out["ratio"] - 1.0).abs()
     return out
+
+
+def sram_ledger_predictions(hardware_overrides=None):
+    """:func:`ledger_predictions` of the SRAM machines' rows only (Groq, Cerebras), with
+    ``hardware_overrides`` (the CS-3's unpublished dense peak): predicted against measured
+    per-user speed, and what was assumed, in ``note``."""
+    ledger = data.load("serving_benchmarks")
+    hw = data.load("hardware")
+    sram = ledger[ledger["hardware"].isin(hw.index[hw["memory_kind"] == "sram"])]
+    return ledger_predictions(sram, hardware_overrides=hardware_overrides)
 
 
 def ledger_error_summary(pred, by=("split",)):
@@ -182,13 +275,16 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
     ``ledger_predictions(assume_kv=False)`` adds the validation error without the ledger's
     stated cache-precision assumptions. Subjects ``engine:recorded-steps`` and
     ``predict_serving:ledger`` (``:dense`` and ``:moe`` for the validation error by
-    architecture); metrics end in ``_error_frac`` (median |predicted/measured - 1|).
+    architecture, on HBM devices; ``:sram`` for the SRAM machines' per-user speeds, kept
+    apart); metrics end in ``_error_frac`` (median |predicted/measured - 1|).
     ``peers``, when given (:func:`peer_comparison`), adds the peer's and the engine's
     validation error on the rows both predict (subjects ``<peer>:ledger`` and
     ``predict_serving:ledger:shared-with-peer``).
     """
     bf16 = steps[steps["weight_precision"] == "bf16"]
     ok = serving[serving["metric"] != "error"]
+    kind = ok["memory_kind"] if "memory_kind" in ok.columns else pd.Series("", index=ok.index)
+    sram, ok = ok[kind == "sram"], ok[kind != "sram"]
     src_steps, src_ledger = "measured:data/gpu_steps.csv", "measured:data/serving_benchmarks.csv"
     rows = [
         dict(metric="fitted_step_error_frac", subject="engine:recorded-steps",
@@ -221,6 +317,13 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
                 value=float(part["error_frac"].median()), source_url=src_ledger,
                 verdict=f"{len(part)} measurements of {label} never fitted to, on "
                         f"{part['hardware'].nunique()} GPU types"))
+    if len(sram):
+        rows.append(dict(
+            metric="validation_serving_error_frac", subject="predict_serving:ledger:sram",
+            value=float(sram["error_frac"].median()), source_url=src_ledger,
+            verdict=f"{len(sram)} per-user speeds of SRAM machines "
+                    f"({', '.join(sorted(sram['hardware'].unique()))}) never fitted to; "
+                    "layouts and loads assumed (SRAM_LEDGER_DEFAULTS)"))
     if peers is not None and (peers["split"] == "validation").any():
         both = peers[peers["split"] == "validation"]
         peer = str(both["peer"].iloc[0])
@@ -234,6 +337,8 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
                       source_url="derived:data/peer_predictions.csv", verdict=what)]
     if serving_no_kv_assumption is not None:
         plain = serving_no_kv_assumption[serving_no_kv_assumption["metric"] != "error"]
+        if "memory_kind" in plain.columns:
+            plain = plain[plain["memory_kind"] != "sram"]
         n = int((plain["split"] == "validation").sum())
         rows.append(dict(
             metric="validation_serving_error_no_kv_assumption_frac",

@@ -24,7 +24,7 @@ from ._checks import fraction, positive
 from .amortization import owned_usd_per_hour, useful_usd_per_hour
 from .engine import Calibration, held_bytes_per_device, model_spec
 from .inference import decode_cost_usd_per_mtok, decode_step, model_devices_to_hold
-from .predict import predict_serving
+from .predict import is_sram, predict_serving, sram_devices_to_hold
 from .pricing import cost_usd_per_mtok, price_gap_split
 from .sensitivity import (
     grid,
@@ -38,6 +38,7 @@ from .sensitivity import (
 from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN
 
 __all__ = ["serving_cost_table", "frontier_setups", "frontier_exclusions",
+           "matmul_rate_overrides",
            "interactivity_frontier", "cost_at_speed",
            "frontier_result_rows", "DECODE_COST_INPUT_TITLES", "batch_cost_sweep",
            "decode_cost_inputs", "decode_cost_band", "decode_cost_tornado",
@@ -51,7 +52,9 @@ def serving_cost_table(model, hardware, precision, *, n_devices, tp, concurrency
                        dp_attention=False, kv_precision="bf16", mtp_draft_tok=0):
     """Speed and $/Mtok of a deployment at each concurrency, one row each.
 
-    ``usd_per_gpu_hour`` defaults to the hardware row's ``rental_usd_per_hour``;
+    ``hardware`` is a name in ``data/hardware.csv`` or a row of it (with cells overridden,
+    :func:`frontier_setups`). ``usd_per_gpu_hour`` defaults to the hardware row's
+    ``rental_usd_per_hour``;
     ``utilization_frac`` to ``data/assumptions.csv``'s ``utilization_frac`` (the notebooks'
     default). Cost per output token charges the devices' whole useful hour to output tokens.
 
@@ -62,15 +65,16 @@ def serving_cost_table(model, hardware, precision, *, n_devices, tp, concurrency
         ``output_tok_per_s_per_device``, ``usd_per_gpu_hour``, ``utilization_frac``,
         ``output_usd_per_mtok``.
     """
+    row = hardware if isinstance(hardware, pd.Series) else data.row("hardware", hardware)
     if usd_per_gpu_hour is None:
-        usd_per_gpu_hour = data.row("hardware", hardware)["rental_usd_per_hour"]
+        usd_per_gpu_hour = row["rental_usd_per_hour"]
         if not np.isfinite(usd_per_gpu_hour):
             raise ValueError(f"hardware {hardware!r} has no rental_usd_per_hour in the table; "
                              "pass usd_per_gpu_hour")
     if utilization_frac is None:
         utilization_frac = float(data.load("assumptions").loc["utilization_frac", "value"])
     conc = np.atleast_1d(np.asarray(concurrency, dtype=float))
-    r = predict_serving(model, hardware, precision, n_devices=n_devices, tp=tp, ep=ep,
+    r = predict_serving(model, row, precision, n_devices=n_devices, tp=tp, ep=ep,
                         dp_attention=dp_attention, isl_tok=isl_tok, osl_tok=osl_tok,
                         concurrency=conc, kv_precision=kv_precision,
                         mtp_draft_tok=mtp_draft_tok)
@@ -84,47 +88,155 @@ def serving_cost_table(model, hardware, precision, *, n_devices, tp, concurrency
     })
 
 
-def frontier_setups(model, precision, hardware, *, weight_share_frac=0.5, exclude=()):
-    """The replicas each device can serve the model with: every power-of-two tensor-parallel
-    group from the smallest whose weights take at most ``weight_share_frac`` of its memory
-    (the rest holds the cache) up to a whole node, priced at the device's *owned* cost per
-    hour under ``data/assumptions.csv`` (so devices with and without a public rental price
-    compare on one basis). Wider groups buy speed per user with more devices per request.
-    Devices in ``exclude`` (the index of :func:`frontier_exclusions`) are skipped.
+def _hardware_row(name, hardware_overrides=None):
+    """A row of ``data/hardware.csv`` with the cells of ``hardware_overrides[name]`` replaced
+    (an estimated peak, an assumed price); an override of a column the table lacks is an
+    error."""
+    row = data.row("hardware", name).copy()
+    for col, value in ((hardware_overrides or {}).get(name) or {}).items():
+        if col not in row.index and col != "stage_hop_latency_s":
+            raise ValueError(f"hardware_overrides for {name!r}: no column {col!r} in "
+                             "data/hardware.csv")
+        row[col] = value
+    return row
+
+
+def matmul_rate_overrides(names, precision, compute_precision, overrides=None):
+    """``hardware_overrides`` under which the named devices store weights at ``precision``
+    and multiply at ``compute_precision``'s dense peak (Groq and Cerebras publish no FP8
+    peak: FP8 weights multiplied at their 16-bit rate), on top of ``overrides``.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Keys of ``data/hardware.csv`` to run at ``compute_precision``.
+    precision : str
+        Weight precision of the frontier.
+    compute_precision : str or dict
+        Matmul precision, one for all or ``{name: precision}``.
+    overrides : dict, optional
+        ``{name: {column: value}}`` already filled (an estimated peak, a price); applied
+        first, so an estimated 16-bit peak carries over.
+
+    Returns
+    -------
+    dict
+        ``{name: {column: value}}`` for :func:`frontier_setups` and friends.
+    """
+    out = {n: dict(cells) for n, cells in (overrides or {}).items()}
+    for n in dict.fromkeys(names):
+        cp = compute_precision.get(n, precision) if isinstance(compute_precision, dict) \
+            else compute_precision
+        for p in (precision, cp):
+            if p not in PEAK_FLOP_COLUMN:
+                raise ValueError(f"precision must be one of {sorted(PEAK_FLOP_COLUMN)}, "
+                                 f"got {p!r}")
+        row = _hardware_row(n, out)
+        if cp != precision:
+            out.setdefault(n, {})[PEAK_FLOP_COLUMN[precision]] = row[PEAK_FLOP_COLUMN[cp]]
+    return out
+
+
+def frontier_setups(model, precision, hardware, *, weight_share_frac=0.5, exclude=(),
+                    concurrency=None, isl_tok=None, osl_tok=None, hardware_overrides=None):
+    """The deployments each device can serve the model with, priced at the device's *owned*
+    cost per hour under ``data/assumptions.csv`` (so devices with and without a public rental
+    price compare on one basis). Devices in ``exclude`` (the index of
+    :func:`frontier_exclusions`) are skipped.
+
+    - **HBM devices** (GPUs, TPUs, ...): one replica per power-of-two tensor-parallel group,
+      from the smallest whose weights take at most ``weight_share_frac`` of its memory (the
+      rest holds the cache) up to a whole node. Wider groups buy speed per user with more
+      devices per request.
+    - **SRAM machines** (``memory_kind == "sram"``: Groq LPU, Cerebras CS-3): for each
+      power-of-two stage width ``tp`` up to a node (a GroqNode's 8 chips; 1 for a CS-3), the
+      fewest chips that hold the model in SRAM (:func:`econ.sram_devices_to_hold`, a multiple
+      of ``tp``). With ``concurrency``, ``isl_tok`` and ``osl_tok`` given, one setup per
+      concurrency, sized for the weights *and* the cache of that many requests (column
+      ``concurrency``); without them, one setup whose weights take at most
+      ``weight_share_frac`` of the chips' SRAM, the rest for the cache, as for HBM devices.
+
+    Parameters
+    ----------
+    model : str
+        A models row.
+    precision : str
+        Weight precision.
+    hardware : list of str
+        Keys of ``data/hardware.csv``.
+    weight_share_frac : float, default 0.5
+        Share of memory the weights may take (HBM devices; SRAM without a concurrency).
+        [fraction]
+    exclude : sequence of str
+        Devices left out.
+    concurrency : array-like, optional
+        Requests in flight an SRAM machine is sized for, one setup each. [-]
+    isl_tok, osl_tok : float, optional
+        Input and output tokens per request (needed with ``concurrency``). [tokens]
+    hardware_overrides : dict, optional
+        ``{name: {column: value}}``: cells of ``data/hardware.csv`` filled for this run (the
+        CS-3's dense peak and price, which Cerebras does not publish).
 
     Returns
     -------
     pandas.DataFrame
-        ``hardware``, ``n_devices``, ``tp``, ``usd_per_gpu_hour`` [USD/h], one row per
-        device and group width.
+        ``hardware``, ``n_devices``, ``tp``, ``usd_per_gpu_hour`` [USD/h] and ``concurrency``
+        (the requests an SRAM setup is sized for; NaN: any), one row per setup.
     """
     spec = model_spec(model)
     a = data.load("assumptions")["value"]
+    if concurrency is not None and (isl_tok is None or osl_tok is None):
+        raise ValueError("frontier_setups: concurrency needs isl_tok and osl_tok (the cache "
+                         "an SRAM machine must hold)")
+    conc = None if concurrency is None else np.atleast_1d(
+        positive("concurrency", np.asarray(concurrency, dtype=float)))
+    cols = ["hardware", "n_devices", "tp", "usd_per_gpu_hour", "concurrency"]
     rows = []
-    for h in [h for h in hardware if h not in set(exclude)]:
-        row = data.row("hardware", h)
+    for h in [h for h in dict.fromkeys(hardware) if h not in set(exclude)]:
+        row = _hardware_row(h, hardware_overrides)
+        cost = float(owned_usd_per_hour(row, a["server_life_years"], a["cost_of_capital_frac"],
+                                        a["pue_ratio"], a["electricity_usd_per_kwh"],
+                                        a["hosting_opex_frac"]).device_usd_per_hour)
+        per_node = int(row["n_devices_per_node"])
+        if is_sram(row):
+            tp = 1
+            while tp <= per_node:
+                if conc is None:
+                    n = [float(sram_devices_to_hold(spec, row, precision, tp=tp,
+                                                    weight_share_frac=weight_share_frac))]
+                    cs = [np.nan]
+                else:
+                    n = list(np.atleast_1d(sram_devices_to_hold(
+                        spec, row, precision, tp=tp, concurrency=conc, isl_tok=isl_tok,
+                        osl_tok=osl_tok)))
+                    cs = list(conc)
+                rows += [dict(hardware=h, n_devices=int(k), tp=tp, usd_per_gpu_hour=cost,
+                              concurrency=float(c)) for k, c in zip(n, cs)]
+                tp *= 2
+            continue
         tp = 1
         while held_bytes_per_device(spec, BYTES_PER_PARAM[precision], tp=tp) \
                 > weight_share_frac * row["memory_bytes"]:
             tp *= 2
-            if tp > row["n_devices_per_node"]:
+            if tp > per_node:
                 raise ValueError(f"{model!r} in {precision} does not fit on one node of "
                                  f"{h!r} with {weight_share_frac:.0%} of memory for weights")
-        cost = owned_usd_per_hour(h, a["server_life_years"], a["cost_of_capital_frac"],
-                                  a["pue_ratio"], a["electricity_usd_per_kwh"],
-                                  a["hosting_opex_frac"]).device_usd_per_hour
-        while tp <= row["n_devices_per_node"]:
-            rows.append(dict(hardware=h, n_devices=tp, tp=tp, usd_per_gpu_hour=float(cost)))
+        while tp <= per_node:
+            rows.append(dict(hardware=h, n_devices=tp, tp=tp, usd_per_gpu_hour=cost,
+                             concurrency=np.nan))
             tp *= 2
-    return pd.DataFrame(rows, columns=["hardware", "n_devices", "tp", "usd_per_gpu_hour"])
+    return pd.DataFrame(rows, columns=cols)
 
 
-def frontier_exclusions(model, precision, hardware, *, weight_share_frac=0.5):
+def frontier_exclusions(model, precision, hardware, *, weight_share_frac=0.5,
+                        hardware_overrides=None):
     """The devices :func:`frontier_setups` cannot put on the frontier, and why.
 
-    A device is left out when its row lacks a figure the engine level or its owned cost needs
-    (the dense peak at ``precision``, ``memory_bytes_per_s``, ``purchase_usd``, ``tdp_w``), or
-    when the model's weights do not fit in ``weight_share_frac`` of one whole node's memory.
+    A device is left out when its row (with ``hardware_overrides``) lacks a figure the engine
+    level or its owned cost needs (the dense peak at ``precision``, ``memory_bytes_per_s``,
+    ``purchase_usd``, ``tdp_w``), or when the model's weights do not fit in
+    ``weight_share_frac`` of one whole node's memory. An SRAM machine (Groq LPU, Cerebras
+    CS-3) is never left out for size: it takes as many chips as the model needs.
 
     Parameters
     ----------
@@ -136,6 +248,8 @@ def frontier_exclusions(model, precision, hardware, *, weight_share_frac=0.5):
         Keys of ``data/hardware.csv``.
     weight_share_frac : float, default 0.5
         As in :func:`frontier_setups`. [fraction]
+    hardware_overrides : dict, optional
+        As in :func:`frontier_setups`.
 
     Returns
     -------
@@ -149,11 +263,15 @@ def frontier_exclusions(model, precision, hardware, *, weight_share_frac=0.5):
     spec = model_spec(model)
     reasons = {}
     for h in dict.fromkeys(hardware):
-        row = data.row("hardware", h)
+        row = _hardware_row(h, hardware_overrides)
         need = [PEAK_FLOP_COLUMN[precision], "memory_bytes_per_s", "purchase_usd", "tdp_w"]
-        gaps = [c for c in need if not np.isfinite(row[c])]
+        if is_sram(row) and PEAK_FLOP_COLUMN["bf16"] not in need:
+            need.append(PEAK_FLOP_COLUMN["bf16"])
+        gaps = [c for c in need if not np.isfinite(float(row[c]))]
         if gaps:
             reasons[h] = f"no {', '.join(gaps)} in data/hardware.csv"
+            continue
+        if is_sram(row):
             continue
         held = held_bytes_per_device(spec, BYTES_PER_PARAM[precision],
                                      tp=float(row["n_devices_per_node"]))
@@ -177,17 +295,18 @@ def cost_at_speed(frontier, min_tok_per_s_per_user):
     -------
     pandas.DataFrame
         Index ``hardware``; ``output_usd_per_mtok`` (NaN where no setup is fast enough),
-        and the ``tp``, ``concurrency`` and ``tok_per_s_per_user`` of that point.
+        and the ``tp``, ``n_devices``, ``concurrency`` and ``tok_per_s_per_user`` of that
+        point.
     """
     ok = frontier[frontier["tok_per_s_per_user"] >= min_tok_per_s_per_user]
     best = ok.loc[ok.groupby("hardware")["output_usd_per_mtok"].idxmin()]
-    best = best.set_index("hardware")[["output_usd_per_mtok", "tp", "concurrency",
+    best = best.set_index("hardware")[["output_usd_per_mtok", "tp", "n_devices", "concurrency",
                                        "tok_per_s_per_user"]]
     return best.reindex(pd.unique(frontier["hardware"]))
 
 
 def interactivity_frontier(model, precision, setups, concurrency, *, isl_tok, osl_tok,
-                           utilization_frac=None):
+                           utilization_frac=None, hardware_overrides=None):
     """$/Mtok against tokens/s per user for each deployment in ``setups``.
 
     Parameters
@@ -198,19 +317,24 @@ def interactivity_frontier(model, precision, setups, concurrency, *, isl_tok, os
         Weight precision.
     setups : pandas.DataFrame
         One row per deployment: ``hardware``, ``n_devices``, ``tp`` and optionally ``ep``,
-        ``dp_attention``, ``usd_per_gpu_hour`` (default the hardware's rental price).
+        ``dp_attention``, ``usd_per_gpu_hour`` (default the hardware's rental price) and
+        ``concurrency`` (a setup sized for that many requests, :func:`frontier_setups`, is
+        served at that concurrency only; NaN or absent: the sweep).
     concurrency : array-like
         Requests in flight to sweep (beyond memory they queue). [-]
     isl_tok, osl_tok : numeric
         Input and output tokens per request. [tokens]
     utilization_frac : numeric, optional
         Default ``data/assumptions.csv``'s.
+    hardware_overrides : dict, optional
+        ``{name: {column: value}}``, as in :func:`frontier_setups`.
 
     Returns
     -------
     pandas.DataFrame
         The columns of :func:`serving_cost_table` plus ``hardware``, ``n_devices``, ``tp``
-        and ``setup`` (``"<hardware> x<tp>"``), one row per deployment and concurrency.
+        and ``setup`` (``"<hardware> x<tp>"``), one row per deployment and concurrency (an
+        SRAM setup's chip count grows with the concurrency it is sized for).
     """
     need = {"hardware", "n_devices", "tp"}
     missing = need - set(setups.columns)
@@ -224,10 +348,13 @@ def interactivity_frontier(model, precision, setups, concurrency, *, isl_tok, os
     frames = []
     for _, s in setups.iterrows():
         price = s.get("usd_per_gpu_hour")
+        own = s.get("concurrency", np.nan)
+        conc = concurrency if own is None or pd.isna(own) else [float(own)]
         t = serving_cost_table(
-            model, s["hardware"], precision, n_devices=int(s["n_devices"]), tp=int(s["tp"]),
+            model, _hardware_row(s["hardware"], hardware_overrides), precision,
+            n_devices=int(s["n_devices"]), tp=int(s["tp"]),
             ep=int(s.get("ep", 1) if pd.notna(s.get("ep", 1)) else 1),
-            dp_attention=bool(s.get("dp_attention", False)), concurrency=concurrency,
+            dp_attention=bool(s.get("dp_attention", False)), concurrency=conc,
             isl_tok=isl_tok, osl_tok=osl_tok,
             usd_per_gpu_hour=None if price is None or pd.isna(price) else float(price),
             utilization_frac=utilization_frac)
@@ -237,11 +364,12 @@ def interactivity_frontier(model, precision, setups, concurrency, *, isl_tok, os
 
 
 def frontier_at_speed(model, precision, hardware, min_tok_per_s_per_user, *, concurrency, isl_tok,
-                      osl_tok, utilization_frac=None, exclude=()):
+                      osl_tok, utilization_frac=None, exclude=(), hardware_overrides=None):
     """The interactivity frontier of some devices, and the cheapest point of each at a speed.
 
-    :func:`frontier_setups` of ``hardware`` (less ``exclude``), served at each concurrency by
-    :func:`interactivity_frontier`, then :func:`cost_at_speed`.
+    :func:`frontier_setups` of ``hardware`` (less ``exclude``; SRAM machines sized for each
+    concurrency), served at each concurrency by :func:`interactivity_frontier`, then
+    :func:`cost_at_speed`.
 
     Parameters
     ----------
@@ -262,6 +390,8 @@ def frontier_at_speed(model, precision, hardware, min_tok_per_s_per_user, *, con
         [fraction]
     exclude : sequence of str
         Devices left out (:func:`frontier_exclusions`).
+    hardware_overrides : dict, optional
+        ``{name: {column: value}}``, as in :func:`frontier_setups`.
 
     Returns
     -------
@@ -270,15 +400,18 @@ def frontier_at_speed(model, precision, hardware, min_tok_per_s_per_user, *, con
     at_speed : pandas.DataFrame
         :func:`cost_at_speed` of ``frontier`` at ``min_tok_per_s_per_user``.
     """
-    setups = frontier_setups(model, precision, hardware, exclude=exclude)
+    setups = frontier_setups(model, precision, hardware, exclude=exclude,
+                             concurrency=concurrency, isl_tok=isl_tok, osl_tok=osl_tok,
+                             hardware_overrides=hardware_overrides)
     frontier = interactivity_frontier(model, precision, setups, concurrency, isl_tok=isl_tok,
-                                      osl_tok=osl_tok, utilization_frac=utilization_frac)
+                                      osl_tok=osl_tok, utilization_frac=utilization_frac,
+                                      hardware_overrides=hardware_overrides)
     return frontier, cost_at_speed(frontier, min_tok_per_s_per_user)
 
 
 def vendor_cost_at_speed(model, precision, hardware, min_tok_per_s_per_user, *,
                          utilization_frac=None, concurrency=None, isl_tok=1000.0,
-                         osl_tok=1000.0):
+                         osl_tok=1000.0, hardware_overrides=None):
     """The cheapest $/Mtok of each vendor's device that reaches a speed per user, and the
     devices left out.
 
@@ -301,6 +434,8 @@ def vendor_cost_at_speed(model, precision, hardware, min_tok_per_s_per_user, *,
         Requests in flight swept for each setup; default 1, 2, 4, ..., 512. [-]
     isl_tok, osl_tok : float, default 1000
         Input and output tokens per request. [tokens]
+    hardware_overrides : dict, optional
+        ``{name: {column: value}}``, as in :func:`frontier_setups`.
 
     Returns
     -------
@@ -311,10 +446,12 @@ def vendor_cost_at_speed(model, precision, hardware, min_tok_per_s_per_user, *,
         :func:`frontier_exclusions`: the reason each device left out is.
     """
     concurrency = 2 ** np.arange(0, 10) if concurrency is None else concurrency
-    excluded = frontier_exclusions(model, precision, hardware)
+    excluded = frontier_exclusions(model, precision, hardware,
+                                   hardware_overrides=hardware_overrides)
     _, at_speed = frontier_at_speed(model, precision, hardware, min_tok_per_s_per_user,
                                     concurrency=concurrency, isl_tok=isl_tok, osl_tok=osl_tok,
-                                    utilization_frac=utilization_frac, exclude=excluded.index)
+                                    utilization_frac=utilization_frac, exclude=excluded.index,
+                                    hardware_overrides=hardware_overrides)
     at_speed = at_speed.dropna(subset=["output_usd_per_mtok"]).join(data.load("hardware")["vendor"])
     at_speed["device"] = at_speed["vendor"] + ": " + at_speed.index
     return at_speed, excluded

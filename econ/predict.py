@@ -26,22 +26,43 @@ The serving-level constants (per-step cost, all-reduce and all-to-all latencies,
 of the link's bandwidth reached) are rows of ``data/calibration.csv``, fitted only to the
 ledger rows that may be fitted to (``make calibrate``).
 
+**SRAM machines** (``memory_kind == "sram"`` in ``data/hardware.csv``: Groq LPU, Cerebras
+CS-3) hold every weight and the whole KV cache in on-chip SRAM spread over many chips (or
+wafers), so the chip count is set by capacity, not by the load. The ``n_devices`` chips form
+**one** replica: a pipeline of ``n_devices / tp`` stages, each a group of ``tp`` chips that
+holds consecutive layers split tensor-parallel over it [3]_ [4]_. A token crosses every stage
+in turn, so one sequence's time per token is the sum of the stage times (the step engine at
+the SRAM bandwidth and the chip's peak: its parts are linear in the layers, so the sum over
+stages is one :func:`econ.forward_step` over the whole model on ``tp`` chips), plus one
+chip-to-chip hop per stage (``data/sram_fabric.csv``) and, for ``tp > 1``, two all-reduces
+per layer inside the stage. With pipelining, up to ``n_devices / tp`` requests are in flight
+in different stages at no cost to each other: per-user speed does not depend on the
+concurrency until every stage is busy; beyond that, each stage runs a micro-batch of
+``concurrency * tp / n_devices`` sequences and the cycle lengthens as the roofline says.
+
 References
 ----------
 .. [1] P. Patarasuk, X. Yuan, "Bandwidth optimal all-reduce algorithms for clusters of
    workstations", JPDC 69(2), 2009.
 .. [2] A. Agrawal et al., "Sarathi-Serve: taming throughput-latency tradeoff in LLM
    inference", OSDI 2024 (chunked prefill sharing decode steps).
+.. [3] D. Abts et al., "A Software-defined Tensor Streaming Multiprocessor for Large-scale
+   Machine Learning", ISCA 2022, doi:10.1145/3470496.3527405 (Groq: weights in the SRAM of
+   many chips, statically scheduled, < 3 us end-to-end latency across the system).
+.. [4] Cerebras, "Introducing Cerebras Inference: AI at Instant Speed", 2024-08-27 (Llama 3.1
+   70B served from the SRAM of several CS-3 systems, 16-bit weights).
 """
 from __future__ import annotations
 
 import dataclasses
 
 import numpy as np
+import pandas as pd
 
 from . import data
-from ._checks import choice, fraction, like, positive
+from ._checks import choice, fraction, like, nonnegative, positive
 from .engine import (
+    Calibration,
     calibration,
     device_calibration,
     forward_step,
@@ -54,7 +75,8 @@ from .engine import (
 )
 from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN
 
-__all__ = ["ServingCalibration", "serving_calibration", "predict_serving"]
+__all__ = ["ServingCalibration", "serving_calibration", "predict_serving", "sram_calibration",
+           "is_sram", "stage_hop_latency_s", "sram_devices_to_hold"]
 
 #: Bytes of one activation element on the wire: BF16 all-reduce and combine, FP8 dispatch.
 _ACT_BYTES, _DISPATCH_BYTES, _COMBINE_BYTES = (BYTES_PER_PARAM["bf16"], BYTES_PER_PARAM["fp8"],
@@ -95,6 +117,96 @@ def serving_calibration(**overrides):
     return ServingCalibration(**values)
 
 
+def sram_calibration():
+    """The step constants an SRAM machine is priced at: the datasheet, no fitted share.
+
+    Every constant of ``data/calibration.csv`` was fitted to whole steps measured on Hopper
+    GPUs, and each describes a GPU mechanism: the share of HBM bandwidth a matmul or the
+    attention kernel streams (DRAM page and refresh losses, SM occupancy), the work at which
+    decode attention fills the SMs, a fixed cost per CUDA kernel (launch gap, ramp-up and
+    tail) and the ragged tiles of grouped expert matmuls. None has been measured on an SRAM
+    machine, and no source gives a measured share of an LPU's or a wafer's SRAM bandwidth or
+    peak, so none applies: shares of 1 (the datasheet SRAM bandwidth and dense peak), no
+    half-occupancy work, no per-kernel cost (both machines run a statically compiled
+    schedule, with no kernel launches [3]_ [4]_). The result is the roofline's ceiling; the
+    ledger's Groq and Cerebras rows (never fitted to) show how far real serving is below it.
+
+    Returns
+    -------
+    Calibration
+    """
+    return Calibration(gemm_bandwidth_frac=1.0, gemm_flop_frac=1.0, attention_bandwidth_frac=1.0,
+                       attention_flop_frac=1.0, attention_half_occupancy_count=0.0,
+                       kernel_fixed_s=0.0, grouped_gemm_frac=1.0)
+
+
+def is_sram(hardware):
+    """Whether a hardware entry (name, row or mapping) keeps its weights in on-chip SRAM
+    (``memory_kind == "sram"``). A mapping without ``memory_kind`` is not."""
+    hw = resolve_hardware(hardware)
+    if isinstance(hw, pd.DataFrame):
+        return False
+    kind = hw.get("memory_kind")
+    return isinstance(kind, str) and kind.strip().lower() == "sram"
+
+
+def _hardware_name(hw):
+    if isinstance(hw, pd.Series):
+        return str(hw.name)
+    return str(hw.get("name", ""))
+
+
+def stage_hop_latency_s(hardware):
+    """Latency of one hop between pipeline stages of an SRAM machine. [s]
+
+    The hardware mapping's own ``stage_hop_latency_s`` when it has one (an override), else
+    ``data/sram_fabric.csv``'s row for the device. 0 where neither gives a figure (Cerebras:
+    none published): the hop term is then left out, and said so in ``data/sram_fabric.csv``.
+    """
+    hw = resolve_hardware(hardware)
+    own = hw.get("stage_hop_latency_s") if hasattr(hw, "get") else None
+    if own is not None and np.isfinite(float(own)):
+        return float(nonnegative("stage_hop_latency_s", float(own)))
+    table = data.load("sram_fabric")
+    name = _hardware_name(hw)
+    if name in table.index and np.isfinite(table.loc[name, "stage_hop_latency_s"]):
+        return float(table.loc[name, "stage_hop_latency_s"])
+    return 0.0
+
+
+def sram_devices_to_hold(model, hardware, precision, *, tp=1, concurrency=0.0, isl_tok=0.0,
+                         osl_tok=0.0, kv_precision="bf16", weight_share_frac=1.0):
+    """Fewest chips (or wafers) of an SRAM machine that hold a model and the KV cache of its
+    requests: a multiple of ``tp`` (whole pipeline stages).
+
+    ``ceil((weights + concurrency * (isl + osl) * KV bytes per token) / (memory *
+    weight_share_frac))`` rounded up to a multiple of ``tp``; the weights are the whole model
+    (:func:`econ.engine.held_bytes_per_device` at ``tp=1``), the KV bytes those of all layers
+    (copied as tensor parallelism copies KV heads beyond ``tp``). Vectorized over
+    ``concurrency``, ``isl_tok`` and ``osl_tok``. [-]
+
+    Parameters
+    ----------
+    weight_share_frac : float, default 1
+        Share of the memory the weights and cache may fill, in (0, 1]. [fraction]
+    """
+    m = model_spec(model)
+    choice("precision", precision, tuple(BYTES_PER_PARAM))
+    choice("kv_precision", kv_precision, ("bf16", "fp8"))
+    hw = resolve_hardware(hardware)
+    _, mem = hardware_value(hw, "memory_bytes")
+    tp = float(positive("tp", tp, integer=True))
+    share = fraction("weight_share_frac", weight_share_frac, allow_zero=False)
+    conc = nonnegative("concurrency", concurrency)
+    tokens = nonnegative("isl_tok", isl_tok) + nonnegative("osl_tok", osl_tok)
+    held = held_bytes_per_device(m, BYTES_PER_PARAM[precision], tp=1)
+    kv_tok = kv_bytes_per_token_per_device(m, BYTES_PER_PARAM[kv_precision], tp=tp) * tp
+    need = (held + conc * tokens * kv_tok) / (mem * share)
+    # the tiny allowance keeps an exact fit from rounding up to one stage more
+    n = np.ceil(need / tp * (1.0 - 1e-12)) * tp
+    return like(np.asarray(n, dtype=float), concurrency, isl_tok, osl_tok)
+
+
 def predict_serving(model, hardware, precision, *, n_devices, tp, ep=1, dp_attention=False,
                     isl_tok, osl_tok, concurrency, kv_precision="bf16", mtp_draft_tok=0):
     """Predict what a serving engine measures for a deployment under a workload.
@@ -104,14 +216,20 @@ def predict_serving(model, hardware, precision, *, n_devices, tp, ep=1, dp_atten
     model : str, pandas.Series, Mapping or ModelSpec
         A model (see :func:`econ.model_spec`).
     hardware : str, pandas.Series or Mapping
-        One device (a name in ``data/hardware.csv`` or its row).
+        One device (a name in ``data/hardware.csv`` or its row). A row with
+        ``memory_kind == "sram"`` (Groq LPU, Cerebras CS-3) is an SRAM machine; a mapping may
+        carry ``stage_hop_latency_s`` to override ``data/sram_fabric.csv``.
     precision : {"bf16", "fp8", "int8", "fp4"}
         Weight and matmul precision.
     n_devices : int
-        Devices serving, in ``n_devices / tp`` independent replicas. [-]
+        GPUs and other HBM devices: devices serving, in ``n_devices / tp`` independent
+        replicas. SRAM machines: chips (Groq) or wafers (Cerebras CS-3 systems) of the one
+        replica that holds the weights and every request's cache in SRAM, in
+        ``n_devices / tp`` pipeline stages (:func:`sram_devices_to_hold` gives the fewest). [-]
     tp : int
         Devices of one replica (tensor parallel over them; with ``dp_attention`` the
-        attention runs data parallel over them instead). [-]
+        attention runs data parallel over them instead). SRAM machines: chips of one pipeline
+        stage, which split its layers tensor-parallel. [-]
     ep : int, default 1
         Devices the routed experts are spread over (expert parallel, within the replica). [-]
     dp_attention : bool, default False
@@ -131,14 +249,18 @@ def predict_serving(model, hardware, precision, *, n_devices, tp, ep=1, dp_atten
     dict
         ``tpot_s``, ``ttft_s`` [s]; ``tok_per_s_per_user``, ``output_tok_per_s_per_device``
         [tokens/s]; ``concurrency`` [-]; and the parts of a step: ``decode_s``,
-        ``prefill_share_s``, ``allreduce_s``, ``alltoall_s``, ``overhead_s``, ``step_s`` [s];
+        ``prefill_share_s``, ``allreduce_s``, ``alltoall_s``, ``hop_s`` (pipeline hops of an
+        SRAM machine), ``overhead_s``, ``step_s`` [s] (for an SRAM machine, the time one token
+        of a sequence takes through every stage); ``pipeline_stages`` (1 for HBM devices) and
         ``max_concurrency`` (what fits in memory) [-].
 
     Raises
     ------
     ValueError
         An inconsistent layout, an unknown precision, weights that do not fit on the
-        replica's devices (the message says which and what is allowed). A concurrency above
+        replica's devices (the message says which and what is allowed); for an SRAM machine,
+        weights plus one request's cache that do not fit in ``n_devices`` chips (the message
+        gives the fewest that do), or ``ep > 1`` / ``dp_attention``. A concurrency above
         what fits in memory queues: the engine runs ``max_concurrency`` requests and the rest
         wait, which lengthens TTFT (Little's law).
 
@@ -146,6 +268,15 @@ def predict_serving(model, hardware, precision, *, n_devices, tp, ep=1, dp_atten
     -----
     Drafted tokens are accepted at DeepSeek-V3's published MTP acceptance; the constants are
     the fitted ones. :func:`predict_serving_with` takes both as arguments (what-if, fits).
+
+    SRAM machines (module docstring): none of the constants fitted to GPUs applies
+    (:func:`sram_calibration` says why); their steps are the datasheet roofline of the SRAM
+    bandwidth and the dense peak, plus the hop latency of ``data/sram_fabric.csv`` per stage
+    and per all-reduce. Per-user speed is ``1 / (sum of stage times)`` and does not depend on
+    ``concurrency`` while it is at most ``n_devices / tp`` (the stages are not all busy);
+    output tokens per device follow from the share of stages busy. Validated, never fitted,
+    against the Groq and Cerebras rows of ``data/serving_benchmarks.csv``
+    (:func:`econ.ledger_predictions`).
     """
     return predict_serving_with(model, hardware, precision, n_devices=n_devices, tp=tp, ep=ep,
                                 dp_attention=dp_attention, isl_tok=isl_tok, osl_tok=osl_tok,
@@ -160,12 +291,16 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
 
     ``acceptance_frac`` (default DeepSeek-V3's published MTP acceptance), and
     ``step_calibration`` (:class:`econ.Calibration`) and ``serving``
-    (:class:`ServingCalibration`), default the fitted ones.
+    (:class:`ServingCalibration`), default the fitted ones (for an SRAM machine,
+    :func:`sram_calibration` and no serving constant: the hop latency of
+    ``data/sram_fabric.csv`` stands for the all-reduce latency, the link is used at its
+    datasheet rate, and no per-step host cost is charged).
     """
     m = model_spec(model)
     choice("precision", precision, tuple(BYTES_PER_PARAM))
     choice("kv_precision", kv_precision, ("bf16", "fp8"))
     hw = resolve_hardware(hardware)
+    sram = is_sram(hw)
     _, peak = hardware_value(hw, PEAK_FLOP_COLUMN[precision])
     _, peak_attn = hardware_value(hw, PEAK_FLOP_COLUMN["bf16"])
     _, bw = hardware_value(hw, "memory_bytes_per_s")
@@ -183,6 +318,10 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         raise ValueError(f"ep={ep:g} needs an MoE model; {m.name!r} is dense")
     if not isinstance(dp_attention, (bool, np.bool_)):
         raise ValueError(f"dp_attention must be True or False, got {dp_attention!r}")
+    if sram and (ep > 1 or dp_attention):
+        raise ValueError(f"an SRAM machine ({_hardware_name(hw)!r}) is modelled as a pipeline of "
+                         "tensor-parallel stages: use ep=1 and dp_attention=False, got "
+                         f"ep={ep:g}, dp_attention={dp_attention}")
     isl = positive("isl_tok", isl_tok)
     osl = positive("osl_tok", osl_tok)
     k = float(positive("mtp_draft_tok", mtp_draft_tok + 1, integer=True)) - 1.0
@@ -190,24 +329,55 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         acceptance_frac = float(data.load("published").loc["deepseek-v3-mtp-acceptance",
                                                            "value"]) if k > 0 else 0.0
     a = fraction("acceptance_frac", acceptance_frac)
-    cal = calibration() if step_calibration is None else step_calibration
-    cal = device_calibration(cal, hw)    # the shares measured on this device's own figures
-    srv = serving_calibration() if serving is None else serving
+    if sram:
+        cal = sram_calibration() if step_calibration is None else step_calibration
+        hop = stage_hop_latency_s(hw)
+        srv = ServingCalibration(step_overhead_s=0.0, allreduce_latency_s=hop,
+                                 alltoall_latency_s=hop, link_bandwidth_frac=1.0) \
+            if serving is None else serving
+    else:
+        cal = calibration() if step_calibration is None else step_calibration
+        cal = device_calibration(cal, hw)    # the shares measured on this device's own figures
+        srv = serving_calibration() if serving is None else serving
+        hop = 0.0
     wb, kvb = BYTES_PER_PARAM[precision], BYTES_PER_PARAM[kv_precision]
-    replicas = n_dev / tp
     ctx_dec = isl + osl / 2.0   # mean KV length a decoding request attends to
 
-    # memory: weights per device, then the cache of the sequences each device holds
-    held = held_bytes_per_device(m, wb, tp=tp, ep=ep, dp_attention=dp_attention)
-    kv_tok = kv_bytes_per_token_per_device(m, kvb, tp=tp, dp_attention=dp_attention)
-    free = mem - held
-    if np.any(free <= 0):
-        raise ValueError(f"{m.name!r} in {precision} needs {held:.3g} bytes per device on "
-                         f"{tp:g} devices, more than the {float(mem):.3g} it has; raise tp "
-                         "or lower the precision")
-    seq_per_holder = np.floor(free / (kv_tok * (isl + osl)))
-    holders = tp if dp_attention else 1.0      # devices holding different sequences
-    max_conc = seq_per_holder * holders * replicas
+    if sram:
+        # one replica: the weights and the cache of every request spread over all the chips
+        stages = n_dev / tp
+        replicas, holders = 1.0, 1.0
+        held = held_bytes_per_device(m, wb, tp=1)
+        kv_tok = kv_bytes_per_token_per_device(m, kvb, tp=tp) * tp
+        free = n_dev * mem - held
+        if np.any(free <= 0):
+            need = float(np.max(sram_devices_to_hold(m, hw, precision, tp=tp)))
+            raise ValueError(f"{m.name!r} in {precision} needs {held:.3g} bytes of on-chip "
+                             f"memory, more than the {n_dev:g} x {float(mem):.3g} of "
+                             f"{_hardware_name(hw)!r}; use n_devices >= {need:g} (a multiple "
+                             f"of tp={tp:g}) or a lower precision")
+        max_conc = np.floor(free / (kv_tok * (isl + osl)))
+        if np.any(max_conc < 1):
+            need = float(np.max(sram_devices_to_hold(m, hw, precision, tp=tp, concurrency=1.0,
+                                                     isl_tok=isl, osl_tok=osl,
+                                                     kv_precision=kv_precision)))
+            raise ValueError(f"not one request of {float(np.max(isl + osl)):g} tokens fits "
+                             f"beside the weights on {n_dev:g} x {_hardware_name(hw)!r}; use "
+                             f"n_devices >= {need:g}")
+    else:
+        stages = 1.0
+        replicas = n_dev / tp
+        # memory: weights per device, then the cache of the sequences each device holds
+        held = held_bytes_per_device(m, wb, tp=tp, ep=ep, dp_attention=dp_attention)
+        kv_tok = kv_bytes_per_token_per_device(m, kvb, tp=tp, dp_attention=dp_attention)
+        free = mem - held
+        if np.any(free <= 0):
+            raise ValueError(f"{m.name!r} in {precision} needs {held:.3g} bytes per device on "
+                             f"{tp:g} devices, more than the {float(mem):.3g} it has; raise tp "
+                             "or lower the precision")
+        seq_per_holder = np.floor(free / (kv_tok * (isl + osl)))
+        holders = tp if dp_attention else 1.0      # devices holding different sequences
+        max_conc = seq_per_holder * holders * replicas
     if concurrency is None:
         conc = max_conc
         if np.any(conc < 1):
@@ -217,8 +387,12 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         conc = positive("concurrency", concurrency)
     # beyond what fits, requests queue: the engine runs as many as fit
     running = np.minimum(conc, max_conc)
-    per_replica = running / replicas
-    b = per_replica / holders                  # sequences whose attention one device runs
+    if sram:
+        # one sequence per stage until every stage is busy, then micro-batches grow
+        b = np.maximum(running / stages, 1.0)
+    else:
+        per_replica = running / replicas
+        b = per_replica / holders              # sequences whose attention one device runs
     q = 1.0 + k
     common = dict(bw=bw, peak_mm=peak, peak_attn=peak_attn, weight_bytes_per_param=wb,
                   kv_bytes_per_elem=kvb, tp=tp, ep=ep, dp_attention=dp_attention, cal=cal)
@@ -249,7 +423,10 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         per_layer = t_dev * m.n_active_experts * (ep - 1.0) / ep * m.hidden_dim \
             * (_DISPATCH_BYTES + _COMBINE_BYTES) / link_bw
         alltoall_s = m.moe_layers * (2.0 * srv.alltoall_latency_s + per_layer)
-    step_s = dec["step_s"] + prefill_share_s + allreduce_s + alltoall_s + srv.step_overhead_s
+    # a pipeline of several stages: one hop into each stage, the last one back to the first
+    hop_s = (stages if stages > 1 else 0.0) * hop + 0.0 * t_dev
+    step_s = dec["step_s"] + prefill_share_s + allreduce_s + alltoall_s + hop_s \
+        + srv.step_overhead_s
     tpot = step_s / tps
     # TTFT: the prompt's own prefill joins a step of the running batch
     one = forward_step(m, n_sequences=1.0, tok_per_seq=isl, context_tok=(isl + 1.0) / 2.0,
@@ -263,8 +440,9 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
     out = dict(tpot_s=tpot, ttft_s=ttft, tok_per_s_per_user=1.0 / tpot,
                output_tok_per_s_per_device=out_per_dev, concurrency=conc,
                decode_s=dec["step_s"], prefill_share_s=prefill_share_s,
-               allreduce_s=allreduce_s, alltoall_s=alltoall_s,
+               allreduce_s=allreduce_s, alltoall_s=alltoall_s, hop_s=hop_s,
                overhead_s=srv.step_overhead_s + 0.0 * step_s, step_s=step_s,
+               pipeline_stages=stages + 0.0 * step_s,
                max_concurrency=max_conc + 0.0 * step_s)
     inputs = [concurrency, isl_tok, osl_tok]
     return {key: like(np.asarray(v, dtype=float), *inputs) for key, v in out.items()}

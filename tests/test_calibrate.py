@@ -139,7 +139,8 @@ def test_error_on_rows_never_fitted_to():
     issue's 20%, on rows of three GPU types, for per-user speed and per-device throughput.
     Mixture-of-experts rows are not there yet (make calibrate prints the level); this guards
     the level reached so that it cannot silently get worse."""
-    pred = ledger_predictions()
+    every = ledger_predictions()
+    pred = every[every["memory_kind"] != "sram"]     # the SRAM rows have their own test
     summary = ledger_error_summary(pred, ("split",))
     by_arch = ledger_error_summary(pred, ("split", "architecture"))
     assert set(pred["split"]) >= {"fit", "validation"}
@@ -152,14 +153,16 @@ def test_error_on_rows_never_fitted_to():
     assert by_arch.loc[("validation", "moe"), "n_rows"] >= 60
     assert by_arch.loc[("validation", "moe"), "median_error_frac"] < 0.55
     # the stated cache assumptions matter, and dropping them shows it
-    plain = ledger_error_summary(ledger_predictions(assume_kv=False),
+    plain = ledger_predictions(assume_kv=False)
+    plain = ledger_error_summary(plain[plain["memory_kind"] != "sram"],
                                  ("split", "architecture"))
     assert plain.loc[("validation", "dense"), "median_error_frac"] > \
         by_arch.loc[("validation", "dense"), "median_error_frac"]
     # and a wrong constant shows: 20 ms more per step is far off
     srv = econ.serving_calibration()
     wrong = dataclasses.replace(srv, step_overhead_s=10 * srv.step_overhead_s + 20e-3)
-    worse = ledger_error_summary(ledger_predictions(serving=wrong), ("split", "architecture"))
+    worse = ledger_predictions(serving=wrong)
+    worse = ledger_error_summary(worse[worse["memory_kind"] != "sram"], ("split", "architecture"))
     assert worse.loc[("validation", "dense"), "median_error_frac"] > \
         by_arch.loc[("validation", "dense"), "median_error_frac"]
 
@@ -208,3 +211,62 @@ def test_same_setup_spread_groups_one_setup_measured_by_several_engines():
     h200 = real[(real["hardware"] == "h200-sxm") & (real["concurrency_count"] == 4)]
     assert h200["framework_version"].nunique() >= 3
     assert (h200["spread_ratio"] > 2.0).all()
+
+
+def test_sram_rows_are_predicted_and_kept_apart():
+    """The Groq and Cerebras per-user speeds (validation only) are predicted on the chips the
+    frontier would buy, with what was assumed said; the CS-3 needs its unpublished dense
+    peak, and without it its rows are errors that say so. A GPU-fitted constant does not
+    move them; they stay out of the GPU medians and get their own validation row."""
+    pred = ledger_predictions()
+    sram = pred[pred["memory_kind"] == "sram"]
+    ledger = econ.data.load("serving_benchmarks")
+    want = ledger.index[ledger["source"].isin(["groq", "cerebras"])
+                        & ledger["model"].isin(econ.data.load("models").index)]
+    assert set(sram.index) == set(want)
+    assert (sram["split"] == "validation").all()
+    groq = sram[sram["hardware"] == "groq-lpu"]
+    assert (groq["metric"] == "tok_per_s_per_user").all()
+    np.testing.assert_allclose(groq["measured"],
+                               ledger.loc[groq.index, "per_user_tok_per_s"])
+    assert groq["note"].str.contains("devices").all()
+    r = ledger.loc["groq-llama-3.1-70b"]
+    n = econ.sram_devices_to_hold("llama-3.1-70b", "groq-lpu", "bf16", tp=8, concurrency=1.0,
+                                  isl_tok=1000.0, osl_tok=1000.0)
+    p = econ.predict_serving("llama-3.1-70b", "groq-lpu", "bf16", n_devices=int(n), tp=8,
+                             concurrency=1.0, isl_tok=1000.0, osl_tok=1000.0)
+    assert groq.loc["groq-llama-3.1-70b", "predicted"] == pytest.approx(
+        float(p["tok_per_s_per_user"]))
+    assert r["per_user_tok_per_s"] == groq.loc["groq-llama-3.1-70b", "measured"]
+    assert "speculative" in groq.loc["groq-llama-3.1-70b-specdec", "note"]
+    cs3 = sram[sram["hardware"] == "cerebras-cs3"]
+    assert (cs3["metric"] == "error").all()
+    assert cs3["note"].str.contains("peak_bf16_flop_per_s").all()
+    with_peak = ledger_predictions(
+        hardware_overrides={"cerebras-cs3": {"peak_bf16_flop_per_s": 1.5e16}})
+    cs3 = with_peak[(with_peak["memory_kind"] == "sram")
+                    & (with_peak["hardware"] == "cerebras-cs3")]
+    assert (cs3["metric"] == "tok_per_s_per_user").all() and (cs3["predicted"] > 0).all()
+    # GPU-fitted constants are not applied to SRAM machines
+    srv = econ.serving_calibration()
+    wrong = ledger_predictions(serving=dataclasses.replace(srv, step_overhead_s=0.1))
+    np.testing.assert_allclose(wrong.loc[groq.index, "predicted"], groq["predicted"])
+    # kept out of the GPU medians, reported on their own
+    steps = _steps().assign(split=["fit", "fit", "holdout", "holdout", "holdout"])
+    rows = {(x["metric"], x["subject"]): x["value"]
+            for x in econ.engine_validation_rows(steps, with_peak)}
+    ok = with_peak[with_peak["metric"] != "error"]
+    gpu_val = ok[(ok["memory_kind"] != "sram") & (ok["split"] == "validation")]
+    assert rows[("validation_serving_error_frac", "predict_serving:ledger")] == pytest.approx(
+        gpu_val["error_frac"].median())
+    sram_ok = ok[ok["memory_kind"] == "sram"]
+    assert rows[("validation_serving_error_frac", "predict_serving:ledger:sram")] == \
+        pytest.approx(sram_ok["error_frac"].median())
+
+
+def test_sram_ledger_predictions_are_the_sram_rows_of_the_ledger_predictions():
+    cs3 = {"cerebras-cs3": {"peak_bf16_flop_per_s": 1.5e16}}
+    only = econ.sram_ledger_predictions(cs3)
+    every = ledger_predictions(hardware_overrides=cs3)
+    pd.testing.assert_frame_equal(only, every.loc[only.index])
+    assert set(only["memory_kind"]) == {"sram"}

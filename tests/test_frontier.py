@@ -45,7 +45,7 @@ def test_the_frontier_skips_them_and_an_empty_one_keeps_its_columns():
     assert set(setups["hardware"]) == {"h100-sxm"}
     none = econ.frontier_setups("llama-3.1-70b", "fp8", ["b200"], exclude=["b200"])
     assert none.empty and list(none.columns) == ["hardware", "n_devices", "tp",
-                                                 "usd_per_gpu_hour"]
+                                                 "usd_per_gpu_hour", "concurrency"]
     f = econ.interactivity_frontier("llama-3.1-70b", "fp8", none, [1, 2], isl_tok=1000.0,
                                     osl_tok=1000.0)
     assert f.empty and "output_usd_per_mtok" in f.columns
@@ -319,3 +319,100 @@ def test_batch_cost_claims_word_the_rows_of_batch_cost_result_rows():
     claims = econ.batch_cost_claims("m:h")
     assert set(claims) == {(r["metric"], r["subject"]) for r in rows}
     assert all(isinstance(v, str) and v for v in claims.values())
+
+
+#: The CS-3's dense peak and price are not published: the notebooks pass them as overrides.
+CS3 = {"cerebras-cs3": dict(peak_bf16_flop_per_s=1.5e16, purchase_usd=2e6)}
+SRAM_FRONTIER = ["h100-sxm", "groq-lpu", "cerebras-cs3"]
+
+
+def test_sram_machines_are_left_out_only_for_a_missing_figure():
+    ex = econ.frontier_exclusions("llama-3.1-70b", "bf16", SRAM_FRONTIER)
+    assert list(ex.index) == ["cerebras-cs3"]
+    assert "peak_bf16_flop_per_s" in ex["cerebras-cs3"] and "purchase_usd" in ex["cerebras-cs3"]
+    assert econ.frontier_exclusions("llama-3.1-70b", "bf16", SRAM_FRONTIER,
+                                    hardware_overrides=CS3).empty
+    # never for size: the 405B model takes more chips, not an exclusion
+    assert econ.frontier_exclusions("llama-3.1-405b", "bf16", ["groq-lpu"]).empty
+    with pytest.raises(ValueError, match="no column"):
+        econ.frontier_exclusions("llama-3.1-70b", "bf16", ["groq-lpu"],
+                                 hardware_overrides={"groq-lpu": {"peak_fp3": 1.0}})
+
+
+def test_sram_setups_buy_the_fewest_chips_for_the_weights_and_the_cache():
+    c = [1, 16, 128]
+    spec = econ.model_spec("llama-3.1-70b")
+    setups = econ.frontier_setups("llama-3.1-70b", "bf16", ["groq-lpu", "cerebras-cs3"],
+                                  concurrency=c, isl_tok=1000.0, osl_tok=1000.0,
+                                  hardware_overrides=CS3)
+    groq = setups[setups["hardware"] == "groq-lpu"]
+    assert sorted(set(groq["tp"])) == [1, 2, 4, 8]              # up to a GroqNode
+    assert set(setups.loc[setups["hardware"] == "cerebras-cs3", "tp"]) == {1}
+    for _, r in setups.iterrows():
+        row = econ.data.row("hardware", r["hardware"]).copy()
+        want = econ.sram_devices_to_hold("llama-3.1-70b", row, "bf16", tp=int(r["tp"]),
+                                         concurrency=r["concurrency"], isl_tok=1000.0,
+                                         osl_tok=1000.0)
+        assert r["n_devices"] == want and r["n_devices"] % r["tp"] == 0
+        # the fewest: one stage fewer would not hold the weights and the cache
+        held = econ.engine.held_bytes_per_device(spec, 2.0, tp=1)
+        kv = econ.engine.kv_bytes_per_token_per_device(spec, 2.0, tp=int(r["tp"])) * r["tp"]
+        need = held + r["concurrency"] * 2000.0 * kv
+        assert (r["n_devices"] - r["tp"]) * row["memory_bytes"] < need \
+            <= r["n_devices"] * row["memory_bytes"]
+    assert groq.groupby("tp")["n_devices"].apply(lambda n: n.is_monotonic_increasing).all()
+    # without a load, the weights take at most half of the chips' SRAM, as on a GPU
+    plain = econ.frontier_setups("llama-3.1-70b", "bf16", ["groq-lpu"])
+    held = econ.engine.held_bytes_per_device(spec, 2.0, tp=1)
+    groq_mem = econ.data.row("hardware", "groq-lpu")["memory_bytes"]
+    assert (held <= 0.5 * plain["n_devices"] * groq_mem).all()
+    assert plain["concurrency"].isna().all()
+    with pytest.raises(ValueError, match="isl_tok"):
+        econ.frontier_setups("llama-3.1-70b", "bf16", ["groq-lpu"], concurrency=[1])
+
+
+def test_the_frontier_includes_groq_and_cerebras_for_llama_70b():
+    c = [1, 4, 16, 64, 256]
+    frontier, at = econ.frontier_at_speed("llama-3.1-70b", "bf16", SRAM_FRONTIER, 50.0,
+                                          concurrency=c, isl_tok=1000.0, osl_tok=1000.0,
+                                          utilization_frac=0.6, hardware_overrides=CS3)
+    assert set(frontier["hardware"]) == set(SRAM_FRONTIER)
+    assert at.loc[["groq-lpu", "cerebras-cs3"], "output_usd_per_mtok"].notna().all()
+    for h in ("groq-lpu", "cerebras-cs3"):
+        part = frontier[frontier["hardware"] == h]
+        assert (part["output_usd_per_mtok"] > 0).all()
+        assert set(part["concurrency"]) == set(map(float, c))
+        # each point is priced on the chips sized for its own load
+        for _, r in part.iterrows():
+            row = econ.data.row("hardware", h)
+            assert r["n_devices"] == econ.sram_devices_to_hold(
+                "llama-3.1-70b", row, "bf16", tp=int(r["tp"]), concurrency=r["concurrency"],
+                isl_tok=1000.0, osl_tok=1000.0)
+    at_vendor, excluded = econ.vendor_cost_at_speed(
+        "llama-3.1-70b", "bf16", SRAM_FRONTIER, 50.0, utilization_frac=0.6,
+        concurrency=c, hardware_overrides=CS3)
+    assert excluded.empty
+    assert {"groq: groq-lpu", "cerebras: cerebras-cs3"} <= set(at_vendor["device"])
+    # a faster SRAM setup (wider stage) costs more chips per request at one request
+    groq1 = frontier[(frontier["hardware"] == "groq-lpu") & (frontier["concurrency"] == 1)]
+    assert groq1.set_index("tp")["tok_per_s_per_user"].is_monotonic_increasing
+
+
+def test_matmul_rate_overrides_multiply_fp8_weights_at_the_16_bit_peak():
+    groq = econ.data.row("hardware", "groq-lpu")
+    o = econ.matmul_rate_overrides(["groq-lpu", "cerebras-cs3"], "fp8", "bf16", CS3)
+    assert o["groq-lpu"] == {"peak_fp8_flop_per_s": groq["peak_bf16_flop_per_s"]}
+    assert o["cerebras-cs3"]["peak_fp8_flop_per_s"] == 1.5e16          # the estimate carries
+    assert o["cerebras-cs3"]["purchase_usd"] == 2e6
+    assert econ.matmul_rate_overrides(["groq-lpu"], "bf16", "bf16") == {}
+    assert econ.frontier_exclusions("llama-3.1-70b", "fp8", SRAM_FRONTIER,
+                                    hardware_overrides=o).empty
+    # FP8 weights halve the bytes a Groq stage streams, at the same matmul rate
+    kw = dict(n_devices=616, tp=8, concurrency=1.0, isl_tok=1000.0, osl_tok=1000.0)
+    row = groq.copy()
+    row["peak_fp8_flop_per_s"] = groq["peak_bf16_flop_per_s"]
+    fp8 = econ.predict_serving("llama-3.1-70b", row, "fp8", **kw)
+    bf16 = econ.predict_serving("llama-3.1-70b", "groq-lpu", "bf16", **kw)
+    assert fp8["decode_s"] < bf16["decode_s"]
+    with pytest.raises(ValueError, match="precision must be one of"):
+        econ.matmul_rate_overrides(["groq-lpu"], "fp8", "fp3")

@@ -1,11 +1,13 @@
 """The serving level: predict_serving's signature, closed forms, queueing, errors, and its
 error on the ledger rows it was never fitted to."""
 import inspect
+import math
 
 import numpy as np
 import pytest
 
 import econ
+from econ.engine import held_bytes_per_device, kv_bytes_per_token_per_device
 from econ.predict import predict_serving_with
 
 KW = dict(n_devices=2, tp=2, isl_tok=1000.0, osl_tok=1000.0)
@@ -108,3 +110,125 @@ def test_vectorized_monte_carlo_of_concurrency_is_fast():
     c = np.random.default_rng(0).uniform(1, 40, 100_000)
     r = econ.predict_serving("llama-3.1-70b", "h100-sxm", "fp8", concurrency=c, **KW)
     assert r["tpot_s"].shape == c.shape and np.isfinite(r["tpot_s"]).all()
+
+
+# --- SRAM machines: a pipeline of tensor-parallel stages at the datasheet roofline ---------------
+
+GROQ = econ.data.row("hardware", "groq-lpu")
+SHORT = dict(isl_tok=100.0, osl_tok=100.0)
+
+
+def test_one_stage_sram_pipeline_is_the_gpu_path_at_the_sram_numbers():
+    """A pipeline of one stage has no hop: it is the HBM path with the SRAM bandwidth and
+    peak, the datasheet constants and the hop latency as the all-reduce latency."""
+    sram = GROQ.copy()
+    sram["memory_bytes"] = 4e9            # 8 such chips hold Llama-3.1-8B in one stage
+    hbm = sram.copy()
+    hbm["memory_kind"] = "hbm"
+    hop = econ.stage_hop_latency_s("groq-lpu")
+    c = np.array([1.0, 4.0, 16.0])
+    a = econ.predict_serving("llama-3.1-8b", sram, "bf16", n_devices=8, tp=8, concurrency=c,
+                             **SHORT)
+    b = predict_serving_with("llama-3.1-8b", hbm, "bf16", n_devices=8, tp=8, concurrency=c,
+                             step_calibration=econ.sram_calibration(),
+                             serving=econ.ServingCalibration(0.0, hop, hop, 1.0), **SHORT)
+    assert (a["pipeline_stages"] == 1).all() and (a["hop_s"] == 0).all()
+    for key in ("tpot_s", "ttft_s", "output_tok_per_s_per_device", "max_concurrency"):
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-9)
+
+
+def test_sram_per_user_speed_holds_until_every_stage_is_busy():
+    n = int(econ.sram_devices_to_hold("llama-3.1-70b", "groq-lpu", "bf16", tp=8,
+                                      concurrency=400, **SHORT))
+    stages = n / 8
+    c = np.array([1.0, 10.0, stages, 4.0 * stages])
+    r = econ.predict_serving("llama-3.1-70b", "groq-lpu", "bf16", n_devices=n, tp=8,
+                             concurrency=c, **SHORT)
+    assert (r["max_concurrency"] >= 4 * stages).all()           # nobody queues
+    speed = r["tok_per_s_per_user"]
+    np.testing.assert_allclose(speed[:3], speed[0], rtol=1e-12)
+    assert speed[3] < speed[0]                                   # micro-batches of 4
+    # throughput per chip follows the stages busy: proportional to concurrency until full
+    np.testing.assert_allclose(r["output_tok_per_s_per_device"][:3] / c[:3],
+                               r["output_tok_per_s_per_device"][0], rtol=1e-12)
+    assert r["output_tok_per_s_per_device"][3] > r["output_tok_per_s_per_device"][2]
+    # the cycle is the sum of the stages plus one hop per stage
+    np.testing.assert_allclose(r["pipeline_stages"], stages)
+    np.testing.assert_allclose(r["hop_s"], stages * econ.stage_hop_latency_s("groq-lpu"))
+    np.testing.assert_allclose(r["step_s"], r["decode_s"] + r["prefill_share_s"]
+                               + r["allreduce_s"] + r["hop_s"])
+
+
+def test_sram_speed_closed_form_at_one_request():
+    """Memory-bound at one request: the weights over tp chips' SRAM bandwidth, the FLOPs over
+    tp chips' peak, plus hops and all-reduces (a hand-worked roofline)."""
+    spec = econ.model_spec("llama-3.1-70b")
+    n, tp = 616, 8
+    r = econ.predict_serving("llama-3.1-70b", "groq-lpu", "bf16", n_devices=n, tp=tp,
+                             concurrency=1.0, **SHORT)
+    bw, peak = GROQ["memory_bytes_per_s"], GROQ["peak_bf16_flop_per_s"]
+    params = spec.attention_params + spec.dense_ffn_params + spec.lm_head_params
+    # additive roofline at shares of 1: 2 bytes per weight read, 2 FLOP per weight per token,
+    # spread over the tp chips of a stage (the attention over 150 cached tokens is small)
+    roofline_s = params * 2.0 / (tp * bw) + 2.0 * params / (tp * peak)
+    assert r["decode_s"] == pytest.approx(roofline_s, rel=0.02)
+    hop = econ.stage_hop_latency_s("groq-lpu")
+    # two ring all-reduces per layer of the step's rows (one decoded token and, at
+    # isl = osl, one prompt token joining) over one direction of the chip-to-chip links
+    rows = 2.0
+    ar = 2 * spec.n_layers * (hop + 2 * (tp - 1) / tp * rows * spec.hidden_dim * 2.0
+                              / (GROQ["interconnect_bytes_per_s"] / 2))
+    assert r["allreduce_s"] == pytest.approx(ar, rel=1e-9)
+    assert r["hop_s"] == pytest.approx(n / tp * hop)
+
+
+def test_sram_chip_count_is_the_capacity_rule():
+    spec = econ.model_spec("llama-3.1-70b")
+    held = held_bytes_per_device(spec, 2.0, tp=1)
+    n1 = econ.sram_devices_to_hold("llama-3.1-70b", "groq-lpu", "bf16")
+    assert n1 == math.ceil(held / GROQ["memory_bytes"])
+    n8 = econ.sram_devices_to_hold("llama-3.1-70b", "groq-lpu", "bf16", tp=8)
+    assert n8 % 8 == 0 and n1 <= n8 < n1 + 8
+    kv = kv_bytes_per_token_per_device(spec, 2.0) * 2000.0
+    c = np.array([1.0, 10.0, 100.0])
+    n = econ.sram_devices_to_hold("llama-3.1-70b", "groq-lpu", "bf16", concurrency=c,
+                                  isl_tok=1000.0, osl_tok=1000.0)
+    np.testing.assert_allclose(n, np.ceil((held + c * kv) / GROQ["memory_bytes"]))
+    # the fewest chips fit; one fewer stage does not
+    econ.predict_serving("llama-3.1-70b", "groq-lpu", "bf16", n_devices=int(n[1]), tp=1,
+                         concurrency=10, isl_tok=1000.0, osl_tok=1000.0)
+    with pytest.raises(ValueError, match=r"not one request|n_devices >="):
+        econ.predict_serving("llama-3.1-70b", "groq-lpu", "bf16", n_devices=int(n1) - 1, tp=1,
+                             concurrency=1, isl_tok=1000.0, osl_tok=1000.0)
+
+
+@pytest.mark.parametrize("hardware, kw, match", [
+    ("groq-lpu", dict(n_devices=64, tp=8), r"n_devices >= 616"),
+    ("groq-lpu", dict(n_devices=616, tp=8, ep=2), "needs an MoE model"),
+    ("groq-lpu", dict(n_devices=616, tp=8, dp_attention=True), "pipeline of tensor-parallel"),
+    ("cerebras-cs3", dict(n_devices=4, tp=1), "no peak_bf16_flop_per_s"),
+])
+def test_infeasible_sram_setups_raise(hardware, kw, match):
+    with pytest.raises(ValueError, match=match):
+        econ.predict_serving("llama-3.1-70b", hardware, "bf16", concurrency=1.0, isl_tok=1000.0,
+                             osl_tok=1000.0, **kw)
+
+
+def test_sram_machines_take_no_gpu_fitted_constant():
+    """The GPU-fitted constants do not reach an SRAM machine; the hop latency is the sourced
+    one, and a mapping may override it."""
+    kw = dict(n_devices=616, tp=8, concurrency=1.0, isl_tok=1000.0, osl_tok=1000.0)
+    a = econ.predict_serving("llama-3.1-70b", "groq-lpu", "bf16", **kw)
+    b = predict_serving_with("llama-3.1-70b", "groq-lpu", "bf16",
+                             step_calibration=econ.sram_calibration(), **kw)
+    np.testing.assert_allclose(a["tpot_s"], b["tpot_s"])
+    assert econ.stage_hop_latency_s("groq-lpu") == pytest.approx(
+        econ.data.load("sram_fabric").loc["groq-lpu", "stage_hop_latency_s"])
+    assert econ.stage_hop_latency_s("cerebras-cs3") == 0.0      # none published
+    slow = GROQ.copy()
+    slow["stage_hop_latency_s"] = 1e-4
+    c = econ.predict_serving("llama-3.1-70b", slow, "bf16", **kw)
+    assert c["hop_s"] == pytest.approx(616 / 8 * 1e-4)
+    assert c["tpot_s"] > a["tpot_s"]
+    assert econ.is_sram("groq-lpu") and econ.is_sram("cerebras-cs3")
+    assert not econ.is_sram("h100-sxm")
