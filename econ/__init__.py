@@ -23,6 +23,7 @@ from .amortization import *
 from .answers import *
 from .calibrate import *
 from .data import *
+from .deployments import *
 from .enablers import *
 from .engine import *
 from .frontier import *

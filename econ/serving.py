@@ -63,6 +63,7 @@ from .engine import (
     held_bytes_per_device,
     max_load_ratio,
     model_spec,
+    nodes_touched,
     resolve_hardware,
     tokens_per_step,
 )
@@ -292,12 +293,12 @@ def expected_nodes_touched(n_active_experts, n_nodes, max_nodes=None):
     """
     k = nonnegative("n_active_experts", n_active_experts)
     n = numeric("n_nodes", n_nodes, min_value=1.0)
-    out = n * (1.0 - (1.0 - 1.0 / n) ** k)
     inputs = [n_active_experts, n_nodes]
+    cap = None
     if max_nodes is not None:
-        out = np.minimum(out, numeric("max_nodes", max_nodes, min_value=1.0))
+        cap = numeric("max_nodes", max_nodes, min_value=1.0)
         inputs.append(max_nodes)
-    return like(out, *inputs)
+    return like(nodes_touched(k, n, cap), *inputs)
 
 
 def expected_max_load_ratio(mean_load, n_bins):
