@@ -71,10 +71,6 @@ DAY6_DECODE = "deepseek-v3-h800-day6-decode"
 DAY6_PREFILL = "deepseek-v3-h800-day6-prefill"
 #: Results subject of the Day-6 prediction.
 DAY6_SUBJECT = "deepseek-v3:h800-day6"
-#: Computed tokens per prefill device per pass: DeepEP's normal-kernel test batch ("4096
-#: tokens per batch"), at which its EP32 rates were measured. An assumption (the service's
-#: pass size is not published), exposed as ``tok_per_device_per_pass``.
-PREFILL_TOK_PER_DEVICE_PER_PASS = 4096.0
 #: Link-rate choices: DeepEP's measured rates for the unit's kernel and EP size, or the
 #: nominal InfiniBand rate of the row (``ib_bytes_per_s``).
 LINK_RATES = ("measured", "nominal")
@@ -290,6 +286,7 @@ def predict_deployment(deployment, *, isl_tok, osl_tok, concurrency=None, cache_
             rd = rc = _num(d, "ib_bytes_per_s")
         extra = dict(comm_kernel=kernel, scaleout_dispatch_bytes_per_s=rd,
                      scaleout_combine_bytes_per_s=rc,
+                     scaleup_bytes_per_s=_num(d, "nvlink_bytes_per_s", 0.0) or None,
                      max_routed_nodes=_num(d, "n_max_routed_nodes", 0.0) or None,
                      experts_per_device=_num(d, "n_routed_experts_per_device"))
     micro = int(_num(d, "n_microbatches")) if overlap else 1
@@ -324,8 +321,8 @@ def _day6_decode_concurrency(x):
     return per_dev, per_dev * g * float(data.row("deployments", DAY6_DECODE)["n_nodes"])
 
 
-def day6_prediction(overlap=True, tok_per_device_per_pass=PREFILL_TOK_PER_DEVICE_PER_PASS,
-                    n_sequences_per_device=None, prompt_spread_ratio=1.0, **kwargs):
+def day6_prediction(overlap=True, tok_per_device_per_pass=None, n_sequences_per_device=None,
+                    prompt_spread_ratio=1.0, **kwargs):
     """Predict DeepSeek's Day-6 per-node rates and the $/Mtok that follows, from sourced inputs.
 
     Decode: the EP144 unit at the published concurrency per device (or
@@ -338,8 +335,9 @@ def day6_prediction(overlap=True, tok_per_device_per_pass=PREFILL_TOK_PER_DEVICE
     overlap : bool, default True
         Two micro-batches with communication hidden under compute (DeepSeek's mode), or one
         batch with it added.
-    tok_per_device_per_pass : numeric, default 4096
-        Computed prompt tokens per prefill device per pass. [tokens]
+    tok_per_device_per_pass : numeric, optional
+        Computed prompt tokens per prefill device per pass; default the prefill row's
+        ``pass_per_device_tok`` (16K, DeepSeek's published prefill profile). [tokens]
     n_sequences_per_device : numeric, optional
         Decode batch per device; default the published one (14.8k / 21 / 8). [-]
     prompt_spread_ratio : numeric, default 1
@@ -372,7 +370,8 @@ def day6_prediction(overlap=True, tok_per_device_per_pass=PREFILL_TOK_PER_DEVICE
     h = x["cache_hit_frac"]
     spread = positive("prompt_spread_ratio", prompt_spread_ratio)
     prompt = x["prompt_tok"] * spread
-    n_pass = positive("tok_per_device_per_pass", tok_per_device_per_pass)
+    n_pass = float(pre_row["pass_per_device_tok"]) if tok_per_device_per_pass is None else \
+        positive("tok_per_device_per_pass", tok_per_device_per_pass)
     pre = predict_deployment(DAY6_PREFILL, isl_tok=prompt, osl_tok=x["output_tok"],
                              concurrency=n_pass * n_pre / ((1.0 - h) * prompt),
                              cache_hit_frac=h, acceptance_frac=x["acceptance_frac"],

@@ -155,10 +155,12 @@ def predict_serving(model, hardware, precision, *, n_devices, tp, ep=1, dp_atten
 
 def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_attention=False,
                          isl_tok, osl_tok, concurrency, kv_precision="bf16", mtp_draft_tok=0,
-                         kv_bytes_per_elem=None, acceptance_frac=None, step_calibration=None, serving=None,
+                         kv_bytes_per_elem=None, acceptance_frac=None, step_calibration=None,
+                         serving=None,
                          phase="mixed", n_microbatches=1, comm_sm_frac=0.0, cache_hit_frac=0.0,
                          experts_per_device=None, max_routed_nodes=None, comm_kernel=None,
-                         scaleout_dispatch_bytes_per_s=None, scaleout_combine_bytes_per_s=None):
+                         scaleout_dispatch_bytes_per_s=None, scaleout_combine_bytes_per_s=None,
+                         scaleup_bytes_per_s=None):
     """:func:`predict_serving` with the whole deployment as arguments.
 
     Parameters
@@ -213,6 +215,10 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         Per-device rate of dispatch (FP8) and combine (BF16) over the scale-out link, in the
         counting of ``comm_kernel`` (DeepEP's measured rates, or the NIC's nominal rate);
         required when the expert-parallel group spans nodes. [bytes/s]
+    scaleup_bytes_per_s : numeric, optional
+        Achieved per-device, per-direction rate of the scale-up link (NVLink); default the
+        hardware's ``interconnect_bytes_per_s / 2`` times the serving constant
+        ``link_bandwidth_frac``. [bytes/s]
 
     Returns
     -------
@@ -359,7 +365,8 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
     compute_s = compute_s + mtp_s
     # communication
     t_dev = dec["tokens"] + pre["tokens"]       # tokens through one device's attention
-    link_bw = (link / 2.0 if link is not None else np.inf) * srv.link_bandwidth_frac
+    link_bw = (link / 2.0 if link is not None else np.inf) * srv.link_bandwidth_frac \
+        if scaleup_bytes_per_s is None else positive("scaleup_bytes_per_s", scaleup_bytes_per_s)
     allreduce_s = zero
     if tp > 1:
         rows = t_dev * tp if dp else t_dev
