@@ -550,7 +550,9 @@ def max_generation_throughput(deployment, context_tok, **kwargs):
     float, numpy.ndarray or pandas.Series
         Tokens per second per node. [tokens/s]
     """
-    L = positive("context_tok", context_tok)
+    positive("context_tok", context_tok)
+    L = context_tok if isinstance(context_tok, (pd.Series, np.ndarray)) else \
+        np.asarray(context_tok, dtype=float) if np.ndim(context_tok) else float(context_tok)
     r = predict_deployment(deployment, isl_tok=L / 2.0, osl_tok=L, concurrency=None,
                            mtp_draft_tok=0, **kwargs)
     return r["output_tok_per_s_per_node"]
