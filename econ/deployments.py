@@ -409,7 +409,7 @@ def day6_time_table(**kwargs):
     -------
     pandas.DataFrame
         ``unit`` ("decode step", "prefill pass"), ``case`` ("overlapped", "added"),
-        ``component``, ``time_s``, ``time_ms``, ``share_frac`` of the step [fraction], and
+        ``label`` ("<unit>, communication <case>"), ``component``, ``time_s``, ``time_ms``, ``share_frac`` of the step [fraction], and
         ``comm_s`` (the whole all-to-all, hidden or not) [s].
     """
     rows = []
@@ -422,8 +422,9 @@ def day6_time_table(**kwargs):
             parts += [("all-to-all, exposed", float(r["exposed_comm_s"])),
                       ("step overhead", float(r["overhead_s"]))]
             step = float(r["step_s"])
-            rows += [dict(unit=unit, case=case, component=comp, time_s=t, time_ms=1e3 * t,
-                          share_frac=t / step, comm_s=float(r["comm_s"])) for comp, t in parts]
+            rows += [dict(unit=unit, case=case, label=f"{unit}, communication {case}",
+                          component=comp, time_s=t, time_ms=1e3 * t, share_frac=t / step,
+                          comm_s=float(r["comm_s"])) for comp, t in parts]
     return pd.DataFrame(rows)
 
 
