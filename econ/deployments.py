@@ -347,6 +347,19 @@ def day6_prediction(overlap=True, tok_per_device_per_pass=None, n_sequences_per_
     **kwargs
         ``link_rates`` and efficiencies (:func:`predict_deployment`).
 
+    Notes
+    -----
+    The prefill prediction is a capacity (a unit computing full passes back to back); the
+    published 73.7k is the day's input tokens over the prefill nodes' hours (with the decode
+    rate it gives back the published average of 226.75 nodes), so it includes under-filled and
+    idle passes. With DeepSeek's kernel and DeepEP rates a 16K-token pass per GPU takes about
+    2.0 s (matmuls of the experts about half, attention about 30%, the all-to-all, 1.6 s at
+    DeepEP's EP32 rates, hidden); the published rate implies about 4.1 s. Terms not modelled:
+    prompt-length spread (attention grows with the prompt; :func:`day6_prefill_spread`),
+    waiting for the busiest data-parallel rank, routing skew beyond balls-into-bins, the
+    expansion of cached latents into per-head keys and values (a few percent), and the order
+    of DeepSeek's overlap schedule (a few percent).
+
     Returns
     -------
     dict
@@ -409,8 +422,9 @@ def day6_time_table(**kwargs):
     -------
     pandas.DataFrame
         ``unit`` ("decode step", "prefill pass"), ``case`` ("overlapped", "added"),
-        ``label`` ("<unit>, communication <case>"), ``component``, ``time_s``, ``time_ms``, ``share_frac`` of the step [fraction], and
-        ``comm_s`` (the whole all-to-all, hidden or not) [s].
+        ``label`` ("<unit>, communication <case>"), ``component``, ``time_s`` [s],
+        ``time_ms`` [ms], ``share_frac`` of the step [fraction], and ``comm_s`` (the whole
+        all-to-all, hidden or not) [s].
     """
     rows = []
     for case, ov in _CASES:
