@@ -8,8 +8,9 @@ Modules, one per question: ``data`` (sourced tables), ``amortization`` ($/device
 ``params`` (notebook parameters and scenario files), ``sensitivity`` (grids, Monte
 Carlo, tornado), ``charts`` (Altair theme; imported
 on first use),
-``results`` (verdict tables and result rows), ``serving`` (expert-parallel
-deployments at scale), ``engine`` (typed specs and the one calibrated step),
+``results`` (verdict tables and result rows), ``serving`` (closed forms of
+expert-parallel serving), ``deployments`` (deployment rows, DeepSeek's Day-6 units, served by
+the engine level), ``engine`` (typed specs and the one calibrated step),
 ``predict`` (serving as engines measure it), ``calibrate`` (make calibrate),
 ``hfconfig`` (a models row from a Hugging Face config.json), ``enablers`` (MoE, MLA, FP8
 and MTP priced one at a time), ``answers`` (conclusions
@@ -23,6 +24,7 @@ from .amortization import *
 from .answers import *
 from .calibrate import *
 from .data import *
+from .deployments import *
 from .enablers import *
 from .engine import *
 from .frontier import *

@@ -473,6 +473,14 @@ def touched_experts(n_routed_experts, n_active_experts, n_tokens):
     return np.where(e > 0, safe * (1.0 - (1.0 - n_active_experts / safe) ** n_tokens), 0.0)
 
 
+def nodes_touched(n_active_experts, n_nodes, max_nodes=None):
+    """Expected distinct nodes a token's ``k`` experts sit on: ``N (1 - (1 - 1/N)^k)``,
+    capped at ``max_nodes`` (node-limited routing). Vectorized; ``n_nodes`` >= 1. [nodes]"""
+    n = np.asarray(n_nodes, dtype=float)
+    out = n * (1.0 - (1.0 - 1.0 / n) ** np.asarray(n_active_experts, dtype=float))
+    return out if max_nodes is None else np.minimum(out, max_nodes)
+
+
 def tokens_per_step(acceptance_frac, draft_depth):
     """Expected tokens a verify step keeps: ``(1 - a^(k+1)) / (1 - a)``, ``k + 1`` at a=1."""
     a = np.asarray(acceptance_frac, dtype=float)

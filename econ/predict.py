@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 
 from . import data
-from ._checks import choice, fraction, like, nonnegative, positive
+from ._checks import choice, fraction, like, nonnegative, numeric, positive
 from .engine import (
     Calibration,
     calibration,
@@ -70,6 +70,7 @@ from .engine import (
     held_bytes_per_device,
     kv_bytes_per_token_per_device,
     model_spec,
+    nodes_touched,
     resolve_hardware,
     tokens_per_step,
 )
@@ -286,19 +287,92 @@ def predict_serving(model, hardware, precision, *, n_devices, tp, ep=1, dp_atten
 
 def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_attention=False,
                          isl_tok, osl_tok, concurrency, kv_precision="bf16", mtp_draft_tok=0,
-                         acceptance_frac=None, step_calibration=None, serving=None):
-    """:func:`predict_serving` with the acceptance and the constants as arguments.
+                         kv_bytes_per_elem=None, acceptance_frac=None, step_calibration=None,
+                         serving=None,
+                         phase="mixed", n_microbatches=1, comm_sm_frac=0.0, cache_hit_frac=0.0,
+                         experts_per_device=None, max_routed_nodes=None, comm_kernel=None,
+                         scaleout_dispatch_bytes_per_s=None, scaleout_combine_bytes_per_s=None,
+                         scaleup_bytes_per_s=None):
+    """:func:`predict_serving` with the whole deployment as arguments.
 
-    ``acceptance_frac`` (default DeepSeek-V3's published MTP acceptance), and
-    ``step_calibration`` (:class:`econ.Calibration`) and ``serving``
-    (:class:`ServingCalibration`), default the fitted ones (for an SRAM machine,
-    :func:`sram_calibration` and no serving constant: the hop latency of
-    ``data/sram_fabric.csv`` stands for the all-reduce latency, the link is used at its
-    datasheet rate, and no per-step host cost is charged).
+    Parameters
+    ----------
+    model, hardware, precision, n_devices, tp, ep, dp_attention, isl_tok, osl_tok, \
+    concurrency, kv_precision, mtp_draft_tok
+        As in :func:`predict_serving`. ``ep`` may exceed ``tp`` (a multiple of it) when the
+        attention is data parallel (``dp_attention`` or ``tp=1``): the routed experts are then
+        spread over ``ep`` devices that span ``ep / tp`` replicas, and over
+        ``ep / n_devices_per_node`` nodes when the group outgrows one node (DeepSeek's EP32
+        prefill and EP144 decode units).
+    kv_bytes_per_elem : numeric, optional
+        Bytes of a cached element, overriding ``kv_precision`` (DeepSeek-V2's ~6-bit cache:
+        0.75). [bytes]
+    acceptance_frac : numeric, optional
+        Acceptance of drafted tokens; default DeepSeek-V3's published MTP acceptance.
+    step_calibration : econ.Calibration, optional
+        The engine's constants; default the fitted ones (``data/calibration.csv``; for an
+        SRAM machine, :func:`sram_calibration`).
+    serving : ServingCalibration, optional
+        The serving constants; default the fitted ones (for an SRAM machine none: the hop
+        latency of ``data/sram_fabric.csv`` stands for the all-reduce latency, the link is
+        used at its datasheet rate, and no per-step host cost is charged).
+    phase : {"mixed", "prefill", "decode"}, default "mixed"
+        ``"mixed"``: in-flight batching, prompts join decode steps (one engine does both).
+        Disaggregated serving: ``"prefill"`` runs only prompts, ``concurrency`` of them per
+        pass over all devices, and reports the prompt rates; ``"decode"`` runs only decode
+        steps of ``concurrency`` requests whose caches arrive from a prefill unit (no TTFT).
+    n_microbatches : {1, 2}, default 1
+        2: the step is split into two micro-batches whose expert-parallel dispatch and
+        combine run while the other micro-batch computes (DeepSeek's dual-batch overlap): a
+        step takes ``max(compute, all-to-all)`` plus the one transfer that has nothing to
+        hide behind (one micro-batch's share of one layer), and each micro-batch reads the
+        weights again. 1: the all-to-all is added to the compute.
+    comm_sm_frac : numeric, default 0
+        Share of the device's compute units the communication kernels hold while
+        overlapping (DeepEP's normal kernels: 20 of 132 SMs; low-latency: none): the
+        compute runs on the rest. [fraction]
+    cache_hit_frac : numeric, default 0
+        Share of prompt tokens found in a prefix cache, in [0, 1): not computed, but attended
+        to (the computed tokens' mean context is ``h P + ((1 - h) P + 1) / 2``) and counted in
+        the input rate. [fraction]
+    experts_per_device : numeric, optional
+        Routed-expert slots per device, redundant copies included; default
+        ``n_routed_experts / ep``. [-]
+    max_routed_nodes : numeric, optional
+        Node limit of the router (DeepSeek-V3: 4 nodes per token). [nodes]
+    comm_kernel : {"normal", "low-latency"}, optional
+        How dispatch and combine cross nodes: ``"normal"`` sends a token once per distinct
+        remote node over the scale-out link and forwards it to its experts' devices over the
+        scale-up link (DeepEP's normal kernels); ``"low-latency"`` sends every routed copy
+        over the scale-out link. Default: low-latency in the decode phase, normal otherwise
+        (DeepEP's recommendation).
+    scaleout_dispatch_bytes_per_s, scaleout_combine_bytes_per_s : numeric, optional
+        Per-device rate of dispatch (FP8) and combine (BF16) over the scale-out link, in the
+        counting of ``comm_kernel`` (DeepEP's measured rates, or the NIC's nominal rate);
+        required when the expert-parallel group spans nodes. [bytes/s]
+    scaleup_bytes_per_s : numeric, optional
+        Achieved per-device, per-direction rate of the scale-up link (NVLink); default the
+        hardware's ``interconnect_bytes_per_s / 2`` times the serving constant
+        ``link_bandwidth_frac``. [bytes/s]
+
+    Returns
+    -------
+    dict
+        As :func:`predict_serving`, plus ``compute_s`` (the forward pass, micro-batches and
+        SM share included), ``comm_s`` (all-to-all), ``exposed_comm_s`` (what of it the step
+        does not hide), ``mtp_s`` (the MTP module's layer), ``attention_s``, ``dense_s``,
+        ``experts_s`` [s]; ``input_tok_per_s_per_device`` (prompt tokens, cache hits
+        included) and ``computed_tok_per_s_per_device`` [tokens/s]; ``context_tok`` (mean
+        context a token attends to) [tokens]. In the prefill phase ``tpot_s`` and
+        ``tok_per_s_per_user`` are NaN and ``output_tok_per_s_per_device`` counts the first
+        token of each prompt; in the decode phase ``ttft_s`` is NaN.
     """
     m = model_spec(model)
     choice("precision", precision, tuple(BYTES_PER_PARAM))
     choice("kv_precision", kv_precision, ("bf16", "fp8"))
+    choice("phase", phase, ("mixed", "prefill", "decode"))
+    if n_microbatches not in (1, 2) or isinstance(n_microbatches, bool):
+        raise ValueError(f"n_microbatches must be 1 or 2, got {n_microbatches!r}")
     hw = resolve_hardware(hardware)
     sram = is_sram(hw)
     _, peak = hardware_value(hw, PEAK_FLOP_COLUMN[precision])
@@ -306,18 +380,25 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
     _, bw = hardware_value(hw, "memory_bytes_per_s")
     _, mem = hardware_value(hw, "memory_bytes")
     _, link = hardware_value(hw, "interconnect_bytes_per_s", required=False)
+    _, per_node = hardware_value(hw, "n_devices_per_node", required=False)
     n_dev = float(positive("n_devices", n_devices, integer=True))
     tp = float(positive("tp", tp, integer=True))
     ep = float(positive("ep", ep, integer=True))
     if n_dev % tp:
         raise ValueError(f"n_devices ({n_dev:g}) must be a multiple of tp ({tp:g})")
-    if tp % ep:
-        raise ValueError(f"ep ({ep:g}) must divide tp ({tp:g}): experts are spread within a "
-                         "replica")
-    if ep > 1 and not m.moe:
-        raise ValueError(f"ep={ep:g} needs an MoE model; {m.name!r} is dense")
     if not isinstance(dp_attention, (bool, np.bool_)):
         raise ValueError(f"dp_attention must be True or False, got {dp_attention!r}")
+    dp = bool(dp_attention) or (tp == 1.0 and ep > 1.0)   # one device per replica: its own
+    if ep <= tp:
+        if tp % ep:
+            raise ValueError(f"ep ({ep:g}) must divide tp ({tp:g}), or be a multiple of it with "
+                             "data-parallel attention")
+    elif ep % tp or n_dev % ep or not dp:
+        raise ValueError(f"ep ({ep:g}) above tp ({tp:g}) must be a multiple of tp that divides "
+                         f"n_devices ({n_dev:g}), with data-parallel attention (dp_attention "
+                         "or tp=1)")
+    if ep > 1 and not m.moe:
+        raise ValueError(f"ep={ep:g} needs an MoE model; {m.name!r} is dense")
     if sram and (ep > 1 or dp_attention):
         raise ValueError(f"an SRAM machine ({_hardware_name(hw)!r}) is modelled as a pipeline of "
                          "tensor-parallel stages: use ep=1 and dp_attention=False, got "
@@ -329,6 +410,12 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         acceptance_frac = float(data.load("published").loc["deepseek-v3-mtp-acceptance",
                                                            "value"]) if k > 0 else 0.0
     a = fraction("acceptance_frac", acceptance_frac)
+    sm = float(numeric("comm_sm_frac", comm_sm_frac, min_value=0.0, max_value=1.0,
+                       max_inclusive=False))
+    h = numeric("cache_hit_frac", cache_hit_frac, min_value=0.0, max_value=1.0,
+                max_inclusive=False)
+    slots = None if experts_per_device is None else float(
+        positive("experts_per_device", experts_per_device))
     if sram:
         cal = sram_calibration() if step_calibration is None else step_calibration
         hop = stage_hop_latency_s(hw)
@@ -341,8 +428,24 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         srv = serving_calibration() if serving is None else serving
         hop = 0.0
     wb, kvb = BYTES_PER_PARAM[precision], BYTES_PER_PARAM[kv_precision]
+    if kv_bytes_per_elem is not None:
+        kvb = float(positive("kv_bytes_per_elem", kv_bytes_per_elem))
     ctx_dec = isl + osl / 2.0   # mean KV length a decoding request attends to
+    ctx_pre = h * isl + ((1.0 - h) * isl + 1.0) / 2.0   # mean context of a computed prompt token
+    nodes = 1.0 if per_node is None else np.maximum(ep / float(per_node), 1.0)
+    kernel = comm_kernel if comm_kernel is not None else (
+        "low-latency" if phase == "decode" else "normal")
+    choice("comm_kernel", kernel, ("normal", "low-latency"))
+    scale_out = ep > 1 and dp and np.any(nodes > 1.0)
+    if scale_out and (scaleout_dispatch_bytes_per_s is None
+                      or scaleout_combine_bytes_per_s is None):
+        raise ValueError(f"ep={ep:g} spans {float(np.max(nodes)):g} nodes of "
+                         f"{float(per_node):g} devices: give the scale-out rates "
+                         "scaleout_dispatch_bytes_per_s and scaleout_combine_bytes_per_s "
+                         "(predict_serving_with, or econ.predict_deployment with a row of "
+                         "data/deployments.csv)")
 
+    seq_len = isl if phase == "prefill" else isl + osl
     if sram:
         # one replica: the weights and the cache of every request spread over all the chips
         stages = n_dev / tp
@@ -356,32 +459,33 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
                              f"memory, more than the {n_dev:g} x {float(mem):.3g} of "
                              f"{_hardware_name(hw)!r}; use n_devices >= {need:g} (a multiple "
                              f"of tp={tp:g}) or a lower precision")
-        max_conc = np.floor(free / (kv_tok * (isl + osl)))
+        max_conc = np.floor(free / (kv_tok * seq_len))
         if np.any(max_conc < 1):
             need = float(np.max(sram_devices_to_hold(m, hw, precision, tp=tp, concurrency=1.0,
                                                      isl_tok=isl, osl_tok=osl,
                                                      kv_precision=kv_precision)))
-            raise ValueError(f"not one request of {float(np.max(isl + osl)):g} tokens fits "
+            raise ValueError(f"not one request of {float(np.max(seq_len)):g} tokens fits "
                              f"beside the weights on {n_dev:g} x {_hardware_name(hw)!r}; use "
                              f"n_devices >= {need:g}")
     else:
         stages = 1.0
         replicas = n_dev / tp
         # memory: weights per device, then the cache of the sequences each device holds
-        held = held_bytes_per_device(m, wb, tp=tp, ep=ep, dp_attention=dp_attention)
-        kv_tok = kv_bytes_per_token_per_device(m, kvb, tp=tp, dp_attention=dp_attention)
+        held = held_bytes_per_device(m, wb, tp=tp, ep=ep, dp_attention=dp,
+                                     experts_per_device=slots)
+        kv_tok = kv_bytes_per_token_per_device(m, kvb, tp=tp, dp_attention=dp)
         free = mem - held
         if np.any(free <= 0):
             raise ValueError(f"{m.name!r} in {precision} needs {held:.3g} bytes per device on "
                              f"{tp:g} devices, more than the {float(mem):.3g} it has; raise tp "
                              "or lower the precision")
-        seq_per_holder = np.floor(free / (kv_tok * (isl + osl)))
-        holders = tp if dp_attention else 1.0      # devices holding different sequences
+        seq_per_holder = np.floor(free / (kv_tok * seq_len))
+        holders = tp if dp else 1.0            # devices holding different sequences
         max_conc = seq_per_holder * holders * replicas
     if concurrency is None:
         conc = max_conc
         if np.any(conc < 1):
-            raise ValueError(f"not one request of {float(np.max(isl + osl)):g} tokens fits "
+            raise ValueError(f"not one request of {float(np.max(seq_len)):g} tokens fits "
                              "beside the weights; raise tp or lower the precision")
     else:
         conc = positive("concurrency", concurrency)
@@ -391,58 +495,127 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         # one sequence per stage until every stage is busy, then micro-batches grow
         b = np.maximum(running / stages, 1.0)
     else:
-        per_replica = running / replicas
-        b = per_replica / holders              # sequences whose attention one device runs
+        b = running / replicas / holders        # sequences whose attention one device runs
+    mb = float(n_microbatches)
     q = 1.0 + k
-    common = dict(bw=bw, peak_mm=peak, peak_attn=peak_attn, weight_bytes_per_param=wb,
-                  kv_bytes_per_elem=kvb, tp=tp, ep=ep, dp_attention=dp_attention, cal=cal)
-    dec = forward_step(m, n_sequences=b, tok_per_seq=q, context_tok=ctx_dec, phase="decode",
-                       **common)
-    # prompts that join each step (in-flight batching): their rows, attention, KV writes
     tps = tokens_per_step(a, k)
-    pre_tok = b * tps * isl / osl
-    pre = forward_step(m, n_sequences=pre_tok / isl, tok_per_seq=isl,
-                       context_tok=(isl + 1.0) / 2.0, phase="prefill", **common)
-    prefill_share_s = pre["compute_s"] + pre["kv_memory_s"]
+    common = dict(bw=bw, peak_mm=peak, peak_attn=peak_attn, weight_bytes_per_param=wb,
+                  kv_bytes_per_elem=kvb, tp=tp, ep=ep, dp_attention=dp,
+                  experts_per_device=slots, cal=cal)
+
+    def step(n_seq, tok, ctx, kind):
+        # one micro-batch's forward pass, run mb times (weights read again each time)
+        f = forward_step(m, n_sequences=n_seq / mb, tok_per_seq=tok, context_tok=ctx,
+                         phase=kind, **common)
+        return {key: f[key] * mb for key in ("step_s", "compute_s", "kv_memory_s",
+                                              "attention_s", "dense_s", "experts_s",
+                                              "tokens", "fixed_s")}
+
+    zero = 0.0 * b
+    if phase == "prefill":
+        dec = dict(step_s=zero, attention_s=zero, dense_s=zero, experts_s=zero, tokens=zero)
+        pre = step(b, (1.0 - h) * isl, ctx_pre, "prefill")
+        prefill_share_s = pre["step_s"]
+        parts = pre
+    else:
+        dec = step(b, q, ctx_dec, "decode")
+        if phase == "decode":
+            pre = dict(step_s=zero, compute_s=zero, kv_memory_s=zero, attention_s=zero,
+                       dense_s=zero, experts_s=zero, tokens=zero, fixed_s=zero)
+        else:
+            # prompts that join each step (in-flight batching): rows, attention, KV writes
+            pre_tok = b * tps * isl / osl * (1.0 - h)
+            pre = step(pre_tok / ((1.0 - h) * isl), (1.0 - h) * isl, ctx_pre, "prefill")
+            pre = dict(pre, step_s=pre["compute_s"] + pre["kv_memory_s"])
+        prefill_share_s = pre["step_s"]
+        parts = dict(attention_s=dec["attention_s"] + pre["attention_s"],
+                     dense_s=dec["dense_s"] + pre["dense_s"],
+                     experts_s=dec["experts_s"] + pre["experts_s"])
+    compute_s = dec["step_s"] + prefill_share_s
+    # the MTP module: one more layer per drafted token (decode), once over the prompt (prefill)
+    mtp_layers = max(m.n_mtp_modules, 1.0) if k > 0 else 0.0
+    if phase == "prefill":
+        mtp_s = mtp_layers / m.n_layers * compute_s
+    else:
+        mtp_s = k * mtp_layers / m.n_layers * dec["step_s"]
+    compute_s = compute_s + mtp_s
     # communication
     t_dev = dec["tokens"] + pre["tokens"]       # tokens through one device's attention
-    link_bw = (link / 2.0 if link is not None else np.inf) * srv.link_bandwidth_frac
-    allreduce_s = 0.0 * t_dev
+    link_bw = (link / 2.0 if link is not None else np.inf) * srv.link_bandwidth_frac \
+        if scaleup_bytes_per_s is None else positive("scaleup_bytes_per_s", scaleup_bytes_per_s)
+    allreduce_s = zero
     if tp > 1:
-        rows = t_dev * tp if dp_attention else t_dev
+        rows = t_dev * tp if dp else t_dev
         # with data-parallel attention, every FFN that runs tensor parallel over the group's
         # tokens gathers them and reduces its partial sums: the dense layers', and the MoE
         # layers' too when the experts are tensor parallel (ep == 1: no dispatch/combine)
-        n_ar = 2.0 * m.n_layers if not dp_attention else 2.0 * (
+        n_ar = 2.0 * m.n_layers if not dp else 2.0 * (
             m.n_layers - (m.moe_layers if ep > 1 else 0.0))
         allreduce_s = n_ar * (srv.allreduce_latency_s
                               + 2.0 * (tp - 1.0) / tp * rows * m.hidden_dim * _ACT_BYTES
                               / link_bw)
-    alltoall_s = 0.0 * t_dev
-    if ep > 1 and dp_attention:
-        per_layer = t_dev * m.n_active_experts * (ep - 1.0) / ep * m.hidden_dim \
-            * (_DISPATCH_BYTES + _COMBINE_BYTES) / link_bw
-        alltoall_s = m.moe_layers * (2.0 * srv.alltoall_latency_s + per_layer)
+    alltoall_s = zero
+    if ep > 1 and dp:
+        within = m.moe_layers * (2.0 * srv.alltoall_latency_s + t_dev * m.n_active_experts
+                                 * (ep - 1.0) / ep * m.hidden_dim
+                                 * (_DISPATCH_BYTES + _COMBINE_BYTES) / link_bw)
+        if scale_out:
+            rd = positive("scaleout_dispatch_bytes_per_s", scaleout_dispatch_bytes_per_s)
+            rc = positive("scaleout_combine_bytes_per_s", scaleout_combine_bytes_per_s)
+            g = float(per_node)
+            copies = m.n_active_experts if kernel == "low-latency" else nodes_touched(
+                m.n_active_experts, nodes, max_routed_nodes)
+            out_s = m.moe_layers * t_dev * copies * m.hidden_dim * (
+                _DISPATCH_BYTES / rd + _COMBINE_BYTES / rc)
+            # normal kernels forward each token to its experts' devices within the node
+            fwd_s = m.moe_layers * t_dev * m.n_active_experts * (1.0 - 1.0 / g) \
+                * m.hidden_dim * (_DISPATCH_BYTES + _COMBINE_BYTES) / link_bw \
+                if kernel == "normal" else zero
+            alltoall_s = np.where(nodes > 1.0, np.maximum(out_s, fwd_s), within)
+        else:
+            alltoall_s = within
+    if mb > 1:
+        compute_s = compute_s / (1.0 - sm)
+        exposed = np.maximum(alltoall_s - compute_s, 0.0) + alltoall_s / (m.moe_layers * mb)
+    else:
+        exposed = alltoall_s
     # a pipeline of several stages: one hop into each stage, the last one back to the first
-    hop_s = (stages if stages > 1 else 0.0) * hop + 0.0 * t_dev
-    step_s = dec["step_s"] + prefill_share_s + allreduce_s + alltoall_s + hop_s \
-        + srv.step_overhead_s
-    tpot = step_s / tps
-    # TTFT: the prompt's own prefill joins a step of the running batch
-    one = forward_step(m, n_sequences=1.0, tok_per_seq=isl, context_tok=(isl + 1.0) / 2.0,
-                       phase="prefill", **common)
-    ttft = step_s + one["compute_s"] + one["kv_memory_s"]
-    # Little's law: requests complete at running / (ttft + osl * tpot); those beyond the
-    # running ones wait in the queue before their first token
-    completion_per_s = running / (ttft + osl * tpot)
-    ttft = np.where(conc > running, conc / completion_per_s - osl * tpot, ttft)
-    out_per_dev = completion_per_s * osl / n_dev
+    hop_s = (stages if stages > 1 else 0.0) * hop + zero
+    step_s = compute_s + exposed + allreduce_s + hop_s + srv.step_overhead_s
+    overhead = srv.step_overhead_s + zero
+    if phase == "prefill":
+        pass_s = step_s
+        ttft = pass_s
+        completion_per_s = running / pass_s
+        ttft = np.where(conc > running, conc / completion_per_s, ttft)
+        tpot = np.nan + zero
+        out_per_dev = completion_per_s / n_dev
+    else:
+        tpot = step_s / tps
+        if phase == "decode":
+            ttft = np.nan + zero
+            completion_per_s = running / (osl * tpot)
+        else:
+            # TTFT: the prompt's own prefill joins a step of the running batch
+            one = forward_step(m, n_sequences=1.0, tok_per_seq=(1.0 - h) * isl,
+                               context_tok=ctx_pre, phase="prefill", **common)
+            ttft = step_s + one["compute_s"] + one["kv_memory_s"]
+            # Little's law: requests complete at running / (ttft + osl * tpot); those beyond
+            # the running ones wait in the queue before their first token
+            completion_per_s = running / (ttft + osl * tpot)
+            ttft = np.where(conc > running, conc / completion_per_s - osl * tpot, ttft)
+        out_per_dev = completion_per_s * osl / n_dev
+    in_per_dev = completion_per_s * isl / n_dev
     out = dict(tpot_s=tpot, ttft_s=ttft, tok_per_s_per_user=1.0 / tpot,
                output_tok_per_s_per_device=out_per_dev, concurrency=conc,
                decode_s=dec["step_s"], prefill_share_s=prefill_share_s,
                allreduce_s=allreduce_s, alltoall_s=alltoall_s, hop_s=hop_s,
-               overhead_s=srv.step_overhead_s + 0.0 * step_s, step_s=step_s,
-               pipeline_stages=stages + 0.0 * step_s,
-               max_concurrency=max_conc + 0.0 * step_s)
-    inputs = [concurrency, isl_tok, osl_tok]
+               overhead_s=overhead, step_s=step_s, pipeline_stages=stages + zero,
+               max_concurrency=max_conc + zero,
+               compute_s=compute_s, comm_s=alltoall_s + zero, exposed_comm_s=exposed + zero,
+               mtp_s=mtp_s + zero, attention_s=parts["attention_s"], dense_s=parts["dense_s"],
+               experts_s=parts["experts_s"], input_tok_per_s_per_device=in_per_dev,
+               computed_tok_per_s_per_device=in_per_dev * (1.0 - h),
+               context_tok=(ctx_pre if phase == "prefill" else ctx_dec) + zero)
+    inputs = [concurrency, isl_tok, osl_tok, cache_hit_frac]
     return {key: like(np.asarray(v, dtype=float), *inputs) for key, v in out.items()}

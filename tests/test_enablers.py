@@ -1,5 +1,6 @@
-"""The architecture notebook's analyses (econ.enablers, the Day-6 tables of econ.serving):
-published figures, hand-worked closed forms and the relations the waterfall must keep."""
+"""The architecture notebook's analyses (econ.enablers): published figures, hand-worked closed
+forms and the relations the waterfall must keep. The Day-6 tables are tested with their module
+(test_deployments.py)."""
 import math
 
 import numpy as np
@@ -7,13 +8,11 @@ import pandas as pd
 import pytest
 
 import econ
-from econ import serving as S
 
 MODELS = econ.data.load("models")
 PUB = econ.data.load("published")
 H800 = econ.data.row("hardware", "h800-sxm")
 EFF = dict(flop_efficiency_frac=0.68, bandwidth_efficiency_frac=0.9)
-SERVING = dict(matmul_efficiency_frac=0.68, bandwidth_efficiency_frac=0.9, link_rates="measured")
 
 
 def test_moe_comparison_against_the_published_split_and_flop_tables():
@@ -175,57 +174,6 @@ def test_result_rows_keep_the_notebooks_metric_names_and_validate():
     table = econ.verdict_table(res, claims=econ.enabler_claims("deepseek-v3", "llama-3.1-405b",
                                                                "fp8"))
     assert len(table) >= len(econ.enabler_claims("deepseek-v3", "llama-3.1-405b", "fp8"))
-
-
-def test_day6_decode_cases_match_the_prediction_and_the_published_batch():
-    t = econ.day6_decode_cases(**SERVING).set_index(["case", "batch"])
-    over = S.day6_prediction(overlap=True, **SERVING)["decode"]
-    assert t.loc[("overlapped", "predicted"), "decode_tok_per_s_per_node"] == pytest.approx(
-        float(over["decode_tok_per_s_per_node"]))
-    assert (t.xs("published", level="batch")["n_sequences_per_device"]
-            == round(14800 / 21 / 8)).all()
-    # overlapped, the step is the longer of compute and communication
-    o = t.loc[("overlapped", "published")]
-    assert o["step_s"] >= max(o["compute_s"], o["comm_s"]) - 1e-12
-
-
-def test_day6_sweep_trades_speed_per_user_for_throughput():
-    t = econ.day6_decode_sweep(n_points=12, **SERVING)
-    pub = t[t["series"] == "published, Day-6"]
-    assert sorted(pub["decode_tok_per_s_per_user"]) == [20.0, 22.0]
-    added = t[t["series"] == "predicted, communication added"]
-    assert (np.diff(added["n_sequences_per_device"]) > 0).all()
-    assert (np.diff(added["decode_tok_per_s_per_user"]) < 0).all()
-
-
-def test_v2_ratio_sweep_marks_the_run_and_the_band():
-    t = econ.v2_ratio_sweep(2048.0, 0.3, n_points=5, **SERVING)
-    run = t[t["series"] == "this run's KV length"]["throughput_ratio"].iloc[0]
-    assert run == pytest.approx(float(S.max_generation_throughput_ratio(
-        "deepseek-v2-h800-node", "deepseek-67b-h800-node", 2048.0, **SERVING)))
-    pub = PUB.loc["deepseek-v2-max-generation-throughput-ratio", "value"]
-    np.testing.assert_allclose(t[t["series"] == "published +30%"]["throughput_ratio"], 1.3 * pub)
-    np.testing.assert_allclose(t[t["series"] == "published -30%"]["throughput_ratio"], 0.7 * pub)
-    with pytest.raises(ValueError, match="tolerance_frac"):
-        econ.v2_ratio_sweep(2048.0, 1.5)
-
-
-def test_prefill_spread_and_cache_hit_load():
-    t = econ.day6_prefill_spread([1.0, 2.0], **SERVING).set_index(["case", "spread_ratio"])
-    pred = S.day6_prediction(overlap=False, **SERVING)["prefill_tok_per_s_per_node"]
-    assert t.loc[("added", 1.0), "prefill_tok_per_s_per_node"] == pytest.approx(float(pred))
-    assert t.loc[("added", 2.0), "prefill_tok_per_s_per_node"] < pred  # longer attention
-    assert t.loc[("added", 1.0), "error_frac"] == pytest.approx(pred / 73700.0 - 1.0)
-    load = econ.day6_cache_hit_load(70272.0)
-    assert load["load_bytes_per_s"] == pytest.approx(73700.0 * 0.563 * 70272.0)
-    assert load["ib_share_frac"] == pytest.approx(load["load_bytes_per_s"] / (8 * 50e9))
-
-
-def test_step_time_table_is_the_breakdown_in_milliseconds():
-    t = econ.day6_step_time_table(**SERVING)
-    b = S.day6_decode_breakdown(**SERVING)
-    np.testing.assert_allclose(t["time_ms"], 1e3 * b["time_s"])
-    assert t["case"].str.match(r"^(overlapped|added), \d+ per GPU$").all()
 
 
 def test_prediction_table_says_which_predictions_land():

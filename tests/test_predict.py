@@ -232,3 +232,77 @@ def test_sram_machines_take_no_gpu_fitted_constant():
     assert c["tpot_s"] > a["tpot_s"]
     assert econ.is_sram("groq-lpu") and econ.is_sram("cerebras-cs3")
     assert not econ.is_sram("h100-sxm")
+
+
+# --- the whole deployment: expert parallel across nodes, micro-batches, disaggregation ---------
+
+EP_KW = dict(n_devices=32, tp=1, ep=32, dp_attention=True, isl_tok=4000.0, osl_tok=1000.0,
+             scaleout_dispatch_bytes_per_s=40e9, scaleout_combine_bytes_per_s=40e9)
+
+
+def test_expert_parallel_across_nodes_needs_the_scale_out_rates():
+    with pytest.raises(ValueError, match="spans 4 nodes .* scaleout_dispatch_bytes_per_s"):
+        econ.predict_serving("deepseek-v3", "h800-sxm", "fp8", n_devices=32, tp=1, ep=32,
+                             isl_tok=4000, osl_tok=1000, concurrency=320)
+
+
+def test_scale_out_all_to_all_by_hand():
+    # decode, low-latency kernels: every routed copy crosses the scale-out link
+    r = predict_serving_with("deepseek-v3", "h800-sxm", "fp8", concurrency=32 * 16.0,
+                             phase="decode", **EP_KW)
+    assert r["alltoall_s"] == pytest.approx(58 * 16 * 8 * 7168 * (1 + 2) / 40e9)
+    # normal kernels: once per distinct node (at most 4), then NVLink within the node
+    n = predict_serving_with("deepseek-v3", "h800-sxm", "fp8", concurrency=32 * 16.0,
+                             phase="decode", comm_kernel="normal", max_routed_nodes=4,
+                             scaleup_bytes_per_s=1e15, **EP_KW)
+    nodes = econ.expected_nodes_touched(8, 4, 4)
+    assert n["alltoall_s"] == pytest.approx(58 * 16 * nodes * 7168 * 3 / 40e9)
+    assert n["alltoall_s"] < r["alltoall_s"]
+
+
+def test_two_micro_batches_hide_the_all_to_all_under_compute():
+    kw = dict(concurrency=32 * 64.0, phase="decode", **EP_KW)
+    one = predict_serving_with("deepseek-v3", "h800-sxm", "fp8", **kw)
+    two = predict_serving_with("deepseek-v3", "h800-sxm", "fp8", n_microbatches=2, **kw)
+    assert one["step_s"] == pytest.approx(one["compute_s"] + one["alltoall_s"])
+    fill = two["alltoall_s"] / (58 * 2)
+    assert two["step_s"] == pytest.approx(max(two["compute_s"], two["alltoall_s"]) + fill)
+    assert two["compute_s"] > one["compute_s"]   # the weights are read once per micro-batch
+    lent = predict_serving_with("deepseek-v3", "h800-sxm", "fp8", n_microbatches=2,
+                                comm_sm_frac=0.25, **kw)
+    assert lent["compute_s"] == pytest.approx(two["compute_s"] / 0.75)
+
+
+def test_disaggregated_phases_and_cache_hits():
+    dec = predict_serving_with("deepseek-v3", "h800-sxm", "fp8", concurrency=32 * 64.0,
+                               phase="decode", **EP_KW)
+    assert np.isnan(dec["ttft_s"]) and dec["prefill_share_s"] == 0
+    assert dec["output_tok_per_s_per_device"] == pytest.approx(64 / dec["tpot_s"])
+    pre = [predict_serving_with("deepseek-v3", "h800-sxm", "fp8", concurrency=64.0,
+                                phase="prefill", cache_hit_frac=h, **EP_KW) for h in (0.0, 0.5)]
+    for p, h in zip(pre, (0.0, 0.5)):
+        assert np.isnan(p["tpot_s"])
+        assert p["input_tok_per_s_per_device"] == pytest.approx(64 * 4000 / p["step_s"] / 32)
+        assert p["computed_tok_per_s_per_device"] == pytest.approx(
+            (1 - h) * p["input_tok_per_s_per_device"])
+        assert p["context_tok"] == pytest.approx(h * 4000 + ((1 - h) * 4000 + 1) / 2)
+    # half the prompt from the cache: less computed per pass, more served per second
+    assert pre[1]["step_s"] < pre[0]["step_s"]
+    assert pre[1]["input_tok_per_s_per_device"] > pre[0]["input_tok_per_s_per_device"]
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(n_devices=8, tp=4, ep=3), "must divide tp .*, or be a multiple"),
+    (dict(n_devices=32, tp=2, ep=32), "data-parallel attention"),
+    (dict(n_devices=24, tp=1, ep=16), "divides n_devices"),
+    (dict(n_devices=8, tp=1, ep=8, phase="both"), "phase must be one of"),
+    (dict(n_devices=8, tp=1, ep=8, n_microbatches=3), "n_microbatches must be 1 or 2"),
+    (dict(n_devices=8, tp=1, ep=8, comm_sm_frac=1.0), "comm_sm_frac"),
+    (dict(n_devices=8, tp=1, ep=8, cache_hit_frac=1.0), "cache_hit_frac"),
+    (dict(n_devices=8, tp=1, ep=8, comm_kernel="magic"), "comm_kernel"),
+])
+def test_bad_deployments_are_clear_errors(kw, match):
+    args = dict(isl_tok=1000, osl_tok=1000, concurrency=64)
+    args.update(kw)
+    with pytest.raises(ValueError, match=match):
+        predict_serving_with("deepseek-v3", "h200-sxm", "fp8", **args)

@@ -46,7 +46,6 @@ OVERRIDES = {
     "decode_step_breakdown": dict(n_devices=16),
     "decode_tok_per_s": dict(n_devices=16),
     "decode_tok_per_s_per_user": dict(n_devices=16),
-    "deployment_prefill": dict(deployment="deepseek-v3-h800-day6-prefill"),
     "max_generation_throughput": dict(deployment="deepseek-v2-h800-node"),
     "max_generation_throughput_ratio": dict(deployment="deepseek-v2-h800-node"),
     "kv_cache_reduction_frac": dict(model="deepseek-v3", baseline="llama-3.1-405b"),
