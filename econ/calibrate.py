@@ -480,7 +480,8 @@ def main(argv=None):
                float(summary.loc["fit", "median_error_frac"]),
                float(summary.loc["validation", "median_error_frac"]),
                "measured:data/serving_benchmarks.csv",
-               "the one serving constant the fit rows identify (one model, one layout)")
+               "the one serving constant fitted to the ledger; a negative least-squares optimum "
+               "is clipped at 0 (a per-step cost cannot be negative)")
     table.to_csv(path, index=False)
     print("step level (recorded whole steps; median |predicted/measured - 1|):")
     print(steps.groupby(["split", "arch", "phase", "weight_precision"])["error_frac"]
