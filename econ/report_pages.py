@@ -20,7 +20,6 @@ import copy
 import functools
 import html
 import json
-import math
 import os
 import re
 import tempfile
@@ -29,19 +28,17 @@ from pathlib import Path
 
 from . import data as _data
 from . import results as _results
-from .answers import ANSWER_METADATA_KEY
+from .answers import lead_sentences
 
-__all__ = ["TEMPLATES_DIR", "chart_specs", "export_html", "static_images", "notebook_answers",
-           "notebook_title", "lead_sentences", "format_number", "format_tables", "index_html",
+__all__ = ["TEMPLATES_DIR", "chart_specs", "export_html", "static_images", "notebook_title",
+           "format_tables", "index_html",
            "compare_html", "vl_version"]
 
 #: nbconvert template ``econ_offline`` and the Jinja templates of the index and comparison.
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 _VEGALITE_MIME = re.compile(r"^application/vnd\.vegalite\.v\d+\+json$")
 _URL = re.compile(r"https?://[^\s,;\"'<>|]+")
-_SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
-_EXP_QUANTITY = re.compile(r"^(-?\$?)(\d+(?:\.\d+)?[eE][-+]?\d+)(.*)$")
 
 
 # --------------------------------------------------------------------------------------------
@@ -120,26 +117,6 @@ def _vega_bundle(version):
 # Numbers and tables
 # --------------------------------------------------------------------------------------------
 
-def format_number(value, count=False):
-    """A number for a reader: thousands separators, three significant figures.
-
-    Whole numbers below a million (and every count) are shown whole: ``2,784``; others to
-    three significant figures: ``0.682``, ``9,140``, ``75,200,000``; beyond 1e15 or below
-    1e-4, a power of ten: ``3.30×10²⁴``. NaN gives ``–``.
-    """
-    v = float(value)
-    if math.isnan(v) or math.isinf(v):
-        return "–" if math.isnan(v) else "∞" if v > 0 else "-∞"
-    if (count and abs(v) < 1e15) or (v.is_integer() and abs(v) < 1e6):
-        return f"{v:,.0f}"
-    if abs(v) >= 1e15 or abs(v) < 1e-4:
-        mant, exp = f"{v:.2e}".split("e")
-        return f"{mant}×10{str(int(exp)).translate(_SUP)}"
-    digits = 2 - math.floor(math.log10(abs(v)))
-    text = f"{round(v, digits):,.{max(digits, 0)}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 @functools.lru_cache(maxsize=1)
 def _known_urls():
     """Every source URL in ``data/`` (to mend URLs that pandas cut with '...')."""
@@ -168,9 +145,7 @@ def _format_cell(match, urls):
     linked = _links(raw, urls)
     if linked is not None:
         return f'<td class="econ-src">{linked}</td>'
-    m = _EXP_QUANTITY.match(raw)  # a formatted quantity that fell back to an exponent
-    new = format_number(raw) if _NUMBER.match(raw) else \
-        m[1] + format_number(m[2]) + m[3] if m else raw
+    new = _results.format_number(raw) if _NUMBER.match(raw) else raw
     return f'<td title="{html.escape(raw)}">{html.escape(new)}</td>' if new != raw else match[0]
 
 
@@ -178,7 +153,8 @@ def format_tables(text, urls=()):
     """Rewrite the pandas tables (``table.dataframe``) of an HTML output for readers.
 
     Column names with a unit suffix become ``Words [unit]`` (:func:`econ.charts.axis_title`);
-    numbers get thousands separators and three significant figures (:func:`format_number`);
+    numbers get thousands separators and three significant figures
+    (:func:`econ.results.format_number`);
     URLs become links, and a URL that pandas cut short is mended when ``urls`` (or ``data/``)
     holds one it starts with.
     """
@@ -208,38 +184,10 @@ def _heading(cell):
     return (len(m[1]), m[2].strip()) if m else (9, "")
 
 
-def notebook_answers(nb):
-    """The answers of an executed notebook: ``[{"markdown", "record"}]``, in order.
-
-    An answer is a Markdown output of a code cell tagged ``answer``; ``record`` is what
-    :func:`econ.answer` formatted (empty for Markdown made otherwise).
-    """
-    return [{"markdown": "".join(o["data"]["text/markdown"]),
-             "record": o.get("metadata", {}).get("text/markdown", {}).get(ANSWER_METADATA_KEY,
-                                                                          [])}
-            for cell in nb.cells if cell.cell_type == "code" and "answer" in _tags(cell)
-            for o in cell.get("outputs", []) if (o.get("data") or {}).get("text/markdown")]
-
-
 def notebook_title(nb, default=""):
     """The text of the notebook's first level-1 heading (Markdown marks removed)."""
     return next((re.sub(r"[*_`]|\\(?=\$)", "", h[1]) for h in map(_heading, nb.cells)
                  if h[0] == 1), default)
-
-
-def lead_sentences(markdown, n=2, max_chars=400):
-    """The first ``n`` sentences of a Markdown answer (a bold label like ``**Chips.**`` is
-    not a sentence of its own), at most about ``max_chars`` characters."""
-    lines = (re.sub(r"^\s*(?:[-+]|\*(?!\*)|\d+\.)\s+", "", ln) for ln in markdown.splitlines())
-    text = re.sub(r"\s+", " ", " ".join(lines).strip())  # list items read as sentences
-    out, count = [], 0
-    for p in re.split(r"(?:(?<=[.!?])|(?<=[.!?]\*\*))\s+(?=(?:\*\*)?[A-Z\"'(\[\\$0-9])", text):
-        out.append(p)
-        count += not (len(re.sub(r"[*_]", "", p)) < 30 and p.startswith("**"))  # a label
-        if count >= n or len(" ".join(out)) >= max_chars:
-            break
-    lead = " ".join(out)
-    return lead + ("**" if lead.count("**") % 2 else "")  # close a bold run left open
 
 
 def _reader_layout(nb):

@@ -45,6 +45,7 @@ from pathlib import Path
 from . import params as _params
 from . import report_pages as _pages
 from . import results as _results
+from .answers import notebook_answers
 
 __all__ = ["ReportError", "NotebookOutcome", "ScenarioOutcome", "NOTEBOOKS_DIR",
            "SUMMARY_NOTEBOOK", "RESERVED_PARAMETERS", "COMPARE_PAGE", "discover_notebooks",
@@ -182,7 +183,7 @@ def _run_notebook(task):
             cell.metadata.pop("papermill", None)
             cell.metadata.pop("execution", None)
     (out / f"{name}.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
-    res.update(title=_pages.notebook_title(nb, name), answers=_pages.notebook_answers(nb))
+    res.update(title=_pages.notebook_title(nb, name), answers=notebook_answers(nb))
     try:
         res["results_rows"] = len(_results.read_results(rows)) if rows.exists() else 0
     except ValueError as exc:
