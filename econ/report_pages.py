@@ -174,10 +174,6 @@ def format_tables(text, urls=()):
 # Answers and the reader's layout
 # --------------------------------------------------------------------------------------------
 
-def _tags(cell):
-    return cell.get("metadata", {}).get("tags", [])
-
-
 def _heading(cell):
     """(level, text) of a Markdown cell that opens with a heading, else (9, "")."""
     m = re.match(r"\s*(#{1,6})\s+(.+)", cell.source) if cell.cell_type == "markdown" else None
@@ -206,7 +202,8 @@ def _reader_layout(nb):
         s = max((j for j in starts if j <= i), default=None)
         return [i] if s is None or level[s] == 1 else list(range(s, starts[starts.index(s) + 1]))
 
-    answer = sorted({j for i, c in enumerate(cells) if "answer" in _tags(c) for j in section(i)})
+    answer = sorted({j for i, c in enumerate(cells) if "answer" in c.metadata.get("tags", [])
+                     for j in section(i)})
     verdict = next((section(i) for i in starts[:-1]
                     if re.match(r"verdict\b", _heading(cells[i])[1], re.I)), [])
     groups = [g for g in (("answer", answer), ("verdict", [i for i in verdict
@@ -243,7 +240,7 @@ def _toc(page):
 # Offline HTML of one notebook
 # --------------------------------------------------------------------------------------------
 
-def export_html(nb, *, title=None, image_links=(), nav_html="", urls=()):
+def export_html(nb, *, title=None, image_links=(), scenario=None, urls=()):
     """Offline HTML of an executed notebook, laid out for a reader (see the module help).
 
     Parameters
@@ -254,8 +251,9 @@ def export_html(nb, *, title=None, image_links=(), nav_html="", urls=()):
         Page title (default: the notebook's name in its metadata).
     image_links : list of list of (label, href), optional
         Per chart, links to its static images, shown under it.
-    nav_html : str
-        Trusted HTML for a navigation bar at the top (links back to the index).
+    scenario : str, optional
+        The scenario of a report page: a navigation bar at the top names it and links back to
+        the report's index.
     urls : iterable of str
         Full source URLs (the run's result rows) to mend URLs pandas cut short.
 
@@ -286,7 +284,7 @@ def export_html(nb, *, title=None, image_links=(), nav_html="", urls=()):
     _reader_layout(nb)
     if title:
         nb.metadata["title"] = title
-    resources = {"econ_chart_count": len(specs), "econ_nav_html": nav_html}
+    resources = {"econ_chart_count": len(specs), "econ_scenario": scenario}
     if specs:
         import vl_convert
 
@@ -314,32 +312,28 @@ def _jinja():
                              autoescape=True, trim_blocks=True, lstrip_blocks=True)
     markdown = mistune.create_markdown(escape=True)
     env.filters.update(markdown=lambda t: markupsafe.Markup(markdown(t)),
-                       lead=lead_sentences, quantity=_results.format_quantity,
+                       lead=lead_sentences, quantity=_results.format_quantity, repr=repr,
                        sources=lambda t: markupsafe.Markup(_links(" ; ".join(_URL.findall(
                            t or "")), ()) or html.escape(t or "")))
     return env
 
 
-def index_html(scenario, outcomes, collected, *, complete, params, schema, description,
-               reserved=(), good_report=None, run_seconds=0.0, compare_href=None, stamp=""):
+def index_html(scenario, outcomes, collected, *, complete, schema, reserved=(),
+               good_report=False, run_seconds=0.0, compare_href=None, stamp=""):
     """The index page of one scenario's report: each notebook's conclusion, then the details.
 
-    ``outcomes`` are :class:`econ.report_run.NotebookOutcome` (``title`` and ``answers``
-    filled from the executed notebook); ``collected`` the run's results table.
+    ``scenario`` is an :class:`econ.params.Scenario`; ``outcomes`` are
+    :class:`econ.report_run.NotebookOutcome` (``title`` and ``answers`` filled from the
+    executed notebook); ``collected`` the run's results table; ``schema`` the parameters a
+    scenario may set (``reserved`` ones left out); ``good_report``: whether a complete report
+    of the scenario stands beside this one.
     """
-    tally = {r.notebook: r for r in (_results.verdict_summary(collected).itertuples(
-        index=False) if len(collected) else ())}
     return _jinja().get_template("index.html.j2").render(
-        scenario=scenario.name, description=description, complete=complete, tally=tally,
-        notebooks=outcomes, failed=[o.name for o in outcomes if not o.ok],
-        good_report=good_report, run_seconds=run_seconds, n_rows=len(collected),
-        groups=[(name, frame.itertuples(index=False)) for name, frame in (
-            collected.groupby("notebook", sort=False) if len(collected) else ())],
-        params=[dict(name=k, value=repr(params[k] if k in params else schema[k].default),
-                     set=k in params, help=schema[k].help)
-                for k in sorted(schema) if k not in reserved],
-        compare_href=compare_href, stamp=stamp,
-        has_summary=any(o.name == "summary" for o in outcomes))
+        sc=scenario, notebooks=outcomes, collected=collected, complete=complete,
+        tally={r.notebook: r for r in _results.verdict_summary(collected).itertuples()},
+        schema=schema,
+        reserved=reserved, good_report=good_report, run_seconds=run_seconds,
+        compare_href=compare_href, stamp=stamp)
 
 
 def _number_label(plain, start, end):
@@ -360,15 +354,12 @@ def compare_html(scenarios, *, stamp=""):
     every number its answer shows, a column per scenario (cells that differ from the first
     scenario are marked).
 
-    ``scenarios``: list of (name, description, ok, href, outcomes).
+    ``scenarios``: :class:`econ.report_run.ScenarioOutcome` s (name, description, ok,
+    report_dir, notebooks).
     """
-    titles = {}
-    for *_, outs in scenarios:
-        for o in outs:
-            titles[o.name] = titles.get(o.name) or o.title or o.name
     notebooks = []
-    for name, title in titles.items():
-        per = [next((o for o in outs if o.name == name), None) for *_, outs in scenarios]
+    for name in dict.fromkeys(o.name for s in scenarios for o in s.notebooks):
+        per = [next((o for o in s.notebooks if o.name == name), None) for s in scenarios]
         rows = {}
         for col, o in enumerate(per):
             for a in (o.answers if o is not None else []):
@@ -381,10 +372,7 @@ def compare_html(scenarios, *, stamp=""):
                     post = re.match(r"(%|x(?![A-Za-z])|/[A-Za-z]+)?", plain[end:])[0]
                     row["cells"][col] = row["cells"][col] or (
                         "$" if plain[start - 1:start] == "$" else "") + e["text"] + post
-        for row in rows.values():
-            row["differs"] = [bool(c) and c != row["cells"][0] for c in row["cells"]]
-        notebooks.append(dict(name=name, title=title, rows=list(rows.values()), conclusions=[
-            lead_sentences(o.answers[0]["markdown"]) if o and o.answers else "" for o in per]))
-    return _jinja().get_template("compare.html.j2").render(
-        scenarios=[dict(name=n, description=d, ok=ok, href=h) for n, d, ok, h, _ in scenarios],
-        notebooks=notebooks, stamp=stamp)
+        notebooks.append(dict(name=name, title=next((o.title for o in per if o and o.title),
+                                                    name), rows=rows.values(), outcomes=per))
+    return _jinja().get_template("compare.html.j2").render(scenarios=scenarios,
+                                                           notebooks=notebooks, stamp=stamp)

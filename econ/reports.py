@@ -1,4 +1,5 @@
-"""``python -m econ.reports``: run every notebook under one or more scenarios into ``reports/``.
+"""Execute every notebook under one or more scenarios and write reports/<scenario>/: executed
+notebooks, offline HTML, static chart images, results.csv and index.html.
 
 ::
 
@@ -8,10 +9,13 @@
     python -m econ.reports --list               # scenarios and every notebook parameter
     python -m econ.reports --in-place           # make notebooks
 
-The command line over :mod:`econ.report_run` (the run; its names are re-exported here) and
-:mod:`econ.report_pages` (the pages). Exit status: 0 every report complete; 1 a notebook
-failed (the previous report is kept); 2 a bad scenario, notebook name or output folder
-(nothing ran); 128 + the signal number when interrupted (no partial report is kept).
+Scenario files are notebooks/scenarios/<name>.yaml ('name: value  # why' lines); --list shows
+them and every parameter they may set.
+
+The command line over econ.report_run (the run) and econ.report_pages (the pages). Exit
+status: 0 every report complete; 1 a notebook failed (the previous report is kept); 2 a bad
+scenario, notebook name or output folder (nothing ran); 128 + the signal number when
+interrupted (130 Ctrl-C, 143 SIGTERM; no partial report is kept).
 """
 from __future__ import annotations
 
@@ -21,13 +25,7 @@ import signal
 import sys
 from pathlib import Path
 
-from .params import (
-    ScenarioError,
-    load_scenarios,
-    scenario_names,
-    suite_schema,
-)
-from .report_pages import chart_specs, export_html
+from .params import ScenarioError, scenario_names, suite_schema
 from .report_run import (
     NOTEBOOKS_DIR,
     RESERVED_PARAMETERS,
@@ -38,21 +36,12 @@ from .report_run import (
     run_reports,
 )
 
-__all__ = ["main", "chart_specs", "export_html", "run_reports", "run_in_place",
-           "discover_notebooks", "suite_schema", "load_scenarios", "ReportError"]
+__all__ = ["main", "run_reports", "run_in_place", "ReportError"]
 
 
 def _parser():
-    p = argparse.ArgumentParser(
-        prog="python -m econ.reports",
-        description="Execute every notebook under one or more scenarios and write "
-                    "reports/<scenario>/: executed notebooks, offline HTML, static chart "
-                    "images, results.csv and index.html.",
-        epilog="Scenario files are notebooks/scenarios/<name>.yaml ('name: value  # why' "
-               "lines); --list shows them and every parameter they may set. Exit status: 0 "
-               "all reports complete; 1 a notebook failed (the previous report is kept); 2 a "
-               "bad scenario, notebook name or output folder (nothing ran); 130/143 "
-               "interrupted.")
+    p = argparse.ArgumentParser(prog="python -m econ.reports", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     arg = p.add_argument
     arg("scenarios", nargs="*", metavar="SCENARIO", help="scenario name(s), or 'all' "
         "(default: base)")
@@ -94,9 +83,6 @@ def main(argv=None):
     sc_dir = Path(args.scenarios_dir or nb_dir / "scenarios")
     old = {s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        if args.jobs is not None and args.jobs < 1 or args.cell_timeout <= 0:
-            raise ReportError(f"--jobs must be >= 1 and --cell-timeout > 0, got {args.jobs} "
-                              f"and {args.cell_timeout:g}")
         if args.in_place and args.scenarios:
             raise ReportError("--in-place runs the notebooks with their defaults; give no "
                               "scenario")
@@ -104,9 +90,8 @@ def main(argv=None):
             _, union = suite_schema(discover_notebooks(nb_dir))
             log(f"scenarios in {sc_dir}: {', '.join(scenario_names(sc_dir)) or '(none)'}")
             log(f"parameters a scenario may set (notebooks in {nb_dir}):")
-            for k, p in sorted(union.items()):
-                log(f"  {k}: {p.allowed()} = {p.default!r}  # {p.help}"
-                    + ("  (set by the report run)" if k in RESERVED_PARAMETERS else ""))
+            for line in union.describe(RESERVED_PARAMETERS):
+                log(f"  {line}")
         if args.check:
             names, *_, loaded = check_scenarios(args.scenarios, nb_dir, sc_dir, args.notebooks)
             log(f"ok: {', '.join(s.name for s in loaded)} valid for {len(names)} notebook(s)")

@@ -8,10 +8,7 @@ import re
 import nbformat
 import pandas as pd
 
-from econ import (
-    report_pages,
-    reports,
-)
+from econ import report_pages
 
 
 def _chart_notebook(n_charts=2):
@@ -31,8 +28,8 @@ def _chart_notebook(n_charts=2):
 
 def test_export_html_inlines_the_bundle_once_and_no_cdn():
     nb = _chart_notebook(3)
-    assert [s[2]["title"] for s in reports.chart_specs(nb)] == ["c0", "c1", "c2"]
-    page, n = reports.export_html(nb, title="t")
+    assert [s[2]["title"] for s in report_pages.chart_specs(nb)] == ["c0", "c1", "c2"]
+    page, n = report_pages.export_html(nb, title="t")
     assert n == 3
     assert page.count("window.vegaEmbed=") == 1
     assert page.count('class="econ-chart"') == 3
@@ -45,7 +42,7 @@ def test_export_html_inlines_the_bundle_once_and_no_cdn():
 def test_export_html_without_charts_has_no_bundle():
     nb = nbformat.v4.new_notebook()
     nb.cells.append(nbformat.v4.new_markdown_cell("# hello"))
-    page, n = reports.export_html(nb)
+    page, n = report_pages.export_html(nb)
     assert n == 0 and "vegaEmbed" not in page and "hello" in page
 
 
