@@ -78,13 +78,13 @@ def vl_version(spec):
     return m[1] if m and m[1] in vl_convert.get_vegalite_versions() else None
 
 
-def static_images(specs, stem, formats):
-    """Each chart as SVG and PNG (rasterized from the SVG): ({file name: bytes}, links per
-    chart, a warning per chart that failed)."""
+def static_images(nb, stem, formats):
+    """Each chart of a notebook as SVG and PNG (rasterized from the SVG): ({file name: bytes},
+    links per chart, a warning per chart that failed)."""
     import vl_convert
 
     files, links, warnings = {}, [], []
-    for k, (_, _, spec, _) in enumerate(specs, start=1):
+    for k, (_, _, spec, _) in enumerate(chart_specs(nb), start=1):
         links.append([])
         try:
             svg = vl_convert.vegalite_to_svg(spec, vl_version=vl_version(spec))
@@ -240,7 +240,7 @@ def _toc(page):
 # Offline HTML of one notebook
 # --------------------------------------------------------------------------------------------
 
-def export_html(nb, *, title=None, image_links=(), scenario=None, urls=()):
+def export_html(nb, *, title=None, image_links=(), scenario=None):
     """Offline HTML of an executed notebook, laid out for a reader (see the module help).
 
     Parameters
@@ -254,8 +254,6 @@ def export_html(nb, *, title=None, image_links=(), scenario=None, urls=()):
     scenario : str, optional
         The scenario of a report page: a navigation bar at the top names it and links back to
         the report's index.
-    urls : iterable of str
-        Full source URLs (the run's result rows) to mend URLs pandas cut short.
 
     Returns
     -------
@@ -266,21 +264,15 @@ def export_html(nb, *, title=None, image_links=(), scenario=None, urls=()):
 
     nb = copy.deepcopy(nb)
     specs = chart_specs(nb)
-    token = uuid.uuid4().hex[:8]
+    token, chart = uuid.uuid4().hex[:8], _jinja().get_template("chart.html.j2")
     for k, (ci, oi, spec, opts) in enumerate(specs, start=1):
-        cid = f"econ-chart-{token}-{k}"
-        links = " · ".join(f'<a href="{html.escape(h)}">{html.escape(label)}</a>'
-                           for label, h in (image_links[k - 1] if k <= len(image_links) else []))
-        embed = html.escape(json.dumps({a: b for a, b in opts.items() if a != "actions"}))
-        spec = json.dumps(spec, allow_nan=False, separators=(",", ":")).replace(
-            "<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")  # safe in <script>
-        nb.cells[ci].outputs[oi]["data"] = {"text/html": (
-            f'<div class="econ-chart" id="{cid}" data-spec="{cid}-spec" data-embed="{embed}">'
-            f'</div><script type="application/json" id="{cid}-spec">{spec}</script>'
-            f'<div class="econ-chart-files">{links}</div>')}
+        nb.cells[ci].outputs[oi]["data"] = {"text/html": chart.render(
+            id=f"econ-chart-{token}-{k}", spec=spec,
+            embed={a: b for a, b in opts.items() if a != "actions"},
+            links=image_links[k - 1] if k <= len(image_links) else [])}
     for out in (o for cell in nb.cells for o in cell.get("outputs", [])):
         if (out.get("data") or {}).get("text/html"):
-            out["data"]["text/html"] = format_tables("".join(out["data"]["text/html"]), urls)
+            out["data"]["text/html"] = format_tables("".join(out["data"]["text/html"]))
     _reader_layout(nb)
     if title:
         nb.metadata["title"] = title
@@ -310,6 +302,7 @@ def _jinja():
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR / "pages")),
                              autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env.policies["json.dumps_kwargs"] = {"separators": (",", ":"), "allow_nan": False}
     markdown = mistune.create_markdown(escape=True)
     env.filters.update(markdown=lambda t: markupsafe.Markup(markdown(t)),
                        lead=lead_sentences, quantity=_results.format_quantity, repr=repr,

@@ -114,8 +114,6 @@ def discover_notebooks(notebooks_dir=None, names=None):
     list of pathlib.Path
     """
     d = Path(notebooks_dir) if notebooks_dir else NOTEBOOKS_DIR
-    if not d.is_dir():
-        raise ReportError(f"notebooks folder {str(d)!r} does not exist")
     found = {p.stem: p for p in sorted(d.glob("*.ipynb")) if _NAME_RE.match(p.stem)}
     if names:
         unknown = [n for n in dict.fromkeys(names) if n not in found]
@@ -124,7 +122,8 @@ def discover_notebooks(notebooks_dir=None, names=None):
                               f"{sorted(found)}")
         found = {n: found[n] for n in dict.fromkeys(names)}
     if not found:
-        raise ReportError(f"no notebooks (*.ipynb) in {d}")
+        raise ReportError(f"no notebooks (*.ipynb) in {str(d)!r}"
+                          + ("" if d.is_dir() else ": the folder does not exist"))
     return [found[n] for n in sorted(found, key=lambda n: (n == SUMMARY_NOTEBOOK, n))]
 
 
@@ -189,13 +188,11 @@ def _run_notebook(path, out, scenario, parameters, report, images, cell_timeout)
         o.ok, o.error = False, f"its results table is invalid: {exc}"
     try:
         if report:
-            specs = _pages.chart_specs(nb)
-            files, links, o.warnings = _pages.static_images(specs, o.name, images)
+            files, links, o.warnings = _pages.static_images(nb, o.name, images)
             for fname, data in files.items():
                 (out / fname).write_bytes(data)
-            page, o.charts = _pages.export_html(
-                nb, title=f"{o.name} · {scenario}", image_links=links, scenario=scenario,
-                urls=re.findall(r"https?://[^\s,;\"]+", rows.read_text() if rows.exists() else ""))
+            page, o.charts = _pages.export_html(nb, title=f"{o.name} · {scenario}",
+                                                image_links=links, scenario=scenario)
             (out / f"{o.name}.html").write_text(page, encoding="utf-8")
             o.images = list(files)
     except Exception as exc:
@@ -302,12 +299,10 @@ def _finish(sc, tmp, outcomes, union, out, log, compare, t0):
         shutil.rmtree(out / f"{sc.name}.failed", ignore_errors=True)
         log(f"{sc.name}: report complete: {final / 'index.html'}")
     else:
-        for o in outcomes:
-            if not o.ok:
-                log(f"{sc.name}: notebook {o.name!r} failed: {o.error}")
-        log(f"{sc.name}: run FAILED; partial output kept in {final} (failing cells marked); "
-            + (f"the previous report {good} is unchanged" if good.exists() else
-               "there is no previous report"))
+        failed = "; ".join(f"notebook {o.name!r} failed: {o.error}" for o in outcomes if not o.ok)
+        log(f"{sc.name}: {failed or 'its results are invalid'}; run FAILED; partial output kept "
+            f"in {final} (failing cells marked); the previous report "
+            + (f"{good} is unchanged" if good.exists() else "does not exist"))
     return ScenarioOutcome(sc.name, ok, final, outcomes, seconds, sc.description)
 
 
