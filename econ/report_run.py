@@ -131,21 +131,6 @@ def discover_notebooks(notebooks_dir=None, names=None):
 # One notebook, in a worker process (local pool or Dask), written straight into the report
 # --------------------------------------------------------------------------------------------
 
-def _mark_failure(nb, message):
-    """Mark where a notebook stopped when papermill did not (dead kernel, cell timeout)."""
-    import nbformat
-
-    at = next((i for i, c in enumerate(nb.cells) if c.metadata.get("papermill", {}).get(
-        "status") in ("running", "failed")), len(nb.cells))
-    for i, text in ((at, f'<span id="papermill-error-cell" style="color:red">The report run '
-                         f"stopped here: {html.escape(message)}</span>"),
-                    (0, f'<span style="color:red; font-size:1.6em">This run failed: '
-                        f'{html.escape(message)} (<a href="#papermill-error-cell">where</a>)'
-                        f"</span>")):
-        nb.cells.insert(i, nbformat.v4.new_markdown_cell(
-            text, metadata={"tags": ["papermill-error-cell-tag"]}))
-
-
 def _run_notebook(path, out, scenario, parameters, report, images, cell_timeout):
     """Execute notebook ``path`` into folder ``out`` with papermill. As part of a report
     (``report``): its page and chart images beside it; else (make notebooks) without run
@@ -173,8 +158,16 @@ def _run_notebook(path, out, scenario, parameters, report, images, cell_timeout)
         nb = nbformat.read(dest, as_version=4)
     except Exception:  # not written, or cut short
         nb = nbformat.read(path, as_version=4)
-    if unmarked:
-        _mark_failure(nb, o.error)
+    if unmarked:  # where the notebook stopped, and the error, at the top (papermill did not)
+        at = next((i for i, c in enumerate(nb.cells) if c.metadata.get("papermill", {}).get(
+            "status") in ("running", "failed")), len(nb.cells))
+        for i, text in ((at, f'<span id="papermill-error-cell" style="color:red">The report '
+                             f"run stopped here: {html.escape(o.error)}</span>"),
+                        (0, f'<span style="color:red; font-size:1.6em">This run failed: '
+                            f'{html.escape(o.error)} (<a href="#papermill-error-cell">where</a>)'
+                            f"</span>")):
+            nb.cells.insert(i, nbformat.v4.new_markdown_cell(
+                text, metadata={"tags": ["papermill-error-cell-tag"]}))
     if not report:
         for node in [nb, *nb.cells]:
             node.metadata.pop("papermill", None)
@@ -253,17 +246,6 @@ def _pool(jobs, n_tasks, dask_address=None):
 
 def _stamp():
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _clean_stale(out):
-    """Remove the partial folders of runs killed with SIGKILL (their process is gone)."""
-    for p in out.glob(".*.partial-*-*"):
-        try:
-            os.kill(int(p.name.rsplit(".partial-", 1)[1].split("-")[0]), 0)
-        except ProcessLookupError:
-            shutil.rmtree(p, ignore_errors=True)
-        except (PermissionError, ValueError):  # another user's run, or not ours
-            pass
 
 
 def _finish(sc, tmp, outcomes, union, out, log, compare, t0):
@@ -393,24 +375,28 @@ def _run(loaded, per, union, names, nb_dir, out, *, jobs, dask_address, images, 
             cell_timeout is not None and cell_timeout <= 0):
         raise ReportError(f"jobs must be a whole number >= 1 and the cell timeout > 0 s, got "
                           f"{jobs!r} and {cell_timeout!r}")
-    out = Path(out).resolve()
+    out, t_start = Path(out).resolve(), time.perf_counter()
     try:
         out.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=out).close()
+        for stale in out.glob(".*.partial-*-*"):  # of runs killed with SIGKILL: pid gone
+            try:
+                os.kill(int(stale.name.rsplit(".partial-", 1)[1].split("-")[0]), 0)
+            except ProcessLookupError:
+                shutil.rmtree(stale, ignore_errors=True)
+            except (PermissionError, ValueError):  # another user's run, or not ours
+                pass
+        tmp = {sc.name: Path(tempfile.mkdtemp(dir=out, prefix=f".{sc.name}.partial-"
+                                              f"{os.getpid()}-")) for sc in loaded}
+        for folder in tmp.values():
+            (folder / "results").mkdir()
     except OSError as exc:
         raise ReportError(f"cannot write to the output folder {str(out)!r}: "
                           f"{exc.strerror or exc}") from None
-    _clean_stale(out)
-    t_start, n_tasks, others = time.perf_counter(), len(names) * len(loaded), \
-        [n for n in names if n != SUMMARY_NOTEBOOK]
-    tmp, outcomes, finished, running = {}, {sc.name: [] for sc in loaded}, [], {}
+    others = [n for n in names if n != SUMMARY_NOTEBOOK]
     queue = [(sc, n) for sc in loaded for n in others or names]
-    with _pool(jobs, n_tasks, dask_address) as (ex, n_jobs, kind):
-        try:
-            for sc in loaded:
-                tmp[sc.name] = Path(tempfile.mkdtemp(dir=out, prefix=f".{sc.name}.partial-"
-                                                     f"{os.getpid()}-"))
-                (tmp[sc.name] / "results").mkdir()
+    running, ended, finished, n_tasks = {}, [], [], len(names) * len(loaded)
+    try:
+        with _pool(jobs, n_tasks, dask_address) as (ex, n_jobs, kind):
             log(f"running {len(names)} notebook(s) x {len(loaded)} scenario(s) "
                 f"({', '.join(tmp)}) on {n_jobs} {kind}")
             while queue or running:
@@ -418,38 +404,34 @@ def _run(loaded, per, union, names, nb_dir, out, *, jobs, dask_address, images, 
                     sc, n = queue.pop(0)
                     rows = {"results_path": tmp[sc.name] / "results" / f"{n}.csv",
                             "results_dir": tmp[sc.name] / "results"}
+                    params = sc.for_schema(per[n]) | {k: str(v) for k, v in rows.items()
+                                                      if report and k in per[n]}
                     running[ex.submit(_run_notebook, nb_dir / f"{n}.ipynb", tmp[sc.name],
-                                      sc.name, sc.for_schema(per[n]) | {
-                                          k: str(v) for k, v in rows.items()
-                                          if report and k in per[n]},
-                                      report, images, cell_timeout)] = sc, n
-                    started = len(running) + sum(map(len, outcomes.values()))
-                    log(f"-> {sc.name}/{n} started ({started} of {n_tasks})")
+                                      sc.name, params, report, images, cell_timeout)] = sc, n
+                    log(f"-> {sc.name}/{n} started ({len(running) + len(ended)} of {n_tasks})")
                 for fut in cf.wait(running, return_when=cf.FIRST_COMPLETED).done:
                     sc, n = running.pop(fut)
                     try:
-                        o = fut.result()
+                        ended.append(fut.result())
                     except Exception as exc:  # the worker died (the task catches everything)
-                        o = NotebookOutcome(sc.name, n, False, f"the worker running it died "
-                                                               f"({exc!r})")
-                    mine = outcomes[sc.name]
-                    mine.append(o)
-                    done = sum(map(len, outcomes.values()))
-                    bar = "#" * round(12 * done / n_tasks)
-                    log(f"[{done}/{n_tasks} {bar:.<12}] {sc.name}/{n}: "
+                        ended.append(NotebookOutcome(sc.name, n, False,
+                                                     f"the worker running it died ({exc!r})"))
+                    o, bar = ended[-1], "#" * round(12 * len(ended) / n_tasks)
+                    log(f"[{len(ended)}/{n_tasks} {bar:.<12}] {sc.name}/{n}: "
                         f"{'ok' if o.ok else 'FAILED: ' + o.error} ({o.seconds:.1f} s)")
+                    mine = sorted((e for e in ended if e.scenario == sc.name),
+                                  key=lambda e: names.index(e.name))
                     if others and len(mine) == len(others) < len(names):
                         queue.append((sc, SUMMARY_NOTEBOOK))
                     if len(mine) == len(names):
-                        mine.sort(key=lambda o: names.index(o.name))
                         finished.append(_finish(sc, tmp[sc.name], mine, union, out, log,
                                                 len(loaded) > 1, t_start))
-        except BaseException as exc:
-            if isinstance(exc, KeyboardInterrupt):
-                log("interrupted: stopping the notebooks; no partial report is kept")
-            for folder in tmp.values():
-                shutil.rmtree(folder, ignore_errors=True)
-            raise
+    except BaseException as exc:  # the workers are stopped (each ends its kernel): clean up
+        if isinstance(exc, KeyboardInterrupt):
+            log("interrupted: the notebooks were stopped; no partial report is kept")
+        for folder in tmp.values():
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
     finished.sort(key=lambda s: [sc.name for sc in loaded].index(s.name))
     if len(finished) > 1:
         with tempfile.NamedTemporaryFile("w", dir=out, delete=False, encoding="utf-8") as fh:
@@ -491,9 +473,7 @@ def run_in_place(*, notebooks_dir=None, notebooks=None, jobs=None, cell_timeout=
                 raise ReportError("stored result rows not refreshed: " + "; ".join(
                     f"{o.name}: {o.error}" for o in base.notebooks if not o.ok))
             rows = _results.read_results(base.report_dir / "results.csv")
-        (nb_dir / STORED_RESULTS_DIR).mkdir(exist_ok=True)
-        for stale in (nb_dir / STORED_RESULTS_DIR).glob("*.csv"):
-            stale.unlink()
+        shutil.rmtree(nb_dir / STORED_RESULTS_DIR, ignore_errors=True)
         for name, frame in rows.groupby("notebook"):
             _results.write_results(frame.reset_index(drop=True),
                                    nb_dir / STORED_RESULTS_DIR / f"{name}.csv")
