@@ -128,16 +128,9 @@ def _known_urls():
 def _links(text, urls):
     """HTML for a cell holding URLs (``a ; b``), or None when it holds none."""
     parts = [p.strip() for p in re.split(r"\s+;\s+|\s*\n\s*", text.strip()) if p.strip()]
-    if not parts or not all(re.match(r"https?://\S+$", p) for p in parts):
-        return None
-    out = []
-    for p in parts:  # a URL pandas cut short ('...'): the one known URL it starts with
-        hits = [u for u in urls if u.startswith(p[:-3])] if p.endswith("...") else [p]
-        host = re.sub(r"^https?://(www\.)?", "", hits[0] if hits else p).split("/")[0]
-        out.append(f'<a href="{html.escape(hits[0])}" title="{html.escape(hits[0])}">'
-                   f"{html.escape(host)}</a>" if len(hits) == 1 else
-                   f'<span title="source cut short">{html.escape(p)}</span>')
-    return "<br>".join(out)
+    if parts and all(re.match(r"https?://\S+$", p) for p in parts):  # a URL cut short ('...'):
+        return _parts().links([(p, [u for u in urls if u.startswith(p[:-3])]  # the known one
+                                 if p.endswith("...") else [p]) for p in parts])
 
 
 def _format_cell(match, urls):
@@ -189,51 +182,42 @@ def notebook_title(nb, default=""):
 def _reader_layout(nb):
     """Reorder the cells for a reader: title, answer, verdict, the introduction, the rest.
 
-    The answer is the level-2 section holding the cells tagged ``answer``; the verdict the
-    level-2 section headed "Verdict". Their first and last cells carry ``econ_open`` /
-    ``econ_close`` for the template. A notebook with neither keeps its order.
+    The answer is the level-2 section holding the cells tagged ``answer`` (a tagged cell in
+    no level-2 section: itself); the verdict the level-2 section headed "Verdict". Their first
+    and last cells carry ``econ_open`` / ``econ_close`` for the template. A notebook with
+    neither keeps its order.
     """
     import nbformat
 
     cells, level = nb.cells, [_heading(c)[0] for c in nb.cells]
     starts = [i for i, lv in enumerate(level) if lv <= 2] + [len(cells)]
-
-    def section(i):  # the level-2 section around cell i (a cell under the title: itself)
-        s = max((j for j in starts if j <= i), default=None)
-        return [i] if s is None or level[s] == 1 else list(range(s, starts[starts.index(s) + 1]))
-
+    sections = [range(a, b) for a, b in zip(starts, starts[1:]) if level[a] == 2]
     answer = sorted({j for i, c in enumerate(cells) if "answer" in c.metadata.get("tags", [])
-                     for j in section(i)})
-    verdict = next((section(i) for i in starts[:-1]
-                    if re.match(r"verdict\b", _heading(cells[i])[1], re.I)), [])
-    groups = [g for g in (("answer", answer), ("verdict", [i for i in verdict
-                                                           if i not in answer])) if g[1]]
+                     for j in next((s for s in sections if i in s), [i])})
+    verdict = next(([i for i in s if i not in answer] for s in sections
+                    if re.match(r"verdict\b", _heading(cells[s[0]])[1], re.I)), [])
+    groups = [g for g in (("answer", answer), ("verdict", verdict)) if g[1]]
     if not groups:
-        return nb
-    taken = {i for _, idx in groups for i in idx}
+        return
     title = level.index(1) if 1 in level else -1
-    head = [i for i in range(title + 1) if cells[i].cell_type == "markdown" and i not in taken]
-    order, taken = [cells[i] for i in head], taken | set(head)
-    first, _, intro = cells[title].source.strip().partition("\n") if title >= 0 else ("", "", "")
+    order = [i for i in range(title + 1) if cells[i].cell_type == "markdown"
+             and i not in answer + verdict] + answer + verdict
     for role, idx in groups:
         cells[idx[0]].metadata["econ_open"] = role
         cells[idx[-1]].metadata["econ_close"] = True
-        order += [cells[i] for i in idx]
+    first, _, intro = cells[title].source.strip().partition("\n") if title >= 0 else ("", "", "")
     if intro.strip():
         cells[title].source = first
-        order.append(nbformat.v4.new_markdown_cell(intro.strip()))
-    nb.cells = order + [c for i, c in enumerate(cells) if i not in taken]
-    return nb
+        cells.append(nbformat.v4.new_markdown_cell(intro.strip()))
+        order.append(len(cells) - 1)
+    nb.cells = [cells[i] for i in order] + [c for i, c in enumerate(cells) if i not in order]
 
 
 def _toc(page):
     """The page's table of contents: a link to every level-2 and -3 heading."""
-    items = [f'<li class="econ-toc-{level}"><a href="#{html.escape(hid)}">{html.escape(text)}'
-             f"</a></li>" for level, hid, inner in re.findall(
-                 r'<h([23])[^>]*\sid="([^"]+)"[^>]*>(.*?)</h\1>', page, re.S)
-             if (text := html.unescape(re.sub(r"<[^>]+>", "", inner)).replace("¶", "").strip())]
-    return ('<nav class="econ-toc" aria-label="Contents"><b>Contents</b><ul>' + "".join(items)
-            + "</ul></nav>") if items else ""
+    return _parts().toc([(level, html.unescape(hid), text) for level, hid, inner in re.findall(
+        r'<h([23])[^>]*\sid="([^"]+)"[^>]*>(.*?)</h\1>', page, re.S)
+        if (text := html.unescape(re.sub(r"<[^>]+>", "", inner)).replace("¶", "").strip())])
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,12 +248,11 @@ def export_html(nb, *, title=None, image_links=(), scenario=None):
 
     nb = copy.deepcopy(nb)
     specs = chart_specs(nb)
-    token, chart = uuid.uuid4().hex[:8], _jinja().get_template("chart.html.j2")
+    token = uuid.uuid4().hex[:8]
     for k, (ci, oi, spec, opts) in enumerate(specs, start=1):
-        nb.cells[ci].outputs[oi]["data"] = {"text/html": chart.render(
-            id=f"econ-chart-{token}-{k}", spec=spec,
-            embed={a: b for a, b in opts.items() if a != "actions"},
-            links=image_links[k - 1] if k <= len(image_links) else [])}
+        nb.cells[ci].outputs[oi]["data"] = {"text/html": str(_parts().chart(
+            f"econ-chart-{token}-{k}", spec, {a: b for a, b in opts.items() if a != "actions"},
+            image_links[k - 1] if k <= len(image_links) else []))}
     for out in (o for cell in nb.cells for o in cell.get("outputs", [])):
         if (out.get("data") or {}).get("text/html"):
             out["data"]["text/html"] = format_tables("".join(out["data"]["text/html"]))
@@ -306,9 +289,14 @@ def _jinja():
     markdown = mistune.create_markdown(escape=True)
     env.filters.update(markdown=lambda t: markupsafe.Markup(markdown(t)),
                        lead=lead_sentences, quantity=_results.format_quantity, repr=repr,
-                       sources=lambda t: markupsafe.Markup(_links(" ; ".join(_URL.findall(
-                           t or "")), ()) or html.escape(t or "")))
+                       host=lambda u: re.sub(r"^https?://(www\.)?", "", u).split("/")[0],
+                       sources=lambda t: _links(" ; ".join(_URL.findall(t or "")), ()) or t or "")
     return env
+
+
+def _parts():
+    """The macros of ``templates/pages/parts.html.j2`` (a chart, source links, contents)."""
+    return _jinja().get_template("parts.html.j2").module
 
 
 def index_html(scenario, outcomes, collected, *, complete, schema, reserved=(),
@@ -348,14 +336,13 @@ def compare_html(scenarios, *, stamp=""):
     scenario are marked).
 
     ``scenarios``: :class:`econ.report_run.ScenarioOutcome` s (name, description, ok,
-    report_dir, notebooks).
+    report_dir, notebooks), each with the same notebooks in the same order.
     """
     notebooks = []
-    for name in dict.fromkeys(o.name for s in scenarios for o in s.notebooks):
-        per = [next((o for o in s.notebooks if o.name == name), None) for s in scenarios]
+    for per in zip(*(s.notebooks for s in scenarios)):  # one notebook under each scenario
         rows = {}
         for col, o in enumerate(per):
-            for a in (o.answers if o is not None else []):
+            for a in o.answers:
                 plain = a["markdown"].replace("\\$", "$")
                 for e in (e for e in a["record"] if e.get("kind") == "number"):
                     start, end = e.get("start", 0), e.get("start", 0) + len(e["text"])
@@ -365,7 +352,7 @@ def compare_html(scenarios, *, stamp=""):
                     post = re.match(r"(%|x(?![A-Za-z])|/[A-Za-z]+)?", plain[end:])[0]
                     row["cells"][col] = row["cells"][col] or (
                         "$" if plain[start - 1:start] == "$" else "") + e["text"] + post
-        notebooks.append(dict(name=name, title=next((o.title for o in per if o and o.title),
-                                                    name), rows=rows.values(), outcomes=per))
+        notebooks.append(dict(name=per[0].name, rows=rows.values(), outcomes=per,
+                              title=next((o.title for o in per if o.title), per[0].name)))
     return _jinja().get_template("compare.html.j2").render(scenarios=scenarios,
                                                            notebooks=notebooks, stamp=stamp)
