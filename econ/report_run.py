@@ -256,8 +256,7 @@ def _finish(sc, tmp, outcomes, union, out, log, compare, t0):
         collected = _results.collect_results(tmp / "results")
     except ValueError as exc:
         ok, collected = False, _results.collect_results(tmp)  # no *.csv there: empty
-        outcomes[-1].warnings.append(f"collected results invalid: {exc}")
-        log(f"{sc.name}: the collected results are invalid: {exc}")
+        outcomes[-1].warnings.append(f"the collected results are invalid: {exc}")
     shutil.rmtree(tmp / "results")
     collected.to_csv(tmp / "results.csv", index=False)
     seconds, good = time.perf_counter() - t0, out / sc.name
@@ -282,7 +281,7 @@ def _finish(sc, tmp, outcomes, union, out, log, compare, t0):
         log(f"{sc.name}: report complete: {final / 'index.html'}")
     else:
         failed = "; ".join(f"notebook {o.name!r} failed: {o.error}" for o in outcomes if not o.ok)
-        log(f"{sc.name}: {failed or 'its results are invalid'}; run FAILED; partial output kept "
+        log(f"{sc.name}: {failed or outcomes[-1].warnings[-1]}; run FAILED; partial output kept "
             f"in {final} (failing cells marked); the previous report "
             + (f"{good} is unchanged" if good.exists() else "does not exist"))
     return ScenarioOutcome(sc.name, ok, final, outcomes, seconds, sc.description)
@@ -426,9 +425,7 @@ def _run(loaded, per, union, names, nb_dir, out, *, jobs, dask_address, images, 
                     if len(mine) == len(names):
                         finished.append(_finish(sc, tmp[sc.name], mine, union, out, log,
                                                 len(loaded) > 1, t_start))
-    except BaseException as exc:  # the workers are stopped (each ends its kernel): clean up
-        if isinstance(exc, KeyboardInterrupt):
-            log("interrupted: the notebooks were stopped; no partial report is kept")
+    except BaseException:  # interrupted: the workers have stopped (each ended its kernel)
         for folder in tmp.values():
             shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -452,10 +449,11 @@ def run_in_place(*, notebooks_dir=None, notebooks=None, jobs=None, cell_timeout=
     """Re-execute the stored notebooks with their defaults and save them where they are.
 
     A notebook is replaced only when it ran to the end; a failing one stays as it was and its
-    partial copy (failing cell marked) goes to ``failed_dir``. Run metadata (timestamps) is
-    left out, so that re-running changes only what the code computes. When the summary is
-    among them, the others first run under ``base`` and their result rows are stored in
-    ``<notebooks_dir>/results/<notebook>.csv``, which the stored summary reads.
+    partial copy (failing cell marked) goes to ``failed_dir``, with the run's index page. Run
+    metadata (timestamps) is left out, so that re-running changes only what the code
+    computes. When the summary is among them, the others first run under ``base`` and their
+    result rows are stored in ``<notebooks_dir>/results/<notebook>.csv``, which the stored
+    summary reads.
 
     Returns
     -------
@@ -482,10 +480,8 @@ def run_in_place(*, notebooks_dir=None, notebooks=None, jobs=None, cell_timeout=
                      jobs=jobs, dask_address=None, images=(), cell_timeout=cell_timeout,
                      log=log, report=False)
         for o in run.notebooks:
-            executed = run.report_dir / f"{o.name}.ipynb"
             if o.ok:
-                os.replace(executed, nb_dir / executed.name)
-            elif executed.exists():
-                Path(failed_dir).mkdir(parents=True, exist_ok=True)
-                shutil.copy(executed, Path(failed_dir) / executed.name)
+                os.replace(run.report_dir / f"{o.name}.ipynb", nb_dir / f"{o.name}.ipynb")
+        if not run.ok:  # what is left: the failed notebooks (failing cells marked), the index
+            shutil.copytree(run.report_dir, failed_dir, dirs_exist_ok=True)
     return run.notebooks

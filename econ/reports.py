@@ -46,16 +46,15 @@ def _parser():
     arg("scenarios", nargs="*", metavar="SCENARIO", help="scenario name(s), or 'all' "
         "(default: base)")
     arg("--out", default="reports", help="folder of the reports (default: reports)")
-    arg("--jobs", "-j", type=int, default=None,
-        help="notebooks run at once (default: the machine's cores)")
-    arg("--dask-address", default=None, metavar="ADDR",
+    arg("--jobs", "-j", type=int, help="notebooks run at once (default: the machine's cores)")
+    arg("--dask-address", metavar="ADDR",
         help="run the notebooks on this Dask scheduler (tcp://host:8786) instead of local "
              "processes; workers need the repository and --out at the same paths")
-    arg("--notebooks", nargs="+", metavar="NAME", default=None,
+    arg("--notebooks", nargs="+", metavar="NAME",
         help="only these notebooks (file names without .ipynb)")
-    arg("--notebooks-dir", default=None, metavar="DIR",
+    arg("--notebooks-dir", metavar="DIR",
         help=f"folder of the notebooks (default: {NOTEBOOKS_DIR})")
-    arg("--scenarios-dir", default=None, metavar="DIR",
+    arg("--scenarios-dir", metavar="DIR",
         help="folder of the scenario files (default: <notebooks-dir>/scenarios)")
     arg("--images", default="svg,png", metavar="FORMATS",
         help="static images of each chart: 'svg,png' (default), 'svg', 'png' or 'none'")
