@@ -59,10 +59,8 @@ def chart_specs(nb):
             data = out.get("data") or {}
             mime = next((m for m in data if _VEGALITE_MIME.match(m)), None)
             text = "".join(data.get("text/html", ""))
-            if mime:
-                spec = data[mime]
-                found.append((ci, oi, spec if isinstance(spec, dict) else json.loads(spec),
-                              {"mode": "vega-lite"}))
+            if mime:  # nbformat reads a JSON output as a dict
+                found.append((ci, oi, data[mime], {"mode": "vega-lite"}))
             elif "vegaEmbed" in text and "})(" in text:
                 spec, end = dec.raw_decode(text, text.rindex("})(") + 3)
                 found.append((ci, oi, spec, dec.raw_decode(text, text.index("{", end))[0]))
@@ -79,22 +77,20 @@ def vl_version(spec):
 
 
 def static_images(nb, stem, formats):
-    """Each chart of a notebook as SVG and PNG (rasterized from the SVG): ({file name: bytes},
-    links per chart, a warning per chart that failed)."""
+    """Each chart of a notebook as SVG and PNG (rasterized from the SVG), in files named
+    ``<stem>.chart-<k>.<format>``: ({file name: bytes}, a warning per chart that failed)."""
     import vl_convert
 
-    files, links, warnings = {}, [], []
+    files, warnings = {}, []
     for k, (_, _, spec, _) in enumerate(chart_specs(nb), start=1):
-        links.append([])
         try:
             svg = vl_convert.vegalite_to_svg(spec, vl_version=vl_version(spec))
             for fmt in formats:
                 files[f"{stem}.chart-{k}.{fmt}"] = svg.encode() if fmt == "svg" else \
                     vl_convert.svg_to_png(svg, scale=2)
-                links[-1].append((fmt.upper(), f"{stem}.chart-{k}.{fmt}"))
         except Exception as exc:  # one bad chart must not lose the report
             warnings.append(f"chart {k}: no static image ({type(exc).__name__}: {exc})")
-    return files, links, warnings
+    return files, warnings
 
 
 def _vega_bundle(version):
@@ -224,7 +220,7 @@ def _toc(page):
 # Offline HTML of one notebook
 # --------------------------------------------------------------------------------------------
 
-def export_html(nb, *, title=None, image_links=(), scenario=None):
+def export_html(nb, *, title=None, images=(), scenario=None):
     """Offline HTML of an executed notebook, laid out for a reader (see the module help).
 
     Parameters
@@ -233,8 +229,8 @@ def export_html(nb, *, title=None, image_links=(), scenario=None):
         The executed notebook (not modified).
     title : str, optional
         Page title (default: the notebook's name in its metadata).
-    image_links : list of list of (label, href), optional
-        Per chart, links to its static images, shown under it.
+    images : iterable of str, optional
+        File names of the charts' static images (:func:`static_images`), linked under each.
     scenario : str, optional
         The scenario of a report page: a navigation bar at the top names it and links back to
         the report's index.
@@ -252,7 +248,7 @@ def export_html(nb, *, title=None, image_links=(), scenario=None):
     for k, (ci, oi, spec, opts) in enumerate(specs, start=1):
         nb.cells[ci].outputs[oi]["data"] = {"text/html": str(_parts().chart(
             f"econ-chart-{token}-{k}", spec, {a: b for a, b in opts.items() if a != "actions"},
-            image_links[k - 1] if k <= len(image_links) else []))}
+            [(f.rsplit(".", 1)[1].upper(), f) for f in images if f".chart-{k}." in f]))}
     for out in (o for cell in nb.cells for o in cell.get("outputs", [])):
         if (out.get("data") or {}).get("text/html"):
             out["data"]["text/html"] = format_tables("".join(out["data"]["text/html"]))
@@ -260,13 +256,9 @@ def export_html(nb, *, title=None, image_links=(), scenario=None):
     if title:
         nb.metadata["title"] = title
     resources = {"econ_chart_count": len(specs), "econ_scenario": scenario}
-    if specs:
-        import vl_convert
-
+    if specs:  # the bundle is made safe inside <script> by the template
         version = vl_version(specs[0][2])
-        resources.update(econ_vl_version=version, econ_vl_convert_version=vl_convert.__version__,
-                         econ_vega_bundle=_vega_bundle(version).replace(
-                             "</script", "<\\/script").replace("<!--", "<\\!--"))
+        resources.update(econ_vl_version=version, econ_vega_bundle=_vega_bundle(version))
     body, _ = HTMLExporter(template_name="econ_offline", exclude_input_prompt=True,
                            exclude_output_prompt=True, extra_template_basedirs=[
                                str(TEMPLATES_DIR)]).from_notebook_node(nb, resources=resources)

@@ -181,11 +181,11 @@ def _run_notebook(path, out, scenario, parameters, report, images, cell_timeout)
         o.ok, o.error = False, f"its results table is invalid: {exc}"
     try:
         if report:
-            files, links, o.warnings = _pages.static_images(nb, o.name, images)
+            files, o.warnings = _pages.static_images(nb, o.name, images)
             for fname, data in files.items():
                 (out / fname).write_bytes(data)
             page, o.charts = _pages.export_html(nb, title=f"{o.name} · {scenario}",
-                                                image_links=links, scenario=scenario)
+                                                images=files, scenario=scenario)
             (out / f"{o.name}.html").write_text(page, encoding="utf-8")
             o.images = list(files)
     except Exception as exc:
