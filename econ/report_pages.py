@@ -31,8 +31,7 @@ from . import results as _results
 from .answers import lead_sentences
 
 __all__ = ["TEMPLATES_DIR", "chart_specs", "export_html", "static_images", "notebook_title",
-           "format_tables", "index_html",
-           "compare_html", "vl_version"]
+           "format_tables", "failure_marks", "index_html", "compare_html", "vl_version"]
 
 #: nbconvert template ``econ_offline`` and the Jinja templates of the index and comparison.
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -131,11 +130,8 @@ def _links(text, urls):
 
 def _format_cell(match, urls):
     raw = html.unescape(match[1]).strip()
-    linked = _links(raw, urls)
-    if linked is not None:
-        return f'<td class="econ-src">{linked}</td>'
-    new = _results.format_number(raw) if _NUMBER.match(raw) else raw
-    return f'<td title="{html.escape(raw)}">{html.escape(new)}</td>' if new != raw else match[0]
+    shown, linked = _results.format_number(raw) if _NUMBER.match(raw) else raw, _links(raw, urls)
+    return str(_parts().cell(raw, shown, linked)) if linked or shown != raw else match[0]
 
 
 def format_tables(text, urls=()):
@@ -265,6 +261,12 @@ def export_html(nb, *, title=None, images=(), scenario=None):
     return body.replace("<!--econ-toc-->", _toc(body), 1), len(specs)
 
 
+def failure_marks(message):
+    """Markdown for a notebook where the report run stopped and papermill marked nothing (a
+    dead kernel, a cell timeout): (at the cell that was running, at the top)."""
+    return str(_parts().stopped_here(message)), str(_parts().run_failed(message))
+
+
 # --------------------------------------------------------------------------------------------
 # Index and comparison pages (Jinja templates in templates/pages/)
 # --------------------------------------------------------------------------------------------
@@ -287,7 +289,8 @@ def _jinja():
 
 
 def _parts():
-    """The macros of ``templates/pages/parts.html.j2`` (a chart, source links, contents)."""
+    """The macros of ``templates/pages/parts.html.j2`` (a chart, source links, contents, a
+    table cell)."""
     return _jinja().get_template("parts.html.j2").module
 
 
@@ -304,8 +307,7 @@ def index_html(scenario, outcomes, collected, *, complete, schema, reserved=(),
     return _jinja().get_template("index.html.j2").render(
         sc=scenario, notebooks=outcomes, collected=collected, complete=complete,
         tally={r.notebook: r for r in _results.verdict_summary(collected).itertuples()},
-        schema=schema,
-        reserved=reserved, good_report=good_report, run_seconds=run_seconds,
+        schema=schema, reserved=reserved, good_report=good_report, run_seconds=run_seconds,
         compare_href=compare_href, stamp=stamp)
 
 

@@ -31,7 +31,6 @@ import concurrent.futures as cf
 import contextlib
 import dataclasses
 import datetime as dt
-import html
 import json
 import os
 import re
@@ -161,11 +160,7 @@ def _run_notebook(path, out, scenario, parameters, report, images, cell_timeout)
     if unmarked:  # where the notebook stopped, and the error, at the top (papermill did not)
         at = next((i for i, c in enumerate(nb.cells) if c.metadata.get("papermill", {}).get(
             "status") in ("running", "failed")), len(nb.cells))
-        for i, text in ((at, f'<span id="papermill-error-cell" style="color:red">The report '
-                             f"run stopped here: {html.escape(o.error)}</span>"),
-                        (0, f'<span style="color:red; font-size:1.6em">This run failed: '
-                            f'{html.escape(o.error)} (<a href="#papermill-error-cell">where</a>)'
-                            f"</span>")):
+        for i, text in zip((at, 0), _pages.failure_marks(o.error)):
             nb.cells.insert(i, nbformat.v4.new_markdown_cell(
                 text, metadata={"tags": ["papermill-error-cell-tag"]}))
     if not report:
@@ -295,6 +290,9 @@ def check_scenarios(scenarios, notebooks_dir=None, scenarios_dir=None, notebooks
     """Check scenario files before anything runs: against the parameters of every notebook
     (a scenario is for the whole suite), and each notebook's setup against memory.
 
+    ``scenarios``: names (files ``<scenarios_dir>/<name>.yaml``), ``"all"``, or None for no
+    scenario file (the notebooks' defaults: only the notebooks are checked).
+
     Returns
     -------
     (list of str, dict of str -> econ.params.Schema, econ.params.Schema, list of Scenario)
@@ -308,8 +306,8 @@ def check_scenarios(scenarios, notebooks_dir=None, scenarios_dir=None, notebooks
     nb_dir = Path(notebooks_dir or NOTEBOOKS_DIR)
     names = [p.stem for p in discover_notebooks(nb_dir, notebooks)]
     per, union = _params.suite_schema(discover_notebooks(nb_dir))
-    loaded = _params.load_scenarios(scenarios, union, scenarios_dir or nb_dir / "scenarios",
-                                    RESERVED_PARAMETERS)
+    loaded = [] if scenarios is None else _params.load_scenarios(
+        scenarios, union, scenarios_dir or nb_dir / "scenarios", RESERVED_PARAMETERS)
     problems = _params.scenario_setup_problems(loaded, per, names)
     if problems:
         raise ReportError("setups that cannot run:\n  " + "\n  ".join(problems))
@@ -460,8 +458,7 @@ def run_in_place(*, notebooks_dir=None, notebooks=None, jobs=None, cell_timeout=
     list of NotebookOutcome
     """
     nb_dir = Path(notebooks_dir or NOTEBOOKS_DIR).resolve()
-    names = [p.stem for p in discover_notebooks(nb_dir, notebooks)]
-    per, union = _params.suite_schema(discover_notebooks(nb_dir))
+    names, per, union, _ = check_scenarios(None, nb_dir, notebooks=notebooks)
     if SUMMARY_NOTEBOOK in names:
         others = [n for n in per if n != SUMMARY_NOTEBOOK]
         with tempfile.TemporaryDirectory(prefix="econ-results-") as tmp:
