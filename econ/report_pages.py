@@ -251,10 +251,10 @@ def export_html(nb, *, title=None, images=(), scenario=None):
     _reader_layout(nb)
     if title:
         nb.metadata["title"] = title
-    resources = {"econ_chart_count": len(specs), "econ_scenario": scenario}
-    if specs:  # the bundle is made safe inside <script> by the template
-        version = vl_version(specs[0][2])
-        resources.update(econ_vl_version=version, econ_vega_bundle=_vega_bundle(version))
+    # the Vega bundle only on a page with a chart (the template makes it safe in <script>)
+    version = vl_version(specs[0][2]) if specs else None
+    resources = {"econ_scenario": scenario, "econ_vl_version": version,
+                 "econ_vega_bundle": _vega_bundle(version) if specs else ""}
     body, _ = HTMLExporter(template_name="econ_offline", exclude_input_prompt=True,
                            exclude_output_prompt=True, extra_template_basedirs=[
                                str(TEMPLATES_DIR)]).from_notebook_node(nb, resources=resources)
@@ -311,17 +311,20 @@ def index_html(scenario, outcomes, collected, *, complete, schema, reserved=(),
         compare_href=compare_href, stamp=stamp)
 
 
-def _number_label(plain, start, end):
-    """A few words around a number in an answer, to name its row: ``chip takes … LPUs``."""
+def _number_cell(plain, start, end):
+    """A number of an answer as shown, with its ``$`` and unit mark (``$2.19/Mtok``, ``54%``),
+    and a few words around it to name its row: ``chip takes … LPUs``."""
+    mark = re.match(r"(%|x(?![A-Za-z])|/[A-Za-z]+)?", plain[end:])[0]
     clause = max([plain.rfind(c, 0, start) for c in ("\n", ". ", "; ", ": ", "(")] + [-1])
     before = re.sub(r"[*_`]", "", plain[clause + 1:start]).strip(" $(:.")
-    after = re.sub(r"[*_`]", "", plain[end:end + 60])
-    after = re.split(r"[.,;:()]", re.sub(r"^(%|x(?![A-Za-z])|/[A-Za-z]+)", "", after),
+    after = re.split(r"[.,;:()]", re.sub(r"[*_`]", "", plain[end + len(mark):end + 60]),
                      maxsplit=1)[0].split()
     if len(before.split()) < 2:  # the number opens its clause: take the sentence before it
         sentence = max(plain.rfind("\n", 0, start), plain.rfind(". ", 0, start))
         before = re.sub(r"[*_`]", "", plain[sentence + 1:start]).strip(" $(:.")
-    return (" ".join(before.split()[-5:]) + " … " + " ".join(after[:3])).strip(" …") or "(value)"
+    label = (" ".join(before.split()[-5:]) + " … " + " ".join(after[:3])).strip(" …")
+    return label or "(value)", (
+        "$" if plain[start - 1:start] == "$" else "") + plain[start:end] + mark
 
 
 def compare_html(scenarios, *, stamp=""):
@@ -339,13 +342,11 @@ def compare_html(scenarios, *, stamp=""):
             for a in o.answers:
                 plain = a["markdown"].replace("\\$", "$")
                 for e in (e for e in a["record"] if e.get("kind") == "number"):
-                    start, end = e.get("start", 0), e.get("start", 0) + len(e["text"])
-                    row = rows.setdefault(e["field"], dict(
-                        label=_number_label(plain, start, end), field=e["field"],
-                        cells=[""] * len(per)))
-                    post = re.match(r"(%|x(?![A-Za-z])|/[A-Za-z]+)?", plain[end:])[0]
-                    row["cells"][col] = row["cells"][col] or (
-                        "$" if plain[start - 1:start] == "$" else "") + e["text"] + post
+                    start = e.get("start", 0)
+                    label, shown = _number_cell(plain, start, start + len(e["text"]))
+                    row = rows.setdefault(e["field"], dict(label=label, field=e["field"],
+                                                           cells=[""] * len(per)))
+                    row["cells"][col] = row["cells"][col] or shown
         notebooks.append(dict(name=per[0].name, rows=rows.values(), outcomes=per,
                               title=next((o.title for o in per if o.title), per[0].name)))
     return _jinja().get_template("compare.html.j2").render(scenarios=scenarios,

@@ -114,12 +114,11 @@ def discover_notebooks(notebooks_dir=None, names=None):
     """
     d = Path(notebooks_dir) if notebooks_dir else NOTEBOOKS_DIR
     found = {p.stem: p for p in sorted(d.glob("*.ipynb")) if _NAME_RE.match(p.stem)}
-    if names:
-        unknown = [n for n in dict.fromkeys(names) if n not in found]
-        if unknown:
-            raise ReportError(f"unknown notebook(s) {unknown} in {d}; notebooks there: "
-                              f"{sorted(found)}")
-        found = {n: found[n] for n in dict.fromkeys(names)}
+    unknown = [n for n in dict.fromkeys(names or ()) if n not in found]
+    if unknown:
+        raise ReportError(f"unknown notebook(s) {unknown} in {d}; notebooks there: "
+                          f"{sorted(found)}")
+    found = {n: found[n] for n in names} if names else found
     if not found:
         raise ReportError(f"no notebooks (*.ipynb) in {str(d)!r}"
                           + ("" if d.is_dir() else ": the folder does not exist"))

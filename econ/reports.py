@@ -88,9 +88,8 @@ def main(argv=None):
         if args.list:
             _, union = suite_schema(discover_notebooks(nb_dir))
             log(f"scenarios in {sc_dir}: {', '.join(scenario_names(sc_dir)) or '(none)'}")
-            log(f"parameters a scenario may set (notebooks in {nb_dir}):")
-            for line in union.describe(RESERVED_PARAMETERS):
-                log(f"  {line}")
+            log("\n  ".join([f"parameters a scenario may set (notebooks in {nb_dir}):",
+                              *union.describe(RESERVED_PARAMETERS)]))
         if args.check:
             names, *_, loaded = check_scenarios(args.scenarios, nb_dir, sc_dir, args.notebooks)
             log(f"ok: {', '.join(s.name for s in loaded)} valid for {len(names)} notebook(s)")
