@@ -130,15 +130,14 @@ def discover_notebooks(notebooks_dir=None, names=None):
 # --------------------------------------------------------------------------------------------
 
 def _run_notebook(path, out, scenario, parameters, report, images, cell_timeout):
-    """Execute notebook ``path`` into folder ``out`` with papermill. As part of a report
-    (``report``): its page and chart images beside it; else (make notebooks) without run
-    metadata (timestamps), so that re-running changes only what the code computes."""
+    """Execute notebook ``path`` into folder ``out`` (both Paths) with papermill. As part of a
+    report (``report``): its page and chart images beside it; else (make notebooks) without
+    run metadata (timestamps), so that re-running changes only what the code computes."""
     nbformat, papermill = _params.notebook_tools()
     from papermill.exceptions import PapermillExecutionError
 
-    t0, path, out, unmarked = time.perf_counter(), Path(path), Path(out), False
-    o, dest = NotebookOutcome(scenario, path.stem, True), out / path.name
-    rows = out / "results" / f"{path.stem}.csv"
+    t0, unmarked, dest = time.perf_counter(), False, out / path.name
+    o, rows = NotebookOutcome(scenario, path.stem, True), out / "results" / f"{path.stem}.csv"
     try:
         with _PAPERMILL_LOCK:
             papermill.execute_notebook(
@@ -197,9 +196,8 @@ def _worker_init():
     progress lines: they go to /dev/null (failures come back as data)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
+    with open(os.devnull, "wb") as devnull:
+        os.dup2(devnull.fileno(), 2)
 
 
 # --------------------------------------------------------------------------------------------
@@ -364,7 +362,7 @@ def _run(loaded, per, union, names, nb_dir, out, *, jobs, dask_address, images, 
     """Run ``names`` under each scenario of ``loaded`` into ``out``; see :func:`run_reports`.
     A scenario's summary is queued once its other notebooks have ended (it reads their
     results)."""
-    images = tuple(dict.fromkeys(images or ()))
+    images = tuple(images or ())
     if set(images) - {"svg", "png"}:
         raise ReportError(f"image formats must be 'svg' or 'png', got {list(images)}")
     if jobs is not None and (not isinstance(jobs, int) or jobs < 1) or (

@@ -25,13 +25,12 @@ import signal
 import sys
 from pathlib import Path
 
-from .params import ScenarioError, scenario_names, suite_schema
+from .params import ScenarioError, scenario_names
 from .report_run import (
     NOTEBOOKS_DIR,
     RESERVED_PARAMETERS,
     ReportError,
     check_scenarios,
-    discover_notebooks,
     run_in_place,
     run_reports,
 )
@@ -86,7 +85,7 @@ def main(argv=None):
             raise ReportError("--in-place runs the notebooks with their defaults; give no "
                               "scenario")
         if args.list:
-            _, union = suite_schema(discover_notebooks(nb_dir))
+            union = check_scenarios(None, nb_dir)[2]  # every notebook's parameters
             log(f"scenarios in {sc_dir}: {', '.join(scenario_names(sc_dir)) or '(none)'}")
             log("\n  ".join([f"parameters a scenario may set (notebooks in {nb_dir}):",
                               *union.describe(RESERVED_PARAMETERS)]))
