@@ -445,7 +445,7 @@ def format_quantity(value, unit):
     if unit in _USD_UNITS:
         return f"{'-' if v < 0 else ''}${_number(abs(v))}{_USD_UNITS[unit]}"
     if unit == "fraction":
-        return f"{v * 100:.3g}%"
+        return f"{_number(v * 100)}%"
     if unit == "ratio":
         return f"{_number(v)}x"
     if unit == "count" and v == round(v) and abs(v) < 1e15:
