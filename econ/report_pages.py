@@ -5,7 +5,9 @@
   come first, under the title; a table of contents of the section headings; code folded away,
   one click to open; tables with units in their headers, thousands separators and three
   significant figures; source URLs as links. Vega is inlined once per page: nothing from the
-  network.
+  network. The HTML pieces of a page (a chart, source links, the contents, a table cell, the
+  marks of a failed run: :func:`failure_marks`) are Jinja macros in
+  ``templates/pages/parts.html.j2``.
 * :func:`index_html`: a scenario's index: each notebook's conclusion in a sentence or two
   (Jinja template ``templates/pages/index.html.j2``).
 * :func:`compare_html`: several scenarios of one run side by side: every number of every
