@@ -31,7 +31,7 @@ import numpy as np
 
 __all__ = ["Answer", "Figure", "Word", "answer", "result", "result_figures", "result_fields",
            "compare", "ranking", "prediction_fields", "check_answer", "format_value",
-           "ANSWER_METADATA_KEY",
+           "ANSWER_METADATA_KEY", "notebook_answers", "lead_sentences",
            "kernel_timings_answer_fields", "token_pricing_answer_fields",
            "target_speed_answer_fields", "moat_answer_fields"]
 
@@ -438,6 +438,36 @@ def check_answer(markdown, record, results=None, rel_tol=1e-9):
         at = [rest[max(0, m.start() - 30):m.end() + 10] for m in _STRAY_NUMBER.finditer(rest)]
         problems.append(f"numbers typed into the answer, not computed: {at[:5]}")
     return problems
+
+
+def notebook_answers(nb):
+    """The answers of an executed notebook: ``[{"markdown", "record"}]``, in order.
+
+    An answer is a Markdown output of a code cell tagged ``answer``; ``record`` is what
+    :func:`answer` formatted (the output's metadata under :data:`ANSWER_METADATA_KEY`; empty
+    for Markdown made otherwise). What :func:`check_answer` checks, read back from a notebook.
+    """
+    return [{"markdown": "".join(o["data"]["text/markdown"]),
+             "record": o.get("metadata", {}).get("text/markdown", {}).get(ANSWER_METADATA_KEY,
+                                                                          [])}
+            for cell in nb.cells if cell.cell_type == "code"
+            and "answer" in cell.get("metadata", {}).get("tags", [])
+            for o in cell.get("outputs", []) if (o.get("data") or {}).get("text/markdown")]
+
+
+def lead_sentences(markdown, n=2, max_chars=400):
+    """The first ``n`` sentences of a Markdown answer (a bold label like ``**Chips.**`` is
+    not a sentence of its own), at most about ``max_chars`` characters."""
+    lines = (re.sub(r"^\s*(?:[-+]|\*(?!\*)|\d+\.)\s+", "", ln) for ln in markdown.splitlines())
+    text = re.sub(r"\s+", " ", " ".join(lines).strip())  # list items read as sentences
+    out, count = [], 0
+    for p in re.split(r"(?:(?<=[.!?])|(?<=[.!?]\*\*))\s+(?=(?:\*\*)?[A-Z\"'(\[\\$0-9])", text):
+        out.append(p)
+        count += not (len(re.sub(r"[*_]", "", p)) < 30 and p.startswith("**"))  # a label
+        if count >= n or len(" ".join(out)) >= max_chars:
+            break
+    lead = " ".join(out)
+    return lead + ("**" if lead.count("**") % 2 else "")  # close a bold run left open
 
 
 def kernel_timings_answer_fields(results, params, steps, info):

@@ -350,6 +350,14 @@ class Schema(Mapping):
                               "allowed": p.allowed(), "help": p.help, "source": p.source}
                              for p in self._params.values()])
 
+    def describe(self, reserved=()):
+        """One line per parameter, by name: ``name: allowed = default  # help``; the
+        ``reserved`` ones (set by the report run, not by a scenario file) marked so. What
+        ``python -m econ.reports --list`` prints."""
+        return [f"{k}: {p.allowed()} = {p.default!r}  # {p.help}"
+                + ("  (set by the report run)" if k in reserved else "")
+                for k, p in sorted(self._params.items())]
+
     def validate(self, values, where="parameters"):
         """:func:`validate_params` against this schema."""
         return validate_params(values, self, where=where)

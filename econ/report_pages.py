@@ -5,7 +5,9 @@
   come first, under the title; a table of contents of the section headings; code folded away,
   one click to open; tables with units in their headers, thousands separators and three
   significant figures; source URLs as links. Vega is inlined once per page: nothing from the
-  network.
+  network. The HTML pieces of a page (a chart, source links, the contents, a table cell, the
+  marks of a failed run: :func:`failure_marks`) are Jinja macros in
+  ``templates/pages/parts.html.j2``.
 * :func:`index_html`: a scenario's index: each notebook's conclusion in a sentence or two
   (Jinja template ``templates/pages/index.html.j2``).
 * :func:`compare_html`: several scenarios of one run side by side: every number of every
@@ -20,7 +22,6 @@ import copy
 import functools
 import html
 import json
-import math
 import os
 import re
 import tempfile
@@ -29,19 +30,16 @@ from pathlib import Path
 
 from . import data as _data
 from . import results as _results
-from .answers import ANSWER_METADATA_KEY
+from .answers import lead_sentences
 
-__all__ = ["TEMPLATES_DIR", "chart_specs", "export_html", "static_images", "notebook_answers",
-           "notebook_title", "lead_sentences", "format_number", "format_tables", "index_html",
-           "compare_html", "vl_version"]
+__all__ = ["TEMPLATES_DIR", "chart_specs", "export_html", "static_images", "notebook_title",
+           "format_tables", "failure_marks", "index_html", "compare_html", "vl_version"]
 
 #: nbconvert template ``econ_offline`` and the Jinja templates of the index and comparison.
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 _VEGALITE_MIME = re.compile(r"^application/vnd\.vegalite\.v\d+\+json$")
 _URL = re.compile(r"https?://[^\s,;\"'<>|]+")
-_SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
-_EXP_QUANTITY = re.compile(r"^(-?\$?)(\d+(?:\.\d+)?[eE][-+]?\d+)(.*)$")
 
 
 # --------------------------------------------------------------------------------------------
@@ -62,10 +60,8 @@ def chart_specs(nb):
             data = out.get("data") or {}
             mime = next((m for m in data if _VEGALITE_MIME.match(m)), None)
             text = "".join(data.get("text/html", ""))
-            if mime:
-                spec = data[mime]
-                found.append((ci, oi, spec if isinstance(spec, dict) else json.loads(spec),
-                              {"mode": "vega-lite"}))
+            if mime:  # nbformat reads a JSON output as a dict
+                found.append((ci, oi, data[mime], {"mode": "vega-lite"}))
             elif "vegaEmbed" in text and "})(" in text:
                 spec, end = dec.raw_decode(text, text.rindex("})(") + 3)
                 found.append((ci, oi, spec, dec.raw_decode(text, text.index("{", end))[0]))
@@ -81,23 +77,21 @@ def vl_version(spec):
     return m[1] if m and m[1] in vl_convert.get_vegalite_versions() else None
 
 
-def static_images(specs, stem, formats):
-    """Each chart as SVG and PNG (rasterized from the SVG): ({file name: bytes}, links per
-    chart, a warning per chart that failed)."""
+def static_images(nb, stem, formats):
+    """Each chart of a notebook as SVG and PNG (rasterized from the SVG), in files named
+    ``<stem>.chart-<k>.<format>``: ({file name: bytes}, a warning per chart that failed)."""
     import vl_convert
 
-    files, links, warnings = {}, [], []
-    for k, (_, _, spec, _) in enumerate(specs, start=1):
-        links.append([])
+    files, warnings = {}, []
+    for k, (_, _, spec, _) in enumerate(chart_specs(nb), start=1):
         try:
             svg = vl_convert.vegalite_to_svg(spec, vl_version=vl_version(spec))
             for fmt in formats:
                 files[f"{stem}.chart-{k}.{fmt}"] = svg.encode() if fmt == "svg" else \
                     vl_convert.svg_to_png(svg, scale=2)
-                links[-1].append((fmt.upper(), f"{stem}.chart-{k}.{fmt}"))
         except Exception as exc:  # one bad chart must not lose the report
             warnings.append(f"chart {k}: no static image ({type(exc).__name__}: {exc})")
-    return files, links, warnings
+    return files, warnings
 
 
 def _vega_bundle(version):
@@ -120,26 +114,6 @@ def _vega_bundle(version):
 # Numbers and tables
 # --------------------------------------------------------------------------------------------
 
-def format_number(value, count=False):
-    """A number for a reader: thousands separators, three significant figures.
-
-    Whole numbers below a million (and every count) are shown whole: ``2,784``; others to
-    three significant figures: ``0.682``, ``9,140``, ``75,200,000``; beyond 1e15 or below
-    1e-4, a power of ten: ``3.30×10²⁴``. NaN gives ``–``.
-    """
-    v = float(value)
-    if math.isnan(v) or math.isinf(v):
-        return "–" if math.isnan(v) else "∞" if v > 0 else "-∞"
-    if (count and abs(v) < 1e15) or (v.is_integer() and abs(v) < 1e6):
-        return f"{v:,.0f}"
-    if abs(v) >= 1e15 or abs(v) < 1e-4:
-        mant, exp = f"{v:.2e}".split("e")
-        return f"{mant}×10{str(int(exp)).translate(_SUP)}"
-    digits = 2 - math.floor(math.log10(abs(v)))
-    text = f"{round(v, digits):,.{max(digits, 0)}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 @functools.lru_cache(maxsize=1)
 def _known_urls():
     """Every source URL in ``data/`` (to mend URLs that pandas cut with '...')."""
@@ -151,34 +125,23 @@ def _known_urls():
 def _links(text, urls):
     """HTML for a cell holding URLs (``a ; b``), or None when it holds none."""
     parts = [p.strip() for p in re.split(r"\s+;\s+|\s*\n\s*", text.strip()) if p.strip()]
-    if not parts or not all(re.match(r"https?://\S+$", p) for p in parts):
-        return None
-    out = []
-    for p in parts:  # a URL pandas cut short ('...'): the one known URL it starts with
-        hits = [u for u in urls if u.startswith(p[:-3])] if p.endswith("...") else [p]
-        host = re.sub(r"^https?://(www\.)?", "", hits[0] if hits else p).split("/")[0]
-        out.append(f'<a href="{html.escape(hits[0])}" title="{html.escape(hits[0])}">'
-                   f"{html.escape(host)}</a>" if len(hits) == 1 else
-                   f'<span title="source cut short">{html.escape(p)}</span>')
-    return "<br>".join(out)
+    if parts and all(re.match(r"https?://\S+$", p) for p in parts):  # a URL cut short ('...'):
+        return _parts().links([(p, [u for u in urls if u.startswith(p[:-3])]  # the known one
+                                 if p.endswith("...") else [p]) for p in parts])
 
 
 def _format_cell(match, urls):
     raw = html.unescape(match[1]).strip()
-    linked = _links(raw, urls)
-    if linked is not None:
-        return f'<td class="econ-src">{linked}</td>'
-    m = _EXP_QUANTITY.match(raw)  # a formatted quantity that fell back to an exponent
-    new = format_number(raw) if _NUMBER.match(raw) else \
-        m[1] + format_number(m[2]) + m[3] if m else raw
-    return f'<td title="{html.escape(raw)}">{html.escape(new)}</td>' if new != raw else match[0]
+    shown, linked = _results.format_number(raw) if _NUMBER.match(raw) else raw, _links(raw, urls)
+    return str(_parts().cell(raw, shown, linked)) if linked or shown != raw else match[0]
 
 
 def format_tables(text, urls=()):
     """Rewrite the pandas tables (``table.dataframe``) of an HTML output for readers.
 
     Column names with a unit suffix become ``Words [unit]`` (:func:`econ.charts.axis_title`);
-    numbers get thousands separators and three significant figures (:func:`format_number`);
+    numbers get thousands separators and three significant figures
+    (:func:`econ.results.format_number`);
     URLs become links, and a URL that pandas cut short is mended when ``urls`` (or ``data/``)
     holds one it starts with.
     """
@@ -198,27 +161,10 @@ def format_tables(text, urls=()):
 # Answers and the reader's layout
 # --------------------------------------------------------------------------------------------
 
-def _tags(cell):
-    return cell.get("metadata", {}).get("tags", [])
-
-
 def _heading(cell):
     """(level, text) of a Markdown cell that opens with a heading, else (9, "")."""
     m = re.match(r"\s*(#{1,6})\s+(.+)", cell.source) if cell.cell_type == "markdown" else None
     return (len(m[1]), m[2].strip()) if m else (9, "")
-
-
-def notebook_answers(nb):
-    """The answers of an executed notebook: ``[{"markdown", "record"}]``, in order.
-
-    An answer is a Markdown output of a code cell tagged ``answer``; ``record`` is what
-    :func:`econ.answer` formatted (empty for Markdown made otherwise).
-    """
-    return [{"markdown": "".join(o["data"]["text/markdown"]),
-             "record": o.get("metadata", {}).get("text/markdown", {}).get(ANSWER_METADATA_KEY,
-                                                                          [])}
-            for cell in nb.cells if cell.cell_type == "code" and "answer" in _tags(cell)
-            for o in cell.get("outputs", []) if (o.get("data") or {}).get("text/markdown")]
 
 
 def notebook_title(nb, default=""):
@@ -227,75 +173,52 @@ def notebook_title(nb, default=""):
                  if h[0] == 1), default)
 
 
-def lead_sentences(markdown, n=2, max_chars=400):
-    """The first ``n`` sentences of a Markdown answer (a bold label like ``**Chips.**`` is
-    not a sentence of its own), at most about ``max_chars`` characters."""
-    lines = (re.sub(r"^\s*(?:[-+]|\*(?!\*)|\d+\.)\s+", "", ln) for ln in markdown.splitlines())
-    text = re.sub(r"\s+", " ", " ".join(lines).strip())  # list items read as sentences
-    out, count = [], 0
-    for p in re.split(r"(?:(?<=[.!?])|(?<=[.!?]\*\*))\s+(?=(?:\*\*)?[A-Z\"'(\[\\$0-9])", text):
-        out.append(p)
-        count += not (len(re.sub(r"[*_]", "", p)) < 30 and p.startswith("**"))  # a label
-        if count >= n or len(" ".join(out)) >= max_chars:
-            break
-    lead = " ".join(out)
-    return lead + ("**" if lead.count("**") % 2 else "")  # close a bold run left open
-
-
 def _reader_layout(nb):
     """Reorder the cells for a reader: title, answer, verdict, the introduction, the rest.
 
-    The answer is the level-2 section holding the cells tagged ``answer``; the verdict the
-    level-2 section headed "Verdict". Their first and last cells carry ``econ_open`` /
-    ``econ_close`` for the template. A notebook with neither keeps its order.
+    The answer is the level-2 section holding the cells tagged ``answer`` (a tagged cell in
+    no level-2 section: itself); the verdict the level-2 section headed "Verdict". Their first
+    and last cells carry ``econ_open`` / ``econ_close`` for the template. A notebook with
+    neither keeps its order.
     """
     import nbformat
 
     cells, level = nb.cells, [_heading(c)[0] for c in nb.cells]
     starts = [i for i, lv in enumerate(level) if lv <= 2] + [len(cells)]
-
-    def section(i):  # the level-2 section around cell i (a cell under the title: itself)
-        s = max((j for j in starts if j <= i), default=None)
-        return [i] if s is None or level[s] == 1 else list(range(s, starts[starts.index(s) + 1]))
-
-    answer = sorted({j for i, c in enumerate(cells) if "answer" in _tags(c) for j in section(i)})
-    verdict = next((section(i) for i in starts[:-1]
-                    if re.match(r"verdict\b", _heading(cells[i])[1], re.I)), [])
-    groups = [g for g in (("answer", answer), ("verdict", [i for i in verdict
-                                                           if i not in answer])) if g[1]]
+    sections = [range(a, b) for a, b in zip(starts, starts[1:]) if level[a] == 2]
+    answer = sorted({j for i, c in enumerate(cells) if "answer" in c.metadata.get("tags", [])
+                     for j in next((s for s in sections if i in s), [i])})
+    verdict = next(([i for i in s if i not in answer] for s in sections
+                    if re.match(r"verdict\b", _heading(cells[s[0]])[1], re.I)), [])
+    groups = [g for g in (("answer", answer), ("verdict", verdict)) if g[1]]
     if not groups:
-        return nb
-    taken = {i for _, idx in groups for i in idx}
+        return
     title = level.index(1) if 1 in level else -1
-    head = [i for i in range(title + 1) if cells[i].cell_type == "markdown" and i not in taken]
-    order, taken = [cells[i] for i in head], taken | set(head)
-    first, _, intro = cells[title].source.strip().partition("\n") if title >= 0 else ("", "", "")
+    order = [i for i in range(title + 1) if cells[i].cell_type == "markdown"
+             and i not in answer + verdict] + answer + verdict
     for role, idx in groups:
         cells[idx[0]].metadata["econ_open"] = role
         cells[idx[-1]].metadata["econ_close"] = True
-        order += [cells[i] for i in idx]
+    first, _, intro = cells[title].source.strip().partition("\n") if title >= 0 else ("", "", "")
     if intro.strip():
         cells[title].source = first
-        order.append(nbformat.v4.new_markdown_cell(intro.strip()))
-    nb.cells = order + [c for i, c in enumerate(cells) if i not in taken]
-    return nb
+        cells.append(nbformat.v4.new_markdown_cell(intro.strip()))
+        order.append(len(cells) - 1)
+    nb.cells = [cells[i] for i in order] + [c for i, c in enumerate(cells) if i not in order]
 
 
 def _toc(page):
     """The page's table of contents: a link to every level-2 and -3 heading."""
-    items = [f'<li class="econ-toc-{level}"><a href="#{html.escape(hid)}">{html.escape(text)}'
-             f"</a></li>" for level, hid, inner in re.findall(
-                 r'<h([23])[^>]*\sid="([^"]+)"[^>]*>(.*?)</h\1>', page, re.S)
-             if (text := html.unescape(re.sub(r"<[^>]+>", "", inner)).replace("¶", "").strip())]
-    return ('<nav class="econ-toc" aria-label="Contents"><b>Contents</b><ul>' + "".join(items)
-            + "</ul></nav>") if items else ""
+    return _parts().toc([(level, html.unescape(hid), text) for level, hid, inner in re.findall(
+        r'<h([23])[^>]*\sid="([^"]+)"[^>]*>(.*?)</h\1>', page, re.S)
+        if (text := html.unescape(re.sub(r"<[^>]+>", "", inner)).replace("¶", "").strip())])
 
 
 # --------------------------------------------------------------------------------------------
 # Offline HTML of one notebook
 # --------------------------------------------------------------------------------------------
 
-def export_html(nb, *, title=None, image_links=(), nav_html="", urls=()):
+def export_html(nb, *, title=None, images=(), scenario=None):
     """Offline HTML of an executed notebook, laid out for a reader (see the module help).
 
     Parameters
@@ -304,12 +227,11 @@ def export_html(nb, *, title=None, image_links=(), nav_html="", urls=()):
         The executed notebook (not modified).
     title : str, optional
         Page title (default: the notebook's name in its metadata).
-    image_links : list of list of (label, href), optional
-        Per chart, links to its static images, shown under it.
-    nav_html : str
-        Trusted HTML for a navigation bar at the top (links back to the index).
-    urls : iterable of str
-        Full source URLs (the run's result rows) to mend URLs pandas cut short.
+    images : iterable of str, optional
+        File names of the charts' static images (:func:`static_images`), linked under each.
+    scenario : str, optional
+        The scenario of a report page: a navigation bar at the top names it and links back to
+        the report's index.
 
     Returns
     -------
@@ -322,34 +244,29 @@ def export_html(nb, *, title=None, image_links=(), nav_html="", urls=()):
     specs = chart_specs(nb)
     token = uuid.uuid4().hex[:8]
     for k, (ci, oi, spec, opts) in enumerate(specs, start=1):
-        cid = f"econ-chart-{token}-{k}"
-        links = " · ".join(f'<a href="{html.escape(h)}">{html.escape(label)}</a>'
-                           for label, h in (image_links[k - 1] if k <= len(image_links) else []))
-        embed = html.escape(json.dumps({a: b for a, b in opts.items() if a != "actions"}))
-        spec = json.dumps(spec, allow_nan=False, separators=(",", ":")).replace(
-            "<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")  # safe in <script>
-        nb.cells[ci].outputs[oi]["data"] = {"text/html": (
-            f'<div class="econ-chart" id="{cid}" data-spec="{cid}-spec" data-embed="{embed}">'
-            f'</div><script type="application/json" id="{cid}-spec">{spec}</script>'
-            f'<div class="econ-chart-files">{links}</div>')}
+        nb.cells[ci].outputs[oi]["data"] = {"text/html": str(_parts().chart(
+            f"econ-chart-{token}-{k}", spec, {a: b for a, b in opts.items() if a != "actions"},
+            [(f.rsplit(".", 1)[1].upper(), f) for f in images if f".chart-{k}." in f]))}
     for out in (o for cell in nb.cells for o in cell.get("outputs", [])):
         if (out.get("data") or {}).get("text/html"):
-            out["data"]["text/html"] = format_tables("".join(out["data"]["text/html"]), urls)
+            out["data"]["text/html"] = format_tables("".join(out["data"]["text/html"]))
     _reader_layout(nb)
     if title:
         nb.metadata["title"] = title
-    resources = {"econ_chart_count": len(specs), "econ_nav_html": nav_html}
-    if specs:
-        import vl_convert
-
-        version = vl_version(specs[0][2])
-        resources.update(econ_vl_version=version, econ_vl_convert_version=vl_convert.__version__,
-                         econ_vega_bundle=_vega_bundle(version).replace(
-                             "</script", "<\\/script").replace("<!--", "<\\!--"))
+    # the Vega bundle only on a page with a chart (the template makes it safe in <script>)
+    version = vl_version(specs[0][2]) if specs else None
+    resources = {"econ_scenario": scenario, "econ_vl_version": version,
+                 "econ_vega_bundle": _vega_bundle(version) if specs else ""}
     body, _ = HTMLExporter(template_name="econ_offline", exclude_input_prompt=True,
                            exclude_output_prompt=True, extra_template_basedirs=[
                                str(TEMPLATES_DIR)]).from_notebook_node(nb, resources=resources)
     return body.replace("<!--econ-toc-->", _toc(body), 1), len(specs)
+
+
+def failure_marks(message):
+    """Markdown for a notebook where the report run stopped and papermill marked nothing (a
+    dead kernel, a cell timeout): (at the cell that was running, at the top)."""
+    return str(_parts().stopped_here(message)), str(_parts().run_failed(message))
 
 
 # --------------------------------------------------------------------------------------------
@@ -364,47 +281,52 @@ def _jinja():
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR / "pages")),
                              autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env.policies["json.dumps_kwargs"] = {"separators": (",", ":"), "allow_nan": False}
     markdown = mistune.create_markdown(escape=True)
     env.filters.update(markdown=lambda t: markupsafe.Markup(markdown(t)),
-                       lead=lead_sentences, quantity=_results.format_quantity,
-                       sources=lambda t: markupsafe.Markup(_links(" ; ".join(_URL.findall(
-                           t or "")), ()) or html.escape(t or "")))
+                       lead=lead_sentences, quantity=_results.format_quantity, repr=repr,
+                       host=lambda u: re.sub(r"^https?://(www\.)?", "", u).split("/")[0],
+                       sources=lambda t: _links(" ; ".join(_URL.findall(t or "")), ()) or t or "")
     return env
 
 
-def index_html(scenario, outcomes, collected, *, complete, params, schema, description,
-               reserved=(), good_report=None, run_seconds=0.0, compare_href=None, stamp=""):
+def _parts():
+    """The macros of ``templates/pages/parts.html.j2`` (a chart, source links, contents, a
+    table cell)."""
+    return _jinja().get_template("parts.html.j2").module
+
+
+def index_html(scenario, outcomes, collected, *, complete, schema, reserved=(),
+               good_report=False, run_seconds=0.0, compare_href=None, stamp=""):
     """The index page of one scenario's report: each notebook's conclusion, then the details.
 
-    ``outcomes`` are :class:`econ.report_run.NotebookOutcome` (``title`` and ``answers``
-    filled from the executed notebook); ``collected`` the run's results table.
+    ``scenario`` is an :class:`econ.params.Scenario`; ``outcomes`` are
+    :class:`econ.report_run.NotebookOutcome` (``title`` and ``answers`` filled from the
+    executed notebook); ``collected`` the run's results table; ``schema`` the parameters a
+    scenario may set (``reserved`` ones left out); ``good_report``: whether a complete report
+    of the scenario stands beside this one.
     """
-    tally = {r.notebook: r for r in (_results.verdict_summary(collected).itertuples(
-        index=False) if len(collected) else ())}
     return _jinja().get_template("index.html.j2").render(
-        scenario=scenario.name, description=description, complete=complete, tally=tally,
-        notebooks=outcomes, failed=[o.name for o in outcomes if not o.ok],
-        good_report=good_report, run_seconds=run_seconds, n_rows=len(collected),
-        groups=[(name, frame.itertuples(index=False)) for name, frame in (
-            collected.groupby("notebook", sort=False) if len(collected) else ())],
-        params=[dict(name=k, value=repr(params[k] if k in params else schema[k].default),
-                     set=k in params, help=schema[k].help)
-                for k in sorted(schema) if k not in reserved],
-        compare_href=compare_href, stamp=stamp,
-        has_summary=any(o.name == "summary" for o in outcomes))
+        sc=scenario, notebooks=outcomes, collected=collected, complete=complete,
+        tally={r.notebook: r for r in _results.verdict_summary(collected).itertuples()},
+        schema=schema, reserved=reserved, good_report=good_report, run_seconds=run_seconds,
+        compare_href=compare_href, stamp=stamp)
 
 
-def _number_label(plain, start, end):
-    """A few words around a number in an answer, to name its row: ``chip takes … LPUs``."""
+def _number_cell(plain, start, end):
+    """A number of an answer as shown, with its ``$`` and unit mark (``$2.19/Mtok``, ``54%``),
+    and a few words around it to name its row: ``chip takes … LPUs``."""
+    mark = re.match(r"(%|x(?![A-Za-z])|/[A-Za-z]+)?", plain[end:])[0]
     clause = max([plain.rfind(c, 0, start) for c in ("\n", ". ", "; ", ": ", "(")] + [-1])
     before = re.sub(r"[*_`]", "", plain[clause + 1:start]).strip(" $(:.")
-    after = re.sub(r"[*_`]", "", plain[end:end + 60])
-    after = re.split(r"[.,;:()]", re.sub(r"^(%|x(?![A-Za-z])|/[A-Za-z]+)", "", after),
+    after = re.split(r"[.,;:()]", re.sub(r"[*_`]", "", plain[end + len(mark):end + 60]),
                      maxsplit=1)[0].split()
     if len(before.split()) < 2:  # the number opens its clause: take the sentence before it
         sentence = max(plain.rfind("\n", 0, start), plain.rfind(". ", 0, start))
         before = re.sub(r"[*_`]", "", plain[sentence + 1:start]).strip(" $(:.")
-    return (" ".join(before.split()[-5:]) + " … " + " ".join(after[:3])).strip(" …") or "(value)"
+    label = (" ".join(before.split()[-5:]) + " … " + " ".join(after[:3])).strip(" …")
+    return label or "(value)", (
+        "$" if plain[start - 1:start] == "$" else "") + plain[start:end] + mark
 
 
 def compare_html(scenarios, *, stamp=""):
@@ -412,31 +334,22 @@ def compare_html(scenarios, *, stamp=""):
     every number its answer shows, a column per scenario (cells that differ from the first
     scenario are marked).
 
-    ``scenarios``: list of (name, description, ok, href, outcomes).
+    ``scenarios``: :class:`econ.report_run.ScenarioOutcome` s (name, description, ok,
+    report_dir, notebooks), each with the same notebooks in the same order.
     """
-    titles = {}
-    for *_, outs in scenarios:
-        for o in outs:
-            titles[o.name] = titles.get(o.name) or o.title or o.name
     notebooks = []
-    for name, title in titles.items():
-        per = [next((o for o in outs if o.name == name), None) for *_, outs in scenarios]
+    for per in zip(*(s.notebooks for s in scenarios)):  # one notebook under each scenario
         rows = {}
         for col, o in enumerate(per):
-            for a in (o.answers if o is not None else []):
+            for a in o.answers:
                 plain = a["markdown"].replace("\\$", "$")
                 for e in (e for e in a["record"] if e.get("kind") == "number"):
-                    start, end = e.get("start", 0), e.get("start", 0) + len(e["text"])
-                    row = rows.setdefault(e["field"], dict(
-                        label=_number_label(plain, start, end), field=e["field"],
-                        cells=[""] * len(per)))
-                    post = re.match(r"(%|x(?![A-Za-z])|/[A-Za-z]+)?", plain[end:])[0]
-                    row["cells"][col] = row["cells"][col] or (
-                        "$" if plain[start - 1:start] == "$" else "") + e["text"] + post
-        for row in rows.values():
-            row["differs"] = [bool(c) and c != row["cells"][0] for c in row["cells"]]
-        notebooks.append(dict(name=name, title=title, rows=list(rows.values()), conclusions=[
-            lead_sentences(o.answers[0]["markdown"]) if o and o.answers else "" for o in per]))
-    return _jinja().get_template("compare.html.j2").render(
-        scenarios=[dict(name=n, description=d, ok=ok, href=h) for n, d, ok, h, _ in scenarios],
-        notebooks=notebooks, stamp=stamp)
+                    start = e.get("start", 0)
+                    label, shown = _number_cell(plain, start, start + len(e["text"]))
+                    row = rows.setdefault(e["field"], dict(label=label, field=e["field"],
+                                                           cells=[""] * len(per)))
+                    row["cells"][col] = row["cells"][col] or shown
+        notebooks.append(dict(name=per[0].name, rows=rows.values(), outcomes=per,
+                              title=next((o.title for o in per if o.title), per[0].name)))
+    return _jinja().get_template("compare.html.j2").render(scenarios=scenarios,
+                                                           notebooks=notebooks, stamp=stamp)

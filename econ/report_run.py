@@ -31,7 +31,6 @@ import concurrent.futures as cf
 import contextlib
 import dataclasses
 import datetime as dt
-import html
 import json
 import os
 import re
@@ -45,6 +44,7 @@ from pathlib import Path
 from . import params as _params
 from . import report_pages as _pages
 from . import results as _results
+from .answers import notebook_answers
 
 __all__ = ["ReportError", "NotebookOutcome", "ScenarioOutcome", "NOTEBOOKS_DIR",
            "SUMMARY_NOTEBOOK", "RESERVED_PARAMETERS", "COMPARE_PAGE", "discover_notebooks",
@@ -97,6 +97,7 @@ class ScenarioOutcome:
     report_dir: Path | None
     notebooks: list
     seconds: float = 0.0
+    description: str = ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -112,17 +113,15 @@ def discover_notebooks(notebooks_dir=None, names=None):
     list of pathlib.Path
     """
     d = Path(notebooks_dir) if notebooks_dir else NOTEBOOKS_DIR
-    if not d.is_dir():
-        raise ReportError(f"notebooks folder {str(d)!r} does not exist")
     found = {p.stem: p for p in sorted(d.glob("*.ipynb")) if _NAME_RE.match(p.stem)}
-    if names:
-        unknown = [n for n in dict.fromkeys(names) if n not in found]
-        if unknown:
-            raise ReportError(f"unknown notebook(s) {unknown} in {d}; notebooks there: "
-                              f"{sorted(found)}")
-        found = {n: found[n] for n in dict.fromkeys(names)}
+    unknown = [n for n in dict.fromkeys(names or ()) if n not in found]
+    if unknown:
+        raise ReportError(f"unknown notebook(s) {unknown} in {d}; notebooks there: "
+                          f"{sorted(found)}")
+    found = {n: found[n] for n in names} if names else found
     if not found:
-        raise ReportError(f"no notebooks (*.ipynb) in {d}")
+        raise ReportError(f"no notebooks (*.ipynb) in {str(d)!r}"
+                          + ("" if d.is_dir() else ": the folder does not exist"))
     return [found[n] for n in sorted(found, key=lambda n: (n == SUMMARY_NOTEBOOK, n))]
 
 
@@ -130,83 +129,65 @@ def discover_notebooks(notebooks_dir=None, names=None):
 # One notebook, in a worker process (local pool or Dask), written straight into the report
 # --------------------------------------------------------------------------------------------
 
-def _mark_failure(nb, message):
-    """Mark where a notebook stopped when papermill did not (dead kernel, cell timeout)."""
-    import nbformat
-
-    at = next((i for i, c in enumerate(nb.cells) if c.metadata.get("papermill", {}).get(
-        "status") in ("running", "failed")), len(nb.cells))
-    for i, text in ((at, f'<span id="papermill-error-cell" style="color:red">The report run '
-                         f"stopped here: {html.escape(message)}</span>"),
-                    (0, f'<span style="color:red; font-size:1.6em">This run failed: '
-                        f'{html.escape(message)} (<a href="#papermill-error-cell">where</a>)'
-                        f"</span>")):
-        nb.cells.insert(i, nbformat.v4.new_markdown_cell(
-            text, metadata={"tags": ["papermill-error-cell-tag"]}))
-
-
-def _run_notebook(task):
-    """Execute one notebook into ``task["out"]`` with papermill, with its page and images."""
+def _run_notebook(path, out, scenario, parameters, report, images, cell_timeout):
+    """Execute notebook ``path`` into folder ``out`` (both Paths) with papermill. As part of a
+    report (``report``): its page and chart images beside it; else (make notebooks) without
+    run metadata (timestamps), so that re-running changes only what the code computes."""
     nbformat, papermill = _params.notebook_tools()
     from papermill.exceptions import PapermillExecutionError
 
-    t0, name, out = time.perf_counter(), task["name"], Path(task["out"])
-    res = {"scenario": task["scenario"], "name": name, "ok": True, "error": ""}
-    params, rows = dict(task["parameters"]), out / "results" / f"{name}.csv"
-    if task["results_path"]:
-        params["results_path"] = str(rows)
-    if task["results_dir"]:
-        params["results_dir"] = str(out / "results")
+    t0, unmarked, dest = time.perf_counter(), False, out / path.name
+    o, rows = NotebookOutcome(scenario, path.stem, True), out / "results" / f"{path.stem}.csv"
     try:
         with _PAPERMILL_LOCK:
             papermill.execute_notebook(
-                task["path"], str(out / f"{name}.ipynb"), parameters=params, cwd=task["cwd"],
+                str(path), str(dest), parameters=parameters, cwd=str(path.parent),
                 kernel_name="python3", progress_bar=False, request_save_on_cell_execute=True,
-                execution_timeout=task["cell_timeout"])
+                execution_timeout=cell_timeout)
     except PapermillExecutionError as exc:  # papermill marked the failing cell
-        res.update(ok=False, error=f"{exc.ename}: {exc.evalue}"
-                   + (f" (cell In [{exc.exec_count}])" if exc.exec_count else ""))
+        o.ok, o.error = False, f"{exc.ename}: {exc.evalue}" + (
+            f" (cell In [{exc.exec_count}])" if exc.exec_count else "")
     except Exception as exc:  # dead kernel, cell timeout, no kernel, bad notebook
-        res.update(ok=False, error=f"{type(exc).__name__}: "
-                   + (str(exc).strip().splitlines() or [""])[0], unmarked=True)
-    res["execute_seconds"] = time.perf_counter() - t0
+        o.ok, o.error, unmarked = False, f"{type(exc).__name__}: " + (
+            str(exc).strip().splitlines() or [""])[0], True
+    o.execute_seconds = time.perf_counter() - t0
     try:
-        nb = nbformat.read(out / f"{name}.ipynb", as_version=4)
+        nb = nbformat.read(dest, as_version=4)
     except Exception:  # not written, or cut short
-        nb = nbformat.read(task["path"], as_version=4)
-    if res.pop("unmarked", False):
-        _mark_failure(nb, res["error"])
-    if task["strip"]:  # run metadata (timestamps): re-running changes only what is computed
-        nb.metadata.pop("papermill", None)
-        for cell in nb.cells:
-            cell.metadata.pop("papermill", None)
-            cell.metadata.pop("execution", None)
-    (out / f"{name}.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
-    res.update(title=_pages.notebook_title(nb, name), answers=_pages.notebook_answers(nb))
+        nb = nbformat.read(path, as_version=4)
+    if unmarked:  # where the notebook stopped, and the error, at the top (papermill did not)
+        at = next((i for i, c in enumerate(nb.cells) if c.metadata.get("papermill", {}).get(
+            "status") in ("running", "failed")), len(nb.cells))
+        for i, text in zip((at, 0), _pages.failure_marks(o.error)):
+            nb.cells.insert(i, nbformat.v4.new_markdown_cell(
+                text, metadata={"tags": ["papermill-error-cell-tag"]}))
+    if not report:
+        for node in [nb, *nb.cells]:
+            node.metadata.pop("papermill", None)
+            node.metadata.pop("execution", None)
+    dest.write_text(nbformat.writes(nb), encoding="utf-8")
+    o.title, o.answers = _pages.notebook_title(nb, o.name), notebook_answers(nb)
     try:
-        res["results_rows"] = len(_results.read_results(rows)) if rows.exists() else 0
+        o.results_rows = len(_results.read_results(rows)) if rows.exists() else 0
     except ValueError as exc:
         rows.unlink()
-        res.update(ok=False, error=f"its results table is invalid: {exc}")
+        o.ok, o.error = False, f"its results table is invalid: {exc}"
     try:
-        if task["html"]:
-            specs = _pages.chart_specs(nb)
-            files, links, res["warnings"] = _pages.static_images(specs, name, task["images"])
+        if report:
+            files, o.warnings = _pages.static_images(nb, o.name, images)
             for fname, data in files.items():
                 (out / fname).write_bytes(data)
-            page, res["charts"] = _pages.export_html(
-                nb, title=f"{name} · {task['scenario']}", image_links=links,
-                nav_html=task["nav_html"], urls=re.findall(
-                    r"https?://[^\s,;\"]+", rows.read_text() if rows.exists() else ""))
-            (out / f"{name}.html").write_text(page, encoding="utf-8")
-            res["images"] = list(files)
+            page, o.charts = _pages.export_html(nb, title=f"{o.name} · {scenario}",
+                                                images=files, scenario=scenario)
+            (out / f"{o.name}.html").write_text(page, encoding="utf-8")
+            o.images = list(files)
     except Exception as exc:
-        if res["ok"]:
-            res.update(ok=False, error=f"rendering failed: {type(exc).__name__}: {exc}")
+        if o.ok:
+            o.ok, o.error = False, f"rendering failed: {type(exc).__name__}: {exc}"
         else:
-            res.setdefault("warnings", []).append(f"no HTML ({type(exc).__name__}: {exc})")
-    res["seconds"] = time.perf_counter() - t0
-    return res
+            o.warnings.append(f"no HTML ({type(exc).__name__}: {exc})")
+    o.seconds = time.perf_counter() - t0
+    return o
 
 
 def _worker_init():
@@ -215,9 +196,8 @@ def _worker_init():
     progress lines: they go to /dev/null (failures come back as data)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
+    with open(os.devnull, "wb") as devnull:
+        os.dup2(devnull.fileno(), 2)
 
 
 # --------------------------------------------------------------------------------------------
@@ -243,7 +223,8 @@ def _pool(jobs, n_tasks, dask_address=None):
     ctx = multiprocessing.get_context("forkserver")  # workers fork ready: imports done once
     # (papermill and nbconvert load in each worker, through econ.params.notebook_tools)
     ctx.set_forkserver_preload(["econ", "econ.charts", "vl_convert", __name__])
-    jobs = jobs or min(_default_jobs(), n_tasks)
+    jobs = jobs or min(n_tasks, len(os.sched_getaffinity(0)) if hasattr(
+        os, "sched_getaffinity") else os.cpu_count())
     ex = cf.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init)
     try:
         yield ex, jobs, "local processes"
@@ -255,99 +236,47 @@ def _pool(jobs, n_tasks, dask_address=None):
         ex.shutdown(wait=True, cancel_futures=True)
 
 
-def _execute(tasks, ex, jobs, log, ready=lambda task: True):
-    """Run ``tasks``, at most ``jobs`` at once, each once ``ready(task)``; yield
-    ``(task, result)`` as each ends."""
-    waiting, running = list(tasks), {}
-    while waiting or running:
-        for t in [t for t in waiting if ready(t)][:max(0, jobs - len(running))]:
-            waiting.remove(t)
-            running[ex.submit(_run_notebook, t)] = t
-            log(f"-> {t['scenario']}/{t['name']} started ({len(tasks) - len(waiting)} of "
-                f"{len(tasks)})")
-        if not running:
-            raise ReportError(f"notebooks that can never start: {waiting}")
-        for fut in cf.wait(running, return_when=cf.FIRST_COMPLETED).done:
-            try:
-                res = fut.result()
-            except Exception as exc:  # the worker died (the task itself catches everything)
-                res = {"ok": False, "error": f"the worker running it died ({exc!r})"}
-            t = running.pop(fut)
-            yield t, {"scenario": t["scenario"], "name": t["name"], **res}
-
-
-def _default_jobs():
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-
-def _bar(done, total, width=12):
-    full = round(width * done / max(total, 1))
-    return "#" * full + "." * (width - full)
-
-
 def _stamp():
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _clean_stale(out):
-    """Remove the partial folders of runs killed with SIGKILL (their process is gone)."""
-    for p in out.glob(".*.partial-*-*"):
-        try:
-            os.kill(int(p.name.rsplit(".partial-", 1)[1].split("-")[0]), 0)
-        except ProcessLookupError:
-            shutil.rmtree(p, ignore_errors=True)
-        except (PermissionError, ValueError):  # another user's run, or not ours
-            pass
-
-
-def _replace_dir(new, final):
-    """Rename folder ``new`` to ``final``; the report that was there is removed afterwards."""
-    old = final.with_name(f".{final.name}.old-{os.getpid()}")
-    if final.exists():
-        os.replace(final, old)
-    os.replace(new, final)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def _finish(sc, tmp, outcomes, union, out, log, compare, t0):
-    """Collect the results, write the index, and rename the report into place (or keep it as
-    ``<scenario>.failed``)."""
+    """Collect the results, write the manifest and index, and rename the report into place
+    (or keep it as ``<scenario>.failed``; the report that was there is removed afterwards)."""
     ok = all(o.ok for o in outcomes)
     try:  # every notebook's rows, checked together (two notebooks writing one row ...)
         collected = _results.collect_results(tmp / "results")
     except ValueError as exc:
         ok, collected = False, _results.collect_results(tmp)  # no *.csv there: empty
-        outcomes[-1].warnings.append(f"collected results invalid: {exc}")
-        log(f"{sc.name}: the collected results are invalid: {exc}")
+        outcomes[-1].warnings.append(f"the collected results are invalid: {exc}")
     shutil.rmtree(tmp / "results")
     collected.to_csv(tmp / "results.csv", index=False)
-    seconds = time.perf_counter() - t0
-    final, failed = out / sc.name, out / f"{sc.name}.failed"
-    (tmp / "scenario.yaml").write_text(sc.path.read_text(encoding="utf-8") if sc.path else "",
-                                       encoding="utf-8")
+    seconds, good = time.perf_counter() - t0, out / sc.name
+    if sc.path:
+        shutil.copy(sc.path, tmp / "scenario.yaml")
     (tmp / "manifest.json").write_text(json.dumps({
         "scenario": sc.name, "complete": ok, "parameters": sc.values,
         "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "seconds": round(seconds, 2), "notebooks": [dataclasses.asdict(o) for o in outcomes],
     }, indent=1, default=str), encoding="utf-8")
     (tmp / "index.html").write_text(_pages.index_html(
-        sc, outcomes, collected, complete=ok, params=sc.values, schema=union,
-        description=sc.description, reserved=RESERVED_PARAMETERS,
-        good_report=sc.name if final.exists() else None, run_seconds=seconds,
-        compare_href=f"../{COMPARE_PAGE}" if compare else None, stamp=_stamp()),
-        encoding="utf-8")
-    _replace_dir(tmp, final if ok else failed)
+        sc, outcomes, collected, complete=ok, schema=union, reserved=RESERVED_PARAMETERS,
+        good_report=good.exists(), run_seconds=seconds, stamp=_stamp(),
+        compare_href=f"../{COMPARE_PAGE}" if compare else None), encoding="utf-8")
+    final, old = good if ok else out / f"{sc.name}.failed", out / f".{sc.name}.old-{os.getpid()}"
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
     if ok:
-        shutil.rmtree(failed, ignore_errors=True)
+        shutil.rmtree(out / f"{sc.name}.failed", ignore_errors=True)
         log(f"{sc.name}: report complete: {final / 'index.html'}")
     else:
-        for o in outcomes:
-            if not o.ok:
-                log(f"{sc.name}: notebook {o.name!r} failed: {o.error}")
-        log(f"{sc.name}: run FAILED; partial output kept in {failed} (failing cells marked); "
-            + (f"the previous report {final} is unchanged" if final.exists() else
-               "there is no previous report"))
-    return ScenarioOutcome(sc.name, ok, final if ok else failed, outcomes, seconds)
+        failed = "; ".join(f"notebook {o.name!r} failed: {o.error}" for o in outcomes if not o.ok)
+        log(f"{sc.name}: {failed or outcomes[-1].warnings[-1]}; run FAILED; partial output kept "
+            f"in {final} (failing cells marked); the previous report "
+            + (f"{good} is unchanged" if good.exists() else "does not exist"))
+    return ScenarioOutcome(sc.name, ok, final, outcomes, seconds, sc.description)
 
 
 # --------------------------------------------------------------------------------------------
@@ -357,6 +286,9 @@ def _finish(sc, tmp, outcomes, union, out, log, compare, t0):
 def check_scenarios(scenarios, notebooks_dir=None, scenarios_dir=None, notebooks=None):
     """Check scenario files before anything runs: against the parameters of every notebook
     (a scenario is for the whole suite), and each notebook's setup against memory.
+
+    ``scenarios``: names (files ``<scenarios_dir>/<name>.yaml``), ``"all"``, or None for no
+    scenario file (the notebooks' defaults: only the notebooks are checked).
 
     Returns
     -------
@@ -371,8 +303,8 @@ def check_scenarios(scenarios, notebooks_dir=None, scenarios_dir=None, notebooks
     nb_dir = Path(notebooks_dir or NOTEBOOKS_DIR)
     names = [p.stem for p in discover_notebooks(nb_dir, notebooks)]
     per, union = _params.suite_schema(discover_notebooks(nb_dir))
-    loaded = _params.load_scenarios(scenarios, union, scenarios_dir or nb_dir / "scenarios",
-                                    RESERVED_PARAMETERS)
+    loaded = [] if scenarios is None else _params.load_scenarios(
+        scenarios, union, scenarios_dir or nb_dir / "scenarios", RESERVED_PARAMETERS)
     problems = _params.scenario_setup_problems(loaded, per, names)
     if problems:
         raise ReportError("setups that cannot run:\n  " + "\n  ".join(problems))
@@ -421,71 +353,81 @@ def run_reports(scenarios=("base",), *, out="reports", notebooks_dir=None, scena
     """
     nb_dir = Path(notebooks_dir or NOTEBOOKS_DIR).resolve()
     names, per, union, loaded = check_scenarios(scenarios, nb_dir, scenarios_dir, notebooks)
-    images = tuple(dict.fromkeys(images or ()))
+    return _run(loaded, per, union, names, nb_dir, out, jobs=jobs, dask_address=dask_address,
+                images=images, cell_timeout=cell_timeout, log=log)
+
+
+def _run(loaded, per, union, names, nb_dir, out, *, jobs, dask_address, images, cell_timeout,
+         log, report=True):
+    """Run ``names`` under each scenario of ``loaded`` into ``out``; see :func:`run_reports`.
+    A scenario's summary is queued once its other notebooks have ended (it reads their
+    results)."""
+    images = tuple(images or ())
     if set(images) - {"svg", "png"}:
         raise ReportError(f"image formats must be 'svg' or 'png', got {list(images)}")
-    if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
-        raise ReportError(f"jobs must be a whole number >= 1, got {jobs!r}")
-    out = Path(out).resolve()
+    if jobs is not None and (not isinstance(jobs, int) or jobs < 1) or (
+            cell_timeout is not None and cell_timeout <= 0):
+        raise ReportError(f"jobs must be a whole number >= 1 and the cell timeout > 0 s, got "
+                          f"{jobs!r} and {cell_timeout!r}")
+    out, t_start = Path(out).resolve(), time.perf_counter()
     try:
         out.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=out).close()
+        for stale in out.glob(".*.partial-*-*"):  # of runs killed with SIGKILL: pid gone
+            try:
+                os.kill(int(stale.name.rsplit(".partial-", 1)[1].split("-")[0]), 0)
+            except ProcessLookupError:
+                shutil.rmtree(stale, ignore_errors=True)
+            except (PermissionError, ValueError):  # another user's run, or not ours
+                pass
+        tmp = {sc.name: Path(tempfile.mkdtemp(dir=out, prefix=f".{sc.name}.partial-"
+                                              f"{os.getpid()}-")) for sc in loaded}
+        for folder in tmp.values():
+            (folder / "results").mkdir()
     except OSError as exc:
         raise ReportError(f"cannot write to the output folder {str(out)!r}: "
                           f"{exc.strerror or exc}") from None
-    _clean_stale(out)
-    return _run(loaded, per, union, names, nb_dir, out, jobs, dask_address, log,
-                images=images, cell_timeout=cell_timeout, html=True)
-
-
-def _run(loaded, per, union, names, nb_dir, out, jobs, dask_address, log, **task):
-    """Run ``names`` under each scenario of ``loaded`` into ``out``; see :func:`run_reports`."""
-    t_start = time.perf_counter()
-    tmp, outcomes, finished = {}, {sc.name: [] for sc in loaded}, []
-    n_others = len([n for n in names if n != SUMMARY_NOTEBOOK])
-    with _pool(jobs, len(names) * len(loaded), dask_address) as (ex, n_jobs, kind):
-        try:
-            for sc in loaded:
-                tmp[sc.name] = Path(tempfile.mkdtemp(dir=out, prefix=f".{sc.name}.partial-"
-                                                     f"{os.getpid()}-"))
-                (tmp[sc.name] / "results").mkdir()
-            inject = task.pop("inject", True)  # where the notebooks' result rows go
-            tasks = [{"scenario": sc.name, "name": n, "path": str(nb_dir / f"{n}.ipynb"),
-                      "cwd": str(nb_dir), "out": str(tmp[sc.name]), "html": False, "images": (),
-                      "parameters": sc.for_schema(per[n]), "strip": False,
-                      "results_path": inject and "results_path" in per[n],
-                      "results_dir": inject and "results_dir" in per[n], **task,
-                      "nav_html": '<a href="index.html">&larr; report index</a> · scenario '
-                                  f"<code>{html.escape(sc.name)}</code>"}
-                     for sc in loaded for n in names]
+    others = [n for n in names if n != SUMMARY_NOTEBOOK]
+    queue = [(sc, n) for sc in loaded for n in others or names]
+    running, ended, finished, n_tasks = {}, [], [], len(names) * len(loaded)
+    try:
+        with _pool(jobs, n_tasks, dask_address) as (ex, n_jobs, kind):
             log(f"running {len(names)} notebook(s) x {len(loaded)} scenario(s) "
                 f"({', '.join(tmp)}) on {n_jobs} {kind}")
-            # a scenario's summary runs over its other notebooks' results
-            for done, (t, res) in enumerate(_execute(tasks, ex, n_jobs, log, lambda t: t[
-                    "name"] != SUMMARY_NOTEBOOK or len(outcomes[t["scenario"]]) == n_others), 1):
-                mine = outcomes[t["scenario"]]
-                mine.append(NotebookOutcome(**res))
-                log(f"[{done}/{len(tasks)} {_bar(done, len(tasks))}] {t['scenario']}/{t['name']}"
-                    f": {'ok' if res['ok'] else 'FAILED: ' + res['error']} "
-                    f"({mine[-1].seconds:.1f} s)")
-                if len(mine) == len(names):
-                    sc = next(sc for sc in loaded if sc.name == t["scenario"])
-                    mine.sort(key=lambda o: names.index(o.name))
-                    finished.append(_finish(sc, tmp[sc.name], mine, union, out, log,
-                                            len(loaded) > 1, t_start))
-        except BaseException as exc:
-            if isinstance(exc, KeyboardInterrupt):
-                log("interrupted: stopping the notebooks; no partial report is kept")
-            for folder in tmp.values():
-                shutil.rmtree(folder, ignore_errors=True)
-            raise
+            while queue or running:
+                while queue and len(running) < n_jobs:
+                    sc, n = queue.pop(0)
+                    rows = {"results_path": tmp[sc.name] / "results" / f"{n}.csv",
+                            "results_dir": tmp[sc.name] / "results"}
+                    params = sc.for_schema(per[n]) | {k: str(v) for k, v in rows.items()
+                                                      if report and k in per[n]}
+                    running[ex.submit(_run_notebook, nb_dir / f"{n}.ipynb", tmp[sc.name],
+                                      sc.name, params, report, images, cell_timeout)] = sc, n
+                    log(f"-> {sc.name}/{n} started ({len(running) + len(ended)} of {n_tasks})")
+                for fut in cf.wait(running, return_when=cf.FIRST_COMPLETED).done:
+                    sc, n = running.pop(fut)
+                    try:
+                        ended.append(fut.result())
+                    except Exception as exc:  # the worker died (the task catches everything)
+                        ended.append(NotebookOutcome(sc.name, n, False,
+                                                     f"the worker running it died ({exc!r})"))
+                    o, bar = ended[-1], "#" * round(12 * len(ended) / n_tasks)
+                    log(f"[{len(ended)}/{n_tasks} {bar:.<12}] {sc.name}/{n}: "
+                        f"{'ok' if o.ok else 'FAILED: ' + o.error} ({o.seconds:.1f} s)")
+                    mine = sorted((e for e in ended if e.scenario == sc.name),
+                                  key=lambda e: names.index(e.name))
+                    if others and len(mine) == len(others) < len(names):
+                        queue.append((sc, SUMMARY_NOTEBOOK))
+                    if len(mine) == len(names):
+                        finished.append(_finish(sc, tmp[sc.name], mine, union, out, log,
+                                                len(loaded) > 1, t_start))
+    except BaseException:  # interrupted: the workers have stopped (each ended its kernel)
+        for folder in tmp.values():
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    finished.sort(key=lambda s: [sc.name for sc in loaded].index(s.name))
     if len(finished) > 1:
-        page = _pages.compare_html([(s.name, sc.description, s.ok,
-                                     f"{s.report_dir.name}/index.html", s.notebooks)
-                                    for sc in loaded for s in finished if s.name == sc.name],
-                                   stamp=_stamp())
         with tempfile.NamedTemporaryFile("w", dir=out, delete=False, encoding="utf-8") as fh:
-            fh.write(page)
+            fh.write(_pages.compare_html(finished, stamp=_stamp()))
         os.replace(fh.name, out / COMPARE_PAGE)
         log(f"scenarios compared: {out / COMPARE_PAGE}")
     for so in finished:
@@ -502,18 +444,18 @@ def run_in_place(*, notebooks_dir=None, notebooks=None, jobs=None, cell_timeout=
     """Re-execute the stored notebooks with their defaults and save them where they are.
 
     A notebook is replaced only when it ran to the end; a failing one stays as it was and its
-    partial copy (failing cell marked) goes to ``failed_dir``. Run metadata (timestamps) is
-    left out, so that re-running changes only what the code computes. When the summary is
-    among them, the others first run under ``base`` and their result rows are stored in
-    ``<notebooks_dir>/results/<notebook>.csv``, which the stored summary reads.
+    partial copy (failing cell marked) goes to ``failed_dir``, with the run's index page. Run
+    metadata (timestamps) is left out, so that re-running changes only what the code
+    computes. When the summary is among them, the others first run under ``base`` and their
+    result rows are stored in ``<notebooks_dir>/results/<notebook>.csv``, which the stored
+    summary reads.
 
     Returns
     -------
     list of NotebookOutcome
     """
-    nb_dir = Path(notebooks_dir).resolve() if notebooks_dir else NOTEBOOKS_DIR
-    names = [p.stem for p in discover_notebooks(nb_dir, notebooks)]
-    per, union = _params.suite_schema(discover_notebooks(nb_dir))
+    nb_dir = Path(notebooks_dir or NOTEBOOKS_DIR).resolve()
+    names, per, union, _ = check_scenarios(None, nb_dir, notebooks=notebooks)
     if SUMMARY_NOTEBOOK in names:
         others = [n for n in per if n != SUMMARY_NOTEBOOK]
         with tempfile.TemporaryDirectory(prefix="econ-results-") as tmp:
@@ -523,21 +465,17 @@ def run_in_place(*, notebooks_dir=None, notebooks=None, jobs=None, cell_timeout=
                 raise ReportError("stored result rows not refreshed: " + "; ".join(
                     f"{o.name}: {o.error}" for o in base.notebooks if not o.ok))
             rows = _results.read_results(base.report_dir / "results.csv")
-        (nb_dir / STORED_RESULTS_DIR).mkdir(exist_ok=True)
-        for stale in (nb_dir / STORED_RESULTS_DIR).glob("*.csv"):
-            stale.unlink()
+        shutil.rmtree(nb_dir / STORED_RESULTS_DIR, ignore_errors=True)
         for name, frame in rows.groupby("notebook"):
             _results.write_results(frame.reset_index(drop=True),
                                    nb_dir / STORED_RESULTS_DIR / f"{name}.csv")
     with tempfile.TemporaryDirectory(dir=nb_dir, prefix=".in-place-") as tmp:
-        [run] = _run([_params.Scenario("in-place", None, {})], per, union, names, nb_dir,
-                     Path(tmp), jobs, None, log, cell_timeout=cell_timeout, strip=True,
-                     inject=False)
+        [run] = _run([_params.Scenario("in-place", None, {})], per, union, names, nb_dir, tmp,
+                     jobs=jobs, dask_address=None, images=(), cell_timeout=cell_timeout,
+                     log=log, report=False)
         for o in run.notebooks:
-            executed = run.report_dir / f"{o.name}.ipynb"
             if o.ok:
-                os.replace(executed, nb_dir / executed.name)
-            elif executed.exists():
-                Path(failed_dir).mkdir(parents=True, exist_ok=True)
-                shutil.copy(executed, Path(failed_dir) / executed.name)
+                os.replace(run.report_dir / f"{o.name}.ipynb", nb_dir / f"{o.name}.ipynb")
+        if not run.ok:  # what is left: the failed notebooks (failing cells marked), the index
+            shutil.copytree(run.report_dir, failed_dir, dirs_exist_ok=True)
     return run.notebooks

@@ -1,4 +1,5 @@
-"""``python -m econ.reports``: run every notebook under one or more scenarios into ``reports/``.
+"""Execute every notebook under one or more scenarios and write reports/<scenario>/: executed
+notebooks, offline HTML, static chart images, results.csv and index.html.
 
 ::
 
@@ -8,10 +9,13 @@
     python -m econ.reports --list               # scenarios and every notebook parameter
     python -m econ.reports --in-place           # make notebooks
 
-The command line over :mod:`econ.report_run` (the run; its names are re-exported here) and
-:mod:`econ.report_pages` (the pages). Exit status: 0 every report complete; 1 a notebook
-failed (the previous report is kept); 2 a bad scenario, notebook name or output folder
-(nothing ran); 128 + the signal number when interrupted (no partial report is kept).
+Scenario files are notebooks/scenarios/<name>.yaml ('name: value  # why' lines); --list shows
+them and every parameter they may set.
+
+The command line over econ.report_run (the run) and econ.report_pages (the pages). Exit
+status: 0 every report complete; 1 a notebook failed (the previous report is kept); 2 a bad
+scenario, notebook name or output folder (nothing ran); 128 + the signal number when
+interrupted (130 Ctrl-C, 143 SIGTERM; no partial report is kept).
 """
 from __future__ import annotations
 
@@ -21,52 +25,35 @@ import signal
 import sys
 from pathlib import Path
 
-from .params import (
-    ScenarioError,
-    load_scenarios,
-    scenario_names,
-    suite_schema,
-)
-from .report_pages import chart_specs, export_html
+from .params import ScenarioError, scenario_names
 from .report_run import (
     NOTEBOOKS_DIR,
     RESERVED_PARAMETERS,
     ReportError,
     check_scenarios,
-    discover_notebooks,
     run_in_place,
     run_reports,
 )
 
-__all__ = ["main", "chart_specs", "export_html", "run_reports", "run_in_place",
-           "discover_notebooks", "suite_schema", "load_scenarios", "ReportError"]
+__all__ = ["main", "run_reports", "run_in_place", "ReportError"]
 
 
 def _parser():
-    p = argparse.ArgumentParser(
-        prog="python -m econ.reports",
-        description="Execute every notebook under one or more scenarios and write "
-                    "reports/<scenario>/: executed notebooks, offline HTML, static chart "
-                    "images, results.csv and index.html.",
-        epilog="Scenario files are notebooks/scenarios/<name>.yaml ('name: value  # why' "
-               "lines); --list shows them and every parameter they may set. Exit status: 0 "
-               "all reports complete; 1 a notebook failed (the previous report is kept); 2 a "
-               "bad scenario, notebook name or output folder (nothing ran); 130/143 "
-               "interrupted.")
+    p = argparse.ArgumentParser(prog="python -m econ.reports", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     arg = p.add_argument
     arg("scenarios", nargs="*", metavar="SCENARIO", help="scenario name(s), or 'all' "
         "(default: base)")
     arg("--out", default="reports", help="folder of the reports (default: reports)")
-    arg("--jobs", "-j", type=int, default=None,
-        help="notebooks run at once (default: the machine's cores)")
-    arg("--dask-address", default=None, metavar="ADDR",
+    arg("--jobs", "-j", type=int, help="notebooks run at once (default: the machine's cores)")
+    arg("--dask-address", metavar="ADDR",
         help="run the notebooks on this Dask scheduler (tcp://host:8786) instead of local "
              "processes; workers need the repository and --out at the same paths")
-    arg("--notebooks", nargs="+", metavar="NAME", default=None,
+    arg("--notebooks", nargs="+", metavar="NAME",
         help="only these notebooks (file names without .ipynb)")
-    arg("--notebooks-dir", default=None, metavar="DIR",
+    arg("--notebooks-dir", metavar="DIR",
         help=f"folder of the notebooks (default: {NOTEBOOKS_DIR})")
-    arg("--scenarios-dir", default=None, metavar="DIR",
+    arg("--scenarios-dir", metavar="DIR",
         help="folder of the scenario files (default: <notebooks-dir>/scenarios)")
     arg("--images", default="svg,png", metavar="FORMATS",
         help="static images of each chart: 'svg,png' (default), 'svg', 'png' or 'none'")
@@ -94,19 +81,14 @@ def main(argv=None):
     sc_dir = Path(args.scenarios_dir or nb_dir / "scenarios")
     old = {s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        if args.jobs is not None and args.jobs < 1 or args.cell_timeout <= 0:
-            raise ReportError(f"--jobs must be >= 1 and --cell-timeout > 0, got {args.jobs} "
-                              f"and {args.cell_timeout:g}")
         if args.in_place and args.scenarios:
             raise ReportError("--in-place runs the notebooks with their defaults; give no "
                               "scenario")
         if args.list:
-            _, union = suite_schema(discover_notebooks(nb_dir))
+            union = check_scenarios(None, nb_dir)[2]  # every notebook's parameters
             log(f"scenarios in {sc_dir}: {', '.join(scenario_names(sc_dir)) or '(none)'}")
-            log(f"parameters a scenario may set (notebooks in {nb_dir}):")
-            for k, p in sorted(union.items()):
-                log(f"  {k}: {p.allowed()} = {p.default!r}  # {p.help}"
-                    + ("  (set by the report run)" if k in RESERVED_PARAMETERS else ""))
+            log("\n  ".join([f"parameters a scenario may set (notebooks in {nb_dir}):",
+                              *union.describe(RESERVED_PARAMETERS)]))
         if args.check:
             names, *_, loaded = check_scenarios(args.scenarios, nb_dir, sc_dir, args.notebooks)
             log(f"ok: {', '.join(s.name for s in loaded)} valid for {len(names)} notebook(s)")

@@ -50,7 +50,8 @@ from .moat import (
 __all__ = ["RESULT_COLUMNS", "METRIC_UNIT_EXCEPTIONS", "metric_unit", "results_frame",
            "table_result_rows",
            "validate_results", "write_results", "read_results", "collect_results", "verdict",
-           "verdict_table", "format_quantity", "verdict_summary", "published_comparison",
+           "verdict_table", "format_quantity", "format_number", "verdict_summary",
+           "published_comparison",
            "kernel_timings_results", "kernel_timings_claims", "kernel_timings_side_by_side",
            "CLAIM_TESTS", "CLAIM_VERDICTS", "judge_claims", "claims_summary", "claims_table",
            "claims_result_rows", "prediction_table", "FullTextTable", "moat_result_rows",
@@ -394,22 +395,40 @@ def verdict(computed, published, rel_tol=0.05):
     return text
 
 
+_SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 _USD_UNITS = {"USD": "", "USD/h": "/h", "USD/Mtok": "/Mtok", "USD/kWh": "/kWh",
               "USD/day": "/day", "USD/year": "/year"}
 
 
-def _number(v):
-    a = abs(v)
-    if a == 0:
-        return "0"
-    if a >= 1e15 or a < 1e-3:
-        return f"{v:.3e}"
-    for scale, word in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
-        if a >= scale:
-            return f"{v / scale:.4g}{word}"
-    if a >= 100:
+def format_number(value, count=False):
+    """A number for a reader: thousands separators, three significant figures.
+
+    Whole numbers below a million (and every count) are shown whole: ``2,784``; others to
+    three significant figures: ``0.682``, ``9,140``, ``75,200,000``; beyond 1e15 or below
+    1e-4, a power of ten: ``3.30×10²⁴``. NaN gives ``–``. The report pages show the numbers
+    of a table this way; :func:`format_quantity` shares its rule (below a hundred, and the
+    powers of ten).
+    """
+    v = float(value)
+    if math.isnan(v) or math.isinf(v):
+        return "–" if math.isnan(v) else "∞" if v > 0 else "-∞"
+    if (count and abs(v) < 1e15) or (v.is_integer() and abs(v) < 1e6):
         return f"{v:,.0f}"
-    return f"{v:.3g}"
+    if abs(v) >= 1e15 or abs(v) < 1e-4:
+        mant, exp = f"{v:.2e}".split("e")
+        return f"{mant}×10{str(int(exp)).translate(_SUP)}"
+    digits = 2 - math.floor(math.log10(abs(v)))
+    text = f"{round(v, digits):,.{max(digits, 0)}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _number(v):
+    """format_number's rule, with a scale word from a million to 1e15 and whole hundreds."""
+    a = abs(v)
+    for scale, word in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
+        if scale <= a < 1e15:
+            return f"{v / scale:.4g}{word}"
+    return f"{v:,.0f}" if 100 <= a < 1e15 else format_number(v)
 
 
 def format_quantity(value, unit):
@@ -426,7 +445,7 @@ def format_quantity(value, unit):
     if unit in _USD_UNITS:
         return f"{'-' if v < 0 else ''}${_number(abs(v))}{_USD_UNITS[unit]}"
     if unit == "fraction":
-        return f"{v * 100:.3g}%"
+        return f"{_number(v * 100)}%"
     if unit == "ratio":
         return f"{_number(v)}x"
     if unit == "count" and v == round(v) and abs(v) < 1e15:

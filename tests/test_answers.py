@@ -279,3 +279,26 @@ def test_moat_answer_fields_add_the_words_to_the_result_fields():
                     "({hist}); {speed_rank}", **f)
     assert check_answer(a.markdown, a.record, results) == []
     assert econ.moat_answer_fields(results, params, at.iloc[:0], 0.75)["speed_rank"] == ""
+
+
+def test_lead_sentences():
+    md = ("**Chips.** Holding it takes **305 LPUs**, against 1 GPU. Serving takes \\$0.70. "
+          "A third sentence.")
+    assert econ.lead_sentences(md) == ("**Chips.** Holding it takes **305 LPUs**, "
+                                               "against 1 GPU. Serving takes \\$0.70.")
+    assert econ.lead_sentences("One. Two. Three.", n=1) == "One."
+
+
+def test_notebook_answers_reads_the_record_back_from_the_output():
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell("econ.answer(...)", metadata={"tags": ["answer"]})
+    shown = econ.answer("It costs ${c:.2f}.", c=2.0)
+    markdown, metadata = shown._repr_markdown_()
+    cell.outputs = [nbformat.v4.new_output("execute_result", data={
+        "text/markdown": markdown, "text/plain": "x"}, metadata={"text/markdown": metadata})]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"), cell])
+    [got] = econ.notebook_answers(nb)
+    assert got["markdown"] == "It costs \\$2.00."
+    assert got["record"][0]["value"] == 2.0 and got["record"][0]["text"] == "2.00"
+    assert check_answer(got["markdown"], got["record"]) == []

@@ -188,7 +188,7 @@ def test_reproductions_hold_at_another_gpu_hour_price(tmp_path):
 
 def _scenario_suite(scenario, out):
     """Every notebook, then the summary, under one scenario file; the rendered answers."""
-    per, union = econ.reports.suite_schema(sorted(NB_DIR.glob("*.ipynb")))
+    per, union = econ.suite_schema(sorted(NB_DIR.glob("*.ipynb")))
     sc = econ.load_scenario(scenario.stem, union, folder=scenario.parent)
     got = {}
     for path in NOTEBOOKS:

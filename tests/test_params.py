@@ -16,9 +16,7 @@ import pytest
 
 import econ
 from econ import params as sc
-from econ import (
-    reports,
-)
+from econ import report_run
 from econ.params import (
     Param,
     ScenarioError,
@@ -68,6 +66,16 @@ def test_schema_from_a_parameters_cell(schema):
     assert schema["note"].optional and schema["fast"].type is bool
     assert schema["utilization_frac"].help == "share of hours doing paid work"
     assert schema.defaults()["batch_sizes"] == [1, 8, 64]
+
+
+def test_schema_describes_each_parameter_for_the_list_command(schema):
+    lines = schema.describe(reserved=("results_path",))
+    assert len(lines) == len(schema) and lines == sorted(lines)
+    pue = next(ln for ln in lines if ln.startswith("pue_ratio:"))
+    assert pue.startswith(f"pue_ratio: {schema['pue_ratio'].allowed()} = 1.3  # ")
+    assert pue.endswith("# power usage effectiveness [1, 3]")
+    assert [ln for ln in lines if ln.endswith("(set by the report run)")] == [
+        next(ln for ln in lines if ln.startswith("results_path:"))]
 
 
 def test_schema_refuses_what_papermill_cannot_read():
@@ -266,9 +274,9 @@ def scen_dir(tmp_path):
 
 
 def _check(scen_dir, *names, notebooks=("chart", "broken")):
-    paths = reports.discover_notebooks(FIXTURES, notebooks)
-    _, union = reports.suite_schema(paths)
-    return reports.load_scenarios(names, union, scen_dir, reports.RESERVED_PARAMETERS)
+    paths = report_run.discover_notebooks(FIXTURES, notebooks)
+    _, union = sc.suite_schema(paths)
+    return sc.load_scenarios(names, union, scen_dir, report_run.RESERVED_PARAMETERS)
 
 
 @pytest.mark.parametrize("text, words", [
@@ -322,8 +330,8 @@ def test_all_problems_reported_together_and_all_expands(scen_dir):
 def test_unknown_scenario_and_notebook(scen_dir):
     with pytest.raises(econ.ScenarioError, match="unknown scenario 'nope'"):
         _check(scen_dir, "nope")
-    with pytest.raises(reports.ReportError, match=r"unknown notebook\(s\) \['nope'\]"):
-        reports.discover_notebooks(FIXTURES, ["nope"])
+    with pytest.raises(report_run.ReportError, match=r"unknown notebook\(s\) \['nope'\]"):
+        report_run.discover_notebooks(FIXTURES, ["nope"])
 
 
 def test_shipped_scenarios_are_valid_for_the_shipped_notebooks():
@@ -334,8 +342,8 @@ def test_shipped_scenarios_are_valid_for_the_shipped_notebooks():
         assert f.read_text().lstrip().startswith("#"), f"{f.name}: start with a comment"
     if not notebooks:
         pytest.skip("no notebooks yet")
-    _, union = reports.suite_schema(notebooks)
-    loaded = reports.load_scenarios(["all"], union, ROOT / "notebooks" / "scenarios")
+    _, union = sc.suite_schema(notebooks)
+    loaded = sc.load_scenarios(["all"], union, ROOT / "notebooks" / "scenarios")
     assert [s.name for s in loaded if s.name != "base" and not s.values] == []
 
 

@@ -1,5 +1,5 @@
 """econ.report_pages without a kernel: offline HTML of charts (the Vega bundle inlined once, no
-CDN), number and table formatting, lead sentences, the answer-first layout with folded code.
+CDN), table formatting, the answer-first layout with folded code.
 """
 from __future__ import annotations
 
@@ -7,12 +7,8 @@ import re
 
 import nbformat
 import pandas as pd
-import pytest
 
-from econ import (
-    report_pages,
-    reports,
-)
+from econ import report_pages
 
 
 def _chart_notebook(n_charts=2):
@@ -32,8 +28,8 @@ def _chart_notebook(n_charts=2):
 
 def test_export_html_inlines_the_bundle_once_and_no_cdn():
     nb = _chart_notebook(3)
-    assert [s[2]["title"] for s in reports.chart_specs(nb)] == ["c0", "c1", "c2"]
-    page, n = reports.export_html(nb, title="t")
+    assert [s[2]["title"] for s in report_pages.chart_specs(nb)] == ["c0", "c1", "c2"]
+    page, n = report_pages.export_html(nb, title="t")
     assert n == 3
     assert page.count("window.vegaEmbed=") == 1
     assert page.count('class="econ-chart"') == 3
@@ -46,18 +42,8 @@ def test_export_html_inlines_the_bundle_once_and_no_cdn():
 def test_export_html_without_charts_has_no_bundle():
     nb = nbformat.v4.new_notebook()
     nb.cells.append(nbformat.v4.new_markdown_cell("# hello"))
-    page, n = reports.export_html(nb)
+    page, n = report_pages.export_html(nb)
     assert n == 0 and "vegaEmbed" not in page and "hello" in page
-
-
-@pytest.mark.parametrize("value, count, text", [
-    (7e10, False, "70,000,000,000"), (0.682197, False, "0.682"), (5.0, False, "5"),
-    (9142.358, False, "9,140"), (75168000.0, False, "75,200,000"), (324000.0, False, "324,000"),
-    (13.743, False, "13.7"), (2784.0, True, "2,784"), (3.3e24, False, "3.30×10²⁴"),
-    (-0.5, False, "-0.5"), (float("nan"), False, "–"), (1.2e-5, False, "1.20×10⁻⁵"),
-])
-def test_format_number(value, count, text):
-    assert report_pages.format_number(value, count) == text
 
 
 def test_format_tables_units_digits_and_links():
@@ -74,14 +60,6 @@ def test_format_tables_units_digits_and_links():
     assert f'href="{cut}"' in page, "a URL pandas cut short is mended from the known URLs"
     assert 'href="https://example.com/c"' in page
     assert report_pages.format_tables("<p>no table</p>") == "<p>no table</p>"
-
-
-def test_lead_sentences():
-    md = ("**Chips.** Holding it takes **305 LPUs**, against 1 GPU. Serving takes \\$0.70. "
-          "A third sentence.")
-    assert report_pages.lead_sentences(md) == ("**Chips.** Holding it takes **305 LPUs**, "
-                                               "against 1 GPU. Serving takes \\$0.70.")
-    assert report_pages.lead_sentences("One. Two. Three.", n=1) == "One."
 
 
 def _reader_notebook():
@@ -116,4 +94,3 @@ def test_export_html_puts_the_answer_first_and_folds_code():
                                                                             "1. Method"]
     assert nb.cells[0].source.startswith("# Title\n"), "the notebook itself is not changed"
     assert report_pages.notebook_title(nb) == "Title"
-    assert report_pages.notebook_answers(nb)[0]["record"][0]["value"] == 2.0

@@ -238,10 +238,10 @@ def test_check_refuses_a_scenario_whose_setup_does_not_fit(tmp_path, capsys):
 # --------------------------------------------------------------------------------------------
 
 REPORT_MODULES = ("reports", "report_run", "report_pages")
-#: Lines of code of the three modules together. Issue 15 asks for under 600; this is where
-#: they stand (the command line, the run and the pages, from 1,358 before the split): the
-#: figure may only go down.
-REPORT_LINES_BUDGET = 754
+#: Lines of code of the three modules together: under 600, as issue 15 asks (the command
+#: line, the run and the pages; 1,358 before the split, 754 after it). The figure may only go
+#: down.
+REPORT_LINES_BUDGET = 599
 
 
 def code_lines(source):

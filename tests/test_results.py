@@ -360,11 +360,21 @@ def test_verdict_table_claims_and_formatting():
 @pytest.mark.parametrize("value, unit, text", [
     (5.576e6, "USD", "$5.576M"), (2.19, "USD/Mtok", "$2.19/Mtok"), (0.545, "fraction", "54.5%"),
     (27.4, "ratio", "27.4x"), (2788000, "GPU-hours", "2.788M GPU-hours"), (3.3e24, "FLOP",
-                                                                             "3.300e+24 FLOP"),
+                                                                             "3.30×10²⁴ FLOP"),
     (12, "count", "12"), (-1500.0, "USD", "-$1,500"), (float("nan"), "USD", "–"),
 ])
 def test_format_quantity(value, unit, text):
     assert econ.format_quantity(value, unit) == text
+
+
+@pytest.mark.parametrize("value, count, text", [
+    (7e10, False, "70,000,000,000"), (0.682197, False, "0.682"), (5.0, False, "5"),
+    (9142.358, False, "9,140"), (75168000.0, False, "75,200,000"), (324000.0, False, "324,000"),
+    (13.743, False, "13.7"), (2784.0, True, "2,784"), (3.3e24, False, "3.30×10²⁴"),
+    (-0.5, False, "-0.5"), (float("nan"), False, "–"), (1.2e-5, False, "1.20×10⁻⁵"),
+])
+def test_format_number(value, count, text):
+    assert econ.format_number(value, count) == text
 
 
 def test_table_rows_one_per_cell_nan_left_out():
