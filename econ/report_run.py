@@ -452,7 +452,8 @@ def run_in_place(*, notebooks_dir=None, notebooks=None, jobs=None, cell_timeout=
 
     Returns
     -------
-    list of NotebookOutcome
+    ScenarioOutcome
+        Scenario ``in-place``: ``ok`` when every notebook ran and their results are valid.
     """
     nb_dir = Path(notebooks_dir or NOTEBOOKS_DIR).resolve()
     names, per, union, _ = check_scenarios(None, nb_dir, notebooks=notebooks)
@@ -478,4 +479,4 @@ def run_in_place(*, notebooks_dir=None, notebooks=None, jobs=None, cell_timeout=
                 os.replace(run.report_dir / f"{o.name}.ipynb", nb_dir / f"{o.name}.ipynb")
         if not run.ok:  # what is left: the failed notebooks (failing cells marked), the index
             shutil.copytree(run.report_dir, failed_dir, dirs_exist_ok=True)
-    return run.notebooks
+    return run

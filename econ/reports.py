@@ -94,14 +94,14 @@ def main(argv=None):
             log(f"ok: {', '.join(s.name for s in loaded)} valid for {len(names)} notebook(s)")
         if args.list or args.check:
             return 0
-        outcomes = run_in_place(
+        runs = [run_in_place(
             notebooks_dir=nb_dir, notebooks=args.notebooks, jobs=args.jobs,
             cell_timeout=args.cell_timeout, failed_dir=Path(args.out) / "in-place-failed",
-            log=log) if args.in_place else [o for s in run_reports(
+            log=log)] if args.in_place else run_reports(
                 args.scenarios, out=args.out, notebooks_dir=nb_dir, scenarios_dir=sc_dir,
                 notebooks=args.notebooks, jobs=args.jobs, dask_address=args.dask_address,
                 images=[f.strip() for f in args.images.split(",") if f.strip() != "none"],
-                cell_timeout=args.cell_timeout, log=log) for o in s.notebooks]
+                cell_timeout=args.cell_timeout, log=log)
     except (ReportError, ScenarioError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -117,11 +117,10 @@ def main(argv=None):
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
-    for o in outcomes:
-        if not o.ok:
-            print(f"error: scenario {o.scenario!r}: notebook {o.name!r} failed: {o.error}",
-                  file=sys.stderr)
-    return 1 if any(not o.ok for o in outcomes) else 0
+    for o in (o for s in runs for o in s.notebooks if not o.ok):
+        print(f"error: scenario {o.scenario!r}: notebook {o.name!r} failed: {o.error}",
+              file=sys.stderr)
+    return 1 if any(not s.ok for s in runs) else 0  # invalid collected results fail it too
 
 
 if __name__ == "__main__":

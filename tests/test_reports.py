@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -241,7 +242,7 @@ REPORT_MODULES = ("reports", "report_run", "report_pages")
 #: Lines of code of the three modules together: under 600, as issue 15 asks (the command
 #: line, the run and the pages; 1,358 before the split, 754 after it). The figure may only go
 #: down.
-REPORT_LINES_BUDGET = 599
+REPORT_LINES_BUDGET = 598
 
 
 def code_lines(source):
@@ -274,3 +275,18 @@ def test_the_report_modules_stay_within_their_budget():
     n = {m: code_lines((ROOT / "econ" / f"{m}.py").read_text()) for m in REPORT_MODULES}
     assert sum(n.values()) <= REPORT_LINES_BUDGET, n
 
+
+
+def test_invalid_collected_results_fail_the_run_with_a_nonzero_exit(tmp_path, capsys):
+    # two notebooks each writing valid rows, the same rows: each succeeds, the collected
+    # table does not; the report is kept as <scenario>.failed and the command exits 1
+    nbs = tmp_path / "nbs"
+    (nbs / "scenarios").mkdir(parents=True)
+    (nbs / "scenarios" / "base.yaml").write_text("scale: 1.0  # the default\n")
+    for name in ("chart", "chart_copy"):
+        shutil.copy(FIXTURES / "chart.ipynb", nbs / f"{name}.ipynb")
+    out = tmp_path / "out"
+    assert reports.main(["base", "--notebooks-dir", str(nbs), "--out", str(out),
+                         "--images", "none"]) == 1
+    assert (out / "base.failed").is_dir() and not (out / "base").exists()
+    assert "collected results" in capsys.readouterr().out
