@@ -105,3 +105,27 @@ def published_results():
         dict(metric="cost_usd_per_mtok", subject="z", value=1.0, published_value=0.0),
     ])
     return econ.validate_results(pd.concat([a, b], ignore_index=True))
+
+
+def _float_array_series(f, x, expected=None):
+    """``f`` returns a float for a float, an array for an array and a Series (same index) for
+    a Series, with the same values (``expected`` when given, else the float's)."""
+    import numpy as np
+    import pandas as pd
+
+    out = f(x)
+    assert isinstance(out, float) and np.isfinite(out)
+    want = out if expected is None else expected
+    np.testing.assert_allclose(out, want)
+    arr = f(np.array([x, x]))
+    assert isinstance(arr, np.ndarray) and arr.shape == (2,)
+    np.testing.assert_allclose(arr, want)
+    s = f(pd.Series([x, x], index=["a", "b"]))
+    assert isinstance(s, pd.Series) and list(s.index) == ["a", "b"]
+    np.testing.assert_allclose(s.to_numpy(), want)
+
+
+@pytest.fixture
+def float_array_series():
+    """The check that a public function keeps its input's kind (float, array, Series)."""
+    return _float_array_series

@@ -10,7 +10,6 @@ pinned here.
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import econ
@@ -302,15 +301,8 @@ KINDS = [
 
 
 @pytest.mark.parametrize("f, x", KINDS)
-def test_float_array_series(f, x):
-    out = f(x)
-    assert isinstance(out, float) and np.isfinite(out)
-    arr = f(np.array([x, x]))
-    assert isinstance(arr, np.ndarray) and arr.shape == (2,)
-    np.testing.assert_allclose(arr, out)
-    s = f(pd.Series([x, x], index=["a", "b"]))
-    assert isinstance(s, pd.Series) and list(s.index) == ["a", "b"]
-    np.testing.assert_allclose(s.to_numpy(), out)
+def test_float_array_series(f, x, float_array_series):
+    float_array_series(f, x)
 
 
 @pytest.mark.parametrize("call, match", [

@@ -315,15 +315,8 @@ KINDS = [
 
 
 @pytest.mark.parametrize("f, x", KINDS)
-def test_float_array_series(f, x):
-    out = f(x)
-    assert isinstance(out, float) and np.isfinite(out)
-    arr = f(np.array([x, x]))
-    assert isinstance(arr, np.ndarray) and arr.shape == (2,)
-    np.testing.assert_allclose(arr, out)
-    s = f(pd.Series([x, x], index=["a", "b"]))
-    assert isinstance(s, pd.Series) and list(s.index) == ["a", "b"]
-    np.testing.assert_allclose(s.to_numpy(), out)
+def test_float_array_series(f, x, float_array_series):
+    float_array_series(f, x)
 
 
 def test_monte_carlo_over_hardware_is_vectorized_and_fast():

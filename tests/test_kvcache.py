@@ -142,15 +142,8 @@ KINDS = [
 
 
 @pytest.mark.parametrize("f, x, expected", KINDS)
-def test_float_array_series(f, x, expected):
-    out = f(x)
-    assert isinstance(out, float) and out == pytest.approx(expected)
-    arr = f(np.array([x, x]))
-    assert isinstance(arr, np.ndarray) and arr.shape == (2,)
-    np.testing.assert_allclose(arr, expected)
-    s = f(pd.Series([x, x], index=["a", "b"]))
-    assert isinstance(s, pd.Series) and list(s.index) == ["a", "b"]
-    np.testing.assert_allclose(s.to_numpy(), expected)
+def test_float_array_series(f, x, expected, float_array_series):
+    float_array_series(f, x, expected)
 
 
 def test_broadcasting():
