@@ -493,7 +493,9 @@ def kernel_timings_answer_fields(results, params, steps, info):
         ``w_err``, ``ridge``, ``mla``, ``moe``, ``md``, ``stacks``. Engine: ``n_fit``,
         ``n_hold``, ``fit``, ``hold``, ``w_hold``, ``th``, ``fp8_steps``, ``val``, ``w_val``,
         ``tv``, ``val_plain``, ``w_plain``, ``val_dense``, ``w_dense``, ``val_moe``,
-        ``w_moe``, ``val_shared``, ``val_peer``, ``w_peer``. Live CPU: ``threads``, ``load``,
+        ``w_moe``, ``val_shared``, ``val_peer``, ``w_peer``, ``spread`` (the largest TPOT
+        spread between engines measuring one setup) and ``spread_floor`` (the error no single
+        prediction gets under for it). Live CPU: ``threads``, ``load``,
         ``cpu_err``, ``w_cpu_err``, ``f32``, ``mem``, ``cpu_ridge``, ``cpu_mla``, ``w_mla``.
     """
     g, m = params["gpu_hardware"], params["model"]
@@ -510,6 +512,7 @@ def kernel_timings_answer_fields(results, params, steps, info):
         r("validation_serving_error_frac", f"{v}:moe")
     shared = r("validation_serving_error_frac", f"{v}:shared-with-peer")
     peer = r("peer_validation_serving_error_frac", "aiconfigurator:ledger")
+    spread = r("same_workload_tpot_spread_ratio", "ledger:engines")
     mla = r("mla_vs_mha_decode_speedup_ratio", g)
     cpu_mla = r("mla_vs_mha_decode_speedup_ratio", "cpu")
     stack = {b: r("portable_stack_to_cublas_ratio", f"{g}:{b}") for b in ("triton", "jax", "cupy")}
@@ -537,7 +540,7 @@ def kernel_timings_answer_fields(results, params, steps, info):
         w_plain=compare(plain, val, "lower than with them", "higher than with them", "the same"),
         val_dense=dense, w_dense=compare(dense, tv, "within", "above", "at"),
         val_moe=moe, w_moe=compare(moe, tv, "within", "above", "at"),
-        val_shared=shared, val_peer=peer,
+        val_shared=shared, val_peer=peer, spread=spread, spread_floor=(spread - 1) / (spread + 1),
         w_peer=compare(shared, peer, "lower than", "higher than", "the same as", rel_tol=0.01),
         threads=float(info["n_blas_threads"]), load=float(info["cpu_load_1min"]),
         cpu_err=cpu_err, w_cpu_err=compare(cpu_err, target, "within", "above", "at"),

@@ -225,12 +225,15 @@ def ledger_error_summary(pred, by=("split",)):
 
 
 def ledger_same_setup_spread(pred=None, ledger=None, metric="tpot_s",
-                             by=("hardware", "model", "tp_devices", "concurrency_count")):
+                             by=("hardware", "model", "tp_devices", "concurrency_count",
+                                 "isl_tok", "osl_tok")):
     """Measurements of one setup by different software: how far apart they are.
 
-    Rows of the ledger that share hardware, model, tensor-parallel size and concurrency but
-    come from different engines (source, framework, version) measure the same hardware doing
-    the same work; their spread is what no model of the hardware alone can be closer than.
+    Rows of the ledger that share hardware, model, tensor-parallel size, concurrency and
+    input and output lengths but come from different engines (source, framework, version)
+    measure the same hardware doing the same work. A spread ``s`` (largest over smallest)
+    means no single prediction is within ``(s - 1) / (s + 1)`` of all of them: what no model
+    of the hardware alone can be closer than.
 
     Parameters
     ----------
@@ -255,8 +258,8 @@ def ledger_same_setup_spread(pred=None, ledger=None, metric="tpot_s",
     pred = ledger_predictions(ledger) if pred is None else pred
     by = list(by)
     rows = pred[pred["metric"] == metric][["measured", "predicted", "ratio"]]
-    cols = by + [c for c in ("ep_devices", "dp_attention") if c not in by] + [
-        "source", "framework", "framework_version", "isl_tok", "osl_tok"]
+    cols = list(dict.fromkeys(by + ["ep_devices", "dp_attention", "source", "framework",
+                                    "framework_version", "isl_tok", "osl_tok"]))
     out = ledger.loc[rows.index, cols].join(rows)
     engine = out["source"].astype(str) + "|" + out["framework"].astype(str) + "|" \
         + out["framework_version"].astype(str)
@@ -324,6 +327,18 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
             verdict=f"{len(sram)} per-user speeds of SRAM machines "
                     f"({', '.join(sorted(sram['hardware'].unique()))}) never fitted to; "
                     "layouts and loads assumed (SRAM_LEDGER_DEFAULTS)"))
+    same = ledger_same_setup_spread(ok) if ok.index.isin(data.keys("serving_benchmarks")).all() \
+        else pd.DataFrame()
+    if len(same):
+        top = same.loc[same["spread_ratio"].idxmax()]
+        n_setups = len(same.groupby(["hardware", "model", "tp_devices", "concurrency_count",
+                                     "isl_tok", "osl_tok"]))
+        rows.append(dict(
+            metric="same_workload_tpot_spread_ratio", subject="ledger:engines",
+            value=float(top["spread_ratio"]), source_url=src_ledger,
+            verdict=f"largest of {n_setups} setups measured by several engines (same hardware, "
+                    f"model, tp, concurrency, lengths): {top['model']} on {int(top['tp_devices'])} "
+                    f"{top['hardware']} at concurrency {top['concurrency_count']:g}"))
     if peers is not None and (peers["split"] == "validation").any():
         both = peers[peers["split"] == "validation"]
         peer = str(both["peer"].iloc[0])

@@ -270,3 +270,18 @@ def test_sram_ledger_predictions_are_the_sram_rows_of_the_ledger_predictions():
     every = ledger_predictions(hardware_overrides=cs3)
     pd.testing.assert_frame_equal(only, every.loc[only.index])
     assert set(only["memory_kind"]) == {"sram"}
+
+
+def test_validation_rows_state_how_far_engines_measuring_one_setup_disagree():
+    rows = {(r["metric"], r["subject"]): r for r in econ.engine_validation_rows(
+        _steps().assign(split=["fit", "fit", "holdout", "holdout", "holdout"]),
+        ledger_predictions())}
+    row = rows[("same_workload_tpot_spread_ratio", "ledger:engines")]
+    spread = econ.ledger_same_setup_spread()
+    assert row["value"] == pytest.approx(spread["spread_ratio"].max())
+    top = spread.loc[spread["spread_ratio"].idxmax()]
+    # the setup it names: every engine's TPOT of it, largest over smallest
+    same = spread[(spread[["hardware", "concurrency_count", "isl_tok", "osl_tok"]]
+                   == top[["hardware", "concurrency_count", "isl_tok", "osl_tok"]]).all(axis=1)]
+    assert row["value"] == pytest.approx(same["measured"].max() / same["measured"].min())
+    assert top["hardware"] in row["verdict"] and row["value"] > 1.5
