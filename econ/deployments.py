@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from . import data
-from ._checks import choice, fraction, positive
+from ._checks import choice, fraction, numeric, positive
 from .engine import calibration, hardware_value, model_spec, resolve_hardware
 from .predict import predict_serving_with
 from .serving import prompt_tok_from_kv_length
@@ -349,7 +349,7 @@ def day6_prediction(overlap=True, tok_per_device_per_pass=None, n_sequences_per_
     prompt_spread_ratio : numeric, default 1
         Prompt length the prefill attention sees over the mean prompt (1: all prompts of the
         mean length; 2: an exponential spread, whose token-weighted length is twice the
-        mean). [ratio]
+        mean), from 1 to the model's context over the mean prompt. [ratio]
     **kwargs
         ``link_rates`` and efficiencies (:func:`predict_deployment`).
 
@@ -387,7 +387,10 @@ def day6_prediction(overlap=True, tok_per_device_per_pass=None, n_sequences_per_
                              overlap=overlap, **kwargs)
     n_pre = float(pre_row["n_devices_per_node"] * pre_row["n_nodes"])
     h = x["cache_hit_frac"]
-    spread = positive("prompt_spread_ratio", prompt_spread_ratio)
+    # a token-weighted prompt is at least the mean one, and at most the model's context
+    longest = float(data.load("models").loc[pre_row["model"], "max_context_tok"])
+    spread = numeric("prompt_spread_ratio", prompt_spread_ratio, min_value=1.0,
+                     max_value=longest / x["prompt_tok"])
     prompt = x["prompt_tok"] * spread
     n_pass = float(pre_row["pass_per_device_tok"]) if tok_per_device_per_pass is None else \
         positive("tok_per_device_per_pass", tok_per_device_per_pass)
@@ -518,8 +521,11 @@ def day6_prefill_spread(spread_ratio, **kwargs):
     k = np.atleast_1d(np.asarray(positive("spread_ratio", spread_ratio), dtype=float))
     frames = []
     for case, ov in _CASES:
-        rate = day6_prediction(overlap=ov, prompt_spread_ratio=k,
-                               **kwargs)["prefill_tok_per_s_per_node"]
+        try:
+            rate = day6_prediction(overlap=ov, prompt_spread_ratio=k,
+                                   **kwargs)["prefill_tok_per_s_per_node"]
+        except ValueError as exc:
+            raise ValueError(f"spread_ratio={float(np.max(k)):g}: {exc}") from None
         frames.append(pd.DataFrame({
             "case": case, "spread_ratio": k, "prefill_tok_per_s_per_node": rate,
             "error_frac": rate / x["prefill_tok_per_s_per_node"] - 1.0}))
@@ -574,8 +580,12 @@ def max_generation_throughput(deployment, context_tok, **kwargs):
     positive("context_tok", context_tok)
     L = context_tok if isinstance(context_tok, (pd.Series, np.ndarray)) else \
         np.asarray(context_tok, dtype=float) if np.ndim(context_tok) else float(context_tok)
-    r = predict_deployment(deployment, isl_tok=L / 2.0, osl_tok=L, concurrency=None,
-                           mtp_draft_tok=0, **kwargs)
+    try:
+        r = predict_deployment(deployment, isl_tok=L / 2.0, osl_tok=L, concurrency=None,
+                               mtp_draft_tok=0, **kwargs)
+    except ValueError as exc:
+        raise ValueError(f"context_tok={float(np.max(L)):g} (isl_tok = context_tok / 2, "
+                         f"osl_tok = context_tok): {exc}") from None
     return r["output_tok_per_s_per_node"]
 
 

@@ -447,6 +447,7 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
                          "data/deployments.csv)")
 
     seq_len = isl if phase == "prefill" else isl + osl
+    lengths = "isl_tok" if phase == "prefill" else "isl_tok + osl_tok"
     if sram:
         # one replica: the weights and the cache of every request spread over all the chips
         stages = n_dev / tp
@@ -465,9 +466,9 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
             need = float(np.max(sram_devices_to_hold(m, hw, precision, tp=tp, concurrency=1.0,
                                                      isl_tok=isl, osl_tok=osl,
                                                      kv_precision=kv_precision)))
-            raise ValueError(f"not one request of {float(np.max(seq_len)):g} tokens fits "
-                             f"beside the weights on {n_dev:g} x {_hardware_name(hw)!r}; use "
-                             f"n_devices >= {need:g}")
+            raise ValueError(f"not one request of {lengths} = {float(np.max(seq_len)):g} "
+                             f"tokens fits beside the weights on {n_dev:g} x "
+                             f"{_hardware_name(hw)!r}; use n_devices >= {need:g}")
     else:
         stages = 1.0
         replicas = n_dev / tp
@@ -483,13 +484,11 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         seq_per_holder = np.floor(free / (kv_tok * seq_len))
         holders = tp if dp else 1.0            # devices holding different sequences
         max_conc = seq_per_holder * holders * replicas
-    if concurrency is None:
-        conc = max_conc
-        if np.any(conc < 1):
-            raise ValueError(f"not one request of {float(np.max(seq_len)):g} tokens fits "
-                             "beside the weights; raise tp or lower the precision")
-    else:
-        conc = positive("concurrency", concurrency)
+        if np.any(max_conc < 1):
+            raise ValueError(f"not one request of {lengths} = {float(np.max(seq_len)):g} tokens "
+                             f"fits beside the weights ({float(np.max(held)):.3g} bytes per "
+                             "device); raise tp, lower the precision or shorten the requests")
+    conc = max_conc if concurrency is None else positive("concurrency", concurrency)
     # beyond what fits, requests queue: the engine runs as many as fit
     running = np.minimum(conc, max_conc)
     if sram:
