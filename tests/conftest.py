@@ -129,3 +129,12 @@ def _float_array_series(f, x, expected=None):
 def float_array_series():
     """The check that a public function keeps its input's kind (float, array, Series)."""
     return _float_array_series
+
+
+@pytest.fixture()
+def scen_dir(tmp_path):
+    """A scenarios folder holding ``base.yaml`` for the fixture notebooks (scale 1.0)."""
+    d = tmp_path / "scenarios"
+    d.mkdir()
+    (d / "base.yaml").write_text("scale: 1.0  # the default\n")
+    return d

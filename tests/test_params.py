@@ -260,17 +260,7 @@ def test_the_default_folder_is_notebooks_scenarios():
 
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "notebooks"
-
-
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture()
-def scen_dir(tmp_path):
-    d = tmp_path / "scenarios"
-    d.mkdir()
-    (d / "base.yaml").write_text("scale: 1.0  # the default\n")
-    return d
 
 
 def _check(scen_dir, *names, notebooks=("chart", "broken")):

@@ -23,58 +23,6 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "notebooks"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-# --------------------------------------------------------------------------------------------
-# results table
-# --------------------------------------------------------------------------------------------
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-# --------------------------------------------------------------------------------------------
-# scenario validation (nothing runs)
-# --------------------------------------------------------------------------------------------
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-@pytest.fixture()
-def scen_dir(tmp_path):
-    d = tmp_path / "scenarios"
-    d.mkdir()
-    (d / "base.yaml").write_text("scale: 1.0  # the default\n")
-    return d
-
-
 def test_cli_rejects_bad_input_before_running(tmp_path, scen_dir, capsys):
     (scen_dir / "bad.yaml").write_text("scale: -1\nnope: 2\n")
     common = ["--notebooks-dir", str(FIXTURES), "--scenarios-dir", str(scen_dir),
@@ -111,11 +59,6 @@ def test_cli_help(capsys):
 # --------------------------------------------------------------------------------------------
 
 
-
-
-
-
-
 # --------------------------------------------------------------------------------------------
 # pages for readers (no kernel)
 # --------------------------------------------------------------------------------------------
@@ -124,11 +67,6 @@ def test_cli_help(capsys):
 # --------------------------------------------------------------------------------------------
 # end to end on the fixtures
 # --------------------------------------------------------------------------------------------
-
-
-
-
-
 
 
 @pytest.mark.reliability(category="faults injected in a report run, survived, nothing lost")
@@ -201,12 +139,6 @@ def test_interrupt_leaves_no_partial_report_and_no_kernel(tmp_path, sig):
         pytest.fail(f"kernel {kernel} still running after the interrupt")
 
 
-
-
-
-
-
-
 @pytest.mark.reliability(category="faults injected in a report run, survived, nothing lost")
 def test_output_folder_that_cannot_be_written(tmp_path, capsys):
     scen = tmp_path / "scenarios"
@@ -274,7 +206,6 @@ def test_code_lines_counts_code_only():
 def test_the_report_modules_stay_within_their_budget():
     n = {m: code_lines((ROOT / "econ" / f"{m}.py").read_text()) for m in REPORT_MODULES}
     assert sum(n.values()) <= REPORT_LINES_BUDGET, n
-
 
 
 def test_invalid_collected_results_fail_the_run_with_a_nonzero_exit(tmp_path, capsys):
