@@ -582,12 +582,10 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
     # a pipeline of several stages: one hop into each stage, the last one back to the first
     hop_s = (stages if stages > 1 else 0.0) * hop + zero
     step_s = compute_s + exposed + allreduce_s + hop_s + srv.step_overhead_s
-    overhead = srv.step_overhead_s + zero
     if phase == "prefill":
-        pass_s = step_s
-        ttft = pass_s
-        completion_per_s = running / pass_s
-        ttft = np.where(conc > running, conc / completion_per_s, ttft)
+        # a pass of the prompts is the step; prompts beyond those running wait for passes
+        completion_per_s = running / step_s
+        ttft = np.where(conc > running, conc / completion_per_s, step_s)
         tpot = np.nan + zero
         out_per_dev = completion_per_s / n_dev
     else:
@@ -610,7 +608,7 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
                output_tok_per_s_per_device=out_per_dev, concurrency=conc,
                decode_s=dec["step_s"], prefill_share_s=prefill_share_s,
                allreduce_s=allreduce_s, alltoall_s=alltoall_s, hop_s=hop_s,
-               overhead_s=overhead, step_s=step_s, pipeline_stages=stages + zero,
+               overhead_s=srv.step_overhead_s + zero, step_s=step_s, pipeline_stages=stages + zero,
                max_concurrency=max_conc + zero,
                compute_s=compute_s, comm_s=alltoall_s + zero, exposed_comm_s=exposed + zero,
                mtp_s=mtp_s + zero, attention_s=parts["attention_s"], dense_s=parts["dense_s"],
