@@ -26,8 +26,8 @@ recorded Hopper GPUs: an assumption, stated where it is used.
 Layout. ``tp`` devices split every attention head group and every dense matrix (tensor
 parallel); KV heads are split as far as they go and replicated beyond (an MLA latent cache is
 replicated on every tensor-parallel rank); ``ep`` devices split the routed experts (expert
-parallel; with more tensor-parallel devices than expert groups and no ``dp_attention``, each
-expert is split over ``tp / ep`` of them); with ``dp_attention`` each device runs attention
+parallel; with more tensor-parallel devices than expert groups, each expert is split over
+``tp / ep`` of them, as engines size their MoE groups: ``moe_tp * moe_ep = tp``); with ``dp_attention`` each device runs attention
 for its own sequences (data parallel) and holds the attention weights whole. No communication
 here: that belongs to the serving level (:func:`econ.predict_serving`).
 
@@ -527,7 +527,8 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
         Tensor-parallel and expert-parallel group sizes. [-]
     dp_attention : bool
         Attention data parallel (each device its own sequences): the dense FFNs then see the
-        tokens of their ``tp`` group and the routed experts those of the ``ep`` group; without
+        tokens of their ``tp`` group and the routed experts those of the larger of the ``tp``
+        and ``ep`` groups; without
         it every device of the group sees the same tokens.
     experts_per_device : numeric, optional
         Routed-expert slots one device holds (redundant copies included); default
@@ -585,7 +586,7 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
             touched = touched_all / m.n_routed_experts * slots
             assignments = t_ep * m.n_active_experts / ep
             # more devices than expert groups: each expert split over tp/ep of them
-            shard = 1.0 if dp_attention else ep / np.maximum(tp, ep)
+            shard = ep / np.maximum(tp, ep)
         else:
             touched, assignments, shard = touched_all, t_ep * m.n_active_experts, 1.0 / tp
         imb = max_load_ratio(assignments, ep) if load_imbalance \
@@ -638,7 +639,8 @@ def held_bytes_per_device(spec, weight_bytes_per_param, *, tp=1, ep=1, dp_attent
     """Weight bytes one device holds in a layout (embedding and head split over ``tp``).
 
     Attention weights: whole with ``dp_attention``, else ``1/tp``; dense FFNs, embedding
-    and head ``1/tp``; routed experts ``1/ep`` (or ``1/tp`` without expert parallelism);
+    and head ``1/tp``; routed experts ``1/max(ep, tp)`` (an expert group of ``ep < tp``
+    devices splits each expert over ``tp / ep`` of them);
     MTP modules as one more layer each. [bytes]
     """
     m = spec
@@ -646,8 +648,7 @@ def held_bytes_per_device(spec, weight_bytes_per_param, *, tp=1, ep=1, dp_attent
     if experts_per_device is not None:
         experts = experts_per_device * m.moe_layers * m.params_per_expert
     else:
-        experts = m.routed_params / (np.maximum(ep, tp) if not dp_attention else
-                                     (ep if ep > 1 else tp))
+        experts = m.routed_params / np.maximum(ep, tp)
     head = 0.0 if m.tied_embeddings else m.lm_head_params
     body = (m.attention_params / tp_attn
             + (m.dense_ffn_params + m.embedding_params + head) / tp + experts)

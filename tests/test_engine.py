@@ -117,3 +117,17 @@ def test_device_share_scales_are_the_ratio_of_measured_fractions_in_one_harness(
     bws, flops = E.device_share_scales(hw)
     i = list(hw.index).index("mi300x")
     assert bws[i] == pytest.approx(bw) and flops[i] == pytest.approx(flop)
+
+
+def test_expert_group_smaller_than_tp_splits_each_expert_with_dp_attention_too():
+    # engines size MoE groups as moe_tp * moe_ep = tp (SGLang --tp 8 --ep 4 --enable-dp-attention):
+    # 8 devices hold the routed experts whatever the split, and read the same share of them
+    m = model_spec("deepseek-v3")
+    held = [E.held_bytes_per_device(m, 1.0, tp=8, ep=ep, dp_attention=True) for ep in (1, 4, 8)]
+    assert held[1] == pytest.approx(held[0]) and held[1] == pytest.approx(held[2])
+    kw = dict(bw=4.8e12, peak_mm=1.979e15, peak_attn=0.989e15, weight_bytes_per_param=1.0,
+              kv_bytes_per_elem=2.0, n_sequences=16.0, context_tok=2048.0, tp=8,
+              dp_attention=True, load_imbalance=False, cal=calibration())
+    four, eight = (forward_step(m, ep=ep, **kw) for ep in (4, 8))
+    assert four["weight_read_bytes"] == pytest.approx(eight["weight_read_bytes"])
+    assert four["matmul_flop"] == pytest.approx(eight["matmul_flop"])
