@@ -136,6 +136,14 @@ def ledger_kv_precision(row, assume_kv=True):
     return "bf16"
 
 
+def _per_user_tok_per_s(row):
+    """A ledger row's per-user speed: the published one, else ``1 / TPOT`` (the same
+    definition: InferenceX's interactivity, :func:`econ.predict_serving`'s
+    ``tok_per_s_per_user``). [tok/s]"""
+    published = row["per_user_tok_per_s"]
+    return float(published) if np.isfinite(published) else 1.0 / float(row["tpot_s"])
+
+
 def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_kv=True,
                        hardware_overrides=None):
     """Predict every usable ledger row; one row per measurement with predicted and measured.
@@ -159,8 +167,9 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
     pandas.DataFrame
         Index: the ledger key. Columns: ``split``, ``source``, ``hardware``, ``memory_kind``
         (``hbm``, ``gddr`` or ``sram``), ``model``, ``architecture`` (``dense`` or ``moe``),
-        ``metric`` (``tpot_s``, ``output_tok_per_s_per_device`` or, for SRAM rows,
-        ``tok_per_s_per_user``), ``measured``, ``predicted``, ``ratio`` (predicted over
+        ``metric`` (``tok_per_s_per_user``, the published per-user speed or ``1 / TPOT``,
+        and ``output_tok_per_s_per_device``: the two figures a buyer compares),
+        ``measured``, ``predicted``, ``ratio`` (predicted over
         measured) [ratio], ``error_frac`` (|ratio - 1|) [fraction], ``note``.
     """
     ledger = data.load("serving_benchmarks") if ledger is None else ledger
@@ -181,12 +190,14 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
                              hardware=r["hardware"], model=r["model"], metric="error",
                              measured=np.nan, predicted=np.nan, note=str(exc)))
             continue
-        for metric, col in (("tpot_s", "tpot_s"),
-                            ("output_tok_per_s_per_device", "output_per_device_tok_per_s")):
-            if np.isfinite(r[col]):
+        for metric, measured in (("tok_per_s_per_user", _per_user_tok_per_s(r)),
+                                 ("output_tok_per_s_per_device",
+                                  r["output_per_device_tok_per_s"])):
+            if np.isfinite(measured):
                 rows.append(dict(name=key, split=r["split"], source=r["source"],
                                  hardware=r["hardware"], model=r["model"], metric=metric,
-                                 measured=float(r[col]), predicted=float(p[metric]), note=""))
+                                 measured=float(measured), predicted=float(p[metric]),
+                                 note=""))
     for key, r in _usable_sram(ledger).iterrows():
         base = dict(name=key, split=r["split"], source=r["source"], hardware=r["hardware"],
                     model=r["model"])
@@ -224,7 +235,7 @@ def ledger_error_summary(pred, by=("split",)):
     return pd.DataFrame({"median_error_frac": g.median(), "n_rows": g.size()})
 
 
-def ledger_same_setup_spread(pred=None, ledger=None, metric="tpot_s",
+def ledger_same_setup_spread(pred=None, ledger=None, metric="tok_per_s_per_user",
                              by=("hardware", "model", "tp_devices", "concurrency_count",
                                  "isl_tok", "osl_tok")):
     """Measurements of one setup by different software: how far apart they are.
@@ -241,7 +252,7 @@ def ledger_same_setup_spread(pred=None, ledger=None, metric="tpot_s",
         :func:`ledger_predictions` (default: computed).
     ledger : pandas.DataFrame, optional
         ``econ.data.load("serving_benchmarks")`` (default).
-    metric : {"tpot_s", "output_tok_per_s_per_device"}
+    metric : {"tok_per_s_per_user", "output_tok_per_s_per_device"}
     by : sequence of str
         Ledger columns that define one setup.
 
@@ -320,6 +331,17 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
                 value=float(part["error_frac"].median()), source_url=src_ledger,
                 verdict=f"{len(part)} measurements of {label} never fitted to, on "
                         f"{part['hardware'].nunique()} GPU types"))
+        # the issue's two figures apart: per-user speed, output tokens/s per device
+        for metric, what in (("tok_per_s_per_user", "per-user speeds"),
+                             ("output_tok_per_s_per_device", "output rates per device")):
+            one = part[part["metric"] == metric]
+            if len(one):
+                rows.append(dict(
+                    metric="validation_serving_error_frac",
+                    subject=f"predict_serving:ledger:{arch}:{metric}",
+                    value=float(one["error_frac"].median()), source_url=src_ledger,
+                    verdict=f"{len(one)} {what} of {label} never fitted to, on "
+                            f"{one['hardware'].nunique()} GPU types"))
     if len(sram):
         rows.append(dict(
             metric="validation_serving_error_frac", subject="predict_serving:ledger:sram",
@@ -364,7 +386,9 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
     return rows
 
 
-_PEER_COLUMNS = {"tpot_s": "tpot_s", "output_tok_per_s_per_device": "output_per_device_tok_per_s"}
+# the peer's figure for each ledger metric (its per-user speed is 1 / its TPOT)
+_PEER_VALUES = {"tok_per_s_per_user": lambda p: 1.0 / float(p["tpot_s"]),
+                "output_tok_per_s_per_device": lambda p: float(p["output_per_device_tok_per_s"])}
 
 
 def peer_comparison(pred, peers=None):
@@ -386,9 +410,9 @@ def peer_comparison(pred, peers=None):
         ``predicted``, ``ratio`` and ``error_frac``.
     """
     peers = data.load("peer_predictions") if peers is None else peers
-    ok = pred[pred["metric"].isin(list(_PEER_COLUMNS))]
+    ok = pred[pred["metric"].isin(list(_PEER_VALUES))]
     ok = ok[ok.index.isin(peers.index)]
-    peer_value = [float(peers.loc[k, _PEER_COLUMNS[m]]) for k, m in zip(ok.index, ok["metric"])]
+    peer_value = [_PEER_VALUES[m](peers.loc[k]) for k, m in zip(ok.index, ok["metric"])]
     out = ok.assign(peer=[str(peers.loc[k, "peer"]) for k in ok.index],
                     peer_predicted=peer_value)
     out = out[np.isfinite(out["peer_predicted"])]
@@ -443,12 +467,15 @@ def fit_step_overhead_s(ledger=None, step_calibration=None):
     a = ledger_predictions(fit, step_calibration, dataclasses.replace(srv, step_overhead_s=0.0))
     b1 = ledger_predictions(fit, step_calibration,
                             dataclasses.replace(srv, step_overhead_s=1e-3))
-    a, b1 = a[a["metric"] == "tpot_s"], b1[b1["metric"] == "tpot_s"]
+    speed = "tok_per_s_per_user"
+    a, b1 = a[a["metric"] == speed], b1[b1["metric"] == speed]
     if a.empty:
         raise ValueError("no usable fit rows with a measured TPOT in the ledger")
-    slope = (b1["predicted"] - a["predicted"]) / 1e-3
-    w = 1.0 / a["measured"] ** 2
-    x = float((w * (a["measured"] - a["predicted"]) * slope).sum() / (w * slope ** 2).sum())
+    # in TPOT (1 / per-user speed), where the constant enters linearly
+    measured, predicted = 1.0 / a["measured"], 1.0 / a["predicted"]
+    slope = (1.0 / b1["predicted"] - predicted) / 1e-3
+    w = 1.0 / measured ** 2
+    x = float((w * (measured - predicted) * slope).sum() / (w * slope ** 2).sum())
     return max(x, 0.0), len(a)
 
 

@@ -27,8 +27,9 @@ Layout. ``tp`` devices split every attention head group and every dense matrix (
 parallel); KV heads are split as far as they go and replicated beyond (an MLA latent cache is
 replicated on every tensor-parallel rank); ``ep`` devices split the routed experts (expert
 parallel; with more tensor-parallel devices than expert groups, each expert is split over
-``tp / ep`` of them, as engines size their MoE groups: ``moe_tp * moe_ep = tp``); with ``dp_attention`` each device runs attention
-for its own sequences (data parallel) and holds the attention weights whole. No communication
+``tp / ep`` of them, as engines size their MoE groups: ``moe_tp * moe_ep = tp``); with
+``dp_attention`` each device runs attention for its own sequences (data parallel) and holds
+the attention weights whole. No communication
 here: that belongs to the serving level (:func:`econ.predict_serving`).
 
 References
