@@ -14,6 +14,9 @@ principles:
 - **expert-parallel dispatch and combine** with data-parallel attention: each device sends
   its tokens' hidden states to the devices of their experts (FP8) and gets the results back
   (BF16), per MoE layer, over the scale-up link;
+- **attention imbalance across data-parallel ranks**: with ``dp_attention`` every layer
+  waits for the rank with the most sequences and the longest contexts
+  (:func:`busiest_rank`);
 - **a fixed cost per step** (scheduling, sampling, host work between steps);
 - **MTP / speculative decoding**: ``mtp_draft_tok`` drafts per step, accepted at the
   published rate of DeepSeek-V3's MTP module.
@@ -78,6 +81,7 @@ from .engine import (
 from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN
 
 __all__ = ["ServingCalibration", "serving_calibration", "predict_serving", "sram_calibration",
+           "busiest_rank",
            "is_sram", "stage_hop_latency_s", "sram_devices_to_hold"]
 
 #: Bytes of one activation element on the wire: BF16 all-reduce and combine, FP8 dispatch.
@@ -207,6 +211,47 @@ def sram_devices_to_hold(model, hardware, precision, *, tp=1, concurrency=0.0, i
     # the tiny allowance keeps an exact fit from rounding up to one stage more
     n = np.ceil(need / tp * (1.0 - 1e-12)) * tp
     return like(np.asarray(n, dtype=float), concurrency, isl_tok, osl_tok)
+
+
+def busiest_rank(mean_sequences, n_ranks, context_tok, context_spread_tok):
+    """The busiest of ``n_ranks`` data-parallel attention ranks: its sequences and their mean
+    context.
+
+    Every layer after attention waits for all ranks (the FFN gathers their tokens), so a
+    step's attention takes as long as the busiest rank's. A scheduler that balances counts
+    gives the busiest rank ``ceil(mean)`` sequences (at least one); their contexts are
+    independent draws of standard deviation ``context_spread_tok``, so the largest of the
+    ranks' mean contexts is ``context + sqrt(2 ln n) sd / sqrt(sequences)`` (the expected
+    maximum of ``n`` normal draws is at most ``sqrt(2 ln n)`` standard deviations above the
+    mean [1]_). One rank (``n_ranks`` = 1) is the mean itself.
+
+    Parameters
+    ----------
+    mean_sequences : numeric
+        Sequences per rank on average. [-]
+    n_ranks : numeric
+        Ranks that run attention on their own sequences. [-]
+    context_tok, context_spread_tok : numeric
+        Mean context of a sequence and its standard deviation across sequences. [tokens]
+
+    Returns
+    -------
+    tuple
+        ``(sequences [-], mean context [tokens])`` of the busiest rank.
+
+    References
+    ----------
+    .. [1] H. A. David, H. N. Nagaraja, "Order Statistics", 3rd ed., Wiley 2003, sec. 4.2
+       (bound on the expected maximum).
+    """
+    b = np.asarray(positive("mean_sequences", mean_sequences), dtype=float)
+    n = np.asarray(positive("n_ranks", n_ranks), dtype=float)
+    ctx = nonnegative("context_tok", context_tok)
+    sd = nonnegative("context_spread_tok", context_spread_tok)
+    busy = np.where(n > 1, np.maximum(np.ceil(b - 1e-9), 1.0), b)
+    lift = np.sqrt(2.0 * np.log(np.maximum(n, 1.0))) * sd / np.sqrt(busy)
+    inputs = [mean_sequences, n_ranks, context_tok, context_spread_tok]
+    return like(busy, *inputs), like(ctx + lift, *inputs)
 
 
 def predict_serving(model, hardware, precision, *, n_devices, tp, ep=1, dp_attention=False,
@@ -362,7 +407,9 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         As :func:`predict_serving`, plus ``compute_s`` (the forward pass, micro-batches and
         SM share included), ``comm_s`` (all-to-all), ``exposed_comm_s`` (what of it the step
         does not hide), ``mtp_s`` (the MTP module's layer), ``attention_s``, ``dense_s``,
-        ``experts_s`` [s]; ``input_tok_per_s_per_device`` (prompt tokens, cache hits
+        ``experts_s``, ``attention_imbalance_s`` (what the busiest data-parallel attention
+        rank adds to a decode step, :func:`busiest_rank`) [s];
+        ``input_tok_per_s_per_device`` (prompt tokens, cache hits
         included) and ``computed_tok_per_s_per_device`` [tokens/s]; ``context_tok`` (mean
         context a token attends to) [tokens]. In the prefill phase ``tpot_s`` and
         ``tok_per_s_per_user`` are NaN and ``output_tok_per_s_per_device`` counts the first
@@ -512,6 +559,7 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
                                               "tokens", "fixed_s")}
 
     zero = 0.0 * b
+    imbalance_s = zero
     if phase == "prefill":
         dec = dict(step_s=zero, attention_s=zero, dense_s=zero, experts_s=zero, tokens=zero)
         pre = step(b, (1.0 - h) * isl, ctx_pre, "prefill")
@@ -519,6 +567,14 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         parts = pre
     else:
         dec = step(b, q, ctx_dec, "decode")
+        # data-parallel attention waits for its busiest rank: more sequences than the mean
+        # (whole ones), longer contexts (a decoding request's context is uniform over
+        # [isl, isl + osl] in steady state: sd osl / sqrt(12))
+        busy_n, busy_ctx = busiest_rank(b, holders, ctx_dec, osl / np.sqrt(12.0))
+        imbalance_s = np.maximum(step(busy_n, q, busy_ctx, "decode")["attention_s"]
+                                 - dec["attention_s"], 0.0) if holders > 1 else zero
+        dec = dict(dec, step_s=dec["step_s"] + imbalance_s,
+                   attention_s=dec["attention_s"] + imbalance_s)
         if phase == "decode":
             pre = dict(step_s=zero, compute_s=zero, kv_memory_s=zero, attention_s=zero,
                        dense_s=zero, experts_s=zero, tokens=zero, fixed_s=zero)
@@ -611,7 +667,8 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
                overhead_s=srv.step_overhead_s + zero, step_s=step_s, pipeline_stages=stages + zero,
                max_concurrency=max_conc + zero,
                compute_s=compute_s, comm_s=alltoall_s + zero, exposed_comm_s=exposed + zero,
-               mtp_s=mtp_s + zero, attention_s=parts["attention_s"], dense_s=parts["dense_s"],
+               mtp_s=mtp_s + zero, attention_imbalance_s=imbalance_s + zero,
+               attention_s=parts["attention_s"], dense_s=parts["dense_s"],
                experts_s=parts["experts_s"], input_tok_per_s_per_device=in_per_dev,
                computed_tok_per_s_per_device=in_per_dev * (1.0 - h),
                context_tok=(ctx_pre if phase == "prefill" else ctx_dec) + zero)

@@ -306,3 +306,24 @@ def test_bad_deployments_are_clear_errors(kw, match):
     args.update(kw)
     with pytest.raises(ValueError, match=match):
         predict_serving_with("deepseek-v3", "h200-sxm", "fp8", **args)
+
+
+def test_busiest_rank_is_whole_sequences_and_the_expected_longest_contexts():
+    busy, ctx = econ.busiest_rank(np.array([0.5, 4.0, 4.2]), 8, 3600.0, 800 / np.sqrt(12))
+    np.testing.assert_allclose(busy, [1.0, 4.0, 5.0])
+    lift = np.sqrt(2 * np.log(8)) * 800 / np.sqrt(12)
+    np.testing.assert_allclose(ctx, 3600.0 + lift / np.sqrt([1.0, 4.0, 5.0]))
+    one, same = econ.busiest_rank(0.5, 1, 3600.0, 230.0)      # one rank: the mean itself
+    assert one == pytest.approx(0.5) and same == pytest.approx(3600.0)
+
+
+def test_data_parallel_attention_waits_for_its_busiest_rank():
+    kw = dict(n_devices=8, tp=8, isl_tok=3200, osl_tok=800, concurrency=np.array([4.0, 64.0]))
+    dp = econ.predict_serving("deepseek-r1", "h200-sxm", "fp8", dp_attention=True, **kw)
+    tp = econ.predict_serving("deepseek-r1", "h200-sxm", "fp8", dp_attention=False, **kw)
+    assert (dp["attention_imbalance_s"] > 0).all()
+    np.testing.assert_allclose(tp["attention_imbalance_s"], 0.0)
+    # concurrency 4 on 8 ranks: the busiest rank runs one whole sequence, twice the mean;
+    # at 64 (8 a rank) only the contexts differ, and the share shrinks
+    share = dp["attention_imbalance_s"] / dp["attention_s"]
+    assert share[0] > 0.25 and share[1] < share[0]
