@@ -72,6 +72,7 @@ KEYS = {
     "deepseek-v3.2",
     "glm-4.5-air",
     "llama-4-scout",
+    "llama-4-maverick",
 }
 COLUMNS = [
     "name",
