@@ -153,7 +153,7 @@ def test_error_on_rows_never_fitted_to():
     assert set(dense["metric"]) == {"tok_per_s_per_user", "output_tok_per_s_per_device"}
     assert by_arch.loc[("validation", "moe"), "n_rows"] >= 60
     # per-user speed, not TPOT: a step predicted at half its time is 100% off, not 50%
-    assert by_arch.loc[("validation", "moe"), "median_error_frac"] < 0.80
+    assert by_arch.loc[("validation", "moe"), "median_error_frac"] < 0.60
     # the stated cache assumptions matter, and dropping them shows it
     plain = ledger_predictions(assume_kv=False)
     plain = ledger_error_summary(plain[plain["memory_kind"] != "sram"],
