@@ -8,7 +8,9 @@ principles:
 - **in-flight batching**: in steady state every decode step also prefills the prompts of
   the requests that replace finished ones, on average ``concurrency * isl / osl`` prompt
   tokens per step (chunked prefill sharing the step); their matmul rows, attention and KV
-  writes lengthen the step (the weights are read once for both);
+  writes lengthen the step (the weights are read once for both). A request's TPOT carries
+  the prompts of the others' replacements, ``(c - 1) / c`` of them: its own prompt is in its
+  TTFT (alone, a request's steps carry no prompt);
 - **tensor-parallel all-reduce**: two per layer (after attention and after the FFN) of the
   step's activations, ``latency + 2 (tp - 1) / tp * bytes / link`` (ring all-reduce [1]_);
 - **expert-parallel dispatch and combine** with data-parallel attention: each device sends
@@ -579,8 +581,14 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
             pre = dict(step_s=zero, compute_s=zero, kv_memory_s=zero, attention_s=zero,
                        dense_s=zero, experts_s=zero, tokens=zero, fixed_s=zero)
         else:
-            # prompts that join each step (in-flight batching): rows, attention, KV writes
-            pre_tok = b * tps * isl / osl * (1.0 - h)
+            # prompts that join each step (in-flight batching): rows, attention, KV writes.
+            # A request's own prompt is its TTFT, not its TPOT: while it decodes, the prompts
+            # of the replacements of the other requests sharing its steps join them, (c-1)/c
+            # of the c isl / osl prompt tokens a step carries on average (none when alone;
+            # on an SRAM pipeline, the others of its stage's micro-batch)
+            sharing = b if sram else running / replicas
+            others = np.maximum(sharing - 1.0, 0.0) / sharing
+            pre_tok = b * tps * isl / osl * (1.0 - h) * others
             pre = step(pre_tok / ((1.0 - h) * isl), (1.0 - h) * isl, ctx_pre, "prefill")
             pre = dict(pre, step_s=pre["compute_s"] + pre["kv_memory_s"])
         prefill_share_s = pre["step_s"]

@@ -42,7 +42,8 @@ def test_no_communication_on_one_device_and_all_reduce_on_two():
     two = econ.predict_serving("llama-3.1-8b", "h100-sxm", "bf16", n_devices=2, tp=2,
                                isl_tok=1000, osl_tok=1000, concurrency=4)
     srv = econ.serving_calibration()
-    tokens = 4 * (1 + 1000 / 1000)   # decode tokens plus the prompt share joining each step
+    # decode tokens plus the prompts of the 3 others' replacements joining each step
+    tokens = 4 * (1 + 1000 / 1000 * 3 / 4)
     bytes_ = 2 * (2 - 1) / 2 * tokens * 4096 * 2
     link = 9e11 / 2 * srv.link_bandwidth_frac
     assert two["allreduce_s"] == pytest.approx(2 * 32 * (srv.allreduce_latency_s + bytes_ / link))
@@ -173,9 +174,9 @@ def test_sram_speed_closed_form_at_one_request():
     roofline_s = params * 2.0 / (tp * bw) + 2.0 * params / (tp * peak)
     assert r["decode_s"] == pytest.approx(roofline_s, rel=0.02)
     hop = econ.stage_hop_latency_s("groq-lpu")
-    # two ring all-reduces per layer of the step's rows (one decoded token and, at
-    # isl = osl, one prompt token joining) over one direction of the chip-to-chip links
-    rows = 2.0
+    # two ring all-reduces per layer of the step's rows (one decoded token; alone, no
+    # prompt joins its steps) over one direction of the chip-to-chip links
+    rows = 1.0
     ar = 2 * spec.n_layers * (hop + 2 * (tp - 1) / tp * rows * spec.hidden_dim * 2.0
                               / (GROQ["interconnect_bytes_per_s"] / 2))
     assert r["allreduce_s"] == pytest.approx(ar, rel=1e-9)
@@ -327,3 +328,14 @@ def test_data_parallel_attention_waits_for_its_busiest_rank():
     # at 64 (8 a rank) only the contexts differ, and the share shrinks
     share = dp["attention_imbalance_s"] / dp["attention_s"]
     assert share[0] > 0.25 and share[1] < share[0]
+
+
+def test_a_request_alone_carries_no_prompt_in_its_steps():
+    # its own prompt is its TTFT; with others, the prompts of their replacements join its
+    # steps: (c - 1) / c of the c isl / osl prompt tokens a step carries
+    kw = dict(n_devices=2, tp=2, isl_tok=32000, osl_tok=100)
+    alone = econ.predict_serving("llama-3.1-70b", "h100-sxm", "fp8", concurrency=1, **kw)
+    assert alone["prefill_share_s"] == 0.0
+    assert alone["ttft_s"] > 100 * alone["tpot_s"]      # the prompt is in the TTFT
+    busy = econ.predict_serving("llama-3.1-70b", "h100-sxm", "fp8", concurrency=8, **kw)
+    assert busy["prefill_share_s"] > busy["decode_s"]   # 7 prompts of 32k per 100 steps
