@@ -164,10 +164,11 @@ def test_error_on_rows_never_fitted_to():
     assert by_arch.loc[("validation", "moe"), "n_rows"] >= 60
     # per-user speed, not TPOT: a step predicted at half its time is 100% off, not 50%
     assert by_arch.loc[("validation", "moe"), "median_error_frac"] < 0.80
-    # the stated cache assumptions matter, and dropping them shows it
+    # the burst rows' own level, so that it cannot silently get worse either
     burst_summary = ledger_error_summary(burst, ("split", "architecture"))
     assert burst_summary.loc[("validation", "dense"), "n_rows"] >= 40
     assert burst_summary.loc[("validation", "dense"), "median_error_frac"] < 1.0
+    # the stated cache assumptions matter, and dropping them shows it
     plain = ledger_predictions(assume_kv=False)
     plain = plain[plain["memory_kind"] != "sram"]
     plain = ledger_error_summary(plain.drop(_burst_rows(plain).index), ("split", "architecture"))
