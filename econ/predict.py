@@ -105,12 +105,17 @@ class ServingCalibration:
         Latency of one dispatch or combine over the scale-up link. [s]
     link_bandwidth_frac : float
         Share of the scale-up link's per-direction bandwidth a collective reaches. [fraction]
+    memory_utilization_frac : float
+        Share of a device's memory an engine takes for weights and KV cache; the rest holds
+        activations, CUDA graphs, communication buffers and the runtime (vLLM's
+        ``gpu_memory_utilization``). [fraction]
     """
 
     step_overhead_s: float
     allreduce_latency_s: float
     alltoall_latency_s: float
     link_bandwidth_frac: float
+    memory_utilization_frac: float = 1.0
 
 
 def serving_calibration(**overrides):
@@ -525,11 +530,14 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         held = held_bytes_per_device(m, wb, tp=tp, ep=ep, dp_attention=dp,
                                      experts_per_device=slots)
         kv_tok = kv_bytes_per_token_per_device(m, kvb, tp=tp, dp_attention=dp)
-        free = mem - held
+        # an engine keeps a share of the memory for activations, graphs and buffers
+        usable = srv.memory_utilization_frac * mem
+        free = usable - held
         if np.any(free <= 0):
             raise ValueError(f"{m.name!r} in {precision} needs {held:.3g} bytes per device on "
-                             f"{tp:g} devices, more than the {float(mem):.3g} it has; raise tp "
-                             "or lower the precision")
+                             f"{tp:g} devices, more than the {float(usable):.3g} an engine uses "
+                             f"of the {float(mem):.3g} it has (memory_utilization_frac "
+                             f"{srv.memory_utilization_frac:g}); raise tp or lower the precision")
         seq_per_holder = np.floor(free / (kv_tok * seq_len))
         holders = tp if dp else 1.0            # devices holding different sequences
         max_conc = seq_per_holder * holders * replicas

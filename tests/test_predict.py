@@ -1,5 +1,6 @@
 """The serving level: predict_serving's signature, closed forms, queueing, errors, and its
 error on the ledger rows it was never fitted to."""
+import dataclasses
 import inspect
 import math
 
@@ -339,3 +340,22 @@ def test_a_request_alone_carries_no_prompt_in_its_steps():
     assert alone["ttft_s"] > 100 * alone["tpot_s"]      # the prompt is in the TTFT
     busy = econ.predict_serving("llama-3.1-70b", "h100-sxm", "fp8", concurrency=8, **kw)
     assert busy["prefill_share_s"] > busy["decode_s"]   # 7 prompts of 32k per 100 steps
+
+
+def test_the_cache_gets_what_the_engine_takes_of_memory_less_the_weights():
+    spec = econ.model_spec("llama-3.1-70b")
+    srv = econ.serving_calibration()
+    assert 0 < srv.memory_utilization_frac < 1
+    held = held_bytes_per_device(spec, 1.0, tp=2)
+    kv = kv_bytes_per_token_per_device(spec, 2.0, tp=2)
+    kw = dict(n_devices=2, tp=2, isl_tok=1000, osl_tok=1000, concurrency=None)
+    r = predict_serving_with("llama-3.1-70b", "h100-sxm", "fp8", **kw)
+    assert r["max_concurrency"] == math.floor((srv.memory_utilization_frac * 80e9 - held)
+                                              / (kv * 2000))
+    every = predict_serving_with("llama-3.1-70b", "h100-sxm", "fp8", serving=dataclasses.replace(
+        srv, memory_utilization_frac=1.0), **kw)
+    assert every["max_concurrency"] == math.floor((80e9 - held) / (kv * 2000))
+    # weights that fit the device but not the engine's share of it: an error that says so
+    with pytest.raises(ValueError, match="memory_utilization_frac"):
+        predict_serving_with("qwen2.5-72b", "h100-sxm", "fp8", n_devices=1, tp=1,   # 72.7 GB
+                             isl_tok=100, osl_tok=100, concurrency=1)
