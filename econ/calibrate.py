@@ -42,6 +42,7 @@ from .predict import predict_serving_with, serving_calibration, sram_devices_to_
 from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN, cost_usd_per_mtok
 
 __all__ = ["ledger_predictions", "ledger_error_summary", "fit_step_overhead_s",
+           "fit_fp4_matmul_frac",
            "ledger_same_setup_spread",
            "SRAM_LEDGER_DEFAULTS", "sram_ledger_predictions",
            "engine_validation_rows",
@@ -454,16 +455,52 @@ def ledger_kv_assumption_summary(assumed, plain, by=("split",)):
                          "n_rows": a["n_rows"]})
 
 
-def fit_step_overhead_s(ledger=None, step_calibration=None):
+def fit_fp4_matmul_frac(ledger=None, step_calibration=None, serving=None, tol=1e-3):
+    """Least-squares ``fp4_matmul_frac`` on the ledger's FP4 fit rows.
+
+    Minimises the sum of squared ``log(predicted / measured)`` over the fit rows (InferenceX,
+    MLPerf) whose weights are FP4, both metrics, by golden-section search on (0, 1] (a
+    share of a rate cannot exceed it). Returns ``(x [fraction], rows used)``.
+    """
+    ledger = data.load("serving_benchmarks") if ledger is None else ledger
+    fit = ledger[(ledger["split"] == "fit") & (ledger["weight_precision"] == "fp4")]
+    if fit.empty:
+        raise ValueError("no fit rows with FP4 weights in the ledger")
+    srv = serving_calibration() if serving is None else serving
+
+    def sse(x):
+        p = ledger_predictions(fit, step_calibration,
+                               dataclasses.replace(srv, fp4_matmul_frac=x))
+        p = p[p["metric"] != "error"]
+        return float((np.log(p["ratio"]) ** 2).sum()), len(p)
+
+    lo, hi, g = 0.05, 1.0, (np.sqrt(5.0) - 1.0) / 2.0
+    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
+    fa, fb = sse(a)[0], sse(b)[0]
+    while hi - lo > tol:
+        if fa <= fb:
+            hi, b, fb = b, a, fa
+            a = hi - g * (hi - lo)
+            fa = sse(a)[0]
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + g * (hi - lo)
+            fb = sse(b)[0]
+    x = (lo + hi) / 2.0
+    return x, sse(x)[1]
+
+
+def fit_step_overhead_s(ledger=None, step_calibration=None, serving=None):
     """Least-squares per-step overhead on the ledger's fit rows (relative TPOT error).
 
     TPOT is linear in the constant, ``tpot = a + b * step_overhead_s`` for each row, so the
     fit is closed form: ``x = sum(w (m - a) b) / sum(w b^2)`` with ``w = 1 / m^2``, clipped
-    at 0. Returns ``(x [s], rows used)``.
+    at 0. ``serving`` holds the other serving constants (default the stored ones). Returns
+    ``(x [s], rows used)``.
     """
     ledger = data.load("serving_benchmarks") if ledger is None else ledger
     fit = ledger[ledger["split"] == "fit"]
-    srv = serving_calibration()
+    srv = serving_calibration() if serving is None else serving
     a = ledger_predictions(fit, step_calibration, dataclasses.replace(srv, step_overhead_s=0.0))
     b1 = ledger_predictions(fit, step_calibration,
                             dataclasses.replace(srv, step_overhead_s=1e-3))
@@ -511,11 +548,34 @@ def main(argv=None):
                    "held out: Llama-3.1-70B slices at tp 2-8 and the V3 slice at ep=1 (BF16); "
                    "the harness's FP8 steps quantize activations in separate kernels and are "
                    "reported apart")
-    # serving level: the ledger's fit rows
-    x, n_rows = fit_step_overhead_s(step_calibration=cal)
-    srv = dataclasses.replace(serving_calibration(), step_overhead_s=x)
+    # serving level: the ledger's fit rows, FP4 matmuls first, then the per-step cost
+    f4, n_f4 = fit_fp4_matmul_frac(step_calibration=cal)
+    srv = dataclasses.replace(serving_calibration(), fp4_matmul_frac=f4)
+    x, n_rows = fit_step_overhead_s(step_calibration=cal, serving=srv)
+    srv = dataclasses.replace(srv, step_overhead_s=x)
     pred = ledger_predictions(step_calibration=cal, serving=srv)
     summary = ledger_error_summary(pred)
+    ledger = data.load("serving_benchmarks")
+    fp4_keys = ledger.index[ledger["weight_precision"] == "fp4"]
+    fp4 = ledger_error_summary(pred[pred.index.isin(fp4_keys)])
+    unit = ledger_predictions(step_calibration=cal,
+                              serving=dataclasses.replace(srv, fp4_matmul_frac=1.0))
+    unit = ledger_error_summary(unit[unit.index.isin(fp4_keys)])
+    _write_row(table, "fp4_matmul_frac", f4,
+               f"golden-section least squares on log(predicted/measured) of the {n_f4} "
+               "measurements of ledger fit rows with FP4 weights (InferenceX, MLPerf: B200, "
+               "GB200, GB300); refit with make calibrate",
+               float(fp4.loc["fit", "median_error_frac"]),
+               float(fp4.loc["validation", "median_error_frac"]),
+               "measured:data/serving_benchmarks.csv",
+               "errors over FP4 rows only (holdout column: the FP4 validation rows, never fitted "
+               "to); at 1 (the FP4 datasheet peak at the matmul share fitted to recorded steps) "
+               f"they are {unit.loc['fit', 'median_error_frac']:.3f} fitted and "
+               f"{unit.loc['validation', 'median_error_frac']:.3f} never fitted. A serving step's "
+               "FP4 matmuls quantize their activations to FP4 and apply block scales, work the "
+               f"datasheet peak does not count; {f4:.2f} of a peak twice the FP8 one (Blackwell) "
+               f"puts FP4 matmuls at {2 * f4:.2f} of the FP8 rate: FP4 gains by its bytes, not "
+               "its FLOPs")
     _write_row(table, "step_overhead_s", x,
                f"least squares on the relative TPOT error of the {n_rows} ledger fit rows with a "
                "TPOT (InferenceX, MLPerf); refit with make calibrate",
@@ -529,6 +589,11 @@ def main(argv=None):
     print(steps.groupby(["split", "arch", "phase", "weight_precision"])["error_frac"]
           .median().to_string())
     print(f"BF16 fit {fit_err:.1%}, BF16 held out {hold_err:.1%}")
+    print(f"fp4_matmul_frac = {f4:.3f}, fitted to {n_f4} FP4 measurements; FP4 rows' error "
+          f"fitted {fp4.loc['fit', 'median_error_frac']:.1%}, never fitted "
+          f"{fp4.loc['validation', 'median_error_frac']:.1%} (at 1: "
+          f"{unit.loc['fit', 'median_error_frac']:.1%}, "
+          f"{unit.loc['validation', 'median_error_frac']:.1%})")
     print(f"step_overhead_s = {x * 1e6:.1f} us, fitted to {n_rows} ledger rows")
     print(ledger_error_summary(pred, ("split", "source", "metric")).to_string())
     plain = ledger_error_summary(ledger_predictions(step_calibration=cal, serving=srv,

@@ -109,6 +109,10 @@ class ServingCalibration:
         Share of a device's memory an engine takes for weights and KV cache; the rest holds
         activations, CUDA graphs, communication buffers and the runtime (vLLM's
         ``gpu_memory_utilization``). [fraction]
+    fp4_matmul_frac : float
+        Share of the FP4 matmul rate the step engine's shares give that a serving step's FP4
+        matmuls reach (activation quantization to FP4 and block scales cost time the
+        datasheet's FP4 peak does not show). [fraction]
     """
 
     step_overhead_s: float
@@ -116,6 +120,7 @@ class ServingCalibration:
     alltoall_latency_s: float
     link_bandwidth_frac: float
     memory_utilization_frac: float = 1.0
+    fp4_matmul_frac: float = 1.0
 
 
 def serving_calibration(**overrides):
@@ -482,6 +487,8 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         cal = device_calibration(cal, hw)    # the shares measured on this device's own figures
         srv = serving_calibration() if serving is None else serving
         hop = 0.0
+        if precision == "fp4":
+            peak = peak * srv.fp4_matmul_frac
     wb, kvb = BYTES_PER_PARAM[precision], BYTES_PER_PARAM[kv_precision]
     if kv_bytes_per_elem is not None:
         kvb = float(positive("kv_bytes_per_elem", kv_bytes_per_elem))

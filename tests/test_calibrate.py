@@ -302,3 +302,21 @@ def test_validation_rows_state_how_far_engines_measuring_one_setup_disagree():
                    == top[["hardware", "concurrency_count", "isl_tok", "osl_tok"]]).all(axis=1)]
     assert row["value"] == pytest.approx(same["measured"].max() / same["measured"].min())
     assert top["hardware"] in row["verdict"] and row["value"] > 1.5
+
+
+def test_fp4_share_fitted_on_fit_rows_predicts_the_fp4_rows_never_fitted_to():
+    x, n = econ.fit_fp4_matmul_frac()
+    assert 0.05 < x <= 1.0 and n >= 40
+    assert x == pytest.approx(econ.serving_calibration().fp4_matmul_frac, abs=0.01)
+    ledger = econ.load("serving_benchmarks")
+    fp4 = ledger.index[ledger["weight_precision"] == "fp4"]
+    srv = econ.serving_calibration()
+
+    def errors(frac):
+        p = ledger_predictions(serving=dataclasses.replace(srv, fp4_matmul_frac=frac))
+        return ledger_error_summary(p[p.index.isin(fp4)])["median_error_frac"]
+
+    at_fit, at_datasheet = errors(x), errors(1.0)
+    assert at_fit["fit"] < at_datasheet["fit"]
+    # the rows never fitted to improve too, and by more than a tenth
+    assert at_fit["validation"] < at_datasheet["validation"] - 0.10

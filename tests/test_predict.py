@@ -359,3 +359,16 @@ def test_the_cache_gets_what_the_engine_takes_of_memory_less_the_weights():
     with pytest.raises(ValueError, match="memory_utilization_frac"):
         predict_serving_with("qwen2.5-72b", "h100-sxm", "fp8", n_devices=1, tp=1,   # 72.7 GB
                              isl_tok=100, osl_tok=100, concurrency=1)
+
+
+def test_fp4_matmuls_run_at_their_fitted_share_and_other_precisions_do_not():
+    srv = econ.serving_calibration()
+    assert 0 < srv.fp4_matmul_frac <= 1
+    kw = dict(n_devices=1, tp=1, isl_tok=8192, osl_tok=1, concurrency=4, phase="prefill")
+    for precision, changes in (("fp4", True), ("fp8", False)):
+        half, full = (predict_serving_with(
+            "llama-3.1-70b", "b200", precision, **kw,
+            serving=dataclasses.replace(srv, fp4_matmul_frac=f)) for f in (0.5, 1.0))
+        ratio = half["dense_s"] / full["dense_s"]
+        # compute-bound prompt matmuls: half the rate, nearly twice the time
+        assert (1.8 < ratio < 2.0) if changes else ratio == pytest.approx(1.0)
