@@ -174,18 +174,26 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
         measured) [ratio], ``error_frac`` (|ratio - 1|) [fraction], ``note``.
     """
     ledger = data.load("serving_benchmarks") if ledger is None else ledger
+    hardware = data.load("hardware")
     rows = []
     for key, r in _usable(ledger).iterrows():
         conc = r["concurrency_count"]
         ep = r["ep_devices"] if np.isfinite(r["ep_devices"]) else 1.0
         dp = str(r["dp_attention"]).lower() == "true"
         kv = ledger_kv_precision(r, assume_kv)
+        # weights in a precision the device has no matmul units for run weight-only kernels
+        # that multiply in BF16 (FP4 on Hopper)
+        has_units = np.isfinite(float(hardware.loc[r["hardware"],
+                                                   PEAK_FLOP_COLUMN[r["weight_precision"]]]))
+        note = "" if has_units else (f"{r['weight_precision']} weights, BF16 matmuls: "
+                                     f"{r['hardware']} has no {r['weight_precision']} units")
         try:
             p = predict_serving_with(
                 r["model"], r["hardware"], r["weight_precision"], n_devices=int(r["n_devices"]),
                 tp=int(r["tp_devices"]), ep=int(ep), dp_attention=dp, isl_tok=r["isl_tok"],
                 osl_tok=r["osl_tok"], concurrency=None if not np.isfinite(conc) else conc,
-                kv_precision=kv, step_calibration=step_calibration, serving=serving)
+                kv_precision=kv, step_calibration=step_calibration, serving=serving,
+                compute_precision=None if has_units else "bf16")
         except ValueError as exc:
             rows.append(dict(name=key, split=r["split"], source=r["source"],
                              hardware=r["hardware"], model=r["model"], metric="error",
@@ -198,7 +206,7 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
                 rows.append(dict(name=key, split=r["split"], source=r["source"],
                                  hardware=r["hardware"], model=r["model"], metric=metric,
                                  measured=float(measured), predicted=float(p[metric]),
-                                 note=""))
+                                 note=note))
     for key, r in _usable_sram(ledger).iterrows():
         base = dict(name=key, split=r["split"], source=r["source"], hardware=r["hardware"],
                     model=r["model"])

@@ -350,7 +350,7 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
                          phase="mixed", n_microbatches=1, comm_sm_frac=0.0, cache_hit_frac=0.0,
                          experts_per_device=None, max_routed_nodes=None, comm_kernel=None,
                          scaleout_dispatch_bytes_per_s=None, scaleout_combine_bytes_per_s=None,
-                         scaleup_bytes_per_s=None):
+                         scaleup_bytes_per_s=None, compute_precision=None):
     """:func:`predict_serving` with the whole deployment as arguments.
 
     Parameters
@@ -412,6 +412,9 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         Achieved per-device, per-direction rate of the scale-up link (NVLink); default the
         hardware's ``interconnect_bytes_per_s / 2`` times the serving constant
         ``link_bandwidth_frac``. [bytes/s]
+    compute_precision : {"bf16", "fp8", "int8", "fp4"}, optional
+        Matmul precision when it differs from the weights' (weight-only quantization: FP4
+        weights on a GPU without FP4 units run BF16 matmuls); default ``precision``.
 
     Returns
     -------
@@ -435,7 +438,9 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         raise ValueError(f"n_microbatches must be 1 or 2, got {n_microbatches!r}")
     hw = resolve_hardware(hardware)
     sram = is_sram(hw)
-    _, peak = hardware_value(hw, PEAK_FLOP_COLUMN[precision])
+    matmul = precision if compute_precision is None else compute_precision
+    choice("compute_precision", matmul, tuple(BYTES_PER_PARAM))
+    _, peak = hardware_value(hw, PEAK_FLOP_COLUMN[matmul])
     _, peak_attn = hardware_value(hw, PEAK_FLOP_COLUMN["bf16"])
     _, bw = hardware_value(hw, "memory_bytes_per_s")
     _, mem = hardware_value(hw, "memory_bytes")
@@ -487,7 +492,7 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         cal = device_calibration(cal, hw)    # the shares measured on this device's own figures
         srv = serving_calibration() if serving is None else serving
         hop = 0.0
-        if precision == "fp4":
+        if matmul == "fp4":
             peak = peak * srv.fp4_matmul_frac
     wb, kvb = BYTES_PER_PARAM[precision], BYTES_PER_PARAM[kv_precision]
     if kv_bytes_per_elem is not None:

@@ -372,3 +372,16 @@ def test_fp4_matmuls_run_at_their_fitted_share_and_other_precisions_do_not():
         ratio = half["dense_s"] / full["dense_s"]
         # compute-bound prompt matmuls: half the rate, nearly twice the time
         assert (1.8 < ratio < 2.0) if changes else ratio == pytest.approx(1.0)
+
+
+def test_weight_only_quantization_stores_fp4_and_multiplies_in_bf16():
+    kw = dict(n_devices=1, tp=1, isl_tok=2000, osl_tok=500, concurrency=8)
+    with pytest.raises(ValueError, match="peak_fp4_flop_per_s"):
+        predict_serving_with("gpt-oss-20b", "h100-sxm", "fp4", **kw)   # no FP4 units
+    w4 = predict_serving_with("gpt-oss-20b", "h100-sxm", "fp4", compute_precision="bf16", **kw)
+    w16 = predict_serving_with("gpt-oss-20b", "h100-sxm", "bf16", **kw)
+    # a quarter of the weight bytes: more room for the cache, a shorter memory-bound step
+    assert w4["max_concurrency"] > w16["max_concurrency"]
+    assert w4["tpot_s"] < w16["tpot_s"]
+    with pytest.raises(ValueError, match="compute_precision"):
+        predict_serving_with("gpt-oss-20b", "h100-sxm", "fp4", compute_precision="fp2", **kw)
