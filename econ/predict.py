@@ -27,10 +27,12 @@ TPOT is the mean time between output tokens; TTFT the prompt's own prefill plus 
 joins; per-user speed is ``1 / TPOT`` (what InferenceX calls interactivity); output tokens
 per second per device are ``concurrency * osl / (ttft + osl * tpot) / n_devices``.
 
-The serving-level constants are rows of ``data/calibration.csv``: the per-step cost, fitted
-only to the ledger rows that may be fitted to (``make calibrate``); the share of the link's
-bandwidth reached, from DeepEP's published measurement; the all-reduce and all-to-all
-latencies, 0 (the rows' notes say why the fit rows cannot set them).
+The serving-level constants are rows of ``data/calibration.csv``. Fitted only to the ledger
+rows that may be fitted to (``make calibrate``): the per-step cost, and the share of their
+datasheet rate FP4 matmuls reach. Sourced: the share of the link's bandwidth reached
+(DeepEP's measurement) and the share of memory an engine takes for weights and cache (vLLM's
+default). The all-reduce and all-to-all latencies are 0 (the rows' notes say why the fit
+rows cannot set them).
 
 **SRAM machines** (``memory_kind == "sram"`` in ``data/hardware.csv``: Groq LPU, Cerebras
 CS-3) hold every weight and the whole KV cache in on-chip SRAM spread over many chips (or
