@@ -145,6 +145,24 @@ def _per_user_tok_per_s(row):
     return float(published) if np.isfinite(published) else 1.0 / float(row["tpot_s"])
 
 
+def _matmul_precision(row, hardware):
+    """The precision a ledger row's matmuls run at: its weights', or BF16 where the device
+    has no units for them (weight-only kernels: FP4 weights on Hopper). An unknown device
+    keeps the weights' (the prediction then names it), as does a row without a precision
+    (an SRAM row)."""
+    weights = row["weight_precision"]
+    if weights not in PEAK_FLOP_COLUMN:
+        return weights
+    peak = hardware[PEAK_FLOP_COLUMN[weights]].get(row["hardware"], 1.0)
+    return weights if np.isfinite(peak) else "bf16"
+
+
+def _fp4_matmul_rows(ledger):
+    """Mask of the ledger rows whose matmuls run in FP4."""
+    hardware = data.load("hardware")
+    return ledger.apply(lambda r: _matmul_precision(r, hardware) == "fp4", axis=1)
+
+
 def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_kv=True,
                        hardware_overrides=None):
     """Predict every usable ledger row; one row per measurement with predicted and measured.
@@ -181,19 +199,17 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
         ep = r["ep_devices"] if np.isfinite(r["ep_devices"]) else 1.0
         dp = str(r["dp_attention"]).lower() == "true"
         kv = ledger_kv_precision(r, assume_kv)
-        # weights in a precision the device has no matmul units for run weight-only kernels
-        # that multiply in BF16 (FP4 on Hopper)
-        has_units = np.isfinite(float(hardware.loc[r["hardware"],
-                                                   PEAK_FLOP_COLUMN[r["weight_precision"]]]))
-        note = "" if has_units else (f"{r['weight_precision']} weights, BF16 matmuls: "
-                                     f"{r['hardware']} has no {r['weight_precision']} units")
+        matmul = _matmul_precision(r, hardware)
+        note = "" if matmul == r["weight_precision"] else (
+            f"{r['weight_precision']} weights, BF16 matmuls: {r['hardware']} has no "
+            f"{r['weight_precision']} units")
         try:
             p = predict_serving_with(
                 r["model"], r["hardware"], r["weight_precision"], n_devices=int(r["n_devices"]),
                 tp=int(r["tp_devices"]), ep=int(ep), dp_attention=dp, isl_tok=r["isl_tok"],
                 osl_tok=r["osl_tok"], concurrency=None if not np.isfinite(conc) else conc,
                 kv_precision=kv, step_calibration=step_calibration, serving=serving,
-                compute_precision=None if has_units else "bf16")
+                compute_precision=matmul)
         except ValueError as exc:
             rows.append(dict(name=key, split=r["split"], source=r["source"],
                              hardware=r["hardware"], model=r["model"], metric="error",
@@ -467,11 +483,11 @@ def fit_fp4_matmul_frac(ledger=None, step_calibration=None, serving=None, tol=1e
     """Least-squares ``fp4_matmul_frac`` on the ledger's FP4 fit rows.
 
     Minimises the sum of squared ``log(predicted / measured)`` over the fit rows (InferenceX,
-    MLPerf) whose weights are FP4, both metrics, by golden-section search on (0, 1] (a
+    MLPerf) whose matmuls run in FP4, both metrics, by golden-section search on (0, 1] (a
     share of a rate cannot exceed it). Returns ``(x [fraction], rows used)``.
     """
     ledger = data.load("serving_benchmarks") if ledger is None else ledger
-    fit = ledger[(ledger["split"] == "fit") & (ledger["weight_precision"] == "fp4")]
+    fit = ledger[(ledger["split"] == "fit") & _fp4_matmul_rows(ledger)]
     if fit.empty:
         raise ValueError("no fit rows with FP4 weights in the ledger")
     srv = serving_calibration() if serving is None else serving
@@ -564,20 +580,21 @@ def main(argv=None):
     pred = ledger_predictions(step_calibration=cal, serving=srv)
     summary = ledger_error_summary(pred)
     ledger = data.load("serving_benchmarks")
-    fp4_keys = ledger.index[ledger["weight_precision"] == "fp4"]
+    fp4_keys = ledger.index[_fp4_matmul_rows(ledger)]
     fp4 = ledger_error_summary(pred[pred.index.isin(fp4_keys)])
     unit = ledger_predictions(step_calibration=cal,
                               serving=dataclasses.replace(srv, fp4_matmul_frac=1.0))
     unit = ledger_error_summary(unit[unit.index.isin(fp4_keys)])
     _write_row(table, "fp4_matmul_frac", f4,
                f"golden-section least squares on log(predicted/measured) of the {n_f4} "
-               "measurements of ledger fit rows with FP4 weights (InferenceX, MLPerf: B200, "
+               "measurements of ledger fit rows with FP4 matmuls (InferenceX, MLPerf: B200, "
                "GB200, GB300); refit with make calibrate",
                float(fp4.loc["fit", "median_error_frac"]),
                float(fp4.loc["validation", "median_error_frac"]),
                "measured:data/serving_benchmarks.csv",
-               "errors over FP4 rows only (holdout column: the FP4 validation rows, never fitted "
-               "to); at 1 (the FP4 datasheet peak at the matmul share fitted to recorded steps) "
+               "errors over rows with FP4 matmuls only (holdout column: those validation rows, "
+               "never fitted to); at 1 (the FP4 datasheet peak at the matmul share fitted to "
+               "recorded steps) "
                f"they are {unit.loc['fit', 'median_error_frac']:.3f} fitted and "
                f"{unit.loc['validation', 'median_error_frac']:.3f} never fitted. A serving step's "
                "FP4 matmuls quantize their activations to FP4 and apply block scales, work the "
