@@ -569,9 +569,10 @@ def main(argv=None):
                    "ep=8 slice (data/gpu_steps.csv); bandwidth shares capped at the measured "
                    "copy share; refit with make calibrate", fit_err, hold_err,
                    "measured:data/gpu_steps.csv",
-                   "held out: Llama-3.1-70B slices at tp 2-8 and the V3 slice at ep=1 (BF16); "
-                   "the harness's FP8 steps quantize activations in separate kernels and are "
-                   "reported apart")
+                   "held out: Llama-3.1-70B slices at tp 2-8, the V3 slice at ep=1, "
+                   "Qwen3-30B-A3B whole and the Qwen3-235B-A22B slices at tp=8 and ep=8 "
+                   "(BF16); the harness's FP8 steps quantize activations in separate kernels "
+                   "and are reported apart")
     # serving level: the ledger's fit rows, FP4 matmuls first, then the per-step cost
     f4, n_f4 = fit_fp4_matmul_frac(step_calibration=cal)
     srv = dataclasses.replace(serving_calibration(), fp4_matmul_frac=f4)
@@ -848,7 +849,9 @@ def recorded_step_predictions(step_calibration=None, steps=None):
 def step_split(arch, weight_precision, tp, ep):
     """Which recorded steps the fit may use: BF16 Llama-3.1-8B (whole model), the BF16
     Llama-3.1-70B slice on one device (tp=1) and the BF16 DeepSeek-V3 slice at ep=8. Held
-    out: the 70B slices at tp 2, 4 and 8, the V3 slice at ep=1, and every FP8 step."""
+    out: the 70B slices at tp 2, 4 and 8, the V3 slice at ep=1, every Qwen3-MoE step
+    (Qwen3-30B-A3B whole, the Qwen3-235B-A22B slices at tp=8 and ep=8: an architecture the
+    fit never saw) and every FP8 step."""
     fit = weight_precision == "bf16" and (arch == "llama-3.1-8b"
                                           or (arch == "llama-3.1-70b" and tp == 1)
                                           or (arch == "deepseek-v3" and ep > 1))

@@ -191,7 +191,7 @@ def test_recorded_steps_left_out_of_the_fit_are_predicted_within_15pct():
     the four groups (dense/MoE x decode/prefill)."""
     p = recorded_step_predictions()
     bf16 = p[p["weight_precision"] == "bf16"]
-    held = bf16[bf16["split"] == "holdout"]
+    held = bf16[(bf16["split"] == "holdout") & ~bf16["arch"].str.startswith("qwen3")]
     assert set(held["arch"]) == {"llama-3.1-70b", "deepseek-v3"}
     assert set(held["phase"]) == {"decode", "prefill"}
     assert set(held.loc[held["arch"] == "llama-3.1-70b", "tp"]) == {2.0, 4.0, 8.0}
@@ -207,6 +207,26 @@ def test_recorded_steps_left_out_of_the_fit_are_predicted_within_15pct():
             assert getattr(cal, name) <= 1.0, name
     # no bandwidth share above what the recorded device's best copy reached
     assert cal.gemm_bandwidth_frac <= measured_copy_frac() * (1 + 1e-3)  # stored to 4 digits
+
+
+def test_qwen3_moe_steps_an_architecture_the_fit_never_saw():
+    """Qwen3-MoE (GQA attention, 128 routed experts, no shared expert), recorded on an H200
+    and never fitted: Qwen3-30B-A3B whole on one GPU and the Qwen3-235B-A22B slice at ep=8
+    within 10% median in decode, 20% in prefill. The slice at tp=8 cuts each expert to 192
+    columns; there the harness's grouped matmuls (torch._grouped_mm) run far below the rate
+    the engine charges, so prefill takes longer than predicted: that gap is recorded, not
+    fitted away (engines' MoE kernels do not show it in the ledger)."""
+    p = recorded_step_predictions()
+    q = p[p["arch"].str.startswith("qwen3")]
+    assert (q["split"] == "holdout").all()
+    g = q.groupby(["arch", "phase", "tp", "ep"])
+    err, ratio = g["error_frac"].median(), g["ratio"].median()
+    assert err[("qwen3-30b-a3b", "decode", 1.0, 1.0)] <= 0.10
+    assert err[("qwen3-30b-a3b", "prefill", 1.0, 1.0)] <= 0.20
+    assert err[("qwen3-235b-a22b-2507", "decode", 1.0, 8.0)] <= 0.10
+    assert err[("qwen3-235b-a22b-2507", "prefill", 1.0, 8.0)] <= 0.10
+    assert err[("qwen3-235b-a22b-2507", "decode", 8.0, 1.0)] <= 0.15
+    assert ratio[("qwen3-235b-a22b-2507", "prefill", 8.0, 1.0)] < 0.6
 
 
 def test_same_setup_spread_groups_one_setup_measured_by_several_engines():

@@ -61,7 +61,8 @@ def test_layer_and_token_counts_are_consistent(steps):
     ).all()
     assert (s.loc[~pre, "tokens_per_step"] == s.loc[~pre, "n_sequences"]).all()
     moe = s["n_moe_layers_timed"] > 0
-    assert (s.loc[moe, "local_experts"] * s.loc[moe, "ep"] == 256).all()
+    routed = s.loc[moe, "arch"].map(D.load("models")["n_routed_experts"])
+    assert (s.loc[moe, "local_experts"] * s.loc[moe, "ep"] == routed).all()
     assert (s.loc[moe, "experts_touched_local"] <= s.loc[moe, "local_experts"]).all()
     assert (s.loc[moe, "experts_touched_local"] <= s.loc[moe, "routed_tok_local"]).all()
     # uniform top-8 routing: on average tokens x ep x 8 / ep = 8 x tokens land on each GPU
@@ -78,6 +79,13 @@ def test_every_architecture_phase_and_precision_was_recorded(steps):
                 assert (arch, phase, prec) in have, (arch, phase, prec)
     assert set(steps.loc[steps["arch"] == "llama-3.1-70b", "tp"]) == {1, 2, 4, 8}
     assert {1, 8} <= set(steps.loc[steps["arch"] == "deepseek-v3", "ep"])
+    # the Qwen3-MoE run: the 30B whole on one GPU, the 235B slice with tensor-parallel
+    # experts (tp=8) and with expert parallelism (ep=8), BF16
+    for arch in ("qwen3-30b-a3b", "qwen3-235b-a22b-2507"):
+        for phase in ("decode", "prefill"):
+            assert (arch, phase, "bf16") in have, (arch, phase)
+    q = steps[steps["arch"] == "qwen3-235b-a22b-2507"]
+    assert set(zip(q["tp"], q["ep"])) == {(8, 1), (1, 8)}
 
 
 def test_checked_rows_were_close_to_float32(steps):

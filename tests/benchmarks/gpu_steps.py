@@ -28,7 +28,14 @@ each replay, warm-up first, median of many replays), with random weights and cac
 - decode at batch 1..256 x context 1k, 4k, 16k (where memory allows), prefill of 512,
   2k and 8k tokens at batch 1 and 4 x 2k;
 - the attention alone and the MoE alone at the same shapes (phases ``decode_attention``
-  and ``decode_moe``).
+  and ``decode_moe``);
+- with ``--only qwen3`` (and ``--tag qwen3``, so a second run on one day gets its own
+  machine key), Qwen3-MoE steps instead, BF16: GQA attention as Llama's and 128 routed
+  experts of top-8 with softmax gating and no shared expert; Qwen3-30B-A3B whole (48
+  layers and lm_head) on one GPU, and slices of 4 of Qwen3-235B-A22B's layers at tp = 8
+  (heads and every expert's width split by 8, all experts local: engines' default for MoE
+  without expert parallelism) and at ep = 8 (16 whole experts local, data-parallel
+  attention); decode at batch 1..1024.
 
 Before timing, the step's output is checked against a float32 reference of the same
 inputs on one small case per architecture, phase and precision (relative error logged
@@ -131,11 +138,31 @@ class MlaCfg:
     rope_theta: float = 10000.0
 
 
+@dataclass(frozen=True)
+class GqaMoeCfg:
+    arch: str
+    hidden: int
+    n_heads: int
+    n_kv: int
+    head_dim: int
+    n_experts: int
+    top_k: int
+    moe_ffn: int
+    vocab: int
+    n_layers: int
+    rope_theta: float = 1000000.0
+    n_shared: int = 0
+
+
 LLAMA_8B = DenseCfg("llama-3.1-8b", 4096, 32, 8, 128, 14336, 128256, 32)
 LLAMA_70B = DenseCfg("llama-3.1-70b", 8192, 64, 8, 128, 28672, 128256, 80)
 DSV3 = MlaCfg("deepseek-v3", 7168, 128, 1536, 512, 128, 64, 128, 256, 8, 2048, 1, 18432)
 
+QWEN3_30B = GqaMoeCfg("qwen3-30b-a3b", 2048, 32, 4, 128, 128, 8, 768, 151936, 48)
+QWEN3_235B = GqaMoeCfg("qwen3-235b-a22b-2507", 4096, 64, 4, 128, 128, 8, 1536, 151936, 94)
 TINY_8B = DenseCfg("llama-3.1-8b", 64, 4, 2, 16, 128, 512, 2)
+TINY_Q30 = GqaMoeCfg("qwen3-30b-a3b", 64, 4, 2, 16, 16, 4, 32, 512, 2)
+TINY_Q235 = GqaMoeCfg("qwen3-235b-a22b-2507", 128, 8, 2, 16, 16, 4, 64, 512, 2)
 TINY_70B = DenseCfg("llama-3.1-70b", 128, 8, 2, 16, 256, 512, 4)
 TINY_V3 = MlaCfg("deepseek-v3", 64, 4, 32, 32, 16, 16, 16, 16, 4, 32, 1, 128)
 
@@ -568,6 +595,7 @@ class Mla:
         self.n_dense, self.n_moe = n_dense, n_moe
         self.n_layers = n_dense + n_moe
         self.E_loc = cfg.n_experts // ep
+        self.moe_ffn_local = cfg.moe_ffn
         c, h, H = cfg, cfg.hidden, cfg.n_heads
         self.layers = []
         for i in range(self.n_layers):
@@ -710,7 +738,7 @@ class Mla:
             n = int(rt["counts"][e])
             if n:
                 gu = xs[start:start + n] @ L["w1"][e].float().t()
-                g, u = gu.split(self.cfg.moe_ffn, -1)
+                g, u = gu.split(self.moe_ffn_local, -1)
                 ys.append((F.silu(g) * u) @ L["w2"][e].float().t())
             start += n
         return torch.cat(ys)
@@ -724,7 +752,7 @@ class Mla:
         src, w, offs = ((rt["psrc"], rt["pw"], rt["poffs"]) if padded
                         else (rt["src"], rt["w"], rt["offs"]))
         xs = h[src]
-        ffn = self.cfg.moe_ffn
+        ffn = self.moe_ffn_local
         if fp8:
             gu = scaled_grouped(E, xs, L["w1q"], L["s1"], offs)
             a = F.silu(gu[:, :ffn]) * gu[:, ffn:]
@@ -862,8 +890,77 @@ class Mla:
              "scaled-pad16": "torch._scaled_grouped_mm e4m3 row-wise, rows padded to 16"}[mode]
         if self.prec == "fp8" and not fp8:
             s += " (experts stay BF16: no FP8 grouped product here)"
-        return (s + "; gate + sigmoid top-8 computed, local dispatch from precomputed uniform "
-                "routing; gather, weighted index_add combine; shared expert through the linears")
+        return s + self.MOE_HOW
+
+    MOE_HOW = ("; gate + sigmoid top-8 computed, local dispatch from precomputed uniform "
+               "routing; gather, weighted index_add combine; shared expert through the linears")
+
+
+# ----------------------------------------------------------------------------------------
+# the Qwen3-MoE layer: GQA attention (as Llama's) + routed experts (as DeepSeek-V3's, no shared)
+# ----------------------------------------------------------------------------------------
+
+class GqaMoe(Dense):
+    """Qwen3-MoE layers: the GQA attention of :class:`Dense` and routed experts through the
+    grouped products of :class:`Mla`. ``tp`` splits the heads and, with ``ep`` = 1, every
+    expert's width (tensor-parallel experts: all experts on each GPU, ffn / tp wide);
+    ``ep`` > 1 (with ``tp`` = 1) holds ``n_experts / ep`` whole experts and routes the tokens
+    of ``ep`` data-parallel ranks (as the DeepSeek-V3 slices do). BF16 only."""
+
+    set_routing = Mla.set_routing
+    _experts = Mla._experts
+    _experts_ref = Mla._experts_ref
+    MOE_HOW = ("; gate + softmax top-8 computed, local dispatch from precomputed uniform "
+               "routing; gather, weighted index_add combine; no shared expert")
+
+    def __init__(self, E, cfg, tp, ep, n_layers, prec, lm_head, keep_ref=False):
+        if tp > 1 and ep > 1:
+            raise ValueError("GqaMoe: tensor-parallel attention with tensor-parallel experts "
+                             "(ep=1), or data-parallel attention with expert parallelism (tp=1)")
+        if prec != "bf16":
+            raise ValueError("GqaMoe times BF16 weights only")
+        self.E, self.cfg, self.tp, self.ep, self.prec, self.lm = E, cfg, tp, ep, prec, lm_head
+        self.H = cfg.n_heads // tp
+        self.Hkv = max(1, cfg.n_kv // tp)
+        self.D = cfg.head_dim
+        self.n_layers = n_layers
+        self.E_loc = cfg.n_experts // ep
+        self.moe_ffn_local = cfg.moe_ffn // tp
+        h, f = cfg.hidden, self.moe_ffn_local
+        self.layers = []
+        for _ in range(n_layers):
+            self.layers.append(dict(
+                n1=norm_w(E, h), n2=norm_w(E, h),
+                qkv=Lin(E, (self.H + 2 * self.Hkv) * self.D, h, prec, keep_ref),
+                o=Lin(E, h, self.H * self.D, prec, keep_ref),
+                gate=E.randn((cfg.n_experts, h), std=h ** -0.5),
+                w1=E.randn((self.E_loc, 2 * f, h), std=h ** -0.5),
+                w2=E.randn((self.E_loc, h, f), std=f ** -0.5)))
+        if lm_head:
+            self.embed = E.randn((cfg.vocab, h))
+            self.nf = norm_w(E, h)
+            self.head = Lin(E, cfg.vocab // tp, h, "bf16", keep_ref)
+        self.routing = None
+
+    def _mlp(self, L, x, ref):
+        torch, rt = self.E.torch, self.routing
+        F = torch.nn.functional
+        h = rms(self.E, x, L["n2"], ref)
+        hh = h.float() if ref else h
+        logits = F.linear(hh, L["gate"].float() if ref else L["gate"])
+        torch.softmax(logits.float(), -1).topk(self.cfg.top_k, dim=-1)  # as a real layer does
+        out = torch.zeros_like(hh)
+        if rt["R"]:
+            if ref:
+                y = self._experts_ref(L, h.float(), rt)
+                out = out.index_add(0, rt["src"], y * rt["w"].float())
+            else:
+                y, src, w = self._experts(L, h, rt)
+                out = out.index_add(0, src, y * w)
+        return x + out
+
+    def moe_impl(self):
+        return Mla.moe_impl(self)
 
 
 def quant_experts(E, w):
@@ -1058,7 +1155,8 @@ class Run:
     @property
     def machine(self):
         key = GM.machine_key(self.meta)
-        return key + "-steps"
+        tag = getattr(self.args, "tag", "")
+        return key + "-steps" + (f"-{tag}" if tag else "")
 
     def section(self, name, fn):
         log(f"== {name}  ({self.left_s():.0f} s of budget left)")
@@ -1503,6 +1601,157 @@ def mla_attention_only(run, cfg, n_layers):
             E.free()
 
 
+# ---- Qwen3-MoE sections ------------------------------------------------------------------
+
+def qwen_cfgs(run):
+    return (TINY_Q30, TINY_Q235) if run.quick else (QWEN3_30B, QWEN3_235B)
+
+
+def check_gqa_moe(run, cfg, tp, ep):
+    E, torch = run.E, run.E.torch
+    m = GqaMoe(E, cfg, tp, ep, 2, "bf16", False, keep_ref=True)
+    m.probe()
+    B, Lc, S = 4, 96, 64
+    with torch.no_grad():
+        m.set_positions(L=Lc, S=S)
+        m.set_routing(B)
+        cache = m.new_cache(B, Lc)
+        x = m.inputs(B, 1)
+        ref_cache = cache.float().clone()
+        out = m.decode(x, cache)
+        ref = m.decode(x, ref_cache, ref=True)
+        assert_finite(out, f"check {cfg.arch} decode")
+        e_dec = rel_err(out, ref)
+        m.set_routing(B * S)
+        pc = m.new_cache(B, S)
+        x = m.inputs(B, S)
+        out = m.prefill(x, pc)
+        ref = m.prefill(x, None, ref=True)
+        assert_finite(out, f"check {cfg.arch} prefill")
+        e_pre = rel_err(out, ref)
+    run.checks[(cfg.arch, "decode", "bf16", f"tp{tp}-ep{ep}")] = e_dec
+    run.checks[(cfg.arch, "prefill", "bf16", f"tp{tp}-ep{ep}")] = e_pre
+    log(f"   check {cfg.arch} tp={tp} ep={ep} bf16, 2 MoE layers, batch {B}: decode rel err "
+        f"{e_dec:.3g}, prefill rel err {e_pre:.3g} (vs float32 reference, per-expert loop)")
+    if not (e_dec < 0.05 and e_pre < 0.05):
+        raise AssertionError(f"{cfg.arch}: relative error above 0.05")
+    del m, cache, pc
+    E.free()
+
+
+def qwen_checks(run):
+    E = run.E
+    if E.grouped_mode is None:
+        probe_grouped(E)
+    q30, q235 = qwen_cfgs(run)
+    check_gqa_moe(run, q30, 1, 1)
+    check_gqa_moe(run, q235, 8 if not run.quick else 2, 1)
+    check_gqa_moe(run, q235, 1, 8 if not run.quick else 4)
+
+
+def _gqa_moe_notes(cfg, m, n_layers, lm, T):
+    what = (f"whole model: embedding, {n_layers} MoE layers, final norm, lm_head (BF16)" if lm
+            else f"slice of {n_layers} of {cfg.n_layers} MoE layers, no lm_head")
+    if m.ep > 1:
+        lay = (f"data-parallel attention, routed experts at ep={m.ep} ({m.E_loc} local, "
+               f"ffn {m.moe_ffn_local}); {T * m.ep} global tokens routed uniformly at random, "
+               f"top-{cfg.top_k}; no all-to-all")
+    else:
+        lay = (f"tensor-parallel per-GPU shapes at tp={m.tp}: {m.H} query heads, {m.Hkv} KV "
+               f"heads, all {m.E_loc} experts {m.moe_ffn_local} wide; {T} tokens routed "
+               f"uniformly at random, top-{cfg.top_k}; no communication")
+    return (what + "; " + lay + "; Qwen3's per-head q/k RMSNorm left out; RMSNorm through torch "
+            "rms_norm; rotary, residual adds and the KV write as separate kernels")
+
+
+def gqa_moe_decode(run, cfg, tp, ep, n_layers, lm, ctxs=None):
+    E, torch = run.E, run.E.torch
+    label0 = f"{cfg.arch} tp={tp} ep={ep} bf16 decode"
+    if run.left_s() < 0:
+        run.skip(label0, "time budget spent")
+        return
+    m = GqaMoe(E, cfg, tp, ep, n_layers, "bf16", lm)
+    m.probe()
+    att, gemm, moe = m.attention_impl("decode"), gemm_impl(E, "bf16"), m.moe_impl()
+    chk = check_of(run, cfg.arch, "decode", "bf16")
+    gr = grid(run)
+    # serving batches reach the thousands: one more batch size than the other sections
+    batches = gr["batches"] + (() if run.quick or run.smoke else (1024,))
+    for B in batches:
+        rt = m.set_routing(B)
+        loc = dict(E_loc=m.E_loc, R=rt["R"], touched=rt["touched"])
+        for Lc in ctxs or gr["ctxs"]:
+            label = f"{label0} b={B} ctx={Lc}"
+            if not mem_ok(run, m.kv_bytes_per_tok() * B * Lc * 1.05 + 2 * 2**30, label):
+                continue
+            with torch.no_grad():
+                m.set_positions(L=Lc)
+                cache = m.new_cache(B, Lc)
+                ids = m.inputs(B, 1)
+                row = base_row(cfg.arch, "decode", "bf16", tp, ep, n_layers, 0, n_layers, lm, B,
+                               Lc, B, att, gemm, moe, loc, chk,
+                               notes=_gqa_moe_notes(cfg, m, n_layers, lm, B))
+                run.case(label, lambda: m.decode(ids, cache), row)
+                del cache
+            E.free()
+    del m
+    E.free()
+
+
+def gqa_moe_prefill(run, cfg, tp, ep, n_layers, lm):
+    E, torch = run.E, run.E.torch
+    label0 = f"{cfg.arch} tp={tp} ep={ep} bf16 prefill"
+    if run.left_s() < 0:
+        run.skip(label0, "time budget spent")
+        return
+    m = GqaMoe(E, cfg, tp, ep, n_layers, "bf16", lm)
+    m.probe()
+    att, gemm, moe = m.attention_impl("prefill"), gemm_impl(E, "bf16"), m.moe_impl()
+    chk = check_of(run, cfg.arch, "prefill", "bf16")
+    for B, S in grid(run)["prompts"]:
+        label = f"{label0} b={B} prompt={S}"
+        if run.left_s() < 0:
+            run.skip(label, "time budget spent")
+            continue
+        with torch.no_grad():
+            rt = m.set_routing(B * S)
+            loc = dict(E_loc=m.E_loc, R=rt["R"], touched=rt["touched"])
+            m.set_positions(S=S)
+            cache = m.new_cache(B, S)
+            ids = m.inputs(B, S)
+            row = base_row(cfg.arch, "prefill", "bf16", tp, ep, n_layers, 0, n_layers, lm, B, S,
+                           B * S, att, gemm, moe, loc, chk,
+                           notes=_gqa_moe_notes(cfg, m, n_layers, lm, B * S))
+            run.case(label, lambda: m.prefill(ids, cache), row,
+                     min_rep=None if run.quick else 5)
+            del cache
+        E.free()
+    del m
+    E.free()
+
+
+def qwen_sections(run):
+    """Qwen3-30B-A3B whole on one GPU; Qwen3-235B-A22B slices at tp=8 (tensor-parallel
+    experts, the engines' default) and at ep=8 (expert parallel, data-parallel attention)."""
+    q30, q235 = qwen_cfgs(run)
+    n235 = 2 if run.quick else 4
+    t8, e8 = (2, 4) if run.quick else (8, 8)
+    return [
+        ("qwen3 checks against float32", lambda: qwen_checks(run)),
+        ("qwen3-30b-a3b decode bf16", lambda: gqa_moe_decode(run, q30, 1, 1, q30.n_layers, True)),
+        ("qwen3-30b-a3b prefill bf16",
+         lambda: gqa_moe_prefill(run, q30, 1, 1, q30.n_layers, True)),
+        ("qwen3-235b slice decode bf16 tp=8",
+         lambda: gqa_moe_decode(run, q235, t8, 1, n235, False)),
+        ("qwen3-235b slice decode bf16 ep=8",
+         lambda: gqa_moe_decode(run, q235, 1, e8, n235, False)),
+        ("qwen3-235b slice prefill bf16 tp=8",
+         lambda: gqa_moe_prefill(run, q235, t8, 1, n235, False)),
+        ("qwen3-235b slice prefill bf16 ep=8",
+         lambda: gqa_moe_prefill(run, q235, 1, e8, n235, False)),
+    ]
+
+
 def moe_only(run, cfg, ep, prec):
     E, torch = run.E, run.E.torch
     label0 = f"{cfg.arch} ep={ep} {prec} MoE alone"
@@ -1546,6 +1795,10 @@ def main(argv=None):
                     help="checks and one shape per section at real widths")
     ap.add_argument("--budget-s", type=float, default=480.0,
                     help="wall-time budget [s]; cases left when it is spent are skipped and logged")
+    ap.add_argument("--only", choices=("all", "qwen3"), default="all",
+                    help="qwen3: only the Qwen3-MoE sections (GQA attention + routed experts)")
+    ap.add_argument("--tag", default="",
+                    help="suffix of the machine key (a second run on one day gets its own key)")
     args = ap.parse_args(argv)
 
     import torch
@@ -1569,6 +1822,10 @@ def main(argv=None):
                                              "torch_version", "triton_version")}))
     log(f"nvidia-smi: {meta['nvidia_smi']}")
     log(f"machine key {run.machine}; budget {args.budget_s:.0f} s")
+    if args.only == "qwen3":
+        for name, fn in qwen_sections(run):
+            run.section(name, fn)
+        return _finish(run, meta)
 
     c8, c70, cv3 = cfgs(run)
     tps = (1, 2) if args.quick else ((8,) if args.smoke else (1, 2, 4, 8))
@@ -1629,6 +1886,10 @@ def main(argv=None):
         run.section(f"llama-3.1-70b slice prefill bf16 tp={tp}",
                     lambda tp=tp: dense_prefill(run, c70, tp, "bf16", n70, False))
 
+    return _finish(run, meta)
+
+
+def _finish(run, meta):
     meta["nvidia_smi_after"] = GM._smi()
     run.write()
     log(f"done: {len(run.rows)} rows in {time.perf_counter() - run.t0:.0f} s; "
