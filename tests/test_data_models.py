@@ -62,6 +62,7 @@ KEYS = {
     "deepseek-r1-distill-llama-8b",
     "deepseek-r1-distill-llama-70b",
     "qwen3-8b",
+    "qwen3-14b",
     "qwen3-32b",
     "qwen3-30b-a3b",
     "qwen3-235b-a22b-2507",
