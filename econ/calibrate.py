@@ -38,10 +38,16 @@ from .inference import (
     model_devices_to_hold,
     prefill_tok_per_s,
 )
-from .predict import predict_serving_with, serving_calibration, sram_devices_to_hold
+from .predict import (
+    engine_defaults,
+    predict_serving_with,
+    serving_calibration,
+    sram_devices_to_hold,
+)
 from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN, cost_usd_per_mtok
 
-__all__ = ["ledger_predictions", "ledger_error_summary", "fit_step_overhead_s",
+__all__ = ["ledger_predictions", "ledger_engine_limits", "ledger_error_summary",
+           "fit_step_overhead_s",
            "fit_fp4_matmul_frac",
            "ledger_same_setup_spread",
            "SRAM_LEDGER_DEFAULTS", "sram_ledger_predictions",
@@ -163,8 +169,37 @@ def _fp4_matmul_rows(ledger):
     return ledger.apply(lambda r: _matmul_precision(r, hardware) == "fp4", axis=1)
 
 
+#: Ledger scenarios run through an engine's stock server and benchmark client, where the
+#: engine's scheduler defaults hold unless the row states its own settings.
+STOCK_SERVER_SCENARIOS = ("fixed_concurrency", "burst")
+
+
+def ledger_engine_limits(row, engine_limits=True):
+    """The scheduler limits a ledger row ran under: ``max_running_requests`` and
+    ``prefill_chunk_tok`` as the run set them (the row's columns), else, for a run of an
+    engine's stock server (:data:`STOCK_SERVER_SCENARIOS`), the engine's defaults
+    (:func:`econ.engine_defaults`, where the engine and release resolve); None where neither
+    says. ``engine_limits=False``: none (every request that fits runs, prompts join steps
+    without a token budget)."""
+    out = dict(max_running_requests=None, prefill_chunk_tok=None)
+    if not engine_limits:
+        return out
+    if row["scenario"] in STOCK_SERVER_SCENARIOS:
+        d = engine_defaults(str(row["framework"]), str(row["framework_version"]),
+                            row["hardware"], row["model"],
+                            dp_attention=str(row["dp_attention"]).lower() == "true")
+        if d is not None:
+            out.update(max_running_requests=d["max_running_requests"],
+                       prefill_chunk_tok=d["prefill_chunk_tok"])
+    for key, col in (("max_running_requests", "max_running_requests_count"),
+                     ("prefill_chunk_tok", "prefill_chunk_tok")):
+        if np.isfinite(row[col]):
+            out[key] = float(row[col])
+    return out
+
+
 def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_kv=True,
-                       hardware_overrides=None):
+                       hardware_overrides=None, engine_limits=True):
     """Predict every usable ledger row; one row per measurement with predicted and measured.
 
     A row's cache precision is the published one, else the row's stated assumption
@@ -177,7 +212,9 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
     constants ``step_calibration`` and ``serving`` are GPU ones and are not applied to them),
     with :data:`SRAM_LEDGER_DEFAULTS` where the source is silent and the chip count
     :func:`econ.sram_devices_to_hold` gives (what :func:`econ.frontier_setups` buys); the
-    row's ``note`` says what was assumed. ``hardware_overrides`` (``{name: {column: value}}``)
+    row's ``note`` says what was assumed. Each GPU row runs under the scheduler limits it
+    ran under (:func:`ledger_engine_limits`; ``engine_limits=False`` drops them).
+    ``hardware_overrides`` (``{name: {column: value}}``)
     fills cells the hardware table leaves empty (the CS-3's dense peak); a row the engine
     cannot take (no such figure, a model not in the table) becomes an ``error`` row.
 
@@ -209,7 +246,7 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
                 tp=int(r["tp_devices"]), ep=int(ep), dp_attention=dp, isl_tok=r["isl_tok"],
                 osl_tok=r["osl_tok"], concurrency=None if not np.isfinite(conc) else conc,
                 kv_precision=kv, step_calibration=step_calibration, serving=serving,
-                compute_precision=matmul)
+                compute_precision=matmul, **ledger_engine_limits(r, engine_limits))
         except ValueError as exc:
             rows.append(dict(name=key, split=r["split"], source=r["source"],
                              hardware=r["hardware"], model=r["model"], metric="error",

@@ -63,6 +63,7 @@ References
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pandas as pd
@@ -85,7 +86,7 @@ from .engine import (
 from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN
 
 __all__ = ["ServingCalibration", "serving_calibration", "predict_serving", "sram_calibration",
-           "busiest_rank",
+           "busiest_rank", "engine_defaults",
            "is_sram", "stage_hop_latency_s", "sram_devices_to_hold"]
 
 #: Bytes of one activation element on the wire: BF16 all-reduce and combine, FP8 dispatch.
@@ -268,6 +269,95 @@ def busiest_rank(mean_sequences, n_ranks, context_tok, context_spread_tok):
     return like(busy, *inputs), like(ctx + lift, *inputs)
 
 
+_CONDITIONS = ("min_device_memory_bytes", "max_device_memory_bytes", "device_names_included",
+               "device_names_excluded", "dp_attention", "min_context_tok", "max_context_tok")
+
+
+def _release(text):
+    """A release version as a tuple of ints (``"0.11.0"``, ``"1.0"``, ``"0.6.3.post1"``), or
+    None for a development build, a release candidate or a local tag."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)*)(?:\.post\d+)?", str(text).strip())
+    if m is None:
+        return None
+    parts = tuple(int(p) for p in m.group(1).split("."))
+    return parts + (0,) * (4 - len(parts))
+
+
+def engine_defaults(framework, version, hardware, model, *, dp_attention=False):
+    """The scheduler defaults an engine runs with when the run sets none.
+
+    The row of ``data/engine_defaults.csv`` for the engine whose version range holds the
+    release and whose conditions hold for the device (its memory and name), the layout and
+    the model's context; where several hold, the one with the most conditions (vLLM 0.9 on
+    an H100: the "70 GiB and more, not an A100" row over the catch-all one).
+
+    Parameters
+    ----------
+    framework : str
+        ``vllm``, ``sglang``, ``tensorrt-llm`` or ``tgi`` (the ledger's spelling); another
+        engine has no defaults here.
+    version : str
+        The engine's release (``"0.11.0"``); a development build or release candidate
+        resolves to nothing (the table holds releases only).
+    hardware : str, pandas.Series or Mapping
+        The device (name in ``data/hardware.csv`` or its row).
+    model : str, pandas.Series, Mapping or ModelSpec
+        The model served (its context decides vLLM 0.6-0.7's chunked prefill).
+    dp_attention : bool, default False
+        Data-parallel attention (SGLang 0.4.1-0.4.4 halve the chunk with it).
+
+    Returns
+    -------
+    dict or None
+        ``name`` (the row), ``max_running_requests`` [-] and ``prefill_chunk_tok`` [tokens]
+        (None where the engine derives them at run time), ``decode_priority``; None when no
+        row holds.
+    """
+    table = data.load("engine_defaults")
+    for name, value in (("framework", framework), ("version", version)):
+        if not isinstance(value, str):
+            raise ValueError(f"{name} must be a string (e.g. 'vllm', '0.11.0'), got {value!r}")
+    release = _release(version)
+    rows = table[table["framework"] == framework]
+    if release is None or rows.empty:
+        return None
+    hw = resolve_hardware(hardware)
+    name = _hardware_name(hw).lower()
+    _, mem = hardware_value(hw, "memory_bytes")
+    models = data.load("models")
+    spec_name = model_spec(model).name
+    context = float(models.loc[spec_name, "max_context_tok"]) if spec_name in models.index \
+        else np.nan
+    best, best_n = None, -1
+    for key, r in rows.iterrows():
+        lo, hi = _release(r["version_from"]), _release(r["version_to"])
+        if lo is None or hi is None or not lo <= release <= hi:
+            continue
+        words = [w for w in str(r["device_names_included"]).split(";") if w and w != "nan"]
+        unwords = [w for w in str(r["device_names_excluded"]).split(";") if w and w != "nan"]
+        holds = ((np.isnan(r["min_device_memory_bytes"]) or mem >= r["min_device_memory_bytes"])
+                 and (np.isnan(r["max_device_memory_bytes"])
+                      or mem < r["max_device_memory_bytes"])
+                 and (not words or any(w in name for w in words))
+                 and not any(w in name for w in unwords)
+                 and (str(r["dp_attention"]) != "true" or bool(dp_attention))
+                 and (np.isnan(r["min_context_tok"]) or context >= r["min_context_tok"])
+                 and (np.isnan(r["max_context_tok"]) or context <= r["max_context_tok"]))
+        n = int(sum(str(r[c]) not in ("nan", "") for c in _CONDITIONS))
+        if holds and n > best_n:
+            best, best_n = (key, r), n
+    if best is None:
+        return None
+    key, r = best
+
+    def num(col):
+        return None if np.isnan(r[col]) else float(r[col])
+    prio = r["decode_priority"]
+    return dict(name=key, max_running_requests=num("max_running_requests_count"),
+                prefill_chunk_tok=num("prefill_chunk_tok"),
+                decode_priority=None if not isinstance(prio, str) else prio)
+
+
 def predict_serving(model, hardware, precision, *, n_devices, tp, ep=1, dp_attention=False,
                     isl_tok, osl_tok, concurrency, kv_precision="bf16", mtp_draft_tok=0):
     """Predict what a serving engine measures for a deployment under a workload.
@@ -352,7 +442,8 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
                          phase="mixed", n_microbatches=1, comm_sm_frac=0.0, cache_hit_frac=0.0,
                          experts_per_device=None, max_routed_nodes=None, comm_kernel=None,
                          scaleout_dispatch_bytes_per_s=None, scaleout_combine_bytes_per_s=None,
-                         scaleup_bytes_per_s=None, compute_precision=None):
+                         scaleup_bytes_per_s=None, compute_precision=None,
+                         max_running_requests=None, prefill_chunk_tok=None):
     """:func:`predict_serving` with the whole deployment as arguments.
 
     Parameters
@@ -417,6 +508,17 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
     compute_precision : {"bf16", "fp8", "int8", "fp4"}, optional
         Matmul precision when it differs from the weights' (weight-only quantization: FP4
         weights on a GPU without FP4 units run BF16 matmuls); default ``precision``.
+    max_running_requests : numeric, optional
+        The engine's cap on requests running at once on one replica (vLLM ``max_num_seqs``,
+        TensorRT-LLM ``max_batch_size``; :func:`engine_defaults` gives an engine's default):
+        beyond it requests queue, as beyond memory. [-]
+    prefill_chunk_tok : numeric, optional
+        Tokens one step of a replica may carry, decodes and prompt chunks together (vLLM
+        ``max_num_batched_tokens``, SGLang ``chunked_prefill_size``). ``phase="mixed"``: in
+        steady state a step carries ``q`` tokens per decoding request and the prompts of
+        those that replace the finished ones, ``tps (1 - h) isl / osl`` per request, so at
+        most ``chunk / (q + tps (1 - h) isl / osl)`` requests decode at once; the others wait
+        for their prompt's turn (in TTFT). [tokens]
 
     Returns
     -------
@@ -562,6 +664,15 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
     conc = max_conc if concurrency is None else positive("concurrency", concurrency)
     # beyond what fits, requests queue: the engine runs as many as fit
     running = np.minimum(conc, max_conc)
+    # ... and no more than the engine's scheduler admits on a replica
+    if max_running_requests is not None:
+        running = np.minimum(running, positive("max_running_requests", max_running_requests)
+                             * (1.0 if sram else replicas))
+    if prefill_chunk_tok is not None and phase == "mixed":
+        budget = positive("prefill_chunk_tok", prefill_chunk_tok)
+        per_req = (1.0 + k) + tokens_per_step(a, k) * (1.0 - h) * isl / osl
+        running = np.minimum(running, np.maximum(np.floor(budget / per_req), 1.0)
+                             * (1.0 if sram else replicas))
     if sram:
         # one sequence per stage until every stage is busy, then micro-batches grow
         b = np.maximum(running / stages, 1.0)
@@ -702,5 +813,6 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
                experts_s=parts["experts_s"], input_tok_per_s_per_device=in_per_dev,
                computed_tok_per_s_per_device=in_per_dev * (1.0 - h),
                context_tok=(ctx_pre if phase == "prefill" else ctx_dec) + zero)
-    inputs = [concurrency, isl_tok, osl_tok, cache_hit_frac]
+    inputs = [concurrency, isl_tok, osl_tok, cache_hit_frac, max_running_requests,
+              prefill_chunk_tok]
     return {key: like(np.asarray(v, dtype=float), *inputs) for key, v in out.items()}

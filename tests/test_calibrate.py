@@ -8,6 +8,8 @@ import pytest
 import econ
 from econ.calibrate import (
     STEP_CONSTANTS,
+    _fp4_matmul_rows,
+    ledger_engine_limits,
     ledger_error_summary,
     ledger_predictions,
     measured_copy_frac,
@@ -329,7 +331,8 @@ def test_fp4_share_fitted_on_fit_rows_predicts_the_fp4_rows_never_fitted_to():
     assert 0.05 < x <= 1.0 and n >= 40
     assert x == pytest.approx(econ.serving_calibration().fp4_matmul_frac, abs=0.01)
     ledger = econ.load("serving_benchmarks")
-    fp4 = ledger.index[ledger["weight_precision"] == "fp4"]
+    # the rows whose matmuls run in FP4 (FP4 weights on a GPU without FP4 units run BF16)
+    fp4 = ledger.index[_fp4_matmul_rows(ledger)]
     srv = econ.serving_calibration()
 
     def errors(frac):
@@ -340,3 +343,32 @@ def test_fp4_share_fitted_on_fit_rows_predicts_the_fp4_rows_never_fitted_to():
     assert at_fit["fit"] < at_datasheet["fit"]
     # the rows never fitted to improve too, and by more than a tenth
     assert at_fit["validation"] < at_datasheet["validation"] - 0.10
+
+
+def test_ledger_rows_run_under_their_engines_scheduler_limits():
+    ledger = econ.load("serving_benchmarks")
+    stock = ledger[(ledger["framework"] == "vllm") & (ledger["framework_version"] == "0.11.0")
+                   & (ledger["scenario"] == "burst") & ledger["prefill_chunk_tok"].isna()]
+    a100 = stock[stock["hardware"] == "a100-sxm-80gb"].iloc[0]
+    assert ledger_engine_limits(a100) == dict(max_running_requests=256.0,
+                                              prefill_chunk_tok=2048.0)
+    h100 = stock[stock["hardware"] == "h100-sxm"].iloc[0]
+    assert ledger_engine_limits(h100) == dict(max_running_requests=1024.0,
+                                              prefill_chunk_tok=8192.0)
+    assert ledger_engine_limits(h100, engine_limits=False) == dict(
+        max_running_requests=None, prefill_chunk_tok=None)
+    # a run's own setting wins over the default
+    own = ledger[ledger["prefill_chunk_tok"].notna() & (ledger["framework"] == "vllm")
+                 & (ledger["framework_version"] == "0.11.0")].iloc[0]
+    assert ledger_engine_limits(own)["prefill_chunk_tok"] == own["prefill_chunk_tok"]
+    # MLPerf harnesses set their own batches: no engine default applies to their rows
+    mlperf = ledger[ledger["source"].str.startswith("mlperf")]
+    assert len(mlperf) and all(ledger_engine_limits(r) == dict(max_running_requests=None,
+                                                               prefill_chunk_tok=None)
+                               for _, r in mlperf.iterrows())
+    # and the limits bring the rows they apply to closer to what was measured
+    with_, without = ledger_predictions(), ledger_predictions(engine_limits=False)
+    moved = with_.index[(with_["predicted"] != without["predicted"]).to_numpy()]
+    assert len(moved) > 50
+    assert with_.loc[moved, "error_frac"].median() < \
+        without.loc[moved, "error_frac"].median() - 0.05

@@ -385,3 +385,86 @@ def test_weight_only_quantization_stores_fp4_and_multiplies_in_bf16():
     assert w4["tpot_s"] < w16["tpot_s"]
     with pytest.raises(ValueError, match="compute_precision"):
         predict_serving_with("gpt-oss-20b", "h100-sxm", "fp4", compute_precision="fp2", **kw)
+
+
+def test_an_engine_cap_on_running_requests_queues_the_rest():
+    kw = dict(n_devices=2, tp=2, isl_tok=1000, osl_tok=1000)
+    free = predict_serving_with("llama-3.1-70b", "h100-sxm", "fp8", concurrency=64, **kw)
+    capped = predict_serving_with("llama-3.1-70b", "h100-sxm", "fp8", concurrency=64,
+                                  max_running_requests=16, **kw)
+    at16 = predict_serving_with("llama-3.1-70b", "h100-sxm", "fp8", concurrency=16, **kw)
+    # 16 run (one replica of 2 devices): their steps are those of 16, the rest wait in TTFT
+    assert capped["tpot_s"] == pytest.approx(at16["tpot_s"])
+    assert capped["output_tok_per_s_per_device"] == pytest.approx(
+        at16["output_tok_per_s_per_device"])
+    assert capped["ttft_s"] > at16["ttft_s"] and capped["tpot_s"] < free["tpot_s"]
+    # the cap is per replica: two replicas run twice as many
+    two = predict_serving_with("llama-3.1-70b", "h100-sxm", "fp8", concurrency=64,
+                               max_running_requests=16, n_devices=4, tp=2, isl_tok=1000,
+                               osl_tok=1000)
+    at32 = predict_serving_with("llama-3.1-70b", "h100-sxm", "fp8", concurrency=32,
+                                n_devices=4, tp=2, isl_tok=1000, osl_tok=1000)
+    assert two["tpot_s"] == pytest.approx(at32["tpot_s"])
+
+
+def test_a_step_token_budget_bounds_the_requests_decoding_in_steady_state():
+    # each decoding request takes 1 token of the step and its replacement's prompt
+    # isl / osl = 16 more: 8192 / 17 = 481 decode at once, whatever the concurrency
+    kw = dict(n_devices=1, tp=1, isl_tok=2048, osl_tok=128)
+    budget = predict_serving_with("qwen3-30b-a3b", "b200", "bf16", concurrency=2000,
+                                  prefill_chunk_tok=8192, **kw)
+    at481 = predict_serving_with("qwen3-30b-a3b", "b200", "bf16", concurrency=481, **kw)
+    assert budget["tpot_s"] == pytest.approx(at481["tpot_s"])
+    assert budget["output_tok_per_s_per_device"] == pytest.approx(
+        at481["output_tok_per_s_per_device"])
+    # a budget larger than the load changes nothing; prefill and decode phases ignore it
+    few = predict_serving_with("qwen3-30b-a3b", "b200", "bf16", concurrency=100,
+                               prefill_chunk_tok=8192, **kw)
+    plain = predict_serving_with("qwen3-30b-a3b", "b200", "bf16", concurrency=100, **kw)
+    assert few["tpot_s"] == plain["tpot_s"]
+    with pytest.raises(ValueError, match="prefill_chunk_tok"):
+        predict_serving_with("qwen3-30b-a3b", "b200", "bf16", concurrency=100,
+                             prefill_chunk_tok=0, **kw)
+    with pytest.raises(ValueError, match="max_running_requests"):
+        predict_serving_with("qwen3-30b-a3b", "b200", "bf16", concurrency=100,
+                             max_running_requests=-1, **kw)
+
+
+@pytest.mark.parametrize("framework, version, hardware, model, dp, row, running, chunk", [
+    # vLLM V1 from 0.9: 70 GiB and more and not an A100 -> 1024 and 8192, else 256 and 2048
+    ("vllm", "0.11.0", "h100-sxm", "qwen3-32b", False, "vllm-v1-0.9.0-0.12.0-ge70gib",
+     1024, 8192),
+    ("vllm", "0.11.0", "a100-sxm-80gb", "qwen3-32b", False, "vllm-v1-0.9.0-0.12.0-other",
+     256, 2048),
+    ("vllm", "0.11.0", "rtx-4090", "llama-3.1-8b", False, "vllm-v1-0.9.0-0.12.0-other",
+     256, 2048),
+    # vLLM V0: chunked prefill only for a context above 32k
+    ("vllm", "0.7.3", "h200-sxm", "deepseek-r1", False, "vllm-v0-0.6.5-0.7.3-chunked",
+     256, 2048),
+    ("vllm", "0.7.3", "h200-sxm", "llama-3.1-8b", False, "vllm-v0-0.6.5-0.7.3-chunked",
+     256, 2048),
+    ("vllm", "0.6.3.post1", "h100-sxm", "mixtral-8x7b", False, "vllm-v0-0.6.0-0.7.3-unchunked",
+     256, None),
+    # SGLang: the chunk by memory class, halved with DP attention in 0.4.1-0.4.4
+    ("sglang", "0.5.6", "b200", "deepseek-r1", False, "sglang-0.5.3-0.5.9-ge160gib", None,
+     16384),
+    ("sglang", "0.4.3.post2", "h200-sxm", "deepseek-r1", True,
+     "sglang-0.4.1-0.4.4-ge25000mib-dp-attention", None, 4096),
+    ("sglang", "0.4.3.post2", "h200-sxm", "deepseek-r1", False, "sglang-0.4.1-0.4.6-ge25000mib",
+     None, 8192),
+])
+def test_engine_defaults_resolve_by_release_device_layout_and_context(
+        framework, version, hardware, model, dp, row, running, chunk):
+    d = econ.engine_defaults(framework, version, hardware, model, dp_attention=dp)
+    assert d["name"] == row
+    assert d["max_running_requests"] == running and d["prefill_chunk_tok"] == chunk
+
+
+def test_engine_defaults_hold_for_releases_of_known_engines_only():
+    for version in ("0.6.3.dev116+g151ef4ef", "1.2.0rc1", "0.9.0.2.dev108+g71faa1880", ""):
+        assert econ.engine_defaults("vllm", version, "h100-sxm", "llama-3.1-8b") is None
+    assert econ.engine_defaults("nim", "1.8.0", "h100-sxm", "llama-3.1-8b") is None
+    with pytest.raises(ValueError, match="framework"):
+        econ.engine_defaults(None, "0.11.0", "h100-sxm", "llama-3.1-8b")
+    with pytest.raises((ValueError, KeyError), match="h900"):
+        econ.engine_defaults("vllm", "0.11.0", "h900", "llama-3.1-8b")

@@ -35,6 +35,7 @@ NAMED = {
     "attention_kind": "gqa", "phase": "decode", "compute_precision": "fp8",
     "kv_bytes_per_elem": "bf16", "bytes_per_elem": 2.0,
     "deployment": "deepseek-v3-h800-day6-decode", "baseline": "deepseek-67b-h800-node",
+    "framework": "vllm", "version": "0.11.0",
 }
 #: Per-function overrides where the generic value would break a documented constraint.
 OVERRIDES = {
