@@ -21,7 +21,11 @@ principles:
   (:func:`busiest_rank`);
 - **a fixed cost per step** (scheduling, sampling, host work between steps);
 - **MTP / speculative decoding**: ``mtp_draft_tok`` drafts per step, accepted at the
-  published rate of DeepSeek-V3's MTP module.
+  published rate of DeepSeek-V3's MTP module;
+- **the engine's scheduler limits** (:func:`predict_serving_with`): a cap on requests running
+  at once and a token budget per step, below which requests wait for their turn;
+  :func:`engine_defaults` reads an engine release's defaults from
+  ``data/engine_defaults.csv``.
 
 TPOT is the mean time between output tokens; TTFT the prompt's own prefill plus the step it
 joins; per-user speed is ``1 / TPOT`` (what InferenceX calls interactivity); output tokens
