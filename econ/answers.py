@@ -493,7 +493,9 @@ def kernel_timings_answer_fields(results, params, steps, info):
         ``w_err``, ``ridge``, ``mla``, ``moe``, ``md``, ``stacks``. Engine: ``n_fit``,
         ``n_hold``, ``fit``, ``hold``, ``w_hold``, ``th``, ``fp8_steps``, ``val``, ``w_val``,
         ``tv``, ``val_plain``, ``w_plain``, ``val_dense``, ``w_dense``, ``val_moe``,
-        ``w_moe``, ``val_shared``, ``val_peer``, ``w_peer``, ``spread`` (the largest TPOT
+        ``w_moe``, ``n_types`` (GPU types with all four target medians within 20%),
+        ``w_types`` (against the three the target asks), ``types`` (each type's worst median),
+        ``val_shared``, ``val_peer``, ``w_peer``, ``spread`` (the largest TPOT
         spread between engines measuring one setup) and ``spread_floor`` (the error no single
         prediction gets under for it). Live CPU: ``threads``, ``load``,
         ``cpu_err``, ``w_cpu_err``, ``f32``, ``mem``, ``cpu_ridge``, ``cpu_mla``, ``w_mla``.
@@ -513,6 +515,10 @@ def kernel_timings_answer_fields(results, params, steps, info):
     shared = r("validation_serving_error_frac", f"{v}:shared-with-peer")
     peer = r("peer_validation_serving_error_frac", "aiconfigurator:ledger")
     spread = r("same_workload_tpot_spread_ratio", "ledger:engines")
+    n_types = r("gpu_types_within_target_count", v)
+    row = results[(results["metric"] == "gpu_types_within_target_count")
+                  & (results["subject"] == v)]
+    types_verdict = str(row["verdict"].iloc[0]) if len(row) else ""
     mla = r("mla_vs_mha_decode_speedup_ratio", g)
     cpu_mla = r("mla_vs_mha_decode_speedup_ratio", "cpu")
     stack = {b: r("portable_stack_to_cublas_ratio", f"{g}:{b}") for b in ("triton", "jax", "cupy")}
@@ -541,6 +547,8 @@ def kernel_timings_answer_fields(results, params, steps, info):
         val_dense=dense, w_dense=compare(dense, tv, "within", "above", "at"),
         val_moe=moe, w_moe=compare(moe, tv, "within", "above", "at"),
         val_shared=shared, val_peer=peer, spread=spread, spread_floor=(spread - 1) / (spread + 1),
+        n_types=n_types, w_types=compare(n_types, 3.0, "fewer than", "more than", "as many as"),
+        types=types_verdict,
         w_peer=compare(shared, peer, "lower than", "higher than", "the same as", rel_tol=0.01),
         threads=float(info["n_blas_threads"]), load=float(info["cpu_load_1min"]),
         cpu_err=cpu_err, w_cpu_err=compare(cpu_err, target, "within", "above", "at"),

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from . import data
+from ._checks import fraction
 from .amortization import useful_usd_per_hour
 from .engine import calibration, forward_step, model_spec
 from .inference import (
@@ -47,6 +48,7 @@ from .predict import (
 from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN, cost_usd_per_mtok
 
 __all__ = ["ledger_predictions", "ledger_engine_limits", "ledger_error_summary",
+           "ledger_target_cells", "TARGET_ERROR_FRAC",
            "fit_step_overhead_s",
            "fit_fp4_matmul_frac",
            "ledger_same_setup_spread",
@@ -343,6 +345,46 @@ def ledger_same_setup_spread(pred=None, ledger=None, metric="tok_per_s_per_user"
     return out.sort_values(by + ["measured"])
 
 
+#: The validation target per GPU type: median |predicted/measured - 1| of each of dense and MoE
+#: models, per-user speed and output tokens/s per device.
+TARGET_ERROR_FRAC = 0.20
+
+
+def ledger_target_cells(pred, target_frac=TARGET_ERROR_FRAC):
+    """Per GPU type, the validation median of each of the four cells the target names
+    (dense and mixture-of-experts models, tokens/s per user and output tokens/s per device)
+    and whether all four are measured and within ``target_frac``.
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        :func:`ledger_predictions` (its validation rows on HBM devices are used).
+    target_frac : float
+        The target median error. [fraction]
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``hardware``; one column per cell (``dense:tok_per_s_per_user``, ...) [fraction],
+        ``n_cells`` (cells measured) [-], ``worst_error_frac`` [fraction], ``within_target``
+        (bool); sorted by the worst cell.
+    """
+    target = fraction("target_frac", target_frac, allow_zero=False)
+    ok = pred[(pred["metric"] != "error") & (pred["split"] == "validation")]
+    if "memory_kind" in ok.columns:
+        ok = ok[ok["memory_kind"] != "sram"]
+    table = ok.groupby(["hardware", "architecture", "metric"])["error_frac"].median().unstack(
+        ["architecture", "metric"])
+    table.columns = [f"{a}:{m}" for a, m in table.columns]
+    cols = [f"{a}:{m}" for a in ("dense", "moe")
+            for m in ("tok_per_s_per_user", "output_tok_per_s_per_device")]
+    table = table.reindex(columns=cols)
+    out = table.assign(n_cells=table.notna().sum(axis=1).astype(float),
+                       worst_error_frac=table.max(axis=1))
+    out["within_target"] = (out["n_cells"] == len(cols)) & (out["worst_error_frac"] <= target)
+    return out.sort_values("worst_error_frac")
+
+
 def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=None):
     """Result rows (``econ.results_frame``) of the engine's errors: recorded steps fitted to
     and held out (BF16; the harness's FP8 steps apart), and ledger rows fitted to and never
@@ -404,6 +446,16 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
                     value=float(one["error_frac"].median()), source_url=src_ledger,
                     verdict=f"{len(one)} {what} of {label} never fitted to, on "
                             f"{one['hardware'].nunique()} GPU types"))
+    if len(val):
+        cells = ledger_target_cells(val)
+        within = cells.index[cells["within_target"]]
+        rows.append(dict(
+            metric="gpu_types_within_target_count", subject="predict_serving:ledger",
+            value=float(len(within)), source_url=src_ledger,
+            verdict="; ".join(
+                f"{hw}: {r['worst_error_frac']:.0%} at worst"
+                + ("" if r["n_cells"] == 4 else f" ({int(r['n_cells'])} of 4 measured)")
+                for hw, r in cells.iterrows())))
     if len(sram):
         rows.append(dict(
             metric="validation_serving_error_frac", subject="predict_serving:ledger:sram",

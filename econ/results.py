@@ -832,6 +832,9 @@ def kernel_timings_claims(params, live=False):
             "predict_serving on ledger rows never fitted to (target 20%)",
         ("validation_serving_error_no_kv_assumption_frac", "predict_serving:ledger"):
             "... the same, every unstated cache precision at BF16",
+        ("gpu_types_within_target_count", "predict_serving:ledger"):
+            "GPU types with dense and MoE, per-user and per-device medians all within 20% "
+            "(target 3)",
     }
 
 

@@ -153,7 +153,9 @@ def test_kernel_timings_answer_fields_are_the_runs_rows_and_words():
         ("peak_flop_per_s", "cpu:float32", 2.5e10, np.nan),
         ("memory_bandwidth_bytes_per_s", "cpu", 2.8e10, np.nan),
         ("same_workload_tpot_spread_ratio", "ledger:engines", 3.0, np.nan),
+        ("gpu_types_within_target_count", "predict_serving:ledger", 1.0, np.nan),
     ]]
+    rows[-1]["verdict"] = "b200: 12% at worst; h100-sxm: 31% at worst"
     results = econ.results_frame("kernel_timings", rows)
     steps = pd.DataFrame({"split": ["fit", "fit", "holdout", "holdout"],
                           "weight_precision": ["bf16", "fp8", "bf16", "bf16"]})
@@ -167,6 +169,8 @@ def test_kernel_timings_answer_fields_are_the_runs_rows_and_words():
     assert f["w_dense"] == "within" and f["w_moe"] == "above" and f["w_peer"] == "lower than"
     assert str(f["stacks"]) == "cupy 98%, triton 91%, jax 87%"
     assert f["spread_floor"] == pytest.approx(0.5)  # (3 - 1) / (3 + 1)
+    assert f["n_types"] == 1.0 and f["w_types"] == "fewer than"
+    assert f["types"] == "b200: 12% at worst; h100-sxm: 31% at worst"
     assert f["dg"] == pytest.approx(0.682) and f["dg"].column == "published_value"
     a = econ.answer("{g} {fp8:.0%} {w_fp8} {dg:.0%}; {hold:.1%} {w_hold} {th:.0%}; {stacks}; "
                     "{val_plain:.0%} {w_plain}", **f)

@@ -372,3 +372,20 @@ def test_ledger_rows_run_under_their_engines_scheduler_limits():
     assert len(moved) > 50
     assert with_.loc[moved, "error_frac"].median() < \
         without.loc[moved, "error_frac"].median() - 0.05
+
+
+def test_target_cells_per_gpu_type_by_hand():
+    pred = pd.DataFrame({
+        "split": "validation", "metric": ["tok_per_s_per_user", "output_tok_per_s_per_device"] * 4
+        + ["tok_per_s_per_user"], "memory_kind": "hbm",
+        "hardware": ["a"] * 4 + ["b"] * 4 + ["c"],
+        "architecture": ["dense", "dense", "moe", "moe"] * 2 + ["dense"],
+        "error_frac": [0.1, 0.15, 0.2, 0.05, 0.1, 0.1, 0.3, 0.1, 0.01]})
+    cells = econ.ledger_target_cells(pred)
+    assert list(cells.index) == ["c", "a", "b"]            # by the worst cell
+    assert cells.loc["a", "within_target"] and cells.loc["a", "worst_error_frac"] == 0.2
+    assert not cells.loc["b", "within_target"]              # MoE per-user 30%
+    assert not cells.loc["c", "within_target"] and cells.loc["c", "n_cells"] == 1
+    assert cells.loc["a", "moe:tok_per_s_per_user"] == 0.2
+    with pytest.raises(ValueError, match="target_frac"):
+        econ.ledger_target_cells(pred, target_frac=1.5)
