@@ -1301,9 +1301,10 @@ def check_dense(run, cfg, tp, prec, n_layers, lm, fp8_mode=None):
     E.free()
 
 
-def check_mla(run, cfg, ep, prec):
+def _check_routed(run, m, label):
+    """Decode and prefill of a routed model (MLA or GQA + MoE) against its float32 reference
+    on a small case: (decode rel err, prefill rel err, batch)."""
     E, torch = run.E, run.E.torch
-    m = Mla(E, cfg, ep, 1, 1, prec, keep_ref=True)
     m.probe()
     B, Lc, S = 4, 96, 64
     with torch.no_grad():
@@ -1314,15 +1315,23 @@ def check_mla(run, cfg, ep, prec):
         ref_cache = cache.float().clone()
         out = m.decode(x, cache)
         ref = m.decode(x, ref_cache, ref=True)
-        assert_finite(out, f"check {cfg.arch} decode {prec}")
+        assert_finite(out, f"check {label} decode")
         e_dec = rel_err(out, ref)
         m.set_routing(B * S)
         pc = m.new_cache(B, S)
         x = m.inputs(B, S)
         out = m.prefill(x, pc)
         ref = m.prefill(x, None, ref=True)
-        assert_finite(out, f"check {cfg.arch} prefill {prec}")
+        assert_finite(out, f"check {label} prefill")
         e_pre = rel_err(out, ref)
+    del cache, pc
+    E.free()
+    return e_dec, e_pre, B
+
+
+def check_mla(run, cfg, ep, prec):
+    m = Mla(run.E, cfg, ep, 1, 1, prec, keep_ref=True)
+    e_dec, e_pre, B = _check_routed(run, m, f"{cfg.arch} {prec}")
     run.checks[(cfg.arch, "decode", prec, ep)] = e_dec
     run.checks[(cfg.arch, "prefill", prec, ep)] = e_pre
     log(f"   check {cfg.arch} ep={ep} {prec}, 1 dense + 1 MoE layer, batch {B}: decode rel err "
@@ -1330,8 +1339,8 @@ def check_mla(run, cfg, ep, prec):
     limit = 0.05 if prec == "bf16" else 0.15
     if not (e_dec < limit and e_pre < limit):
         raise AssertionError(f"{cfg.arch} {prec}: relative error above {limit}")
-    del m, cache, pc
-    E.free()
+    del m
+    run.E.free()
 
 
 def checks_section(run):
@@ -1608,35 +1617,16 @@ def qwen_cfgs(run):
 
 
 def check_gqa_moe(run, cfg, tp, ep):
-    E, torch = run.E, run.E.torch
-    m = GqaMoe(E, cfg, tp, ep, 2, "bf16", False, keep_ref=True)
-    m.probe()
-    B, Lc, S = 4, 96, 64
-    with torch.no_grad():
-        m.set_positions(L=Lc, S=S)
-        m.set_routing(B)
-        cache = m.new_cache(B, Lc)
-        x = m.inputs(B, 1)
-        ref_cache = cache.float().clone()
-        out = m.decode(x, cache)
-        ref = m.decode(x, ref_cache, ref=True)
-        assert_finite(out, f"check {cfg.arch} decode")
-        e_dec = rel_err(out, ref)
-        m.set_routing(B * S)
-        pc = m.new_cache(B, S)
-        x = m.inputs(B, S)
-        out = m.prefill(x, pc)
-        ref = m.prefill(x, None, ref=True)
-        assert_finite(out, f"check {cfg.arch} prefill")
-        e_pre = rel_err(out, ref)
+    m = GqaMoe(run.E, cfg, tp, ep, 2, "bf16", False, keep_ref=True)
+    e_dec, e_pre, B = _check_routed(run, m, f"{cfg.arch} tp={tp} ep={ep}")
     run.checks[(cfg.arch, "decode", "bf16", f"tp{tp}-ep{ep}")] = e_dec
     run.checks[(cfg.arch, "prefill", "bf16", f"tp{tp}-ep{ep}")] = e_pre
     log(f"   check {cfg.arch} tp={tp} ep={ep} bf16, 2 MoE layers, batch {B}: decode rel err "
         f"{e_dec:.3g}, prefill rel err {e_pre:.3g} (vs float32 reference, per-expert loop)")
     if not (e_dec < 0.05 and e_pre < 0.05):
         raise AssertionError(f"{cfg.arch}: relative error above 0.05")
-    del m, cache, pc
-    E.free()
+    del m
+    run.E.free()
 
 
 def qwen_checks(run):
