@@ -332,27 +332,24 @@ def engine_defaults(framework, version, hardware, model, *, dp_attention=False):
     spec_name = model_spec(model).name
     context = float(models.loc[spec_name, "max_context_tok"]) if spec_name in models.index \
         else np.nan
-    best, best_n = None, -1
-    for key, r in rows.iterrows():
-        lo, hi = _release(r["version_from"]), _release(r["version_to"])
-        if lo is None or hi is None or not lo <= release <= hi:
-            continue
-        words = [w for w in str(r["device_names_included"]).split(";") if w and w != "nan"]
-        unwords = [w for w in str(r["device_names_excluded"]).split(";") if w and w != "nan"]
-        holds = ((np.isnan(r["min_device_memory_bytes"]) or mem >= r["min_device_memory_bytes"])
-                 and (np.isnan(r["max_device_memory_bytes"])
-                      or mem < r["max_device_memory_bytes"])
-                 and (not words or any(w in name for w in words))
-                 and not any(w in name for w in unwords)
-                 and (str(r["dp_attention"]) != "true" or bool(dp_attention))
-                 and (np.isnan(r["min_context_tok"]) or context >= r["min_context_tok"])
-                 and (np.isnan(r["max_context_tok"]) or context <= r["max_context_tok"]))
-        n = int(sum(str(r[c]) not in ("nan", "") for c in _CONDITIONS))
-        if holds and n > best_n:
-            best, best_n = (key, r), n
-    if best is None:
+    lo, hi = rows["version_from"].map(_release), rows["version_to"].map(_release)
+    in_range = [a is not None and b is not None and a <= release <= b for a, b in zip(lo, hi)]
+
+    def words(col):
+        return rows[col].fillna("").str.split(";").map(lambda ws: [w for w in ws if w])
+    included, excluded = words("device_names_included"), words("device_names_excluded")
+    holds = (pd.Series(in_range, index=rows.index)
+             & ~(rows["min_device_memory_bytes"] > mem) & ~(rows["max_device_memory_bytes"] <= mem)
+             & included.map(lambda ws: not ws or any(w in name for w in ws))
+             & ~excluded.map(lambda ws: any(w in name for w in ws))
+             & (rows["dp_attention"].fillna("").ne("true") | bool(dp_attention))
+             & ~(rows["min_context_tok"] > context) & ~(rows["max_context_tok"] < context))
+    if not holds.any():
         return None
-    key, r = best
+    # where several rows hold, the one with the most conditions
+    specific = rows.loc[holds, list(_CONDITIONS)].notna().sum(axis=1)
+    key = specific.idxmax()
+    r = rows.loc[key]
 
     def num(col):
         return None if np.isnan(r[col]) else float(r[col])
