@@ -29,6 +29,8 @@ each replay, warm-up first, median of many replays), with random weights and cac
   2k and 8k tokens at batch 1 and 4 x 2k;
 - the attention alone and the MoE alone at the same shapes (phases ``decode_attention``
   and ``decode_moe``);
+- with ``--only large-batch`` (and ``--tag large``), BF16 decode at batch 512 and 1024 of
+  the architectures and layouts the step fit uses;
 - with ``--only qwen3`` (and ``--tag qwen3``, so a second run on one day gets its own
   machine key), Qwen3-MoE steps instead, BF16: GQA attention as Llama's and 128 routed
   experts of top-8 with softmax gating and no shared expert; Qwen3-30B-A3B whole (48
@@ -1486,7 +1488,7 @@ def v3_layers(run, ep):
     return (1, 3) if ep == 8 else (1, 2)
 
 
-def mla_decode(run, cfg, ep, prec):
+def mla_decode(run, cfg, ep, prec, batches=None, ctxs=None):
     E, torch = run.E, run.E.torch
     label0 = f"{cfg.arch} ep={ep} {prec} decode"
     if run.left_s() < 0:
@@ -1497,10 +1499,10 @@ def mla_decode(run, cfg, ep, prec):
     att, gemm, moe = m.attention_impl("decode"), gemm_impl(E, prec), m.moe_impl()
     chk = check_of(run, cfg.arch, "decode", prec)
     gr = grid(run)
-    for B in gr["batches"]:
+    for B in batches or gr["batches"]:
         rt = m.set_routing(B)
         loc = dict(E_loc=m.E_loc, R=rt["R"], touched=rt["touched"])
-        for Lc in gr["ctxs"]:
+        for Lc in ctxs or gr["ctxs"]:
             label = f"{label0} b={B} ctx={Lc}"
             # the score matrix [B, H, L] in float32 and BF16 is the big temporary
             need = m.kv_bytes_per_tok() * B * Lc * 1.05 + B * cfg.n_heads * Lc * 12 + 2 * 2**30
@@ -1742,6 +1744,28 @@ def qwen_sections(run):
     ]
 
 
+def large_batch_sections(run):
+    """BF16 decode at the batches serving engines run (512 and 1024 sequences), for the
+    architectures and layouts the step fit uses: Llama-3.1-8B whole, the Llama-3.1-70B slice
+    at tp = 1 and 8, the DeepSeek-V3 slice at ep = 8 (cases that do not fit in memory are
+    skipped and logged)."""
+    c8, c70, cv3 = cfgs(run)
+    batches = (8, 16) if run.quick else (512, 1024)
+    ctxs = (64, 128) if run.quick else (1024, 4096)
+    n70 = 2 if run.quick else 8
+    tps = (1, 2) if run.quick else (1, 8)
+    ep = 4 if run.quick else 8
+    out = [("llama-3.1-8b decode bf16 large batch",
+            lambda: dense_decode(run, c8, 1, "bf16", c8.n_layers, True, batches, ctxs))]
+    out += [(f"llama-3.1-70b slice decode bf16 tp={tp} large batch",
+             lambda tp=tp: dense_decode(run, c70, tp, "bf16", n70, False, batches, ctxs))
+            for tp in tps]
+    out.append(("grouped-product probe", lambda: probe_grouped(run.E)))
+    out.append((f"deepseek-v3 decode bf16 ep={ep} large batch",
+                lambda: mla_decode(run, cv3, ep, "bf16", batches, ctxs)))
+    return out
+
+
 def moe_only(run, cfg, ep, prec):
     E, torch = run.E, run.E.torch
     label0 = f"{cfg.arch} ep={ep} {prec} MoE alone"
@@ -1785,8 +1809,10 @@ def main(argv=None):
                     help="checks and one shape per section at real widths")
     ap.add_argument("--budget-s", type=float, default=480.0,
                     help="wall-time budget [s]; cases left when it is spent are skipped and logged")
-    ap.add_argument("--only", choices=("all", "qwen3"), default="all",
-                    help="qwen3: only the Qwen3-MoE sections (GQA attention + routed experts)")
+    ap.add_argument("--only", choices=("all", "qwen3", "large-batch"), default="all",
+                    help="qwen3: only the Qwen3-MoE sections (GQA attention + routed experts); "
+                         "large-batch: BF16 decode of the fitted architectures at batch 512 and "
+                         "1024, where serving runs")
     ap.add_argument("--tag", default="",
                     help="suffix of the machine key (a second run on one day gets its own key)")
     args = ap.parse_args(argv)
@@ -1814,6 +1840,10 @@ def main(argv=None):
     log(f"machine key {run.machine}; budget {args.budget_s:.0f} s")
     if args.only == "qwen3":
         for name, fn in qwen_sections(run):
+            run.section(name, fn)
+        return _finish(run, meta)
+    if args.only == "large-batch":
+        for name, fn in large_batch_sections(run):
             run.section(name, fn)
         return _finish(run, meta)
 
