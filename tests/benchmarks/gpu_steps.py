@@ -1365,9 +1365,58 @@ def check_of(run, arch, phase, prec):
 
 # ---- dense sections -----------------------------------------------------------------------
 
+def _route(m, n_tokens):
+    """Route ``n_tokens`` tokens through ``m``'s experts; the local counts a row records."""
+    rt = m.set_routing(n_tokens)
+    return dict(E_loc=m.E_loc, R=rt["R"], touched=rt["touched"])
+
+
+def _decode_sweep(run, m, label0, batches, ctxs, row_of, temp_bytes=None):
+    """Time ``m.decode`` at each batch x context that fits in memory (the cache, ``temp_bytes(B,
+    L)`` of temporaries and 2 GiB); a model with routed experts is routed once per batch.
+    ``row_of(B, L, loc)`` gives the row's fields."""
+    E, torch = run.E, run.E.torch
+    routed = hasattr(m, "set_routing")
+    for B in batches:
+        loc = _route(m, B) if routed else None
+        for Lc in ctxs:
+            label = f"{label0} b={B} ctx={Lc}"
+            extra = temp_bytes(B, Lc) if temp_bytes else 0.0
+            if not mem_ok(run, m.kv_bytes_per_tok() * B * Lc * 1.05 + extra + 2 * 2**30, label):
+                continue
+            with torch.no_grad():
+                m.set_positions(L=Lc)
+                cache = m.new_cache(B, Lc)
+                x = m.inputs(B, 1)
+                run.case(label, lambda: m.decode(x, cache), row_of(B, Lc, loc))
+                del cache
+            E.free()
+
+
+def _prefill_sweep(run, m, label0, row_of):
+    """Time ``m.prefill`` at each (batch, prompt) of the grid, writing a cache of the prompt's
+    length; a model with routed experts is routed for the batch's tokens."""
+    E, torch = run.E, run.E.torch
+    routed = hasattr(m, "set_routing")
+    for B, S in grid(run)["prompts"]:
+        label = f"{label0} b={B} prompt={S}"
+        if run.left_s() < 0:
+            run.skip(label, "time budget spent")
+            continue
+        with torch.no_grad():
+            loc = _route(m, B * S) if routed else None
+            m.set_positions(S=S)
+            cache = m.new_cache(B, S)
+            x = m.inputs(B, S)
+            run.case(label, lambda: m.prefill(x, cache), row_of(B, S, loc),
+                     min_rep=None if run.quick else 5)
+            del cache
+        E.free()
+
+
 def dense_decode(run, cfg, tp, prec, n_layers, lm, batches=None, ctxs=None, fp8_mode=None):
     """Decode steps; fp8_mode="tensorwise" times the per-tensor-scaled FP8 variant."""
-    E, torch = run.E, run.E.torch
+    E = run.E
     gr = grid(run)
     batches, ctxs = batches or gr["batches"], ctxs or gr["ctxs"]
     label0 = f"{cfg.arch} tp={tp} {prec}{' ' + fp8_mode if fp8_mode else ''} decode"
@@ -1385,34 +1434,26 @@ def dense_decode(run, cfg, tp, prec, n_layers, lm, batches=None, ctxs=None, fp8_
     m.probe()
     att = m.attention_impl("decode")
     chk = check_of(run, cfg.arch, "decode", f"{prec}-{fp8_mode}" if fp8_mode else prec)
-    for B in batches:
-        for Lc in ctxs:
-            label = f"{label0} b={B} ctx={Lc}"
-            if not mem_ok(run, m.kv_bytes_per_tok() * B * Lc * 1.05 + 2 * 2**30, label):
-                continue
-            with torch.no_grad():
-                m.set_positions(L=Lc)
-                cache = m.new_cache(B, Lc)
-                ids = m.inputs(B, 1)
-                row = base_row(cfg.arch, "decode", prec, tp, 1, n_layers, n_layers, 0, lm, B, Lc,
-                               B, att, gemm, check=chk,
-                               notes=(f"whole model: embedding, {n_layers} layers, final norm, "
-                                      f"lm_head (embedding and lm_head BF16)" if lm else
-                                      f"slice of {n_layers} of {cfg.n_layers} layers at tp={tp} "
-                                      f"per-GPU shapes, no communication, no lm_head")
-                               + "; RMSNorm through torch rms_norm; rotary, residual adds and "
-                               "the KV write as separate kernels")
-                if fp8_mode:
-                    row["variant"] = f"fp8-{fp8_mode}"
-                run.case(label, lambda: m.decode(ids, cache), row)
-                del cache
-            E.free()
+
+    def row_of(B, Lc, _loc):
+        row = base_row(cfg.arch, "decode", prec, tp, 1, n_layers, n_layers, 0, lm, B, Lc,
+                       B, att, gemm, check=chk,
+                       notes=(f"whole model: embedding, {n_layers} layers, final norm, "
+                              f"lm_head (embedding and lm_head BF16)" if lm else
+                              f"slice of {n_layers} of {cfg.n_layers} layers at tp={tp} "
+                              f"per-GPU shapes, no communication, no lm_head")
+                       + "; RMSNorm through torch rms_norm; rotary, residual adds and "
+                       "the KV write as separate kernels")
+        if fp8_mode:
+            row["variant"] = f"fp8-{fp8_mode}"
+        return row
+    _decode_sweep(run, m, label0, batches, ctxs, row_of)
     del m
     E.free()
 
 
 def dense_prefill(run, cfg, tp, prec, n_layers, lm):
-    E, torch = run.E, run.E.torch
+    E = run.E
     label0 = f"{cfg.arch} tp={tp} {prec} prefill"
     if run.left_s() < 0:
         run.skip(label0, "time budget spent")
@@ -1421,21 +1462,15 @@ def dense_prefill(run, cfg, tp, prec, n_layers, lm):
     m.probe()
     att, gemm = m.attention_impl("prefill"), gemm_impl(E, prec)
     chk = check_of(run, cfg.arch, "prefill", prec)
-    for B, S in grid(run)["prompts"]:
-        label = f"{label0} b={B} prompt={S}"
-        with torch.no_grad():
-            m.set_positions(S=S)
-            cache = m.new_cache(B, S)
-            ids = m.inputs(B, S)
-            row = base_row(cfg.arch, "prefill", prec, tp, 1, n_layers, n_layers, 0, lm, B, S,
-                           B * S, att, gemm, check=chk,
-                           notes=("whole model; lm_head on the last token of each sequence"
-                                  if lm else f"slice of {n_layers} of {cfg.n_layers} layers at "
-                                  f"tp={tp} per-GPU shapes, no communication, no lm_head")
-                           + "; KV written to a BF16 cache of the prompt's length")
-            run.case(label, lambda: m.prefill(ids, cache), row, min_rep=None if run.quick else 5)
-            del cache
-        E.free()
+
+    def row_of(B, S, _loc):
+        return base_row(cfg.arch, "prefill", prec, tp, 1, n_layers, n_layers, 0, lm, B, S,
+                        B * S, att, gemm, check=chk,
+                        notes=("whole model; lm_head on the last token of each sequence"
+                               if lm else f"slice of {n_layers} of {cfg.n_layers} layers at "
+                               f"tp={tp} per-GPU shapes, no communication, no lm_head")
+                        + "; KV written to a BF16 cache of the prompt's length")
+    _prefill_sweep(run, m, label0, row_of)
     del m
     E.free()
 
@@ -1489,7 +1524,7 @@ def v3_layers(run, ep):
 
 
 def mla_decode(run, cfg, ep, prec, batches=None, ctxs=None):
-    E, torch = run.E, run.E.torch
+    E = run.E
     label0 = f"{cfg.arch} ep={ep} {prec} decode"
     if run.left_s() < 0:
         run.skip(label0, "time budget spent")
@@ -1499,35 +1534,24 @@ def mla_decode(run, cfg, ep, prec, batches=None, ctxs=None):
     att, gemm, moe = m.attention_impl("decode"), gemm_impl(E, prec), m.moe_impl()
     chk = check_of(run, cfg.arch, "decode", prec)
     gr = grid(run)
-    for B in batches or gr["batches"]:
-        rt = m.set_routing(B)
-        loc = dict(E_loc=m.E_loc, R=rt["R"], touched=rt["touched"])
-        for Lc in ctxs or gr["ctxs"]:
-            label = f"{label0} b={B} ctx={Lc}"
-            # the score matrix [B, H, L] in float32 and BF16 is the big temporary
-            need = m.kv_bytes_per_tok() * B * Lc * 1.05 + B * cfg.n_heads * Lc * 12 + 2 * 2**30
-            if not mem_ok(run, need, label):
-                continue
-            with torch.no_grad():
-                m.set_positions(L=Lc)
-                cache = m.new_cache(B, Lc)
-                x = m.inputs(B, 1)
-                row = base_row(cfg.arch, "decode", prec, 1, ep, nd + nm, nd, nm, False, B, Lc, B,
-                               att, gemm, moe, loc, chk,
-                               notes=(f"slice of {nd} dense + {nm} MoE layers; data-parallel "
-                                      f"attention, routed experts at ep={ep} ({m.E_loc} local); "
-                                      f"{B * ep} global tokens routed uniformly at random, "
-                                      f"top-{cfg.top_k}; no all-to-all; absorbed-MLA bmm weights "
-                                      f"(W_UK, W_UV) BF16 in both precisions"))
-                run.case(label, lambda: m.decode(x, cache), row)
-                del cache
-            E.free()
+
+    def row_of(B, Lc, loc):
+        return base_row(cfg.arch, "decode", prec, 1, ep, nd + nm, nd, nm, False, B, Lc, B,
+                        att, gemm, moe, loc, chk,
+                        notes=(f"slice of {nd} dense + {nm} MoE layers; data-parallel "
+                               f"attention, routed experts at ep={ep} ({m.E_loc} local); "
+                               f"{B * ep} global tokens routed uniformly at random, "
+                               f"top-{cfg.top_k}; no all-to-all; absorbed-MLA bmm weights "
+                               f"(W_UK, W_UV) BF16 in both precisions"))
+    # the score matrix [B, H, L] in float32 and BF16 is the big temporary
+    _decode_sweep(run, m, label0, batches or gr["batches"], ctxs or gr["ctxs"], row_of,
+                  temp_bytes=lambda B, Lc: B * cfg.n_heads * Lc * 12)
     del m
     E.free()
 
 
 def mla_prefill(run, cfg, ep, prec):
-    E, torch = run.E, run.E.torch
+    E = run.E
     label0 = f"{cfg.arch} ep={ep} {prec} prefill"
     if run.left_s() < 0:
         run.skip(label0, "time budget spent")
@@ -1537,26 +1561,15 @@ def mla_prefill(run, cfg, ep, prec):
     m.probe()
     att, gemm, moe = m.attention_impl("prefill"), gemm_impl(E, prec), m.moe_impl()
     chk = check_of(run, cfg.arch, "prefill", prec)
-    for B, S in grid(run)["prompts"]:
-        label = f"{label0} b={B} prompt={S}"
-        if run.left_s() < 0:
-            run.skip(label, "time budget spent")
-            continue
-        with torch.no_grad():
-            rt = m.set_routing(B * S)
-            loc = dict(E_loc=m.E_loc, R=rt["R"], touched=rt["touched"])
-            m.set_positions(S=S)
-            cache = m.new_cache(B, S)
-            x = m.inputs(B, S)
-            row = base_row(cfg.arch, "prefill", prec, 1, ep, nd + nm, nd, nm, False, B, S, B * S,
-                           att, gemm, moe, loc, chk,
-                           notes=(f"slice of {nd} dense + {nm} MoE layers; routed experts at "
-                                  f"ep={ep} ({m.E_loc} local); {B * S * ep} global tokens routed "
-                                  f"uniformly at random, top-{cfg.top_k}; no all-to-all; latent "
-                                  f"written to the BF16 cache"))
-            run.case(label, lambda: m.prefill(x, cache), row, min_rep=None if run.quick else 5)
-            del cache
-        E.free()
+
+    def row_of(B, S, loc):
+        return base_row(cfg.arch, "prefill", prec, 1, ep, nd + nm, nd, nm, False, B, S, B * S,
+                        att, gemm, moe, loc, chk,
+                        notes=(f"slice of {nd} dense + {nm} MoE layers; routed experts at "
+                               f"ep={ep} ({m.E_loc} local); {B * S * ep} global tokens routed "
+                               f"uniformly at random, top-{cfg.top_k}; no all-to-all; latent "
+                               f"written to the BF16 cache"))
+    _prefill_sweep(run, m, label0, row_of)
     del m
     E.free()
 
@@ -1657,7 +1670,7 @@ def _gqa_moe_notes(cfg, m, n_layers, lm, T):
 
 
 def gqa_moe_decode(run, cfg, tp, ep, n_layers, lm, ctxs=None):
-    E, torch = run.E, run.E.torch
+    E = run.E
     label0 = f"{cfg.arch} tp={tp} ep={ep} bf16 decode"
     if run.left_s() < 0:
         run.skip(label0, "time budget spent")
@@ -1669,29 +1682,18 @@ def gqa_moe_decode(run, cfg, tp, ep, n_layers, lm, ctxs=None):
     gr = grid(run)
     # serving batches reach the thousands: one more batch size than the other sections
     batches = gr["batches"] + (() if run.quick or run.smoke else (1024,))
-    for B in batches:
-        rt = m.set_routing(B)
-        loc = dict(E_loc=m.E_loc, R=rt["R"], touched=rt["touched"])
-        for Lc in ctxs or gr["ctxs"]:
-            label = f"{label0} b={B} ctx={Lc}"
-            if not mem_ok(run, m.kv_bytes_per_tok() * B * Lc * 1.05 + 2 * 2**30, label):
-                continue
-            with torch.no_grad():
-                m.set_positions(L=Lc)
-                cache = m.new_cache(B, Lc)
-                ids = m.inputs(B, 1)
-                row = base_row(cfg.arch, "decode", "bf16", tp, ep, n_layers, 0, n_layers, lm, B,
-                               Lc, B, att, gemm, moe, loc, chk,
-                               notes=_gqa_moe_notes(cfg, m, n_layers, lm, B))
-                run.case(label, lambda: m.decode(ids, cache), row)
-                del cache
-            E.free()
+
+    def row_of(B, Lc, loc):
+        return base_row(cfg.arch, "decode", "bf16", tp, ep, n_layers, 0, n_layers, lm, B,
+                        Lc, B, att, gemm, moe, loc, chk,
+                        notes=_gqa_moe_notes(cfg, m, n_layers, lm, B))
+    _decode_sweep(run, m, label0, batches, ctxs or gr["ctxs"], row_of)
     del m
     E.free()
 
 
 def gqa_moe_prefill(run, cfg, tp, ep, n_layers, lm):
-    E, torch = run.E, run.E.torch
+    E = run.E
     label0 = f"{cfg.arch} tp={tp} ep={ep} bf16 prefill"
     if run.left_s() < 0:
         run.skip(label0, "time budget spent")
@@ -1700,24 +1702,12 @@ def gqa_moe_prefill(run, cfg, tp, ep, n_layers, lm):
     m.probe()
     att, gemm, moe = m.attention_impl("prefill"), gemm_impl(E, "bf16"), m.moe_impl()
     chk = check_of(run, cfg.arch, "prefill", "bf16")
-    for B, S in grid(run)["prompts"]:
-        label = f"{label0} b={B} prompt={S}"
-        if run.left_s() < 0:
-            run.skip(label, "time budget spent")
-            continue
-        with torch.no_grad():
-            rt = m.set_routing(B * S)
-            loc = dict(E_loc=m.E_loc, R=rt["R"], touched=rt["touched"])
-            m.set_positions(S=S)
-            cache = m.new_cache(B, S)
-            ids = m.inputs(B, S)
-            row = base_row(cfg.arch, "prefill", "bf16", tp, ep, n_layers, 0, n_layers, lm, B, S,
-                           B * S, att, gemm, moe, loc, chk,
-                           notes=_gqa_moe_notes(cfg, m, n_layers, lm, B * S))
-            run.case(label, lambda: m.prefill(ids, cache), row,
-                     min_rep=None if run.quick else 5)
-            del cache
-        E.free()
+
+    def row_of(B, S, loc):
+        return base_row(cfg.arch, "prefill", "bf16", tp, ep, n_layers, 0, n_layers, lm, B, S,
+                        B * S, att, gemm, moe, loc, chk,
+                        notes=_gqa_moe_notes(cfg, m, n_layers, lm, B * S))
+    _prefill_sweep(run, m, label0, row_of)
     del m
     E.free()
 
