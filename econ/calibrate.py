@@ -14,10 +14,11 @@ Two sets of measurements, each split into rows that may be fitted to and rows th
   matrix sizes in the fit are what separate the per-kernel time from the bandwidth share.
 
 ``python -m econ.calibrate`` fits the step constants to the recorded whole steps
-(:func:`fit_step_constants`, held-out steps reported), then the per-step overhead (the one
-serving constant the ledger's fit rows identify: they are all one model on one layout) by
-least squares on their relative TPOT error, writes both into ``data/calibration.csv`` with
-the errors, and prints them.
+(:func:`fit_step_constants`, held-out steps reported), then the serving constants the
+ledger's fit rows identify, in turn: the share of the FP4 rate FP4 matmuls reach
+(:func:`fit_fp4_matmul_frac`) and the host costs of a step, fixed and per sequence
+(:func:`fit_host_overheads`), each by least squares on log(predicted / measured); it writes
+them into ``data/calibration.csv`` with the errors, and prints them.
 """
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN, cost_usd_per_mtok
 
 __all__ = ["ledger_predictions", "ledger_engine_limits", "ledger_error_summary",
            "ledger_target_cells", "TARGET_ERROR_FRAC",
-           "fit_step_overhead_s",
+           "fit_host_overheads", "HOST_OVERHEAD_RANGES_S",
            "fit_fp4_matmul_frac",
            "ledger_same_setup_spread",
            "SRAM_LEDGER_DEFAULTS", "sram_ledger_predictions",
@@ -568,6 +569,30 @@ def ledger_kv_assumption_summary(assumed, plain, by=("split",)):
                          "n_rows": a["n_rows"]})
 
 
+def _golden_min(f, lo, hi, tol):
+    """Minimum of a unimodal ``f`` on [lo, hi] by golden-section search, to ``tol``."""
+    g = (np.sqrt(5.0) - 1.0) / 2.0
+    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
+    fa, fb = f(a), f(b)
+    while hi - lo > tol:
+        if fa <= fb:
+            hi, b, fb = b, a, fa
+            a = hi - g * (hi - lo)
+            fa = f(a)
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + g * (hi - lo)
+            fb = f(b)
+    return (lo + hi) / 2.0
+
+
+def _log_sse(rows, step_calibration, srv):
+    """Sum of squared ``log(predicted / measured)`` of ledger rows, and the measurements."""
+    p = ledger_predictions(rows, step_calibration, srv)
+    p = p[p["metric"] != "error"]
+    return float((np.log(p["ratio"]) ** 2).sum()), len(p)
+
+
 def fit_fp4_matmul_frac(ledger=None, step_calibration=None, serving=None, tol=1e-3):
     """Least-squares ``fp4_matmul_frac`` on the ledger's FP4 fit rows.
 
@@ -582,51 +607,44 @@ def fit_fp4_matmul_frac(ledger=None, step_calibration=None, serving=None, tol=1e
     srv = serving_calibration() if serving is None else serving
 
     def sse(x):
-        p = ledger_predictions(fit, step_calibration,
-                               dataclasses.replace(srv, fp4_matmul_frac=x))
-        p = p[p["metric"] != "error"]
-        return float((np.log(p["ratio"]) ** 2).sum()), len(p)
+        return _log_sse(fit, step_calibration, dataclasses.replace(srv, fp4_matmul_frac=x))
 
-    lo, hi, g = 0.05, 1.0, (np.sqrt(5.0) - 1.0) / 2.0
-    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
-    fa, fb = sse(a)[0], sse(b)[0]
-    while hi - lo > tol:
-        if fa <= fb:
-            hi, b, fb = b, a, fa
-            a = hi - g * (hi - lo)
-            fa = sse(a)[0]
-        else:
-            lo, a, fa = a, b, fb
-            b = lo + g * (hi - lo)
-            fb = sse(b)[0]
-    x = (lo + hi) / 2.0
+    x = _golden_min(lambda v: sse(v)[0], 0.05, 1.0, tol)
     return x, sse(x)[1]
 
 
-def fit_step_overhead_s(ledger=None, step_calibration=None, serving=None):
-    """Least-squares per-step overhead on the ledger's fit rows (relative TPOT error).
+#: Search ranges of the host costs: a step's fixed part and its part per sequence. [s]
+HOST_OVERHEAD_RANGES_S = {"step_overhead_s": (0.0, 5e-3), "seq_overhead_s": (0.0, 1e-4)}
 
-    TPOT is linear in the constant, ``tpot = a + b * step_overhead_s`` for each row, so the
-    fit is closed form: ``x = sum(w (m - a) b) / sum(w b^2)`` with ``w = 1 / m^2``, clipped
-    at 0. ``serving`` holds the other serving constants (default the stored ones). Returns
-    ``(x [s], rows used)``.
+
+def fit_host_overheads(ledger=None, step_calibration=None, serving=None, rounds=2):
+    """Least-squares host costs of a step on the ledger's fit rows.
+
+    ``step_overhead_s`` (fixed per step) and ``seq_overhead_s`` (per sequence of the step)
+    minimise the sum of squared ``log(predicted / measured)`` over every measurement of the
+    fit rows (InferenceX, MLPerf), both metrics: per-user speeds at small batches see the
+    fixed part, throughputs at batches of hundreds the per-sequence part. Coordinate descent
+    from the values in ``serving`` (default the stored constants, which also give the other
+    serving constants): ``rounds`` passes of a golden-section search on each within
+    :data:`HOST_OVERHEAD_RANGES_S` (a cost cannot be negative). Returns
+    ``({name: value [s]}, measurements used)``.
     """
     ledger = data.load("serving_benchmarks") if ledger is None else ledger
     fit = ledger[ledger["split"] == "fit"]
+    if fit.empty:
+        raise ValueError("no fit rows in the ledger")
     srv = serving_calibration() if serving is None else serving
-    a = ledger_predictions(fit, step_calibration, dataclasses.replace(srv, step_overhead_s=0.0))
-    b1 = ledger_predictions(fit, step_calibration,
-                            dataclasses.replace(srv, step_overhead_s=1e-3))
-    speed = "tok_per_s_per_user"
-    a, b1 = a[a["metric"] == speed], b1[b1["metric"] == speed]
-    if a.empty:
-        raise ValueError("no usable fit rows with a measured TPOT in the ledger")
-    # in TPOT (1 / per-user speed), where the constant enters linearly
-    measured, predicted = 1.0 / a["measured"], 1.0 / a["predicted"]
-    slope = (1.0 / b1["predicted"] - predicted) / 1e-3
-    w = 1.0 / measured ** 2
-    x = float((w * (measured - predicted) * slope).sum() / (w * slope ** 2).sum())
-    return max(x, 0.0), len(a)
+    x = {name: float(getattr(srv, name)) for name in HOST_OVERHEAD_RANGES_S}
+    for _ in range(int(rounds)):
+        for name, (lo, hi) in HOST_OVERHEAD_RANGES_S.items():
+            def sse(v, name=name):
+                return _log_sse(fit, step_calibration,
+                                dataclasses.replace(srv, **{**x, name: v}))[0]
+            x[name] = _golden_min(sse, lo, hi, (hi - lo) * 2e-3)
+            # the boundary itself when it is at least as good (a cost pinned at 0)
+            if sse(lo) <= sse(x[name]):
+                x[name] = lo
+    return x, _log_sse(fit, step_calibration, dataclasses.replace(srv, **x))[1]
 
 
 def _write_row(table, name, value, fitted_to, fit_err, holdout_err, source_url, notes):
@@ -662,11 +680,22 @@ def main(argv=None):
                    "Qwen3-30B-A3B whole and the Qwen3-235B-A22B slices at tp=8 and ep=8 "
                    "(BF16); the harness's FP8 steps quantize activations in separate kernels "
                    "and are reported apart")
-    # serving level: the ledger's fit rows, FP4 matmuls first, then the per-step cost
-    f4, n_f4 = fit_fp4_matmul_frac(step_calibration=cal)
-    srv = dataclasses.replace(serving_calibration(), fp4_matmul_frac=f4)
-    x, n_rows = fit_step_overhead_s(step_calibration=cal, serving=srv)
-    srv = dataclasses.replace(srv, step_overhead_s=x)
+    # serving level: the ledger's fit rows. The FP4 share and the host costs each move the
+    # other's optimum (the FP4 rows run large batches), so they are fitted in turn until
+    # neither moves (coordinate descent over the three, from no host cost: the result does
+    # not depend on the stored values)
+    srv = dataclasses.replace(serving_calibration(), step_overhead_s=0.0, seq_overhead_s=0.0)
+    n_rounds = 0
+    while n_rounds < 12:
+        n_rounds += 1
+        before = (srv.fp4_matmul_frac, srv.seq_overhead_s, srv.step_overhead_s)
+        f4, n_f4 = fit_fp4_matmul_frac(step_calibration=cal, serving=srv)
+        srv = dataclasses.replace(srv, fp4_matmul_frac=f4)
+        host, n_host = fit_host_overheads(step_calibration=cal, serving=srv, rounds=1)
+        srv = dataclasses.replace(srv, **host)
+        after = (srv.fp4_matmul_frac, srv.seq_overhead_s, srv.step_overhead_s)
+        if np.allclose(before, after, rtol=2e-3, atol=1e-8):
+            break
     pred = ledger_predictions(step_calibration=cal, serving=srv)
     summary = ledger_error_summary(pred)
     ledger = data.load("serving_benchmarks")
@@ -691,14 +720,23 @@ def main(argv=None):
                f"datasheet peak does not count; {f4:.2f} of a peak twice the FP8 one (Blackwell) "
                f"puts FP4 matmuls at {2 * f4:.2f} of the FP8 rate: FP4 gains by its bytes, not "
                "its FLOPs")
-    _write_row(table, "step_overhead_s", x,
-               f"least squares on the relative TPOT error of the {n_rows} ledger fit rows with a "
-               "TPOT (InferenceX, MLPerf); refit with make calibrate",
-               float(summary.loc["fit", "median_error_frac"]),
-               float(summary.loc["validation", "median_error_frac"]),
-               "measured:data/serving_benchmarks.csv",
-               "the one serving constant fitted to the ledger; a negative least-squares optimum "
-               "is clipped at 0 (a per-step cost cannot be negative)")
+    host_fit = (f"coordinate-descent least squares on log(predicted/measured) of the {n_host} "
+                "measurements of the ledger's fit rows (InferenceX, MLPerf), both metrics, "
+                "jointly with the other host cost; refit with make calibrate")
+    what = {"step_overhead_s": "a fixed host cost per step (scheduling, launching the step)",
+            "seq_overhead_s": "host time per sequence of a step (scheduling, input "
+                              "preparation, sampling, output processing)"}
+    for name, value in host.items():
+        z = ledger_error_summary(ledger_predictions(
+            step_calibration=cal, serving=dataclasses.replace(srv, **{name: 0.0})))
+        _write_row(table, name, value, host_fit,
+                   float(summary.loc["fit", "median_error_frac"]),
+                   float(summary.loc["validation", "median_error_frac"]),
+                   "measured:data/serving_benchmarks.csv",
+                   f"{what[name]}, added to the forward pass; searched from 0 (a cost cannot be "
+                   f"negative){', where the fit rows put it' if value == 0 else ''}; at 0 the "
+                   f"errors are {z.loc['fit', 'median_error_frac']:.3f} fitted and "
+                   f"{z.loc['validation', 'median_error_frac']:.3f} never fitted")
     table.to_csv(path, index=False)
     print("step level (recorded whole steps; median |predicted/measured - 1|):")
     print(steps.groupby(["split", "arch", "phase", "weight_precision"])["error_frac"]
@@ -709,7 +747,9 @@ def main(argv=None):
           f"{fp4.loc['validation', 'median_error_frac']:.1%} (at 1: "
           f"{unit.loc['fit', 'median_error_frac']:.1%}, "
           f"{unit.loc['validation', 'median_error_frac']:.1%})")
-    print(f"step_overhead_s = {x * 1e6:.1f} us, fitted to {n_rows} ledger rows")
+    print(f"step_overhead_s = {host['step_overhead_s'] * 1e6:.1f} us, seq_overhead_s = "
+          f"{host['seq_overhead_s'] * 1e6:.2f} us, fitted to {n_host} ledger measurements "
+          f"({n_rounds} rounds with fp4_matmul_frac)")
     print(ledger_error_summary(pred, ("split", "source", "metric")).to_string())
     plain = ledger_error_summary(ledger_predictions(step_calibration=cal, serving=srv,
                                                     assume_kv=False))

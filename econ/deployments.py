@@ -443,7 +443,7 @@ def day6_time_table(**kwargs):
             scale = float(r["compute_s"]) / raw
             parts = [(label, float(r[c]) * scale) for label, c in _COMPONENTS]
             parts += [("all-to-all, exposed", float(r["exposed_comm_s"])),
-                      ("step overhead", float(r["overhead_s"]))]
+                      ("host work", float(r["overhead_s"]))]
             step = float(r["step_s"])
             rows += [dict(unit=unit, case=case, label=f"{unit}, communication {case}",
                           component=comp, time_s=t, time_ms=1e3 * t, share_frac=t / step,

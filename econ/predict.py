@@ -120,6 +120,11 @@ class ServingCalibration:
         Share of the FP4 matmul rate the step engine's shares give that a serving step's FP4
         matmuls reach (activation quantization to FP4 and block scales cost time the
         datasheet's FP4 peak does not show). [fraction]
+    seq_overhead_s : float
+        Host time per running sequence per engine step that the step does not hide: the
+        scheduler's bookkeeping, input preparation, sampling and output processing loop over
+        the sequences of a step, so a step of ``b`` sequences on one scheduler adds
+        ``b * seq_overhead_s``. [s]
     """
 
     step_overhead_s: float
@@ -128,6 +133,7 @@ class ServingCalibration:
     link_bandwidth_frac: float
     memory_utilization_frac: float = 1.0
     fp4_matmul_frac: float = 1.0
+    seq_overhead_s: float = 0.0
 
 
 def serving_calibration(**overrides):
@@ -779,7 +785,10 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         exposed = alltoall_s
     # a pipeline of several stages: one hop into each stage, the last one back to the first
     hop_s = (stages if stages > 1 else 0.0) * hop + zero
-    step_s = compute_s + exposed + allreduce_s + hop_s + srv.step_overhead_s
+    # host work: a fixed part per step and a part per sequence of the step (one scheduler
+    # per replica, or per attention rank with data-parallel attention: b sequences each)
+    host_s = srv.step_overhead_s + srv.seq_overhead_s * b
+    step_s = compute_s + exposed + allreduce_s + hop_s + host_s
     if phase == "prefill":
         # a pass of the prompts is the step; prompts beyond those running wait for passes
         completion_per_s = running / step_s
@@ -806,7 +815,7 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
                output_tok_per_s_per_device=out_per_dev, concurrency=conc,
                decode_s=dec["step_s"], prefill_share_s=prefill_share_s,
                allreduce_s=allreduce_s, alltoall_s=alltoall_s, hop_s=hop_s,
-               overhead_s=srv.step_overhead_s + zero, step_s=step_s, pipeline_stages=stages + zero,
+               overhead_s=host_s + zero, step_s=step_s, pipeline_stages=stages + zero,
                max_concurrency=max_conc + zero,
                compute_s=compute_s, comm_s=alltoall_s + zero, exposed_comm_s=exposed + zero,
                mtp_s=mtp_s + zero, attention_imbalance_s=imbalance_s + zero,
