@@ -72,9 +72,12 @@ KEYS = {
     "deepseek-v3.1",
     "deepseek-v3.2",
     "glm-4.5-air",
-    "glm-4.6",
     "llama-4-scout",
     "llama-4-maverick",
+    "glm-4.6",
+    "minimax-m2",
+    "qwen3-coder-480b-a35b",
+    "ministral-3-14b",
 }
 COLUMNS = [
     "name",
@@ -221,7 +224,8 @@ def test_mha_gqa_rows_have_head_columns(models):
     assert ((gqa.n_heads % gqa.n_kv_heads) == 0).all()
     # true for the older models; Qwen3-32B and gpt-oss set head_dim explicitly (q wider than h)
     old = rows.drop(["qwen3-32b", "qwen3-30b-a3b", "qwen3-235b-a22b-2507", "gpt-oss-120b",
-                     "gpt-oss-20b", "glm-4.5-air", "glm-4.6"])
+                     "gpt-oss-20b", "glm-4.5-air", "glm-4.6", "minimax-m2",
+                     "qwen3-coder-480b-a35b", "ministral-3-14b"])
     assert (old.head_dim * old.n_heads == old.hidden_dim).all()
 
 
