@@ -498,6 +498,8 @@ def kernel_timings_answer_fields(results, params, steps, info):
         ``w_moe``, ``n_types`` (GPU types with all four target medians within 20%),
         ``types_needed`` (3, what the target asks), ``w_types`` (against it), ``types`` (each
         type's worst median),
+        ``n_peak``, ``peak``, ``peak_avg``, ``w_peak`` (burst runs: error against their
+        busiest second and against their average, :func:`econ.ledger_peak_predictions`),
         ``val_shared``, ``val_peer``, ``w_peer``, ``spread`` (the largest TPOT
         spread between engines measuring one setup) and ``spread_floor`` (the error no single
         prediction gets under for it). Live CPU: ``threads``, ``load``,
@@ -518,6 +520,9 @@ def kernel_timings_answer_fields(results, params, steps, info):
     shared = r("validation_serving_error_frac", f"{v}:shared-with-peer")
     peer = r("peer_validation_serving_error_frac", "aiconfigurator:ledger")
     spread = r("same_workload_tpot_spread_ratio", "ledger:engines")
+    peak = r("validation_serving_error_frac", f"{v}:burst-peak-second")
+    peak_avg = r("validation_serving_error_frac", f"{v}:burst-average")
+    n_peak = r("burst_runs_with_peak_count", v)
     n_types = r("gpu_types_within_target_count", v)
     row = results[(results["metric"] == "gpu_types_within_target_count")
                   & (results["subject"] == v)]
@@ -551,7 +556,8 @@ def kernel_timings_answer_fields(results, params, steps, info):
         val_dense=dense, w_dense=compare(dense, tv, "within", "above", "at"),
         val_moe=moe, w_moe=compare(moe, tv, "within", "above", "at"),
         val_shared=shared, val_peer=peer, spread=spread, spread_floor=(spread - 1) / (spread + 1),
-        n_types=n_types, types_needed=types_needed,
+        n_types=n_types, types_needed=types_needed, n_peak=n_peak, peak=peak, peak_avg=peak_avg,
+        w_peak=compare(peak, peak_avg, "closer than", "farther than", "as close as"),
         w_types=compare(n_types, types_needed, "fewer than", "more than", "as many as"),
         types=types_verdict,
         w_peer=compare(shared, peer, "lower than", "higher than", "the same as", rel_tol=0.01),

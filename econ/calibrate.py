@@ -48,7 +48,8 @@ from .predict import (
 )
 from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN, cost_usd_per_mtok
 
-__all__ = ["ledger_predictions", "ledger_engine_limits", "ledger_error_summary",
+__all__ = ["ledger_predictions", "ledger_peak_predictions", "ledger_engine_limits",
+           "ledger_error_summary",
            "ledger_target_cells", "TARGET_ERROR_FRAC",
            "fit_host_overheads", "HOST_OVERHEAD_RANGES_S",
            "fit_fp4_matmul_frac",
@@ -201,6 +202,26 @@ def ledger_engine_limits(row, engine_limits=True):
     return out
 
 
+def _row_arguments(r, hardware, assume_kv=True, engine_limits=True):
+    """(:func:`econ.predict_serving_with` keyword arguments, note) of a GPU ledger row: its
+    layout, lengths, load, cache and matmul precisions, and the scheduler limits it ran
+    under; the note says when its weights run BF16 matmuls."""
+    conc = r["concurrency_count"]
+    matmul = _matmul_precision(r, hardware)
+    note = "" if matmul == r["weight_precision"] else (
+        f"{r['weight_precision']} weights, BF16 matmuls: {r['hardware']} has no "
+        f"{r['weight_precision']} units")
+    kwargs = dict(
+        model=r["model"], hardware=r["hardware"], precision=r["weight_precision"],
+        n_devices=int(r["n_devices"]), tp=int(r["tp_devices"]),
+        ep=int(r["ep_devices"]) if np.isfinite(r["ep_devices"]) else 1,
+        dp_attention=str(r["dp_attention"]).lower() == "true", isl_tok=r["isl_tok"],
+        osl_tok=r["osl_tok"], concurrency=None if not np.isfinite(conc) else conc,
+        kv_precision=ledger_kv_precision(r, assume_kv), compute_precision=matmul,
+        **ledger_engine_limits(r, engine_limits))
+    return kwargs, note
+
+
 def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_kv=True,
                        hardware_overrides=None, engine_limits=True):
     """Predict every usable ledger row; one row per measurement with predicted and measured.
@@ -235,21 +256,10 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
     hardware = data.load("hardware")
     rows = []
     for key, r in _usable(ledger).iterrows():
-        conc = r["concurrency_count"]
-        ep = r["ep_devices"] if np.isfinite(r["ep_devices"]) else 1.0
-        dp = str(r["dp_attention"]).lower() == "true"
-        kv = ledger_kv_precision(r, assume_kv)
-        matmul = _matmul_precision(r, hardware)
-        note = "" if matmul == r["weight_precision"] else (
-            f"{r['weight_precision']} weights, BF16 matmuls: {r['hardware']} has no "
-            f"{r['weight_precision']} units")
+        kwargs, note = _row_arguments(r, hardware, assume_kv, engine_limits)
         try:
-            p = predict_serving_with(
-                r["model"], r["hardware"], r["weight_precision"], n_devices=int(r["n_devices"]),
-                tp=int(r["tp_devices"]), ep=int(ep), dp_attention=dp, isl_tok=r["isl_tok"],
-                osl_tok=r["osl_tok"], concurrency=None if not np.isfinite(conc) else conc,
-                kv_precision=kv, step_calibration=step_calibration, serving=serving,
-                compute_precision=matmul, **ledger_engine_limits(r, engine_limits))
+            p = predict_serving_with(**kwargs, step_calibration=step_calibration,
+                                     serving=serving)
         except ValueError as exc:
             rows.append(dict(name=key, split=r["split"], source=r["source"],
                              hardware=r["hardware"], model=r["model"], metric="error",
@@ -281,6 +291,63 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
     out["ratio"] = out["predicted"] / out["measured"]
     out["error_frac"] = (out["ratio"] - 1.0).abs()
     return out
+
+
+def ledger_peak_predictions(ledger=None, step_calibration=None, serving=None):
+    """Burst runs' busiest second against the engine's decode rate at the run's load.
+
+    A burst (every request sent at once, scenario ``burst``) has no steady state: prompts are
+    computed first while few requests decode, then the batch decodes, then it drains as
+    requests finish (with outputs of varied lengths, a long tail at small batches). Its
+    average output rate, what the ledger's ``output_per_device_tok_per_s`` holds, depends on
+    that shape as much as on the engine. The benchmark clients also print the run's busiest
+    second (``peak_output_tok_per_s``: the most output tokens in one whole second), when the
+    running requests decode together: :func:`econ.predict_serving_with` in the decode phase
+    at the run's concurrency, under the scheduler limits the run had, predicts that rate.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per burst run with a printed peak (GPU rows the engine takes): ``split``,
+        ``source``, ``hardware``, ``model``, ``architecture``, ``metric``
+        (``peak_output_tok_per_s_per_device``), ``measured`` (the peak over the run's
+        devices), ``predicted`` (the decode rate) [tokens/s], ``ratio``, ``error_frac``,
+        and the same run's average: ``average_measured``, ``average_predicted`` (the
+        in-flight-batching prediction :func:`ledger_predictions` makes) [tokens/s] and
+        ``average_error_frac`` [fraction].
+    """
+    ledger = data.load("serving_benchmarks") if ledger is None else ledger
+    hardware = data.load("hardware")
+    runs = _usable(ledger)
+    runs = runs[(runs["scenario"] == "burst") & runs["peak_output_tok_per_s"].notna()]
+    rows = []
+    for key, r in runs.iterrows():
+        kwargs, _ = _row_arguments(r, hardware)
+        try:
+            mixed = predict_serving_with(**kwargs, step_calibration=step_calibration,
+                                         serving=serving)
+            decode = predict_serving_with(**kwargs, step_calibration=step_calibration,
+                                          serving=serving, phase="decode")
+        except ValueError:
+            continue        # ledger_predictions reports the row as an error
+        rows.append(dict(name=key, split=r["split"], source=r["source"],
+                         hardware=r["hardware"], model=r["model"],
+                         metric="peak_output_tok_per_s_per_device",
+                         measured=float(r["peak_output_tok_per_s"] / r["n_devices"]),
+                         predicted=float(decode["output_tok_per_s_per_device"]),
+                         average_measured=float(r["output_per_device_tok_per_s"]),
+                         average_predicted=float(mixed["output_tok_per_s_per_device"])))
+    cols = ["split", "source", "hardware", "model", "architecture", "metric", "measured",
+            "predicted", "ratio", "error_frac", "average_measured", "average_predicted",
+            "average_error_frac"]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    out = pd.DataFrame(rows).set_index("name")
+    out["architecture"] = ["moe" if model_spec(m).moe else "dense" for m in out["model"]]
+    out["ratio"] = out["predicted"] / out["measured"]
+    out["error_frac"] = (out["ratio"] - 1.0).abs()
+    out["average_error_frac"] = (out["average_predicted"] / out["average_measured"] - 1.0).abs()
+    return out[cols]
 
 
 def sram_ledger_predictions(hardware_overrides=None):
@@ -386,7 +453,8 @@ def ledger_target_cells(pred, target_frac=TARGET_ERROR_FRAC):
     return out.sort_values("worst_error_frac")
 
 
-def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=None):
+def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=None,
+                           peaks=None):
     """Result rows (``econ.results_frame``) of the engine's errors: recorded steps fitted to
     and held out (BF16; the harness's FP8 steps apart), and ledger rows fitted to and never
     fitted to. ``steps`` from :func:`recorded_step_predictions`, ``serving`` from
@@ -398,7 +466,10 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
     apart); metrics end in ``_error_frac`` (median |predicted/measured - 1|).
     ``peers``, when given (:func:`peer_comparison`), adds the peer's and the engine's
     validation error on the rows both predict (subjects ``<peer>:ledger`` and
-    ``predict_serving:ledger:shared-with-peer``).
+    ``predict_serving:ledger:shared-with-peer``). ``peaks``, when given
+    (:func:`ledger_peak_predictions`), adds the burst runs' busiest-second error and, on the
+    same runs, the average-rate error (subjects ``predict_serving:ledger:burst-peak-second``
+    and ``predict_serving:ledger:burst-average``).
     """
     bf16 = steps[steps["weight_precision"] == "bf16"]
     ok = serving[serving["metric"] != "error"]
@@ -476,6 +547,23 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
             verdict=f"largest of {n_setups} setups measured by several engines (same hardware, "
                     f"model, tp, concurrency, lengths): {top['model']} on {int(top['tp_devices'])} "
                     f"{top['hardware']} at concurrency {top['concurrency_count']:g}"))
+    if peaks is not None and (peaks["split"] == "validation").any():
+        pv = peaks[peaks["split"] == "validation"]
+        runs = f"{len(pv)} burst runs never fitted to (every request sent at once)"
+        rows += [dict(metric="validation_serving_error_frac",
+                      subject="predict_serving:ledger:burst-peak-second",
+                      value=float(pv["error_frac"].median()), source_url=src_ledger,
+                      verdict=f"{runs}: their busiest second's output rate per device against "
+                              "the decode rate at the run's load"),
+                 dict(metric="validation_serving_error_frac",
+                      subject="predict_serving:ledger:burst-average",
+                      value=float(pv["average_error_frac"].median()), source_url=src_ledger,
+                      verdict=f"{runs}: their average output rate per device against the "
+                              "in-flight-batching prediction"),
+                 dict(metric="burst_runs_with_peak_count", subject="predict_serving:ledger",
+                      value=float(len(pv)), source_url=src_ledger,
+                      verdict="validation burst runs whose benchmark client printed the "
+                              "busiest second")]
     if peers is not None and (peers["split"] == "validation").any():
         both = peers[peers["split"] == "validation"]
         peer = str(both["peer"].iloc[0])

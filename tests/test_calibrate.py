@@ -10,12 +10,14 @@ from econ.calibrate import (
     STEP_CONSTANTS,
     TARGET_ERROR_FRAC,
     _fp4_matmul_rows,
+    _matmul_precision,
     ledger_engine_limits,
     ledger_error_summary,
     ledger_predictions,
     measured_copy_frac,
     recorded_step_predictions,
 )
+from econ.predict import predict_serving_with
 
 
 def _steps():
@@ -425,3 +427,38 @@ def test_target_cells_per_gpu_type_by_hand():
     assert cells.loc["a", "moe:tok_per_s_per_user"] == 0.2
     with pytest.raises(ValueError, match="target_frac"):
         econ.ledger_target_cells(pred, target_frac=1.5)
+
+
+def test_burst_runs_busiest_second_against_the_decode_rate_at_their_load():
+    """Burst runs (every request sent at once) whose client printed the busiest second: that
+    second is set against the engine's decode rate at the run's load, the run's average
+    against the in-flight-batching prediction ledger_predictions makes. The decode rate is
+    closer to the busiest second than the in-flight prediction is to the averages, which
+    also count the prompts computed first and the drain at the end."""
+    peaks = econ.ledger_peak_predictions()
+    ledger = econ.load("serving_benchmarks")
+    assert len(peaks) >= 100 and (peaks["split"] == "validation").all()
+    runs = ledger.loc[peaks.index]
+    assert (runs["scenario"] == "burst").all() and runs["peak_output_tok_per_s"].notna().all()
+    np.testing.assert_allclose(peaks["measured"],
+                               runs["peak_output_tok_per_s"] / runs["n_devices"])
+    np.testing.assert_allclose(peaks["average_measured"], runs["output_per_device_tok_per_s"])
+    # the average side is ledger_predictions' own prediction of those rows
+    pred = ledger_predictions(runs)
+    pred = pred[pred["metric"] == "output_tok_per_s_per_device"]
+    np.testing.assert_allclose(peaks["average_predicted"], pred.loc[peaks.index, "predicted"])
+    # the decode rate, by hand for one run: the decode phase at the run's load and limits
+    key = peaks.index[0]
+    r = runs.loc[key]
+    one = predict_serving_with(
+        r["model"], r["hardware"], r["weight_precision"], n_devices=int(r["n_devices"]),
+        tp=int(r["tp_devices"]), ep=int(r["ep_devices"]) if np.isfinite(r["ep_devices"]) else 1,
+        dp_attention=str(r["dp_attention"]).lower() == "true", isl_tok=r["isl_tok"],
+        osl_tok=r["osl_tok"], concurrency=r["concurrency_count"],
+        kv_precision=econ.ledger_kv_precision(r, True), phase="decode",
+        compute_precision=_matmul_precision(r, econ.load("hardware")),
+        **ledger_engine_limits(r))
+    assert peaks.loc[key, "predicted"] == pytest.approx(float(one["output_tok_per_s_per_device"]))
+    # no prompts share a decode-only step: never slower than the in-flight prediction
+    assert (peaks["predicted"] >= peaks["average_predicted"] * (1 - 1e-9)).all()
+    assert peaks["error_frac"].median() < peaks["average_error_frac"].median() - 0.1
