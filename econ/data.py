@@ -130,8 +130,14 @@ def load(name, data_dir=None):
     DataError
         Any rule broken, with table, row key, column and value in the message.
     """
+    return _frame(name, data_dir).copy()
+
+
+def _frame(name, data_dir=None):
+    """The cached, validated table itself: for lookups within this module that copy only
+    what they return (:func:`row`, :func:`keys`, :func:`model_row`), never to be changed."""
     d = Path(data_dir).resolve() if data_dir else DATA_DIR
-    return _load_cached(name, str(d), stamp(name, d)).copy()
+    return _load_cached(name, str(d), stamp(name, d))
 
 
 def stamp(name, data_dir=None):
@@ -351,7 +357,7 @@ def _check_per_row_units(name, out, cols):
 
 def keys(name, data_dir=None):
     """Valid keys of table ``name`` (e.g. the hardware names), sorted."""
-    return sorted(load(name, data_dir).index)
+    return sorted(_frame(name, data_dir).index)
 
 
 def row(name, key, data_dir=None):
@@ -360,12 +366,12 @@ def row(name, key, data_dir=None):
     A model may also be given by the path of its ``config.json`` (:func:`model_row`)."""
     if name == "models" and data_dir is None and _is_config_path(key):
         return model_row(key)
-    df = load(name, data_dir)
+    df = _frame(name, data_dir)
     if not isinstance(key, str) or key not in df.index:
         raise KeyError(
             f"unknown {df.index.name} {key!r} in table {name!r}; valid: {sorted(df.index)}"
         )
-    return df.loc[key]
+    return df.loc[key].copy()
 
 
 def load_claims(data_dir=None):
@@ -444,10 +450,10 @@ def model_row(model):
             path.parent.name if path.is_file() else path.name)
         return hfconfig.model_from_hf_config(path, name=name)
     if isinstance(model, str):
-        table = load("models")
+        table = _frame("models")
         if model not in table.index:
             raise KeyError(f"unknown model {model!r}; valid names in data/models.csv: "
                            f"{sorted(table.index)}; or pass the path of a Hugging Face "
                            "config.json (a string ending in .json, or a Path)")
-        return table.loc[model]
+        return table.loc[model].copy()
     return model

@@ -67,6 +67,7 @@ References
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 
 import numpy as np
@@ -323,10 +324,25 @@ def engine_defaults(framework, version, hardware, model, *, dp_attention=False):
         (None where the engine derives them at run time), ``decode_priority``; None when no
         row holds.
     """
-    table = data.load("engine_defaults")
     for name, value in (("framework", framework), ("version", version)):
         if not isinstance(value, str):
             raise ValueError(f"{name} must be a string (e.g. 'vllm', '0.11.0'), got {value!r}")
+    if isinstance(hardware, str) and isinstance(model, str):
+        # by name: the answer depends only on the names and the three tables' contents
+        stamps = tuple(data.stamp(t) for t in ("engine_defaults", "hardware", "models"))
+        found = _engine_defaults_by_name(framework, version, hardware, model,
+                                         bool(dp_attention), stamps)
+        return None if found is None else dict(found)
+    return _engine_defaults(framework, version, hardware, model, dp_attention)
+
+
+@functools.lru_cache(maxsize=4096)
+def _engine_defaults_by_name(framework, version, hardware, model, dp_attention, _stamps):
+    return _engine_defaults(framework, version, hardware, model, dp_attention)
+
+
+def _engine_defaults(framework, version, hardware, model, dp_attention):
+    table = data.load("engine_defaults")
     release = _release(version)
     rows = table[table["framework"] == framework]
     if release is None or rows.empty:
@@ -334,10 +350,9 @@ def engine_defaults(framework, version, hardware, model, *, dp_attention=False):
     hw = resolve_hardware(hardware)
     name = _hardware_name(hw).lower()
     _, mem = hardware_value(hw, "memory_bytes")
-    models = data.load("models")
     spec_name = model_spec(model).name
-    context = float(models.loc[spec_name, "max_context_tok"]) if spec_name in models.index \
-        else np.nan
+    context = float(data.row("models", spec_name)["max_context_tok"]) \
+        if spec_name in data.keys("models") else np.nan
     lo, hi = rows["version_from"].map(_release), rows["version_to"].map(_release)
     in_range = [a is not None and b is not None and a <= release <= b for a, b in zip(lo, hi)]
 
