@@ -19,7 +19,8 @@ principles:
 - **attention imbalance across data-parallel ranks**: with ``dp_attention`` every layer
   waits for the rank with the most sequences and the longest contexts
   (:func:`busiest_rank`);
-- **a fixed cost per step** (scheduling, sampling, host work between steps);
+- **host work per step**: a fixed part and a part per sequence of the step (scheduling,
+  input preparation, sampling, output processing loop over the step's sequences);
 - **MTP / speculative decoding**: ``mtp_draft_tok`` drafts per step, accepted at the
   published rate of DeepSeek-V3's MTP module;
 - **the engine's scheduler limits** (:func:`predict_serving_with`): a cap on requests running
@@ -32,11 +33,11 @@ joins; per-user speed is ``1 / TPOT`` (what InferenceX calls interactivity); out
 per second per device are ``concurrency * osl / (ttft + osl * tpot) / n_devices``.
 
 The serving-level constants are rows of ``data/calibration.csv``. Fitted only to the ledger
-rows that may be fitted to (``make calibrate``): the per-step cost, and the share of their
-datasheet rate FP4 matmuls reach. Sourced: the share of the link's bandwidth reached
-(DeepEP's measurement) and the share of memory an engine takes for weights and cache (vLLM's
-default). The all-reduce and all-to-all latencies are 0 (the rows' notes say why the fit
-rows cannot set them).
+rows that may be fitted to (``make calibrate``): the host costs of a step (fixed and per
+sequence), and the share of their datasheet rate FP4 matmuls reach. Sourced: the share of
+the link's bandwidth reached (DeepEP's measurement) and the share of memory an engine takes
+for weights and cache (vLLM's default). The all-reduce and all-to-all latencies are 0 (the
+rows' notes say why the fit rows cannot set them).
 
 **SRAM machines** (``memory_kind == "sram"`` in ``data/hardware.csv``: Groq LPU, Cerebras
 CS-3) hold every weight and the whole KV cache in on-chip SRAM spread over many chips (or
@@ -423,9 +424,10 @@ def predict_serving(model, hardware, precision, *, n_devices, tp, ep=1, dp_atten
         ``tpot_s``, ``ttft_s`` [s]; ``tok_per_s_per_user``, ``output_tok_per_s_per_device``
         [tokens/s]; ``concurrency`` [-]; and the parts of a step: ``decode_s``,
         ``prefill_share_s``, ``allreduce_s``, ``alltoall_s``, ``hop_s`` (pipeline hops of an
-        SRAM machine), ``overhead_s``, ``step_s`` [s] (for an SRAM machine, the time one token
-        of a sequence takes through every stage); ``pipeline_stages`` (1 for HBM devices) and
-        ``max_concurrency`` (what fits in memory) [-].
+        SRAM machine), ``overhead_s`` (host work: fixed plus per sequence), ``step_s`` [s]
+        (for an SRAM machine, the time one token of a sequence takes through every stage);
+        ``pipeline_stages`` (1 for HBM devices) and ``max_concurrency`` (what fits in
+        memory) [-].
 
     Raises
     ------
@@ -488,7 +490,7 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
     serving : ServingCalibration, optional
         The serving constants; default the fitted ones (for an SRAM machine none: the hop
         latency of ``data/sram_fabric.csv`` stands for the all-reduce latency, the link is
-        used at its datasheet rate, and no per-step host cost is charged).
+        used at its datasheet rate, and no host cost is charged).
     phase : {"mixed", "prefill", "decode"}, default "mixed"
         ``"mixed"``: in-flight batching, prompts join decode steps (one engine does both).
         Disaggregated serving: ``"prefill"`` runs only prompts, ``concurrency`` of them per
