@@ -813,7 +813,12 @@ def main(argv=None):
                 "jointly with the other host cost; refit with make calibrate")
     what = {"step_overhead_s": "a fixed host cost per step (scheduling, launching the step)",
             "seq_overhead_s": "host time per sequence of a step (scheduling, input "
-                              "preparation, sampling, output processing)"}
+                              "preparation, sampling, output processing): work on the CPU, "
+                              "which vLLM's profile of Llama 3 8B on one H100 put at 62% of "
+                              "a step before v0.6.0 (33% API server, 29% scheduling; "
+                              "blog.vllm.ai/2024/09/05/perf-update.html); the recorded "
+                              "GPU steps at batch 512-1024, pure GPU time, are predicted "
+                              "without it"}
     for name, value in host.items():
         z = ledger_error_summary(ledger_predictions(
             step_calibration=cal, serving=dataclasses.replace(srv, **{name: 0.0})))
