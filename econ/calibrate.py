@@ -434,20 +434,23 @@ def ledger_target_cells(pred, target_frac=TARGET_ERROR_FRAC):
     -------
     pandas.DataFrame
         Index ``hardware``; one column per cell (``dense:tok_per_s_per_user``, ...) [fraction],
-        ``n_cells`` (cells measured) [-], ``worst_error_frac`` [fraction], ``within_target``
+        ``n_cells`` (cells measured) [-], ``fewest_measurements_count`` (measurements behind
+        the thinnest measured cell) [-], ``worst_error_frac`` [fraction], ``within_target``
         (bool); sorted by the worst cell.
     """
     target = fraction("target_frac", target_frac, allow_zero=False)
     ok = pred[(pred["metric"] != "error") & (pred["split"] == "validation")]
     if "memory_kind" in ok.columns:
         ok = ok[ok["memory_kind"] != "sram"]
-    table = ok.groupby(["hardware", "architecture", "metric"])["error_frac"].median().unstack(
-        ["architecture", "metric"])
-    table.columns = [f"{a}:{m}" for a, m in table.columns]
     cols = [f"{a}:{m}" for a in ("dense", "moe")
             for m in ("tok_per_s_per_user", "output_tok_per_s_per_device")]
-    table = table.reindex(columns=cols)
+    g = ok.groupby(["hardware", "architecture", "metric"])["error_frac"]
+    table, counts = (x.unstack(["architecture", "metric"]) for x in (g.median(), g.size()))
+    for t in (table, counts):
+        t.columns = [f"{a}:{m}" for a, m in t.columns]
+    table, counts = table.reindex(columns=cols), counts.reindex(columns=cols)
     out = table.assign(n_cells=table.notna().sum(axis=1).astype(float),
+                       fewest_measurements_count=counts.min(axis=1).astype(float),
                        worst_error_frac=table.max(axis=1))
     out["within_target"] = (out["n_cells"] == len(cols)) & (out["worst_error_frac"] <= target)
     return out.sort_values("worst_error_frac")

@@ -424,6 +424,7 @@ def test_target_cells_per_gpu_type_by_hand():
     assert cells.loc["a", "within_target"] and cells.loc["a", "worst_error_frac"] == 0.2
     assert not cells.loc["b", "within_target"]              # MoE per-user 30%
     assert not cells.loc["c", "within_target"] and cells.loc["c", "n_cells"] == 1
+    assert cells.loc["a", "fewest_measurements_count"] == 1.0
     assert cells.loc["a", "moe:tok_per_s_per_user"] == 0.2
     with pytest.raises(ValueError, match="target_frac"):
         econ.ledger_target_cells(pred, target_frac=1.5)
