@@ -29,7 +29,7 @@ import string
 
 import numpy as np
 
-from .calibrate import TARGET_ERROR_FRAC
+from .calibrate import TARGET_ERROR_FRAC, TARGET_GPU_TYPES_COUNT
 
 __all__ = ["Answer", "Figure", "Word", "answer", "result", "result_figures", "result_fields",
            "compare", "ranking", "prediction_fields", "check_answer", "format_value",
@@ -532,7 +532,7 @@ def kernel_timings_answer_fields(results, params, steps, info):
     stack = {b: r("portable_stack_to_cublas_ratio", f"{g}:{b}") for b in ("triton", "jax", "cupy")}
     bf16 = steps["weight_precision"].eq("bf16")
     target, th, tv = 0.2, 0.15, TARGET_ERROR_FRAC
-    types_needed = 3.0      # GPU types the serving target asks to meet it
+    types_needed = TARGET_GPU_TYPES_COUNT
     return dict(
         g=g, bf16=r("gemm_flop_efficiency_frac", f"{g}:bf16"), fp8=fp8, bw=bw, dg=dg, fm=fm,
         w_fp8=compare(fp8, dg, "below", "above", "within a twentieth of", rel_tol=0.05),

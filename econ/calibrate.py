@@ -50,7 +50,7 @@ from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN, cost_usd_per_mtok
 
 __all__ = ["ledger_predictions", "ledger_peak_predictions", "ledger_engine_limits",
            "ledger_error_summary",
-           "ledger_target_cells", "TARGET_ERROR_FRAC",
+           "ledger_target_cells", "TARGET_ERROR_FRAC", "TARGET_GPU_TYPES_COUNT",
            "fit_host_overheads", "HOST_OVERHEAD_RANGES_S",
            "fit_fp4_matmul_frac",
            "ledger_same_setup_spread",
@@ -416,6 +416,8 @@ def ledger_same_setup_spread(pred=None, ledger=None, metric="tok_per_s_per_user"
 #: The validation target per GPU type: median |predicted/measured - 1| of each of dense and MoE
 #: models, per-user speed and output tokens/s per device.
 TARGET_ERROR_FRAC = 0.20
+#: GPU types on which all four of those medians must be within it.
+TARGET_GPU_TYPES_COUNT = 3.0
 
 
 def ledger_target_cells(pred, target_frac=TARGET_ERROR_FRAC):

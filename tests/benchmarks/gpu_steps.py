@@ -1125,6 +1125,13 @@ class Run:
         self.skipped.append(f"{what}: {why}")
         log(f"   SKIP {what}: {why}")
 
+    def out_of_time(self, what):
+        """True, with ``what`` noted as skipped, once the time budget is spent."""
+        if self.left_s() < 0:
+            self.skip(what, "time budget spent")
+            return True
+        return False
+
     def write(self):
         self.meta["failures"] = self.failures
         self.meta["skipped"] = self.skipped
@@ -1179,8 +1186,7 @@ class Run:
     # ---- one timed case
     def case(self, label, fn, row, out_check=True, n_inner=1, min_rep=None):
         """Time fn (one step); append a row. A failing or NaN case is logged, not fatal."""
-        if self.left_s() < 0:
-            self.skip(label, "time budget spent")
+        if self.out_of_time(label):
             return None
         E = self.E
         min_rep = min_rep or (3 if self.quick else 10)
@@ -1400,8 +1406,7 @@ def _prefill_sweep(run, m, label0, row_of):
     routed = hasattr(m, "set_routing")
     for B, S in grid(run)["prompts"]:
         label = f"{label0} b={B} prompt={S}"
-        if run.left_s() < 0:
-            run.skip(label, "time budget spent")
+        if run.out_of_time(label):
             continue
         with torch.no_grad():
             loc = _route(m, B * S) if routed else None
@@ -1420,8 +1425,7 @@ def dense_decode(run, cfg, tp, prec, n_layers, lm, batches=None, ctxs=None, fp8_
     gr = grid(run)
     batches, ctxs = batches or gr["batches"], ctxs or gr["ctxs"]
     label0 = f"{cfg.arch} tp={tp} {prec}{' ' + fp8_mode if fp8_mode else ''} decode"
-    if run.left_s() < 0:
-        run.skip(label0, "time budget spent")
+    if run.out_of_time(label0):
         return
     saved = E.fp8_mode
     if fp8_mode:
@@ -1455,8 +1459,7 @@ def dense_decode(run, cfg, tp, prec, n_layers, lm, batches=None, ctxs=None, fp8_
 def dense_prefill(run, cfg, tp, prec, n_layers, lm):
     E = run.E
     label0 = f"{cfg.arch} tp={tp} {prec} prefill"
-    if run.left_s() < 0:
-        run.skip(label0, "time budget spent")
+    if run.out_of_time(label0):
         return
     m = Dense(E, cfg, tp, n_layers, prec, lm)
     m.probe()
@@ -1488,8 +1491,7 @@ def dense_attention_only(run, cfg, tp, n_layers):
     for B in gr["batches"]:
         for Lc in gr["ctxs"]:
             label = f"{cfg.arch} tp={tp} attention alone b={B} ctx={Lc}"
-            if run.left_s() < 0:
-                run.skip(label, "time budget spent")
+            if run.out_of_time(label):
                 continue
             set_bytes = m.kv_bytes_per_tok() * B * Lc
             reps = 1 if run.quick else max(1, min(8, math.ceil(L2_ROTATE_BYTES / set_bytes)))
@@ -1526,8 +1528,7 @@ def v3_layers(run, ep):
 def mla_decode(run, cfg, ep, prec, batches=None, ctxs=None):
     E = run.E
     label0 = f"{cfg.arch} ep={ep} {prec} decode"
-    if run.left_s() < 0:
-        run.skip(label0, "time budget spent")
+    if run.out_of_time(label0):
         return
     nd, nm = v3_layers(run, ep)
     m = Mla(E, cfg, ep, nd, nm, prec)
@@ -1553,8 +1554,7 @@ def mla_decode(run, cfg, ep, prec, batches=None, ctxs=None):
 def mla_prefill(run, cfg, ep, prec):
     E = run.E
     label0 = f"{cfg.arch} ep={ep} {prec} prefill"
-    if run.left_s() < 0:
-        run.skip(label0, "time budget spent")
+    if run.out_of_time(label0):
         return
     nd, nm = v3_layers(run, ep)
     m = Mla(E, cfg, ep, nd, nm, prec)
@@ -1584,8 +1584,7 @@ def mla_attention_only(run, cfg, n_layers):
     for B in gr["batches"]:
         for Lc in gr["ctxs"]:
             label = f"{cfg.arch} MLA attention alone b={B} ctx={Lc}"
-            if run.left_s() < 0:
-                run.skip(label, "time budget spent")
+            if run.out_of_time(label):
                 continue
             set_bytes = m.kv_bytes_per_tok() * B * Lc
             reps = 1 if run.quick else max(1, min(8, math.ceil(L2_ROTATE_BYTES / set_bytes)))
@@ -1672,8 +1671,7 @@ def _gqa_moe_notes(cfg, m, n_layers, lm, T):
 def gqa_moe_decode(run, cfg, tp, ep, n_layers, lm, ctxs=None):
     E = run.E
     label0 = f"{cfg.arch} tp={tp} ep={ep} bf16 decode"
-    if run.left_s() < 0:
-        run.skip(label0, "time budget spent")
+    if run.out_of_time(label0):
         return
     m = GqaMoe(E, cfg, tp, ep, n_layers, "bf16", lm)
     m.probe()
@@ -1695,8 +1693,7 @@ def gqa_moe_decode(run, cfg, tp, ep, n_layers, lm, ctxs=None):
 def gqa_moe_prefill(run, cfg, tp, ep, n_layers, lm):
     E = run.E
     label0 = f"{cfg.arch} tp={tp} ep={ep} bf16 prefill"
-    if run.left_s() < 0:
-        run.skip(label0, "time budget spent")
+    if run.out_of_time(label0):
         return
     m = GqaMoe(E, cfg, tp, ep, n_layers, "bf16", lm)
     m.probe()
@@ -1759,8 +1756,7 @@ def large_batch_sections(run):
 def moe_only(run, cfg, ep, prec):
     E, torch = run.E, run.E.torch
     label0 = f"{cfg.arch} ep={ep} {prec} MoE alone"
-    if run.left_s() < 0:
-        run.skip(label0, "time budget spent")
+    if run.out_of_time(label0):
         return
     nm = v3_layers(run, ep)[1]
     m = Mla(E, cfg, ep, 0, nm, prec)
