@@ -30,12 +30,13 @@ import string
 import numpy as np
 
 from .calibrate import TARGET_ERROR_FRAC, TARGET_GPU_TYPES_COUNT
+from .deployments import DAY6_SUBJECT, LAYOUT_CHECKS, LAYOUT_METRIC, day6_inputs
 
 __all__ = ["Answer", "Figure", "Word", "answer", "result", "result_figures", "result_fields",
            "compare", "ranking", "prediction_fields", "check_answer", "format_value",
            "ANSWER_METADATA_KEY", "notebook_answers", "lead_sentences",
            "kernel_timings_answer_fields", "token_pricing_answer_fields",
-           "target_speed_answer_fields", "moat_answer_fields"]
+           "target_speed_answer_fields", "moat_answer_fields", "layout_check_fields"]
 
 #: Key of the record in the Markdown output's metadata.
 ANSWER_METADATA_KEY = "econ_answer"
@@ -268,6 +269,36 @@ def prediction_fields(results, labels, rel_tol):
     return dict(n=float(len(off)), n_in=float(len(lands)),
                 lands=ranking(lands or {"none": 0.0}, descending=False, sep="; "),
                 misses=ranking(misses or {"none": 0.0}, descending=False, sep="; "))
+
+
+def layout_check_fields(results):
+    """Answer fields of the measured DeepSeek-style units (:func:`econ.layout_checks`).
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        A results table holding :func:`econ.serving_result_rows`.
+
+    Returns
+    -------
+    dict
+        Per check, its name with ``-`` written ``_`` (``sglang_h100_decode``): the predicted
+        rate, ``<name>_pub`` (the measured one) [tokens/s per node] and ``<name>_gap``
+        (predicted over measured, minus one) [fraction]; ``duty`` (the published Day-6
+        prefill rate's computed tokens over DeepSeek's profiled rate) [fraction].
+    """
+    out = {}
+    for check, *_ in LAYOUT_CHECKS:
+        subject = f"deepseek-v3:{check}"
+        key = check.replace("-", "_")
+        value = result(results, LAYOUT_METRIC, subject)
+        measured = result(results, LAYOUT_METRIC, subject, "published_value")
+        out.update({key: value, f"{key}_pub": measured, f"{key}_gap": value / measured - 1.0})
+    day6 = result(results, "prefill_tok_per_s_per_node_predicted", DAY6_SUBJECT,
+                  "published_value")
+    out["duty"] = day6 * (1.0 - day6_inputs()["cache_hit_frac"]) / out[
+        "deepseek_profile_prefill_pub"]
+    return out
 
 
 def format_value(value, spec=""):

@@ -58,7 +58,7 @@ __all__ = [
     "day6_decode_cases",
     "day6_decode_sweep",
     "day6_prefill_spread",
-    "day6_prefill_profile",
+    "layout_checks",
     "day6_cache_hit_load",
     "max_generation_throughput",
     "max_generation_throughput_ratio",
@@ -72,8 +72,35 @@ DAY6_DECODE = "deepseek-v3-h800-day6-decode"
 DAY6_PREFILL = "deepseek-v3-h800-day6-prefill"
 #: Results subject of the Day-6 prediction.
 DAY6_SUBJECT = "deepseek-v3:h800-day6"
-#: Results metric of the prefill capacity at DeepSeek's profiled setting.
-PROFILE_METRIC = "prefill_capacity_per_node_predicted_tok_per_s"
+#: Measured DeepSeek-style units (:func:`layout_checks`): check, row of
+#: data/deployments.csv, overlapped or not, the measured rate and the setting (prompt length;
+#: or sequences per device and KV length), rows of data/published.csv.
+LAYOUT_CHECKS = (
+    ("deepseek-profile-prefill", DAY6_PREFILL, True,
+     "deepseek-profile-prefill-tok-per-s-per-node", ("deepseek-profile-prefill-prompt-tok",)),
+    ("sglang-h100-prefill", "deepseek-v3-h100-sglang-ep32-prefill", True,
+     "sglang-h100-ep32-prefill-balanced-tok-per-s-per-node",
+     ("deepseek-profile-prefill-prompt-tok",)),
+    ("sglang-h100-decode", "deepseek-v3-h100-sglang-ep72-decode", True,
+     "sglang-h100-ep72-decode-tok-per-s-per-node",
+     ("sglang-h100-ep72-decode-batch-per-device", "sglang-h100-ep72-decode-kv-length-tok")),
+    ("sglang-h100-decode-no-overlap", "deepseek-v3-h100-sglang-ep72-decode", False,
+     "sglang-h100-ep72-decode-no-tbo-tok-per-s-per-node",
+     ("sglang-h100-ep72-decode-batch-per-device", "sglang-h100-ep72-decode-kv-length-tok")),
+)
+#: Results metric of :func:`layout_checks` (computed prompt or output tokens per node).
+LAYOUT_METRIC = "unit_rate_per_node_predicted_tok_per_s"
+#: Wording of each check in the answers.
+LAYOUT_LABELS = {
+    "deepseek-profile-prefill": "Prefill, computed tokens/s per node in DeepSeek's profiled pass "
+                                "(H800)",
+    "sglang-h100-prefill": "Prefill, computed tokens/s per node, SGLang at the profiled pass "
+                           "(H100)",
+    "sglang-h100-decode": "Decode, output tokens/s per node, SGLang EP72 (H100, communication "
+                          "overlapped)",
+    "sglang-h100-decode-no-overlap": "Decode, output tokens/s per node, SGLang EP72 (H100, "
+                                     "communication added)",
+}
 #: Link-rate choices: DeepEP's measured rates for the unit's kernel and EP size, or the
 #: nominal InfiniBand rate of the row (``ib_bytes_per_s``).
 LINK_RATES = ("measured", "nominal")
@@ -366,7 +393,7 @@ def day6_prediction(overlap=True, tok_per_device_per_pass=None, n_sequences_per_
     DeepEP's EP32 rates, hidden); the published rate implies about 4.1 s. DeepSeek's own
     profile of a full pass (4K prompts, no cache hits), read by the SGLang team, runs at
     about twice the day's computed rate, and the prediction meets it
-    (:func:`day6_prefill_profile`): the gap is the day's load, not the pass. Terms not modelled:
+    (:func:`layout_checks`): the gap is the day's load, not the pass. Terms not modelled:
     prompt-length spread (attention grows with the prompt; :func:`day6_prefill_spread`),
     waiting for the busiest data-parallel rank, routing skew beyond balls-into-bins, the
     expansion of cached latents into per-head keys and values (a few percent), and the order
@@ -538,46 +565,66 @@ def day6_prefill_spread(spread_ratio, **kwargs):
     return pd.concat(frames, ignore_index=True)
 
 
-def day6_prefill_profile(**kwargs):
-    """The Day-6 prefill unit computing passes back to back, at DeepSeek's profiled setting,
-    against the two measured rates of that setting.
+def layout_checks(**kwargs):
+    """DeepSeek-style units measured at a stated setting, predicted at that setting.
 
-    DeepSeek profiled its prefill in its production layout (EP32, TP1, two micro-batches)
-    with 16K tokens per GPU per pass and 4K prompts, no cache hits, routing perfectly
-    balanced; the SGLang team read the trace as 62,713 computed tokens/s per node and ran the
-    same setting on H100s (59,337 with simulated perfect expert balance). This is the
-    capacity the Day-6 prefill prediction is; the published Day-6 rate is the day's average.
+    Each check is a row of ``data/deployments.csv`` run back to back at a setting read from
+    ``data/published.csv`` (:data:`LAYOUT_CHECKS`), against the rate measured there:
+
+    - ``deepseek-profile-prefill``: the Day-6 prefill unit (H800, EP32) at DeepSeek's
+      profiled pass (16K tokens per GPU, 4K prompts, no cache hits, routing perfectly
+      balanced), the rate the SGLang team read off DeepSeek's trace;
+    - ``sglang-h100-prefill``: SGLang's H100 EP32 unit at the same pass, random expert
+      choice under group-limited routing ("simulated perfect EPLB");
+    - ``sglang-h100-decode`` and ``...-no-overlap``: SGLang's H100 EP72 decode unit, 256
+      sequences per GPU at a KV length of 2,000, no MTP, with and without two-batch overlap.
+
+    The Day-6 prefill prediction is this kind of rate (a unit computing passes back to back);
+    the published Day-6 rate is the day's average.
 
     Parameters
     ----------
     **kwargs
-        ``overlap``, ``link_rates`` and efficiencies (:func:`predict_deployment`); the H100
-        run keeps the H800 row's links (its all-to-all is hidden under compute either way).
+        ``link_rates`` and efficiencies (:func:`predict_deployment`); each check runs in its
+        measured mode (overlapped or not).
 
     Returns
     -------
     pandas.DataFrame
-        Index ``deepseek-profile`` (H800) and ``sglang-h100-ep32`` (H100): ``hardware``,
-        ``predicted_tok_per_s_per_node``, ``measured_tok_per_s_per_node`` (computed prompt
-        tokens per second per node) [tokens/s], ``error_frac`` (predicted over measured,
-        minus one) [fraction], ``source_url``.
+        Index: the check. ``deployment``, ``hardware``, ``phase``, ``overlap``, the setting
+        (``prompt_tok``, ``tok_per_device_per_pass``, ``n_sequences_per_device``,
+        ``kv_length_tok``; NaN where it does not apply), ``predicted_tok_per_s_per_node``,
+        ``measured_tok_per_s_per_node`` (computed prompt tokens, or output tokens, per second
+        per node) [tokens/s], ``error_frac`` (predicted over measured, minus one)
+        [fraction], ``source_url`` (of the measured rate).
     """
+    kwargs.pop("overlap", None)
     pub = data.load("published")
-    prompt = float(pub.loc["deepseek-profile-prefill-prompt-tok", "value"])
-    row = data.row("deployments", DAY6_PREFILL)
-    n_pass = float(row["pass_per_device_tok"])
-    n_dev = float(row["n_devices_per_node"] * row["n_nodes"])
+    value = lambda name: float(pub.loc[name, "value"])  # noqa: E731
     out = {}
-    for subject, hw in (("deepseek-profile", row["hardware"]), ("sglang-h100-ep32", "h100-sxm")):
-        ref = pub[(pub["subject"] == subject)
-                  & (pub["metric"] == "prefill_computed_per_node_tok_per_s")].iloc[0]
-        r = predict_deployment(DAY6_PREFILL, isl_tok=prompt, osl_tok=1.0,
-                               concurrency=n_pass * n_dev / prompt, hardware=hw, **kwargs)
-        rate = float(r["computed_tok_per_s_per_node"])
-        out[subject] = dict(hardware=hw, predicted_tok_per_s_per_node=rate,
-                            measured_tok_per_s_per_node=float(ref["value"]),
-                            error_frac=rate / float(ref["value"]) - 1.0,
-                            source_url=ref["source_url"])
+    for check, deployment, overlap, measured, setting in LAYOUT_CHECKS:
+        row = data.row("deployments", deployment)
+        n_dev = float(row["n_devices_per_node"] * row["n_nodes"])
+        s = dict(prompt_tok=np.nan, tok_per_device_per_pass=np.nan,
+                 n_sequences_per_device=np.nan, kv_length_tok=np.nan)
+        if row["phase"] == "prefill":
+            s.update(prompt_tok=value(setting[0]),
+                     tok_per_device_per_pass=float(row["pass_per_device_tok"]))
+            r = predict_deployment(deployment, isl_tok=s["prompt_tok"], osl_tok=1.0,
+                                   concurrency=s["tok_per_device_per_pass"] * n_dev
+                                   / s["prompt_tok"], overlap=overlap, **kwargs)
+            rate = float(r["computed_tok_per_s_per_node"])
+        else:
+            s.update(n_sequences_per_device=value(setting[0]), kv_length_tok=value(setting[1]))
+            r = predict_deployment(deployment, isl_tok=s["kv_length_tok"], osl_tok=1.0,
+                                   concurrency=s["n_sequences_per_device"] * n_dev,
+                                   mtp_draft_tok=0, overlap=overlap, **kwargs)
+            rate = float(r["output_tok_per_s_per_node"])
+        ref = value(measured)
+        out[check] = dict(deployment=deployment, hardware=row["hardware"], phase=row["phase"],
+                          overlap=overlap, **s, predicted_tok_per_s_per_node=rate,
+                          measured_tok_per_s_per_node=ref, error_frac=rate / ref - 1.0,
+                          source_url=pub.loc[measured, "source_url"].split(" ; ")[0])
     return pd.DataFrame.from_dict(out, orient="index")
 
 
@@ -691,8 +738,8 @@ def serving_result_rows(rel_tol=0.30, v2_kv_length_tok=None, **kwargs):
     Per case (subject ``deepseek-v3:h800-day6``: overlapped, as DeepSeek runs it;
     ``...:no-overlap``: added): prefill and decode tokens/s per node, the decode speed per
     user at the published batch (published 20-22), input and output $/Mtok at $2 per
-    GPU-hour; the prefill capacity at DeepSeek's profiled setting on H800 and on H100
-    (:func:`day6_prefill_profile`, subjects ``deepseek-v3:<device>-profile``, both cases);
+    GPU-hour; the measured DeepSeek-style units (:func:`layout_checks`, subjects
+    ``deepseek-v3:<check>``, each in its measured mode);
     then the V2-over-67B ratio and each node's maximum generation rate.
 
     Parameters
@@ -738,13 +785,11 @@ def serving_result_rows(rel_tol=0.30, v2_kv_length_tok=None, **kwargs):
                  value=float(p["output_cost_usd_per_mtok"]), published_value=pub_out,
                  source_url=cost_src, rel_tol=rel_tol),
         ]
-    for suffix, ov in (("", True), (":no-overlap", False)):
-        prof = day6_prefill_profile(overlap=ov, **kwargs)
-        rows += [dict(metric=PROFILE_METRIC, subject=f"deepseek-v3:{r.hardware}-profile{suffix}",
-                      value=float(r.predicted_tok_per_s_per_node),
-                      published_value=float(r.measured_tok_per_s_per_node),
-                      source_url=r.source_url.split(" ; ")[0], rel_tol=rel_tol)
-                 for r in prof.itertuples()]
+    rows += [dict(metric=LAYOUT_METRIC, subject=f"deepseek-v3:{check}",
+                  value=float(r["predicted_tok_per_s_per_node"]),
+                  published_value=float(r["measured_tok_per_s_per_node"]),
+                  source_url=r["source_url"], rel_tol=rel_tol)
+             for check, r in layout_checks(**kwargs).iterrows()]
     kv = float(data.load("assumptions").loc["deepseek_67b_service_kv_length_tok", "value"]) \
         if v2_kv_length_tok is None else float(positive("v2_kv_length_tok", v2_kv_length_tok))
     v2 = float(max_generation_throughput("deepseek-v2-h800-node", kv, **kwargs))
@@ -794,11 +839,8 @@ def serving_prediction_claims():
     cases = {DAY6_SUBJECT: "overlapped", f"{DAY6_SUBJECT}:no-overlap": "added"}
     out = {(metric, subject): f"{label} (communication {case})"
            for metric, label in quantities.items() for subject, case in cases.items()}
-    for hw, who in (("h800-sxm", "DeepSeek's profile, H800"),
-                    ("h100-sxm", "SGLang at the profile's setting, H100")):
-        for suffix, case in (("", "overlapped"), (":no-overlap", "added")):
-            out[PROFILE_METRIC, f"deepseek-v3:{hw}-profile{suffix}"] = (
-                f"Prefill capacity, computed tokens/s per node, {who} (communication {case})")
+    for check, label in LAYOUT_LABELS.items():
+        out[LAYOUT_METRIC, f"deepseek-v3:{check}"] = label
     out["max_generation_throughput_ratio_predicted", "deepseek-v2-vs-deepseek-67b"] = (
         "DeepSeek-V2 over DeepSeek 67B, maximum generation throughput on one 8xH800 node")
     return out

@@ -214,25 +214,33 @@ def test_day6_runs_at_the_published_batch_and_costs_follow_from_the_rates():
     assert pre["computed_tok_per_s_per_device"] * pre["step_s"] == pytest.approx(16384)
 
 
-def test_prefill_capacity_at_the_profiled_setting_meets_the_measured_rates():
-    """DeepSeek's profile (its production layout, 16K tokens per GPU, 4K prompts) is a
-    measured capacity; the prediction lands within the issue's 25% of it overlapped, as the
-    profile ran, and the Day-6 prefill prediction at the same pass is the same kind of rate."""
-    prof = econ.day6_prefill_profile()
-    assert list(prof.index) == ["deepseek-profile", "sglang-h100-ep32"]
-    assert prof.loc["deepseek-profile", "measured_tok_per_s_per_node"] == 62713
-    assert prof.loc["sglang-h100-ep32", "measured_tok_per_s_per_node"] == 59337
-    assert abs(prof.loc["deepseek-profile", "error_frac"]) <= 0.25
-    np.testing.assert_allclose(prof["error_frac"], prof["predicted_tok_per_s_per_node"]
-                               / prof["measured_tok_per_s_per_node"] - 1.0)
+def test_layout_checks_run_each_unit_at_its_measured_setting():
+    """Measured DeepSeek-style units: DeepSeek's own prefill profile (its production layout,
+    16K tokens per GPU, 4K prompts) and SGLang's H100 units. The prediction meets DeepSeek's
+    profile and SGLang's overlapped decode within the issue's 25%, and each check runs in its
+    measured mode and setting, read from data."""
+    c = econ.layout_checks()
+    assert list(c.index) == [k[0] for k in DP.LAYOUT_CHECKS]
+    pub = D.load("published")["value"]
+    for check, _, overlap, measured, _ in DP.LAYOUT_CHECKS:
+        assert c.loc[check, "measured_tok_per_s_per_node"] == pub[measured]
+        assert c.loc[check, "overlap"] == overlap
+    assert (c.loc[c["phase"] == "prefill", "prompt_tok"] == 4096).all()
+    assert (c.loc[c["phase"] == "prefill", "tok_per_device_per_pass"] == 16384).all()
+    assert (c.loc[c["phase"] == "decode", "n_sequences_per_device"] == 256).all()
+    np.testing.assert_allclose(c["error_frac"], c["predicted_tok_per_s_per_node"]
+                               / c["measured_tok_per_s_per_node"] - 1.0)
+    assert abs(c.loc["deepseek-profile-prefill", "error_frac"]) <= 0.25
+    assert abs(c.loc["sglang-h100-decode", "error_frac"]) <= 0.25
+    # the overlap mode is the check's, whatever the caller passes
+    assert econ.layout_checks(overlap=False).equals(c)
+    # two-batch overlap hides the all-to-all: faster than adding it, as measured
+    assert (c.loc["sglang-h100-decode", "predicted_tok_per_s_per_node"]
+            > c.loc["sglang-h100-decode-no-overlap", "predicted_tok_per_s_per_node"])
     # the same pass of computed tokens: the Day-6 prompts (shorter, part cached) attend to
-    # their cached prefix, so the computed rate is at most the profile's
+    # their cached prefix, so the Day-6 computed rate is at most the profile's
     day6 = econ.day6_prediction()["prefill"]["computed_tok_per_s_per_node"]
-    assert day6 <= prof.loc["deepseek-profile", "predicted_tok_per_s_per_node"]
-    # communication added instead of overlapped can only be slower
-    added = econ.day6_prefill_profile(overlap=False)
-    assert (added["predicted_tok_per_s_per_node"]
-            < prof["predicted_tok_per_s_per_node"]).all()
+    assert day6 <= c.loc["deepseek-profile-prefill", "predicted_tok_per_s_per_node"]
 
 
 def test_result_rows_validate_and_carry_the_issue_names():
@@ -255,7 +263,7 @@ def test_result_rows_validate_and_carry_the_issue_names():
     pub = frame.set_index(["metric", "subject"])["published_value"]
     assert pub["decode_tok_per_s_per_node_predicted", "deepseek-v3:h800-day6"] == 14800
     assert pub["prefill_tok_per_s_per_node_predicted", "deepseek-v3:h800-day6"] == 73700
-    assert pub[DP.PROFILE_METRIC, "deepseek-v3:h800-sxm-profile"] == 62713
+    assert pub[DP.LAYOUT_METRIC, "deepseek-v3:deepseek-profile-prefill"] == 62713
 
 
 def test_result_rows_take_scenario_inputs():

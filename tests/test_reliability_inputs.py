@@ -64,7 +64,10 @@ OVERRIDES = {
 #: Outputs that are NaN by design: a decode-only deployment has no TTFT, a prefill-only one no
 #: TPOT (see test_deployments).
 NAN_BY_DESIGN = {"predict_deployment": {"ttft_s", "tpot_s", "tok_per_s_per_user"},
-                 "day6_prediction": {"ttft_s", "tpot_s", "tok_per_s_per_user"}}
+                 "day6_prediction": {"ttft_s", "tpot_s", "tok_per_s_per_user"},
+                 # a prefill check has no batch or KV length, a decode check no prompt or pass
+                 "layout_checks": {"prompt_tok", "tok_per_device_per_pass",
+                                   "n_sequences_per_device", "kv_length_tok"}}
 #: Parameters whose documented value None has a meaning (not a missing input).
 NONE_MEANS = {"n_sequences": "as many sequences as fit in memory",
               "concurrency": "as many requests as fit in memory (the best offline throughput)"}
@@ -138,7 +141,10 @@ def _call(f, kw):
 
 
 def _without(out, keys):
-    """``out`` less the keys that are NaN by design, in it and in the mappings it holds."""
+    """``out`` less the keys that are NaN by design, in it and in the mappings it holds (or
+    the columns of a table)."""
+    if keys and isinstance(out, pd.DataFrame):
+        return out.drop(columns=[k for k in keys if k in out.columns])
     if not keys or not isinstance(out, dict):
         return out
     return {k: _without(v, keys) for k, v in out.items() if k not in keys}
