@@ -73,18 +73,19 @@ DAY6_PREFILL = "deepseek-v3-h800-day6-prefill"
 #: Results subject of the Day-6 prediction.
 DAY6_SUBJECT = "deepseek-v3:h800-day6"
 #: Measured DeepSeek-style units (:func:`layout_checks`): check, row of
-#: data/deployments.csv, overlapped or not, the measured rate and the setting (prompt length;
-#: or sequences per device and KV length), rows of data/published.csv.
+#: data/deployments.csv, overlapped or not, with MTP or not (DeepSeek's service runs its MTP
+#: module; SGLang's runs here did not), the measured rate and the setting (prompt length; or
+#: sequences per device and KV length), rows of data/published.csv.
 LAYOUT_CHECKS = (
-    ("deepseek-profile-prefill", DAY6_PREFILL, True,
+    ("deepseek-profile-prefill", DAY6_PREFILL, True, True,
      "deepseek-profile-prefill-tok-per-s-per-node", ("deepseek-profile-prefill-prompt-tok",)),
-    ("sglang-h100-prefill", "deepseek-v3-h100-sglang-ep32-prefill", True,
+    ("sglang-h100-prefill", "deepseek-v3-h100-sglang-ep32-prefill", True, False,
      "sglang-h100-ep32-prefill-balanced-tok-per-s-per-node",
      ("deepseek-profile-prefill-prompt-tok",)),
-    ("sglang-h100-decode", "deepseek-v3-h100-sglang-ep72-decode", True,
+    ("sglang-h100-decode", "deepseek-v3-h100-sglang-ep72-decode", True, False,
      "sglang-h100-ep72-decode-tok-per-s-per-node",
      ("sglang-h100-ep72-decode-batch-per-device", "sglang-h100-ep72-decode-kv-length-tok")),
-    ("sglang-h100-decode-no-overlap", "deepseek-v3-h100-sglang-ep72-decode", False,
+    ("sglang-h100-decode-no-overlap", "deepseek-v3-h100-sglang-ep72-decode", False, False,
      "sglang-h100-ep72-decode-no-tbo-tok-per-s-per-node",
      ("sglang-h100-ep72-decode-batch-per-device", "sglang-h100-ep72-decode-kv-length-tok")),
 )
@@ -577,7 +578,10 @@ def layout_checks(**kwargs):
     - ``sglang-h100-prefill``: SGLang's H100 EP32 unit at the same pass, random expert
       choice under group-limited routing ("simulated perfect EPLB");
     - ``sglang-h100-decode`` and ``...-no-overlap``: SGLang's H100 EP72 decode unit, 256
-      sequences per GPU at a KV length of 2,000, no MTP, with and without two-batch overlap.
+      sequences per GPU at a KV length of 2,000, with and without two-batch overlap.
+
+    DeepSeek's profile runs its MTP module (one more layer over the prompt); SGLang's runs
+    did not (its post: MTP "lacks full integration with DP attention").
 
     The Day-6 prefill prediction is this kind of rate (a unit computing passes back to back);
     the published Day-6 rate is the day's average.
@@ -600,27 +604,28 @@ def layout_checks(**kwargs):
     """
     kwargs.pop("overlap", None)
     pub = data.load("published")
-    value = lambda name: float(pub.loc[name, "value"])  # noqa: E731
+    value = pub["value"].astype(float)
     out = {}
-    for check, deployment, overlap, measured, setting in LAYOUT_CHECKS:
+    for check, deployment, overlap, mtp, measured, setting in LAYOUT_CHECKS:
+        mtp_kw = {} if mtp else dict(mtp_draft_tok=0)
         row = data.row("deployments", deployment)
         n_dev = float(row["n_devices_per_node"] * row["n_nodes"])
         s = dict(prompt_tok=np.nan, tok_per_device_per_pass=np.nan,
                  n_sequences_per_device=np.nan, kv_length_tok=np.nan)
         if row["phase"] == "prefill":
-            s.update(prompt_tok=value(setting[0]),
+            s.update(prompt_tok=value[setting[0]],
                      tok_per_device_per_pass=float(row["pass_per_device_tok"]))
             r = predict_deployment(deployment, isl_tok=s["prompt_tok"], osl_tok=1.0,
                                    concurrency=s["tok_per_device_per_pass"] * n_dev
-                                   / s["prompt_tok"], overlap=overlap, **kwargs)
+                                   / s["prompt_tok"], overlap=overlap, **mtp_kw, **kwargs)
             rate = float(r["computed_tok_per_s_per_node"])
         else:
-            s.update(n_sequences_per_device=value(setting[0]), kv_length_tok=value(setting[1]))
+            s.update(n_sequences_per_device=value[setting[0]], kv_length_tok=value[setting[1]])
             r = predict_deployment(deployment, isl_tok=s["kv_length_tok"], osl_tok=1.0,
                                    concurrency=s["n_sequences_per_device"] * n_dev,
-                                   mtp_draft_tok=0, overlap=overlap, **kwargs)
+                                   overlap=overlap, **mtp_kw, **kwargs)
             rate = float(r["output_tok_per_s_per_node"])
-        ref = value(measured)
+        ref = value[measured]
         out[check] = dict(deployment=deployment, hardware=row["hardware"], phase=row["phase"],
                           overlap=overlap, **s, predicted_tok_per_s_per_node=rate,
                           measured_tok_per_s_per_node=ref, error_frac=rate / ref - 1.0,

@@ -222,7 +222,7 @@ def test_layout_checks_run_each_unit_at_its_measured_setting():
     c = econ.layout_checks()
     assert list(c.index) == [k[0] for k in DP.LAYOUT_CHECKS]
     pub = D.load("published")["value"]
-    for check, _, overlap, measured, _ in DP.LAYOUT_CHECKS:
+    for check, _, overlap, _, measured, _ in DP.LAYOUT_CHECKS:
         assert c.loc[check, "measured_tok_per_s_per_node"] == pub[measured]
         assert c.loc[check, "overlap"] == overlap
     assert (c.loc[c["phase"] == "prefill", "prompt_tok"] == 4096).all()

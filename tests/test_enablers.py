@@ -188,7 +188,8 @@ def test_prediction_table_says_which_predictions_land():
     assert list(t["error"]) == ["-19%", "+96%"] and list(t["within 30%"]) == ["yes", "no"]
     with pytest.raises(KeyError, match="no result row"):
         econ.prediction_table(res, {("decode_tok_per_s_per_node_predicted", "c"): "?"}, 0.3)
-    assert len(econ.serving_prediction_claims()) == 11
+    # Day-6: five figures in two cases; the V2 ratio; the measured units of layout_checks
+    assert len(econ.serving_prediction_claims()) == 11 + len(econ.deployments.LAYOUT_CHECKS)
 
 
 def test_mtp_acceptance_is_the_models_own_none_without_mtp_and_v3s_otherwise():
