@@ -20,6 +20,11 @@ The Day-6 prediction (:func:`day6_prediction`):
   published per-node rate, "including cache hits"), ``tok_per_device_per_pass`` computed
   tokens per device per pass.
 
+The prefill prediction is a capacity, the published prefill rate a day's average; the
+capacity is checked where it was measured (:func:`layout_checks`): DeepSeek's own profile of
+its production prefill pass, and the SGLang team's H100 prefill and decode units of the same
+design, each run at its stated setting.
+
 Efficiencies: DeepSeek published the rates of the kernels its service runs (DeepGEMM FP8
 matmuls, FlashMLA attention) on the H800 itself; :func:`kernel_efficiencies` turns them into
 the engine's shares of the datasheet peaks (:func:`deployment_calibration`). The project's
