@@ -247,6 +247,7 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
     pandas.DataFrame
         Index: the ledger key. Columns: ``split``, ``source``, ``hardware``, ``memory_kind``
         (``hbm``, ``gddr`` or ``sram``), ``model``, ``architecture`` (``dense`` or ``moe``),
+        ``scenario`` (how the run held its load: the ledger's column),
         ``metric`` (``tok_per_s_per_user``, the published per-user speed or ``1 / TPOT``,
         and ``output_tok_per_s_per_device``: the two figures a buyer compares),
         ``measured``, ``predicted``, ``ratio`` (predicted over
@@ -288,6 +289,7 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
     out = pd.DataFrame(rows).set_index("name")
     out["memory_kind"] = out["hardware"].map(data.load("hardware")["memory_kind"])
     out["architecture"] = ["moe" if model_spec(m).moe else "dense" for m in out["model"]]
+    out["scenario"] = out.index.map(ledger["scenario"])
     out["ratio"] = out["predicted"] / out["measured"]
     out["error_frac"] = (out["ratio"] - 1.0).abs()
     return out
@@ -467,8 +469,9 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
     ``ledger_predictions(assume_kv=False)`` adds the validation error without the ledger's
     stated cache-precision assumptions. Subjects ``engine:recorded-steps`` and
     ``predict_serving:ledger`` (``:dense`` and ``:moe`` for the validation error by
-    architecture, on HBM devices; ``:sram`` for the SRAM machines' per-user speeds, kept
-    apart); metrics end in ``_error_frac`` (median |predicted/measured - 1|).
+    architecture, on HBM devices; ``:steady-load`` and ``:burst`` by how the run held its
+    load; ``:sram`` for the SRAM machines' per-user speeds, kept apart); metrics end in
+    ``_error_frac`` (median |predicted/measured - 1|).
     ``peers``, when given (:func:`peer_comparison`), adds the peer's and the engine's
     validation error on the rows both predict (subjects ``<peer>:ledger`` and
     ``predict_serving:ledger:shared-with-peer``). ``peaks``, when given
@@ -533,6 +536,21 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
                 f"{hw}: {r['worst_error_frac']:.0%} at worst"
                 + ("" if r["n_cells"] == 4 else f" ({int(r['n_cells'])} of 4 measured)")
                 for hw, r in cells.iterrows())))
+    # how the run held its load: a burst (every request at once) has no steady state
+    burst = val["scenario"] == "burst" if "scenario" in val.columns else None
+    for name, part, what in () if burst is None else (
+            ("steady-load", val[~burst],
+             "held at a fixed load, offline or in fixed batches"),
+            ("burst", val[burst], "of burst runs (every request sent at "
+                                                       "once; the average over ramp and drain)")):
+        if len(part):
+            rows += [dict(metric="validation_serving_error_frac",
+                          subject=f"predict_serving:ledger:{name}",
+                          value=float(part["error_frac"].median()), source_url=src_ledger,
+                          verdict=f"{len(part)} measurements never fitted to, {what}"),
+                     dict(metric="validation_measurements_count",
+                          subject=f"predict_serving:ledger:{name}", value=float(len(part)),
+                          source_url=src_ledger, verdict=f"measurements never fitted to, {what}")]
     if len(sram):
         rows.append(dict(
             metric="validation_serving_error_frac", subject="predict_serving:ledger:sram",
