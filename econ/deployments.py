@@ -78,9 +78,10 @@ DAY6_PREFILL = "deepseek-v3-h800-day6-prefill"
 #: Results subject of the Day-6 prediction.
 DAY6_SUBJECT = "deepseek-v3:h800-day6"
 #: Measured DeepSeek-style units (:func:`layout_checks`): check, row of
-#: data/deployments.csv, overlapped or not, with MTP or not (DeepSeek's service runs its MTP
-#: module; SGLang's runs here did not), the measured rate and the setting (prompt length; or
-#: sequences per device and KV length), rows of data/published.csv.
+#: data/deployments.csv, overlapped or not, with MTP or not (an assumption for DeepSeek's
+#: profile, which does not say: its service runs the MTP module; SGLang's runs here did not),
+#: the measured rate and the setting (prompt length; or sequences per device and KV length),
+#: rows of data/published.csv.
 LAYOUT_CHECKS = (
     ("deepseek-profile-prefill", DAY6_PREFILL, True, True,
      "deepseek-profile-prefill-tok-per-s-per-node", ("deepseek-profile-prefill-prompt-tok",)),
@@ -398,8 +399,12 @@ def day6_prediction(overlap=True, tok_per_device_per_pass=None, n_sequences_per_
     2.0 s (matmuls of the experts about half, attention about 30%, the all-to-all, 1.6 s at
     DeepEP's EP32 rates, hidden); the published rate implies about 4.1 s. DeepSeek's own
     profile of a full pass (4K prompts, no cache hits), read by the SGLang team, runs at
-    about twice the day's computed rate, and the prediction meets it
-    (:func:`layout_checks`): the gap is the day's load, not the pass. Terms not modelled:
+    about twice the day's computed rate; the prediction is about 17% above the profile
+    (:func:`layout_checks`), so most of the gap to the day's rate is the day's load and the
+    rest the pass model (it uses DeepEP's unit-test link rates, and the SGLang post finds
+    both DeepSeek's and its own profiled communication slower than those; at the profile's
+    pass the all-to-all, 1.6 s at those rates, sits just under the 1.8 s of compute).
+    Terms not modelled:
     prompt-length spread (attention grows with the prompt; :func:`day6_prefill_spread`),
     waiting for the busiest data-parallel rank, routing skew beyond balls-into-bins, the
     expansion of cached latents into per-head keys and values (a few percent), and the order
@@ -575,7 +580,8 @@ def layout_checks(**kwargs):
     """DeepSeek-style units measured at a stated setting, predicted at that setting.
 
     Each check is a row of ``data/deployments.csv`` run back to back at a setting read from
-    ``data/published.csv`` (:data:`LAYOUT_CHECKS`), against the rate measured there:
+    ``data/published.csv`` and the row's pass size (:data:`LAYOUT_CHECKS`), against the rate
+    measured there:
 
     - ``deepseek-profile-prefill``: the Day-6 prefill unit (H800, EP32) at DeepSeek's
       profiled pass (16K tokens per GPU, 4K prompts, no cache hits, routing perfectly
@@ -585,8 +591,11 @@ def layout_checks(**kwargs):
     - ``sglang-h100-decode`` and ``...-no-overlap``: SGLang's H100 EP72 decode unit, 256
       sequences per GPU at a KV length of 2,000, with and without two-batch overlap.
 
-    DeepSeek's profile runs its MTP module (one more layer over the prompt); SGLang's runs
-    did not (its post: MTP "lacks full integration with DP attention").
+    DeepSeek's profile is taken with its MTP module (one more layer over the prompt), as its
+    service runs; the profile does not say (without it the prediction is about 2% higher).
+    SGLang's runs did not use MTP (its post: MTP "lacks full integration with DP attention").
+    The no-overlap decode rate is derived from the post's overlap ablation, a separate run of
+    the same unit, at the headline run's KV length (the ablation states none).
 
     The Day-6 prefill prediction is this kind of rate (a unit computing passes back to back);
     the published Day-6 rate is the day's average.

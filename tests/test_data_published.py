@@ -86,7 +86,10 @@ def test_unit_matches_metric_suffix(pub):
 
 def test_every_row_quotes_its_source(pub):
     assert pub["quote"].map(lambda q: isinstance(q, str) and len(q) > 10).all()
-    assert set(pub["source_kind"]) <= {"primary", "secondary"}
+    assert set(pub["source_kind"]) <= {"primary", "secondary", "derived"}
+    # a derived figure shows its arithmetic on the quoted ones
+    derived = pub[pub["source_kind"] == "derived"]
+    assert derived["notes"].str.startswith("Derived: ").all(), list(derived.index)
 
 
 def test_ranges_bracket_the_value(pub):
