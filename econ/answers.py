@@ -531,8 +531,9 @@ def kernel_timings_answer_fields(results, params, steps, info):
         type's worst median),
         ``n_peak``, ``peak``, ``peak_avg``, ``w_peak`` (burst runs: error against their
         busiest second and against their average, :func:`econ.ledger_peak_predictions`),
-        ``steady``, ``n_steady``, ``w_steady``, ``burst``, ``n_burst`` (validation error and
-        measurement count by how the run held its load),
+        ``fixed``, ``n_fixed``, ``maxload``, ``n_maxload``, ``burst``, ``n_burst``
+        (validation error and measurement count by how the run held its load: a fixed number
+        of requests in flight; offline or fixed batches; a burst),
         ``val_shared``, ``val_peer``, ``w_peer``, ``spread`` (the largest TPOT
         spread between engines measuring one setup) and ``spread_floor`` (the error no single
         prediction gets under for it). Live CPU: ``threads``, ``load``,
@@ -556,10 +557,9 @@ def kernel_timings_answer_fields(results, params, steps, info):
     peak = r("validation_serving_error_frac", f"{v}:burst-peak-second")
     peak_avg = r("validation_serving_error_frac", f"{v}:burst-average")
     n_peak = r("burst_runs_with_peak_count", v)
-    steady, burst = r("validation_serving_error_frac", f"{v}:steady-load"), \
-        r("validation_serving_error_frac", f"{v}:burst")
-    n_steady, n_burst = (r("validation_measurements_count", f"{v}:{k}")
-                         for k in ("steady-load", "burst"))
+    held = {k: (r("validation_serving_error_frac", f"{v}:{k}"),
+                r("validation_measurements_count", f"{v}:{k}"))
+            for k in ("fixed-concurrency", "offline-or-batch", "burst")}
     n_types = r("gpu_types_within_target_count", v)
     row = results[(results["metric"] == "gpu_types_within_target_count")
                   & (results["subject"] == v)]
@@ -595,8 +595,9 @@ def kernel_timings_answer_fields(results, params, steps, info):
         val_shared=shared, val_peer=peer, spread=spread, spread_floor=(spread - 1) / (spread + 1),
         n_types=n_types, types_needed=types_needed, n_peak=n_peak, peak=peak, peak_avg=peak_avg,
         w_peak=compare(peak, peak_avg, "closer than", "farther than", "as close as"),
-        steady=steady, burst=burst, n_steady=n_steady, n_burst=n_burst,
-        w_steady=compare(steady, tv, "within", "above", "at"),
+        fixed=held["fixed-concurrency"][0], n_fixed=held["fixed-concurrency"][1],
+        maxload=held["offline-or-batch"][0], n_maxload=held["offline-or-batch"][1],
+        burst=held["burst"][0], n_burst=held["burst"][1],
         w_types=compare(n_types, types_needed, "fewer than", "more than", "as many as"),
         types=types_verdict,
         w_peer=compare(shared, peer, "lower than", "higher than", "the same as", rel_tol=0.01),

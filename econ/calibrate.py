@@ -469,8 +469,9 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
     ``ledger_predictions(assume_kv=False)`` adds the validation error without the ledger's
     stated cache-precision assumptions. Subjects ``engine:recorded-steps`` and
     ``predict_serving:ledger`` (``:dense`` and ``:moe`` for the validation error by
-    architecture, on HBM devices; ``:steady-load`` and ``:burst`` by how the run held its
-    load; ``:sram`` for the SRAM machines' per-user speeds, kept apart); metrics end in
+    architecture, on HBM devices; ``:fixed-concurrency``, ``:offline-or-batch`` and
+    ``:burst`` by how the run held its load, with their ``validation_measurements_count``;
+    ``:sram`` for the SRAM machines' per-user speeds, kept apart); metrics end in
     ``_error_frac`` (median |predicted/measured - 1|).
     ``peers``, when given (:func:`peer_comparison`), adds the peer's and the engine's
     validation error on the rows both predict (subjects ``<peer>:ledger`` and
@@ -537,20 +538,24 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
                 + ("" if r["n_cells"] == 4 else f" ({int(r['n_cells'])} of 4 measured)")
                 for hw, r in cells.iterrows())))
     # how the run held its load: a burst (every request at once) has no steady state
-    burst = val["scenario"] == "burst" if "scenario" in val.columns else None
-    for name, part, what in () if burst is None else (
-            ("steady-load", val[~burst],
-             "held at a fixed load, offline or in fixed batches"),
-            ("burst", val[burst], "of burst runs (every request sent at "
-                                                       "once; the average over ramp and drain)")):
-        if len(part):
-            rows += [dict(metric="validation_serving_error_frac",
-                          subject=f"predict_serving:ledger:{name}",
-                          value=float(part["error_frac"].median()), source_url=src_ledger,
-                          verdict=f"{len(part)} measurements never fitted to, {what}"),
-                     dict(metric="validation_measurements_count",
-                          subject=f"predict_serving:ledger:{name}", value=float(len(part)),
-                          source_url=src_ledger, verdict=f"measurements never fitted to, {what}")]
+    if "scenario" in val.columns:
+        held = val["scenario"]
+        for name, part, what in (
+                ("fixed-concurrency", val[held == "fixed_concurrency"],
+                 "at a fixed number of requests in flight"),
+                ("offline-or-batch", val[held.isin(["offline", "batch"])],
+                 "offline (the engine's maximum load) or in fixed batches"),
+                ("burst", val[held == "burst"], "of burst runs (every request sent at once; "
+                                                "the average over ramp and drain)")):
+            if len(part):
+                rows += [dict(metric="validation_serving_error_frac",
+                              subject=f"predict_serving:ledger:{name}",
+                              value=float(part["error_frac"].median()), source_url=src_ledger,
+                              verdict=f"{len(part)} measurements never fitted to, {what}"),
+                         dict(metric="validation_measurements_count",
+                              subject=f"predict_serving:ledger:{name}",
+                              value=float(len(part)), source_url=src_ledger,
+                              verdict=f"measurements never fitted to, {what}")]
     if len(sram):
         rows.append(dict(
             metric="validation_serving_error_frac", subject="predict_serving:ledger:sram",

@@ -157,8 +157,14 @@ def test_kernel_timings_answer_fields_are_the_runs_rows_and_words():
          np.nan),
         ("validation_serving_error_frac", "predict_serving:ledger:burst-average", 0.5, np.nan),
         ("burst_runs_with_peak_count", "predict_serving:ledger", 150.0, np.nan),
-        ("validation_serving_error_frac", "predict_serving:ledger:steady-load", 0.18, np.nan),
-        ("validation_measurements_count", "predict_serving:ledger:steady-load", 459.0, np.nan),
+        ("validation_serving_error_frac", "predict_serving:ledger:fixed-concurrency", 0.29,
+         np.nan),
+        ("validation_measurements_count", "predict_serving:ledger:fixed-concurrency", 256.0,
+         np.nan),
+        ("validation_serving_error_frac", "predict_serving:ledger:offline-or-batch", 0.15,
+         np.nan),
+        ("validation_measurements_count", "predict_serving:ledger:offline-or-batch", 203.0,
+         np.nan),
         ("validation_serving_error_frac", "predict_serving:ledger:burst", 0.5, np.nan),
         ("validation_measurements_count", "predict_serving:ledger:burst", 460.0, np.nan),
         ("gpu_types_within_target_count", "predict_serving:ledger", 1.0, np.nan),
@@ -179,8 +185,8 @@ def test_kernel_timings_answer_fields_are_the_runs_rows_and_words():
     assert f["spread_floor"] == pytest.approx(0.5)  # (3 - 1) / (3 + 1)
     assert f["n_types"] == 1.0 and f["w_types"] == "fewer than"
     assert f["n_peak"] == 150.0 and f["w_peak"] == "closer than"
-    assert f["n_steady"] == 459.0 and f["n_burst"] == 460.0 and f["w_steady"] == "within"
-    assert f["burst"] == pytest.approx(0.5) and f["steady"].subject.endswith(":steady-load")
+    assert f["n_fixed"] == 256.0 and f["n_maxload"] == 203.0 and f["n_burst"] == 460.0
+    assert f["burst"] == pytest.approx(0.5) and f["fixed"].subject.endswith(":fixed-concurrency")
     assert f["types"] == "b200: 12% at worst; h100-sxm: 31% at worst"
     assert f["dg"] == pytest.approx(0.682) and f["dg"].column == "published_value"
     a = econ.answer("{g} {fp8:.0%} {w_fp8} {dg:.0%}; {hold:.1%} {w_hold} {th:.0%}; {stacks}; "

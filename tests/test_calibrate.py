@@ -79,11 +79,12 @@ def test_engine_validation_rows_add_the_error_without_kv_assumptions():
         r["metric"] for r in econ.engine_validation_rows(steps, _ledger([0.1, 0.05, 0.15, 0]))}
     econ.results_frame("kernel_timings", rows)  # names carry their unit
     # by how the run held its load: bursts apart from the runs at a steady load
-    held = _ledger([0.1, 0.05, 0.15, np.nan]).assign(
+    held = _ledger([0.1, 0.05, 0.15, np.nan], split=["validation"] * 4).assign(
         scenario=["fixed_concurrency", "offline", "burst", "burst"])
     by_load = {r["subject"]: r["value"] for r in econ.engine_validation_rows(steps, held)
                if r["metric"] == "validation_serving_error_frac"}
-    assert by_load["predict_serving:ledger:steady-load"] == pytest.approx(0.05)
+    assert by_load["predict_serving:ledger:fixed-concurrency"] == pytest.approx(0.10)
+    assert by_load["predict_serving:ledger:offline-or-batch"] == pytest.approx(0.05)
     assert by_load["predict_serving:ledger:burst"] == pytest.approx(0.15)
     assert "predict_serving:ledger:burst" not in {  # no scenario column: no split by load
         r["subject"] for r in econ.engine_validation_rows(steps, _ledger([0.1, 0.05, 0.15, 0]))}
