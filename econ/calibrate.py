@@ -288,8 +288,16 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
                          predicted=float(p["tok_per_s_per_user"]), note=note))
     out = pd.DataFrame(rows).set_index("name")
     out["memory_kind"] = out["hardware"].map(data.load("hardware")["memory_kind"])
+    out = _with_errors(out)
+    out.insert(out.columns.get_loc("architecture") + 1, "scenario",
+               out.index.map(ledger["scenario"]))
+    return out
+
+
+def _with_errors(out):
+    """``out`` (rows with ``model``, ``measured`` and ``predicted``) with ``architecture``,
+    ``ratio`` (predicted over measured) and ``error_frac`` (|ratio - 1|) added."""
     out["architecture"] = ["moe" if model_spec(m).moe else "dense" for m in out["model"]]
-    out["scenario"] = out.index.map(ledger["scenario"])
     out["ratio"] = out["predicted"] / out["measured"]
     out["error_frac"] = (out["ratio"] - 1.0).abs()
     return out
@@ -344,10 +352,7 @@ def ledger_peak_predictions(ledger=None, step_calibration=None, serving=None):
             "average_error_frac"]
     if not rows:
         return pd.DataFrame(columns=cols)
-    out = pd.DataFrame(rows).set_index("name")
-    out["architecture"] = ["moe" if model_spec(m).moe else "dense" for m in out["model"]]
-    out["ratio"] = out["predicted"] / out["measured"]
-    out["error_frac"] = (out["ratio"] - 1.0).abs()
+    out = _with_errors(pd.DataFrame(rows).set_index("name"))
     out["average_error_frac"] = (out["average_predicted"] / out["average_measured"] - 1.0).abs()
     return out[cols]
 
