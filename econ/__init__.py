@@ -11,7 +11,8 @@ on first use),
 ``results`` (verdict tables and result rows), ``serving`` (closed forms of
 expert-parallel serving), ``deployments`` (deployment rows, DeepSeek's Day-6 units, served by
 the engine level), ``engine`` (typed specs and the one calibrated step),
-``predict`` (serving as engines measure it), ``calibrate`` (make calibrate),
+``predict`` (serving as engines measure it), ``burst`` (every request sent at once,
+served step by step), ``calibrate`` (make calibrate),
 ``hfconfig`` (a models row from a Hugging Face config.json), ``enablers`` (MoE, MLA, FP8
 and MTP priced one at a time), ``answers`` (conclusions
 rendered from a run), ``setups`` (memory feasibility of a notebook's setup), ``lifetime``
@@ -22,6 +23,7 @@ vendor's margin in a token's cost), ``reports`` (papermill runs).
 from . import data
 from .amortization import *
 from .answers import *
+from .burst import *
 from .calibrate import *
 from .data import *
 from .deployments import *

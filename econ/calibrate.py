@@ -32,6 +32,7 @@ import pandas as pd
 from . import data
 from ._checks import fraction
 from .amortization import useful_usd_per_hour
+from .burst import LENGTH_DISTRIBUTIONS, predict_burst, workload_lengths
 from .engine import calibration, forward_step, model_spec
 from .inference import (
     decode_cost_usd_per_mtok,
@@ -222,6 +223,36 @@ def _row_arguments(r, hardware, assume_kv=True, engine_limits=True):
     return kwargs, note
 
 
+def ledger_decode_priority(row):
+    """Whether a ledger row's engine runs decodes before waiting prompts (True) or prompts
+    first (False), from :func:`econ.engine_defaults`; an engine release the table does not
+    resolve takes its framework's rule where every row of the table agrees on it (SGLang:
+    prefill first), else decode first."""
+    d = engine_defaults(str(row["framework"]), str(row["framework_version"]), row["hardware"],
+                        row["model"], dp_attention=str(row["dp_attention"]).lower() == "true")
+    if d is not None and isinstance(d["decode_priority"], str):
+        return d["decode_priority"] != "prefill_first"
+    rules = data.load("engine_defaults")
+    rules = set(rules.loc[rules["framework"] == row["framework"], "decode_priority"].dropna())
+    return rules != {"prefill_first"}
+
+
+def _burst_prediction(row, kwargs, step_calibration=None, serving=None):
+    """A burst row with a stated length spread, predicted request by request
+    (:func:`econ.burst.predict_burst` on :func:`econ.burst.workload_lengths`)."""
+    isl, osl = workload_lengths(row["length_distribution"], int(row["concurrency_count"]),
+                                row["isl_tok"], row["osl_tok"])
+    args = {k: v for k, v in kwargs.items() if k != "concurrency"}
+    return predict_burst(**dict(args, isl_tok=isl, osl_tok=osl),
+                         decode_priority=ledger_decode_priority(row),
+                         step_calibration=step_calibration, serving=serving)
+
+
+def _is_spread_burst(row):
+    """A burst row whose client fixes how its lengths spread (``length_distribution``)."""
+    return row["scenario"] == "burst" and row.get("length_distribution") in LENGTH_DISTRIBUTIONS
+
+
 def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_kv=True,
                        hardware_overrides=None, engine_limits=True):
     """Predict every usable ledger row; one row per measurement with predicted and measured.
@@ -259,8 +290,9 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
     for key, r in _usable(ledger).iterrows():
         kwargs, note = _row_arguments(r, hardware, assume_kv, engine_limits)
         try:
-            p = predict_serving_with(**kwargs, step_calibration=step_calibration,
-                                     serving=serving)
+            p = _burst_prediction(r, kwargs, step_calibration, serving) \
+                if _is_spread_burst(r) else predict_serving_with(
+                    **kwargs, step_calibration=step_calibration, serving=serving)
         except ValueError as exc:
             rows.append(dict(name=key, split=r["split"], source=r["source"],
                              hardware=r["hardware"], model=r["model"], metric="error",
@@ -322,8 +354,9 @@ def ledger_peak_predictions(ledger=None, step_calibration=None, serving=None):
         ``source``, ``hardware``, ``model``, ``architecture``, ``metric``
         (``peak_output_tok_per_s_per_device``), ``measured`` (the peak over the run's
         devices), ``predicted`` (the decode rate) [tokens/s], ``ratio``, ``error_frac``,
-        and the same run's average: ``average_measured``, ``average_predicted`` (the
-        in-flight-batching prediction :func:`ledger_predictions` makes) [tokens/s] and
+        and the same run's average: ``average_measured``, ``average_predicted`` (what
+        :func:`ledger_predictions` predicts: the run served request by request where its
+        lengths' spread is stated, else the in-flight steady state at its load) [tokens/s] and
         ``average_error_frac`` [fraction].
     """
     ledger = data.load("serving_benchmarks") if ledger is None else ledger
@@ -334,8 +367,9 @@ def ledger_peak_predictions(ledger=None, step_calibration=None, serving=None):
     for key, r in runs.iterrows():
         kwargs, _ = _row_arguments(r, hardware)
         try:
-            mixed = predict_serving_with(**kwargs, step_calibration=step_calibration,
-                                         serving=serving)
+            mixed = _burst_prediction(r, kwargs, step_calibration, serving) \
+                if _is_spread_burst(r) else predict_serving_with(
+                    **kwargs, step_calibration=step_calibration, serving=serving)
             decode = predict_serving_with(**kwargs, step_calibration=step_calibration,
                                           serving=serving, phase="decode")
         except ValueError:

@@ -1,0 +1,303 @@
+"""A burst: every request of a workload sent at once, served step by step as an engine would.
+
+Serving benchmarks run without a concurrency limit (``vllm bench serve`` at its default
+request rate of infinity with no ``--max-concurrency``, SGLang's ``bench_serving`` the same
+way) send all their requests at the start and time how long the engine takes to drain them.
+That is not the steady state :func:`econ.predict_serving` prices, where every finished
+request is replaced. In a burst the prompts come first, decodes share their steps with those
+prompts or wait for them, and the batch shrinks as requests finish. With outputs of varied
+lengths (ShareGPT conversations) the run ends with a tail of the longest requests decoding in
+small batches, where a step costs nearly what a full one does: the measured "output tokens per
+second" is the run's output over its duration, tail included.
+
+:func:`burst_schedule` lays out the steps for requests of given prompt and output lengths,
+first come first served, under the two scheduling rules engines use (``decode_priority`` of
+``data/engine_defaults.csv``):
+
+- **decode first** (vLLM's V1 scheduler, TensorRT-LLM): every step runs all decoding
+  requests and fills the rest of a token budget (``prefill_chunk_tok``) with prompt chunks in
+  arrival order;
+- **prefill first** (SGLang): while a prompt waits and memory admits it, a step runs prompt
+  chunks only (up to the budget); decode steps run when no prompt can start.
+
+A request is admitted (its prompt starts) only while fewer than ``max_running`` requests hold
+memory. Its first token comes with the step that completes its prompt; it then needs
+``ceil((osl - 1) / tokens per step)`` decode steps. The schedule depends on token counts only,
+so :func:`predict_burst` prices its distinct steps at once with
+:func:`econ.predict_serving_with` and reads the run from the cumulative step times.
+
+:func:`workload_lengths` gives the per-request lengths of the workloads the ledger's burst
+runs used: the lengths of a measured ``vllm bench serve`` ShareGPT run
+(``data/sharegpt_lengths.csv``) scaled to the run's own means, or SGLang's random lengths
+(each uniform between 1 and twice the mean).
+
+References
+----------
+.. [1] vLLM, ``vllm/v1/core/sched/scheduler.py`` ("First, schedule the RUNNING requests",
+   then the waiting ones within ``token_budget``), vllm-project/vllm.
+.. [2] SGLang, ``python/sglang/srt/managers/scheduler.py`` (``get_next_batch_to_run``: a new
+   prefill batch before the running decode batch), sgl-project/sglang.
+.. [3] SGLang, ``python/sglang/bench_serving.py`` (``sample_random_requests``: lengths drawn
+   uniformly from ``[max(int(len * range_ratio), 1), len]``), sgl-project/sglang.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from econ import data
+from econ._checks import numeric, positive
+from econ.predict import is_sram, predict_serving_with, serving_calibration
+
+__all__ = ["LENGTH_DISTRIBUTIONS", "burst_schedule", "predict_burst", "workload_lengths"]
+
+#: Length distributions :func:`workload_lengths` knows (the ledger's
+#: ``length_distribution`` column); an empty cell means every request at the row's means.
+LENGTH_DISTRIBUTIONS = ("sharegpt", "uniform")
+
+#: The golden ratio's fractional part: pairs the uniform input and output quantiles of
+#: :func:`workload_lengths` without correlating them (a deterministic low-discrepancy sequence).
+_GOLDEN_FRAC = (np.sqrt(5.0) - 1.0) / 2.0
+
+
+def workload_lengths(distribution, n_requests, isl_tok, osl_tok):
+    """Per-request prompt and output lengths of a workload with the given means.
+
+    Parameters
+    ----------
+    distribution : {"sharegpt", "uniform"} or None
+        ``"sharegpt"``: the lengths of the measured ``vllm bench serve`` ShareGPT run of
+        ``data/sharegpt_lengths.csv`` in the order it sent them, those that returned text
+        (requests beyond their count repeat them), each column scaled so that its mean over
+        the ``n_requests`` is the given one. ``"uniform"``: SGLang's random dataset at range
+        ratio 0, each length uniform on ``[1, 2 mean - 1]`` (deterministic quantiles, input
+        and output paired by a low-discrepancy permutation). None: every request at the means.
+    n_requests : int
+        Requests in the workload. [-]
+    isl_tok, osl_tok : numeric
+        Mean prompt and output lengths. [tokens]
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(isl_tok, osl_tok)``, one entry per request in sending order. [tokens]
+
+    Raises
+    ------
+    ValueError
+        An unknown distribution or a length or count out of range.
+    """
+    n = int(positive("n_requests", n_requests, integer=True))
+    isl = float(positive("isl_tok", isl_tok))
+    osl = float(positive("osl_tok", osl_tok))
+    if distribution is None:
+        return np.full(n, isl), np.full(n, osl)
+    if distribution == "sharegpt":
+        t = data.load("sharegpt_lengths").sort_values("request_order_count")
+        t = t[t["output_tok"] >= 1]          # requests that returned text
+        i = np.arange(n) % len(t)
+        x = t["input_tok"].to_numpy(float)[i]
+        y = t["output_tok"].to_numpy(float)[i]
+        return x * isl / x.mean(), y * osl / y.mean()
+    if distribution == "uniform":
+        q = (np.arange(n) + 0.5) / n
+        perm = np.argsort((np.arange(n) * _GOLDEN_FRAC) % 1.0)
+        return 1.0 + q * (2.0 * isl - 2.0), 1.0 + q[perm] * (2.0 * osl - 2.0)
+    raise ValueError(f"distribution={distribution!r} is not one of {LENGTH_DISTRIBUTIONS} "
+                     "or None")
+
+
+def burst_schedule(isl_tok, osl_tok, *, prefill_chunk_tok=None, max_running,
+                   decode_priority=True, tok_per_decode_step=1.0):
+    """The steps an engine takes to serve requests that all arrive at once.
+
+    Parameters
+    ----------
+    isl_tok, osl_tok : array_like
+        Prompt and output length of each request, in arrival order; outputs are rounded to
+        whole tokens of at least 1 (the first comes with the prompt's last chunk). [tokens]
+    prefill_chunk_tok : numeric, optional
+        Token budget of a step: decode tokens plus prompt chunks (decode first) or prompt
+        chunks alone (prefill first); None: no budget (every admitted prompt in one step).
+        [tokens]
+    max_running : numeric
+        Requests that may hold memory at once (started and not finished). [-]
+    decode_priority : bool, default True
+        True: decode first (vLLM V1, TensorRT-LLM); False: prefill first (SGLang).
+    tok_per_decode_step : numeric, default 1
+        Tokens a decode step yields per request (above 1 with speculative decoding); each
+        decoding request spends ``ceil`` of it from the budget. [tokens]
+
+    Returns
+    -------
+    dict
+        Runs of identical steps: ``decode_count`` (requests decoding in each step) [-],
+        ``prefill_tok`` (prompt tokens in each step) [tokens], ``repeat_count`` (steps in the
+        run) [-]; per request, ``first_run`` and ``last_run`` (the run whose last step yields
+        its first and its last token) [-] and ``osl_tok`` (the whole outputs used) [tokens].
+
+    Raises
+    ------
+    ValueError
+        Lengths of different shapes or out of range, or a schedule that stalls.
+
+    Notes
+    -----
+    Between two events (a prompt chunk, a request finishing) every step is the same, so the
+    schedule is laid out as runs of identical steps: at most one per prompt chunk and one per
+    finishing request.
+    """
+    isl = np.atleast_1d(np.asarray(positive("isl_tok", isl_tok), dtype=float))
+    out = np.atleast_1d(np.asarray(positive("osl_tok", osl_tok), dtype=float))
+    if isl.shape != out.shape or isl.ndim != 1:
+        raise ValueError(f"isl_tok and osl_tok must be 1-D arrays of one length per request; "
+                         f"got shapes {isl.shape} and {out.shape}")
+    n = isl.size
+    budget = np.inf if prefill_chunk_tok is None else float(
+        positive("prefill_chunk_tok", prefill_chunk_tok))
+    cap = int(np.floor(float(positive("max_running", max_running))))
+    if cap < 1:
+        raise ValueError(f"max_running={max_running!r} admits no request; it must be >= 1")
+    tps = float(numeric("tok_per_decode_step", tok_per_decode_step, min_value=1.0))
+    osl = np.maximum(np.round(out), 1.0)
+    need = np.ceil((osl - 1.0) / tps - 1e-9).astype(np.int64)   # decode steps after the first
+    cost = float(np.ceil(tps - 1e-9))                             # budget a decode takes
+    cum = np.cumsum(isl)
+    first = np.full(n, -1, dtype=np.int64)
+    last = np.full(n, -1, dtype=np.int64)
+    left = need.copy()                      # decode steps still to run, per request
+    decode_count, prefill_tok, repeat = [], [], []
+    prompt_done = 0.0                       # prompt tokens computed (first come, first served)
+    n_first = 0                             # requests whose prompt is complete
+    n_done = 0
+    done_mask = np.zeros(n, dtype=bool)
+    while n_done < n:
+        run = len(decode_count)
+        idx = np.flatnonzero(~done_mask[:n_first] & (first[:n_first] < run))
+        admitted_tok = cum[min(n_done + cap, n) - 1]
+        waiting = max(admitted_tok - prompt_done, 0.0)
+        if decode_priority:
+            chunk = min(max(budget - cost * idx.size, 0.0), waiting)
+        else:
+            chunk = min(budget, waiting)
+            if chunk > 0.0:
+                idx = idx[:0]
+        if chunk <= 0.0 and idx.size == 0:
+            raise ValueError(f"a burst with max_running={cap} and prefill_chunk_tok="
+                             f"{budget:g} stalls: no request can decode and no prompt start")
+        # with no prompt chunk, every step is the same until the next request finishes
+        k = 1 if chunk > 0.0 or idx.size == 0 else int(left[idx].min())
+        left[idx] -= k
+        fin = idx[left[idx] <= 0]
+        done_mask[fin] = True
+        last[fin] = run
+        prompt_done += chunk
+        complete = min(int(np.searchsorted(cum, prompt_done * (1.0 + 1e-12), side="right")), n)
+        new = np.arange(n_first, complete)
+        first[new] = run
+        alone = new[need[new] == 0]          # a single output token: done with the prompt
+        done_mask[alone] = True
+        last[alone] = run
+        n_first = complete
+        n_done = int(done_mask.sum())
+        decode_count.append(idx.size)
+        prefill_tok.append(chunk)
+        repeat.append(k)
+    return dict(decode_count=np.asarray(decode_count, dtype=float),
+                prefill_tok=np.asarray(prefill_tok, dtype=float),
+                repeat_count=np.asarray(repeat, dtype=float),
+                first_run=first, last_run=last, osl_tok=osl)
+
+
+def predict_burst(model, hardware, precision, *, n_devices, tp, ep=1, dp_attention=False,
+                  isl_tok, osl_tok, kv_precision="bf16", prefill_chunk_tok=None,
+                  max_running_requests=None, decode_priority=True, **engine):
+    """Predict what a benchmark measures when it sends every request of a workload at once.
+
+    Parameters
+    ----------
+    model, hardware, precision, n_devices, tp, ep, dp_attention, kv_precision
+        As in :func:`econ.predict_serving`.
+    isl_tok, osl_tok : array_like
+        Prompt and output length of each request sent, in sending order
+        (:func:`workload_lengths`); requests go round-robin to the ``n_devices / tp``
+        replicas, and the first replica (the one with the most) sets the duration. [tokens]
+    prefill_chunk_tok : numeric, optional
+        Token budget of a step on one replica (vLLM ``max_num_batched_tokens``, SGLang
+        ``chunked_prefill_size``); None: no budget. [tokens]
+    max_running_requests : numeric, optional
+        The engine's cap on requests running at once per replica (vLLM ``max_num_seqs``);
+        the memory cap at the workload's mean lengths (:func:`econ.predict_serving`'s
+        ``max_concurrency``) applies in any case. [-]
+    decode_priority : bool, default True
+        The engine's scheduling rule (:func:`burst_schedule`).
+    **engine
+        Further arguments of :func:`econ.predict_serving_with` (``mtp_draft_tok``,
+        ``step_calibration``, ``serving``, ``compute_precision``, ...).
+
+    Returns
+    -------
+    dict
+        ``duration_s`` (requests sent to last token) [s]; ``ttft_s`` and ``tpot_s``, means
+        over requests as ``vllm bench serve`` reports them (a request's TPOT:
+        ``(last token - first token) / (osl - 1)``, over requests of more than one output
+        token) [s]; ``tok_per_s_per_user`` (``1 / tpot_s``) and
+        ``output_tok_per_s_per_device`` (every output token over the duration, per device)
+        [tokens/s]; ``n_steps`` and ``max_running`` (the cap per replica) [-].
+
+    Notes
+    -----
+    A step is priced at the workload's mean context, as :func:`econ.predict_serving` prices
+    a steady state; a step that carries both decodes and a prompt chunk costs its decode step
+    plus a prompt pass of the chunk, with the host's fixed step cost once.
+    """
+    isl = np.atleast_1d(np.asarray(positive("isl_tok", isl_tok), dtype=float))
+    osl = np.atleast_1d(np.asarray(positive("osl_tok", osl_tok), dtype=float))
+    replicas = max(float(positive("n_devices", n_devices)) / float(positive("tp", tp)), 1.0)
+    r = int(np.floor(replicas + 1e-9))
+    args = dict(n_devices=n_devices, tp=tp, ep=ep, dp_attention=dp_attention,
+                isl_tok=float(isl.mean()), osl_tok=float(osl.mean()),
+                kv_precision=kv_precision, **engine)
+    whole = predict_serving_with(model, hardware, precision, concurrency=1.0, phase="decode",
+                                 **args)
+    cap = float(whole["max_concurrency"]) / replicas
+    if max_running_requests is not None:
+        cap = min(cap, float(positive("max_running_requests", max_running_requests)))
+    tps = float(whole["step_s"] / whole["tpot_s"])          # tokens a decode step yields
+    mine = slice(0, None, r)                                # the first replica's requests
+    s = burst_schedule(isl[mine], osl[mine], prefill_chunk_tok=prefill_chunk_tok,
+                       max_running=max(np.floor(cap), 1.0),
+                       decode_priority=bool(decode_priority), tok_per_decode_step=tps)
+    step_s = _step_times(model, hardware, precision, s, replicas, args)
+    t = np.cumsum(step_s * s["repeat_count"])
+    first, last, out = t[s["first_run"]], t[s["last_run"]], s["osl_tok"]
+    many = out > 1.0
+    tpot = float(np.mean((last[many] - first[many]) / (out[many] - 1.0))) \
+        if many.any() else float("nan")
+    duration = float(t[-1])
+    return dict(duration_s=duration, ttft_s=float(np.mean(first)), tpot_s=tpot,
+                tok_per_s_per_user=1.0 / tpot,
+                output_tok_per_s_per_device=float(np.maximum(np.round(osl), 1.0).sum())
+                / duration / float(n_devices),
+                n_steps=float(s["repeat_count"].sum()), max_running=float(np.floor(cap)))
+
+
+def _step_times(model, hardware, precision, sched, replicas, args):
+    """Seconds of each run's step: its decode step (``decode_count`` requests on a replica)
+    plus a prompt pass of its chunk, each kind priced in one vectorized call, the host's
+    fixed step cost counted once where a step has both."""
+    dec, pre = sched["decode_count"], sched["prefill_tok"]
+    out = np.zeros(dec.size)
+    mean_isl = float(args["isl_tok"])
+    both = (dec > 0) & (pre > 0)
+    if (pre > 0).any():
+        p = predict_serving_with(model, hardware, precision, phase="prefill",
+                                 concurrency=pre[pre > 0] / mean_isl * replicas, **args)
+        out[pre > 0] += p["step_s"]
+    if (dec > 0).any():
+        d = predict_serving_with(model, hardware, precision, phase="decode",
+                                 concurrency=dec[dec > 0] * replicas, **args)
+        out[dec > 0] += d["step_s"]
+    if both.any() and not is_sram(hardware):
+        srv = args.get("serving") or serving_calibration()
+        out[both] -= srv.step_overhead_s
+    return out

@@ -1,0 +1,135 @@
+"""Bursts (every request sent at once): the schedule against hand-counted steps, the run
+against the step engine's closed forms, the workloads' lengths against their sources, and the
+ledger's burst rows against the function that predicts them."""
+import numpy as np
+import pytest
+
+import econ
+from econ import calibrate as C
+from econ.predict import predict_serving_with
+
+ARGS = dict(model="llama-3.1-8b", hardware="h100-sxm", precision="bf16", n_devices=1, tp=1)
+
+
+def test_schedule_without_limits_is_one_prompt_pass_then_the_decodes():
+    s = econ.burst_schedule(np.full(4, 100.0), np.full(4, 10.0), max_running=8)
+    # one step computes all 400 prompt tokens (first tokens), then 9 decode steps of 4
+    np.testing.assert_array_equal(s["prefill_tok"], [400.0, 0.0])
+    np.testing.assert_array_equal(s["decode_count"], [0.0, 4.0])
+    np.testing.assert_array_equal(s["repeat_count"], [1.0, 9.0])
+    np.testing.assert_array_equal(s["first_run"], 0)
+    np.testing.assert_array_equal(s["last_run"], 1)
+
+
+def test_one_running_request_serves_them_in_turn():
+    s = econ.burst_schedule([50.0, 50.0], [3.0, 3.0], max_running=1)
+    # prompt 1, 2 decode steps, then prompt 2 (admitted when 1 finishes), 2 decode steps
+    np.testing.assert_array_equal(s["prefill_tok"], [50.0, 0.0, 50.0, 0.0])
+    np.testing.assert_array_equal(s["repeat_count"], [1.0, 2.0, 1.0, 2.0])
+    np.testing.assert_array_equal(s["first_run"], [0, 2])
+    np.testing.assert_array_equal(s["last_run"], [1, 3])
+
+
+def test_decode_first_fills_the_budget_left_by_decodes_and_prefill_first_pauses_them():
+    isl, osl = [60.0, 60.0, 60.0], [5.0, 5.0, 5.0]
+    d = econ.burst_schedule(isl, osl, prefill_chunk_tok=64, max_running=3)
+    # step 0: 64 prompt tokens (request 1 complete); step 1: 1 decode + 63 tokens; ...
+    assert d["prefill_tok"][0] == 64.0 and d["decode_count"][1] == 1.0
+    assert d["prefill_tok"][1] == 63.0
+    assert d["prefill_tok"].sum() == pytest.approx(180.0)
+    p = econ.burst_schedule(isl, osl, prefill_chunk_tok=64, max_running=3,
+                            decode_priority=False)
+    # prompts first: no decode runs while a prompt waits
+    prompts = np.flatnonzero(p["prefill_tok"] > 0)
+    assert np.all(p["decode_count"][prompts] == 0)
+    assert p["prefill_tok"].sum() == pytest.approx(180.0)
+    # every request decodes its 4 steps after its first token
+    for s in (d, p):
+        steps = np.array([s["repeat_count"][s["first_run"][i] + 1:s["last_run"][i] + 1]
+                          [s["decode_count"][s["first_run"][i] + 1:s["last_run"][i] + 1] > 0]
+                          .sum() for i in range(3)])
+        np.testing.assert_array_equal(steps, 4.0)
+
+
+def test_schedule_errors_name_the_field():
+    with pytest.raises(ValueError, match="isl_tok and osl_tok"):
+        econ.burst_schedule([1.0, 2.0], [1.0], max_running=1)
+    with pytest.raises(ValueError, match="max_running"):
+        econ.burst_schedule([1.0], [1.0], max_running=0.5)
+    with pytest.raises(ValueError, match="osl_tok"):
+        econ.burst_schedule([1.0], [-1.0], max_running=1)
+
+
+def test_identical_requests_take_a_prompt_pass_and_their_decode_steps():
+    n, isl, osl = 16, 500.0, 100.0
+    r = econ.predict_burst(**ARGS, isl_tok=np.full(n, isl), osl_tok=np.full(n, osl))
+    common = dict(ARGS, isl_tok=isl, osl_tok=osl)
+    pre = predict_serving_with(**common, concurrency=float(n), phase="prefill")["step_s"]
+    dec = predict_serving_with(**common, concurrency=float(n), phase="decode")["step_s"]
+    assert r["duration_s"] == pytest.approx(pre + (osl - 1.0) * dec, rel=1e-9)
+    assert r["tpot_s"] == pytest.approx(dec, rel=1e-9)
+    assert r["ttft_s"] == pytest.approx(pre, rel=1e-9)
+    assert r["output_tok_per_s_per_device"] == pytest.approx(n * osl / r["duration_s"])
+
+
+def test_a_spread_of_outputs_ends_in_a_tail_that_lowers_the_rate():
+    n = 256
+    isl, osl = econ.workload_lengths("sharegpt", n, 220.0, 200.0)
+    spread = econ.predict_burst(**ARGS, isl_tok=isl, osl_tok=osl, prefill_chunk_tok=8192)
+    same = econ.predict_burst(**ARGS, isl_tok=np.full(n, 220.0), osl_tok=np.full(n, 200.0),
+                              prefill_chunk_tok=8192)
+    # the longest request sets the duration: it decodes max(osl) - 1 steps at least
+    dec1 = predict_serving_with(**ARGS, isl_tok=220.0, osl_tok=200.0, concurrency=1.0,
+                                phase="decode")["step_s"]
+    assert spread["duration_s"] > (np.round(osl).max() - 1.0) * dec1
+    assert spread["output_tok_per_s_per_device"] < 0.8 * same["output_tok_per_s_per_device"]
+
+
+def test_workload_lengths_keep_the_means_and_the_sources_shape():
+    for kind in ("sharegpt", "uniform", None):
+        isl, osl = econ.workload_lengths(kind, 984, 216.0, 197.0)
+        assert isl.shape == osl.shape == (984,)
+        assert isl.mean() == pytest.approx(216.0) and osl.mean() == pytest.approx(197.0)
+    isl, osl = econ.workload_lengths("uniform", 1000, 512.5, 256.5)
+    assert isl.min() >= 1.0 and isl.max() <= 1024.0 and osl.max() <= 512.0
+    assert abs(np.corrcoef(isl, osl)[0, 1]) < 0.1
+    # the ShareGPT run: its outputs spread to about four times their mean
+    isl, osl = econ.workload_lengths("sharegpt", 622, 100.0, 100.0)
+    assert 3.0 < osl.max() / osl.mean() < 5.0
+    with pytest.raises(ValueError, match="distribution='zipf'"):
+        econ.workload_lengths("zipf", 10, 1.0, 1.0)
+
+
+def test_sharegpt_lengths_are_the_runs_published_totals():
+    t = econ.data.load("sharegpt_lengths")
+    # the result file's own totals (its "total_input_tokens" and "total_output_tokens")
+    assert len(t) == 1000
+    assert t["input_tok"].sum() == 215196 and t["output_tok"].sum() == 122195
+    assert sorted(t["request_order_count"]) == list(range(1000))
+
+
+def test_ledger_bursts_with_a_spread_are_predicted_request_by_request():
+    ledger = econ.data.load("serving_benchmarks")
+    rows = ledger[(ledger["scenario"] == "burst") & ledger["length_distribution"].notna()]
+    assert set(rows["length_distribution"]) == {"sharegpt", "uniform"}
+    key = "gpustack-qwen3-14b-a100-vllm-tp1-bf16-sharegpt"
+    r = ledger.loc[key]
+    pred = C.ledger_predictions(ledger.loc[[key]])
+    kwargs, _ = C._row_arguments(r, econ.data.load("hardware"))
+    isl, osl = econ.workload_lengths("sharegpt", int(r["concurrency_count"]), r["isl_tok"],
+                                     r["osl_tok"])
+    kwargs.pop("concurrency")
+    direct = econ.predict_burst(**dict(kwargs, isl_tok=isl, osl_tok=osl), decode_priority=True)
+    got = pred.set_index("metric")["predicted"]
+    assert got["output_tok_per_s_per_device"] == pytest.approx(
+        direct["output_tok_per_s_per_device"], rel=1e-9)
+    assert got["tok_per_s_per_user"] == pytest.approx(direct["tok_per_s_per_user"], rel=1e-9)
+
+
+def test_engines_rule_resolves_from_the_defaults_or_the_framework():
+    ledger = econ.data.load("serving_benchmarks")
+    assert C.ledger_decode_priority(
+        ledger.loc["gpustack-qwen3-14b-a100-vllm-tp1-bf16-sharegpt"]) is True
+    sglang = ledger[(ledger["framework"] == "sglang") & ledger["framework_version"].isna()]
+    assert len(sglang) and all(C.ledger_decode_priority(r) is False
+                               for _, r in sglang.iterrows())
