@@ -269,6 +269,9 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
     :func:`econ.sram_devices_to_hold` gives (what :func:`econ.frontier_setups` buys); the
     row's ``note`` says what was assumed. Each GPU row runs under the scheduler limits it
     ran under (:func:`ledger_engine_limits`; ``engine_limits=False`` drops them).
+    A burst row whose client fixes how its lengths spread (``length_distribution``) is served
+    request by request (:func:`econ.predict_burst` on :func:`econ.workload_lengths`), the
+    tail of long outputs included; other rows at the steady state of their load.
     ``hardware_overrides`` (``{name: {column: value}}``)
     fills cells the hardware table leaves empty (the CS-3's dense peak); a row the engine
     cannot take (no such figure, a model not in the table) becomes an ``error`` row.
@@ -279,6 +282,8 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
         Index: the ledger key. Columns: ``split``, ``source``, ``hardware``, ``memory_kind``
         (``hbm``, ``gddr`` or ``sram``), ``model``, ``architecture`` (``dense`` or ``moe``),
         ``scenario`` (how the run held its load: the ledger's column),
+        ``length_distribution`` (how its lengths spread, where the client fixes it: the
+        ledger's column; a burst with one is predicted by :func:`econ.predict_burst`),
         ``metric`` (``tok_per_s_per_user``, the published per-user speed or ``1 / TPOT``,
         and ``output_tok_per_s_per_device``: the two figures a buyer compares),
         ``measured``, ``predicted``, ``ratio`` (predicted over
@@ -323,6 +328,9 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
     out = _with_errors(out)
     out.insert(out.columns.get_loc("architecture") + 1, "scenario",
                out.index.map(ledger["scenario"]))
+    if "length_distribution" in ledger.columns:
+        out.insert(out.columns.get_loc("scenario") + 1, "length_distribution",
+                   out.index.map(ledger["length_distribution"]).astype(object))
     return out
 
 
@@ -585,7 +593,12 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
                 ("offline-or-batch", val[held.isin(["offline", "batch"])],
                  "offline (the engine's maximum load) or in fixed batches"),
                 ("burst", val[held == "burst"], "of burst runs (every request sent at once; "
-                                                "the average over ramp and drain)")):
+                                                "the average over ramp and drain)"),
+                ("burst-request-by-request",
+                 val[(held == "burst") & val.get("length_distribution",
+                                                 pd.Series(np.nan, val.index)).notna()],
+                 "of burst runs whose client fixes how the lengths spread, served request "
+                 "by request (econ.predict_burst)")):
             if len(part):
                 rows += [dict(metric="validation_serving_error_frac",
                               subject=f"predict_serving:ledger:{name}",
@@ -625,8 +638,9 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
                  dict(metric="validation_serving_error_frac",
                       subject="predict_serving:ledger:burst-average",
                       value=float(pv["average_error_frac"].median()), source_url=src_ledger,
-                      verdict=f"{runs}: their average output rate per device against the "
-                              "in-flight-batching prediction"),
+                      verdict=f"{runs}: their average output rate per device against "
+                              "ledger_predictions (request by request where the lengths' "
+                              "spread is stated, else the steady state at the run's load)"),
                  dict(metric="burst_runs_with_peak_count", subject="predict_serving:ledger",
                       value=float(len(pv)), source_url=src_ledger,
                       verdict="validation burst runs whose benchmark client printed the "
