@@ -26,10 +26,10 @@ memory. Its first token comes with the step that completes its prompt; it then n
 so :func:`predict_burst` prices its distinct steps at once with
 :func:`econ.predict_serving_with` and reads the run from the cumulative step times.
 
-:func:`workload_lengths` gives the per-request lengths of the workloads the ledger's burst
-runs used: the lengths of a measured ``vllm bench serve`` ShareGPT run
+:func:`workload_lengths` gives per-request lengths for the workloads of the ledger's burst
+runs: those of one measured run of vLLM's ShareGPT benchmark client
 (``data/sharegpt_lengths.csv``) scaled to the run's own means, or SGLang's random lengths
-(each uniform between 1 and twice the mean).
+(uniform, from 1 to about twice the mean).
 
 References
 ----------
@@ -37,8 +37,9 @@ References
    then the waiting ones within ``token_budget``), vllm-project/vllm.
 .. [2] SGLang, ``python/sglang/srt/managers/scheduler.py`` (``get_next_batch_to_run``: a new
    prefill batch before the running decode batch), sgl-project/sglang.
-.. [3] SGLang, ``python/sglang/bench_serving.py`` (``sample_random_requests``: lengths drawn
-   uniformly from ``[max(int(len * range_ratio), 1), len]``), sgl-project/sglang.
+.. [3] SGLang, ``python/sglang/bench_serving.py`` (``sample_random_requests``: prompt lengths
+   drawn uniformly from ``[max(int(len * range_ratio), 1), len]``, output lengths from
+   ``[int(len * range_ratio), len]``), sgl-project/sglang.
 """
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ import numpy as np
 
 from econ import data
 from econ._checks import numeric, positive
-from econ.predict import is_sram, predict_serving_with, serving_calibration
+from econ.predict import predict_serving_with
 
 __all__ = ["LENGTH_DISTRIBUTIONS", "burst_schedule", "predict_burst", "workload_lengths"]
 
@@ -54,9 +55,11 @@ __all__ = ["LENGTH_DISTRIBUTIONS", "burst_schedule", "predict_burst", "workload_
 #: ``length_distribution`` column); an empty cell means every request at the row's means.
 LENGTH_DISTRIBUTIONS = ("sharegpt", "uniform")
 
-#: The golden ratio's fractional part: pairs the uniform input and output quantiles of
-#: :func:`workload_lengths` without correlating them (a deterministic low-discrepancy sequence).
+#: Fractional parts of the golden ratio and of the square root of 2: they order the uniform
+#: quantiles of :func:`workload_lengths` (deterministic low-discrepancy sequences), prompts
+#: and outputs differently so that the two are not paired.
 _GOLDEN_FRAC = (np.sqrt(5.0) - 1.0) / 2.0
+_SQRT2_FRAC = np.sqrt(2.0) - 1.0
 
 
 def workload_lengths(distribution, n_requests, isl_tok, osl_tok):
@@ -65,12 +68,18 @@ def workload_lengths(distribution, n_requests, isl_tok, osl_tok):
     Parameters
     ----------
     distribution : {"sharegpt", "uniform"} or None
-        ``"sharegpt"``: the lengths of the measured ``vllm bench serve`` ShareGPT run of
-        ``data/sharegpt_lengths.csv`` in the order it sent them, those that returned text
-        (requests beyond their count repeat them), each column scaled so that its mean over
-        the ``n_requests`` is the given one. ``"uniform"``: SGLang's random dataset at range
-        ratio 0, each length uniform on ``[1, 2 mean - 1]`` (deterministic quantiles, input
-        and output paired by a low-discrepancy permutation). None: every request at the means.
+        ``"sharegpt"``: the lengths of the measured run of vLLM's ShareGPT benchmark client
+        in ``data/sharegpt_lengths.csv``, in the order it sent them, of the 622 requests that
+        returned text (the 378 that returned none, mostly the longest prompts, are left out:
+        their outputs are unknown); requests beyond 622 repeat them; each column scaled so
+        that its mean over the ``n_requests`` is the given one. The run's generated lengths
+        stand for those of every ShareGPT run of that client: an assumption (another model
+        stops at end-of-sequence elsewhere, another tokenizer counts otherwise) that the
+        scaling to each run's own means softens. ``"uniform"``: SGLang's random dataset at
+        range ratio 0, each length uniform on ``[1, 2 mean - 1]`` (SGLang draws prompts from
+        1 and outputs from 0 up to the nominal length; here every output has at least one
+        token), as deterministic quantiles in low-discrepancy orders, prompts and outputs
+        unpaired. None: every request at the means.
     n_requests : int
         Requests in the workload. [-]
     isl_tok, osl_tok : numeric
@@ -100,14 +109,17 @@ def workload_lengths(distribution, n_requests, isl_tok, osl_tok):
         return x * isl / x.mean(), y * osl / y.mean()
     if distribution == "uniform":
         q = (np.arange(n) + 0.5) / n
-        perm = np.argsort((np.arange(n) * _GOLDEN_FRAC) % 1.0)
-        return 1.0 + q * (2.0 * isl - 2.0), 1.0 + q[perm] * (2.0 * osl - 2.0)
+        i = np.arange(n)
+        # quantiles in two low-discrepancy orders: uniform in sending order, and unpaired
+        x = q[np.argsort((i * _GOLDEN_FRAC) % 1.0)]
+        y = q[np.argsort((i * _SQRT2_FRAC) % 1.0)]
+        return 1.0 + x * (2.0 * isl - 2.0), 1.0 + y * (2.0 * osl - 2.0)
     raise ValueError(f"distribution={distribution!r} is not one of {LENGTH_DISTRIBUTIONS} "
                      "or None")
 
 
 def burst_schedule(isl_tok, osl_tok, *, prefill_chunk_tok=None, max_running,
-                   decode_priority=True, tok_per_decode_step=1.0):
+                   decode_priority=True, tok_per_decode_step=1.0, decode_budget_tok=1.0):
     """The steps an engine takes to serve requests that all arrive at once.
 
     Parameters
@@ -124,8 +136,11 @@ def burst_schedule(isl_tok, osl_tok, *, prefill_chunk_tok=None, max_running,
     decode_priority : bool, default True
         True: decode first (vLLM V1, TensorRT-LLM); False: prefill first (SGLang).
     tok_per_decode_step : numeric, default 1
-        Tokens a decode step yields per request (above 1 with speculative decoding); each
-        decoding request spends ``ceil`` of it from the budget. [tokens]
+        Tokens a decode step yields per request (above 1 with speculative decoding: the
+        accepted drafts plus one). [tokens]
+    decode_budget_tok : numeric, default 1
+        Tokens a decoding request takes from the step's budget (``1 + mtp_draft_tok``: every
+        draft is verified, accepted or not). [tokens]
 
     Returns
     -------
@@ -158,9 +173,9 @@ def burst_schedule(isl_tok, osl_tok, *, prefill_chunk_tok=None, max_running,
     if cap < 1:
         raise ValueError(f"max_running={max_running!r} admits no request; it must be >= 1")
     tps = float(numeric("tok_per_decode_step", tok_per_decode_step, min_value=1.0))
+    cost = float(numeric("decode_budget_tok", decode_budget_tok, min_value=1.0))
     osl = np.maximum(np.round(out), 1.0)
     need = np.ceil((osl - 1.0) / tps - 1e-9).astype(np.int64)   # decode steps after the first
-    cost = float(np.ceil(tps - 1e-9))                             # budget a decode takes
     cum = np.cumsum(isl)
     first = np.full(n, -1, dtype=np.int64)
     last = np.full(n, -1, dtype=np.int64)
@@ -220,7 +235,7 @@ def predict_burst(model, hardware, precision, *, n_devices, tp, ep=1, dp_attenti
     isl_tok, osl_tok : array_like
         Prompt and output length of each request sent, in sending order
         (:func:`workload_lengths`); requests go round-robin to the ``n_devices / tp``
-        replicas, and the first replica (the one with the most) sets the duration. [tokens]
+        replicas. [tokens]
     prefill_chunk_tok : numeric, optional
         Token budget of a step on one replica (vLLM ``max_num_batched_tokens``, SGLang
         ``chunked_prefill_size``); None: no budget. [tokens]
@@ -248,12 +263,12 @@ def predict_burst(model, hardware, precision, *, n_devices, tp, ep=1, dp_attenti
     -----
     A step is priced at the workload's mean context, as :func:`econ.predict_serving` prices
     a steady state; a step that carries both decodes and a prompt chunk costs its decode step
-    plus a prompt pass of the chunk, with the host's fixed step cost once.
+    plus the chunk's marginal cost (a prompt pass of the chunk less one of a single token:
+    the weights are read once). Every replica is scheduled; the slowest ends the run.
     """
     isl = np.atleast_1d(np.asarray(positive("isl_tok", isl_tok), dtype=float))
     osl = np.atleast_1d(np.asarray(positive("osl_tok", osl_tok), dtype=float))
     replicas = max(float(positive("n_devices", n_devices)) / float(positive("tp", tp)), 1.0)
-    r = int(np.floor(replicas + 1e-9))
     args = dict(n_devices=n_devices, tp=tp, ep=ep, dp_attention=dp_attention,
                 isl_tok=float(isl.mean()), osl_tok=float(osl.mean()),
                 kv_precision=kv_precision, **engine)
@@ -263,41 +278,53 @@ def predict_burst(model, hardware, precision, *, n_devices, tp, ep=1, dp_attenti
     if max_running_requests is not None:
         cap = min(cap, float(positive("max_running_requests", max_running_requests)))
     tps = float(whole["step_s"] / whole["tpot_s"])          # tokens a decode step yields
-    mine = slice(0, None, r)                                # the first replica's requests
-    s = burst_schedule(isl[mine], osl[mine], prefill_chunk_tok=prefill_chunk_tok,
-                       max_running=max(np.floor(cap), 1.0),
-                       decode_priority=bool(decode_priority), tok_per_decode_step=tps)
-    step_s = _step_times(model, hardware, precision, s, replicas, args)
-    t = np.cumsum(step_s * s["repeat_count"])
-    first, last, out = t[s["first_run"]], t[s["last_run"]], s["osl_tok"]
+    draft = float(engine.get("mtp_draft_tok") or 0.0)
+    first, last, outs, durations, n_steps = [], [], [], [], 0.0
+    for k in range(int(np.floor(replicas + 1e-9))):          # requests go round-robin
+        mine = slice(k, None, int(np.floor(replicas + 1e-9)))
+        if isl[mine].size == 0:
+            continue
+        s = burst_schedule(isl[mine], osl[mine], prefill_chunk_tok=prefill_chunk_tok,
+                           max_running=max(np.floor(cap), 1.0),
+                           decode_priority=bool(decode_priority), tok_per_decode_step=tps,
+                           decode_budget_tok=1.0 + draft)
+        t = np.cumsum(_step_times(model, hardware, precision, s, replicas, args)
+                      * s["repeat_count"])
+        first.append(t[s["first_run"]])
+        last.append(t[s["last_run"]])
+        outs.append(s["osl_tok"])
+        durations.append(t[-1])
+        n_steps = max(n_steps, float(s["repeat_count"].sum()))
+    first, last, out = np.concatenate(first), np.concatenate(last), np.concatenate(outs)
     many = out > 1.0
     tpot = float(np.mean((last[many] - first[many]) / (out[many] - 1.0))) \
         if many.any() else float("nan")
-    duration = float(t[-1])
+    duration = float(max(durations))                     # the slowest replica ends the run
     return dict(duration_s=duration, ttft_s=float(np.mean(first)), tpot_s=tpot,
                 tok_per_s_per_user=1.0 / tpot,
-                output_tok_per_s_per_device=float(np.maximum(np.round(osl), 1.0).sum())
-                / duration / float(n_devices),
-                n_steps=float(s["repeat_count"].sum()), max_running=float(np.floor(cap)))
+                output_tok_per_s_per_device=float(out.sum()) / duration / float(n_devices),
+                n_steps=n_steps, max_running=float(np.floor(cap)))
 
 
 def _step_times(model, hardware, precision, sched, replicas, args):
-    """Seconds of each run's step: its decode step (``decode_count`` requests on a replica)
-    plus a prompt pass of its chunk, each kind priced in one vectorized call, the host's
-    fixed step cost counted once where a step has both."""
+    """Seconds of each run's step: its decode step (``decode_count`` requests on a replica),
+    plus what its prompt chunk adds. A step of prompts alone is a prompt pass; a chunk riding
+    a decode step adds its marginal cost, a pass of the chunk less a pass of one token
+    (the weights are read and the step's fixed costs paid once, by the decode step)."""
     dec, pre = sched["decode_count"], sched["prefill_tok"]
     out = np.zeros(dec.size)
     mean_isl = float(args["isl_tok"])
-    both = (dec > 0) & (pre > 0)
-    if (pre > 0).any():
-        p = predict_serving_with(model, hardware, precision, phase="prefill",
-                                 concurrency=pre[pre > 0] / mean_isl * replicas, **args)
-        out[pre > 0] += p["step_s"]
     if (dec > 0).any():
         d = predict_serving_with(model, hardware, precision, phase="decode",
                                  concurrency=dec[dec > 0] * replicas, **args)
         out[dec > 0] += d["step_s"]
-    if both.any() and not is_sram(hardware):
-        srv = args.get("serving") or serving_calibration()
-        out[both] -= srv.step_overhead_s
+    if (pre > 0).any():
+        chunk = pre[pre > 0]
+        p = predict_serving_with(model, hardware, precision, phase="prefill",
+                                 concurrency=chunk / mean_isl * replicas, **args)["step_s"]
+        one = predict_serving_with(model, hardware, precision, phase="prefill",
+                                   concurrency=np.full(chunk.size, replicas / mean_isl),
+                                   **args)["step_s"]
+        alone = dec[pre > 0] == 0
+        out[pre > 0] += np.where(alone, p, np.maximum(p - one, 0.0))
     return out

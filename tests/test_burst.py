@@ -133,3 +133,35 @@ def test_engines_rule_resolves_from_the_defaults_or_the_framework():
     sglang = ledger[(ledger["framework"] == "sglang") & ledger["framework_version"].isna()]
     assert len(sglang) and all(C.ledger_decode_priority(r) is False
                                for _, r in sglang.iterrows())
+
+
+def test_a_prompt_chunk_riding_a_decode_step_costs_less_than_its_own_pass():
+    from econ.burst import _step_times
+    args = dict(n_devices=1, tp=1, isl_tok=500.0, osl_tok=100.0)
+    sched = dict(decode_count=np.array([64.0, 64.0, 0.0]),
+                 prefill_tok=np.array([0.0, 256.0, 256.0]))
+    t = _step_times("llama-3.1-8b", "h100-sxm", "bf16", sched, 1.0, args)
+    # decode alone < decode with a chunk < decode plus a separate pass of the chunk
+    assert t[0] < t[1] < t[0] + t[2]
+
+
+def test_drafted_tokens_take_budget_and_replicas_split_the_requests():
+    isl, osl = np.full(8, 100.0), np.full(8, 20.0)
+    one = econ.burst_schedule(isl, osl, prefill_chunk_tok=150, max_running=8)
+    mtp = econ.burst_schedule(isl, osl, prefill_chunk_tok=150, max_running=8,
+                              decode_budget_tok=3.0)
+    # step 1: one request decodes beside the next chunk, taking 1 or 3 of the 150 tokens
+    assert one["prefill_tok"][1] == 149.0 and mtp["prefill_tok"][1] == 147.0
+    assert one["prefill_tok"].sum() == mtp["prefill_tok"].sum() == 800.0
+    a = econ.predict_burst(**ARGS, isl_tok=np.full(16, 300.0), osl_tok=np.full(16, 50.0))
+    b = econ.predict_burst(**dict(ARGS, n_devices=2), isl_tok=np.full(32, 300.0),
+                           osl_tok=np.full(32, 50.0))
+    # two replicas of one device, twice the requests: the same run on each
+    assert b["duration_s"] == pytest.approx(a["duration_s"], rel=1e-9)
+    assert b["output_tok_per_s_per_device"] == pytest.approx(a["output_tok_per_s_per_device"])
+
+
+def test_uniform_lengths_are_uniform_in_sending_order():
+    isl, osl = econ.workload_lengths("uniform", 1000, 512.5, 256.5)
+    assert isl[:500].mean() == pytest.approx(isl[500:].mean(), rel=0.05)
+    assert osl[:500].mean() == pytest.approx(osl[500:].mean(), rel=0.05)
