@@ -60,6 +60,10 @@ LENGTH_DISTRIBUTIONS = ("sharegpt", "uniform")
 #: and outputs differently so that the two are not paired.
 _GOLDEN_FRAC = (np.sqrt(5.0) - 1.0) / 2.0
 _SQRT2_FRAC = np.sqrt(2.0) - 1.0
+#: Longest prompt or output a schedule takes (steps are counted in 64-bit integers). [tokens]
+_MAX_OSL_TOK = 1e9
+#: Most requests :func:`workload_lengths` lays out (one array entry each). [-]
+_MAX_REQUESTS = 10_000_000
 
 
 def workload_lengths(distribution, n_requests, isl_tok, osl_tok):
@@ -96,6 +100,9 @@ def workload_lengths(distribution, n_requests, isl_tok, osl_tok):
         An unknown distribution or a length or count out of range.
     """
     n = int(positive("n_requests", n_requests, integer=True))
+    if n > _MAX_REQUESTS:
+        raise ValueError(f"n_requests={n_requests!r} is more than the {_MAX_REQUESTS:.0e} "
+                         "requests a burst lays out one by one")
     isl = float(positive("isl_tok", isl_tok))
     osl = float(positive("osl_tok", osl_tok))
     if distribution is None:
@@ -174,6 +181,9 @@ def burst_schedule(isl_tok, osl_tok, *, prefill_chunk_tok=None, max_running,
         raise ValueError(f"max_running={max_running!r} admits no request; it must be >= 1")
     tps = float(numeric("tok_per_decode_step", tok_per_decode_step, min_value=1.0))
     cost = float(numeric("decode_budget_tok", decode_budget_tok, min_value=1.0))
+    if np.any(out > _MAX_OSL_TOK) or np.any(isl > _MAX_OSL_TOK):
+        raise ValueError(f"isl_tok and osl_tok must be at most {_MAX_OSL_TOK:.0e} tokens per "
+                         f"request; got up to {max(isl.max(), out.max()):.3g}")
     osl = np.maximum(np.round(out), 1.0)
     need = np.ceil((osl - 1.0) / tps - 1e-9).astype(np.int64)   # decode steps after the first
     cum = np.cumsum(isl)
@@ -280,10 +290,9 @@ def predict_burst(model, hardware, precision, *, n_devices, tp, ep=1, dp_attenti
     tps = float(whole["step_s"] / whole["tpot_s"])          # tokens a decode step yields
     draft = float(engine.get("mtp_draft_tok") or 0.0)
     first, last, outs, durations, n_steps = [], [], [], [], 0.0
-    for k in range(int(np.floor(replicas + 1e-9))):          # requests go round-robin
-        mine = slice(k, None, int(np.floor(replicas + 1e-9)))
-        if isl[mine].size == 0:
-            continue
+    r = int(np.floor(replicas + 1e-9))
+    for k in range(min(r, isl.size)):                       # requests go round-robin
+        mine = slice(k, None, r)
         s = burst_schedule(isl[mine], osl[mine], prefill_chunk_tok=prefill_chunk_tok,
                            max_running=max(np.floor(cap), 1.0),
                            decode_priority=bool(decode_priority), tok_per_decode_step=tps,

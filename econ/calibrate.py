@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import sys
 
 import numpy as np
@@ -239,12 +240,25 @@ def ledger_decode_priority(row):
 
 def _burst_prediction(row, kwargs, step_calibration=None, serving=None):
     """A burst row with a stated length spread, predicted request by request
-    (:func:`econ.burst.predict_burst` on :func:`econ.burst.workload_lengths`)."""
-    isl, osl = workload_lengths(row["length_distribution"], int(row["concurrency_count"]),
-                                row["isl_tok"], row["osl_tok"])
-    args = {k: v for k, v in kwargs.items() if k != "concurrency"}
-    return predict_burst(**dict(args, isl_tok=isl, osl_tok=osl),
-                         decode_priority=ledger_decode_priority(row),
+    (:func:`econ.burst.predict_burst` on :func:`econ.burst.workload_lengths`); kept for the
+    process while the tables it reads are unchanged (the validation notebook predicts the
+    same runs three times)."""
+    args = tuple(sorted((k, v) for k, v in kwargs.items() if k != "concurrency"))
+    return dict(_burst_prediction_cached(
+        row["length_distribution"], int(row["concurrency_count"]), float(row["isl_tok"]),
+        float(row["osl_tok"]), args, ledger_decode_priority(row), step_calibration, serving,
+        tuple(data.stamp(t) for t in _BURST_TABLES)))
+
+
+#: The tables a burst prediction reads: their stamps key the cache of burst predictions.
+_BURST_TABLES = ("models", "hardware", "calibration", "sharegpt_lengths", "sram_fabric")
+
+
+@functools.lru_cache(maxsize=512)
+def _burst_prediction_cached(distribution, n_requests, isl_tok, osl_tok, args, decode_first,
+                             step_calibration, serving, _stamps):
+    isl, osl = workload_lengths(distribution, n_requests, isl_tok, osl_tok)
+    return predict_burst(**dict(args, isl_tok=isl, osl_tok=osl), decode_priority=decode_first,
                          step_calibration=step_calibration, serving=serving)
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from econ import (
     amortization,
+    burst,
     deployments,
     inference,
     kvcache,
@@ -27,7 +28,7 @@ from econ import (
 )
 
 MODULES = [amortization, training, pricing, kvcache, inference, roofline, serving, deployments,
-           predict]
+           predict, burst]
 
 #: Valid values by parameter name; the sweep perturbs one parameter at a time from these.
 NAMED = {
@@ -58,6 +59,8 @@ OVERRIDES = {
     "kv_cache_reduction_frac": dict(model="deepseek-v3", baseline="llama-3.1-405b"),
     # 671 GB of V3 weights do not fit on one 8-GPU H100 node: the 70B does
     "predict_serving": dict(model="llama-3.1-70b", n_devices=8, tp=8, concurrency=16.0),
+    "predict_burst": dict(model="llama-3.1-70b", n_devices=8, tp=8),
+    "workload_lengths": dict(distribution="uniform"),
     "price_gap_split": dict(price_usd_per_mtok=2.19, reference_price_usd_per_mtok=60.0,
                             cost_usd_per_mtok=0.5, reference_cost_usd_per_mtok=2.0),
 }
@@ -70,7 +73,8 @@ NAN_BY_DESIGN = {"predict_deployment": {"ttft_s", "tpot_s", "tok_per_s_per_user"
                                    "n_sequences_per_device", "kv_length_tok"}}
 #: Parameters whose documented value None has a meaning (not a missing input).
 NONE_MEANS = {"n_sequences": "as many sequences as fit in memory",
-              "concurrency": "as many requests as fit in memory (the best offline throughput)"}
+              "concurrency": "as many requests as fit in memory (the best offline throughput)",
+              "distribution": "every request at the mean lengths"}
 SKIP = {"fit_roofline", "prediction_error", "prediction_error_summary",
         "measured_efficiency",  # take measurement tables or fits: see test_roofline
         "ceiling_efficiency", "ridge_batch_count",  # timing tables: see test_roofline
