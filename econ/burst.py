@@ -331,9 +331,8 @@ def _step_times(model, hardware, precision, sched, replicas, args):
         chunk = pre[pre > 0]
         p = predict_serving_with(model, hardware, precision, phase="prefill",
                                  concurrency=chunk / mean_isl * replicas, **args)["step_s"]
-        one = predict_serving_with(model, hardware, precision, phase="prefill",
-                                   concurrency=np.full(chunk.size, replicas / mean_isl),
-                                   **args)["step_s"]
+        one = float(predict_serving_with(model, hardware, precision, phase="prefill",
+                                         concurrency=replicas / mean_isl, **args)["step_s"])
         alone = dec[pre > 0] == 0
         out[pre > 0] += np.where(alone, p, np.maximum(p - one, 0.0))
     return out

@@ -262,9 +262,13 @@ def _burst_prediction_cached(distribution, n_requests, isl_tok, osl_tok, args, d
                          step_calibration=step_calibration, serving=serving)
 
 
-def _is_spread_burst(row):
-    """A burst row whose client fixes how its lengths spread (``length_distribution``)."""
-    return row["scenario"] == "burst" and row.get("length_distribution") in LENGTH_DISTRIBUTIONS
+def _run_prediction(row, kwargs, step_calibration=None, serving=None):
+    """What a ledger row's run measured on average, predicted: a burst whose client fixes
+    how its lengths spread (``length_distribution``) request by request
+    (:func:`_burst_prediction`), any other row at the steady state of its load."""
+    if row["scenario"] == "burst" and row.get("length_distribution") in LENGTH_DISTRIBUTIONS:
+        return _burst_prediction(row, kwargs, step_calibration, serving)
+    return predict_serving_with(**kwargs, step_calibration=step_calibration, serving=serving)
 
 
 def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_kv=True,
@@ -309,9 +313,7 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
     for key, r in _usable(ledger).iterrows():
         kwargs, note = _row_arguments(r, hardware, assume_kv, engine_limits)
         try:
-            p = _burst_prediction(r, kwargs, step_calibration, serving) \
-                if _is_spread_burst(r) else predict_serving_with(
-                    **kwargs, step_calibration=step_calibration, serving=serving)
+            p = _run_prediction(r, kwargs, step_calibration, serving)
         except ValueError as exc:
             rows.append(dict(name=key, split=r["split"], source=r["source"],
                              hardware=r["hardware"], model=r["model"], metric="error",
@@ -389,9 +391,7 @@ def ledger_peak_predictions(ledger=None, step_calibration=None, serving=None):
     for key, r in runs.iterrows():
         kwargs, _ = _row_arguments(r, hardware)
         try:
-            mixed = _burst_prediction(r, kwargs, step_calibration, serving) \
-                if _is_spread_burst(r) else predict_serving_with(
-                    **kwargs, step_calibration=step_calibration, serving=serving)
+            mixed = _run_prediction(r, kwargs, step_calibration, serving)
             decode = predict_serving_with(**kwargs, step_calibration=step_calibration,
                                           serving=serving, phase="decode")
         except ValueError:
@@ -530,8 +530,9 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
     ``ledger_predictions(assume_kv=False)`` adds the validation error without the ledger's
     stated cache-precision assumptions. Subjects ``engine:recorded-steps`` and
     ``predict_serving:ledger`` (``:dense`` and ``:moe`` for the validation error by
-    architecture, on HBM devices; ``:fixed-concurrency``, ``:offline-or-batch`` and
-    ``:burst`` by how the run held its load, with their ``validation_measurements_count``;
+    architecture, on HBM devices; ``:fixed-concurrency``, ``:offline-or-batch``, ``:burst``
+    and ``:burst-request-by-request`` (the bursts whose lengths' spread is stated) by how the
+    run held its load, with their ``validation_measurements_count``;
     ``:sram`` for the SRAM machines' per-user speeds, kept apart); metrics end in
     ``_error_frac`` (median |predicted/measured - 1|).
     ``peers``, when given (:func:`peer_comparison`), adds the peer's and the engine's

@@ -629,16 +629,14 @@ def layout_checks(**kwargs):
         if row["phase"] == "prefill":
             s.update(prompt_tok=value[setting[0]],
                      tok_per_device_per_pass=float(row["pass_per_device_tok"]))
-            r = predict_deployment(deployment, isl_tok=s["prompt_tok"], osl_tok=1.0,
-                                   concurrency=s["tok_per_device_per_pass"] * n_dev
-                                   / s["prompt_tok"], overlap=overlap, **mtp_kw, **kwargs)
-            rate = float(r["computed_tok_per_s_per_node"])
+            isl, column = s["prompt_tok"], "computed_tok_per_s_per_node"
+            conc = s["tok_per_device_per_pass"] * n_dev / s["prompt_tok"]
         else:
             s.update(n_sequences_per_device=value[setting[0]], kv_length_tok=value[setting[1]])
-            r = predict_deployment(deployment, isl_tok=s["kv_length_tok"], osl_tok=1.0,
-                                   concurrency=s["n_sequences_per_device"] * n_dev,
-                                   overlap=overlap, **mtp_kw, **kwargs)
-            rate = float(r["output_tok_per_s_per_node"])
+            isl, column = s["kv_length_tok"], "output_tok_per_s_per_node"
+            conc = s["n_sequences_per_device"] * n_dev
+        rate = float(predict_deployment(deployment, isl_tok=isl, osl_tok=1.0, concurrency=conc,
+                                        overlap=overlap, **mtp_kw, **kwargs)[column])
         ref = value[measured]
         out[check] = dict(deployment=deployment, hardware=row["hardware"], phase=row["phase"],
                           overlap=overlap, **s, predicted_tok_per_s_per_node=rate,
