@@ -56,7 +56,7 @@ __all__ = ["ledger_predictions", "ledger_peak_predictions", "ledger_engine_limit
            "fit_host_overheads", "HOST_OVERHEAD_RANGES_S",
            "fit_fp4_matmul_frac",
            "ledger_same_setup_spread",
-           "SRAM_LEDGER_DEFAULTS", "sram_ledger_predictions",
+           "SRAM_LEDGER_DEFAULTS", "sram_ledger_predictions", "ledger_isl_tok",
            "engine_validation_rows",
            "recorded_step_predictions", "fit_step_constants", "measured_copy_frac",
            "peer_comparison", "peer_error_summary", "ledger_kv_precision",
@@ -66,10 +66,22 @@ __all__ = ["ledger_predictions", "ledger_peak_predictions", "ledger_engine_limit
 _NEEDED = ("tp_devices", "n_devices", "isl_tok", "osl_tok", "weight_precision")
 
 
+def ledger_isl_tok(ledger):
+    """Input tokens per request a ledger row is predicted at: the published ``isl_tok``, else
+    the row's stated assumption (``assumed_isl_tok``, its reason in the ledger's notes), else
+    NaN. [tokens]"""
+    isl = ledger["isl_tok"]
+    if "assumed_isl_tok" in ledger.columns:
+        isl = isl.fillna(ledger["assumed_isl_tok"])
+    return isl
+
+
 def _usable(ledger):
-    """Rows the engine can predict: a GPU layout on one node with lengths and precision."""
+    """Rows the engine can predict: a GPU layout on one node with lengths and precision (an
+    unpublished input length taken as the row's stated assumption, :func:`ledger_isl_tok`)."""
     hw = data.load("hardware")
     models = data.load("models")
+    ledger = ledger.assign(isl_tok=ledger_isl_tok(ledger))
     ok = ledger[list(_NEEDED)].notna().all(axis=1)
     ok &= ledger["hardware"].isin(hw.index[hw["device_kind"] == "gpu"])
     ok &= ledger["model"].isin(models.index)
@@ -210,9 +222,13 @@ def _row_arguments(r, hardware, assume_kv=True, engine_limits=True):
     under; the note says when its weights run BF16 matmuls."""
     conc = r["concurrency_count"]
     matmul = _matmul_precision(r, hardware)
-    note = "" if matmul == r["weight_precision"] else (
+    notes = [] if matmul == r["weight_precision"] else [
         f"{r['weight_precision']} weights, BF16 matmuls: {r['hardware']} has no "
-        f"{r['weight_precision']} units")
+        f"{r['weight_precision']} units"]
+    assumed = r.get("assumed_isl_tok", np.nan)
+    if np.isfinite(assumed) and r["isl_tok"] == assumed:
+        notes.append(f"input length assumed ({assumed:g} tokens): the source publishes none")
+    note = "; ".join(notes)
     kwargs = dict(
         model=r["model"], hardware=r["hardware"], precision=r["weight_precision"],
         n_devices=int(r["n_devices"]), tp=int(r["tp_devices"]),

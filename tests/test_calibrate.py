@@ -11,6 +11,7 @@ from econ.calibrate import (
     TARGET_ERROR_FRAC,
     _fp4_matmul_rows,
     _matmul_precision,
+    _usable,
     ledger_engine_limits,
     ledger_error_summary,
     ledger_predictions,
@@ -482,3 +483,22 @@ def test_burst_runs_busiest_second_against_the_decode_rate_at_their_load():
     assert peaks.loc[spread, "average_error_frac"].median() < 0.35
     assert peaks.loc[spread, "average_error_frac"].median() \
         < steady.loc[spread[spread].index, "error_frac"].median() - 0.3
+
+
+def test_ledger_isl_tok_takes_the_published_length_before_the_assumed_one():
+    ledger = pd.DataFrame({"isl_tok": [1000.0, np.nan, np.nan],
+                           "assumed_isl_tok": [215.2, 215.2, np.nan]})
+    isl = econ.ledger_isl_tok(ledger)
+    assert isl.iloc[0] == 1000.0 and isl.iloc[1] == 215.2 and np.isnan(isl.iloc[2])
+    assert econ.ledger_isl_tok(ledger.drop(columns="assumed_isl_tok")).isna().sum() == 2
+
+
+def test_a_row_with_an_assumed_input_length_is_predicted_and_says_so():
+    ledger = econ.load("serving_benchmarks")
+    key = ledger.index[ledger["assumed_isl_tok"].notna()][0]
+    pred = econ.ledger_predictions(ledger.loc[[key]])
+    assert (pred["metric"] != "error").all() and len(pred) == 2
+    assert pred["note"].str.contains("input length assumed").all()
+    # without the assumption the row has no length and is not predicted
+    bare = ledger.loc[[key]].assign(assumed_isl_tok=np.nan)
+    assert _usable(bare).empty

@@ -180,3 +180,24 @@ def test_a_mistyped_figure_is_caught(ledger, column, factor):
     broken.loc[key, column] = broken.loc[key, column] * factor
     bad, _ = _mismatch(broken)
     assert key in bad
+
+
+def test_an_assumed_input_length_is_stated_not_published(ledger):
+    """A row that assumes its input length publishes none, and its notes say so."""
+    assumed = ledger[ledger["assumed_isl_tok"].notna()]
+    assert len(assumed) > 0
+    assert assumed["isl_tok"].isna().all(), "a published isl_tok and an assumed one"
+    for name, notes in assumed["notes"].items():
+        assert "assumption" in notes and "publishes no input lengths" in notes, name
+
+
+def test_ml_energy_rows_hold_their_batch_at_max_num_seqs(ledger):
+    """ML.ENERGY reports the steady state at its --max-num-seqs: the closed loop's concurrency
+    is that cap, and the published mean batch it held is quoted in notes and not above it."""
+    rows = ledger[ledger["source"] == "ml-energy-leaderboard"]
+    assert len(rows) >= 100
+    assert (rows["scenario"] == "fixed_concurrency").all()
+    assert (rows["concurrency_count"] == rows["max_running_requests_count"]).all()
+    for name, r in rows.iterrows():
+        held = float(re.search(r"'avg_batch_size': ([0-9.]+)", r["notes"]).group(1))
+        assert 0.85 * r["concurrency_count"] <= held <= r["concurrency_count"] + 1e-6, name
