@@ -57,6 +57,7 @@ __all__ = ["ledger_predictions", "ledger_peak_predictions", "ledger_engine_limit
            "fit_fp4_matmul_frac",
            "ledger_same_setup_spread",
            "SRAM_LEDGER_DEFAULTS", "sram_ledger_predictions", "ledger_isl_tok",
+           "ledger_isl_assumption_summary", "ISL_ASSUMPTION_FACTORS",
            "engine_validation_rows",
            "recorded_step_predictions", "fit_step_constants", "measured_copy_frac",
            "peer_comparison", "peer_error_summary", "ledger_kv_precision",
@@ -767,6 +768,54 @@ def ledger_kv_assumption_summary(assumed, plain, by=("split",)):
     return pd.DataFrame({"median_error_frac": a["median_error_frac"],
                          "median_error_no_kv_assumption_frac": p["median_error_frac"],
                          "n_rows": a["n_rows"]})
+
+
+#: Factors on an assumed input length at which :func:`ledger_isl_assumption_summary` repeats
+#: the predictions: half and twice the assumption.
+ISL_ASSUMPTION_FACTORS = (0.5, 2.0)
+
+
+def ledger_isl_assumption_summary(pred, ledger=None, factors=ISL_ASSUMPTION_FACTORS,
+                                  by=("split", "source", "metric")):
+    """How much the errors of the rows with an assumed input length rest on the assumption.
+
+    The rows whose source publishes no input length (``assumed_isl_tok``, see
+    :func:`ledger_isl_tok`) are predicted again with the assumed length times each factor.
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        :func:`ledger_predictions` (at the assumed lengths).
+    ledger : pandas.DataFrame, optional
+        ``econ.data.load("serving_benchmarks")`` (default).
+    factors : sequence of float
+        Multipliers on the assumed length (positive).
+    by : sequence of str
+        Columns of ``pred`` to group by.
+
+    Returns
+    -------
+    pandas.DataFrame
+        By ``by``, over those rows only: ``median_error_frac`` at the assumption, then
+        ``median_error_isl_x<factor>_frac`` for each factor [fraction], and ``n_rows``; empty
+        when no row assumes its length.
+    """
+    ledger = data.load("serving_benchmarks") if ledger is None else ledger
+    if "assumed_isl_tok" not in ledger.columns:
+        return pd.DataFrame()
+    rows = ledger[ledger["assumed_isl_tok"].notna() & ledger["isl_tok"].isna()]
+    rows = rows.loc[rows.index.intersection(pred.index)]
+    if rows.empty:
+        return pd.DataFrame()
+    out = ledger_error_summary(pred.loc[pred.index.isin(rows.index)], by)
+    cols = {"median_error_frac": out["median_error_frac"]}
+    for f in factors:
+        if not np.isfinite(f) or f <= 0:
+            raise ValueError(f"factors must be positive numbers, got {f!r}")
+        moved = ledger_predictions(rows.assign(assumed_isl_tok=rows["assumed_isl_tok"] * f))
+        cols[f"median_error_isl_x{f:g}_frac"] = ledger_error_summary(moved, by)[
+            "median_error_frac"]
+    return pd.DataFrame(dict(cols, n_rows=out["n_rows"]))
 
 
 def _golden_min(f, lo, hi, tol):

@@ -502,3 +502,20 @@ def test_a_row_with_an_assumed_input_length_is_predicted_and_says_so():
     # without the assumption the row has no length and is not predicted
     bare = ledger.loc[[key]].assign(assumed_isl_tok=np.nan)
     assert _usable(bare).empty
+
+
+def test_isl_assumption_summary_at_factor_one_repeats_the_assumed_errors():
+    ledger = econ.load("serving_benchmarks")
+    keys = ledger.index[ledger["assumed_isl_tok"].notna()][:6]
+    pred = econ.ledger_predictions(ledger.loc[keys])
+    out = econ.ledger_isl_assumption_summary(pred, ledger.loc[keys], factors=(1.0, 4.0),
+                                             by=("split", "metric"))
+    assert (out["n_rows"] == 6).all()
+    np.testing.assert_allclose(out["median_error_isl_x1_frac"], out["median_error_frac"],
+                               rtol=1e-9)
+    assert not np.allclose(out["median_error_isl_x4_frac"], out["median_error_frac"])
+    with pytest.raises(ValueError, match="factors"):
+        econ.ledger_isl_assumption_summary(pred, ledger.loc[keys], factors=(0.0,))
+    # rows that publish their length are not part of it
+    assert econ.ledger_isl_assumption_summary(pred, ledger.loc[keys].assign(
+        assumed_isl_tok=np.nan)).empty
