@@ -201,3 +201,15 @@ def test_ml_energy_rows_hold_their_batch_at_max_num_seqs(ledger):
     for name, r in rows.iterrows():
         held = float(re.search(r"'avg_batch_size': ([0-9.]+)", r["notes"]).group(1))
         assert 0.85 * r["concurrency_count"] <= held <= r["concurrency_count"] + 1e-6, name
+
+
+def test_ml_energy_latency_is_kept_only_where_the_steady_state_dominates(ledger):
+    """ML.ENERGY's median inter-token latency spans the whole run: a row keeps it only where
+    the run sent at least two requests per --max-num-seqs slot."""
+    rows = ledger[ledger["source"] == "ml-energy-leaderboard"]
+    n_req = rows["notes"].str.extract(r"counts (\d+) completed requests")[0].astype(float)
+    assert n_req.notna().all()
+    kept = rows["tpot_s"].notna()
+    assert (n_req[kept] >= 2 * rows.loc[kept, "concurrency_count"]).all()
+    assert (n_req[~kept] < 2 * rows.loc[~kept, "concurrency_count"]).all()
+    assert kept.sum() > 0 and (~kept).sum() > 0
