@@ -177,6 +177,18 @@ def model_spec(model):
     ValueError
         A required column is empty, negative or inconsistent (the message names it).
     """
+    if isinstance(model, str) and not model.strip().lower().endswith(".json"):
+        # a name: the spec is kept while data/models.csv is unchanged (specs are frozen)
+        return _named_model_spec(model, str(data.DATA_DIR), data.stamp("models"))
+    return _model_spec(model)
+
+
+@functools.lru_cache(maxsize=512)
+def _named_model_spec(name, _data_dir, _stamp):
+    return _model_spec(name)
+
+
+def _model_spec(model):
     row, spec = _model_row(model)
     if spec is not None:
         return spec
@@ -312,7 +324,7 @@ def calibration(**overrides):
     ValueError
         An unknown constant name (the message lists them) or a missing row.
     """
-    table = data.load("calibration")
+    table = calibration_values()
     names = Calibration.fields()
     unknown = sorted(set(overrides) - set(names))
     if unknown:
@@ -321,11 +333,22 @@ def calibration(**overrides):
     for n in names:
         if n in overrides and overrides[n] is not None:
             values[n] = overrides[n]
-        elif n in table.index:
-            values[n] = float(table.loc[n, "value"])
+        elif n in table:
+            values[n] = table[n]
         else:
             raise ValueError(f"data/calibration.csv has no row {n!r}")
     return Calibration(**values)
+
+
+def calibration_values():
+    """The constants of ``data/calibration.csv`` by name, read once while the file is
+    unchanged (a fresh dict each call). [units as in the table]"""
+    return dict(_calibration_values(str(data.DATA_DIR), data.stamp("calibration")))
+
+
+@functools.lru_cache(maxsize=8)
+def _calibration_values(_data_dir, _stamp):
+    return tuple((str(n), float(v)) for n, v in data.load("calibration")["value"].items())
 
 
 # --- device numbers ----------------------------------------------------------------------------

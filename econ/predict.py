@@ -79,6 +79,7 @@ from ._checks import choice, fraction, like, nonnegative, numeric, positive
 from .engine import (
     Calibration,
     calibration,
+    calibration_values,
     device_calibration,
     forward_step,
     hardware_value,
@@ -146,13 +147,15 @@ class ServingCalibration:
 
 def serving_calibration(**overrides):
     """The fitted :class:`ServingCalibration`, with overrides by name."""
-    table = data.load("calibration")
+    table = calibration_values()
     names = tuple(f.name for f in dataclasses.fields(ServingCalibration))
     unknown = sorted(set(overrides) - set(names))
     if unknown:
         raise ValueError(f"unknown serving constant(s) {unknown}; allowed: {list(names)}")
-    values = {n: overrides[n] if overrides.get(n) is not None
-              else float(table.loc[n, "value"]) for n in names}
+    missing = [n for n in names if overrides.get(n) is None and n not in table]
+    if missing:
+        raise ValueError(f"data/calibration.csv has no row {missing[0]!r}")
+    values = {n: overrides[n] if overrides.get(n) is not None else table[n] for n in names}
     return ServingCalibration(**values)
 
 

@@ -131,3 +131,18 @@ def test_expert_group_smaller_than_tp_splits_each_expert_with_dp_attention_too()
     four, eight = (forward_step(m, ep=ep, **kw) for ep in (4, 8))
     assert four["weight_read_bytes"] == pytest.approx(eight["weight_read_bytes"])
     assert four["matmul_flop"] == pytest.approx(eight["matmul_flop"])
+
+
+def test_a_named_spec_is_built_once_and_equals_a_fresh_build():
+    from econ.engine import _model_spec
+    a, b = econ.model_spec("deepseek-v3"), econ.model_spec("deepseek-v3")
+    assert a is b                                   # kept while data/models.csv is unchanged
+    assert a == _model_spec("deepseek-v3")          # the same numbers as an uncached build
+
+
+def test_calibration_values_are_a_copy_the_caller_may_change():
+    from econ.engine import calibration_values
+    v = calibration_values()
+    v["kernel_fixed_s"] = -1.0
+    assert econ.calibration().kernel_fixed_s > 0
+    assert calibration_values()["kernel_fixed_s"] == econ.calibration().kernel_fixed_s
