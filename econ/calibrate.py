@@ -67,13 +67,33 @@ __all__ = ["ledger_predictions", "ledger_peak_predictions", "ledger_engine_limit
 _NEEDED = ("tp_devices", "n_devices", "isl_tok", "osl_tok", "weight_precision")
 
 
+def _isl_assumed(ledger):
+    """Mask of the ledger rows whose input length is the stated assumption (no published
+    ``isl_tok``, an ``assumed_isl_tok``)."""
+    if "assumed_isl_tok" not in ledger.columns:
+        return pd.Series(False, index=ledger.index)
+    assumed = pd.to_numeric(ledger["assumed_isl_tok"], errors="coerce")
+    return ledger["isl_tok"].isna() & assumed.notna()
+
+
 def ledger_isl_tok(ledger):
-    """Input tokens per request a ledger row is predicted at: the published ``isl_tok``, else
-    the row's stated assumption (``assumed_isl_tok``, its reason in the ledger's notes), else
-    NaN. [tokens]"""
+    """Input tokens per request each ledger row is predicted at.
+
+    Parameters
+    ----------
+    ledger : pandas.DataFrame
+        Rows of ``econ.data.load("serving_benchmarks")`` (``isl_tok``, and ``assumed_isl_tok``
+        where the table has it).
+
+    Returns
+    -------
+    pandas.Series
+        The published ``isl_tok``, else the row's stated assumption (``assumed_isl_tok``, its
+        reason in the ledger's notes), else NaN. [tokens]
+    """
     isl = ledger["isl_tok"]
     if "assumed_isl_tok" in ledger.columns:
-        isl = isl.fillna(ledger["assumed_isl_tok"])
+        isl = isl.fillna(pd.to_numeric(ledger["assumed_isl_tok"], errors="coerce"))
     return isl
 
 
@@ -82,7 +102,7 @@ def _usable(ledger):
     unpublished input length taken as the row's stated assumption, :func:`ledger_isl_tok`)."""
     hw = data.load("hardware")
     models = data.load("models")
-    ledger = ledger.assign(isl_tok=ledger_isl_tok(ledger))
+    ledger = ledger.assign(isl_tok=ledger_isl_tok(ledger), isl_assumed=_isl_assumed(ledger))
     ok = ledger[list(_NEEDED)].notna().all(axis=1)
     ok &= ledger["hardware"].isin(hw.index[hw["device_kind"] == "gpu"])
     ok &= ledger["model"].isin(models.index)
@@ -218,17 +238,18 @@ def ledger_engine_limits(row, engine_limits=True):
 
 
 def _row_arguments(r, hardware, assume_kv=True, engine_limits=True):
-    """(:func:`econ.predict_serving_with` keyword arguments, note) of a GPU ledger row: its
-    layout, lengths, load, cache and matmul precisions, and the scheduler limits it ran
-    under; the note says when its weights run BF16 matmuls."""
+    """(:func:`econ.predict_serving_with` keyword arguments, note) of a GPU ledger row (one of
+    :func:`_usable`'s): its layout, lengths, load, cache and matmul precisions, and the
+    scheduler limits it ran under; the note says when its weights run BF16 matmuls and when
+    its input length is the stated assumption."""
     conc = r["concurrency_count"]
     matmul = _matmul_precision(r, hardware)
     notes = [] if matmul == r["weight_precision"] else [
         f"{r['weight_precision']} weights, BF16 matmuls: {r['hardware']} has no "
         f"{r['weight_precision']} units"]
-    assumed = r.get("assumed_isl_tok", np.nan)
-    if np.isfinite(assumed) and r["isl_tok"] == assumed:
-        notes.append(f"input length assumed ({assumed:g} tokens): the source publishes none")
+    if bool(r.get("isl_assumed", False)):
+        notes.append(f"input length assumed ({r['isl_tok']:g} tokens): the source publishes "
+                     "none")
     note = "; ".join(notes)
     kwargs = dict(
         model=r["model"], hardware=r["hardware"], precision=r["weight_precision"],
@@ -295,7 +316,9 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
     A row's cache precision is the published one, else the row's stated assumption
     (``kv_precision_assumed``, with its reason in the ledger's notes), else BF16;
     ``assume_kv=False`` drops the assumptions (every unstated cache at BF16), to show how much
-    the errors rest on them.
+    the errors rest on them. A row whose source publishes no input length is predicted at
+    its stated assumption (:func:`ledger_isl_tok`; its ``note`` says so, and
+    :func:`ledger_isl_assumption_summary` shows how much the errors rest on it).
 
     SRAM rows (Groq, Cerebras: per-user speeds published without chips, lengths or load) are
     predicted as :func:`econ.predict_serving` prices SRAM machines, at the datasheet (the
@@ -776,46 +799,68 @@ ISL_ASSUMPTION_FACTORS = (0.5, 2.0)
 
 
 def ledger_isl_assumption_summary(pred, ledger=None, factors=ISL_ASSUMPTION_FACTORS,
-                                  by=("split", "source", "metric")):
+                                  by=("split", "source", "metric"), **options):
     """How much the errors of the rows with an assumed input length rest on the assumption.
 
     The rows whose source publishes no input length (``assumed_isl_tok``, see
-    :func:`ledger_isl_tok`) are predicted again with the assumed length times each factor.
+    :func:`ledger_isl_tok`) are predicted again with the assumed length times each factor,
+    under the same ``options`` as ``pred``.
 
     Parameters
     ----------
     pred : pandas.DataFrame
-        :func:`ledger_predictions` (at the assumed lengths).
+        :func:`ledger_predictions` at the assumed lengths, made with ``options``.
     ledger : pandas.DataFrame, optional
         ``econ.data.load("serving_benchmarks")`` (default).
     factors : sequence of float
-        Multipliers on the assumed length (positive).
+        Multipliers on the assumed length: finite, positive, distinct.
     by : sequence of str
         Columns of ``pred`` to group by.
+    **options
+        The keyword arguments ``pred`` was made with (``step_calibration``, ``serving``,
+        ``assume_kv``, ``hardware_overrides``, ``engine_limits``), passed on to
+        :func:`ledger_predictions`.
 
     Returns
     -------
     pandas.DataFrame
         By ``by``, over those rows only: ``median_error_frac`` at the assumption, then
-        ``median_error_isl_x<factor>_frac`` for each factor [fraction], and ``n_rows``; empty
+        ``median_error_isl_x<factor>_frac`` for each factor [fraction], and ``n_rows``; no rows
         when no row assumes its length.
+
+    Raises
+    ------
+    ValueError
+        ``factors`` not a sequence of distinct finite positive numbers; ``by`` naming a column
+        ``pred`` lacks.
     """
+    try:
+        factors = tuple(float(f) for f in factors)
+    except (TypeError, ValueError):
+        raise ValueError(f"factors must be a sequence of positive numbers, got {factors!r}") \
+            from None
+    if not factors or not all(np.isfinite(f) and f > 0 for f in factors) \
+            or len(set(factors)) != len(factors):
+        raise ValueError(f"factors must be distinct finite positive numbers, got {factors!r}")
+    missing = [c for c in by if c not in pred.columns]
+    if missing:
+        raise ValueError(f"by names columns pred lacks: {missing}; pred has "
+                         f"{list(pred.columns)}")
     ledger = data.load("serving_benchmarks") if ledger is None else ledger
-    if "assumed_isl_tok" not in ledger.columns:
-        return pd.DataFrame()
-    rows = ledger[ledger["assumed_isl_tok"].notna() & ledger["isl_tok"].isna()]
+    columns = ["median_error_frac"] + [f"median_error_isl_x{f:g}_frac" for f in factors] \
+        + ["n_rows"]
+    rows = ledger[_isl_assumed(ledger)]
     rows = rows.loc[rows.index.intersection(pred.index)]
     if rows.empty:
-        return pd.DataFrame()
+        return pd.DataFrame(columns=columns)
     out = ledger_error_summary(pred.loc[pred.index.isin(rows.index)], by)
     cols = {"median_error_frac": out["median_error_frac"]}
+    assumed = pd.to_numeric(rows["assumed_isl_tok"], errors="coerce")
     for f in factors:
-        if not np.isfinite(f) or f <= 0:
-            raise ValueError(f"factors must be positive numbers, got {f!r}")
-        moved = ledger_predictions(rows.assign(assumed_isl_tok=rows["assumed_isl_tok"] * f))
+        moved = ledger_predictions(rows.assign(assumed_isl_tok=assumed * f), **options)
         cols[f"median_error_isl_x{f:g}_frac"] = ledger_error_summary(moved, by)[
             "median_error_frac"]
-    return pd.DataFrame(dict(cols, n_rows=out["n_rows"]))
+    return pd.DataFrame(dict(cols, n_rows=out["n_rows"]))[columns]
 
 
 def _golden_min(f, lo, hi, tol):

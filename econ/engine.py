@@ -168,7 +168,8 @@ def model_spec(model):
     """Resolve a model (name, config.json path, row, mapping or spec) into a checked spec.
 
     The one resolver of model inputs: every engine path calls it. Names and config paths go
-    through :func:`econ.data.model_row`.
+    through :func:`econ.data.model_row`. A spec asked for by name is built once and kept
+    while ``data/models.csv`` is unchanged (its stamp: size and modification time).
 
     Raises
     ------
@@ -341,8 +342,14 @@ def calibration(**overrides):
 
 
 def calibration_values():
-    """The constants of ``data/calibration.csv`` by name, read once while the file is
-    unchanged (a fresh dict each call). [units as in the table]"""
+    """The constants of ``data/calibration.csv``, read once while the file is unchanged.
+
+    Returns
+    -------
+    dict
+        ``{name: value}``, a fresh dict each call; each value in the unit of its row's
+        ``unit`` column.
+    """
     return dict(_calibration_values(str(data.DATA_DIR), data.stamp("calibration")))
 
 

@@ -514,8 +514,34 @@ def test_isl_assumption_summary_at_factor_one_repeats_the_assumed_errors():
     np.testing.assert_allclose(out["median_error_isl_x1_frac"], out["median_error_frac"],
                                rtol=1e-9)
     assert not np.allclose(out["median_error_isl_x4_frac"], out["median_error_frac"])
-    with pytest.raises(ValueError, match="factors"):
-        econ.ledger_isl_assumption_summary(pred, ledger.loc[keys], factors=(0.0,))
-    # rows that publish their length are not part of it
-    assert econ.ledger_isl_assumption_summary(pred, ledger.loc[keys].assign(
-        assumed_isl_tok=np.nan)).empty
+    for bad in [(0.0,), (2.0, 0.0), (np.nan,), ("two",), 2.0, None, (), (2.0, 2.0)]:
+        with pytest.raises(ValueError, match="factors"):
+            econ.ledger_isl_assumption_summary(pred, ledger.loc[keys], factors=bad)
+    with pytest.raises(ValueError, match="pred lacks"):
+        econ.ledger_isl_assumption_summary(pred, ledger.loc[keys], by=("no_such_column",))
+    # rows with no assumed length are not part of it: no rows, the same columns
+    empty = econ.ledger_isl_assumption_summary(pred, ledger.loc[keys].assign(
+        assumed_isl_tok=np.nan), factors=(1.0, 4.0))
+    assert empty.empty and list(empty.columns) == list(out.columns)
+
+
+def test_isl_assumption_summary_predicts_under_the_callers_options():
+    ledger = econ.load("serving_benchmarks")
+    keys = ledger.index[ledger["assumed_isl_tok"].notna()][:4]
+    srv = econ.serving_calibration(step_overhead_s=0.02)
+    pred = econ.ledger_predictions(ledger.loc[keys], serving=srv)
+    out = econ.ledger_isl_assumption_summary(pred, ledger.loc[keys], factors=(1.0,),
+                                             by=("metric",), serving=srv)
+    np.testing.assert_allclose(out["median_error_isl_x1_frac"], out["median_error_frac"],
+                               rtol=1e-9)
+
+
+def test_a_published_length_equal_to_an_assumed_one_is_not_called_assumed():
+    ledger = econ.load("serving_benchmarks")
+    key = ledger.index[ledger["assumed_isl_tok"].notna()][0]
+    row = ledger.loc[[key]]
+    published = row.assign(isl_tok=row["assumed_isl_tok"])
+    pred = econ.ledger_predictions(published)
+    assert not pred["note"].str.contains("input length assumed").any()
+    np.testing.assert_allclose(pred["predicted"],
+                               econ.ledger_predictions(row)["predicted"], rtol=1e-12)
