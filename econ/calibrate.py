@@ -67,13 +67,18 @@ __all__ = ["ledger_predictions", "ledger_peak_predictions", "ledger_engine_limit
 _NEEDED = ("tp_devices", "n_devices", "isl_tok", "osl_tok", "weight_precision")
 
 
+def _assumed_isl_tok(ledger):
+    """The ledger's stated input-length assumptions as numbers, NaN where a row (or the
+    table) states none. [tokens]"""
+    if "assumed_isl_tok" not in ledger.columns:
+        return pd.Series(np.nan, index=ledger.index)
+    return pd.to_numeric(ledger["assumed_isl_tok"], errors="coerce")
+
+
 def _isl_assumed(ledger):
     """Mask of the ledger rows whose input length is the stated assumption (no published
     ``isl_tok``, an ``assumed_isl_tok``)."""
-    if "assumed_isl_tok" not in ledger.columns:
-        return pd.Series(False, index=ledger.index)
-    assumed = pd.to_numeric(ledger["assumed_isl_tok"], errors="coerce")
-    return ledger["isl_tok"].isna() & assumed.notna()
+    return ledger["isl_tok"].isna() & _assumed_isl_tok(ledger).notna()
 
 
 def ledger_isl_tok(ledger):
@@ -91,10 +96,7 @@ def ledger_isl_tok(ledger):
         The published ``isl_tok``, else the row's stated assumption (``assumed_isl_tok``, its
         reason in the ledger's notes), else NaN. [tokens]
     """
-    isl = ledger["isl_tok"]
-    if "assumed_isl_tok" in ledger.columns:
-        isl = isl.fillna(pd.to_numeric(ledger["assumed_isl_tok"], errors="coerce"))
-    return isl
+    return ledger["isl_tok"].fillna(_assumed_isl_tok(ledger))
 
 
 def _usable(ledger):
@@ -855,9 +857,9 @@ def ledger_isl_assumption_summary(pred, ledger=None, factors=ISL_ASSUMPTION_FACT
         return pd.DataFrame(columns=columns)
     out = ledger_error_summary(pred.loc[pred.index.isin(rows.index)], by)
     cols = {"median_error_frac": out["median_error_frac"]}
-    assumed = pd.to_numeric(rows["assumed_isl_tok"], errors="coerce")
     for f in factors:
-        moved = ledger_predictions(rows.assign(assumed_isl_tok=assumed * f), **options)
+        moved = ledger_predictions(rows.assign(assumed_isl_tok=_assumed_isl_tok(rows) * f),
+                                   **options)
         cols[f"median_error_isl_x{f:g}_frac"] = ledger_error_summary(moved, by)[
             "median_error_frac"]
     return pd.DataFrame(dict(cols, n_rows=out["n_rows"]))[columns]
