@@ -364,7 +364,7 @@ def row(name, key, data_dir=None):
     """One row of table ``name`` as a Series; ``KeyError`` lists the valid keys.
 
     A model may also be given by the path of its ``config.json`` (:func:`model_row`)."""
-    if name == "models" and data_dir is None and _is_config_path(key):
+    if name == "models" and data_dir is None and is_config_path(key):
         return model_row(key)
     df = _frame(name, data_dir)
     if not isinstance(key, str) or key not in df.index:
@@ -403,7 +403,9 @@ def load_claims(data_dir=None):
     return claims
 
 
-def _is_config_path(model):
+def is_config_path(model):
+    """Whether :func:`model_row` reads ``model`` as a Hugging Face ``config.json`` (a path
+    object, or a string ending in ``.json``) rather than as a name of ``data/models.csv``."""
     return isinstance(model, os.PathLike) or (
         isinstance(model, str) and model.strip().lower().endswith(".json"))
 
@@ -439,7 +441,7 @@ def model_row(model):
         A config path that does not exist or cannot be read, or a config the closed forms do
         not model (the message names the field and what is allowed).
     """
-    if _is_config_path(model):
+    if is_config_path(model):
         path = Path(model).expanduser()
         if not path.exists():
             raise ValueError(

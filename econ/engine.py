@@ -178,7 +178,7 @@ def model_spec(model):
     ValueError
         A required column is empty, negative or inconsistent (the message names it).
     """
-    if isinstance(model, str) and not data._is_config_path(model):
+    if isinstance(model, str) and not data.is_config_path(model):
         # a name: the spec is kept while data/models.csv is unchanged (specs are frozen)
         return _named_model_spec(model, str(data.DATA_DIR), data.stamp("models"))
     return _model_spec(model)
