@@ -31,10 +31,16 @@ import numpy as np
 import pandas as pd
 
 from . import data
-from ._checks import fraction
+from ._checks import choice, fraction
 from .amortization import useful_usd_per_hour
 from .burst import LENGTH_DISTRIBUTIONS, predict_burst, workload_lengths
-from .engine import calibration, forward_step, model_spec
+from .engine import (
+    FUSED_ACT_QUANT_BYTES_PER_ELEM,
+    calibration,
+    device_calibration,
+    forward_step,
+    model_spec,
+)
 from .inference import (
     decode_cost_usd_per_mtok,
     decode_step,
@@ -947,8 +953,9 @@ def _write_row(table, name, value, fitted_to, fit_err, holdout_err, source_url, 
     i = table.index[table["name"] == name][0]
     table.loc[i, "value"] = f"{value:.4g}"
     table.loc[i, "fitted_to"] = fitted_to
-    table.loc[i, "fit_error_frac"] = f"{fit_err:.3f}"
-    table.loc[i, "holdout_error_frac"] = f"{holdout_err:.3f}"
+    table.loc[i, "fit_error_frac"] = f"{fit_err:.3f}" if np.isfinite(fit_err) else ""
+    table.loc[i, "holdout_error_frac"] = f"{holdout_err:.3f}" if np.isfinite(holdout_err) \
+        else ""
     table.loc[i, "source_url"] = source_url
     table.loc[i, "source_date"] = dt.date.today().isoformat()
     table.loc[i, "source_kind"] = "measured"
@@ -974,8 +981,30 @@ def main(argv=None):
                    "measured:data/gpu_steps.csv",
                    "held out: Llama-3.1-70B slices at tp 2-8, the V3 slice at ep=1, "
                    "Qwen3-30B-A3B whole and the Qwen3-235B-A22B slices at tp=8 and ep=8 "
-                   "(BF16); the harness's FP8 steps quantize activations in separate kernels "
-                   "and are reported apart")
+                   "(BF16); the harness's FP8 steps, never fitted, are predicted with their "
+                   "recorded eager activation quantization (see act_quant_kernel_s)")
+    # step level, measured apart: what quantizing a matmul's activations costs
+    quant, n_quant = act_quant_fixed_s(step_calibration=cal)
+    eager, _ = act_quant_fixed_s("fp8_linear_eager_quant", step_calibration=cal)
+    fp8 = steps[steps["weight_precision"] == "fp8"]
+    fp8_plain = recorded_step_predictions(cal, act_quant=False)
+    fp8_plain = fp8_plain[fp8_plain["weight_precision"] == "fp8"]
+    cal = dataclasses.replace(cal, act_quant_kernel_s=quant)
+    _write_row(table, "act_quant_kernel_s", quant,
+               f"median over {n_quant} recorded shapes (square weights of 4096 and 8192, 1 to "
+               "4096 rows) of the time one fused quantization kernel adds to a layer of a "
+               "chain of 32 linear layers in one CUDA graph, less its bytes (3 per element) "
+               "at the matmul bandwidth share (data/gpu_timings.csv, kernel act_quant, "
+               "tests/benchmarks/gpu_quant.py on an H200); recomputed by make calibrate",
+               float("nan"), float("nan"), "measured:data/gpu_timings.csv",
+               "not fitted to steps or serving rows: a kernel measured on its own. Charged to "
+               "each quantized matmul of a step with FP8 or FP4 matmuls (ModelSpec."
+               "quantized_matmuls_per_step: attention projections and FFN matmuls, not the LM "
+               "head), with its activations at 3 bytes per element. The step harness's "
+               f"eager quantization (several PyTorch operations) costs {eager * 1e6:.1f} us "
+               "fixed and 25 bytes per element by the same recording; with it the recorded "
+               f"FP8 steps (never fitted) are predicted at {fp8['error_frac'].median():.3f} "
+               f"median error, against {fp8_plain['error_frac'].median():.3f} without it")
     # serving level: the ledger's fit rows. The FP4 share and the host costs each move the
     # other's optimum (the FP4 rows run large batches), so they are fitted in turn until
     # neither moves (coordinate descent over the three, from no host cost: the result does
@@ -1231,8 +1260,74 @@ def slice_spec(arch, n_dense_layers, n_moe_layers, lm_head):
         attn_flop_decode=per_layer_attn[0] * layers, attn_flop_prefill=per_layer_attn[1] * layers)
 
 
-def recorded_step_predictions(step_calibration=None, steps=None):
+#: Bytes the step harness's eager activation quantization moves per element
+#: (tests/benchmarks/gpu_steps.py ``fp8_linear``, counted from its operations): ``abs`` reads
+#: BF16 and writes BF16 (4), ``amax`` reads it (2), ``float()`` reads BF16 and writes FP32 (6),
+#: the division reads and writes FP32 (8), the cast reads FP32 and writes FP8 (5).
+EAGER_ACT_QUANT_BYTES_PER_ELEM = 25.0
+
+#: The recorded variants of ``data/gpu_timings.csv`` (kernel ``act_quant``) whose time beyond
+#: the matmul alone (``fp8_linear``) is an activation quantization, and the bytes per element
+#: each moves.
+ACT_QUANT_VARIANTS = {"fp8_linear_fused_quant": FUSED_ACT_QUANT_BYTES_PER_ELEM,
+                      "fp8_linear_eager_quant": EAGER_ACT_QUANT_BYTES_PER_ELEM}
+
+
+def act_quant_fixed_s(variant="fp8_linear_fused_quant", timings=None, step_calibration=None):
+    """Fixed time of one matmul's activation quantization, from recorded chains of layers.
+
+    ``tests/benchmarks/gpu_quant.py`` times chains of linear layers in one CUDA graph with
+    and without the quantization before each matmul (``data/gpu_timings.csv``, kernel
+    ``act_quant``). Per recorded shape, the time a quantization adds to a layer (the chain
+    with it less the chain of the matmul alone, per layer) less its bytes at the matmul
+    bandwidth share of the recorded device (the rows' activations, times
+    :data:`ACT_QUANT_VARIANTS`' bytes per element); the median over the shapes. What
+    :func:`econ.forward_step` charges each quantized matmul besides those bytes.
+
+    Parameters
+    ----------
+    variant : {"fp8_linear_fused_quant", "fp8_linear_eager_quant"}
+        One fused kernel (what serving engines launch) or the step harness's eager
+        operations.
+    timings : pandas.DataFrame, optional
+        ``data/gpu_timings.csv`` (default: loaded).
+    step_calibration : Calibration, optional
+        Gives the bandwidth share (default: the stored constants).
+
+    Returns
+    -------
+    (float, int)
+        The fixed time [s] and the number of recorded shapes it is the median of.
+    """
+    choice("variant", variant, tuple(ACT_QUANT_VARIANTS))
+    timings = data.load("gpu_timings") if timings is None else timings
+    cal = calibration() if step_calibration is None else step_calibration
+    rows = timings[timings["kernel"] == "act_quant"]
+    machines = data.load("gpu_machines")
+    hw = data.load("hardware")
+    per_shape = []
+    for (machine, m, k), grp in rows.groupby(["machine", "m_dim", "k_dim"]):
+        t = grp.set_index("variant")["median_s"]
+        if variant not in t or "fp8_linear" not in t:
+            continue
+        dev = _device_key(machines.loc[machine])
+        bw = float(hw.loc[dev, "memory_bytes_per_s"]) * device_calibration(
+            cal, dev).gemm_bandwidth_frac
+        per_shape.append(t[variant] - t["fp8_linear"]
+                         - m * k * ACT_QUANT_VARIANTS[variant] / bw)
+    if not per_shape:
+        raise ValueError(f"data/gpu_timings.csv has no act_quant rows of {variant!r} beside "
+                         "'fp8_linear' (tests/benchmarks/gpu_quant.py records them)")
+    return float(np.median(per_shape)), len(per_shape)
+
+
+def recorded_step_predictions(step_calibration=None, steps=None, act_quant=True):
     """Predict every recorded whole step (phases decode and prefill) with the engine.
+
+    The harness's FP8 steps quantize their activations with eager PyTorch operations before
+    each matmul: charged at their recorded cost (:func:`act_quant_fixed_s` of
+    ``fp8_linear_eager_quant``, :data:`EAGER_ACT_QUANT_BYTES_PER_ELEM`) unless
+    ``act_quant=False``.
 
     Returns
     -------
@@ -1246,6 +1341,9 @@ def recorded_step_predictions(step_calibration=None, steps=None):
     steps = steps[steps["phase"].isin(["decode", "prefill"])]
     hw = data.load("hardware")
     machines = data.load("gpu_machines")
+    # the harness's FP8 steps quantize activations with eager operations (measured apart)
+    eager_s = act_quant_fixed_s("fp8_linear_eager_quant", step_calibration=cal)[0] \
+        if act_quant and (steps["weight_precision"] == "fp8").any() else 0.0
     out = []
     for (arch, nd, nm, head), grp in steps.groupby(
             ["arch", "n_dense_layers_timed", "n_moe_layers_timed", "lm_head_included"]):
@@ -1263,7 +1361,10 @@ def recorded_step_predictions(step_calibration=None, steps=None):
                 tok_per_seq=1.0 if r["phase"] == "decode" else r["context_tok"],
                 context_tok=r["context_tok"] if r["phase"] == "decode"
                 else (r["context_tok"] + 1.0) / 2.0,
-                phase=r["phase"], tp=float(r["tp"]), ep=ep, dp_attention=ep > 1, cal=cal)
+                phase=r["phase"], tp=float(r["tp"]), ep=ep, dp_attention=ep > 1,
+                act_quant_bytes_per_elem=EAGER_ACT_QUANT_BYTES_PER_ELEM
+                if act_quant and r["weight_precision"] == "fp8" else 0.0,
+                act_quant_s=eager_s, cal=cal)
             out.append(dict(name=key, arch=arch, phase=r["phase"],
                             weight_precision=r["weight_precision"], tp=r["tp"], ep=ep,
                             n_sequences=r["n_sequences"], context_tok=r["context_tok"],

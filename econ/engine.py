@@ -15,7 +15,10 @@ the project's kernel timings fit best, see :func:`econ.fit_roofline`):
   with the independent work the batch offers, FLOPs at the *BF16* rate (the cache and the
   attention kernels are BF16 even when the matmuls are FP8);
 - **a fixed cost per layer** (norms, rotary, residual adds, KV writes, kernel launch and
-  tail effects).
+  tail effects);
+- **activation quantization** where the matmuls run FP8 or FP4: each quantized matmul
+  first finds its activations' scale and casts them, a kernel whose fixed time and bytes
+  are measured apart (``act_quant_kernel_s``, ``tests/benchmarks/gpu_quant.py``).
 
 The few constants (the ``eta`` shares, the half-occupancy work and the per-layer cost) are
 physical, have units, and are fitted to whole steps measured on real GPUs
@@ -117,6 +120,18 @@ class ModelSpec:
         dense_layers = self.n_layers - self.moe_layers
         return (self.n_layers * (2.0 + attn) + dense_layers * 3.0 + self.moe_layers * 10.0
                 + 3.0)
+
+    @property
+    def quantized_matmuls_per_step(self):
+        """Matmuls of one forward step whose activations a step with FP8 or FP4 matmuls
+        quantizes (a definition of the layer's structure, like :attr:`kernels_per_step`): per
+        layer the attention projections (MHA/GQA: QKV and output = 2; MLA: query down and up,
+        KV down and output = 4; its absorbed products run BF16), the FFN's (dense: gate-up and
+        down = 2; MoE: the routed experts' two grouped products and a shared expert's two =
+        4); the LM head stays BF16 in quantized checkpoints. [-]"""
+        attn = 4.0 if self.attention_kind == "mla" else 2.0
+        return (self.n_layers * attn + (self.n_layers - self.moe_layers) * 2.0
+                + self.moe_layers * 4.0)
 
     @property
     def body_params(self):
@@ -297,6 +312,12 @@ class Calibration:
         Share of the dense-matmul rates (both the bandwidth and the FLOP share) that the
         routed experts' grouped matmuls reach: few tokens per expert give each expert's
         matrix a short, ragged tile schedule. [fraction]
+    act_quant_kernel_s : float, default 0
+        Fixed time of the one fused kernel that quantizes a matmul's activations (finds
+        their scale, casts them) inside a step, beyond the bytes it moves; charged to each of
+        :attr:`ModelSpec.quantized_matmuls_per_step` when the matmuls run FP8 or FP4
+        (``forward_step(act_quant_bytes_per_elem=...)``). Measured, not fitted to steps:
+        :func:`econ.calibrate.act_quant_fixed_s` on ``data/gpu_timings.csv``. [s]
     """
 
     gemm_bandwidth_frac: float
@@ -306,6 +327,7 @@ class Calibration:
     attention_half_occupancy_count: float
     kernel_fixed_s: float
     grouped_gemm_frac: float
+    act_quant_kernel_s: float = 0.0
 
     @classmethod
     def fields(cls):
@@ -512,6 +534,11 @@ def nodes_touched(n_active_experts, n_nodes, max_nodes=None):
     return out if max_nodes is None else np.minimum(out, max_nodes)
 
 
+#: Bytes one fused activation-quantization kernel moves per element: reads it in BF16 (2),
+#: writes its 1-byte FP8 code (an FP4 code is half a byte: counted as FP8's, a bound).
+FUSED_ACT_QUANT_BYTES_PER_ELEM = 3.0
+
+
 def tokens_per_step(acceptance_frac, draft_depth):
     """Expected tokens a verify step keeps: ``(1 - a^(k+1)) / (1 - a)``, ``k + 1`` at a=1."""
     a = np.asarray(acceptance_frac, dtype=float)
@@ -530,7 +557,7 @@ def _gemm_s(weight_bytes, flop, bw, peak, cal):
 def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_bytes_per_elem,
                  n_sequences, context_tok, phase="decode", tok_per_seq=1.0, tp=1, ep=1,
                  dp_attention=False, experts_per_device=None, load_imbalance=True,
-                 even_kv=False, cal):
+                 even_kv=False, act_quant_bytes_per_elem=0.0, act_quant_s=None, cal):
     """Time of one forward step per device, by part (the engine behind every prediction).
 
     Parameters
@@ -569,6 +596,17 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
     even_kv : bool, default False
         Split the cache evenly over ``tp`` (devices beyond the KV heads take layers, as
         pipeline stages) instead of copying KV heads the way tensor parallelism does.
+    act_quant_bytes_per_elem : numeric, default 0
+        Bytes the quantization of one activation element moves before a quantized matmul
+        (FP8 or FP4 matmuls): 3 for one fused kernel (:data:`FUSED_ACT_QUANT_BYTES_PER_ELEM`:
+        read BF16, write the 1-byte code); 0 for BF16 matmuls (no quantization charged).
+        Each of :attr:`ModelSpec.quantized_matmuls_per_step` then costs ``act_quant_s``
+        plus its activations (the tokens through the device's attention times the hidden
+        width, a floor: a down projection's input is wider) at the matmul bandwidth share.
+        [bytes]
+    act_quant_s : numeric, optional
+        Fixed time of one matmul's activation quantization; default
+        ``cal.act_quant_kernel_s`` (one fused kernel). [s]
     cal : Calibration
 
     Returns
@@ -578,7 +616,8 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
         ``kv_bytes`` (read in decode, written in prefill), ``attention_flop``,
         ``matmul_flop``, ``flop`` [FLOP], ``experts_touched_count`` (per MoE layer),
         ``load_imbalance_ratio``; the parts ``dense_s``, ``experts_s``, ``attention_s``,
-        ``fixed_s`` and their sum ``step_s``; ``memory_s`` and ``compute_s`` (the byte and
+        ``fixed_s``, ``act_quant_s`` (quantizing the matmuls' activations) and their sum
+        ``step_s``; ``memory_s`` and ``compute_s`` (the byte and
         FLOP terms of all parts), ``weight_memory_s`` and ``kv_memory_s`` (the byte terms of
         the weights and of the cache) [s]; ``*_bound_compute`` (bool, per part).
     """
@@ -650,6 +689,11 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
     experts_s = exp_mem_s + exp_cmp_s + zero
     attention_s = attn_mem_s + attn_cmp_s
     fixed_s = m.kernels_per_step * cal.kernel_fixed_s + zero
+    # quantized matmuls: each first quantizes its activations (a kernel and its bytes)
+    qb = np.asarray(act_quant_bytes_per_elem, dtype=float)
+    q_fixed = cal.act_quant_kernel_s if act_quant_s is None else act_quant_s
+    quant_s = np.where(qb > 0, m.quantized_matmuls_per_step * (
+        q_fixed + t_attn * m.hidden_dim * qb / (bw * cal.gemm_bandwidth_frac)), 0.0) + zero
     memory_s = dense_mem_s + exp_mem_s + attn_mem_s
     compute_s = dense_cmp_s + exp_cmp_s + attn_cmp_s
     return dict(tokens=t_attn + zero, weight_read_bytes=dense_bytes + exp_bytes + zero,
@@ -661,8 +705,9 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
                 experts_bound_compute=exp_cmp_s >= exp_mem_s,
                 attention_bound_compute=attn_cmp_s >= attn_mem_s,
                 weight_memory_s=dense_mem_s + exp_mem_s + zero, kv_memory_s=attn_mem_s,
-                fixed_s=fixed_s, memory_s=memory_s + zero, compute_s=compute_s + zero,
-                step_s=dense_s + experts_s + attention_s + fixed_s)
+                fixed_s=fixed_s, act_quant_s=quant_s, memory_s=memory_s + zero,
+                compute_s=compute_s + zero,
+                step_s=dense_s + experts_s + attention_s + fixed_s + quant_s)
 
 
 def held_bytes_per_device(spec, weight_bytes_per_param, *, tp=1, ep=1, dp_attention=False,

@@ -77,6 +77,7 @@ import pandas as pd
 from . import data
 from ._checks import choice, fraction, like, nonnegative, numeric, positive
 from .engine import (
+    FUSED_ACT_QUANT_BYTES_PER_ELEM,
     Calibration,
     calibration,
     calibration_values,
@@ -179,7 +180,7 @@ def sram_calibration():
     """
     return Calibration(gemm_bandwidth_frac=1.0, gemm_flop_frac=1.0, attention_bandwidth_frac=1.0,
                        attention_flop_frac=1.0, attention_half_occupancy_count=0.0,
-                       kernel_fixed_s=0.0, grouped_gemm_frac=1.0)
+                       kernel_fixed_s=0.0, grouped_gemm_frac=1.0, act_quant_kernel_s=0.0)
 
 
 def is_sram(hardware):
@@ -714,9 +715,13 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
     mb = float(n_microbatches)
     q = 1.0 + k
     tps = tokens_per_step(a, k)
+    # FP8 and FP4 matmuls quantize their activations first, one fused kernel each (GPUs;
+    # an SRAM machine is priced at its datasheet)
+    quant_bytes = FUSED_ACT_QUANT_BYTES_PER_ELEM if matmul in ("fp8", "fp4") and not sram \
+        else 0.0
     common = dict(bw=bw, peak_mm=peak, peak_attn=peak_attn, weight_bytes_per_param=wb,
                   kv_bytes_per_elem=kvb, tp=tp, ep=ep, dp_attention=dp,
-                  experts_per_device=slots, cal=cal)
+                  experts_per_device=slots, act_quant_bytes_per_elem=quant_bytes, cal=cal)
 
     def step(n_seq, tok, ctx, kind):
         # one micro-batch's forward pass, run mb times (weights read again each time)

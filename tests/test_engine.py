@@ -146,3 +146,39 @@ def test_calibration_values_are_a_copy_the_caller_may_change():
     v["kernel_fixed_s"] = -1.0
     assert econ.calibration().kernel_fixed_s > 0
     assert calibration_values()["kernel_fixed_s"] == econ.calibration().kernel_fixed_s
+
+
+@pytest.mark.parametrize("model,expected", [
+    # Llama-3.1-70B: 80 GQA layers x (QKV, output; gate-up, down)
+    ("llama-3.1-70b", 80 * (2 + 2)),
+    # DeepSeek-V3: 61 MLA layers x 4 projections, 3 dense FFNs x 2, 58 MoE layers x 4
+    ("deepseek-v3", 61 * 4 + 3 * 2 + 58 * 4),
+])
+def test_quantized_matmuls_are_counted_from_the_layer_structure(model, expected):
+    assert model_spec(model).quantized_matmuls_per_step == expected
+
+
+def test_quantized_matmuls_pay_a_kernel_and_their_activation_bytes_each():
+    """FP8 matmuls quantize their activations first: each of the spec's quantized matmuls
+    adds the fixed time plus tokens x hidden x bytes at the matmul bandwidth share (closed
+    form); BF16 matmuls (bytes 0) pay nothing, and no other part moves."""
+    spec = model_spec("llama-3.1-70b")
+    cal = dataclasses.replace(calibration(), act_quant_kernel_s=2e-6)
+    n = np.array([1.0, 64.0, 1024.0])
+    kw = dict(bw=H200["memory_bytes_per_s"], peak_mm=H200["peak_fp8_flop_per_s"],
+              peak_attn=H200["peak_bf16_flop_per_s"], weight_bytes_per_param=1.0,
+              kv_bytes_per_elem=2.0, n_sequences=n, context_tok=2048.0, tp=2, cal=cal)
+    plain = forward_step(spec, **kw)
+    quant = forward_step(spec, act_quant_bytes_per_elem=3.0, **kw)
+    expected = spec.quantized_matmuls_per_step * (
+        2e-6 + n * spec.hidden_dim * 3.0 / (H200["memory_bytes_per_s"]
+                                             * cal.gemm_bandwidth_frac))
+    np.testing.assert_allclose(quant["act_quant_s"], expected, rtol=1e-12)
+    np.testing.assert_allclose(quant["step_s"] - plain["step_s"], expected, rtol=1e-9)
+    np.testing.assert_array_equal(plain["act_quant_s"], 0.0)
+    for part in ("dense_s", "experts_s", "attention_s", "fixed_s"):
+        np.testing.assert_array_equal(quant[part], plain[part])
+    # an explicit fixed time (the harness's eager operations) replaces the fused kernel's
+    eager = forward_step(spec, act_quant_bytes_per_elem=3.0, act_quant_s=20e-6, **kw)
+    np.testing.assert_allclose(eager["act_quant_s"] - quant["act_quant_s"],
+                               spec.quantized_matmuls_per_step * 18e-6, rtol=1e-9)

@@ -470,3 +470,20 @@ def test_engine_defaults_hold_for_releases_of_known_engines_only():
         econ.engine_defaults(None, "0.11.0", "h100-sxm", "llama-3.1-8b")
     with pytest.raises((ValueError, KeyError), match="h900"):
         econ.engine_defaults("vllm", "0.11.0", "h900", "llama-3.1-8b")
+
+
+def test_fp8_matmuls_pay_for_quantizing_their_activations_bf16_ones_do_not():
+    """A decode step with FP8 matmuls charges each quantized matmul the fused kernel's fixed
+    time (per token one step: TPOT moves by exactly that sum); BF16 weights do not."""
+    cal = econ.calibration()
+    kw = dict(model="llama-3.1-70b", hardware="h200-sxm", n_devices=2, tp=2, isl_tok=1000,
+              osl_tok=500, concurrency=np.array([1.0, 32.0]), phase="decode")
+    n_q = econ.model_spec("llama-3.1-70b").quantized_matmuls_per_step
+    for precision, expected in (("fp8", n_q * 3e-6), ("bf16", 0.0)):
+        base = predict_serving_with(
+            precision=precision, step_calibration=dataclasses.replace(
+                cal, act_quant_kernel_s=0.0), **kw)["tpot_s"]
+        more = predict_serving_with(
+            precision=precision, step_calibration=dataclasses.replace(
+                cal, act_quant_kernel_s=3e-6), **kw)["tpot_s"]
+        np.testing.assert_allclose(more - base, expected, rtol=1e-9, atol=1e-15)
