@@ -60,7 +60,8 @@ __all__ = ["ledger_predictions", "ledger_peak_predictions", "ledger_engine_limit
            "ledger_error_summary",
            "ledger_target_cells", "TARGET_ERROR_FRAC", "TARGET_GPU_TYPES_COUNT",
            "fit_host_overheads", "HOST_OVERHEAD_RANGES_S",
-           "fit_fp4_matmul_frac",
+           "fit_fp4_matmul_frac", "act_quant_fixed_s", "ACT_QUANT_VARIANTS",
+           "EAGER_ACT_QUANT_BYTES_PER_ELEM",
            "ledger_same_setup_spread",
            "SRAM_LEDGER_DEFAULTS", "sram_ledger_predictions", "ledger_isl_tok",
            "ledger_isl_assumption_summary", "ISL_ASSUMPTION_FACTORS",
@@ -990,21 +991,29 @@ def main(argv=None):
     fp8_plain = recorded_step_predictions(cal, act_quant=False)
     fp8_plain = fp8_plain[fp8_plain["weight_precision"] == "fp8"]
     cal = dataclasses.replace(cal, act_quant_kernel_s=quant)
+    shapes = data.load("gpu_timings").query("kernel == 'act_quant'")
     _write_row(table, "act_quant_kernel_s", quant,
-               f"median over {n_quant} recorded shapes (square weights of 4096 and 8192, 1 to "
-               "4096 rows) of the time one fused quantization kernel adds to a layer of a "
-               "chain of 32 linear layers in one CUDA graph, less its bytes (3 per element) "
-               "at the matmul bandwidth share (data/gpu_timings.csv, kernel act_quant, "
-               "tests/benchmarks/gpu_quant.py on an H200); recomputed by make calibrate",
+               f"median over {n_quant} recorded shapes (weights of "
+               f"{', '.join(f'{k:g}' for k in sorted(shapes['k_dim'].unique()))} square, "
+               f"{shapes['m_dim'].min():g} to {shapes['m_dim'].max():g} rows) of the time one "
+               "fused quantization kernel adds to a layer of a chain of linear layers in one "
+               "CUDA graph, less its bytes "
+               f"({FUSED_ACT_QUANT_BYTES_PER_ELEM:g} per element, counted) at the matmul "
+               "bandwidth share (data/gpu_timings.csv, kernel act_quant, "
+               "tests/benchmarks/gpu_quant.py); recomputed by make calibrate",
                float("nan"), float("nan"), "measured:data/gpu_timings.csv",
-               "not fitted to steps or serving rows: a kernel measured on its own. Charged to "
-               "each quantized matmul of a step with FP8 or FP4 matmuls (ModelSpec."
-               "quantized_matmuls_per_step: attention projections and FFN matmuls, not the LM "
-               "head), with its activations at 3 bytes per element. The step harness's "
-               f"eager quantization (several PyTorch operations) costs {eager * 1e6:.1f} us "
-               "fixed and 25 bytes per element by the same recording; with it the recorded "
-               f"FP8 steps (never fitted) are predicted at {fp8['error_frac'].median():.3f} "
-               f"median error, against {fp8_plain['error_frac'].median():.3f} without it")
+               "not fitted to steps or serving rows: a kernel measured on its own (its bytes "
+               "at the fitted gemm_bandwidth_frac). Serving engines quantize most matmul inputs "
+               "inside the norm or activation before them; each step is charged this kernel "
+               "(and its bytes) for the inputs left over, the attention output and the routed "
+               "experts' tokens (ModelSpec.unfused_quantizations_per_step), where the matmuls "
+               "run FP8, FP4 or INT8. The step harness quantizes every matmul input with "
+               f"eager PyTorch operations: {eager * 1e6:.1f} us fixed by the same recording and "
+               f"{EAGER_ACT_QUANT_BYTES_PER_ELEM:g} bytes per element counted from its "
+               "operations (the recording's residuals grow with the rows: its bytes are "
+               "likely more); with them the recorded FP8 steps, never fitted, are predicted "
+               f"at {fp8['error_frac'].median():.3f} median error, against "
+               f"{fp8_plain['error_frac'].median():.3f} without")
     # serving level: the ledger's fit rows. The FP4 share and the host costs each move the
     # other's optimum (the FP4 rows run large batches), so they are fitted in turn until
     # neither moves (coordinate descent over the three, from no host cost: the result does
@@ -1041,8 +1050,9 @@ def main(argv=None):
                "recorded steps) "
                f"they are {unit.loc['fit', 'median_error_frac']:.3f} fitted and "
                f"{unit.loc['validation', 'median_error_frac']:.3f} never fitted. A serving step's "
-               "FP4 matmuls quantize their activations to FP4 and apply block scales, work the "
-               f"datasheet peak does not count; {f4:.2f} of a peak twice the FP8 one (Blackwell) "
+               "FP4 matmuls apply block scales, work the datasheet peak does not count (the "
+               f"activations' quantization is charged apart, act_quant_kernel_s); {f4:.2f} of "
+               "a peak twice the FP8 one (Blackwell) "
                f"puts FP4 matmuls at {2 * f4:.2f} of the FP8 rate: FP4 gains by its bytes, not "
                "its FLOPs")
     host_fit = (f"coordinate-descent least squares on log(predicted/measured) of the {n_host} "
@@ -1255,6 +1265,7 @@ def slice_spec(arch, n_dense_layers, n_moe_layers, lm_head):
     per_layer_attn = full.attn_flop_decode / full.n_layers, full.attn_flop_prefill / full.n_layers
     return dataclasses.replace(
         full, n_layers=float(layers), moe_layers=float(n_moe_layers), total_params=total,
+        shared_expert_layers=float(n_moe_layers) if n_shared > 0 else 0.0,
         active_params=active, embedding_params=0.0, lm_head_params=head,
         tied_embeddings=not lm_head, active_params_basis="without_input_embedding",
         attn_flop_decode=per_layer_attn[0] * layers, attn_flop_prefill=per_layer_attn[1] * layers)
@@ -1281,8 +1292,11 @@ def act_quant_fixed_s(variant="fp8_linear_fused_quant", timings=None, step_calib
     ``act_quant``). Per recorded shape, the time a quantization adds to a layer (the chain
     with it less the chain of the matmul alone, per layer) less its bytes at the matmul
     bandwidth share of the recorded device (the rows' activations, times
-    :data:`ACT_QUANT_VARIANTS`' bytes per element); the median over the shapes. What
-    :func:`econ.forward_step` charges each quantized matmul besides those bytes.
+    :data:`ACT_QUANT_VARIANTS`' bytes per element, counted from the operations, not
+    measured); the median over the shapes, of every recorded device together. What
+    :func:`econ.forward_step` charges each quantization kernel besides those bytes. It
+    rests on the fitted bandwidth share (``gemm_bandwidth_frac``) through the bytes it
+    subtracts.
 
     Parameters
     ----------
@@ -1306,10 +1320,13 @@ def act_quant_fixed_s(variant="fp8_linear_fused_quant", timings=None, step_calib
     machines = data.load("gpu_machines")
     hw = data.load("hardware")
     per_shape = []
-    for (machine, m, k), grp in rows.groupby(["machine", "m_dim", "k_dim"]):
+    for (machine, m, _n, k), grp in rows.groupby(["machine", "m_dim", "n_dim", "k_dim"]):
         t = grp.set_index("variant")["median_s"]
         if variant not in t or "fp8_linear" not in t:
             continue
+        if machine not in machines.index:
+            raise ValueError(f"data/gpu_timings.csv: act_quant rows of machine {machine!r}, "
+                             "which data/gpu_machines.csv does not list")
         dev = _device_key(machines.loc[machine])
         bw = float(hw.loc[dev, "memory_bytes_per_s"]) * device_calibration(
             cal, dev).gemm_bandwidth_frac
@@ -1364,7 +1381,7 @@ def recorded_step_predictions(step_calibration=None, steps=None, act_quant=True)
                 phase=r["phase"], tp=float(r["tp"]), ep=ep, dp_attention=ep > 1,
                 act_quant_bytes_per_elem=EAGER_ACT_QUANT_BYTES_PER_ELEM
                 if act_quant and r["weight_precision"] == "fp8" else 0.0,
-                act_quant_s=eager_s, cal=cal)
+                act_quant_kernel_s=eager_s, act_quant_fused=False, cal=cal)
             out.append(dict(name=key, arch=arch, phase=r["phase"],
                             weight_precision=r["weight_precision"], tp=r["tp"], ep=ep,
                             n_sequences=r["n_sequences"], context_tok=r["context_tok"],

@@ -16,9 +16,10 @@ the project's kernel timings fit best, see :func:`econ.fit_roofline`):
   attention kernels are BF16 even when the matmuls are FP8);
 - **a fixed cost per layer** (norms, rotary, residual adds, KV writes, kernel launch and
   tail effects);
-- **activation quantization** where the matmuls run FP8 or FP4: each quantized matmul
-  first finds its activations' scale and casts them, a kernel whose fixed time and bytes
-  are measured apart (``act_quant_kernel_s``, ``tests/benchmarks/gpu_quant.py``).
+- **input quantization** where the matmuls run FP8, FP4 or INT8: a matmul's input is
+  scaled and cast first, inside the norm or activation before it where an engine fuses it,
+  else in a kernel of its own, whose fixed time is measured apart (``act_quant_kernel_s``,
+  ``tests/benchmarks/gpu_quant.py``) and whose bytes are counted.
 
 The few constants (the ``eta`` shares, the half-occupancy work and the per-layer cost) are
 physical, have units, and are fitted to whole steps measured on real GPUs
@@ -53,11 +54,11 @@ import numpy as np
 import pandas as pd
 
 from . import data
-from ._checks import positive
+from ._checks import nonnegative, positive
 from .kvcache import ATTENTION_KINDS
 
 __all__ = ["ModelSpec", "Calibration", "model_spec", "calibration", "forward_step",
-           "device_share_scales", "device_calibration"]
+           "device_share_scales", "device_calibration", "FUSED_ACT_QUANT_BYTES_PER_ELEM"]
 
 
 # --- specs -------------------------------------------------------------------------------------
@@ -94,6 +95,10 @@ class ModelSpec:
     attn_flop_decode: float
     attn_flop_prefill: float
     n_mtp_modules: float
+    shared_expert_layers: float = 0.0   # MoE layers that also run a shared expert
+    attn_quant_matmuls: float = 2.0     # attention matmuls with quantized inputs, per layer
+    attn_quant_in_whole: float = 0.0    # their input elements per token every TP rank holds
+    attn_quant_in_split: float = 0.0    # ... and split over TP ranks (the output projection)
 
     @property
     def routed_params(self):
@@ -123,15 +128,27 @@ class ModelSpec:
 
     @property
     def quantized_matmuls_per_step(self):
-        """Matmuls of one forward step whose activations a step with FP8 or FP4 matmuls
+        """Matmuls of one forward step whose activations a step with FP8, FP4 or INT8 matmuls
         quantizes (a definition of the layer's structure, like :attr:`kernels_per_step`): per
-        layer the attention projections (MHA/GQA: QKV and output = 2; MLA: query down and up,
-        KV down and output = 4; its absorbed products run BF16), the FFN's (dense: gate-up and
-        down = 2; MoE: the routed experts' two grouped products and a shared expert's two =
-        4); the LM head stays BF16 in quantized checkpoints. [-]"""
-        attn = 4.0 if self.attention_kind == "mla" else 2.0
-        return (self.n_layers * attn + (self.n_layers - self.moe_layers) * 2.0
-                + self.moe_layers * 4.0)
+        layer the attention projections (:attr:`attn_quant_matmuls`: MHA/GQA QKV and output
+        = 2; MLA query down and up, KV down and output = 4, 3 without a query down
+        projection; its absorbed products run BF16), the dense FFN's or shared expert's
+        gate-up and down (2 each), the routed experts' two grouped products (2); the LM head
+        stays BF16 in quantized checkpoints. An engine that fuses a quantization into the
+        kernel before it (a norm, the activation, the dispatch) runs fewer. [-]"""
+        ffn_blocks = (self.n_layers - self.moe_layers) + self.shared_expert_layers
+        return (self.n_layers * self.attn_quant_matmuls + 2.0 * ffn_blocks
+                + 2.0 * self.moe_layers)
+
+    @property
+    def unfused_quantizations_per_step(self):
+        """Input quantizations of :attr:`quantized_matmuls_per_step` left as kernels of
+        their own where an engine quantizes each input inside the kernel that produces it
+        when that kernel is a norm or an activation (RMSNorm + quantize before QKV, the
+        query up projection and gate-up; SiLU-and-multiply + quantize before down): the
+        attention output before its projection (one per layer) and the tokens before the
+        routed experts' first product (one per MoE layer). [-]"""
+        return self.n_layers + self.moe_layers
 
     @property
     def body_params(self):
@@ -259,6 +276,9 @@ def _model_spec(model):
         attn_dec = n_layers * n_heads * 2.0 * (2.0 * lora + rope)
         attn_pre = n_layers * n_heads * 2.0 * (nope + rope + v)
         kv_elems = lora + rope
+        # quantized inputs: query down (hidden) and up (q_lora), KV down (hidden), output
+        q_mm, q_whole, q_split = ((4.0, 2.0 * hidden + q_lora, n_heads * v) if q_lora > 0
+                                  else (3.0, 2.0 * hidden, n_heads * v))
     else:
         hd = opt("head_dim", hidden / n_heads if n_heads else np.nan)
         kv_heads = opt("n_kv_heads", n_heads) if kind != "mha" else n_heads
@@ -267,6 +287,8 @@ def _model_spec(model):
         attn = 2.0 * hidden * n_heads * hd + 2.0 * hidden * kv_heads * hd
         attn_dec = attn_pre = n_layers * n_heads * 4.0 * hd
         kv_elems = 2.0 * kv_heads * hd
+        # quantized inputs: QKV (hidden) and the output projection (the heads' outputs)
+        q_mm, q_whole, q_split = 2.0, hidden, n_heads * hd
     vocab = opt("n_vocab")
     head_col = _num(row, "output_head_params")
     tied = head_col == 0 or str(row.get("tie_word_embeddings", "")).strip().lower() in (
@@ -284,7 +306,9 @@ def _model_spec(model):
         attn_params_per_layer=attn, moe=moe, n_routed_experts=e,
         n_active_experts=k, moe_layers=moe_layers, params_per_expert=per_expert,
         kv_elems_per_layer=kv_elems, attn_flop_decode=attn_dec, attn_flop_prefill=attn_pre,
-        n_mtp_modules=opt("n_mtp_modules"))
+        n_mtp_modules=opt("n_mtp_modules"),
+        shared_expert_layers=moe_layers if moe and opt("n_shared_experts") > 0 else 0.0,
+        attn_quant_matmuls=q_mm, attn_quant_in_whole=q_whole, attn_quant_in_split=q_split)
 
 
 @dataclass(frozen=True)
@@ -313,11 +337,11 @@ class Calibration:
         routed experts' grouped matmuls reach: few tokens per expert give each expert's
         matrix a short, ragged tile schedule. [fraction]
     act_quant_kernel_s : float, default 0
-        Fixed time of the one fused kernel that quantizes a matmul's activations (finds
-        their scale, casts them) inside a step, beyond the bytes it moves; charged to each of
-        :attr:`ModelSpec.quantized_matmuls_per_step` when the matmuls run FP8 or FP4
+        Fixed time of a fused kernel that quantizes a matmul's input (finds its scale,
+        casts it) inside a step, beyond the bytes it moves; charged to each quantization
+        kernel when the matmuls run FP8, FP4 or INT8
         (``forward_step(act_quant_bytes_per_elem=...)``). Measured, not fitted to steps:
-        :func:`econ.calibrate.act_quant_fixed_s` on ``data/gpu_timings.csv``. [s]
+        :func:`econ.act_quant_fixed_s` on ``data/gpu_timings.csv``. [s]
     """
 
     gemm_bandwidth_frac: float
@@ -552,12 +576,36 @@ def _gemm_s(weight_bytes, flop, bw, peak, cal):
     return weight_bytes / (bw * cal.gemm_bandwidth_frac), flop / (peak * cal.gemm_flop_frac)
 
 
+def _quantized_input_elems(m, t_attn, t_group, assignments, shard, tp, tp_attn, fused):
+    """Input elements one device quantizes in separate kernels in a step with quantized
+    matmuls. Always: the attention output before its projection (split over ``tp_attn``)
+    for the device's ``t_attn`` tokens, and the routed experts' tokens once before their
+    first product (each device its own with data-parallel attention, all of them without:
+    ``t_attn`` either way). Unless ``fused`` (quantized inside the norm or activation that
+    produces them, no bytes of their own): the attention inputs every rank holds whole (QKV;
+    MLA's down projections and query up), dense FFNs' and shared experts' gate-up (whole)
+    and down (split over ``tp``) for the ``t_group`` tokens of the device's group, and the
+    intermediates of the device's ``assignments`` before the routed experts' second product
+    (an expert's width times ``shard``). [elements]"""
+    elems = t_attn * m.n_layers * m.attn_quant_in_split / tp_attn \
+        + m.moe_layers * t_attn * m.hidden_dim
+    if fused:
+        return elems
+    ffn_blocks = (m.n_layers - m.moe_layers) + m.shared_expert_layers
+    ffn_width = m.dense_ffn_params / (3.0 * m.hidden_dim)      # summed over the blocks
+    moe_width = m.params_per_expert / (3.0 * m.hidden_dim) if m.moe else 0.0
+    return (elems + t_attn * m.n_layers * m.attn_quant_in_whole
+            + t_group * (ffn_blocks * m.hidden_dim + ffn_width / tp)
+            + m.moe_layers * assignments * moe_width * shard)
+
+
 # --- the engine --------------------------------------------------------------------------------
 
 def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_bytes_per_elem,
                  n_sequences, context_tok, phase="decode", tok_per_seq=1.0, tp=1, ep=1,
                  dp_attention=False, experts_per_device=None, load_imbalance=True,
-                 even_kv=False, act_quant_bytes_per_elem=0.0, act_quant_s=None, cal):
+                 even_kv=False, act_quant_bytes_per_elem=0.0, act_quant_kernel_s=None,
+                 act_quant_fused=True, cal):
     """Time of one forward step per device, by part (the engine behind every prediction).
 
     Parameters
@@ -596,17 +644,21 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
     even_kv : bool, default False
         Split the cache evenly over ``tp`` (devices beyond the KV heads take layers, as
         pipeline stages) instead of copying KV heads the way tensor parallelism does.
-    act_quant_bytes_per_elem : numeric, default 0
-        Bytes the quantization of one activation element moves before a quantized matmul
-        (FP8 or FP4 matmuls): 3 for one fused kernel (:data:`FUSED_ACT_QUANT_BYTES_PER_ELEM`:
+    act_quant_bytes_per_elem : float, default 0
+        Bytes a quantization kernel moves per input element of a quantized matmul (FP8, FP4
+        or INT8 matmuls): 3 for one fused kernel (:data:`FUSED_ACT_QUANT_BYTES_PER_ELEM`:
         read BF16, write the 1-byte code); 0 for BF16 matmuls (no quantization charged).
-        Each of :attr:`ModelSpec.quantized_matmuls_per_step` then costs ``act_quant_s``
-        plus its activations (the tokens through the device's attention times the hidden
-        width, a floor: a down projection's input is wider) at the matmul bandwidth share.
-        [bytes]
-    act_quant_s : numeric, optional
-        Fixed time of one matmul's activation quantization; default
-        ``cal.act_quant_kernel_s`` (one fused kernel). [s]
+        Each quantization kernel then costs ``act_quant_kernel_s``, and the inputs it
+        quantizes on this device (:func:`_quantized_input_elems`) these bytes at the
+        matmul bandwidth share. [bytes]
+    act_quant_kernel_s : float, optional
+        Fixed time of one quantization kernel; default ``cal.act_quant_kernel_s`` (one fused
+        kernel, measured). [s]
+    act_quant_fused : bool, default True
+        Serving engines quantize an input inside the norm or activation that produces it,
+        which leaves :attr:`ModelSpec.unfused_quantizations_per_step` kernels of their own;
+        False: every one of :attr:`ModelSpec.quantized_matmuls_per_step` runs its own (the
+        project's step harness).
     cal : Calibration
 
     Returns
@@ -616,10 +668,11 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
         ``kv_bytes`` (read in decode, written in prefill), ``attention_flop``,
         ``matmul_flop``, ``flop`` [FLOP], ``experts_touched_count`` (per MoE layer),
         ``load_imbalance_ratio``; the parts ``dense_s``, ``experts_s``, ``attention_s``,
-        ``fixed_s``, ``act_quant_s`` (quantizing the matmuls' activations) and their sum
-        ``step_s``; ``memory_s`` and ``compute_s`` (the byte and
-        FLOP terms of all parts), ``weight_memory_s`` and ``kv_memory_s`` (the byte terms of
-        the weights and of the cache) [s]; ``*_bound_compute`` (bool, per part).
+        ``fixed_s``, ``act_quant_s`` (quantizing the matmuls' inputs; its byte part
+        ``act_quant_memory_s``) and their sum ``step_s``; ``memory_s`` and ``compute_s``
+        (the byte and FLOP terms of all parts), ``weight_memory_s`` and ``kv_memory_s``
+        (the byte terms of the weights and of the cache) [s]; ``*_bound_compute`` (bool, per
+        part).
     """
     m = spec
     b = np.asarray(n_sequences, dtype=float)
@@ -659,6 +712,7 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
             shard = ep / np.maximum(tp, ep)
         else:
             touched, assignments, shard = touched_all, t_ep * m.n_active_experts, 1.0 / tp
+        assignments_q, shard_q = assignments, shard
         imb = max_load_ratio(assignments, ep) if load_imbalance \
             else np.ones_like(assignments)
         exp_bytes = touched * m.moe_layers * m.params_per_expert * wb * shard
@@ -669,6 +723,7 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
     else:
         touched = np.zeros(())
         imb = np.ones(())
+        assignments_q, shard_q = 0.0, 0.0
         exp_bytes = exp_flop = exp_mem_s = exp_cmp_s = 0.0 * t_attn
 
     # attention over the cache (BF16 rate whatever the matmul precision)
@@ -689,11 +744,19 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
     experts_s = exp_mem_s + exp_cmp_s + zero
     attention_s = attn_mem_s + attn_cmp_s
     fixed_s = m.kernels_per_step * cal.kernel_fixed_s + zero
-    # quantized matmuls: each first quantizes its activations (a kernel and its bytes)
-    qb = np.asarray(act_quant_bytes_per_elem, dtype=float)
-    q_fixed = cal.act_quant_kernel_s if act_quant_s is None else act_quant_s
-    quant_s = np.where(qb > 0, m.quantized_matmuls_per_step * (
-        q_fixed + t_attn * m.hidden_dim * qb / (bw * cal.gemm_bandwidth_frac)), 0.0) + zero
+    # quantized matmuls: each first quantizes its input (a kernel, and its bytes)
+    qb = float(nonnegative("act_quant_bytes_per_elem", act_quant_bytes_per_elem))
+    if qb > 0:
+        q_fixed = cal.act_quant_kernel_s if act_quant_kernel_s is None \
+            else float(nonnegative("act_quant_kernel_s", act_quant_kernel_s))
+        q_elems = _quantized_input_elems(m, t_attn, t_group, assignments_q, shard_q, tp,
+                                         tp_attn, act_quant_fused)
+        n_kernels = m.unfused_quantizations_per_step if act_quant_fused \
+            else m.quantized_matmuls_per_step
+        quant_mem_s = q_elems * qb / (bw * cal.gemm_bandwidth_frac)
+        quant_s = n_kernels * q_fixed + quant_mem_s + zero
+    else:
+        quant_mem_s = quant_s = zero
     memory_s = dense_mem_s + exp_mem_s + attn_mem_s
     compute_s = dense_cmp_s + exp_cmp_s + attn_cmp_s
     return dict(tokens=t_attn + zero, weight_read_bytes=dense_bytes + exp_bytes + zero,
@@ -705,7 +768,8 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
                 experts_bound_compute=exp_cmp_s >= exp_mem_s,
                 attention_bound_compute=attn_cmp_s >= attn_mem_s,
                 weight_memory_s=dense_mem_s + exp_mem_s + zero, kv_memory_s=attn_mem_s,
-                fixed_s=fixed_s, act_quant_s=quant_s, memory_s=memory_s + zero,
+                fixed_s=fixed_s, act_quant_s=quant_s, act_quant_memory_s=quant_mem_s,
+                memory_s=memory_s + zero,
                 compute_s=compute_s + zero,
                 step_s=dense_s + experts_s + attention_s + fixed_s + quant_s)
 

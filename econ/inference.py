@@ -40,6 +40,7 @@ import pandas as pd
 from ._checks import choice, finite_result, fraction, like, nonnegative, numeric, positive
 from .amortization import useful_usd_per_hour
 from .engine import (
+    FUSED_ACT_QUANT_BYTES_PER_ELEM,
     Calibration,
     calibration,
     device_calibration,
@@ -451,7 +452,9 @@ def decode_step(model, hardware, precision, n_sequences, context_tok, *, n_devic
         ``n_sequences`` [-], ``context_tok`` [tokens], ``experts_touched_count``
         (per MoE layer) [-], ``weight_read_bytes``, ``kv_read_bytes`` (all devices,
         per step) [bytes], ``flop`` [FLOP], ``weight_read_s``, ``kv_read_s``,
-        ``memory_s``, ``compute_s``, ``draft_s``, ``step_s`` [s], ``tok_per_step``
+        ``memory_s``, ``compute_s``, the engine's parts (``dense_s``, ``experts_s``,
+        ``attention_s``, ``fixed_s``, ``act_quant_s``: quantizing the inputs of FP8, FP4 or
+        INT8 matmuls), ``draft_s``, ``step_s`` [s], ``tok_per_step``
         (per sequence) [tokens], ``decode_tok_per_s`` (per device),
         ``decode_tok_per_s_per_user`` [tokens/s], ``weight_bytes_per_device`` (held)
         [bytes], and ``max_concurrent_sequences`` [-] when the hardware gives
@@ -460,7 +463,8 @@ def decode_step(model, hardware, precision, n_sequences, context_tok, *, n_devic
     Notes
     -----
     Not modelled: communication between devices (all-reduce, MoE dispatch/combine),
-    expert load imbalance, activations' memory traffic, the embedding table being
+    expert load imbalance, activations' memory traffic (beyond quantizing them), the
+    embedding table being
     read only row by row, and scheduling gaps. The efficiency factors absorb them.
 
     References
@@ -515,7 +519,7 @@ def decode_step(model, hardware, precision, n_sequences, context_tok, *, n_devic
     args = dict(bw=bw, peak_mm=peak, peak_attn=peak_attn,
                 weight_bytes_per_param=p["weight_bytes_per_param"], kv_bytes_per_elem=kv_b,
                 n_sequences=batch, context_tok=ctx, phase="decode", tp=n_dev, even_kv=True,
-                cal=cal)
+                act_quant_bytes_per_elem=_act_quant_bytes(p), cal=cal)
     verify = forward_step(m, tok_per_seq=1.0 + k, **args)
     if np.any(k > 0):
         draft_s = k * c * forward_step(m, tok_per_seq=1.0, **args)["step_s"]
@@ -536,6 +540,7 @@ def decode_step(model, hardware, precision, n_sequences, context_tok, *, n_devic
         experts_s=verify["experts_s"],
         attention_s=verify["attention_s"],
         fixed_s=verify["fixed_s"],
+        act_quant_s=verify["act_quant_s"],
         memory_s=verify["memory_s"],
         compute_s=verify["compute_s"],
         draft_s=draft_s,
@@ -683,8 +688,9 @@ def prefill_step(model, hardware, precision, prompt_tok, n_sequences=1.0, *, n_d
     dict
         ``n_sequences``, ``prompt_tok``, ``experts_touched_count``,
         ``weight_read_bytes``, ``kv_write_bytes`` [bytes], ``flop`` [FLOP],
-        ``weight_read_s``, ``kv_write_s``, ``memory_s``, ``compute_s``, ``step_s`` [s],
-        ``prefill_tok_per_s`` (per device) [tokens/s].
+        ``weight_read_s``, ``kv_write_s``, ``memory_s``, ``compute_s``, the engine's parts
+        (``dense_s``, ``experts_s``, ``attention_s``, ``fixed_s``, ``act_quant_s``), ``step_s``
+        [s], ``prefill_tok_per_s`` (per device) [tokens/s].
 
     Notes
     -----
@@ -710,7 +716,8 @@ def prefill_step(model, hardware, precision, prompt_tok, n_sequences=1.0, *, n_d
     s = forward_step(m, bw=bw, peak_mm=peak, peak_attn=peak_attn,
                      weight_bytes_per_param=p["weight_bytes_per_param"], kv_bytes_per_elem=kv_b,
                      n_sequences=batch, tok_per_seq=prompt, context_tok=(prompt + 1.0) / 2.0,
-                     phase="prefill", tp=n_dev, cal=cal)
+                     phase="prefill", tp=n_dev, act_quant_bytes_per_elem=_act_quant_bytes(p),
+                     cal=cal)
     tokens = batch * prompt
     out = dict(n_sequences=batch, prompt_tok=prompt,
                experts_touched_count=s["experts_touched_count"],
@@ -718,7 +725,8 @@ def prefill_step(model, hardware, precision, prompt_tok, n_sequences=1.0, *, n_d
                kv_write_bytes=s["kv_bytes"] * n_dev, flop=s["flop"] * n_dev,
                weight_read_s=s["weight_memory_s"], kv_write_s=s["kv_memory_s"],
                dense_s=s["dense_s"], experts_s=s["experts_s"], attention_s=s["attention_s"],
-               fixed_s=s["fixed_s"], memory_s=s["memory_s"], compute_s=s["compute_s"],
+               fixed_s=s["fixed_s"], act_quant_s=s["act_quant_s"], memory_s=s["memory_s"],
+               compute_s=s["compute_s"],
                step_s=s["step_s"], prefill_tok_per_s=tokens / s["step_s"] / n_dev)
     inputs = [prompt_tok, n_sequences, n_devices, flop_efficiency_frac,
               bandwidth_efficiency_frac, peak_raw, attn_raw, bw_raw,
@@ -845,6 +853,12 @@ def _precisions(precision, compute_precision):
     compute = precision if compute_precision is None else compute_precision
     choice("compute_precision", compute, PRECISIONS)
     return {"weight_bytes_per_param": BYTES_PER_PARAM[precision], "compute": compute}
+
+
+def _act_quant_bytes(p):
+    """Bytes per element the input quantization of a matmul moves at these precisions: one
+    fused kernel's where the matmuls run below BF16, none at BF16."""
+    return FUSED_ACT_QUANT_BYTES_PER_ELEM if p["compute"] != "bf16" else 0.0
 
 
 def _calibration(cal, flop_efficiency_frac, bandwidth_efficiency_frac, hw):

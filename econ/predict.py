@@ -715,10 +715,9 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
     mb = float(n_microbatches)
     q = 1.0 + k
     tps = tokens_per_step(a, k)
-    # FP8 and FP4 matmuls quantize their activations first, one fused kernel each (GPUs;
+    # FP8, FP4 and INT8 matmuls quantize their inputs first, one fused kernel each (GPUs;
     # an SRAM machine is priced at its datasheet)
-    quant_bytes = FUSED_ACT_QUANT_BYTES_PER_ELEM if matmul in ("fp8", "fp4") and not sram \
-        else 0.0
+    quant_bytes = FUSED_ACT_QUANT_BYTES_PER_ELEM if matmul != "bf16" and not sram else 0.0
     common = dict(bw=bw, peak_mm=peak, peak_attn=peak_attn, weight_bytes_per_param=wb,
                   kv_bytes_per_elem=kvb, tp=tp, ep=ep, dp_attention=dp,
                   experts_per_device=slots, act_quant_bytes_per_elem=quant_bytes, cal=cal)
@@ -728,8 +727,8 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         f = forward_step(m, n_sequences=n_seq / mb, tok_per_seq=tok, context_tok=ctx,
                          phase=kind, **common)
         return {key: f[key] * mb for key in ("step_s", "compute_s", "kv_memory_s",
-                                              "attention_s", "dense_s", "experts_s",
-                                              "tokens", "fixed_s")}
+                                              "act_quant_memory_s", "attention_s", "dense_s",
+                                              "experts_s", "tokens", "fixed_s")}
 
     zero = 0.0 * b
     imbalance_s = zero
@@ -761,7 +760,10 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
             others = np.maximum(sharing - 1.0, 0.0) / sharing
             pre_tok = b * tps * isl / osl * (1.0 - h) * others
             pre = step(pre_tok / ((1.0 - h) * isl), (1.0 - h) * isl, ctx_pre, "prefill")
-            pre = dict(pre, step_s=pre["compute_s"] + pre["kv_memory_s"])
+            # their work, not the step's fixed costs (the decode step's kernels take them,
+            # one quantization kernel for decode and prompt rows alike)
+            pre = dict(pre, step_s=pre["compute_s"] + pre["kv_memory_s"]
+                       + pre["act_quant_memory_s"])
         prefill_share_s = pre["step_s"]
         parts = dict(attention_s=dec["attention_s"] + pre["attention_s"],
                      dense_s=dec["dense_s"] + pre["dense_s"],
@@ -835,7 +837,7 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
             # TTFT: the prompt's own prefill joins a step of the running batch
             one = forward_step(m, n_sequences=1.0, tok_per_seq=(1.0 - h) * isl,
                                context_tok=ctx_pre, phase="prefill", **common)
-            ttft = step_s + one["compute_s"] + one["kv_memory_s"]
+            ttft = step_s + one["compute_s"] + one["kv_memory_s"] + one["act_quant_memory_s"]
             # Little's law: requests complete at running / (ttft + osl * tpot); those beyond
             # the running ones wait in the queue before their first token
             completion_per_s = running / (ttft + osl * tpot)

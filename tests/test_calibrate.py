@@ -558,10 +558,10 @@ def _act_quant_timings(fixed_s, cal):
     for m, k in ((1, 4096), (256, 8192), (4096, 8192)):
         mm = 1e-5 * (1 + m / 256)
         rows.append(dict(machine=machine, kernel="act_quant", variant="fp8_linear",
-                         m_dim=float(m), k_dim=float(k), median_s=mm))
+                         m_dim=float(m), n_dim=float(k), k_dim=float(k), median_s=mm))
         for variant, nbytes in ACT_QUANT_VARIANTS.items():
             rows.append(dict(machine=machine, kernel="act_quant", variant=variant,
-                             m_dim=float(m), k_dim=float(k),
+                             m_dim=float(m), n_dim=float(k), k_dim=float(k),
                              median_s=mm + fixed_s[variant] + m * k * nbytes / bw))
     return pd.DataFrame(rows)
 
@@ -577,13 +577,24 @@ def test_act_quant_fixed_time_is_what_a_quantization_adds_beyond_its_bytes():
         act_quant_fixed_s("fp8_linear", timings=t)
     with pytest.raises(ValueError, match="no act_quant rows"):
         act_quant_fixed_s(timings=t[t["variant"] != "fp8_linear"])
+    with pytest.raises(ValueError, match="'nowhere'.*gpu_machines"):
+        act_quant_fixed_s(timings=t.assign(machine="nowhere"))
+    # the bytes count: the same chains at twice the bytes per element leave a fixed time
+    # that grows with the rows, so its median moves (the subtraction is not a no-op)
+    doubled = t.assign(median_s=t["median_s"] + np.where(
+        t["variant"] == "fp8_linear_fused_quant",
+        t["m_dim"] * t["k_dim"] * ACT_QUANT_VARIANTS["fp8_linear_fused_quant"]
+        / (econ.data.row("hardware", "h200-sxm")["memory_bytes_per_s"]
+           * cal.gemm_bandwidth_frac), 0.0))
+    assert act_quant_fixed_s(timings=doubled, step_calibration=cal)[0] > 2e-6 * 1.5
 
 
 def test_stored_act_quant_time_is_the_recorded_one_and_explains_the_harness_fp8_steps():
     """The stored constant is what the recorded kernels give (make calibrate writes it), a
-    few microseconds, far below a step's per-kernel time; charging the harness's own eager
-    quantization at its recorded cost predicts its FP8 decode steps, never fitted, within
-    15% median in each architecture (without it they are 27-41% off)."""
+    few microseconds, far below a step's per-kernel time; charging every matmul of the
+    harness its own eager quantization at the recorded cost predicts its FP8 decode steps,
+    never fitted, within 15% median in each architecture (without it they are 27-41%
+    off)."""
     cal = econ.calibration()
     assert cal.act_quant_kernel_s == pytest.approx(act_quant_fixed_s()[0], rel=1e-3)
     assert 0 < cal.act_quant_kernel_s < cal.kernel_fixed_s

@@ -151,34 +151,68 @@ def test_calibration_values_are_a_copy_the_caller_may_change():
 @pytest.mark.parametrize("model,expected", [
     # Llama-3.1-70B: 80 GQA layers x (QKV, output; gate-up, down)
     ("llama-3.1-70b", 80 * (2 + 2)),
-    # DeepSeek-V3: 61 MLA layers x 4 projections, 3 dense FFNs x 2, 58 MoE layers x 4
-    ("deepseek-v3", 61 * 4 + 3 * 2 + 58 * 4),
+    # Qwen3-235B-A22B: 94 GQA layers x (QKV, output; two routed products), no shared expert
+    ("qwen3-235b-a22b-2507", 94 * (2 + 2)),
+    # DeepSeek-V3: 61 MLA layers x 4 projections, 3 dense FFNs and 58 shared experts x 2,
+    # 58 MoE layers x 2 routed products
+    ("deepseek-v3", 61 * 4 + (3 + 58) * 2 + 58 * 2),
 ])
 def test_quantized_matmuls_are_counted_from_the_layer_structure(model, expected):
-    assert model_spec(model).quantized_matmuls_per_step == expected
+    spec = model_spec(model)
+    assert spec.quantized_matmuls_per_step == expected
+    # engines fuse the rest: the attention output per layer, the routed tokens per MoE layer
+    assert spec.unfused_quantizations_per_step == spec.n_layers + spec.moe_layers
 
 
-def test_quantized_matmuls_pay_a_kernel_and_their_activation_bytes_each():
-    """FP8 matmuls quantize their activations first: each of the spec's quantized matmuls
-    adds the fixed time plus tokens x hidden x bytes at the matmul bandwidth share (closed
-    form); BF16 matmuls (bytes 0) pay nothing, and no other part moves."""
-    spec = model_spec("llama-3.1-70b")
+def _quant_step(spec, n, **kw):
     cal = dataclasses.replace(calibration(), act_quant_kernel_s=2e-6)
+    return forward_step(spec, bw=H200["memory_bytes_per_s"], peak_mm=H200["peak_fp8_flop_per_s"],
+                        peak_attn=H200["peak_bf16_flop_per_s"], weight_bytes_per_param=1.0,
+                        kv_bytes_per_elem=2.0, n_sequences=n, context_tok=2048.0, cal=cal,
+                        **kw)
+
+
+def test_quantization_is_a_kernel_each_plus_bytes_linear_in_the_tokens():
+    """Quantized matmuls add, and only add, ``act_quant_s``: a fixed time per quantization
+    kernel plus bytes proportional to the tokens. Fused (serving engines): the attention
+    output's bytes, split over tp (Llama-3.1-70B at tp=2: 80 layers x 64 heads x 128 / 2
+    elements a token). Unfused (the step harness): every matmul's input, more bytes and
+    more kernels. BF16 matmuls (no bytes) pay nothing."""
+    spec = model_spec("llama-3.1-70b")
     n = np.array([1.0, 64.0, 1024.0])
-    kw = dict(bw=H200["memory_bytes_per_s"], peak_mm=H200["peak_fp8_flop_per_s"],
-              peak_attn=H200["peak_bf16_flop_per_s"], weight_bytes_per_param=1.0,
-              kv_bytes_per_elem=2.0, n_sequences=n, context_tok=2048.0, tp=2, cal=cal)
-    plain = forward_step(spec, **kw)
-    quant = forward_step(spec, act_quant_bytes_per_elem=3.0, **kw)
-    expected = spec.quantized_matmuls_per_step * (
-        2e-6 + n * spec.hidden_dim * 3.0 / (H200["memory_bytes_per_s"]
-                                             * cal.gemm_bandwidth_frac))
-    np.testing.assert_allclose(quant["act_quant_s"], expected, rtol=1e-12)
-    np.testing.assert_allclose(quant["step_s"] - plain["step_s"], expected, rtol=1e-9)
+    plain = _quant_step(spec, n, tp=2)
+    fused = _quant_step(spec, n, tp=2, act_quant_bytes_per_elem=3.0)
+    unfused = _quant_step(spec, n, tp=2, act_quant_bytes_per_elem=3.0, act_quant_fused=False)
     np.testing.assert_array_equal(plain["act_quant_s"], 0.0)
+    np.testing.assert_allclose(fused["step_s"] - plain["step_s"], fused["act_quant_s"],
+                               rtol=1e-9)
     for part in ("dense_s", "experts_s", "attention_s", "fixed_s"):
-        np.testing.assert_array_equal(quant[part], plain[part])
-    # an explicit fixed time (the harness's eager operations) replaces the fused kernel's
-    eager = forward_step(spec, act_quant_bytes_per_elem=3.0, act_quant_s=20e-6, **kw)
-    np.testing.assert_allclose(eager["act_quant_s"] - quant["act_quant_s"],
-                               spec.quantized_matmuls_per_step * 18e-6, rtol=1e-9)
+        np.testing.assert_array_equal(fused[part], plain[part])
+    bw = H200["memory_bytes_per_s"] * calibration().gemm_bandwidth_frac
+    per_tok = 80 * 64 * 128 / 2 * 3.0 / bw
+    np.testing.assert_allclose(fused["act_quant_memory_s"], n * per_tok, rtol=1e-9)
+    np.testing.assert_allclose(fused["act_quant_s"] - fused["act_quant_memory_s"],
+                               spec.unfused_quantizations_per_step * 2e-6, rtol=1e-9)
+    np.testing.assert_allclose(unfused["act_quant_s"] - unfused["act_quant_memory_s"],
+                               spec.quantized_matmuls_per_step * 2e-6, rtol=1e-9)
+    slope = np.diff(unfused["act_quant_memory_s"]) / np.diff(n)
+    np.testing.assert_allclose(slope[0], slope[1], rtol=1e-9)        # linear in the tokens
+    assert (unfused["act_quant_memory_s"] > 2 * fused["act_quant_memory_s"]).all()
+    with pytest.raises(ValueError, match="act_quant_bytes_per_elem"):
+        _quant_step(spec, n, act_quant_bytes_per_elem=-1.0)
+
+
+def test_unfused_ffn_inputs_are_the_groups_tokens_with_data_parallel_attention():
+    """With data-parallel attention a device runs its own sequences' attention whole and its
+    group's tokens through the tensor-parallel FFN: against plain tensor parallelism at the
+    same sequences per device (tp=2), the harness's unfused quantization moves the attention
+    output unsplit (twice the elements) and the FFN inputs of twice the rows."""
+    spec = model_spec("llama-3.1-70b")
+    n = np.array([4.0, 32.0])
+    kw = dict(tp=2, act_quant_bytes_per_elem=3.0, act_quant_fused=False)
+    tp = _quant_step(spec, n, **kw)["act_quant_memory_s"]
+    dp = _quant_step(spec, n, dp_attention=True, **kw)["act_quant_memory_s"]
+    bw = H200["memory_bytes_per_s"] * calibration().gemm_bandwidth_frac
+    attn_out = spec.n_layers * spec.attn_quant_in_split          # elements a token
+    ffn = spec.n_layers * spec.hidden_dim + spec.dense_ffn_params / (3 * spec.hidden_dim) / 2
+    np.testing.assert_allclose(dp - tp, n * (attn_out / 2 + ffn) * 3.0 / bw, rtol=1e-9)

@@ -280,10 +280,12 @@ def test_breakdown_is_tidy():
     for col in ("weight_read_s", "kv_read_s", "compute_s", "step_s", "decode_tok_per_s",
                 "compute_bound", "dense_s", "attention_s", "fixed_s"):
         assert col in df.columns
-    np.testing.assert_allclose(df["step_s"], df["memory_s"] + df["compute_s"] + df["fixed_s"],
-                               rtol=1e-12)
+    np.testing.assert_allclose(df["step_s"], df["memory_s"] + df["compute_s"] + df["fixed_s"]
+                               + df["act_quant_s"], rtol=1e-12)
     np.testing.assert_allclose(df["step_s"], df["dense_s"] + df["experts_s"]
-                               + df["attention_s"] + df["fixed_s"], rtol=1e-12)
+                               + df["attention_s"] + df["fixed_s"] + df["act_quant_s"],
+                               rtol=1e-12)
+    assert (df["act_quant_s"] > 0).all()          # FP8 matmuls quantize their inputs
     s = decode_step_breakdown(LLAMA_70B, H100_NOMEM, "bf16",
                               pd.Series([1.0, 2.0], index=["a", "b"]), 100)
     assert list(s.index) == ["a", "b"]

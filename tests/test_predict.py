@@ -472,18 +472,29 @@ def test_engine_defaults_hold_for_releases_of_known_engines_only():
         econ.engine_defaults("vllm", "0.11.0", "h900", "llama-3.1-8b")
 
 
-def test_fp8_matmuls_pay_for_quantizing_their_activations_bf16_ones_do_not():
-    """A decode step with FP8 matmuls charges each quantized matmul the fused kernel's fixed
-    time (per token one step: TPOT moves by exactly that sum); BF16 weights do not."""
-    cal = econ.calibration()
-    kw = dict(model="llama-3.1-70b", hardware="h200-sxm", n_devices=2, tp=2, isl_tok=1000,
-              osl_tok=500, concurrency=np.array([1.0, 32.0]), phase="decode")
-    n_q = econ.model_spec("llama-3.1-70b").quantized_matmuls_per_step
-    for precision, expected in (("fp8", n_q * 3e-6), ("bf16", 0.0)):
-        base = predict_serving_with(
-            precision=precision, step_calibration=dataclasses.replace(
-                cal, act_quant_kernel_s=0.0), **kw)["tpot_s"]
-        more = predict_serving_with(
-            precision=precision, step_calibration=dataclasses.replace(
-                cal, act_quant_kernel_s=3e-6), **kw)["tpot_s"]
-        np.testing.assert_allclose(more - base, expected, rtol=1e-9, atol=1e-15)
+def _tpot_at_quant_kernel(kernel_s, **kw):
+    cal = dataclasses.replace(econ.calibration(), act_quant_kernel_s=kernel_s)
+    return predict_serving_with(step_calibration=cal, **kw)["tpot_s"]
+
+
+@pytest.mark.parametrize("phase", ["decode", "mixed"])
+def test_quantized_matmuls_pay_one_kernel_per_unfused_quantization(phase):
+    """A step with FP8 matmuls charges each quantization kernel an engine leaves (the
+    attention output per layer, the routed tokens per MoE layer) the kernel's fixed time:
+    TPOT moves by exactly that sum, in decode and with prompts joining the step (their
+    quantization rides in the same kernels); BF16 matmuls, FP4 weights run as BF16 matmuls
+    and an SRAM machine pay nothing."""
+    kw = dict(isl_tok=1000, osl_tok=500, concurrency=np.array([1.0, 32.0]), phase=phase)
+    for model, precision, extra, hw, n_dev, tp, charged in (
+            ("llama-3.1-70b", "fp8", {}, "h200-sxm", 2, 2, True),
+            ("qwen3-30b-a3b", "fp8", {}, "h200-sxm", 1, 1, True),
+            ("llama-3.1-70b", "bf16", {}, "h200-sxm", 2, 2, False),
+            ("llama-3.1-70b", "fp4", {"compute_precision": "bf16"}, "h200-sxm", 2, 2, False),
+            ("llama-3.1-8b", "int8", {}, "groq-lpu", 80, 8, False)):
+        args = dict(model=model, hardware=hw, precision=precision, n_devices=n_dev, tp=tp,
+                    **extra, **kw)
+        spec = econ.model_spec(model)
+        expected = spec.unfused_quantizations_per_step * 3e-6 if charged else 0.0
+        more = _tpot_at_quant_kernel(3e-6, **args) - _tpot_at_quant_kernel(0.0, **args)
+        np.testing.assert_allclose(more, expected, rtol=1e-9, atol=1e-15,
+                                   err_msg=f"{model} {precision} {hw}")

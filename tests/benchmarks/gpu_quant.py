@@ -57,6 +57,13 @@ import gpu_measure as GM  # versions, nvidia-smi, the machines table
 VARIANTS = ("bf16_linear", "fp8_linear", "fp8_linear_fused_quant", "fp8_linear_eager_quant",
             "fused_quant", "fused_group_quant")
 FP8_MAX = 448.0
+#: Activation bytes per element of the input each variant moves (the square weights make the
+#: output as wide as the input): BF16 linear reads BF16 and writes BF16 (4); the FP8 matmul
+#: reads the FP8 code and writes BF16 (3); a fused quantization reads BF16 and writes the
+#: code (3) and the step harness's eager one 25 (abs 4, amax 2, float 6, divide 8, cast 5).
+ACT_BYTES_PER_ELEM = {"bf16_linear": 4.0, "fp8_linear": 3.0, "fp8_linear_fused_quant": 6.0,
+                      "fp8_linear_eager_quant": 28.0, "fused_quant": 3.0,
+                      "fused_group_quant": 3.0}
 GROUP = 128
 
 
@@ -306,7 +313,7 @@ def main(argv=None):
                 quant_only = variant in ("fused_quant", "fused_group_quant")
                 flop = 0.0 if quant_only else 2.0 * m * k * k
                 wbytes = 0.0 if quant_only else k * k * (2.0 if variant == "bf16_linear" else 1.0)
-                abytes = m * k * (2.0 + 1.0) if variant != "bf16_linear" else m * k * 2.0 * 2.0
+                abytes = m * k * ACT_BYTES_PER_ELEM[variant]
                 shape = f"m={m},n={k},k={k},layers={n_layers}"
                 rows.append(dict(
                     name=f"{machine}/torch/act_quant/{variant}/m={m},n={k},k={k}",
