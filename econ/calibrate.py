@@ -199,6 +199,17 @@ def _per_user_tok_per_s(row):
     return float(published) if np.isfinite(published) else 1.0 / float(row["tpot_s"])
 
 
+def _predicted_per_user_tok_per_s(row, prediction):
+    """The per-user speed a ledger row's prediction gives for what the row measured: a
+    median inter-token latency (``statistic`` median) is a typical step, predicted as the
+    median step (``tpot_median_s`` of :func:`econ.predict_serving_with`; a burst's
+    request-by-request prediction gives none and keeps its mean); a mean is the mean
+    step. [tok/s]"""
+    if row.get("statistic") == "median" and "tpot_median_s" in prediction:
+        return 1.0 / float(prediction["tpot_median_s"])
+    return float(prediction["tok_per_s_per_user"])
+
+
 def _matmul_precision(row, hardware):
     """The precision a ledger row's matmuls run at: its weights', or BF16 where the device
     has no units for them (weight-only kernels: FP4 weights on Hopper). An unknown device
@@ -368,14 +379,16 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
                              hardware=r["hardware"], model=r["model"], metric="error",
                              measured=np.nan, predicted=np.nan, note=str(exc)))
             continue
+        predicted = dict(tok_per_s_per_user=_predicted_per_user_tok_per_s(r, p),
+                         output_tok_per_s_per_device=p["output_tok_per_s_per_device"])
         for metric, measured in (("tok_per_s_per_user", _per_user_tok_per_s(r)),
                                  ("output_tok_per_s_per_device",
                                   r["output_per_device_tok_per_s"])):
             if np.isfinite(measured):
                 rows.append(dict(name=key, split=r["split"], source=r["source"],
                                  hardware=r["hardware"], model=r["model"], metric=metric,
-                                 measured=float(measured), predicted=float(p[metric]),
-                                 note=note))
+                                 measured=float(measured),
+                                 predicted=float(predicted[metric]), note=note))
     for key, r in _usable_sram(ledger).iterrows():
         base = dict(name=key, split=r["split"], source=r["source"], hardware=r["hardware"],
                     model=r["model"])

@@ -562,11 +562,21 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         does not hide), ``mtp_s`` (the MTP module's layer), ``attention_s``, ``dense_s``,
         ``experts_s``, ``attention_imbalance_s`` (what the busiest data-parallel attention
         rank adds to a decode step, :func:`busiest_rank`) [s];
-        ``input_tok_per_s_per_device`` (prompt tokens, cache hits
+        ``tpot_median_s``: the median gap between a request's tokens, where ``tpot_s`` is
+        their mean: the median step, prompts joining steps at random (a Poisson count with
+        the mean a step carries, median ``floor(m + 1/3 - 0.02/m)`` above ``ln 2`` [1]_)
+        [s]; ``input_tok_per_s_per_device`` (prompt tokens, cache hits
         included) and ``computed_tok_per_s_per_device`` [tokens/s]; ``context_tok`` (mean
-        context a token attends to) [tokens]. In the prefill phase ``tpot_s`` and
-        ``tok_per_s_per_user`` are NaN and ``output_tok_per_s_per_device`` counts the first
-        token of each prompt; in the decode phase ``ttft_s`` is NaN.
+        context a token attends to) [tokens]. In the prefill phase ``tpot_s``,
+        ``tpot_median_s`` and ``tok_per_s_per_user`` are NaN and
+        ``output_tok_per_s_per_device`` counts the first token of each prompt; in the decode
+        phase ``ttft_s`` is NaN.
+
+    References
+    ----------
+    .. [1] K. P. Choi, "On the medians of gamma distributions and an equation of Ramanujan",
+       Proc. Amer. Math. Soc. 121(1), 245-251, 1994 (a Poisson median lies in
+       ``[m - ln 2, m + 1/3)``).
     """
     m = model_spec(model)
     choice("precision", precision, tuple(BYTES_PER_PARAM))
@@ -732,6 +742,7 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
 
     zero = 0.0 * b
     imbalance_s = zero
+    prompts_per_step = zero
     if phase == "prefill":
         dec = dict(step_s=zero, attention_s=zero, dense_s=zero, experts_s=zero, tokens=zero)
         pre = step(b, (1.0 - h) * isl, ctx_pre, "prefill")
@@ -764,6 +775,7 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
             # one quantization kernel for decode and prompt rows alike)
             pre = dict(pre, step_s=pre["compute_s"] + pre["kv_memory_s"]
                        + pre["act_quant_memory_s"])
+            prompts_per_step = pre_tok / ((1.0 - h) * isl)
         prefill_share_s = pre["step_s"]
         parts = dict(attention_s=dec["attention_s"] + pre["attention_s"],
                      dense_s=dec["dense_s"] + pre["dense_s"],
@@ -826,10 +838,17 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         # a pass of the prompts is the step; prompts beyond those running wait for passes
         completion_per_s = running / step_s
         ttft = np.where(conc > running, conc / completion_per_s, step_s)
-        tpot = np.nan + zero
+        tpot = tpot_median = np.nan + zero
         out_per_dev = completion_per_s / n_dev
     else:
         tpot = step_s / tps
+        # the median step: prompts join steps at random, a Poisson count with the mean a
+        # step carries; up to ln 2 of them a step, most steps carry none
+        lam = np.asarray(prompts_per_step, dtype=float)
+        safe = np.where(lam > 0, lam, 1.0)
+        k_med = np.where(lam > np.log(2.0), np.floor(lam + 1.0 / 3.0 - 0.02 / safe), 0.0)
+        tpot_median = (step_s - prefill_share_s * np.where(lam > 0, 1.0 - k_med / safe, 0.0)) \
+            / tps
         if phase == "decode":
             ttft = np.nan + zero
             completion_per_s = running / (osl * tpot)
@@ -844,7 +863,8 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
             ttft = np.where(conc > running, conc / completion_per_s - osl * tpot, ttft)
         out_per_dev = completion_per_s * osl / n_dev
     in_per_dev = completion_per_s * isl / n_dev
-    out = dict(tpot_s=tpot, ttft_s=ttft, tok_per_s_per_user=1.0 / tpot,
+    out = dict(tpot_s=tpot, tpot_median_s=tpot_median + zero, ttft_s=ttft,
+               tok_per_s_per_user=1.0 / tpot,
                output_tok_per_s_per_device=out_per_dev, concurrency=conc,
                decode_s=dec["step_s"], prefill_share_s=prefill_share_s,
                allreduce_s=allreduce_s, alltoall_s=alltoall_s, hop_s=hop_s,

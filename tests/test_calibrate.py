@@ -606,3 +606,24 @@ def test_stored_act_quant_time_is_the_recorded_one_and_explains_the_harness_fp8_
     plain = recorded_step_predictions(act_quant=False)
     plain = plain[(plain["weight_precision"] == "fp8") & (plain["phase"] == "decode")]
     assert (plain.groupby("arch")["error_frac"].median() > 0.25).all()
+
+
+def test_a_median_inter_token_latency_is_predicted_as_the_median_step():
+    """A row whose latency statistic is a median (a median inter-token gap) is compared
+    with the median step; the same row stated as a mean with the mean step."""
+    led = econ.data.load("serving_benchmarks")
+    key = "mlenergy-chat-llama-3.1-70b-instruct-h100-n4-mns1024"
+    assert led.loc[key, "statistic"] == "median"
+    row = led.loc[[key]]
+    kwargs, _ = econ.calibrate._row_arguments(_usable(row).iloc[0],
+                                              econ.data.load("hardware"))
+    p = predict_serving_with(**kwargs)
+    assert p["tpot_median_s"] < p["tpot_s"]      # the prompts' share shows here
+
+    def per_user(rows):
+        pred = ledger_predictions(rows)
+        return float(pred.loc[pred["metric"] == "tok_per_s_per_user", "predicted"].iloc[0])
+
+    assert per_user(row) == pytest.approx(1.0 / float(p["tpot_median_s"]), rel=1e-9)
+    assert per_user(row.assign(statistic="mean")) == pytest.approx(1.0 / float(p["tpot_s"]),
+                                                                   rel=1e-9)

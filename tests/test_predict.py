@@ -498,3 +498,29 @@ def test_quantized_matmuls_pay_one_kernel_per_unfused_quantization(phase):
         more = _tpot_at_quant_kernel(3e-6, **args) - _tpot_at_quant_kernel(0.0, **args)
         np.testing.assert_allclose(more, expected, rtol=1e-9, atol=1e-15,
                                    err_msg=f"{model} {precision} {hw}")
+
+
+def test_median_step_leaves_out_the_prompts_most_steps_do_not_carry():
+    """A median inter-token gap is a typical step. Prompts join steps at random (a Poisson
+    count with the mean a step carries): below ln 2 prompts a step most steps carry none, so
+    the median step is the step without the prompts' share; with more, whole prompts (the
+    Poisson median) ride in it; in decode alone median and mean agree."""
+    kw = dict(model="llama-3.1-70b", hardware="h100-sxm", precision="bf16", n_devices=4, tp=4,
+              isl_tok=215.0, osl_tok=880.0, prefill_chunk_tok=8192, max_running_requests=4096)
+    few = predict_serving_with(concurrency=np.array([8.0, 64.0]), **kw)
+    lam = few["concurrency"] * (few["concurrency"] - 1) / few["concurrency"] / 880.0
+    assert (lam < np.log(2)).all()
+    np.testing.assert_allclose(few["tpot_median_s"], few["tpot_s"] - few["prefill_share_s"],
+                               rtol=1e-12)
+    # short outputs: about 4 prompts join each step, the median step carries 4 of them
+    many = predict_serving_with(concurrency=np.array([400.0]), **dict(kw, osl_tok=100.0))
+    lam = 400.0 * (399.0 / 400.0) / 100.0
+    np.testing.assert_allclose(
+        many["tpot_median_s"],
+        many["tpot_s"] - many["prefill_share_s"] * (1.0 - np.floor(lam + 1 / 3 - 0.02 / lam)
+                                                    / lam), rtol=1e-12)
+    # a Poisson median is within one of the mean: the median step within one prompt of it
+    assert (np.abs(many["tpot_median_s"] - many["tpot_s"])
+            <= many["prefill_share_s"] / lam * (1 + 1e-9)).all()
+    dec = predict_serving_with(concurrency=np.array([8.0, 64.0]), phase="decode", **kw)
+    np.testing.assert_allclose(dec["tpot_median_s"], dec["tpot_s"], rtol=1e-12)
