@@ -199,13 +199,18 @@ def _per_user_tok_per_s(row):
     return float(published) if np.isfinite(published) else 1.0 / float(row["tpot_s"])
 
 
+def _compared_with_median_step(row):
+    """Whether a ledger row's per-user speed is compared with the median step: its latency
+    is a median inter-token latency (``statistic`` median, a typical step) and it is
+    predicted at its steady state (a request-by-request burst gives a mean)."""
+    return row.get("statistic") == "median" and not _request_by_request(row)
+
+
 def _predicted_per_user_tok_per_s(row, prediction):
-    """The per-user speed a ledger row's prediction gives for what the row measured: a
-    median inter-token latency (``statistic`` median) is a typical step, predicted as the
-    median step (``tpot_median_s`` of :func:`econ.predict_serving_with`; a burst's
-    request-by-request prediction gives none and keeps its mean); a mean is the mean
-    step. [tok/s]"""
-    if row.get("statistic") == "median" and "tpot_median_s" in prediction:
+    """The per-user speed a ledger row's prediction gives for what the row measured: the
+    median step (``tpot_median_s`` of :func:`econ.predict_serving_with`) where
+    :func:`_compared_with_median_step`, else the mean. [tok/s]"""
+    if _compared_with_median_step(row):
         return 1.0 / float(prediction["tpot_median_s"])
     return float(prediction["tok_per_s_per_user"])
 
@@ -270,6 +275,8 @@ def _row_arguments(r, hardware, assume_kv=True, engine_limits=True):
     if bool(r.get("isl_assumed", False)):
         notes.append(f"input length assumed ({r['isl_tok']:g} tokens): the source publishes "
                      "none")
+    if _compared_with_median_step(r):
+        notes.append("a median inter-token latency: per user against the median step")
     note = "; ".join(notes)
     kwargs = dict(
         model=r["model"], hardware=r["hardware"], precision=r["weight_precision"],
@@ -320,11 +327,17 @@ def _burst_prediction_cached(distribution, n_requests, isl_tok, osl_tok, args, d
                          step_calibration=step_calibration, serving=serving)
 
 
+def _request_by_request(row):
+    """Whether a ledger row is predicted request by request: a burst whose client fixes how
+    its lengths spread (``length_distribution``)."""
+    return row["scenario"] == "burst" and row.get("length_distribution") in LENGTH_DISTRIBUTIONS
+
+
 def _run_prediction(row, kwargs, step_calibration=None, serving=None):
     """What a ledger row's run measured on average, predicted: a burst whose client fixes
     how its lengths spread (``length_distribution``) request by request
     (:func:`_burst_prediction`), any other row at the steady state of its load."""
-    if row["scenario"] == "burst" and row.get("length_distribution") in LENGTH_DISTRIBUTIONS:
+    if _request_by_request(row):
         return _burst_prediction(row, kwargs, step_calibration, serving)
     return predict_serving_with(**kwargs, step_calibration=step_calibration, serving=serving)
 

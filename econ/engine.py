@@ -135,7 +135,8 @@ class ModelSpec:
         projection; its absorbed products run BF16), the dense FFN's or shared expert's
         gate-up and down (2 each), the routed experts' two grouped products (2); the LM head
         stays BF16 in quantized checkpoints. An engine that fuses a quantization into the
-        kernel before it (a norm, the activation, the dispatch) runs fewer. [-]"""
+        kernel before it (a norm, the activation) runs fewer
+        (:attr:`unfused_quantizations_per_step`). [-]"""
         ffn_blocks = (self.n_layers - self.moe_layers) + self.shared_expert_layers
         return (self.n_layers * self.attn_quant_matmuls + 2.0 * ffn_blocks
                 + 2.0 * self.moe_layers)
@@ -147,7 +148,9 @@ class ModelSpec:
         when that kernel is a norm or an activation (RMSNorm + quantize before QKV, the
         query up projection and gate-up; SiLU-and-multiply + quantize before down): the
         attention output before its projection (one per layer) and the tokens before the
-        routed experts' first product (one per MoE layer). [-]"""
+        routed experts' first product (one per MoE layer). An assumption about serving
+        engines: vLLM's compilation passes and TensorRT-LLM's kernels offer these fusions,
+        and no ledger source states whether its run used them. [-]"""
         return self.n_layers + self.moe_layers
 
     @property
@@ -576,19 +579,21 @@ def _gemm_s(weight_bytes, flop, bw, peak, cal):
     return weight_bytes / (bw * cal.gemm_bandwidth_frac), flop / (peak * cal.gemm_flop_frac)
 
 
-def _quantized_input_elems(m, t_attn, t_group, assignments, shard, tp, tp_attn, fused):
+def _quantized_input_elems(m, t_attn, t_group, routed_tok, assignments, shard, tp, tp_attn,
+                           fused):
     """Input elements one device quantizes in separate kernels in a step with quantized
     matmuls. Always: the attention output before its projection (split over ``tp_attn``)
-    for the device's ``t_attn`` tokens, and the routed experts' tokens once before their
-    first product (each device its own with data-parallel attention, all of them without:
-    ``t_attn`` either way). Unless ``fused`` (quantized inside the norm or activation that
+    for the device's ``t_attn`` tokens, and the routed experts' ``routed_tok`` tokens once
+    before their first product (expert parallel: each device its own before the dispatch,
+    or all of them without data-parallel attention; experts split over the group: the
+    tokens gathered from it). Unless ``fused`` (quantized inside the norm or activation that
     produces them, no bytes of their own): the attention inputs every rank holds whole (QKV;
     MLA's down projections and query up), dense FFNs' and shared experts' gate-up (whole)
     and down (split over ``tp``) for the ``t_group`` tokens of the device's group, and the
     intermediates of the device's ``assignments`` before the routed experts' second product
     (an expert's width times ``shard``). [elements]"""
     elems = t_attn * m.n_layers * m.attn_quant_in_split / tp_attn \
-        + m.moe_layers * t_attn * m.hidden_dim
+        + m.moe_layers * routed_tok * m.hidden_dim
     if fused:
         return elems
     ffn_blocks = (m.n_layers - m.moe_layers) + m.shared_expert_layers
@@ -749,8 +754,11 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
     if qb > 0:
         q_fixed = cal.act_quant_kernel_s if act_quant_kernel_s is None \
             else float(nonnegative("act_quant_kernel_s", act_quant_kernel_s))
-        q_elems = _quantized_input_elems(m, t_attn, t_group, assignments_q, shard_q, tp,
-                                         tp_attn, act_quant_fused)
+        if not isinstance(act_quant_fused, (bool, np.bool_)):
+            raise ValueError(f"act_quant_fused must be True or False, got {act_quant_fused!r}")
+        routed_tok = t_attn if ep > 1 else t_ep
+        q_elems = _quantized_input_elems(m, t_attn, t_group, routed_tok, assignments_q,
+                                         shard_q, tp, tp_attn, act_quant_fused)
         n_kernels = m.unfused_quantizations_per_step if act_quant_fused \
             else m.quantized_matmuls_per_step
         quant_mem_s = q_elems * qb / (bw * cal.gemm_bandwidth_frac)

@@ -519,7 +519,7 @@ def decode_step(model, hardware, precision, n_sequences, context_tok, *, n_devic
     args = dict(bw=bw, peak_mm=peak, peak_attn=peak_attn,
                 weight_bytes_per_param=p["weight_bytes_per_param"], kv_bytes_per_elem=kv_b,
                 n_sequences=batch, context_tok=ctx, phase="decode", tp=n_dev, even_kv=True,
-                act_quant_bytes_per_elem=_act_quant_bytes(p), cal=cal)
+                act_quant_bytes_per_elem=_act_quant_bytes(p, hw), cal=cal)
     verify = forward_step(m, tok_per_seq=1.0 + k, **args)
     if np.any(k > 0):
         draft_s = k * c * forward_step(m, tok_per_seq=1.0, **args)["step_s"]
@@ -716,7 +716,7 @@ def prefill_step(model, hardware, precision, prompt_tok, n_sequences=1.0, *, n_d
     s = forward_step(m, bw=bw, peak_mm=peak, peak_attn=peak_attn,
                      weight_bytes_per_param=p["weight_bytes_per_param"], kv_bytes_per_elem=kv_b,
                      n_sequences=batch, tok_per_seq=prompt, context_tok=(prompt + 1.0) / 2.0,
-                     phase="prefill", tp=n_dev, act_quant_bytes_per_elem=_act_quant_bytes(p),
+                     phase="prefill", tp=n_dev, act_quant_bytes_per_elem=_act_quant_bytes(p, hw),
                      cal=cal)
     tokens = batch * prompt
     out = dict(n_sequences=batch, prompt_tok=prompt,
@@ -855,10 +855,12 @@ def _precisions(precision, compute_precision):
     return {"weight_bytes_per_param": BYTES_PER_PARAM[precision], "compute": compute}
 
 
-def _act_quant_bytes(p):
+def _act_quant_bytes(p, hw):
     """Bytes per element the input quantization of a matmul moves at these precisions: one
-    fused kernel's where the matmuls run below BF16, none at BF16."""
-    return FUSED_ACT_QUANT_BYTES_PER_ELEM if p["compute"] != "bf16" else 0.0
+    fused kernel's where a GPU's matmuls run below BF16; none at BF16 or on an SRAM machine
+    (a statically compiled schedule, as :func:`econ.predict_serving` prices it)."""
+    sram = str(hw.get("memory_kind", "")) == "sram"
+    return FUSED_ACT_QUANT_BYTES_PER_ELEM if p["compute"] != "bf16" and not sram else 0.0
 
 
 def _calibration(cal, flop_efficiency_frac, bandwidth_efficiency_frac, hw):

@@ -564,9 +564,12 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         rank adds to a decode step, :func:`busiest_rank`) [s];
         ``tpot_median_s``: the median gap between a request's tokens, where ``tpot_s`` is
         their mean: the median step, prompts joining steps at random (a Poisson count with
-        the mean a step carries, median ``floor(m + 1/3 - 0.02/m)`` above ``ln 2`` [1]_)
-        [s]; ``input_tok_per_s_per_device`` (prompt tokens, cache hits
-        included) and ``computed_tok_per_s_per_device`` [tokens/s]; ``context_tok`` (mean
+        the mean ``m`` a step carries), the median step carrying ``max(m - ln 2, 0)`` of
+        them (a Poisson median's lower bound [1]_: prompts of varied lengths put the median
+        of their summed cost below its mean) with their compute and communication; per
+        step, also where a step yields several tokens (MTP) [s];
+        ``input_tok_per_s_per_device`` (prompt tokens, cache hits included) and
+        ``computed_tok_per_s_per_device`` [tokens/s]; ``context_tok`` (mean
         context a token attends to) [tokens]. In the prefill phase ``tpot_s``,
         ``tpot_median_s`` and ``tok_per_s_per_user`` are NaN and
         ``output_tok_per_s_per_device`` counts the first token of each prompt; in the decode
@@ -789,51 +792,59 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         mtp_s = k * mtp_layers / m.n_layers * dec["step_s"]
     compute_s = compute_s + mtp_s
     # communication
-    t_dev = dec["tokens"] + pre["tokens"]       # tokens through one device's attention
     link_bw = (link / 2.0 if link is not None else np.inf) * srv.link_bandwidth_frac \
         if scaleup_bytes_per_s is None else positive("scaleup_bytes_per_s", scaleup_bytes_per_s)
-    allreduce_s = zero
-    if tp > 1:
-        rows = t_dev * tp if dp else t_dev
-        # with data-parallel attention, every FFN that runs tensor parallel over the group's
-        # tokens gathers them and reduces its partial sums: the dense layers', and the MoE
-        # layers' too when the experts are tensor parallel (ep == 1: no dispatch/combine)
-        n_ar = 2.0 * m.n_layers if not dp else 2.0 * (
-            m.n_layers - (m.moe_layers if ep > 1 else 0.0))
-        allreduce_s = n_ar * (srv.allreduce_latency_s
-                              + 2.0 * (tp - 1.0) / tp * rows * m.hidden_dim * _ACT_BYTES
-                              / link_bw)
-    alltoall_s = zero
-    if ep > 1 and dp:
-        within = m.moe_layers * (2.0 * srv.alltoall_latency_s + t_dev * m.n_active_experts
-                                 * (ep - 1.0) / ep * m.hidden_dim
-                                 * (_DISPATCH_BYTES + _COMBINE_BYTES) / link_bw)
-        if scale_out:
-            rd = positive("scaleout_dispatch_bytes_per_s", scaleout_dispatch_bytes_per_s)
-            rc = positive("scaleout_combine_bytes_per_s", scaleout_combine_bytes_per_s)
-            g = float(per_node)
-            copies = m.n_active_experts if kernel == "low-latency" else nodes_touched(
-                m.n_active_experts, nodes, max_routed_nodes)
-            out_s = m.moe_layers * t_dev * copies * m.hidden_dim * (
-                _DISPATCH_BYTES / rd + _COMBINE_BYTES / rc)
-            # normal kernels forward each token to its experts' devices within the node
-            fwd_s = m.moe_layers * t_dev * m.n_active_experts * (1.0 - 1.0 / g) \
-                * m.hidden_dim * (_DISPATCH_BYTES + _COMBINE_BYTES) / link_bw \
-                if kernel == "normal" else zero
-            alltoall_s = np.where(nodes > 1.0, np.maximum(out_s, fwd_s), within)
-        else:
-            alltoall_s = within
-    if mb > 1:
-        compute_s = compute_s / (1.0 - sm)
-        exposed = np.maximum(alltoall_s - compute_s, 0.0) + alltoall_s / (m.moe_layers * mb)
-    else:
-        exposed = alltoall_s
     # a pipeline of several stages: one hop into each stage, the last one back to the first
     hop_s = (stages if stages > 1 else 0.0) * hop + zero
     # host work: a fixed part per step and a part per sequence of the step (one scheduler
     # per replica, or per attention rank with data-parallel attention: b sequences each)
     host_s = srv.step_overhead_s + srv.seq_overhead_s * b
-    step_s = compute_s + exposed + allreduce_s + hop_s + host_s
+
+    def assemble(compute, t_dev):
+        """(compute, all-reduce, all-to-all, exposed, step) [s] of a step whose forward pass
+        takes ``compute`` and puts ``t_dev`` tokens through one device's attention."""
+        allreduce = zero
+        if tp > 1:
+            rows = t_dev * tp if dp else t_dev
+            # with data-parallel attention, every FFN that runs tensor parallel over the
+            # group's tokens gathers them and reduces its partial sums: the dense layers',
+            # and the MoE layers' too when the experts are tensor parallel (ep == 1: no
+            # dispatch/combine)
+            n_ar = 2.0 * m.n_layers if not dp else 2.0 * (
+                m.n_layers - (m.moe_layers if ep > 1 else 0.0))
+            allreduce = n_ar * (srv.allreduce_latency_s
+                                + 2.0 * (tp - 1.0) / tp * rows * m.hidden_dim * _ACT_BYTES
+                                / link_bw)
+        alltoall = zero
+        if ep > 1 and dp:
+            within = m.moe_layers * (2.0 * srv.alltoall_latency_s + t_dev * m.n_active_experts
+                                     * (ep - 1.0) / ep * m.hidden_dim
+                                     * (_DISPATCH_BYTES + _COMBINE_BYTES) / link_bw)
+            if scale_out:
+                rd = positive("scaleout_dispatch_bytes_per_s", scaleout_dispatch_bytes_per_s)
+                rc = positive("scaleout_combine_bytes_per_s", scaleout_combine_bytes_per_s)
+                g = float(per_node)
+                copies = m.n_active_experts if kernel == "low-latency" else nodes_touched(
+                    m.n_active_experts, nodes, max_routed_nodes)
+                out_s = m.moe_layers * t_dev * copies * m.hidden_dim * (
+                    _DISPATCH_BYTES / rd + _COMBINE_BYTES / rc)
+                # normal kernels forward each token to its experts' devices within the node
+                fwd_s = m.moe_layers * t_dev * m.n_active_experts * (1.0 - 1.0 / g) \
+                    * m.hidden_dim * (_DISPATCH_BYTES + _COMBINE_BYTES) / link_bw \
+                    if kernel == "normal" else zero
+                alltoall = np.where(nodes > 1.0, np.maximum(out_s, fwd_s), within)
+            else:
+                alltoall = within
+        if mb > 1:
+            compute = compute / (1.0 - sm)
+            exposed = np.maximum(alltoall - compute, 0.0) + alltoall / (m.moe_layers * mb)
+        else:
+            exposed = alltoall
+        return compute, allreduce, alltoall, exposed, \
+            compute + exposed + allreduce + hop_s + host_s
+
+    compute_s, allreduce_s, alltoall_s, exposed, step_s = assemble(
+        compute_s, dec["tokens"] + pre["tokens"])
     if phase == "prefill":
         # a pass of the prompts is the step; prompts beyond those running wait for passes
         completion_per_s = running / step_s
@@ -842,13 +853,17 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         out_per_dev = completion_per_s / n_dev
     else:
         tpot = step_s / tps
-        # the median step: prompts join steps at random, a Poisson count with the mean a
-        # step carries; up to ln 2 of them a step, most steps carry none
-        lam = np.asarray(prompts_per_step, dtype=float)
-        safe = np.where(lam > 0, lam, 1.0)
-        k_med = np.where(lam > np.log(2.0), np.floor(lam + 1.0 / 3.0 - 0.02 / safe), 0.0)
-        tpot_median = (step_s - prefill_share_s * np.where(lam > 0, 1.0 - k_med / safe, 0.0)) \
-            / tps
+        # the median step: prompts join steps at random, a Poisson count with the mean m a
+        # step carries (every rank of a data-parallel group waits for one step), each its
+        # mean share of what prompts add to the step (compute and communication). The
+        # median count is at least m - ln 2 [1]_; prompts of varied lengths put the median
+        # of their summed cost below its mean, so the median step carries m - ln 2 of them
+        # (none up to ln 2 a step: most steps carry none), continuous in m
+        step0_s = assemble(dec["step_s"] + mtp_s, dec["tokens"])[-1]
+        lam = np.asarray(prompts_per_step * holders, dtype=float)
+        carried = np.where(lam > np.log(2.0), 1.0 - np.log(2.0) / np.where(lam > 0, lam, 1.0),
+                           0.0)
+        tpot_median = (step0_s + (step_s - step0_s) * carried) / tps
         if phase == "decode":
             ttft = np.nan + zero
             completion_per_s = running / (osl * tpot)

@@ -627,3 +627,14 @@ def test_a_median_inter_token_latency_is_predicted_as_the_median_step():
     assert per_user(row) == pytest.approx(1.0 / float(p["tpot_median_s"]), rel=1e-9)
     assert per_user(row.assign(statistic="mean")) == pytest.approx(1.0 / float(p["tpot_s"]),
                                                                    rel=1e-9)
+    note = ledger_predictions(row)["note"].iloc[0]
+    assert "median step" in note
+    # a median burst predicted request by request keeps the run's mean
+    burst = led[(led["statistic"] == "median") & (led["scenario"] == "burst")
+                & led["length_distribution"].notna()].iloc[[0]]
+    pred = ledger_predictions(burst)
+    assert "median step" not in pred["note"].iloc[0]
+    kwargs, _ = econ.calibrate._row_arguments(_usable(burst).iloc[0],
+                                              econ.data.load("hardware"))
+    b = econ.calibrate._run_prediction(_usable(burst).iloc[0], kwargs)
+    assert per_user(burst) == pytest.approx(float(b["tok_per_s_per_user"]), rel=1e-9)

@@ -216,3 +216,28 @@ def test_unfused_ffn_inputs_are_the_groups_tokens_with_data_parallel_attention()
     attn_out = spec.n_layers * spec.attn_quant_in_split          # elements a token
     ffn = spec.n_layers * spec.hidden_dim + spec.dense_ffn_params / (3 * spec.hidden_dim) / 2
     np.testing.assert_allclose(dp - tp, n * (attn_out / 2 + ffn) * 3.0 / bw, rtol=1e-9)
+
+
+def test_mla_without_a_query_down_projection_quantizes_three_attention_inputs():
+    row = econ.data.row("models", "deepseek-v3").copy()
+    row["q_lora_rank_dim"] = np.nan
+    spec = model_spec(row)
+    assert spec.attn_quant_matmuls == 3
+    assert spec.attn_quant_in_whole == 2 * spec.hidden_dim
+
+
+def test_routed_tokens_are_quantized_where_the_experts_receive_them():
+    """Fused quantization of the routed experts' tokens: with expert parallelism each device
+    quantizes its own tokens before the dispatch; with the experts split over a
+    data-parallel group (ep=1) each device quantizes the tokens gathered from the group,
+    tp times as many. The attention output is the device's own either way."""
+    spec = model_spec("deepseek-v3")
+    n = np.array([4.0, 32.0])
+    kw = dict(tp=8, dp_attention=True, act_quant_bytes_per_elem=3.0)
+    ep8 = _quant_step(spec, n, ep=8, **kw)["act_quant_memory_s"]
+    ep1 = _quant_step(spec, n, ep=1, **kw)["act_quant_memory_s"]
+    bw = H200["memory_bytes_per_s"] * calibration().gemm_bandwidth_frac
+    attn = n * spec.n_layers * spec.attn_quant_in_split * 3.0 / bw
+    routed = n * spec.moe_layers * spec.hidden_dim * 3.0 / bw
+    np.testing.assert_allclose(ep8, attn + routed, rtol=1e-9)
+    np.testing.assert_allclose(ep1, attn + 8 * routed, rtol=1e-9)

@@ -502,25 +502,39 @@ def test_quantized_matmuls_pay_one_kernel_per_unfused_quantization(phase):
 
 def test_median_step_leaves_out_the_prompts_most_steps_do_not_carry():
     """A median inter-token gap is a typical step. Prompts join steps at random (a Poisson
-    count with the mean a step carries): below ln 2 prompts a step most steps carry none, so
-    the median step is the step without the prompts' share; with more, whole prompts (the
-    Poisson median) ride in it; in decode alone median and mean agree."""
+    count with the mean m a step carries): up to ln 2 a step most steps carry none, and the
+    median step is the step of the same load without prompts (the decode phase's), their
+    compute and their all-reduce rows alike; beyond, it carries m - ln 2 of them (the
+    Poisson median's lower bound), so it grows continuously towards the mean step."""
     kw = dict(model="llama-3.1-70b", hardware="h100-sxm", precision="bf16", n_devices=4, tp=4,
-              isl_tok=215.0, osl_tok=880.0, prefill_chunk_tok=8192, max_running_requests=4096)
-    few = predict_serving_with(concurrency=np.array([8.0, 64.0]), **kw)
-    lam = few["concurrency"] * (few["concurrency"] - 1) / few["concurrency"] / 880.0
-    assert (lam < np.log(2)).all()
-    np.testing.assert_allclose(few["tpot_median_s"], few["tpot_s"] - few["prefill_share_s"],
-                               rtol=1e-12)
-    # short outputs: about 4 prompts join each step, the median step carries 4 of them
-    many = predict_serving_with(concurrency=np.array([400.0]), **dict(kw, osl_tok=100.0))
-    lam = 400.0 * (399.0 / 400.0) / 100.0
-    np.testing.assert_allclose(
-        many["tpot_median_s"],
-        many["tpot_s"] - many["prefill_share_s"] * (1.0 - np.floor(lam + 1 / 3 - 0.02 / lam)
-                                                    / lam), rtol=1e-12)
-    # a Poisson median is within one of the mean: the median step within one prompt of it
-    assert (np.abs(many["tpot_median_s"] - many["tpot_s"])
-            <= many["prefill_share_s"] / lam * (1 + 1e-9)).all()
-    dec = predict_serving_with(concurrency=np.array([8.0, 64.0]), phase="decode", **kw)
+              isl_tok=215.0, prefill_chunk_tok=8192, max_running_requests=4096)
+    conc = np.array([8.0, 64.0])
+    few = predict_serving_with(concurrency=conc, osl_tok=880.0, **kw)
+    dec = predict_serving_with(concurrency=conc, osl_tok=880.0, phase="decode", **kw)
+    assert (conc * (conc - 1) / conc / 880.0 < np.log(2)).all()
+    assert (few["allreduce_s"] > dec["allreduce_s"]).all()     # the prompts' rows count
+    np.testing.assert_allclose(few["tpot_median_s"], dec["tpot_s"], rtol=1e-12)
     np.testing.assert_allclose(dec["tpot_median_s"], dec["tpot_s"], rtol=1e-12)
+    # short outputs: m = 4 prompts a step, the median step carries 4 - ln 2
+    conc = np.array([400.0])
+    many = predict_serving_with(concurrency=conc, osl_tok=100.0, **kw)
+    base = predict_serving_with(concurrency=conc, osl_tok=100.0, phase="decode", **kw)
+    m = 399.0 / 100.0
+    np.testing.assert_allclose(many["tpot_median_s"], base["tpot_s"] + (
+        many["tpot_s"] - base["tpot_s"]) * (m - np.log(2)) / m, rtol=1e-9)
+    # continuous where m crosses ln 2 (69.3 requests at 100 tokens each)
+    around = predict_serving_with(concurrency=np.array([69.0, 71.0]), osl_tok=100.0, **kw)
+    assert np.diff(around["tpot_median_s"])[0] < 0.02 * around["tpot_median_s"][0]
+
+
+def test_ranks_of_a_data_parallel_group_wait_for_one_step():
+    """With data-parallel attention each rank carries few prompts but the group's step
+    waits for all of them: 8 ranks of half a prompt each make a step with about 4, so the
+    median step carries prompts (it is above the decode phase's step, below the mean)."""
+    kw = dict(model="deepseek-v3", hardware="h200-sxm", precision="fp8", n_devices=8, tp=8,
+              ep=8, dp_attention=True, isl_tok=1000.0, osl_tok=1000.0,
+              concurrency=np.array([4096.0]))
+    mixed = predict_serving_with(**kw)
+    dec = predict_serving_with(phase="decode", **kw)
+    assert (dec["tpot_s"] < mixed["tpot_median_s"]).all()
+    assert (mixed["tpot_median_s"] < mixed["tpot_s"]).all()
