@@ -342,6 +342,38 @@ def _run_prediction(row, kwargs, step_calibration=None, serving=None):
     return predict_serving_with(**kwargs, step_calibration=step_calibration, serving=serving)
 
 
+#: The keyword arguments of :func:`econ.predict_serving_with` it is vectorized over, which
+#: ledger rows of one setup may differ in.
+_VECTOR_ARGUMENTS = ("concurrency", "isl_tok", "osl_tok", "max_running_requests",
+                     "prefill_chunk_tok")
+
+
+def _steady_state_predictions(kwargs_by_row, step_calibration=None, serving=None):
+    """{row key: :func:`econ.predict_serving_with`'s outputs} of ledger rows predicted at
+    their steady state, one call per setup: rows whose arguments differ only in
+    :data:`_VECTOR_ARGUMENTS` (None in a row's argument stays apart) share a vectorized
+    call. A setup whose call fails is left out: its rows are predicted one by one, each with
+    its own error."""
+    groups = {}
+    for key, kw in kwargs_by_row.items():
+        fixed = tuple(sorted((k, v) for k, v in kw.items() if k not in _VECTOR_ARGUMENTS))
+        nones = tuple(kw[k] is None for k in _VECTOR_ARGUMENTS)
+        groups.setdefault((fixed, nones), []).append(key)
+    out = {}
+    for (fixed, nones), keys in groups.items():
+        vector = {k: None if none else np.array([float(kwargs_by_row[key][k]) for key in keys])
+                  for k, none in zip(_VECTOR_ARGUMENTS, nones)}
+        try:
+            p = predict_serving_with(**dict(fixed), **vector, step_calibration=step_calibration,
+                                     serving=serving)
+        except ValueError:
+            continue
+        p = {name: np.broadcast_to(v, (len(keys),)) for name, v in p.items()}
+        for i, key in enumerate(keys):
+            out[key] = {name: v[i] for name, v in p.items()}
+    return out
+
+
 def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_kv=True,
                        hardware_overrides=None, engine_limits=True):
     """Predict every usable ledger row; one row per measurement with predicted and measured.
@@ -383,10 +415,17 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
     ledger = data.load("serving_benchmarks") if ledger is None else ledger
     hardware = data.load("hardware")
     rows = []
-    for key, r in _usable(ledger).iterrows():
-        kwargs, note = _row_arguments(r, hardware, assume_kv, engine_limits)
+    usable = _usable(ledger)
+    args = {key: _row_arguments(r, hardware, assume_kv, engine_limits)
+            for key, r in usable.iterrows()}
+    steady = _steady_state_predictions(
+        {key: a[0] for key, a in args.items() if not _request_by_request(usable.loc[key])},
+        step_calibration, serving)
+    for key, r in usable.iterrows():
+        kwargs, note = args[key]
         try:
-            p = _run_prediction(r, kwargs, step_calibration, serving)
+            p = steady[key] if key in steady else _run_prediction(r, kwargs, step_calibration,
+                                                                  serving)
         except ValueError as exc:
             rows.append(dict(name=key, split=r["split"], source=r["source"],
                              hardware=r["hardware"], model=r["model"], metric="error",

@@ -638,3 +638,18 @@ def test_a_median_inter_token_latency_is_predicted_as_the_median_step():
                                               econ.data.load("hardware"))
     b = econ.calibrate._run_prediction(_usable(burst).iloc[0], kwargs)
     assert per_user(burst) == pytest.approx(float(b["tok_per_s_per_user"]), rel=1e-9)
+
+
+def test_rows_of_one_setup_are_predicted_together_and_fail_alone():
+    """Rows that differ only in load and lengths share one vectorized call, with the same
+    predictions as one by one; a row that cannot be served (its request fits nowhere) gets
+    its own error row and leaves the others of its setup predicted."""
+    led = econ.data.load("serving_benchmarks")
+    keys = [k for k in led.index if k.startswith("mlenergy-chat-llama-3.1-70b-instruct-h100-n4")]
+    rows = led.loc[keys[:3]]
+    bad = led.loc[[keys[0]]].rename(index={keys[0]: "too-long"}).assign(isl_tok=5e6)
+    together = ledger_predictions(pd.concat([rows, bad]))
+    one_by_one = pd.concat([ledger_predictions(led.loc[[k]]) for k in keys[:3]])
+    pd.testing.assert_frame_equal(together.drop(index="too-long"), one_by_one)
+    err = together.loc[["too-long"]]
+    assert list(err["metric"]) == ["error"] and "fits" in err["note"].iloc[0]
