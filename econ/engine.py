@@ -137,9 +137,13 @@ class ModelSpec:
         stays BF16 in quantized checkpoints. An engine that fuses a quantization into the
         kernel before it (a norm, the activation) runs fewer
         (:attr:`unfused_quantizations_per_step`). [-]"""
-        ffn_blocks = (self.n_layers - self.moe_layers) + self.shared_expert_layers
-        return (self.n_layers * self.attn_quant_matmuls + 2.0 * ffn_blocks
+        return (self.n_layers * self.attn_quant_matmuls + 2.0 * self.ffn_blocks
                 + 2.0 * self.moe_layers)
+
+    @property
+    def ffn_blocks(self):
+        """Dense FFNs and shared experts of all layers, counted as blocks. [-]"""
+        return (self.n_layers - self.moe_layers) + self.shared_expert_layers
 
     @property
     def unfused_quantizations_per_step(self):
@@ -596,11 +600,10 @@ def _quantized_input_elems(m, t_attn, t_group, routed_tok, assignments, shard, t
         + m.moe_layers * routed_tok * m.hidden_dim
     if fused:
         return elems
-    ffn_blocks = (m.n_layers - m.moe_layers) + m.shared_expert_layers
     ffn_width = m.dense_ffn_params / (3.0 * m.hidden_dim)      # summed over the blocks
     moe_width = m.params_per_expert / (3.0 * m.hidden_dim) if m.moe else 0.0
     return (elems + t_attn * m.n_layers * m.attn_quant_in_whole
-            + t_group * (ffn_blocks * m.hidden_dim + ffn_width / tp)
+            + t_group * (m.ffn_blocks * m.hidden_dim + ffn_width / tp)
             + m.moe_layers * assignments * moe_width * shard)
 
 
@@ -717,7 +720,6 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
             shard = ep / np.maximum(tp, ep)
         else:
             touched, assignments, shard = touched_all, t_ep * m.n_active_experts, 1.0 / tp
-        assignments_q, shard_q = assignments, shard
         imb = max_load_ratio(assignments, ep) if load_imbalance \
             else np.ones_like(assignments)
         exp_bytes = touched * m.moe_layers * m.params_per_expert * wb * shard
@@ -728,7 +730,7 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
     else:
         touched = np.zeros(())
         imb = np.ones(())
-        assignments_q, shard_q = 0.0, 0.0
+        assignments = shard = 0.0
         exp_bytes = exp_flop = exp_mem_s = exp_cmp_s = 0.0 * t_attn
 
     # attention over the cache (BF16 rate whatever the matmul precision)
@@ -757,8 +759,8 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
         if not isinstance(act_quant_fused, (bool, np.bool_)):
             raise ValueError(f"act_quant_fused must be True or False, got {act_quant_fused!r}")
         routed_tok = t_attn if ep > 1 else t_ep
-        q_elems = _quantized_input_elems(m, t_attn, t_group, routed_tok, assignments_q,
-                                         shard_q, tp, tp_attn, act_quant_fused)
+        q_elems = _quantized_input_elems(m, t_attn, t_group, routed_tok, assignments, shard,
+                                         tp, tp_attn, act_quant_fused)
         n_kernels = m.unfused_quantizations_per_step if act_quant_fused \
             else m.quantized_matmuls_per_step
         quant_mem_s = q_elems * qb / (bw * cal.gemm_bandwidth_frac)

@@ -469,6 +469,14 @@ def predict_serving(model, hardware, precision, *, n_devices, tp, ep=1, dp_atten
                                 mtp_draft_tok=mtp_draft_tok)
 
 
+def _prompt_work_s(f):
+    """What prompts add to a decode step they join, from their :func:`forward_step` parts:
+    their compute, cache writes and input quantization bytes; not the step's fixed costs
+    (the decode step's kernels take them, one quantization kernel for decode and prompt rows
+    alike). [s]"""
+    return f["compute_s"] + f["kv_memory_s"] + f["act_quant_memory_s"]
+
+
 def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_attention=False,
                          isl_tok, osl_tok, concurrency, kv_precision="bf16", mtp_draft_tok=0,
                          kv_bytes_per_elem=None, acceptance_frac=None, step_calibration=None,
@@ -774,10 +782,7 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
             others = np.maximum(sharing - 1.0, 0.0) / sharing
             pre_tok = b * tps * isl / osl * (1.0 - h) * others
             pre = step(pre_tok / ((1.0 - h) * isl), (1.0 - h) * isl, ctx_pre, "prefill")
-            # their work, not the step's fixed costs (the decode step's kernels take them,
-            # one quantization kernel for decode and prompt rows alike)
-            pre = dict(pre, step_s=pre["compute_s"] + pre["kv_memory_s"]
-                       + pre["act_quant_memory_s"])
+            pre = dict(pre, step_s=_prompt_work_s(pre))
             prompts_per_step = pre_tok / ((1.0 - h) * isl)
         prefill_share_s = pre["step_s"]
         parts = dict(attention_s=dec["attention_s"] + pre["attention_s"],
@@ -871,7 +876,7 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
             # TTFT: the prompt's own prefill joins a step of the running batch
             one = forward_step(m, n_sequences=1.0, tok_per_seq=(1.0 - h) * isl,
                                context_tok=ctx_pre, phase="prefill", **common)
-            ttft = step_s + one["compute_s"] + one["kv_memory_s"] + one["act_quant_memory_s"]
+            ttft = step_s + _prompt_work_s(one)
             # Little's law: requests complete at running / (ttft + osl * tpot); those beyond
             # the running ones wait in the queue before their first token
             completion_per_s = running / (ttft + osl * tpot)
