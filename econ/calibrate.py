@@ -1409,7 +1409,9 @@ def recorded_step_predictions(step_calibration=None, steps=None, act_quant=True)
     The harness's FP8 steps quantize their activations with eager PyTorch operations before
     each matmul: charged at their recorded cost (:func:`act_quant_fixed_s` of
     ``fp8_linear_eager_quant``, :data:`EAGER_ACT_QUANT_BYTES_PER_ELEM`) unless
-    ``act_quant=False``.
+    ``act_quant=False``. An expert-parallel slice is one device timed alone on a random
+    routing draw: it is predicted at the mean device's load and picked experts
+    (``load_imbalance=False``), not the busiest of a group's.
 
     Returns
     -------
@@ -1444,6 +1446,7 @@ def recorded_step_predictions(step_calibration=None, steps=None, act_quant=True)
                 context_tok=r["context_tok"] if r["phase"] == "decode"
                 else (r["context_tok"] + 1.0) / 2.0,
                 phase=r["phase"], tp=float(r["tp"]), ep=ep, dp_attention=ep > 1,
+                load_imbalance=False,
                 act_quant_bytes_per_elem=EAGER_ACT_QUANT_BYTES_PER_ELEM
                 if act_quant and r["weight_precision"] == "fp8" else 0.0,
                 act_quant_kernel_s=eager_s, act_quant_fused=False, cal=cal)

@@ -241,3 +241,56 @@ def test_routed_tokens_are_quantized_where_the_experts_receive_them():
     routed = n * spec.moe_layers * spec.hidden_dim * 3.0 / bw
     np.testing.assert_allclose(ep8, attn + routed, rtol=1e-9)
     np.testing.assert_allclose(ep1, attn + 8 * routed, rtol=1e-9)
+
+
+def _simulated_busiest_touched(n_experts, k, n_tokens, n_devices, draws, rng):
+    """Mean over routing draws of the most experts any one device of ``n_devices`` has
+    picked (each token picks ``k`` distinct experts uniformly; device d holds a contiguous
+    block of ``n_experts / n_devices``)."""
+    slots = n_experts // n_devices
+    out = []
+    for _ in range(draws):
+        picks = np.argsort(rng.random((n_tokens, n_experts)), axis=1)[:, :k]
+        hit = np.zeros(n_experts, dtype=bool)
+        hit[picks.ravel()] = True
+        out.append(hit.reshape(n_devices, slots).sum(axis=1).max())
+    return float(np.mean(out))
+
+
+@pytest.mark.parametrize("n_experts,k,n_tokens,n_devices", [
+    (16, 1, 8, 4),       # Llama 4 Scout's 16 experts, top-1, on 4 devices
+    (128, 8, 8, 8),      # Qwen3-MoE's 128, top-8, on 8
+    (128, 8, 32, 2),
+    (256, 8, 4, 8),      # DeepSeek-V3's 256, top-8, on 8
+])
+def test_busiest_devices_experts_match_a_simulated_routing(n_experts, k, n_tokens, n_devices):
+    rng = np.random.default_rng(7)
+    simulated = _simulated_busiest_touched(n_experts, k, n_tokens, n_devices, 400, rng)
+    slots = n_experts / n_devices
+    touched = E.touched_experts(n_experts, k, n_tokens) / n_experts * slots
+    predicted = float(E.busiest_touched_experts(touched, slots, n_devices))
+    assert simulated > touched            # the busiest device reads more than the mean one
+    assert predicted == pytest.approx(simulated, rel=0.05)
+
+
+def test_busiest_devices_experts_are_the_mean_alone_or_when_every_expert_is_picked():
+    assert E.busiest_touched_experts(3.0, 16.0, 1) == pytest.approx(3.0)
+    assert E.busiest_touched_experts(16.0, 16.0, 8) == pytest.approx(16.0)
+    many = E.busiest_touched_experts(np.array([1.0, 4.0, 12.0]), 16.0, np.array([2, 8, 64]))
+    assert np.all(many <= 16.0) and np.all(many > [1.0, 4.0, 12.0])
+    assert np.all(np.diff(E.busiest_touched_experts(4.0, 16.0, np.array([2, 4, 8, 16]))) > 0)
+
+
+def test_an_expert_parallel_decode_step_waits_for_the_busiest_devices_experts():
+    spec, dev = model_spec("qwen3-235b-a22b-2507"), econ.data.load("hardware").loc["b200"]
+    kw = dict(bw=dev["memory_bytes_per_s"], peak_mm=dev["peak_bf16_flop_per_s"],
+              peak_attn=dev["peak_bf16_flop_per_s"], weight_bytes_per_param=2.0,
+              kv_bytes_per_elem=2.0, n_sequences=8.0, context_tok=1000.0, tp=8, ep=8,
+              cal=calibration())
+    busiest, mean = (forward_step(spec, load_imbalance=b, **kw) for b in (True, False))
+    assert busiest["weight_read_bytes"] > mean["weight_read_bytes"]
+    assert busiest["experts_s"] > mean["experts_s"]
+    assert busiest["dense_s"] == pytest.approx(mean["dense_s"])
+    # tensor-parallel experts: every device holds a slice of every expert, none is busier
+    tp_only = [forward_step(spec, load_imbalance=b, **dict(kw, ep=1)) for b in (True, False)]
+    assert tp_only[0]["weight_read_bytes"] == pytest.approx(tp_only[1]["weight_read_bytes"])
