@@ -61,6 +61,7 @@ __all__ = ["ledger_predictions", "ledger_peak_predictions", "ledger_engine_limit
            "ledger_target_cells", "TARGET_ERROR_FRAC", "TARGET_GPU_TYPES_COUNT",
            "fit_host_overheads", "HOST_OVERHEAD_RANGES_S",
            "fit_fp4_matmul_frac", "act_quant_fixed_s", "ACT_QUANT_VARIANTS",
+           "harness_launches_per_kernel",
            "EAGER_ACT_QUANT_BYTES_PER_ELEM",
            "ledger_same_setup_spread",
            "SRAM_LEDGER_DEFAULTS", "sram_ledger_predictions", "ledger_isl_tok",
@@ -1038,6 +1039,15 @@ def main(argv=None):
     fit_err = float(bf16.loc[bf16["split"] == "fit", "error_frac"].median())
     hold_err = float(bf16.loc[bf16["split"] == "holdout", "error_frac"].median())
     n_fit = int((steps["split"] == "fit").sum())
+    launches = harness_launches_per_kernel()["launches_per_kernel_ratio"]
+    per_launch = {name: "" for name in STEP_CONSTANTS}
+    per_launch["kernel_fixed_s"] = (
+        f"; kernel_fixed_s is per kernel the layer's structure names (ModelSpec."
+        f"kernels_per_step): the harness launches {launches.min():.1f} to "
+        f"{launches.max():.1f} times as many (norms, rotary, residual adds, casts, cache "
+        "copies, routing; data/gpu_kernel_counts.csv, counted with torch.profiler), so about "
+        f"{cal.kernel_fixed_s / launches.max() * 1e6:.1f} to "
+        f"{cal.kernel_fixed_s / launches.min() * 1e6:.1f} us per launch")
     for name in STEP_CONSTANTS:
         _write_row(table, name, float(getattr(cal, name)),
                    f"Levenberg-Marquardt on log(predicted/measured) of the {n_fit} recorded BF16 "
@@ -1048,7 +1058,8 @@ def main(argv=None):
                    "held out: Llama-3.1-70B slices at tp 2-8, the V3 slice at ep=1, "
                    "Qwen3-30B-A3B whole and the Qwen3-235B-A22B slices at tp=8 and ep=8 "
                    "(BF16); the harness's FP8 steps, never fitted, are predicted with their "
-                   "recorded eager activation quantization (see act_quant_kernel_s)")
+                   "recorded eager activation quantization (see act_quant_kernel_s)"
+                   + per_launch[name])
     # step level, measured apart: what quantizing a matmul's activations costs
     quant, n_quant = act_quant_fixed_s(step_calibration=cal)
     eager, _ = act_quant_fixed_s("fp8_linear_eager_quant", step_calibration=cal)
@@ -1347,6 +1358,35 @@ EAGER_ACT_QUANT_BYTES_PER_ELEM = 25.0
 #: each moves.
 ACT_QUANT_VARIANTS = {"fp8_linear_fused_quant": FUSED_ACT_QUANT_BYTES_PER_ELEM,
                       "fp8_linear_eager_quant": EAGER_ACT_QUANT_BYTES_PER_ELEM}
+
+
+def harness_launches_per_kernel(counts=None):
+    """What one recorded harness step launches on the GPU against the kernels its structure
+    names (:attr:`econ.ModelSpec.kernels_per_step` of its slice, what ``kernel_fixed_s`` is
+    charged to).
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame, optional
+        ``data/gpu_kernel_counts.csv`` (default), counted by
+        ``tests/benchmarks/gpu_kernel_count.py``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per counted step: ``arch``, ``phase``, ``tp``, ``ep``, ``n_sequences``,
+        ``named_count`` (the structure's kernels) [-], ``launched_count`` (kernels, memsets
+        and copies the step launched) [-] and ``launches_per_kernel_ratio`` [ratio].
+    """
+    counts = data.load("gpu_kernel_counts") if counts is None else counts
+    named = [slice_spec(r["arch"], r["n_dense_layers_timed"], r["n_moe_layers_timed"],
+                        str(r["lm_head_included"]).lower() == "true").kernels_per_step
+             for _, r in counts.iterrows()]
+    launched = counts["kernels_count"] + counts["memsets_count"] + counts["copies_count"]
+    out = counts[["arch", "phase", "tp", "ep", "n_sequences"]].assign(
+        named_count=np.asarray(named, dtype=float), launched_count=launched.astype(float))
+    out["launches_per_kernel_ratio"] = out["launched_count"] / out["named_count"]
+    return out
 
 
 def act_quant_fixed_s(variant="fp8_linear_fused_quant", timings=None, step_calibration=None):

@@ -1,0 +1,90 @@
+"""The counted launches of the step harness (data/gpu_kernel_counts.csv) load, match the
+recorded steps' layouts and back what the calibration says of ``kernel_fixed_s``."""
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import yaml
+
+import econ
+import econ.data as D
+
+ROOT = D.DATA_DIR.parent
+LAYOUT = ["arch", "tp", "ep", "n_layers_timed", "n_dense_layers_timed", "n_moe_layers_timed",
+          "lm_head_included"]
+
+
+@pytest.fixture(scope="module")
+def counts():
+    return D.load("gpu_kernel_counts")
+
+
+def _script():
+    sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "gpu_kernel_count_script", ROOT / "tests" / "benchmarks" / "gpu_kernel_count.py")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = mod
+        spec.loader.exec_module(mod)
+        return mod
+    finally:
+        sys.path.remove(str(ROOT / "tests" / "benchmarks"))
+
+
+def test_columns_match_the_script():
+    meta = yaml.safe_load((D.DATA_DIR / "gpu_kernel_counts.yaml").read_text())
+    header = (D.DATA_DIR / "gpu_kernel_counts.csv").read_text().splitlines()[0].split(",")
+    assert list(meta["columns"]) == list(_script().COLUMNS) == header
+
+
+def test_every_counted_layout_is_a_recorded_step_layout(counts):
+    steps = D.load("gpu_steps")
+    key = lambda df: set(map(tuple, df[LAYOUT].astype(str).to_numpy()))  # noqa: E731
+    assert key(counts) <= key(steps)
+    # every architecture of the BF16 steps, at the layouts the fit uses (70B at tp 1 and 8:
+    # tp 2 and 4 are the same kernels at other widths)
+    bf16 = steps[(steps["weight_precision"] == "bf16") & steps["phase"].isin(["decode",
+                                                                               "prefill"])]
+    assert set(bf16["arch"]) == set(counts["arch"])
+    assert key(bf16[~bf16["tp"].isin([2.0, 4.0])]) == key(counts)
+
+
+def test_the_harness_launches_more_kernels_than_the_structure_names(counts):
+    out = econ.harness_launches_per_kernel(counts)
+    assert len(out) == len(counts)
+    assert (out["launched_count"] >= counts["kernels_count"]).all()
+    # one named kernel is two to four PyTorch launches in the harness, for every layout
+    assert out["launches_per_kernel_ratio"].between(2.0, 4.0).all()
+    # a whole model launches more than a slice of it
+    by_arch = out.groupby("arch")["named_count"].max()
+    assert by_arch["llama-3.1-8b"] > by_arch["llama-3.1-70b"]
+
+
+def test_the_calibration_note_states_the_counted_range():
+    ratio = econ.harness_launches_per_kernel()["launches_per_kernel_ratio"]
+    cal = pd.read_csv(D.DATA_DIR / "calibration.csv").set_index("name")
+    note = cal.loc["kernel_fixed_s", "notes"]
+    assert f"launches {ratio.min():.1f} to {ratio.max():.1f} times as many" in note
+
+
+def test_quick_run_writes_a_loadable_table(tmp_path):
+    """The script's --quick mode on the CPU writes the same layout (needs torch; skipped
+    without)."""
+    pytest.importorskip("torch")
+    out = tmp_path / "out"
+    res = subprocess.run([sys.executable,
+                          str(ROOT / "tests" / "benchmarks" / "gpu_kernel_count.py"),
+                          "--quick", "--out", str(out)],
+                         capture_output=True, text=True, timeout=600, check=False)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(out / "gpu_kernel_counts.csv", data / "gpu_kernel_counts.csv")
+    shutil.copy(D.DATA_DIR / "gpu_kernel_counts.yaml", data / "gpu_kernel_counts.yaml")
+    assert len(D.load("gpu_kernel_counts", data)) == 24
