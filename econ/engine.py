@@ -733,7 +733,8 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
         ``kv_bytes`` (read in decode, written in prefill), ``attention_flop``,
         ``matmul_flop``, ``flop`` [FLOP], ``experts_touched_count`` (per MoE layer, the mean
         device's),
-        ``load_imbalance_ratio``; the parts ``dense_s``, ``experts_s``, ``attention_s``,
+        ``load_imbalance_ratio``; the parts ``dense_s``, ``experts_s`` (and their FLOP
+        terms ``dense_compute_s``, ``experts_compute_s``), ``attention_s``,
         ``fixed_s``, ``act_quant_s`` (quantizing the matmuls' inputs; its byte part
         ``act_quant_memory_s``) and their sum ``step_s``; ``memory_s`` and ``compute_s``
         (the byte and FLOP terms of all parts), ``weight_memory_s`` and ``kv_memory_s``
@@ -835,6 +836,7 @@ def forward_step(spec, *, bw, peak_mm, peak_attn, weight_bytes_per_param, kv_byt
                 matmul_flop=dense_flop + exp_flop + zero, flop=dense_flop + exp_flop + attn_flop,
                 experts_touched_count=touched, load_imbalance_ratio=imb,
                 dense_s=dense_s, experts_s=experts_s, attention_s=attention_s,
+                dense_compute_s=dense_cmp_s + zero, experts_compute_s=exp_cmp_s + zero,
                 dense_bound_compute=dense_cmp_s >= dense_mem_s,
                 experts_bound_compute=exp_cmp_s >= exp_mem_s,
                 attention_bound_compute=attn_cmp_s >= attn_mem_s,

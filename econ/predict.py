@@ -749,7 +749,8 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
                          phase=kind, **common)
         return {key: f[key] * mb for key in ("step_s", "compute_s", "kv_memory_s",
                                               "act_quant_memory_s", "attention_s", "dense_s",
-                                              "experts_s", "tokens", "fixed_s")}
+                                              "experts_s", "dense_compute_s",
+                                              "experts_compute_s", "tokens", "fixed_s")}
 
     zero = 0.0 * b
     imbalance_s = zero
@@ -771,7 +772,8 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
                    attention_s=dec["attention_s"] + imbalance_s)
         if phase == "decode":
             pre = dict(step_s=zero, compute_s=zero, kv_memory_s=zero, attention_s=zero,
-                       dense_s=zero, experts_s=zero, tokens=zero, fixed_s=zero)
+                       dense_s=zero, experts_s=zero, dense_compute_s=zero,
+                       experts_compute_s=zero, tokens=zero, fixed_s=zero)
         else:
             # prompts that join each step (in-flight batching): rows, attention, KV writes.
             # A request's own prompt is its TTFT, not its TPOT: while it decodes, the prompts
@@ -785,9 +787,10 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
             pre = dict(pre, step_s=_prompt_work_s(pre))
             prompts_per_step = pre_tok / ((1.0 - h) * isl)
         prefill_share_s = pre["step_s"]
+        # the step reads the weights once: prompts add their FLOPs and cache writes
         parts = dict(attention_s=dec["attention_s"] + pre["attention_s"],
-                     dense_s=dec["dense_s"] + pre["dense_s"],
-                     experts_s=dec["experts_s"] + pre["experts_s"])
+                     dense_s=dec["dense_s"] + pre["dense_compute_s"],
+                     experts_s=dec["experts_s"] + pre["experts_compute_s"])
     compute_s = dec["step_s"] + prefill_share_s
     # the MTP module: one more layer per drafted token (decode), once over the prompt (prefill)
     mtp_layers = max(m.n_mtp_modules, 1.0) if k > 0 else 0.0

@@ -538,3 +538,16 @@ def test_ranks_of_a_data_parallel_group_wait_for_one_step():
     dec = predict_serving_with(phase="decode", **kw)
     assert (dec["tpot_s"] < mixed["tpot_median_s"]).all()
     assert (mixed["tpot_median_s"] < mixed["tpot_s"]).all()
+
+
+@pytest.mark.parametrize("model", ["llama-3.1-70b", "qwen3-235b-a22b-2507"])
+def test_the_parts_prompts_add_to_a_step_are_its_prefill_share(model):
+    """A step reads the weights once: prompts joining it add their FLOPs and cache writes to
+    the reported parts, what ``prefill_share_s`` charges (BF16: no quantization bytes)."""
+    kw = dict(n_devices=8, tp=8, isl_tok=1024, osl_tok=1024,
+              concurrency=np.array([1.0, 16.0, 256.0]))
+    dec, mixed = (predict_serving_with(model, "h200-sxm", "bf16", phase=ph, **kw)
+                  for ph in ("decode", "mixed"))
+    added = sum(mixed[k] - dec[k] for k in ("dense_s", "experts_s", "attention_s"))
+    np.testing.assert_allclose(added, mixed["prefill_share_s"], rtol=1e-9, atol=1e-15)
+    assert mixed["prefill_share_s"][-1] > 0
