@@ -69,8 +69,9 @@ def test_the_harness_launches_more_kernels_than_the_structure_names(counts):
 def test_the_calibration_note_states_the_counted_range():
     ratio = econ.harness_launches_per_kernel()["launches_per_kernel_ratio"]
     cal = pd.read_csv(D.DATA_DIR / "calibration.csv").set_index("name")
-    note = cal.loc["kernel_fixed_s", "notes"]
+    note, k = cal.loc["kernel_fixed_s", "notes"], float(cal.loc["kernel_fixed_s", "value"])
     assert f"launches {ratio.min():.1f} to {ratio.max():.1f} times as many" in note
+    assert f"{k / ratio.max() * 1e6:.1f} to {k / ratio.min() * 1e6:.1f} us per launch" in note
 
 
 def test_quick_run_writes_a_loadable_table(tmp_path):
