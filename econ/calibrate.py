@@ -1040,8 +1040,7 @@ def main(argv=None):
     hold_err = float(bf16.loc[bf16["split"] == "holdout", "error_frac"].median())
     n_fit = int((steps["split"] == "fit").sum())
     launches = harness_launches_per_kernel()["launches_per_kernel_ratio"]
-    per_launch = {name: "" for name in STEP_CONSTANTS}
-    per_launch["kernel_fixed_s"] = (
+    per_launch = (
         f"; kernel_fixed_s is per kernel the layer's structure names (ModelSpec."
         f"kernels_per_step): the harness launches {launches.min():.1f} to "
         f"{launches.max():.1f} times as many (norms, rotary, residual adds, casts, cache "
@@ -1059,7 +1058,7 @@ def main(argv=None):
                    "Qwen3-30B-A3B whole and the Qwen3-235B-A22B slices at tp=8 and ep=8 "
                    "(BF16); the harness's FP8 steps, never fitted, are predicted with their "
                    "recorded eager activation quantization (see act_quant_kernel_s)"
-                   + per_launch[name])
+                   + (per_launch if name == "kernel_fixed_s" else ""))
     # step level, measured apart: what quantizing a matmul's activations costs
     quant, n_quant = act_quant_fixed_s(step_calibration=cal)
     eager, _ = act_quant_fixed_s("fp8_linear_eager_quant", step_calibration=cal)

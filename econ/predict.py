@@ -469,6 +469,12 @@ def predict_serving(model, hardware, precision, *, n_devices, tp, ep=1, dp_atten
                                 mtp_draft_tok=mtp_draft_tok)
 
 
+#: The :func:`forward_step` outputs a serving step is assembled from. [s, tokens]
+_STEP_PARTS = ("step_s", "compute_s", "kv_memory_s", "act_quant_memory_s", "attention_s",
+               "dense_s", "experts_s", "dense_compute_s", "experts_compute_s", "tokens",
+               "fixed_s")
+
+
 def _prompt_work_s(f):
     """What prompts add to a decode step they join, from their :func:`forward_step` parts:
     their compute, cache writes and input quantization bytes; not the step's fixed costs
@@ -747,16 +753,14 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         # one micro-batch's forward pass, run mb times (weights read again each time)
         f = forward_step(m, n_sequences=n_seq / mb, tok_per_seq=tok, context_tok=ctx,
                          phase=kind, **common)
-        return {key: f[key] * mb for key in ("step_s", "compute_s", "kv_memory_s",
-                                              "act_quant_memory_s", "attention_s", "dense_s",
-                                              "experts_s", "dense_compute_s",
-                                              "experts_compute_s", "tokens", "fixed_s")}
+        return {key: f[key] * mb for key in _STEP_PARTS}
 
     zero = 0.0 * b
+    nothing = {key: zero for key in _STEP_PARTS}     # a phase the step does not run
     imbalance_s = zero
     prompts_per_step = zero
     if phase == "prefill":
-        dec = dict(step_s=zero, attention_s=zero, dense_s=zero, experts_s=zero, tokens=zero)
+        dec = nothing
         pre = step(b, (1.0 - h) * isl, ctx_pre, "prefill")
         prefill_share_s = pre["step_s"]
         parts = pre
@@ -771,9 +775,7 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         dec = dict(dec, step_s=dec["step_s"] + imbalance_s,
                    attention_s=dec["attention_s"] + imbalance_s)
         if phase == "decode":
-            pre = dict(step_s=zero, compute_s=zero, kv_memory_s=zero, attention_s=zero,
-                       dense_s=zero, experts_s=zero, dense_compute_s=zero,
-                       experts_compute_s=zero, tokens=zero, fixed_s=zero)
+            pre = nothing
         else:
             # prompts that join each step (in-flight batching): rows, attention, KV writes.
             # A request's own prompt is its TTFT, not its TPOT: while it decodes, the prompts

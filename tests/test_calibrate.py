@@ -658,14 +658,7 @@ def test_rows_of_one_setup_are_predicted_together_and_fail_alone():
 def test_the_recording_script_counts_the_bytes_econ_subtracts():
     """tests/benchmarks/gpu_quant.py writes each variant's bytes; the quantizing variants'
     bytes beyond the FP8 matmul's are the ones act_quant_fixed_s subtracts."""
-    import importlib.util
-    import pathlib
-    import sys
-    path = pathlib.Path(__file__).parent / "benchmarks" / "gpu_quant.py"
-    spec = importlib.util.spec_from_file_location("gpu_quant_script", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    counted = mod.ACT_BYTES_PER_ELEM
+    from _scripts import load_script
+    counted = load_script("gpu_quant").ACT_BYTES_PER_ELEM
     for variant, nbytes in ACT_QUANT_VARIANTS.items():
         assert counted[variant] - counted["fp8_linear"] == nbytes, variant

@@ -2,19 +2,14 @@
 recorded steps' layouts and back what the calibration says of ``kernel_fixed_s``."""
 from __future__ import annotations
 
-import importlib.util
-import shutil
-import subprocess
-import sys
-
 import pandas as pd
 import pytest
 import yaml
+from _scripts import load_script, quick_table
 
 import econ
 import econ.data as D
 
-ROOT = D.DATA_DIR.parent
 LAYOUT = ["arch", "tp", "ep", "n_layers_timed", "n_dense_layers_timed", "n_moe_layers_timed",
           "lm_head_included"]
 
@@ -24,23 +19,10 @@ def counts():
     return D.load("gpu_kernel_counts")
 
 
-def _script():
-    sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
-    try:
-        spec = importlib.util.spec_from_file_location(
-            "gpu_kernel_count_script", ROOT / "tests" / "benchmarks" / "gpu_kernel_count.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = mod
-        spec.loader.exec_module(mod)
-        return mod
-    finally:
-        sys.path.remove(str(ROOT / "tests" / "benchmarks"))
-
-
 def test_columns_match_the_script():
     meta = yaml.safe_load((D.DATA_DIR / "gpu_kernel_counts.yaml").read_text())
     header = (D.DATA_DIR / "gpu_kernel_counts.csv").read_text().splitlines()[0].split(",")
-    assert list(meta["columns"]) == list(_script().COLUMNS) == header
+    assert list(meta["columns"]) == list(load_script("gpu_kernel_count").COLUMNS) == header
 
 
 def test_every_counted_layout_is_a_recorded_step_layout(counts):
@@ -78,14 +60,4 @@ def test_quick_run_writes_a_loadable_table(tmp_path):
     """The script's --quick mode on the CPU writes the same layout (needs torch; skipped
     without)."""
     pytest.importorskip("torch")
-    out = tmp_path / "out"
-    res = subprocess.run([sys.executable,
-                          str(ROOT / "tests" / "benchmarks" / "gpu_kernel_count.py"),
-                          "--quick", "--out", str(out)],
-                         capture_output=True, text=True, timeout=600, check=False)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    data = tmp_path / "data"
-    data.mkdir()
-    shutil.copy(out / "gpu_kernel_counts.csv", data / "gpu_kernel_counts.csv")
-    shutil.copy(D.DATA_DIR / "gpu_kernel_counts.yaml", data / "gpu_kernel_counts.yaml")
-    assert len(D.load("gpu_kernel_counts", data)) == 24
+    assert len(quick_table("gpu_kernel_count", "gpu_kernel_counts", tmp_path)) == 24

@@ -1,32 +1,19 @@
 """The recorded whole-step GPU timings (data/gpu_steps.csv) load, resolve and make sense."""
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import yaml
+from _scripts import load_script, quick_table
 
 import econ.data as D
-
-ROOT = D.DATA_DIR.parent
 
 
 @pytest.fixture(scope="module")
 def steps():
     return D.load("gpu_steps")
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location(
-        "gpu_steps_script", ROOT / "tests" / "benchmarks" / "gpu_steps.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def test_times_are_positive_and_ordered(steps):
@@ -132,9 +119,9 @@ def test_decode_time_grows_with_context_and_batch(steps):
 
 def test_columns_match_the_script():
     meta = yaml.safe_load((D.DATA_DIR / "gpu_steps.yaml").read_text())
-    assert list(meta["columns"]) == _script().COLUMNS
+    assert list(meta["columns"]) == load_script("gpu_steps").COLUMNS
     header = (D.DATA_DIR / "gpu_steps.csv").read_text().splitlines()[0].split(",")
-    assert header == _script().COLUMNS
+    assert header == load_script("gpu_steps").COLUMNS
 
 
 def test_a_name_without_unit_needs_a_reason(tmp_path):
@@ -157,14 +144,5 @@ def test_quick_run_writes_a_loadable_table(tmp_path):
     """The script's --quick mode on the CPU writes the same layout (needs torch; skipped
     without)."""
     pytest.importorskip("torch")
-    out = tmp_path / "out"
-    res = subprocess.run([sys.executable, str(ROOT / "tests" / "benchmarks" / "gpu_steps.py"),
-                          "--quick", "--out", str(out), "--budget-s", "60"],
-                         capture_output=True, text=True, timeout=600, check=False)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    data = tmp_path / "data"
-    data.mkdir()
-    shutil.copy(out / "gpu_steps.csv", data / "gpu_steps.csv")
-    shutil.copy(D.DATA_DIR / "gpu_steps.yaml", data / "gpu_steps.yaml")
-    df = D.load("gpu_steps", data)
+    df = quick_table("gpu_steps", "gpu_steps", tmp_path, "--budget-s", "60")
     assert len(df) > 20 and (df["median_s"] > 0).all()
