@@ -184,6 +184,73 @@ class Run:
         machines_table(self.meta).to_csv(self.out / "gpu_machines.csv", index=False)
 
 
+def run_log(out):
+    """``log(msg)`` that prints a timestamped line and appends it to ``out/log.txt`` (the
+    folder made first): the log of a recording script's run."""
+    os.makedirs(out, exist_ok=True)
+    logf = open(os.path.join(out, "log.txt"), "a")
+
+    def log_line(msg):
+        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+        print(line, flush=True)
+        logf.write(line + "\n")
+        logf.flush()
+
+    return log_line
+
+
+def run_machine(torch, out, script, suffix):
+    """The machine a recording script runs on: its metadata (device, versions, date) written
+    to ``out/machine.json`` and returned, keyed ``<gpu>-<date>-<suffix>``."""
+    meta = _import_kernels().machine_info("torch")
+    meta.update(_versions())
+    meta.update(nvidia_smi=_smi(), nvcc=_nvcc(), script=script,
+                allow_tf32=bool(torch.backends.cuda.matmul.allow_tf32),
+                started_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    meta.setdefault("measured_date", dt.date.today().isoformat())
+    meta["date"] = meta["measured_date"]
+    meta["machine"] = machine_key(meta) + f"-{suffix}"
+    json.dump(meta, open(os.path.join(out, "machine.json"), "w"), indent=1, default=str)
+    return meta
+
+
+def write_machine_row(meta, out, script):
+    """``out/gpu_machines.csv``: the run's machine as a row of ``data/gpu_machines.csv``."""
+    mt = machines_table(meta)
+    mt["name"] = meta["machine"]
+    mt["source_url"] = f"measured:{script}"
+    mt["notes"] = mt["notes"].str.replace(SCRIPT, script)
+    mt.to_csv(os.path.join(out, "gpu_machines.csv"), index=False, lineterminator="\n")
+
+
+def graph_replay_times(torch, fn, replays):
+    """Seconds per replay of ``fn()`` captured in one CUDA graph, sorted: three warm-up calls
+    on a side stream, the capture, five warm-up replays, then ``replays`` replays timed with
+    CUDA events around each (used by gpu_quant.py and gpu_sampling.py)."""
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        for _ in range(3):
+            fn()
+    torch.cuda.current_stream().wait_stream(stream)
+    torch.cuda.synchronize()
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g):
+        fn()
+    for _ in range(5):
+        g.replay()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(replays):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        g.replay()
+        b.record()
+        b.synchronize()
+        times.append(a.elapsed_time(b) / 1e3)
+    return sorted(times)
+
+
 def _free():
     try:
         import torch

@@ -45,11 +45,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime as dt
-import json
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gpu_measure as GM  # versions, nvidia-smi, the machines table
@@ -185,29 +182,7 @@ class Bench:
                 x = f(x, i)
             return x
 
-        stream = torch.cuda.Stream()
-        stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream):
-            for _ in range(3):
-                chain()
-        torch.cuda.current_stream().wait_stream(stream)
-        torch.cuda.synchronize()
-        g = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(g):
-            chain()
-        for _ in range(5):
-            g.replay()
-        torch.cuda.synchronize()
-        times = []
-        for _ in range(replays):
-            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            a.record()
-            g.replay()
-            b.record()
-            b.synchronize()
-            times.append(a.elapsed_time(b) / 1e3)
-        times.sort()
-        return times
+        return GM.graph_replay_times(torch, chain, replays)
 
     def check(self, variant, ws, x):
         """Relative error of one layer's output against float32 (the quantizers: of their
@@ -238,14 +213,7 @@ def main(argv=None):
     ap.add_argument("--layers", type=int, default=32)
     ap.add_argument("--replays", type=int, default=50)
     args = ap.parse_args(argv)
-    os.makedirs(args.out, exist_ok=True)
-    logf = open(os.path.join(args.out, "log.txt"), "a")
-
-    def log(msg):
-        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
-        print(line, flush=True)
-        logf.write(line + "\n")
-        logf.flush()
+    log = GM.run_log(args.out)
 
     import torch
     import triton
@@ -255,17 +223,8 @@ def main(argv=None):
     torch.manual_seed(0)
     B = Bench(torch, triton, tl, log)
     B.probe()
-    K = GM._import_kernels()
-    meta = K.machine_info("torch")
-    meta.update(GM._versions())
-    meta.update(nvidia_smi=GM._smi(), nvcc=GM._nvcc(), script="tests/benchmarks/gpu_quant.py",
-                allow_tf32=bool(torch.backends.cuda.matmul.allow_tf32),
-                started_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-    meta.setdefault("measured_date", dt.date.today().isoformat())
-    meta["date"] = meta["measured_date"]
-    machine = GM.machine_key(meta) + "-quant"
-    meta["machine"] = machine
-    json.dump(meta, open(os.path.join(args.out, "machine.json"), "w"), indent=1, default=str)
+    meta = GM.run_machine(torch, args.out, "tests/benchmarks/gpu_quant.py", "quant")
+    machine = meta["machine"]
     log(f"machine {machine}: {meta.get('gpu_name')}, torch {meta.get('torch_version')}, "
         f"triton {meta.get('triton_version')}; row-wise _scaled_mm padded to 16: {B.pad16}")
 
@@ -341,12 +300,7 @@ def main(argv=None):
             del x, xs, xq, sa, ws
         del w, wq, sw
         torch.cuda.empty_cache()
-    mt = GM.machines_table(meta)
-    mt["name"] = machine
-    mt["source_url"] = "measured:tests/benchmarks/gpu_quant.py"
-    mt["notes"] = mt["notes"].str.replace("tests/benchmarks/gpu_measure.py",
-                                          "tests/benchmarks/gpu_quant.py")
-    mt.to_csv(os.path.join(args.out, "gpu_machines.csv"), index=False, lineterminator="\n")
+    GM.write_machine_row(meta, args.out, "tests/benchmarks/gpu_quant.py")
     # the summary: what a quantization adds per layer, against the matmul alone
     by = {(r["n_dim"], r["m_dim"], r["variant"]): r["median_s"] for r in rows}
     print(f"{'k':>6} {'m':>6} {'bf16':>9} {'fp8 mm':>9} {'+fused':>9} {'+eager':>9} "
