@@ -40,6 +40,7 @@ from .engine import (
     device_calibration,
     forward_step,
     model_spec,
+    recorded_device_key,
 )
 from .inference import (
     decode_cost_usd_per_mtok,
@@ -263,6 +264,14 @@ def ledger_engine_limits(row, engine_limits=True):
     return out
 
 
+def ledger_sampler(row):
+    """How a ledger row's engine chose its tokens (column ``sampler``, one of
+    :data:`econ.predict.SAMPLERS`), or None where the source does not say (no sampling time
+    charged)."""
+    v = row.get("sampler")
+    return v if isinstance(v, str) and v else None
+
+
 def _row_arguments(r, hardware, assume_kv=True, engine_limits=True):
     """(:func:`econ.predict_serving_with` keyword arguments, note) of a GPU ledger row (one of
     :func:`_usable`'s): its layout, lengths, load, cache and matmul precisions, and the
@@ -286,7 +295,7 @@ def _row_arguments(r, hardware, assume_kv=True, engine_limits=True):
         dp_attention=str(r["dp_attention"]).lower() == "true", isl_tok=r["isl_tok"],
         osl_tok=r["osl_tok"], concurrency=None if not np.isfinite(conc) else conc,
         kv_precision=ledger_kv_precision(r, assume_kv), compute_precision=matmul,
-        **ledger_engine_limits(r, engine_limits))
+        **ledger_engine_limits(r, engine_limits), sampler=ledger_sampler(r))
     return kwargs, note
 
 
@@ -1431,7 +1440,7 @@ def act_quant_fixed_s(variant="fp8_linear_fused_quant", timings=None, step_calib
         if machine not in machines.index:
             raise ValueError(f"data/gpu_timings.csv: act_quant rows of machine {machine!r}, "
                              "which data/gpu_machines.csv does not list")
-        dev = _device_key(machines.loc[machine])
+        dev = recorded_device_key(machines.loc[machine])
         bw = float(hw.loc[dev, "memory_bytes_per_s"]) * device_calibration(
             cal, dev).gemm_bandwidth_frac
         per_shape.append(t[variant] - t["fp8_linear"]
@@ -1472,7 +1481,7 @@ def recorded_step_predictions(step_calibration=None, steps=None, act_quant=True)
             ["arch", "n_dense_layers_timed", "n_moe_layers_timed", "lm_head_included"]):
         spec = slice_spec(arch, nd, nm, str(head).lower() == "true")
         for key, r in grp.iterrows():
-            dev = hw.loc[_device_key(machines.loc[r["machine"]])]
+            dev = hw.loc[recorded_device_key(machines.loc[r["machine"]])]
             ep = float(r["ep"])
             f = forward_step(
                 spec, bw=dev["memory_bytes_per_s"],
@@ -1513,14 +1522,6 @@ def step_split(arch, weight_precision, tp, ep):
     return "fit" if fit else "holdout"
 
 
-def _device_key(machine):
-    name = str(machine.get("gpu_name", machine.get("device", ""))).lower()
-    for key, word in (("h200-sxm", "h200"), ("h100-sxm", "h100"), ("b200", "b200")):
-        if word in name:
-            return key
-    raise ValueError(f"no hardware row for the recorded machine {machine.name!r} ({name!r})")
-
-
 def measured_copy_frac(steps=None):
     """Best recorded copy bandwidth over the datasheet bandwidth, on the devices the steps
     were recorded on (``data/gpu_timings.csv``; reads and writes both counted). The ceiling
@@ -1529,7 +1530,7 @@ def measured_copy_frac(steps=None):
     machines = data.load("gpu_machines")
     timings = data.load("gpu_timings")
     hw = data.load("hardware")
-    keys = {_device_key(machines.loc[m]) for m in steps["machine"].unique()}
+    keys = {recorded_device_key(machines.loc[m]) for m in steps["machine"].unique()}
     fracs = []
     for key in keys:
         word = key.split("-")[0]

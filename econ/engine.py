@@ -102,6 +102,11 @@ class ModelSpec:
     attn_quant_in_split: float = 0.0    # ... and split over TP ranks (the output projection)
 
     @property
+    def n_vocab(self):
+        """Tokens of the vocabulary: the width of a row of logits. [tokens]"""
+        return self.embedding_params / self.hidden_dim
+
+    @property
     def routed_params(self):
         """Parameters of all routed experts. [params]"""
         return self.moe_layers * self.n_routed_experts * self.params_per_expert
@@ -521,6 +526,16 @@ def _share_scales(key, reference, _stamps):
         both = dev.index.intersection(ref.index)
         out.append(float((dev[both] / ref[both]).iloc[0]) if len(both) else 1.0)
     return float(out[0]), float(out[1])
+
+
+def recorded_device_key(machine):
+    """The ``data/hardware.csv`` key of a recorded machine (a row of
+    ``data/gpu_machines.csv``), from its GPU's name."""
+    name = str(machine.get("gpu_name", machine.get("device", ""))).lower()
+    for key, word in (("h200-sxm", "h200"), ("h100-sxm", "h100"), ("b200", "b200")):
+        if word in name:
+            return key
+    raise ValueError(f"no hardware row for the recorded machine {machine.name!r} ({name!r})")
 
 
 def device_calibration(cal, hardware, reference=REFERENCE_HARDWARE):

@@ -21,6 +21,10 @@ principles:
   (:func:`busiest_rank`);
 - **host work per step**: a fixed part and a part per sequence of the step (scheduling,
   input preparation, sampling, output processing loop over the step's sequences);
+- **sampling on the GPU** (:func:`predict_serving_with`'s ``sampler``, where the run says
+  how its engine chose tokens): each device samples its sequences' rows of logits, one
+  vocabulary wide, in the time recorded on a GPU (:func:`sampling_step_s`): a nucleus
+  (top-p) sampler that sorts every row costs about a hundred times an argmax;
 - **MTP / speculative decoding**: ``mtp_draft_tok`` drafts per step, accepted at the
   published rate of DeepSeek-V3's MTP module;
 - **the engine's scheduler limits** (:func:`predict_serving_with`): a cap on requests running
@@ -88,6 +92,7 @@ from .engine import (
     kv_bytes_per_token_per_device,
     model_spec,
     nodes_touched,
+    recorded_device_key,
     resolve_hardware,
     tokens_per_step,
 )
@@ -95,7 +100,8 @@ from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN
 
 __all__ = ["ServingCalibration", "serving_calibration", "predict_serving", "sram_calibration",
            "busiest_rank", "engine_defaults",
-           "is_sram", "stage_hop_latency_s", "sram_devices_to_hold"]
+           "is_sram", "stage_hop_latency_s", "sram_devices_to_hold", "SAMPLERS",
+           "sampling_line", "sampling_step_s"]
 
 #: Bytes of one activation element on the wire: BF16 all-reduce and combine, FP8 dispatch.
 _ACT_BYTES, _DISPATCH_BYTES, _COMBINE_BYTES = (BYTES_PER_PARAM["bf16"], BYTES_PER_PARAM["fp8"],
@@ -295,6 +301,74 @@ _CONDITIONS = ("min_device_memory_bytes", "max_device_memory_bytes", "device_nam
                "device_names_excluded", "dp_attention", "min_context_tok", "max_context_tok")
 
 
+#: How a step chooses its next tokens, as ``data/gpu_timings.csv`` records it (kernel
+#: ``sampling``, ``tests/benchmarks/gpu_sampling.py``): an argmax (``greedy``), temperature
+#: sampling (``random``), nucleus sampling by a sort of every row of logits (``top_p_sort``).
+SAMPLERS = ("greedy", "random", "top_p_sort")
+
+
+def sampling_line(sampler, timings=None):
+    """A step's sampling time on a GPU as a line in the logits it samples, from recordings.
+
+    ``tests/benchmarks/gpu_sampling.py`` times one step's sampling of ``B`` rows of ``V``
+    logits on a GPU (``data/gpu_timings.csv``, kernel ``sampling``). Per recorded machine, the
+    least-squares line of the time against the logits ``B V``: its intercept (the kernels'
+    launches and the sort's fixed work) and its slope, expressed as bytes per logit at the
+    device's datasheet memory bandwidth; the mean over the recorded machines. Sorting and the
+    elementwise passes stream the logits through memory, so the slope is taken to scale with
+    the bandwidth from one device to another, the intercept to stay (one device is recorded:
+    an assumption, not a measurement).
+
+    Parameters
+    ----------
+    sampler : {"greedy", "random", "top_p_sort"}
+        See :data:`SAMPLERS`.
+    timings : pandas.DataFrame, optional
+        ``data/gpu_timings.csv`` (default: loaded).
+
+    Returns
+    -------
+    (float, float, int)
+        The fixed time [s], the bytes per logit [bytes] and the recorded shapes behind them.
+    """
+    choice("sampler", sampler, SAMPLERS)
+    if timings is None:
+        stamps = tuple(data.stamp(t) for t in ("gpu_timings", "gpu_machines", "hardware"))
+        return _recorded_sampling_line(sampler, stamps)
+    return _fit_sampling_line(sampler, timings)
+
+
+@functools.lru_cache(maxsize=16)
+def _recorded_sampling_line(sampler, _stamps):
+    return _fit_sampling_line(sampler, data.load("gpu_timings"))
+
+
+def _fit_sampling_line(sampler, timings):
+    rows = timings[(timings["kernel"] == "sampling") & (timings["variant"] == sampler)]
+    if rows.empty:
+        raise ValueError(f"data/gpu_timings.csv has no sampling rows of {sampler!r} "
+                         "(tests/benchmarks/gpu_sampling.py records them)")
+    machines, hw = data.load("gpu_machines"), data.load("hardware")
+    fixed, per_logit = [], []
+    for machine, grp in rows.groupby("machine"):
+        logits = grp["m_dim"].to_numpy(float) * grp["n_dim"].to_numpy(float)
+        slope, intercept = np.polyfit(logits, grp["median_s"].to_numpy(float), 1)
+        dev = recorded_device_key(machines.loc[machine])
+        fixed.append(intercept)
+        per_logit.append(slope * float(hw.loc[dev, "memory_bytes_per_s"]))
+    return float(np.mean(fixed)), float(np.mean(per_logit)), len(rows)
+
+
+def sampling_step_s(sampler, hardware, n_logits):
+    """GPU time of one step's sampling of ``n_logits`` logits (rows times the vocabulary) on
+    ``hardware``: the recorded line (:func:`sampling_line`), its slope at the device's
+    datasheet memory bandwidth. Vectorized over ``n_logits``. [s]"""
+    n = nonnegative("n_logits", n_logits)
+    fixed_s, bytes_per_logit, _ = sampling_line(sampler)
+    _, bw = hardware_value(resolve_hardware(hardware), "memory_bytes_per_s")
+    return like(fixed_s + np.asarray(n, dtype=float) * bytes_per_logit / bw, n_logits)
+
+
 def _release(text):
     """A release version as a tuple of ints (``"0.11.0"``, ``"1.0"``, ``"0.6.3.post1"``), or
     None for a development build, a release candidate or a local tag."""
@@ -491,7 +565,7 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
                          experts_per_device=None, max_routed_nodes=None, comm_kernel=None,
                          scaleout_dispatch_bytes_per_s=None, scaleout_combine_bytes_per_s=None,
                          scaleup_bytes_per_s=None, compute_precision=None,
-                         max_running_requests=None, prefill_chunk_tok=None):
+                         max_running_requests=None, prefill_chunk_tok=None, sampler=None):
     """:func:`predict_serving` with the whole deployment as arguments.
 
     Parameters
@@ -567,6 +641,13 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         those that replace the finished ones, ``tps (1 - h) isl / osl`` per request, so at
         most ``chunk / (q + tps (1 - h) isl / osl)`` requests decode at once; the others wait
         for their prompt's turn (in TTFT). [tokens]
+    sampler : {"greedy", "random", "top_p_sort"}, optional
+        How the engine chooses each next token (:data:`SAMPLERS`): each device samples the
+        ``b q`` rows of logits of its sequences, one vocabulary wide, in the recorded time
+        (:func:`sampling_step_s`), added to every step (``sampling_s``). None
+        (default): not charged (an engine whose fused sampling kernel costs little beside
+        the step, or a run that does not say). An SRAM machine is priced at its datasheet:
+        none.
 
     Returns
     -------
@@ -575,7 +656,8 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         SM share included), ``comm_s`` (all-to-all), ``exposed_comm_s`` (what of it the step
         does not hide), ``mtp_s`` (the MTP module's layer), ``attention_s``, ``dense_s``,
         ``experts_s``, ``attention_imbalance_s`` (what the busiest data-parallel attention
-        rank adds to a decode step, :func:`busiest_rank`) [s];
+        rank adds to a decode step, :func:`busiest_rank`), ``sampling_s`` (the step's
+        sampling, ``sampler``) [s];
         ``tpot_median_s``: the median gap between a request's tokens, where ``tpot_s`` is
         their mean: the median step, prompts joining steps at random (a Poisson count with
         the mean ``m`` a step carries), the median step carrying ``max(m - ln 2, 0)`` of
@@ -599,6 +681,8 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
     choice("precision", precision, tuple(BYTES_PER_PARAM))
     choice("kv_precision", kv_precision, ("bf16", "fp8"))
     choice("phase", phase, ("mixed", "prefill", "decode"))
+    if sampler is not None:
+        choice("sampler", sampler, SAMPLERS)
     if n_microbatches not in (1, 2) or isinstance(n_microbatches, bool):
         raise ValueError(f"n_microbatches must be 1 or 2, got {n_microbatches!r}")
     hw = resolve_hardware(hardware)
@@ -809,6 +893,10 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
     # host work: a fixed part per step and a part per sequence of the step (one scheduler
     # per replica, or per attention rank with data-parallel attention: b sequences each)
     host_s = srv.step_overhead_s + srv.seq_overhead_s * b
+    # choosing the next tokens: every device of a replica samples the rows of its sequences
+    # (the gathered logits, one vocabulary wide), on the GPU between steps
+    sample_s = zero if sram or sampler is None else \
+        sampling_step_s(sampler, hw, b * q * m.n_vocab)
 
     def assemble(compute, t_dev):
         """(compute, all-reduce, all-to-all, exposed, step) [s] of a step whose forward pass
@@ -851,7 +939,7 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         else:
             exposed = alltoall
         return compute, allreduce, alltoall, exposed, \
-            compute + exposed + allreduce + hop_s + host_s
+            compute + exposed + allreduce + hop_s + host_s + sample_s
 
     compute_s, allreduce_s, alltoall_s, exposed, step_s = assemble(
         compute_s, dec["tokens"] + pre["tokens"])
@@ -893,7 +981,8 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
                output_tok_per_s_per_device=out_per_dev, concurrency=conc,
                decode_s=dec["step_s"], prefill_share_s=prefill_share_s,
                allreduce_s=allreduce_s, alltoall_s=alltoall_s, hop_s=hop_s,
-               overhead_s=host_s + zero, step_s=step_s, pipeline_stages=stages + zero,
+               overhead_s=host_s + zero, sampling_s=sample_s + zero, step_s=step_s,
+               pipeline_stages=stages + zero,
                max_concurrency=max_conc + zero,
                compute_s=compute_s, comm_s=alltoall_s + zero, exposed_comm_s=exposed + zero,
                mtp_s=mtp_s + zero, attention_imbalance_s=imbalance_s + zero,
@@ -904,3 +993,4 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
     inputs = [concurrency, isl_tok, osl_tok, cache_hit_frac, max_running_requests,
               prefill_chunk_tok]
     return {key: like(np.asarray(v, dtype=float), *inputs) for key, v in out.items()}
+

@@ -370,7 +370,8 @@ def test_host_cost_per_sequence_fitted_on_fit_rows_improves_rows_never_fitted_to
     """The host costs of a step are the fit rows' least-squares optimum (a fixed point of
     the search from the stored values), nonnegative, and the cost per sequence, fitted to
     InferenceX and MLPerf rows only, improves the validation rows too: at 0 the median over
-    all of them, and over MoE throughputs, is worse."""
+    all of them, and over MoE throughputs, is worse. (By less since the ML.ENERGY rows'
+    sampling is charged on its own: at 0 the per-sequence cost no longer hides it.)"""
     srv = econ.serving_calibration()
     host, n = econ.fit_host_overheads(rounds=1)
     assert n >= 100
@@ -386,9 +387,9 @@ def test_host_cost_per_sequence_fitted_on_fit_rows_improves_rows_never_fitted_to
 
     (fitted, by_fitted), (none, by_none) = summary(srv.seq_overhead_s), summary(0.0)
     assert fitted["fit"] < none["fit"] - 0.05
-    assert fitted["validation"] < none["validation"] - 0.02
+    assert fitted["validation"] < none["validation"] - 0.01
     moe = ("validation", "moe", "output_tok_per_s_per_device")
-    assert by_fitted[moe] < by_none[moe] - 0.05
+    assert by_fitted[moe] < by_none[moe] - 0.02
     # the cost is a step's: its output names it, and it grows with the batch
     r = econ.predict_serving("llama-3.1-8b", "h100-sxm", "bf16", n_devices=1, tp=1,
                              isl_tok=1000, osl_tok=1000, concurrency=np.array([1.0, 64.0]))

@@ -213,3 +213,16 @@ def test_ml_energy_latency_is_kept_only_where_the_steady_state_dominates(ledger)
     assert (n_req[kept] >= 2 * rows.loc[kept, "concurrency_count"]).all()
     assert (n_req[~kept] < 2 * rows.loc[~kept, "concurrency_count"]).all()
     assert kept.sum() > 0 and (~kept).sum() > 0
+
+
+def test_a_stated_sampler_is_quoted_in_the_row_notes(ledger):
+    """A row names how its engine sampled only where its notes say what the requests asked
+    for and which sampler the engine release ran; ML.ENERGY's vLLM 0.11.1 runs sort for
+    top-p."""
+    stated = ledger[ledger["sampler"].notna()]
+    assert len(stated) >= 100
+    for name, r in stated.iterrows():
+        assert "Sampling:" in r["notes"] and f"sampler {r['sampler']}" in r["notes"], name
+    ml = ledger[ledger["source"] == "ml-energy-leaderboard"]
+    assert (ml["sampler"] == "top_p_sort").all()
+    assert (ml["framework_version"] == "0.11.1").all()

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+import yaml
+from _scripts import load_script, quick_table
 
 import econ
 from econ.engine import held_bytes_per_device, kv_bytes_per_token_per_device
@@ -551,3 +553,72 @@ def test_the_parts_prompts_add_to_a_step_are_its_prefill_share(model):
     added = sum(mixed[k] - dec[k] for k in ("dense_s", "experts_s", "attention_s"))
     np.testing.assert_allclose(added, mixed["prefill_share_s"], rtol=1e-9, atol=1e-15)
     assert mixed["prefill_share_s"][-1] > 0
+
+
+def test_a_sampler_adds_each_sequence_s_row_of_logits_at_the_recorded_rate():
+    """A step's sampling: every device of a replica samples its sequences' rows, one
+    vocabulary wide, in the recorded time; nothing where no sampler is named."""
+    c = np.array([8.0, 64.0, 256.0])
+    kw = dict(n_devices=4, tp=4, isl_tok=500.0, osl_tok=500.0, concurrency=c)
+    plain = predict_serving_with("llama-3.1-70b", "h100-sxm", "bf16", **kw)
+    np.testing.assert_allclose(plain["sampling_s"], 0.0)
+    m = econ.model_spec("llama-3.1-70b")
+    assert m.n_vocab == 128256
+    for sampler in econ.predict.SAMPLERS:
+        r = predict_serving_with("llama-3.1-70b", "h100-sxm", "bf16", sampler=sampler, **kw)
+        fixed_s, bytes_per_logit, _ = econ.predict.sampling_line(sampler)
+        want = fixed_s + c * m.n_vocab * bytes_per_logit / 3.35e12
+        np.testing.assert_allclose(r["sampling_s"], want, rtol=1e-12)
+        np.testing.assert_allclose(r["step_s"] - plain["step_s"], want, rtol=1e-9)
+    # a sort of every row costs far more than an argmax; a faster memory samples faster
+    sort = econ.predict.sampling_step_s("top_p_sort", "h100-sxm", 512 * 128256)
+    assert econ.predict.sampling_step_s("greedy", "h100-sxm", 512 * 128256) < sort / 20
+    assert econ.predict.sampling_step_s("top_p_sort", "b200", 512 * 128256) < sort
+
+
+def test_with_data_parallel_attention_each_rank_samples_its_own_sequences():
+    kw = dict(n_devices=8, tp=8, ep=8, dp_attention=True, isl_tok=1000.0, osl_tok=1000.0,
+              concurrency=256.0)
+    r = predict_serving_with("deepseek-r1", "h200-sxm", "fp8", sampler="random", **kw)
+    want = econ.predict.sampling_step_s("random", "h200-sxm",
+                                        256.0 / 8 * econ.model_spec("deepseek-r1").n_vocab)
+    np.testing.assert_allclose(r["sampling_s"], want, rtol=1e-12)
+
+
+def test_the_recorded_sampling_line_reproduces_the_recorded_shapes():
+    """The line through each sampler's recordings predicts its shapes of a million logits
+    and more (the rows of a step that sampling slows) within 10% at the median, 60% at
+    worst (a sort of few rows is slower per logit than the line says)."""
+    t = econ.data.load("gpu_timings").query("kernel == 'sampling'")
+    assert set(t["variant"]) == set(econ.predict.SAMPLERS)
+    for sampler, grp in t.groupby("variant"):
+        logits = grp["m_dim"] * grp["n_dim"]
+        big = grp[logits >= 1e6]
+        assert len(big) >= 30
+        pred = econ.predict.sampling_step_s(sampler, "h200-sxm", big["m_dim"] * big["n_dim"])
+        err = (pred / big["median_s"] - 1.0).abs()
+        assert err.median() < 0.10 and err.max() < 0.6, (sampler, err.describe())
+    # the sort dominates: top-p costs several times temperature sampling per logit
+    assert econ.predict.sampling_line("top_p_sort")[1] > 5 * econ.predict.sampling_line(
+        "random")[1]
+
+
+def test_an_unknown_sampler_is_an_error_naming_the_choices():
+    with pytest.raises(ValueError, match="sampler.*top_p_sort"):
+        predict_serving_with("llama-3.1-8b", "h100-sxm", "bf16", n_devices=1, tp=1,
+                             isl_tok=100.0, osl_tok=100.0, concurrency=4.0, sampler="top_k")
+
+
+def test_the_sampling_script_writes_loadable_timings_of_every_sampler(tmp_path):
+    """tests/benchmarks/gpu_sampling.py --quick (on the CPU) writes rows in the layout of
+    data/gpu_timings.csv, one per sampler and shape (needs torch; skipped without)."""
+    pytest.importorskip("torch")
+    t = quick_table("gpu_sampling", "gpu_timings", tmp_path)
+    assert set(t["variant"]) == set(econ.predict.SAMPLERS)
+    assert len(t) == 2 * 2 * len(econ.predict.SAMPLERS) and (t["kernel"] == "sampling").all()
+    assert load_script("gpu_sampling").VARIANTS == econ.predict.SAMPLERS
+
+
+def test_the_ledger_names_only_recorded_samplers():
+    meta = yaml.safe_load((econ.data.DATA_DIR / "serving_benchmarks.yaml").read_text())
+    assert tuple(meta["columns"]["sampler"]["allowed"]) == econ.predict.SAMPLERS
