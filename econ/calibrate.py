@@ -66,7 +66,7 @@ __all__ = ["ledger_predictions", "ledger_peak_predictions", "ledger_engine_limit
            "EAGER_ACT_QUANT_BYTES_PER_ELEM",
            "ledger_same_setup_spread",
            "SRAM_LEDGER_DEFAULTS", "sram_ledger_predictions", "ledger_isl_tok",
-           "ledger_isl_assumption_summary", "ISL_ASSUMPTION_FACTORS",
+           "ledger_isl_assumption_summary", "ISL_ASSUMPTION_FACTORS", "ledger_sampler_summary",
            "engine_validation_rows",
            "recorded_step_predictions", "fit_step_constants", "measured_copy_frac",
            "peer_comparison", "peer_error_summary", "ledger_kv_precision",
@@ -945,6 +945,53 @@ def ledger_isl_assumption_summary(pred, ledger=None, factors=ISL_ASSUMPTION_FACT
         cols[f"median_error_isl_x{f:g}_frac"] = ledger_error_summary(moved, by)[
             "median_error_frac"]
     return pd.DataFrame(dict(cols, n_rows=out["n_rows"]))[columns]
+
+
+def ledger_sampler_summary(pred, ledger=None, by=("split", "source", "metric"), **options):
+    """How much the errors of the rows that state their sampler rest on its GPU time.
+
+    The rows whose ``sampler`` the ledger states (:func:`ledger_sampler`) are predicted again
+    without it (no sampling time charged, as every other row), under the same ``options`` as
+    ``pred``.
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        :func:`ledger_predictions`, made with ``options``.
+    ledger : pandas.DataFrame, optional
+        ``econ.data.load("serving_benchmarks")`` (default).
+    by : sequence of str
+        Columns of ``pred`` to group by.
+    **options
+        The keyword arguments ``pred`` was made with, passed on to :func:`ledger_predictions`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        By ``by``, over those rows only: ``median_error_frac`` (sampling charged),
+        ``median_error_no_sampler_frac`` (not charged) [fraction] and ``n_rows``; no rows when
+        no row states a sampler.
+
+    Raises
+    ------
+    ValueError
+        ``by`` naming a column ``pred`` lacks.
+    """
+    missing = [c for c in by if c not in pred.columns]
+    if missing:
+        raise ValueError(f"by names columns pred lacks: {missing}; pred has "
+                         f"{list(pred.columns)}")
+    ledger = data.load("serving_benchmarks") if ledger is None else ledger
+    columns = ["median_error_frac", "median_error_no_sampler_frac", "n_rows"]
+    rows = ledger[[ledger_sampler(r) is not None for _, r in ledger.iterrows()]]
+    rows = rows.loc[rows.index.intersection(pred.index)]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    out = ledger_error_summary(pred.loc[pred.index.isin(rows.index)], by)
+    plain = ledger_error_summary(ledger_predictions(rows.assign(sampler=None), **options), by)
+    return pd.DataFrame({"median_error_frac": out["median_error_frac"],
+                         "median_error_no_sampler_frac": plain["median_error_frac"],
+                         "n_rows": out["n_rows"]})[columns]
 
 
 def _golden_min(f, lo, hi, tol):

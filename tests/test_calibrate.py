@@ -539,6 +539,25 @@ def test_isl_assumption_summary_predicts_under_the_callers_options():
                                rtol=1e-9)
 
 
+def test_sampler_summary_sets_the_stated_samplers_beside_none_charged():
+    """The rows that state a sampler, predicted with its GPU time and again without: the
+    sampling slows every such step, so without it each prediction is faster."""
+    ledger = econ.load("serving_benchmarks")
+    keys = ledger.index[ledger["sampler"].notna()][:6]
+    rows = ledger.loc[keys]
+    pred = econ.ledger_predictions(rows)
+    out = econ.ledger_sampler_summary(pred, rows, by=("split", "metric"))
+    assert out["n_rows"].sum() == len(pred[pred["metric"] != "error"])
+    plain = econ.ledger_predictions(rows.assign(sampler=None))
+    assert (plain["predicted"] > pred["predicted"]).all()
+    want = econ.ledger_error_summary(plain, ("split", "metric"))["median_error_frac"]
+    np.testing.assert_allclose(out["median_error_no_sampler_frac"], want, rtol=1e-12)
+    with pytest.raises(ValueError, match="pred lacks"):
+        econ.ledger_sampler_summary(pred, rows, by=("no_such_column",))
+    empty = econ.ledger_sampler_summary(pred, rows.assign(sampler=None))
+    assert empty.empty and list(empty.columns) == list(out.columns)
+
+
 def test_a_published_length_equal_to_an_assumed_one_is_not_called_assumed():
     ledger = econ.load("serving_benchmarks")
     key = ledger.index[ledger["assumed_isl_tok"].notna()][0]
