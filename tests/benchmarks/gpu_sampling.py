@@ -15,7 +15,11 @@ width) into its next token. How much that costs depends on what the request asks
   framework's native sampler does it when no fused sampling kernel is used: sort every row
   of the vocabulary (values and indices), a softmax and a cumulative sum over the sorted
   row, mask the tail beyond ``p``, scatter the masked row back to vocabulary order, then the
-  softmax and exponential race of ``random``.
+  softmax and exponential race of ``random``;
+- ``top_p_sort_penalized``: ``top_p_sort`` after the OpenAI-style penalties a request may
+  ask for (repetition, frequency, presence): each row's prompt and output tokens counted
+  over the vocabulary, the seen tokens' logits scaled and the counts subtracted, the way a
+  framework applies them to the whole batch's logits.
 
 Each variant runs on logits in BF16 (a model's output) of ``batch x vocabulary`` for batches
 of 1 to 2048 rows and the vocabularies of the models the project prices (32,000 to 202,048
@@ -42,12 +46,16 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gpu_measure as GM  # versions, nvidia-smi, the machines table
 
-VARIANTS = ("greedy", "random", "top_p_sort")
+VARIANTS = ("greedy", "random", "top_p_sort", "top_p_sort_penalized")
 SCRIPT = "tests/benchmarks/gpu_sampling.py"
-#: Vocabularies: Llama 2 / Mistral, Llama 3, Qwen 2.5-3, DeepSeek-V3, Llama 4 / gpt-oss.
+#: Vocabularies: Llama 2 / Mistral, Llama 3, Qwen 2.5-3, DeepSeek-V3, Llama 4 (gpt-oss: 201,088).
 VOCABS = (32000, 128256, 151936, 129280, 202048)
 BATCHES = (1, 16, 64, 128, 256, 512, 1024, 2048)
 TEMPERATURE, TOP_P = 0.8, 0.95
+#: Penalties of ``top_p_sort_penalized`` (OpenAI-style: repetition, frequency, presence) and
+#: the prompt and output tokens of each row they count.
+REPETITION, FREQUENCY, PRESENCE = 1.1, 0.1, 0.1
+PENALTY_TOK = 256
 IMPLS = {
     "greedy": "torch.argmax over the BF16 logits of each row",
     "random": "float32 cast, divide by the temperature, softmax, exponential noise, divide, "
@@ -55,15 +63,41 @@ IMPLS = {
     "top_p_sort": "float32 cast, divide by the temperature, torch.sort of each row (values "
                   "and int64 indices), softmax and cumsum of the sorted row, mask beyond p, "
                   "masked_fill, scatter back, softmax, exponential noise, divide, argmax",
+    "top_p_sort_penalized": "float32 cast; penalties: each row's prompt and output tokens "
+                            f"({PENALTY_TOK} each) counted over the vocabulary (scatter_add "
+                            "into int64), their masks, the repetition penalty (divide the "
+                            "positive logits of seen tokens, multiply the negative), frequency "
+                            "and presence subtracted; then as top_p_sort",
 }
 
 
-def sample(torch, variant, logits, top_p=TOP_P):
-    """The next token of each row of ``logits`` [batch, vocabulary] (BF16)."""
+def penalize(torch, x, prompt_tok, output_tok):
+    """``x`` (float32 logits) with the repetition, frequency and presence penalties of the
+    tokens each row has seen: ``prompt_tok`` and ``output_tok`` [batch, tokens]."""
+    rows, vocab = x.shape
+
+    def counts(tok):
+        c = torch.zeros((rows, vocab + 1), dtype=torch.int64, device=x.device)
+        c.scatter_add_(1, tok, torch.ones_like(tok))
+        return c[:, :vocab]
+
+    out_counts = counts(output_tok)
+    seen = (counts(prompt_tok) > 0) | (out_counts > 0)
+    rep = torch.full_like(x, REPETITION).masked_fill_(~seen, 1.0)
+    x = torch.where(x > 0, x / rep, x * rep)
+    return x - FREQUENCY * out_counts - PRESENCE * (out_counts > 0)
+
+
+def sample(torch, variant, logits, top_p=TOP_P, seen=None):
+    """The next token of each row of ``logits`` [batch, vocabulary] (BF16); ``seen``: the
+    (prompt, output) tokens of each row, for the penalized variant."""
     if variant == "greedy":
         return logits.argmax(dim=-1)
-    x = logits.float().div_(TEMPERATURE)
-    if variant == "top_p_sort":
+    x = logits.float()
+    if variant == "top_p_sort_penalized":
+        x = penalize(torch, x, *seen)
+    x = x.div_(TEMPERATURE)
+    if variant.startswith("top_p_sort"):
         vals, idx = x.sort(dim=-1)                     # ascending: the nucleus at the end
         cum = vals.softmax(dim=-1).cumsum(dim=-1)
         drop = cum <= 1.0 - top_p
@@ -74,28 +108,36 @@ def sample(torch, variant, logits, top_p=TOP_P):
     return p.div_(torch.empty_like(p).exponential_()).argmax(dim=-1)
 
 
-def check(torch, variant, batch, vocab, device):
-    """Every variant picks a row's clear maximum (top-p with a small p keeps only it)."""
+def seen_tokens(torch, batch, vocab, device):
+    """Random prompt and output tokens of each row, :data:`PENALTY_TOK` each."""
+    return tuple(torch.randint(0, vocab, (batch, PENALTY_TOK), device=device)
+                 for _ in range(2))
+
+
+def check(torch, variant, batch, vocab, device, seen):
+    """Every variant picks a row's clear maximum (top-p with a small p keeps only it; the
+    penalties leave it the largest)."""
     logits = torch.randn((batch, vocab), device=device, dtype=torch.bfloat16)
     want = torch.randint(0, vocab, (batch,), device=device)
     logits[torch.arange(batch, device=device), want] = 100.0
-    got = sample(torch, variant, logits, top_p=0.01)
+    got = sample(torch, variant, logits, top_p=0.01, seen=seen)
     if not torch.equal(got, want):
         raise AssertionError(f"{variant} at {batch}x{vocab}: picks another token than the "
                              "row's clear maximum")
 
 
-def time_graph(torch, variant, logits, replays):
+def time_graph(torch, variant, logits, replays, seen):
     """Seconds per call of one step's sampling, replayed from a CUDA graph (sorted)."""
-    return GM.graph_replay_times(torch, lambda: sample(torch, variant, logits), replays)
+    return GM.graph_replay_times(torch, lambda: sample(torch, variant, logits, seen=seen),
+                                 replays)
 
 
-def time_host(torch, variant, logits, replays):
+def time_host(torch, variant, logits, replays, seen):
     """Seconds per call on the host clock (the ``--quick`` CPU path)."""
     times = []
     for _ in range(replays):
         t = time.perf_counter()
-        sample(torch, variant, logits)
+        sample(torch, variant, logits, seen=seen)
         times.append(time.perf_counter() - t)
     return sorted(times)
 
@@ -105,6 +147,10 @@ def main(argv=None):
     ap.add_argument("--out", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--replays", type=int, default=30)
+    ap.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS),
+                    help="samplers to time (default: all)")
+    ap.add_argument("--tag", default="sampling",
+                    help="suffix of the machine key (a second run on one day needs its own)")
     args = ap.parse_args(argv)
     log = GM.run_log(args.out)
 
@@ -114,7 +160,7 @@ def main(argv=None):
         raise SystemExit("gpu_sampling.py needs CUDA (or --quick)")
     device = "cuda" if cuda else "cpu"
     torch.manual_seed(0)
-    meta = GM.run_machine(torch, args.out, SCRIPT, "sampling")
+    meta = GM.run_machine(torch, args.out, SCRIPT, args.tag)
     machine = meta["machine"]
     log(f"machine {machine}: {meta.get('gpu_name')}, torch {meta.get('torch_version')}")
 
@@ -127,10 +173,11 @@ def main(argv=None):
     for vocab in vocabs:
         for batch in batches:
             logits = torch.randn((batch, vocab), device=device, dtype=torch.bfloat16)
-            for variant in VARIANTS:
+            seen = seen_tokens(torch, batch, vocab, device)
+            for variant in args.variants:
                 try:
-                    check(torch, variant, batch, vocab, device)
-                    t = timer(torch, variant, logits, replays)
+                    check(torch, variant, batch, vocab, device, seen)
+                    t = timer(torch, variant, logits, replays, seen)
                 except Exception as exc:
                     log(f"{batch}x{vocab} {variant}: FAILED {type(exc).__name__}: {exc}")
                     continue
@@ -154,7 +201,7 @@ def main(argv=None):
                            if cuda else "host clock, CPU (--quick check of the script)")))
                 log(f"{batch:5d} x {vocab:6d} {variant:11s} {med * 1e6:10.1f} us  "
                     f"({med / elems * 1e12:7.2f} ps per logit)")
-            del logits
+            del logits, seen
             with open(os.path.join(args.out, "gpu_timings.csv"), "w", newline="") as fh:
                 wr = csv.DictWriter(fh, fieldnames=cols, lineterminator="\n")
                 wr.writeheader()
