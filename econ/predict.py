@@ -20,7 +20,8 @@ principles:
   waits for the rank with the most sequences and the longest contexts
   (:func:`busiest_rank`);
 - **host work per step**: a fixed part and a part per sequence of the step (scheduling,
-  input preparation, sampling, output processing loop over the step's sequences);
+  input preparation, the host side of sampling, output processing loop over the step's
+  sequences);
 - **sampling on the GPU** (:func:`predict_serving_with`'s ``sampler``, where the run says
   how its engine chose tokens): each device samples its sequences' rows of logits, one
   vocabulary wide, in the time recorded on a GPU (:func:`sampling_step_s`): a nucleus
@@ -115,7 +116,8 @@ class ServingCalibration:
     Attributes
     ----------
     step_overhead_s : float
-        Fixed time per engine step outside the forward pass (scheduling, sampling). [s]
+        Fixed time per engine step outside the forward pass (scheduling, the host side of
+        sampling). [s]
     allreduce_latency_s : float
         Latency of one small all-reduce over the scale-up link. [s]
     alltoall_latency_s : float
@@ -132,10 +134,10 @@ class ServingCalibration:
         datasheet's FP4 peak does not show). [fraction]
     seq_overhead_s : float
         Host time per running sequence per engine step that the step does not hide: the
-        scheduler's bookkeeping, input preparation, sampling and output processing loop over
-        the sequences of a step, so a step of ``b`` sequences on one scheduler adds
-        ``b * seq_overhead_s`` (vLLM's profile of Llama 3 8B on one H100 put host work at
-        62% of a step before v0.6.0 [5]_). [s]
+        scheduler's bookkeeping, input preparation, the host side of sampling and output
+        processing loop over the sequences of a step, so a step of ``b`` sequences on one
+        scheduler adds ``b * seq_overhead_s`` (vLLM's profile of Llama 3 8B on one H100 put
+        host work at 62% of a step before v0.6.0 [5]_). [s]
 
     References
     ----------
@@ -303,8 +305,9 @@ _CONDITIONS = ("min_device_memory_bytes", "max_device_memory_bytes", "device_nam
 
 #: How a step chooses its next tokens, as ``data/gpu_timings.csv`` records it (kernel
 #: ``sampling``, ``tests/benchmarks/gpu_sampling.py``): an argmax (``greedy``), temperature
-#: sampling (``random``), nucleus sampling by a sort of every row of logits (``top_p_sort``).
-SAMPLERS = ("greedy", "random", "top_p_sort")
+#: sampling (``random``), nucleus sampling by a sort of every row of logits (``top_p_sort``),
+#: the same after repetition, frequency and presence penalties (``top_p_sort_penalized``).
+SAMPLERS = ("greedy", "random", "top_p_sort", "top_p_sort_penalized")
 
 
 def sampling_line(sampler, timings=None):
@@ -312,16 +315,17 @@ def sampling_line(sampler, timings=None):
 
     ``tests/benchmarks/gpu_sampling.py`` times one step's sampling of ``B`` rows of ``V``
     logits on a GPU (``data/gpu_timings.csv``, kernel ``sampling``). Per recorded machine, the
-    least-squares line of the time against the logits ``B V``: its intercept (the kernels'
-    launches and the sort's fixed work) and its slope, expressed as bytes per logit at the
-    device's datasheet memory bandwidth; the mean over the recorded machines. Sorting and the
+    line of the time against the logits ``B V`` that minimises the squared relative errors
+    (small and large shapes alike): its intercept (the kernels' launches and the sort's
+    fixed work) and its slope, expressed as bytes per logit at the device's datasheet memory
+    bandwidth; the mean over the recorded machines. Sorting and the
     elementwise passes stream the logits through memory, so the slope is taken to scale with
     the bandwidth from one device to another, the intercept to stay (one device is recorded:
     an assumption, not a measurement).
 
     Parameters
     ----------
-    sampler : {"greedy", "random", "top_p_sort"}
+    sampler : {"greedy", "random", "top_p_sort", "top_p_sort_penalized"}
         See :data:`SAMPLERS`.
     timings : pandas.DataFrame, optional
         ``data/gpu_timings.csv`` (default: loaded).
@@ -351,8 +355,12 @@ def _fit_sampling_line(sampler, timings):
     machines, hw = data.load("gpu_machines"), data.load("hardware")
     fixed, per_logit = [], []
     for machine, grp in rows.groupby("machine"):
+        if machine not in machines.index:
+            raise ValueError(f"data/gpu_timings.csv: sampling rows of machine {machine!r}, "
+                             "which data/gpu_machines.csv does not list")
         logits = grp["m_dim"].to_numpy(float) * grp["n_dim"].to_numpy(float)
-        slope, intercept = np.polyfit(logits, grp["median_s"].to_numpy(float), 1)
+        t = grp["median_s"].to_numpy(float)
+        slope, intercept = np.polyfit(logits, t, 1, w=1.0 / t)   # relative errors
         dev = recorded_device_key(machines.loc[machine])
         fixed.append(intercept)
         per_logit.append(slope * float(hw.loc[dev, "memory_bytes_per_s"]))
@@ -365,7 +373,11 @@ def sampling_step_s(sampler, hardware, n_logits):
     datasheet memory bandwidth. Vectorized over ``n_logits``. [s]"""
     n = nonnegative("n_logits", n_logits)
     fixed_s, bytes_per_logit, _ = sampling_line(sampler)
-    _, bw = hardware_value(resolve_hardware(hardware), "memory_bytes_per_s")
+    hw = resolve_hardware(hardware)
+    if is_sram(hw):
+        raise ValueError(f"hardware {_hardware_name(hw)!r} is an SRAM machine: sampling is "
+                         "recorded on GPUs (an SRAM machine is priced at its datasheet)")
+    _, bw = hardware_value(hw, "memory_bytes_per_s")
     return like(fixed_s + np.asarray(n, dtype=float) * bytes_per_logit / bw, n_logits)
 
 
@@ -641,13 +653,15 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         those that replace the finished ones, ``tps (1 - h) isl / osl`` per request, so at
         most ``chunk / (q + tps (1 - h) isl / osl)`` requests decode at once; the others wait
         for their prompt's turn (in TTFT). [tokens]
-    sampler : {"greedy", "random", "top_p_sort"}, optional
+    sampler : {"greedy", "random", "top_p_sort", "top_p_sort_penalized"}, optional
         How the engine chooses each next token (:data:`SAMPLERS`): each device samples the
         ``b q`` rows of logits of its sequences, one vocabulary wide, in the recorded time
         (:func:`sampling_step_s`), added to every step (``sampling_s``). None
         (default): not charged (an engine whose fused sampling kernel costs little beside
         the step, or a run that does not say). An SRAM machine is priced at its datasheet:
-        none.
+        none. A decode step samples ``q`` positions per sequence, a prefill pass one first
+        token per prompt. (The one sampling kernel :attr:`ModelSpec.kernels_per_step` names
+        stays charged ``kernel_fixed_s`` too: 8 us beside the recorded line's intercept.)
 
     Returns
     -------
@@ -895,8 +909,9 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
     host_s = srv.step_overhead_s + srv.seq_overhead_s * b
     # choosing the next tokens: every device of a replica samples the rows of its sequences
     # (the gathered logits, one vocabulary wide), on the GPU between steps
-    sample_s = zero if sram or sampler is None else \
-        sampling_step_s(sampler, hw, b * q * m.n_vocab)
+    # (a decode step samples q positions per sequence, a prefill pass one first token)
+    sample_s = zero if sram or sampler is None else sampling_step_s(
+        sampler, hw, b * (1.0 if phase == "prefill" else q) * m.n_vocab)
 
     def assemble(compute, t_dev):
         """(compute, all-reduce, all-to-all, exposed, step) [s] of a step whose forward pass

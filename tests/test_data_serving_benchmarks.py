@@ -224,5 +224,5 @@ def test_a_stated_sampler_is_quoted_in_the_row_notes(ledger):
     for name, r in stated.iterrows():
         assert "Sampling:" in r["notes"] and f"sampler {r['sampler']}" in r["notes"], name
     ml = ledger[ledger["source"] == "ml-energy-leaderboard"]
-    assert (ml["sampler"] == "top_p_sort").all()
+    assert (ml["sampler"] == "top_p_sort_penalized").all()
     assert (ml["framework_version"] == "0.11.1").all()
