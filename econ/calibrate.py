@@ -877,6 +877,14 @@ def ledger_kv_assumption_summary(assumed, plain, by=("split",)):
                          "n_rows": a["n_rows"]})
 
 
+def _require_columns(pred, by):
+    """A ValueError when ``by`` names columns ``pred`` lacks."""
+    missing = [c for c in by if c not in pred.columns]
+    if missing:
+        raise ValueError(f"by names columns pred lacks: {missing}; pred has "
+                         f"{list(pred.columns)}")
+
+
 #: Factors on an assumed input length at which :func:`ledger_isl_assumption_summary` repeats
 #: the predictions: half and twice the assumption.
 ISL_ASSUMPTION_FACTORS = (0.5, 2.0)
@@ -926,10 +934,7 @@ def ledger_isl_assumption_summary(pred, ledger=None, factors=ISL_ASSUMPTION_FACT
     if not factors or not all(np.isfinite(f) and f > 0 for f in factors) \
             or len(set(factors)) != len(factors):
         raise ValueError(f"factors must be distinct finite positive numbers, got {factors!r}")
-    missing = [c for c in by if c not in pred.columns]
-    if missing:
-        raise ValueError(f"by names columns pred lacks: {missing}; pred has "
-                         f"{list(pred.columns)}")
+    _require_columns(pred, by)
     ledger = data.load("serving_benchmarks") if ledger is None else ledger
     columns = ["median_error_frac"] + [f"median_error_isl_x{f:g}_frac" for f in factors] \
         + ["n_rows"]
@@ -977,10 +982,7 @@ def ledger_sampler_summary(pred, ledger=None, by=("split", "source", "metric"), 
     ValueError
         ``by`` naming a column ``pred`` lacks.
     """
-    missing = [c for c in by if c not in pred.columns]
-    if missing:
-        raise ValueError(f"by names columns pred lacks: {missing}; pred has "
-                         f"{list(pred.columns)}")
+    _require_columns(pred, by)
     ledger = data.load("serving_benchmarks") if ledger is None else ledger
     columns = ["median_error_frac", "median_error_no_sampler_frac", "n_rows"]
     rows = ledger[[ledger_sampler(r) is not None for _, r in ledger.iterrows()]]
@@ -1477,17 +1479,13 @@ def act_quant_fixed_s(variant="fp8_linear_fused_quant", timings=None, step_calib
     timings = data.load("gpu_timings") if timings is None else timings
     cal = calibration() if step_calibration is None else step_calibration
     rows = timings[timings["kernel"] == "act_quant"]
-    machines = data.load("gpu_machines")
     hw = data.load("hardware")
     per_shape = []
     for (machine, m, _n, k), grp in rows.groupby(["machine", "m_dim", "n_dim", "k_dim"]):
         t = grp.set_index("variant")["median_s"]
         if variant not in t or "fp8_linear" not in t:
             continue
-        if machine not in machines.index:
-            raise ValueError(f"data/gpu_timings.csv: act_quant rows of machine {machine!r}, "
-                             "which data/gpu_machines.csv does not list")
-        dev = recorded_device_key(machines.loc[machine])
+        dev = recorded_device_key(machine)
         bw = float(hw.loc[dev, "memory_bytes_per_s"]) * device_calibration(
             cal, dev).gemm_bandwidth_frac
         per_shape.append(t[variant] - t["fp8_linear"]
@@ -1519,7 +1517,6 @@ def recorded_step_predictions(step_calibration=None, steps=None, act_quant=True)
     steps = data.load("gpu_steps") if steps is None else steps
     steps = steps[steps["phase"].isin(["decode", "prefill"])]
     hw = data.load("hardware")
-    machines = data.load("gpu_machines")
     # the harness's FP8 steps quantize activations with eager operations (measured apart)
     eager_s = act_quant_fixed_s("fp8_linear_eager_quant", step_calibration=cal)[0] \
         if act_quant and (steps["weight_precision"] == "fp8").any() else 0.0
@@ -1528,7 +1525,7 @@ def recorded_step_predictions(step_calibration=None, steps=None, act_quant=True)
             ["arch", "n_dense_layers_timed", "n_moe_layers_timed", "lm_head_included"]):
         spec = slice_spec(arch, nd, nm, str(head).lower() == "true")
         for key, r in grp.iterrows():
-            dev = hw.loc[recorded_device_key(machines.loc[r["machine"]])]
+            dev = hw.loc[recorded_device_key(r["machine"])]
             ep = float(r["ep"])
             f = forward_step(
                 spec, bw=dev["memory_bytes_per_s"],
@@ -1574,10 +1571,9 @@ def measured_copy_frac(steps=None):
     were recorded on (``data/gpu_timings.csv``; reads and writes both counted). The ceiling
     of every fitted bandwidth share. [fraction]"""
     steps = data.load("gpu_steps") if steps is None else steps
-    machines = data.load("gpu_machines")
     timings = data.load("gpu_timings")
     hw = data.load("hardware")
-    keys = {recorded_device_key(machines.loc[m]) for m in steps["machine"].unique()}
+    keys = {recorded_device_key(m) for m in steps["machine"].unique()}
     fracs = []
     for key in keys:
         word = key.split("-")[0]

@@ -529,13 +529,17 @@ def _share_scales(key, reference, _stamps):
 
 
 def recorded_device_key(machine):
-    """The ``data/hardware.csv`` key of a recorded machine (a row of
-    ``data/gpu_machines.csv``), from its GPU's name."""
-    name = str(machine.get("gpu_name", machine.get("device", ""))).lower()
+    """The ``data/hardware.csv`` key of a recorded machine (its key in
+    ``data/gpu_machines.csv``), from its GPU's name; a ValueError names a machine the table
+    does not list."""
+    machines = data.load("gpu_machines")
+    if machine not in machines.index:
+        raise ValueError(f"recorded machine {machine!r}: data/gpu_machines.csv does not list it")
+    name = str(machines.loc[machine].get("gpu_name", "")).lower()
     for key, word in (("h200-sxm", "h200"), ("h100-sxm", "h100"), ("b200", "b200")):
         if word in name:
             return key
-    raise ValueError(f"no hardware row for the recorded machine {machine.name!r} ({name!r})")
+    raise ValueError(f"no hardware row for the recorded machine {machine!r} ({name!r})")
 
 
 def device_calibration(cal, hardware, reference=REFERENCE_HARDWARE):

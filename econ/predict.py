@@ -352,16 +352,13 @@ def _fit_sampling_line(sampler, timings):
     if rows.empty:
         raise ValueError(f"data/gpu_timings.csv has no sampling rows of {sampler!r} "
                          "(tests/benchmarks/gpu_sampling.py records them)")
-    machines, hw = data.load("gpu_machines"), data.load("hardware")
+    hw = data.load("hardware")
     fixed, per_logit = [], []
     for machine, grp in rows.groupby("machine"):
-        if machine not in machines.index:
-            raise ValueError(f"data/gpu_timings.csv: sampling rows of machine {machine!r}, "
-                             "which data/gpu_machines.csv does not list")
         logits = grp["m_dim"].to_numpy(float) * grp["n_dim"].to_numpy(float)
         t = grp["median_s"].to_numpy(float)
         slope, intercept = np.polyfit(logits, t, 1, w=1.0 / t)   # relative errors
-        dev = recorded_device_key(machines.loc[machine])
+        dev = recorded_device_key(machine)
         fixed.append(intercept)
         per_logit.append(slope * float(hw.loc[dev, "memory_bytes_per_s"]))
     return float(np.mean(fixed)), float(np.mean(per_logit)), len(rows)
@@ -1008,4 +1005,3 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
     inputs = [concurrency, isl_tok, osl_tok, cache_hit_frac, max_running_requests,
               prefill_chunk_tok]
     return {key: like(np.asarray(v, dtype=float), *inputs) for key, v in out.items()}
-
