@@ -125,11 +125,10 @@ class ModelSpec:
         rotary, attention, output projection = 4; MLA: query down/norm/up, KV down/norm,
         rotary, two absorbed products, attention, output projection = 9), the FFN
         (dense: gate-up, activation, down = 3; MoE: router, top-k, permute, two grouped
-        products, activation, combine, and a shared expert's three = 10); plus the LM head,
-        the final norm and sampling (3). [-]"""
+        products, activation, combine = 7, and a shared expert's three where the layer has
+        one); plus the LM head, the final norm and sampling (3). [-]"""
         attn = 9.0 if self.attention_kind == "mla" else 4.0
-        dense_layers = self.n_layers - self.moe_layers
-        return (self.n_layers * (2.0 + attn) + dense_layers * 3.0 + self.moe_layers * 10.0
+        return (self.n_layers * (2.0 + attn) + self.ffn_blocks * 3.0 + self.moe_layers * 7.0
                 + 3.0)
 
     @property

@@ -232,8 +232,10 @@ def test_qwen3_moe_steps_an_architecture_the_fit_never_saw():
     and never fitted: Qwen3-30B-A3B whole on one GPU and the Qwen3-235B-A22B slice at ep=8
     within 10% median in decode, 20% in prefill. The slice at tp=8 cuts each expert to 192
     columns; there the harness's grouped matmuls (torch._grouped_mm) run far below the rate
-    the engine charges, so prefill takes longer than predicted: that gap is recorded, not
-    fitted away (engines' MoE kernels do not show it in the ledger)."""
+    the engine charges, so its steps take longer than predicted, prefill most: that gap is
+    recorded, not fitted away (engines' MoE kernels do not show it in the ledger). Every
+    Qwen3 step is predicted short (no layer has a shared expert, so none of its kernels is
+    charged; the harness's routed experts cost more than the layer's named kernels)."""
     p = recorded_step_predictions()
     q = p[p["arch"].str.startswith("qwen3")]
     assert (q["split"] == "holdout").all()
@@ -243,8 +245,10 @@ def test_qwen3_moe_steps_an_architecture_the_fit_never_saw():
     assert err[("qwen3-30b-a3b", "prefill", 1.0, 1.0)] <= 0.20
     assert err[("qwen3-235b-a22b-2507", "decode", 1.0, 8.0)] <= 0.10
     assert err[("qwen3-235b-a22b-2507", "prefill", 1.0, 8.0)] <= 0.10
-    assert err[("qwen3-235b-a22b-2507", "decode", 8.0, 1.0)] <= 0.15
+    assert err[("qwen3-235b-a22b-2507", "decode", 8.0, 1.0)] <= 0.20
+    assert ratio[("qwen3-235b-a22b-2507", "decode", 8.0, 1.0)] < 0.9
     assert ratio[("qwen3-235b-a22b-2507", "prefill", 8.0, 1.0)] < 0.6
+    assert (ratio < 1.0).all()
 
 
 def test_same_setup_spread_groups_one_setup_measured_by_several_engines():

@@ -149,6 +149,20 @@ def test_calibration_values_are_a_copy_the_caller_may_change():
 
 
 @pytest.mark.parametrize("model,expected", [
+    # Llama-3.1-70B: 80 GQA layers x (2 norms, 4 attention, 3 FFN), head, final norm, sampling
+    ("llama-3.1-70b", 80 * (2 + 4 + 3) + 3),
+    # Qwen3-30B-A3B: 48 GQA layers x (2 norms, 4 attention, 7 routed-expert kernels), no
+    # shared expert: none of its three kernels
+    ("qwen3-30b-a3b", 48 * (2 + 4 + 7) + 3),
+    # DeepSeek-V3: 61 MLA layers x (2 norms, 9 attention), 3 dense FFNs and 58 shared
+    # experts x 3, 58 MoE layers x 7
+    ("deepseek-v3", 61 * (2 + 9) + (3 + 58) * 3 + 58 * 7 + 3),
+])
+def test_kernels_are_counted_from_the_layer_structure(model, expected):
+    assert model_spec(model).kernels_per_step == expected
+
+
+@pytest.mark.parametrize("model,expected", [
     # Llama-3.1-70B: 80 GQA layers x (QKV, output; gate-up, down)
     ("llama-3.1-70b", 80 * (2 + 2)),
     # Qwen3-235B-A22B: 94 GQA layers x (QKV, output; two routed products), no shared expert
