@@ -66,7 +66,8 @@ __all__ = ["ledger_predictions", "ledger_peak_predictions", "ledger_engine_limit
            "EAGER_ACT_QUANT_BYTES_PER_ELEM",
            "ledger_same_setup_spread",
            "SRAM_LEDGER_DEFAULTS", "sram_ledger_predictions", "ledger_isl_tok",
-           "ledger_isl_assumption_summary", "ISL_ASSUMPTION_FACTORS", "ledger_sampler_summary",
+           "ledger_isl_assumption_summary", "ISL_ASSUMPTION_FACTORS", "ledger_stated_summary",
+           "STATED_COLUMNS", "ledger_osl_cv_ratio",
            "engine_validation_rows",
            "recorded_step_predictions", "fit_step_constants", "measured_copy_frac",
            "peer_comparison", "peer_error_summary", "ledger_kv_precision",
@@ -272,6 +273,14 @@ def ledger_sampler(row):
     return v if isinstance(v, str) and v else None
 
 
+def ledger_osl_cv_ratio(row):
+    """How much a ledger row's output lengths spread (column ``osl_cv_ratio``, their standard
+    deviation over their mean, from the source's published distribution), or 0 where the
+    source does not say: every request at the mean length. [ratio]"""
+    v = row.get("osl_cv_ratio")
+    return float(v) if v is not None and np.isfinite(v) else 0.0
+
+
 def _row_arguments(r, hardware, assume_kv=True, engine_limits=True):
     """(:func:`econ.predict_serving_with` keyword arguments, note) of a GPU ledger row (one of
     :func:`_usable`'s): its layout, lengths, load, cache and matmul precisions, and the
@@ -295,7 +304,8 @@ def _row_arguments(r, hardware, assume_kv=True, engine_limits=True):
         dp_attention=str(r["dp_attention"]).lower() == "true", isl_tok=r["isl_tok"],
         osl_tok=r["osl_tok"], concurrency=None if not np.isfinite(conc) else conc,
         kv_precision=ledger_kv_precision(r, assume_kv), compute_precision=matmul,
-        **ledger_engine_limits(r, engine_limits), sampler=ledger_sampler(r))
+        **ledger_engine_limits(r, engine_limits), sampler=ledger_sampler(r),
+        osl_cv_ratio=ledger_osl_cv_ratio(r))
     return kwargs, note
 
 
@@ -318,7 +328,9 @@ def _burst_prediction(row, kwargs, step_calibration=None, serving=None):
     (:func:`econ.burst.predict_burst` on :func:`econ.burst.workload_lengths`); kept for the
     process while the tables it reads are unchanged (the validation notebook predicts the
     same runs three times)."""
-    args = tuple(sorted((k, v) for k, v in kwargs.items() if k != "concurrency"))
+    # the lengths are the requests' own: no spread around a mean to account for
+    args = tuple(sorted((k, v) for k, v in kwargs.items()
+                        if k not in ("concurrency", "osl_cv_ratio")))
     return dict(_burst_prediction_cached(
         row["length_distribution"], int(row["concurrency_count"]), float(row["isl_tok"]),
         float(row["osl_tok"]), args, ledger_decode_priority(row), step_calibration, serving,
@@ -354,7 +366,7 @@ def _run_prediction(row, kwargs, step_calibration=None, serving=None):
 
 #: The keyword arguments of :func:`econ.predict_serving_with` it is vectorized over, which
 #: ledger rows of one setup may differ in.
-_VECTOR_ARGUMENTS = ("concurrency", "isl_tok", "osl_tok", "max_running_requests",
+_VECTOR_ARGUMENTS = ("concurrency", "isl_tok", "osl_tok", "osl_cv_ratio", "max_running_requests",
                      "prefill_chunk_tok")
 
 
@@ -952,17 +964,28 @@ def ledger_isl_assumption_summary(pred, ledger=None, factors=ISL_ASSUMPTION_FACT
     return pd.DataFrame(dict(cols, n_rows=out["n_rows"]))[columns]
 
 
-def ledger_sampler_summary(pred, ledger=None, by=("split", "source", "metric"), **options):
-    """How much the errors of the rows that state their sampler rest on its GPU time.
+#: Ledger columns a row states only where its source says (quoted in its notes); a row that
+#: does not is predicted with no sampling time charged and every request at the mean
+#: output length.
+STATED_COLUMNS = ("sampler", "osl_cv_ratio")
 
-    The rows whose ``sampler`` the ledger states (:func:`ledger_sampler`) are predicted again
-    without it (no sampling time charged, as every other row), under the same ``options`` as
+
+def ledger_stated_summary(pred, column, ledger=None, by=("split", "source", "metric"),
+                          **options):
+    """How much the errors of the rows that state ``column`` rest on it.
+
+    The rows whose ``column`` (one of :data:`STATED_COLUMNS`: ``sampler``, the GPU time of
+    their engine's sampling, :func:`ledger_sampler`; ``osl_cv_ratio``, the spread of their
+    output lengths, :func:`ledger_osl_cv_ratio`) the ledger states are predicted again
+    without it, as every row that does not state it, under the same ``options`` as
     ``pred``.
 
     Parameters
     ----------
     pred : pandas.DataFrame
         :func:`ledger_predictions`, made with ``options``.
+    column : str
+        One of :data:`STATED_COLUMNS`.
     ledger : pandas.DataFrame, optional
         ``econ.data.load("serving_benchmarks")`` (default).
     by : sequence of str
@@ -973,26 +996,31 @@ def ledger_sampler_summary(pred, ledger=None, by=("split", "source", "metric"), 
     Returns
     -------
     pandas.DataFrame
-        By ``by``, over those rows only: ``median_error_frac`` (sampling charged),
-        ``median_error_no_sampler_frac`` (not charged) [fraction] and ``n_rows``; no rows when
-        no row states a sampler.
+        By ``by``, over those rows only: ``median_error_frac`` (as stated),
+        ``median_error_unstated_frac`` (without it) [fraction] and ``n_rows``; no rows when
+        no row states it.
 
     Raises
     ------
     ValueError
-        ``by`` naming a column ``pred`` lacks.
+        ``column`` not one of :data:`STATED_COLUMNS`, or ``by`` naming a column ``pred``
+        lacks.
     """
+    choice("column", column, STATED_COLUMNS)
     _require_columns(pred, by)
     ledger = data.load("serving_benchmarks") if ledger is None else ledger
-    columns = ["median_error_frac", "median_error_no_sampler_frac", "n_rows"]
-    rows = ledger[[ledger_sampler(r) is not None for _, r in ledger.iterrows()]]
+    columns = ["median_error_frac", "median_error_unstated_frac", "n_rows"]
+    stated = ledger[column].notna() & (ledger[column].astype(str) != "") \
+        if column in ledger.columns else pd.Series(False, index=ledger.index)
+    rows = ledger[stated]
     rows = rows.loc[rows.index.intersection(pred.index)]
     if rows.empty:
         return pd.DataFrame(columns=columns)
     out = ledger_error_summary(pred.loc[pred.index.isin(rows.index)], by)
-    plain = ledger_error_summary(ledger_predictions(rows.assign(sampler=None), **options), by)
+    plain = ledger_error_summary(ledger_predictions(rows.assign(**{column: None}), **options),
+                                 by)
     return pd.DataFrame({"median_error_frac": out["median_error_frac"],
-                         "median_error_no_sampler_frac": plain["median_error_frac"],
+                         "median_error_unstated_frac": plain["median_error_frac"],
                          "n_rows": out["n_rows"]})[columns]
 
 

@@ -100,7 +100,7 @@ from .engine import (
 from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN
 
 __all__ = ["ServingCalibration", "serving_calibration", "predict_serving", "sram_calibration",
-           "busiest_rank", "engine_defaults",
+           "busiest_rank", "inflight_context_tok", "engine_defaults",
            "is_sram", "stage_hop_latency_s", "sram_devices_to_hold", "SAMPLERS",
            "sampling_line", "sampling_step_s"]
 
@@ -256,6 +256,50 @@ def sram_devices_to_hold(model, hardware, precision, *, tp=1, concurrency=0.0, i
     # the tiny allowance keeps an exact fit from rounding up to one stage more
     n = np.ceil(need / tp * (1.0 - 1e-12)) * tp
     return like(np.asarray(n, dtype=float), concurrency, isl_tok, osl_tok)
+
+
+def inflight_context_tok(isl_tok, osl_tok, osl_cv_ratio=0.0):
+    """Mean and spread of the context a decoding request attends to, over the requests in
+    flight at an engine step.
+
+    A request is in flight for a time proportional to its output length, so the requests a
+    step finds are drawn in proportion to their lengths (the inspection paradox [1]_): their
+    mean output length is ``E[L^2] / E[L] = osl (1 + cv^2)``, and each is at a uniform point
+    of its output. With output lengths of mean ``osl`` and coefficient of variation ``cv``:
+
+    ``mean = isl + osl (1 + cv^2) / 2``,
+    ``sd = osl sqrt((1 + cv^2)(1 + 2 cv^2) / 3 - (1 + cv^2)^2 / 4)``;
+
+    the spread takes the lengths as gamma distributed (it needs their third moment,
+    ``osl^3 (1 + cv^2)(1 + 2 cv^2)``). At cv 0 (every request at ``osl``) the contexts are
+    uniform over ``[isl, isl + osl]``: ``isl + osl / 2`` and ``osl / sqrt(12)``. Prompt
+    lengths are taken as independent of output lengths.
+
+    Parameters
+    ----------
+    isl_tok, osl_tok : array_like
+        Mean prompt and output length. [tokens]
+    osl_cv_ratio : array_like, default 0
+        Standard deviation of the output lengths over their mean, in [0, 10]. [ratio]
+
+    Returns
+    -------
+    (mean_tok, sd_tok) : tuple of numpy.ndarray
+        [tokens]
+
+    References
+    ----------
+    .. [1] W. Feller, "An Introduction to Probability Theory and Its Applications", vol. 2,
+       2nd ed., Wiley, 1971, ch. XI.4 (the renewal interval that covers a random time has
+       the length-biased law ``x F(dx) / E[X]``).
+    """
+    isl = numeric("isl_tok", isl_tok, min_value=0.0)
+    osl = numeric("osl_tok", osl_tok, min_value=0.0)
+    cv2 = np.square(numeric("osl_cv_ratio", osl_cv_ratio, min_value=0.0, max_value=10.0))
+    mean = isl + osl * (1.0 + cv2) / 2.0
+    sd = osl * np.sqrt((1.0 + cv2) * (1.0 + 2.0 * cv2) / 3.0 - (1.0 + cv2) ** 2 / 4.0)
+    return like(mean, isl_tok, osl_tok, osl_cv_ratio), like(sd, isl_tok, osl_tok,
+                                                            osl_cv_ratio)
 
 
 def busiest_rank(mean_sequences, n_ranks, context_tok, context_spread_tok):
@@ -574,7 +618,8 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
                          experts_per_device=None, max_routed_nodes=None, comm_kernel=None,
                          scaleout_dispatch_bytes_per_s=None, scaleout_combine_bytes_per_s=None,
                          scaleup_bytes_per_s=None, compute_precision=None,
-                         max_running_requests=None, prefill_chunk_tok=None, sampler=None):
+                         max_running_requests=None, prefill_chunk_tok=None, sampler=None,
+                         osl_cv_ratio=0.0):
     """:func:`predict_serving` with the whole deployment as arguments.
 
     Parameters
@@ -659,6 +704,14 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         none. A decode step samples ``q`` positions per sequence, a prefill pass one first
         token per prompt. (The one sampling kernel :attr:`ModelSpec.kernels_per_step` names
         stays charged ``kernel_fixed_s`` too: 8 us beside the recorded line's intercept.)
+    osl_cv_ratio : numeric, default 0
+        How much the requests' output lengths spread around ``osl_tok``: their standard
+        deviation over their mean, ``cv``, in [0, 10]. The requests in flight at a step are
+        drawn in proportion to their lengths (a long request stays longer), so the mean
+        context a decoding request attends to is ``isl + osl (1 + cv^2) / 2``, and its spread
+        across data-parallel ranks grows too (:func:`inflight_context_tok`): a reasoning
+        model's outputs, cv about 1.25, double it. 0 (default): every request at
+        ``osl_tok``. [ratio]
 
     Returns
     -------
@@ -757,7 +810,8 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
     wb, kvb = BYTES_PER_PARAM[precision], BYTES_PER_PARAM[kv_precision]
     if kv_bytes_per_elem is not None:
         kvb = float(positive("kv_bytes_per_elem", kv_bytes_per_elem))
-    ctx_dec = isl + osl / 2.0   # mean KV length a decoding request attends to
+    # mean KV length a decoding request attends to, and its spread over requests
+    ctx_dec, ctx_sd = inflight_context_tok(isl, osl, osl_cv_ratio)
     ctx_pre = h * isl + ((1.0 - h) * isl + 1.0) / 2.0   # mean context of a computed prompt token
     nodes = 1.0 if per_node is None else np.maximum(ep / float(per_node), 1.0)
     kernel = comm_kernel if comm_kernel is not None else (
@@ -864,7 +918,7 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
         # data-parallel attention waits for its busiest rank: more sequences than the mean
         # (whole ones), longer contexts (a decoding request's context is uniform over
         # [isl, isl + osl] in steady state: sd osl / sqrt(12))
-        busy_n, busy_ctx = busiest_rank(b, holders, ctx_dec, osl / np.sqrt(12.0))
+        busy_n, busy_ctx = busiest_rank(b, holders, ctx_dec, ctx_sd)
         imbalance_s = np.maximum(step(busy_n, q, busy_ctx, "decode")["attention_s"]
                                  - dec["attention_s"], 0.0) if holders > 1 else zero
         dec = dict(dec, step_s=dec["step_s"] + imbalance_s,
@@ -1003,5 +1057,5 @@ def predict_serving_with(model, hardware, precision, *, n_devices, tp, ep=1, dp_
                computed_tok_per_s_per_device=in_per_dev * (1.0 - h),
                context_tok=(ctx_pre if phase == "prefill" else ctx_dec) + zero)
     inputs = [concurrency, isl_tok, osl_tok, cache_hit_frac, max_running_requests,
-              prefill_chunk_tok]
+              prefill_chunk_tok, osl_cv_ratio]
     return {key: like(np.asarray(v, dtype=float), *inputs) for key, v in out.items()}

@@ -352,7 +352,9 @@ def test_fp4_share_fitted_on_fit_rows_predicts_the_fp4_rows_never_fitted_to():
     datasheet rate does not do markedly better on them (about 20% both, with ML.ENERGY's
     sampling charged): since the host cost per sequence (fitted jointly) prices the large
     batches these rows run, the share no longer stands in for it, and the stored note says
-    so."""
+    so. Its gain on the fit rows is smaller since their output lengths' spread is charged
+    (9.7% against 12.3% at the datasheet rate; 23% against 30% before): MLPerf's
+    DeepSeek-R1 rows had been predicted fast for their short contexts, not their FP4."""
     x, n = econ.fit_fp4_matmul_frac()
     assert 0.05 < x <= 1.0 and n >= 40
     assert x == pytest.approx(econ.serving_calibration().fp4_matmul_frac, abs=0.01)
@@ -366,7 +368,7 @@ def test_fp4_share_fitted_on_fit_rows_predicts_the_fp4_rows_never_fitted_to():
         return ledger_error_summary(p[p.index.isin(fp4)])["median_error_frac"]
 
     at_fit, at_datasheet = errors(x), errors(1.0)
-    assert at_fit["fit"] < at_datasheet["fit"] - 0.05
+    assert at_fit["fit"] < at_datasheet["fit"] - 0.02
     assert at_fit["validation"] <= TARGET_ERROR_FRAC
     assert at_fit["validation"] <= at_datasheet["validation"] + 0.02
 
@@ -376,7 +378,9 @@ def test_host_cost_per_sequence_fitted_on_fit_rows_improves_rows_never_fitted_to
     the search from the stored values), nonnegative, and the cost per sequence, fitted to
     InferenceX and MLPerf rows only, improves the validation rows too: at 0 the median over
     all of them, and over MoE throughputs, is worse. (By less since the ML.ENERGY rows'
-    sampling is charged on its own: at 0 the per-sequence cost no longer hides it.)"""
+    sampling is charged on its own: at 0 the per-sequence cost no longer hides it; and
+    since the spread of the rows' output lengths is: the long contexts of MLPerf's
+    DeepSeek-R1 rows no longer rest on it, and the fitted cost fell from 19 to 12 us.)"""
     srv = econ.serving_calibration()
     host, n = econ.fit_host_overheads(rounds=1)
     assert n >= 100
@@ -391,10 +395,10 @@ def test_host_cost_per_sequence_fitted_on_fit_rows_improves_rows_never_fitted_to
                 ledger_error_summary(p, ("split", "architecture", "metric"))["median_error_frac"])
 
     (fitted, by_fitted), (none, by_none) = summary(srv.seq_overhead_s), summary(0.0)
-    assert fitted["fit"] < none["fit"] - 0.05
+    assert fitted["fit"] < none["fit"] - 0.03
     assert fitted["validation"] < none["validation"] - 0.005
     moe = ("validation", "moe", "output_tok_per_s_per_device")
-    assert by_fitted[moe] < by_none[moe] - 0.02
+    assert by_fitted[moe] < by_none[moe] - 0.01
     # the cost is a step's: its output names it, and it grows with the batch
     r = econ.predict_serving("llama-3.1-8b", "h100-sxm", "bf16", n_devices=1, tp=1,
                              isl_tok=1000, osl_tok=1000, concurrency=np.array([1.0, 64.0]))
@@ -544,23 +548,40 @@ def test_isl_assumption_summary_predicts_under_the_callers_options():
                                rtol=1e-9)
 
 
-def test_sampler_summary_sets_the_stated_samplers_beside_none_charged():
-    """The rows that state a sampler, predicted with its GPU time and again without: the
-    sampling slows every such step, so without it each prediction is faster."""
+@pytest.mark.parametrize("column", ["sampler", "osl_cv_ratio"])
+def test_stated_summary_sets_the_stated_rows_beside_their_prediction_without(column):
+    """The rows that state a sampler, or how their output lengths spread, predicted as stated
+    and again without: the sampling and the longer contexts of a spread each slow every
+    such step, so without them each prediction is faster."""
     ledger = econ.load("serving_benchmarks")
-    keys = ledger.index[ledger["sampler"].notna()][:6]
+    keys = ledger.index[ledger[column].notna()][:6]
     rows = ledger.loc[keys]
     pred = econ.ledger_predictions(rows)
-    out = econ.ledger_sampler_summary(pred, rows, by=("split", "metric"))
+    out = econ.ledger_stated_summary(pred, column, rows, by=("split", "metric"))
     assert out["n_rows"].sum() == len(pred[pred["metric"] != "error"])
-    plain = econ.ledger_predictions(rows.assign(sampler=None))
+    plain = econ.ledger_predictions(rows.assign(**{column: None}))
     assert (plain["predicted"] > pred["predicted"]).all()
     want = econ.ledger_error_summary(plain, ("split", "metric"))["median_error_frac"]
-    np.testing.assert_allclose(out["median_error_no_sampler_frac"], want, rtol=1e-12)
+    np.testing.assert_allclose(out["median_error_unstated_frac"], want, rtol=1e-12)
     with pytest.raises(ValueError, match="pred lacks"):
-        econ.ledger_sampler_summary(pred, rows, by=("no_such_column",))
-    empty = econ.ledger_sampler_summary(pred, rows.assign(sampler=None))
+        econ.ledger_stated_summary(pred, column, rows, by=("no_such_column",))
+    empty = econ.ledger_stated_summary(pred, column, rows.assign(**{column: None}))
     assert empty.empty and list(empty.columns) == list(out.columns)
+    with pytest.raises(ValueError, match="column must be one of"):
+        econ.ledger_stated_summary(pred, "notes", rows)
+
+
+def test_a_row_without_a_published_spread_takes_every_request_at_the_mean():
+    assert econ.ledger_osl_cv_ratio(pd.Series({"osl_cv_ratio": np.nan})) == 0.0
+    assert econ.ledger_osl_cv_ratio(pd.Series({"osl_cv_ratio": None})) == 0.0
+    assert econ.ledger_osl_cv_ratio(pd.Series({"other": 1.0})) == 0.0
+    assert econ.ledger_osl_cv_ratio(pd.Series({"osl_cv_ratio": 1.253})) == 1.253
+    # a burst served request by request carries its own lengths: no spread charged on top
+    ledger = econ.load("serving_benchmarks")
+    burst = ledger[ledger["length_distribution"].notna()].iloc[:2]
+    np.testing.assert_allclose(
+        econ.ledger_predictions(burst.assign(osl_cv_ratio=1.0))["predicted"],
+        econ.ledger_predictions(burst)["predicted"])
 
 
 def test_a_published_length_equal_to_an_assumed_one_is_not_called_assumed():

@@ -226,3 +226,26 @@ def test_a_stated_sampler_is_quoted_in_the_row_notes(ledger):
     ml = ledger[ledger["source"] == "ml-energy-leaderboard"]
     assert (ml["sampler"] == "top_p_sort_penalized").all()
     assert (ml["framework_version"] == "0.11.1").all()
+
+
+def test_an_output_spread_is_derived_in_the_row_notes(ledger):
+    """A row's osl_cv_ratio is set only where its notes derive it from a published
+    distribution: every ML.ENERGY configuration (its output-length histogram, whose mean
+    must be the row's output length: the right configuration was read) and the MLPerf
+    v5.1 rows (the dataset's reference outputs). Rows served request by request (a burst
+    with a length_distribution) carry their lengths instead."""
+    spread = ledger[ledger["osl_cv_ratio"].notna()]
+    for name, r in spread.iterrows():
+        assert "Output spread:" in r["notes"], name
+        derived = rf"osl_cv_ratio = [^:]*{r['osl_cv_ratio']:.3f} \(derived"
+        assert re.search(derived, r["notes"]), name
+    ml = ledger[ledger["source"] == "ml-energy-leaderboard"]
+    assert ml["osl_cv_ratio"].notna().all()
+    hist_mean = ml["notes"].str.extract(r"has mean ([0-9.]+) tokens at the bins' midpoints")[0]
+    np.testing.assert_allclose(hist_mean.astype(float), ml["osl_tok"], rtol=0.02)
+    mlperf = ledger[ledger["source"] == "mlperf-inference-v5.1"]
+    assert mlperf["osl_cv_ratio"].notna().all()
+    # one dataset, one spread
+    assert (mlperf.groupby("model")["osl_cv_ratio"].nunique() == 1).all()
+    burst = ledger[ledger["length_distribution"].notna()]
+    assert burst["osl_cv_ratio"].isna().all()

@@ -309,6 +309,8 @@ def test_disaggregated_phases_and_cache_hits():
     (dict(n_devices=8, tp=1, ep=8, comm_sm_frac=1.0), "comm_sm_frac"),
     (dict(n_devices=8, tp=1, ep=8, cache_hit_frac=1.0), "cache_hit_frac"),
     (dict(n_devices=8, tp=1, ep=8, comm_kernel="magic"), "comm_kernel"),
+    (dict(n_devices=8, tp=1, ep=8, osl_cv_ratio=-0.5), r"osl_cv_ratio must be in \[0, 10\]"),
+    (dict(n_devices=8, tp=1, ep=8, osl_cv_ratio=float("nan")), "osl_cv_ratio must be finite"),
 ])
 def test_bad_deployments_are_clear_errors(kw, match):
     args = dict(isl_tok=1000, osl_tok=1000, concurrency=64)
@@ -336,6 +338,52 @@ def test_data_parallel_attention_waits_for_its_busiest_rank():
     # at 64 (8 a rank) only the contexts differ, and the share shrinks
     share = dp["attention_imbalance_s"] / dp["attention_s"]
     assert share[0] > 0.25 and share[1] < share[0]
+
+
+def test_spread_output_lengths_lengthen_the_context_of_the_requests_in_flight():
+    """Requests in flight are drawn in proportion to their lengths: with output lengths of
+    coefficient of variation cv, a decoding request's mean context is
+    ``isl + osl (1 + cv^2) / 2`` (exponential lengths, cv 1: ``isl + osl``). cv 0 is the
+    default; a spread only lengthens the steps, through attention."""
+    kw = dict(n_devices=8, tp=8, ep=8, dp_attention=True, isl_tok=800.0, osl_tok=3700.0,
+              concurrency=1200.0, kv_precision="fp8")
+    cv = np.array([0.0, 0.5, 1.0, 1.25])
+    r = predict_serving_with("deepseek-r1", "b200", "fp4", osl_cv_ratio=cv, **kw)
+    np.testing.assert_allclose(r["context_tok"], 800.0 + 3700.0 * (1.0 + cv ** 2) / 2.0)
+    np.testing.assert_allclose(r["context_tok"][2], 800.0 + 3700.0)
+    plain = predict_serving_with("deepseek-r1", "b200", "fp4", **kw)
+    for key, v in plain.items():
+        np.testing.assert_allclose(np.broadcast_to(r[key], cv.shape)[0], v, err_msg=key)
+    assert np.all(np.diff(r["tpot_s"]) > 0)
+    assert np.all(np.diff(r["output_tok_per_s_per_device"]) < 0)
+    assert np.all(np.diff(r["attention_s"]) > 0)
+    for part in ("dense_s", "experts_s", "allreduce_s", "alltoall_s", "overhead_s"):
+        np.testing.assert_allclose(r[part], plain[part], err_msg=part)
+    # the busiest data-parallel rank's contexts spread wider too
+    assert np.all(np.diff(r["attention_imbalance_s"]) > 0)
+
+
+def test_the_context_of_requests_in_flight_matches_a_simulation_of_them():
+    """:func:`econ.inflight_context_tok` against a simulation: gamma output lengths of mean
+    osl and coefficient of variation cv, requests run back to back in slots, the slots
+    looked at at random times (the context then: the prompt and the tokens so far). At cv
+    0 the closed form is the uniform one."""
+    mean, sd = econ.inflight_context_tok(3200.0, 800.0, 0.0)
+    assert mean == pytest.approx(3600.0) and sd == pytest.approx(800 / np.sqrt(12))
+    rng = np.random.default_rng(7)
+    for cv in (0.3, 0.7, 1.0, 1.3):
+        shape = 1.0 / cv ** 2
+        lengths = rng.gamma(shape, 1000.0 / shape, size=(64, 4000))
+        ends = np.cumsum(lengths, axis=1)
+        t = rng.uniform(0.0, ends[:, -1].min(), size=(64, 200))
+        k = np.array([np.searchsorted(e, tt) for e, tt in zip(ends, t)])
+        start = np.take_along_axis(ends, k, axis=1) - np.take_along_axis(lengths, k, axis=1)
+        ctx = 200.0 + (t - start)
+        m, s = econ.inflight_context_tok(200.0, 1000.0, cv)
+        assert ctx.mean() == pytest.approx(m, rel=0.03), cv
+        assert ctx.std() == pytest.approx(s, rel=0.05), cv
+    np.testing.assert_allclose(econ.inflight_context_tok(0.0, 1000.0, [0.0, 1.0])[0],
+                               [500.0, 1000.0])
 
 
 def test_a_request_alone_carries_no_prompt_in_its_steps():
