@@ -257,7 +257,8 @@ def predict_burst(model, hardware, precision, *, n_devices, tp, ep=1, dp_attenti
         The engine's scheduling rule (:func:`burst_schedule`).
     **engine
         Further arguments of :func:`econ.predict_serving_with` (``mtp_draft_tok``,
-        ``step_calibration``, ``serving``, ``compute_precision``, ...).
+        ``step_calibration``, ``serving``, ``compute_precision``, ...); not
+        ``osl_cv_ratio`` or ``fresh_start_window_tok``: the requests carry their own lengths.
 
     Returns
     -------
@@ -276,6 +277,18 @@ def predict_burst(model, hardware, precision, *, n_devices, tp, ep=1, dp_attenti
     plus the chunk's marginal cost (a prompt pass of the chunk less one of a single token:
     the weights are read once). Every replica is scheduled; the slowest ends the run.
     """
+    # a steady state's spread of lengths around their mean: none here (0 and None are
+    # the steady state's own defaults, accepted)
+    cv = engine.get("osl_cv_ratio")
+    if cv is None or (np.ndim(cv) == 0 and not isinstance(cv, str) and cv == 0):
+        engine.pop("osl_cv_ratio", None)
+    if engine.get("fresh_start_window_tok") is None:
+        engine.pop("fresh_start_window_tok", None)
+    spread = sorted(set(engine) & {"osl_cv_ratio", "fresh_start_window_tok"})
+    if spread:
+        raise ValueError(f"predict_burst serves each request at its own lengths: drop "
+                         f"{spread} (how lengths spread around a mean is a steady state's "
+                         "argument, econ.predict_serving_with)")
     isl = np.atleast_1d(np.asarray(positive("isl_tok", isl_tok), dtype=float))
     osl = np.atleast_1d(np.asarray(positive("osl_tok", osl_tok), dtype=float))
     replicas = max(float(positive("n_devices", n_devices)) / float(positive("tp", tp)), 1.0)

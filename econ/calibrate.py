@@ -67,7 +67,7 @@ __all__ = ["ledger_predictions", "ledger_peak_predictions", "ledger_engine_limit
            "ledger_same_setup_spread",
            "SRAM_LEDGER_DEFAULTS", "sram_ledger_predictions", "ledger_isl_tok",
            "ledger_isl_assumption_summary", "ISL_ASSUMPTION_FACTORS", "ledger_stated_summary",
-           "STATED_COLUMNS", "ledger_osl_cv_ratio",
+           "STATED_COLUMNS", "ledger_osl_cv_ratio", "ledger_fresh_start_window_tok",
            "engine_validation_rows",
            "recorded_step_predictions", "fit_step_constants", "measured_copy_frac",
            "peer_comparison", "peer_error_summary", "ledger_kv_precision",
@@ -281,6 +281,14 @@ def ledger_osl_cv_ratio(row):
     return float(v) if v is not None and np.isfinite(v) else 0.0
 
 
+def ledger_fresh_start_window_tok(row):
+    """The decode steps a ledger row's measurement averages over from a start where every
+    slot began a fresh request (column ``fresh_start_window_tok``, derived from how the
+    source measures), or None where the run is measured in a steady state. [tokens]"""
+    v = row.get("fresh_start_window_tok")
+    return float(v) if v is not None and np.isfinite(v) else None
+
+
 def _row_arguments(r, hardware, assume_kv=True, engine_limits=True):
     """(:func:`econ.predict_serving_with` keyword arguments, note) of a GPU ledger row (one of
     :func:`_usable`'s): its layout, lengths, load, cache and matmul precisions, and the
@@ -305,7 +313,8 @@ def _row_arguments(r, hardware, assume_kv=True, engine_limits=True):
         osl_tok=r["osl_tok"], concurrency=None if not np.isfinite(conc) else conc,
         kv_precision=ledger_kv_precision(r, assume_kv), compute_precision=matmul,
         **ledger_engine_limits(r, engine_limits), sampler=ledger_sampler(r),
-        osl_cv_ratio=ledger_osl_cv_ratio(r))
+        osl_cv_ratio=ledger_osl_cv_ratio(r),
+        fresh_start_window_tok=ledger_fresh_start_window_tok(r))
     return kwargs, note
 
 
@@ -330,7 +339,7 @@ def _burst_prediction(row, kwargs, step_calibration=None, serving=None):
     same runs three times)."""
     # the lengths are the requests' own: no spread around a mean to account for
     args = tuple(sorted((k, v) for k, v in kwargs.items()
-                        if k not in ("concurrency", "osl_cv_ratio")))
+                        if k not in ("concurrency", "osl_cv_ratio", "fresh_start_window_tok")))
     return dict(_burst_prediction_cached(
         row["length_distribution"], int(row["concurrency_count"]), float(row["isl_tok"]),
         float(row["osl_tok"]), args, ledger_decode_priority(row), step_calibration, serving,
@@ -366,8 +375,8 @@ def _run_prediction(row, kwargs, step_calibration=None, serving=None):
 
 #: The keyword arguments of :func:`econ.predict_serving_with` it is vectorized over, which
 #: ledger rows of one setup may differ in.
-_VECTOR_ARGUMENTS = ("concurrency", "isl_tok", "osl_tok", "osl_cv_ratio", "max_running_requests",
-                     "prefill_chunk_tok")
+_VECTOR_ARGUMENTS = ("concurrency", "isl_tok", "osl_tok", "osl_cv_ratio",
+                     "fresh_start_window_tok", "max_running_requests", "prefill_chunk_tok")
 
 
 def _steady_state_predictions(kwargs_by_row, step_calibration=None, serving=None):
@@ -965,9 +974,9 @@ def ledger_isl_assumption_summary(pred, ledger=None, factors=ISL_ASSUMPTION_FACT
 
 
 #: Ledger columns a row states only where its source says (quoted in its notes); a row that
-#: does not is predicted with no sampling time charged and every request at the mean
-#: output length.
-STATED_COLUMNS = ("sampler", "osl_cv_ratio")
+#: does not is predicted with no sampling time charged, every request at the mean output
+#: length and in a steady state.
+STATED_COLUMNS = ("sampler", "osl_cv_ratio", "fresh_start_window_tok")
 
 
 def ledger_stated_summary(pred, column, ledger=None, by=("split", "source", "metric"),
@@ -976,9 +985,10 @@ def ledger_stated_summary(pred, column, ledger=None, by=("split", "source", "met
 
     The rows whose ``column`` (one of :data:`STATED_COLUMNS`: ``sampler``, the GPU time of
     their engine's sampling, :func:`ledger_sampler`; ``osl_cv_ratio``, the spread of their
-    output lengths, :func:`ledger_osl_cv_ratio`) the ledger states are predicted again
-    without it, as every row that does not state it, under the same ``options`` as
-    ``pred``.
+    output lengths, :func:`ledger_osl_cv_ratio`, and with it what their measurement window
+    does to it; ``fresh_start_window_tok``, that window alone,
+    :func:`ledger_fresh_start_window_tok`) the ledger states are predicted again without
+    it, as every row that does not state it, under the same ``options`` as ``pred``.
 
     Parameters
     ----------

@@ -548,11 +548,13 @@ def test_isl_assumption_summary_predicts_under_the_callers_options():
                                rtol=1e-9)
 
 
-@pytest.mark.parametrize("column", ["sampler", "osl_cv_ratio"])
-def test_stated_summary_sets_the_stated_rows_beside_their_prediction_without(column):
-    """The rows that state a sampler, or how their output lengths spread, predicted as stated
-    and again without: the sampling and the longer contexts of a spread each slow every
-    such step, so without them each prediction is faster."""
+@pytest.mark.parametrize("column, slower", [("sampler", True), ("osl_cv_ratio", True),
+                                             ("fresh_start_window_tok", False)])
+def test_stated_summary_sets_the_stated_rows_beside_their_prediction_without(column, slower):
+    """The rows that state a sampler, how their output lengths spread, or a measurement from
+    a fresh start, predicted as stated and again without: the sampling and the longer
+    contexts of a spread each slow every such step (without them each prediction is
+    faster); the younger requests of a fresh start speed them up."""
     ledger = econ.load("serving_benchmarks")
     keys = ledger.index[ledger[column].notna()][:6]
     rows = ledger.loc[keys]
@@ -560,7 +562,7 @@ def test_stated_summary_sets_the_stated_rows_beside_their_prediction_without(col
     out = econ.ledger_stated_summary(pred, column, rows, by=("split", "metric"))
     assert out["n_rows"].sum() == len(pred[pred["metric"] != "error"])
     plain = econ.ledger_predictions(rows.assign(**{column: None}))
-    assert (plain["predicted"] > pred["predicted"]).all()
+    assert ((plain["predicted"] > pred["predicted"]) == slower).all()
     want = econ.ledger_error_summary(plain, ("split", "metric"))["median_error_frac"]
     np.testing.assert_allclose(out["median_error_unstated_frac"], want, rtol=1e-12)
     with pytest.raises(ValueError, match="pred lacks"):
@@ -569,6 +571,28 @@ def test_stated_summary_sets_the_stated_rows_beside_their_prediction_without(col
     assert empty.empty and list(empty.columns) == list(out.columns)
     with pytest.raises(ValueError, match="column must be one of"):
         econ.ledger_stated_summary(pred, "notes", rows)
+
+
+def test_rows_of_one_setup_predicted_together_are_each_predicted_as_alone():
+    """ledger_predictions groups the rows of one setup into one vectorized call over the
+    arguments they differ in (load, lengths, spread, window): each row's prediction is the
+    one its own arguments give."""
+    from econ.calibrate import _predicted_per_user_tok_per_s, _row_arguments, _usable
+    from econ.predict import predict_serving_with
+    ledger = econ.load("serving_benchmarks")
+    rows = ledger[(ledger["source"] == "ml-energy-leaderboard")
+                  & (ledger["model"] == "qwen3-8b") & (ledger["hardware"] == "h100-sxm")]
+    assert rows["osl_cv_ratio"].nunique() > 3 and rows["fresh_start_window_tok"].nunique() > 3
+    pred = econ.ledger_predictions(rows)
+    hardware = econ.load("hardware")
+    for key, r in _usable(rows).iterrows():
+        kw, _ = _row_arguments(r, hardware)
+        alone = predict_serving_with(**kw)
+        got = pred.loc[[key]].set_index("metric")["predicted"]
+        want = {"output_tok_per_s_per_device": alone["output_tok_per_s_per_device"],
+                "tok_per_s_per_user": _predicted_per_user_tok_per_s(r, alone)}
+        for metric, v in got.items():
+            assert v == pytest.approx(float(want[metric]), rel=1e-9), (key, metric)
 
 
 def test_a_row_without_a_published_spread_takes_every_request_at_the_mean():

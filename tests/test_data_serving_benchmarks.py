@@ -249,3 +249,17 @@ def test_an_output_spread_is_derived_in_the_row_notes(ledger):
     assert (mlperf.groupby("model")["osl_cv_ratio"].nunique() == 1).all()
     burst = ledger[ledger["length_distribution"].notna()]
     assert burst["osl_cv_ratio"].isna().all()
+
+
+def test_a_fresh_start_window_is_derived_from_how_the_source_measures(ledger):
+    """ML.ENERGY sends all its requests at once and counts from when every slot runs until
+    the queue empties: (requests / slots - 1) mean outputs per slot, each slot started on a
+    fresh request. Other rows are steady states (empty)."""
+    window = ledger[ledger["fresh_start_window_tok"].notna()]
+    assert (window["source"] == "ml-energy-leaderboard").all()
+    ml = ledger[ledger["source"] == "ml-energy-leaderboard"]
+    assert len(window) == len(ml)
+    sent = ml["notes"].str.extract(r"sends all (\d+) requests at once")[0].astype(float)
+    want = (sent / ml["concurrency_count"] - 1.0) * ml["osl_tok"]
+    np.testing.assert_allclose(ml["fresh_start_window_tok"], want, rtol=1e-3, atol=0.06)
+    assert (ml["fresh_start_window_tok"] > 0).all()

@@ -386,6 +386,49 @@ def test_the_context_of_requests_in_flight_matches_a_simulation_of_them():
                                [500.0, 1000.0])
 
 
+def test_a_fresh_start_window_sees_younger_requests_as_a_simulation_does():
+    """Slots that all start a fresh request at once, averaged over the next T decode steps:
+    the mean position of the requests in flight against a simulation of gamma lengths
+    (within 5% from one mean output on), 0 as T shrinks, the steady state as it grows.
+    Without a spread the lag is the renewal expansion's, osl / 12 / T of an output at
+    most: the average over where the window ends within an output."""
+    rng = np.random.default_rng(11)
+    for cv in (0.5, 1.0, 1.3):
+        lengths = rng.gamma(cv ** -2, 1000.0 * cv ** 2, size=(4000, 40))
+        ends = np.cumsum(lengths, axis=1)
+        starts = ends - lengths
+        for per_slot in (1.0, 2.0, 5.0):
+            t = per_slot * 1000.0
+            inside = np.clip(np.minimum(ends, t) - starts, 0.0, None)
+            simulated = (inside ** 2 / 2.0).sum(axis=1).mean() / t
+            mean, _ = econ.inflight_context_tok(0.0, 1000.0, cv, t)
+            assert mean == pytest.approx(simulated, rel=0.05), (cv, per_slot)
+    steady, sd = econ.inflight_context_tok(100.0, 1000.0, 1.0)
+    short, sd_short = econ.inflight_context_tok(100.0, 1000.0, 1.0, [1e-3, 1e9])
+    np.testing.assert_allclose(short, [100.0, steady], rtol=1e-5)
+    np.testing.assert_allclose(sd_short, sd)
+    fixed = econ.inflight_context_tok(100.0, 1000.0, 0.0, np.array([1000.0, 1e5]))[0]
+    np.testing.assert_allclose(fixed, 600.0 - 1000.0 ** 2 / 12.0 / np.array([1000.0, 1e5]),
+                               rtol=1e-3)
+    kw = dict(n_devices=1, tp=1, isl_tok=200.0, osl_tok=2000.0, concurrency=64.0)
+    a = predict_serving_with("qwen3-8b", "h100-sxm", "bf16", osl_cv_ratio=1.0, **kw)
+    b = predict_serving_with("qwen3-8b", "h100-sxm", "bf16", osl_cv_ratio=1.0,
+                             fresh_start_window_tok=2000.0, **kw)
+    assert b["context_tok"] < a["context_tok"] and b["tpot_s"] < a["tpot_s"]
+    for bad, match in [(0.0, "fresh_start_window_tok must be > 0"),
+                       (float("nan"), "fresh_start_window_tok must be finite")]:
+        with pytest.raises(ValueError, match=match):
+            predict_serving_with("qwen3-8b", "h100-sxm", "bf16", fresh_start_window_tok=bad,
+                                 **kw)
+
+
+def test_a_burst_carries_its_own_lengths_and_refuses_a_spread_around_them():
+    kw = dict(n_devices=1, tp=1, isl_tok=[100.0, 200.0], osl_tok=[50.0, 400.0])
+    for extra in ({"osl_cv_ratio": 1.0}, {"fresh_start_window_tok": 500.0}):
+        with pytest.raises(ValueError, match="its own lengths: drop"):
+            econ.predict_burst("llama-3.1-8b", "h100-sxm", "bf16", **kw, **extra)
+
+
 def test_a_request_alone_carries_no_prompt_in_its_steps():
     # its own prompt is its TTFT; with others, the prompts of their replacements join its
     # steps: (c - 1) / c of the c isl / osl prompt tokens a step carries
