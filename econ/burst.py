@@ -284,11 +284,12 @@ def predict_burst(model, hardware, precision, *, n_devices, tp, ep=1, dp_attenti
         engine.pop("osl_cv_ratio", None)
     if engine.get("fresh_start_window_tok") is None:
         engine.pop("fresh_start_window_tok", None)
-    spread = sorted(set(engine) & {"osl_cv_ratio", "fresh_start_window_tok"})
+    spread = {k: engine[k] for k in ("osl_cv_ratio", "fresh_start_window_tok") if k in engine}
     if spread:
-        raise ValueError(f"predict_burst serves each request at its own lengths: drop "
-                         f"{spread} (how lengths spread around a mean is a steady state's "
-                         "argument, econ.predict_serving_with)")
+        raise ValueError(f"predict_burst serves each request at its own lengths from the "
+                         f"start of the burst: drop {spread} (a spread of lengths around a "
+                         "mean and a measurement window are a steady state's arguments, "
+                         "econ.predict_serving_with)")
     isl = np.atleast_1d(np.asarray(positive("isl_tok", isl_tok), dtype=float))
     osl = np.atleast_1d(np.asarray(positive("osl_tok", osl_tok), dtype=float))
     replicas = max(float(positive("n_devices", n_devices)) / float(positive("tp", tp)), 1.0)

@@ -281,14 +281,15 @@ def inflight_context_tok(isl_tok, osl_tok, osl_cv_ratio=0.0, fresh_start_window_
     ``T`` decode steps (``fresh_start_window_tok``) sees shorter contexts: every request
     starts at position 0. Over such a window the mean position is
 
-    ``a - (v / T) (1 - exp(-T a / v))``:
+    ``min(a - (v / T) (1 - exp(-T a / v)), T / 2)``:
 
     exact for exponential lengths (cv 1), and for any lengths the first two terms of the
-    renewal expansion ``E[integral of A over (0, T)] = T a - v + o(1)`` [2]_; it goes to 0 as
-    ``T`` does and to ``a`` as ``T`` grows. Against a simulation of gamma lengths (cv 0.4 to
-    1.3) it is within 5% for windows of one mean output or more. At cv 0 it is the average
-    over where the window ends within an output (``osl / 2`` at every whole number of
-    outputs). The spread is the steady state's.
+    renewal expansion ``E[integral of A over (0, T)] = T a - v + o(1)`` [2]_, capped at
+    ``T / 2`` (no request in flight is older than the window: the mean over a window shorter
+    than most outputs). Against a simulation of gamma lengths (cv 0.4 to 1.3) it is within
+    5% for windows of one mean output or more. At cv 0 it is the average over where the
+    window ends within an output (``osl / 2`` at every whole number of outputs) from one
+    output on. The spread is the steady state's.
 
     Parameters
     ----------
@@ -322,7 +323,11 @@ def inflight_context_tok(isl_tok, osl_tok, osl_cv_ratio=0.0, fresh_start_window_
     if fresh_start_window_tok is not None:
         x = positive("fresh_start_window_tok", fresh_start_window_tok) / np.where(
             osl > 0.0, osl, 1.0)
-        a = a - v / x * -np.expm1(-x * a / v)
+        # a - (v / x)(1 - exp(-x a / v)) = a (1 - phi(x a / v)), phi(y) = (1 - e^-y) / y;
+        # no request is older than the window: at most x / 2
+        y = x * a / v
+        phi = np.where(y > 1e-8, -np.expm1(-y) / np.where(y > 1e-8, y, 1.0), 1.0 - y / 2.0)
+        a = np.minimum(a * (1.0 - phi), x / 2.0)
     inputs = (isl_tok, osl_tok, osl_cv_ratio, fresh_start_window_tok)
     return like(isl + osl * a, *inputs), like(osl * np.sqrt(v), *inputs)
 

@@ -253,13 +253,24 @@ def test_an_output_spread_is_derived_in_the_row_notes(ledger):
 
 def test_a_fresh_start_window_is_derived_from_how_the_source_measures(ledger):
     """ML.ENERGY sends all its requests at once and counts from when every slot runs until
-    the queue empties: (requests / slots - 1) mean outputs per slot, each slot started on a
-    fresh request. Other rows are steady states (empty)."""
+    all but slots + 1 have finished: the window is the step at which a slot's expected
+    completions reach (requests - slots - 1) / slots. Each row's notes state that count and
+    the step; for windows of several outputs the step is the renewal function's asymptote,
+    ``osl (k + (1 - cv^2) / 2)`` for k completions per slot (Cox, Renewal Theory, 4.5).
+    Other rows are steady states (empty)."""
     window = ledger[ledger["fresh_start_window_tok"].notna()]
     assert (window["source"] == "ml-energy-leaderboard").all()
     ml = ledger[ledger["source"] == "ml-energy-leaderboard"]
     assert len(window) == len(ml)
     sent = ml["notes"].str.extract(r"sends all (\d+) requests at once")[0].astype(float)
-    want = (sent / ml["concurrency_count"] - 1.0) * ml["osl_tok"]
-    np.testing.assert_allclose(ml["fresh_start_window_tok"], want, rtol=1e-3, atol=0.06)
-    assert (ml["fresh_start_window_tok"] > 0).all()
+    slots = ml["concurrency_count"]
+    per_slot = (sent - slots - 1.0) / slots
+    noted = ml["notes"].str.extract(r"completions per slot.*M\(T\) = ([0-9.]+) at T = ([0-9.]+)"
+                                    r" decode steps")
+    np.testing.assert_allclose(noted[0].astype(float), per_slot, atol=6e-4)
+    np.testing.assert_allclose(noted[1].astype(float), ml["fresh_start_window_tok"], atol=0.06)
+    cv2 = ml["osl_cv_ratio"] ** 2
+    outputs = ml["fresh_start_window_tok"] / ml["osl_tok"]
+    long = per_slot >= 5.0
+    np.testing.assert_allclose(outputs[long], (per_slot + (1.0 - cv2) / 2.0)[long], rtol=0.02)
+    assert (ml["fresh_start_window_tok"] >= 1.0).all()

@@ -403,6 +403,16 @@ def test_a_fresh_start_window_sees_younger_requests_as_a_simulation_does():
             simulated = (inside ** 2 / 2.0).sum(axis=1).mean() / t
             mean, _ = econ.inflight_context_tok(0.0, 1000.0, cv, t)
             assert mean == pytest.approx(simulated, rel=0.05), (cv, per_slot)
+    # lengths in any unit: the window scales with the outputs
+    m1, _ = econ.inflight_context_tok(0.0, 1000.0, 0.7, 2500.0)
+    m7, _ = econ.inflight_context_tok(0.0, 7000.0, 0.7, 17500.0)
+    assert m7 == pytest.approx(7.0 * m1, rel=1e-12)
+    # no request in flight is older than the window: a short window's mean is half of it
+    tiny = np.array([1.0, 20.0, 100.0])
+    for cv in (0.0, 0.5, 1.3):
+        short_mean, _ = econ.inflight_context_tok(0.0, 1000.0, cv, tiny)
+        assert (short_mean <= tiny / 2.0 + 1e-9).all()
+    np.testing.assert_allclose(econ.inflight_context_tok(0.0, 1000.0, 0.5, tiny)[0], tiny / 2)
     steady, sd = econ.inflight_context_tok(100.0, 1000.0, 1.0)
     short, sd_short = econ.inflight_context_tok(100.0, 1000.0, 1.0, [1e-3, 1e9])
     np.testing.assert_allclose(short, [100.0, steady], rtol=1e-5)
@@ -425,7 +435,7 @@ def test_a_fresh_start_window_sees_younger_requests_as_a_simulation_does():
 def test_a_burst_carries_its_own_lengths_and_refuses_a_spread_around_them():
     kw = dict(n_devices=1, tp=1, isl_tok=[100.0, 200.0], osl_tok=[50.0, 400.0])
     for extra in ({"osl_cv_ratio": 1.0}, {"fresh_start_window_tok": 500.0}):
-        with pytest.raises(ValueError, match="its own lengths: drop"):
+        with pytest.raises(ValueError, match="its own lengths from the start of the burst"):
             econ.predict_burst("llama-3.1-8b", "h100-sxm", "bf16", **kw, **extra)
 
 
