@@ -126,7 +126,9 @@ def test_in_place_reexecutes_and_strips_run_metadata(tmp_path):
     original_broken = (d / "broken.ipynb").read_bytes()
     got = reports.run_in_place(notebooks_dir=d, failed_dir=tmp_path / "failed",
                                log=lambda s: None)
-    assert {o.name: o.ok for o in got.notebooks} == {"chart": True, "broken": False}
+    # the outcomes' errors in the message: a failure of the working notebook says why
+    assert {o.name: o.ok for o in got.notebooks} == {"chart": True, "broken": False}, \
+        {o.name: o.error for o in got.notebooks}
     assert not got.ok
     nb = nbformat.read(d / "chart.ipynb", as_version=4)
     assert "papermill" not in nb.metadata
