@@ -265,28 +265,35 @@ def ledger_engine_limits(row, engine_limits=True):
     return out
 
 
+def _stated(row, column):
+    """A ledger row's value in a column its source may leave empty (:data:`STATED_COLUMNS`),
+    or None where it is empty."""
+    v = row.get(column)
+    if isinstance(v, str):
+        return v or None
+    return float(v) if v is not None and np.isfinite(v) else None
+
+
 def ledger_sampler(row):
     """How a ledger row's engine chose its tokens (column ``sampler``, one of
     :data:`econ.predict.SAMPLERS`), or None where the source does not say (no sampling time
     charged)."""
-    v = row.get("sampler")
-    return v if isinstance(v, str) and v else None
+    return _stated(row, "sampler")
 
 
 def ledger_osl_cv_ratio(row):
     """How much a ledger row's output lengths spread (column ``osl_cv_ratio``, their standard
     deviation over their mean, from the source's published distribution), or 0 where the
     source does not say: every request at the mean length. [ratio]"""
-    v = row.get("osl_cv_ratio")
-    return float(v) if v is not None and np.isfinite(v) else 0.0
+    v = _stated(row, "osl_cv_ratio")
+    return 0.0 if v is None else v
 
 
 def ledger_fresh_start_window_tok(row):
     """The decode steps a ledger row's measurement averages over from a start where every
     slot began a fresh request (column ``fresh_start_window_tok``, derived from how the
     source measures), or None where the run is measured in a steady state. [tokens]"""
-    v = row.get("fresh_start_window_tok")
-    return float(v) if v is not None and np.isfinite(v) else None
+    return _stated(row, "fresh_start_window_tok")
 
 
 def _row_arguments(r, hardware, assume_kv=True, engine_limits=True):

@@ -287,9 +287,9 @@ def inflight_context_tok(isl_tok, osl_tok, osl_cv_ratio=0.0, fresh_start_window_
     renewal expansion ``E[integral of A over (0, T)] = T a - v + o(1)`` [2]_, capped at
     ``T / 2`` (no request in flight is older than the window: the mean over a window shorter
     than most outputs). Against a simulation of gamma lengths (cv 0.4 to 1.3) it is within
-    5% for windows of one mean output or more. At cv 0 it is the average over where the
-    window ends within an output (``osl / 2`` at every whole number of outputs) from one
-    output on. The spread is the steady state's.
+    5% for windows of one mean output or more. At cv 0 the lag is ``osl^2 / (12 T)``: the
+    average over where the window ends within an output, not the exact ``osl / 2`` of a
+    window of whole outputs (0.42 osl at one output). The spread is the steady state's.
 
     Parameters
     ----------
