@@ -532,10 +532,11 @@ def kernel_timings_answer_fields(results, params, steps, info):
         ``n_peak``, ``peak``, ``peak_avg``, ``w_peak`` (burst runs: error against their
         busiest second and against their average, :func:`econ.ledger_peak_predictions`),
         ``fixed``, ``n_fixed``, ``maxload``, ``n_maxload``, ``burst``, ``n_burst``,
-        ``burst_spread``, ``n_burst_spread`` (validation error and measurement count by how
-        the run held its load: a fixed number of requests in flight; offline or fixed
-        batches; a burst; the bursts whose lengths' spread is stated, served request by
-        request),
+        ``burst_spread``, ``n_burst_spread``, ``closed_rbr``, ``n_closed_rbr`` (validation
+        error and measurement count by how the run held its load: a fixed number of
+        requests in flight; offline or fixed batches; a burst; the bursts whose lengths'
+        spread is stated, served request by request; the closed loops whose lengths and
+        request count are stated, served request by request),
         ``val_shared``, ``val_peer``, ``w_peer``, ``spread`` (the largest TPOT
         spread between engines measuring one setup) and ``spread_floor`` (the error no single
         prediction gets under for it). Live CPU: ``threads``, ``load``,
@@ -562,7 +563,7 @@ def kernel_timings_answer_fields(results, params, steps, info):
     held = {k: (r("validation_serving_error_frac", f"{v}:{k}"),
                 r("validation_measurements_count", f"{v}:{k}"))
             for k in ("fixed-concurrency", "offline-or-batch", "burst",
-                      "burst-request-by-request")}
+                      "burst-request-by-request", "closed-loop-request-by-request")}
     n_types = r("gpu_types_within_target_count", v)
     row = results[(results["metric"] == "gpu_types_within_target_count")
                   & (results["subject"] == v)]
@@ -603,6 +604,8 @@ def kernel_timings_answer_fields(results, params, steps, info):
         burst=held["burst"][0], n_burst=held["burst"][1],
         burst_spread=held["burst-request-by-request"][0],
         n_burst_spread=held["burst-request-by-request"][1],
+        closed_rbr=held["closed-loop-request-by-request"][0],
+        n_closed_rbr=held["closed-loop-request-by-request"][1],
         w_types=compare(n_types, types_needed, "fewer than", "more than", "as many as"),
         types=types_verdict,
         w_peer=compare(shared, peer, "lower than", "higher than", "the same as", rel_tol=0.01),

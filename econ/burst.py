@@ -26,10 +26,17 @@ memory. Its first token comes with the step that completes its prompt; it then n
 so :func:`predict_burst` prices its distinct steps at once with
 :func:`econ.predict_serving_with` and reads the run from the cumulative step times.
 
+A client that caps the requests in flight (``--max-concurrency``) over a fixed number of
+requests runs the same schedule: the engine admits each request the client sends as one
+finishes, so a closed loop of ``C`` requests in flight over ``N`` is a burst of ``N`` of which
+at most ``C`` run at once (``max_running_requests``). Every slot starts a prompt at once and
+the run ends with a drain, the last requests finishing in a shrinking batch: both count in
+what such a benchmark reports, and neither is in a steady state.
+
 :func:`workload_lengths` gives per-request lengths for the workloads of the ledger's burst
-runs: those of one measured run of vLLM's ShareGPT benchmark client
-(``data/sharegpt_lengths.csv``) scaled to the run's own means, or SGLang's random lengths
-(uniform, from 1 to about twice the mean).
+and closed-loop runs: those of one measured run of vLLM's ShareGPT benchmark client
+(``data/sharegpt_lengths.csv``) scaled to the run's own means, SGLang's random lengths
+(uniform, from 1 to about twice the mean), or every request at the means.
 
 References
 ----------
@@ -53,7 +60,7 @@ __all__ = ["LENGTH_DISTRIBUTIONS", "burst_schedule", "predict_burst", "workload_
 
 #: Length distributions :func:`workload_lengths` knows (the ledger's
 #: ``length_distribution`` column); an empty cell means every request at the row's means.
-LENGTH_DISTRIBUTIONS = ("sharegpt", "uniform")
+LENGTH_DISTRIBUTIONS = ("sharegpt", "uniform", "fixed")
 
 #: Fractional parts of the golden ratio and of the square root of 2: they order the uniform
 #: quantiles of :func:`workload_lengths` (deterministic low-discrepancy sequences), prompts
@@ -71,7 +78,7 @@ def workload_lengths(distribution, n_requests, isl_tok, osl_tok):
 
     Parameters
     ----------
-    distribution : {"sharegpt", "uniform"} or None
+    distribution : {"sharegpt", "uniform", "fixed"} or None
         ``"sharegpt"``: the lengths of the measured run of vLLM's ShareGPT benchmark client
         in ``data/sharegpt_lengths.csv``, in the order it sent them, of the 622 requests that
         returned text (the 378 that returned none, mostly the longest prompts, are left out:
@@ -83,7 +90,9 @@ def workload_lengths(distribution, n_requests, isl_tok, osl_tok):
         range ratio 0, each length uniform on ``[1, 2 mean - 1]`` (SGLang draws prompts from
         1 and outputs from 0 up to the nominal length; here every output has at least one
         token), as deterministic quantiles in low-discrepancy orders, prompts and outputs
-        unpaired. None: every request at the means.
+        unpaired. ``"fixed"``: every request at the means, as a client that fixes them sends
+        (SGLang's random dataset at range ratio 1, end-of-sequence ignored); None: the same,
+        where no client fixed them.
     n_requests : int
         Requests in the workload. [-]
     isl_tok, osl_tok : numeric
@@ -105,7 +114,7 @@ def workload_lengths(distribution, n_requests, isl_tok, osl_tok):
                          "requests a burst lays out one by one")
     isl = float(positive("isl_tok", isl_tok))
     osl = float(positive("osl_tok", osl_tok))
-    if distribution is None:
+    if distribution is None or distribution == "fixed":
         return np.full(n, isl), np.full(n, osl)
     if distribution == "sharegpt":
         t = data.load("sharegpt_lengths").sort_values("request_order_count")
@@ -250,7 +259,8 @@ def predict_burst(model, hardware, precision, *, n_devices, tp, ep=1, dp_attenti
         Token budget of a step on one replica (vLLM ``max_num_batched_tokens``, SGLang
         ``chunked_prefill_size``); None: no budget. [tokens]
     max_running_requests : numeric, optional
-        The engine's cap on requests running at once per replica (vLLM ``max_num_seqs``);
+        The cap on requests running at once per replica: the engine's (vLLM
+        ``max_num_seqs``), or a closed-loop client's share of its cap, whichever is lower;
         the memory cap at the workload's mean lengths (:func:`econ.predict_serving`'s
         ``max_concurrency``) applies in any case. [-]
     decode_priority : bool, default True

@@ -340,15 +340,24 @@ def ledger_decode_priority(row):
 
 
 def _burst_prediction(row, kwargs, step_calibration=None, serving=None):
-    """A burst row with a stated length spread, predicted request by request
-    (:func:`econ.burst.predict_burst` on :func:`econ.burst.workload_lengths`); kept for the
-    process while the tables it reads are unchanged (the validation notebook predicts the
-    same runs three times)."""
+    """A row served request by request (:func:`_request_by_request`):
+    :func:`econ.burst.predict_burst` on :func:`econ.burst.workload_lengths`, a burst's
+    ``concurrency_count`` requests all at once, a closed loop's ``requests_count`` with at
+    most ``concurrency_count`` in flight (shared among the replicas, and under the engine's
+    own cap); kept for the process while the tables it reads are unchanged (the validation
+    notebook predicts the same runs three times)."""
+    n_requests = row["concurrency_count"]
+    if row["scenario"] == "fixed_concurrency":
+        n_requests = row["requests_count"]
+        client = float(row["concurrency_count"]) / max(kwargs["n_devices"] / kwargs["tp"], 1.0)
+        engine = kwargs.get("max_running_requests")
+        kwargs = dict(kwargs, max_running_requests=client if engine is None
+                      else min(float(engine), client))
     # the lengths are the requests' own: no spread around a mean to account for
     args = tuple(sorted((k, v) for k, v in kwargs.items()
                         if k not in ("concurrency", "osl_cv_ratio", "fresh_start_window_tok")))
     return dict(_burst_prediction_cached(
-        row["length_distribution"], int(row["concurrency_count"]), float(row["isl_tok"]),
+        row["length_distribution"], int(n_requests), float(row["isl_tok"]),
         float(row["osl_tok"]), args, ledger_decode_priority(row), step_calibration, serving,
         tuple(data.stamp(t) for t in _BURST_TABLES)))
 
@@ -366,14 +375,19 @@ def _burst_prediction_cached(distribution, n_requests, isl_tok, osl_tok, args, d
 
 
 def _request_by_request(row):
-    """Whether a ledger row is predicted request by request: a burst whose client fixes how
-    its lengths spread (``length_distribution``)."""
-    return row["scenario"] == "burst" and row.get("length_distribution") in LENGTH_DISTRIBUTIONS
+    """Whether a ledger row is predicted request by request: its client fixes how its
+    lengths spread (``length_distribution``) and how many requests it sends, all at once (a
+    burst) or ``requests_count`` of them with at most ``concurrency_count`` in flight (a
+    closed loop, ``fixed_concurrency``)."""
+    if row.get("length_distribution") not in LENGTH_DISTRIBUTIONS:
+        return False
+    return row["scenario"] == "burst" or (row["scenario"] == "fixed_concurrency"
+                                          and _stated(row, "requests_count") is not None)
 
 
 def _run_prediction(row, kwargs, step_calibration=None, serving=None):
-    """What a ledger row's run measured on average, predicted: a burst whose client fixes
-    how its lengths spread (``length_distribution``) request by request
+    """What a ledger row's run measured on average, predicted: a burst or a closed loop
+    whose client fixes its lengths and request count request by request
     (:func:`_burst_prediction`), any other row at the steady state of its load."""
     if _request_by_request(row):
         return _burst_prediction(row, kwargs, step_calibration, serving)
@@ -432,7 +446,10 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
     ran under (:func:`ledger_engine_limits`; ``engine_limits=False`` drops them).
     A burst row whose client fixes how its lengths spread (``length_distribution``) is served
     request by request (:func:`econ.predict_burst` on :func:`econ.workload_lengths`), the
-    tail of long outputs included; other rows at the steady state of their load.
+    tail of long outputs included, and so is a closed-loop row that also states how many
+    requests its client sent (``requests_count``: a burst of that many, at most
+    ``concurrency_count`` in flight), its ramp-up and drain included; other rows at the
+    steady state of their load.
     ``hardware_overrides`` (``{name: {column: value}}``)
     fills cells the hardware table leaves empty (the CS-3's dense peak); a row the engine
     cannot take (no such figure, a model not in the table) becomes an ``error`` row.
@@ -683,8 +700,9 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
     stated cache-precision assumptions. Subjects ``engine:recorded-steps`` and
     ``predict_serving:ledger`` (``:dense`` and ``:moe`` for the validation error by
     architecture, on HBM devices; ``:fixed-concurrency``, ``:offline-or-batch``, ``:burst``
-    and ``:burst-request-by-request`` (the bursts whose lengths' spread is stated) by how the
-    run held its load, with their ``validation_measurements_count``;
+    ``:burst-request-by-request`` (the bursts whose lengths' spread is stated) and
+    ``:closed-loop-request-by-request`` (the closed loops whose lengths and request count are
+    stated) by how the run held its load, with their ``validation_measurements_count``;
     ``:sram`` for the SRAM machines' per-user speeds, kept apart); metrics end in
     ``_error_frac`` (median |predicted/measured - 1|).
     ``peers``, when given (:func:`peer_comparison`), adds the peer's and the engine's
@@ -754,6 +772,7 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
     # how the run held its load: a burst (every request at once) has no steady state
     if "scenario" in val.columns:
         held = val["scenario"]
+        spread = val.get("length_distribution", pd.Series(np.nan, val.index)).notna()
         for name, part, what in (
                 ("fixed-concurrency", val[held == "fixed_concurrency"],
                  "at a fixed number of requests in flight"),
@@ -761,11 +780,12 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
                  "offline (the engine's maximum load) or in fixed batches"),
                 ("burst", val[held == "burst"], "of burst runs (every request sent at once; "
                                                 "the average over ramp and drain)"),
-                ("burst-request-by-request",
-                 val[(held == "burst") & val.get("length_distribution",
-                                                 pd.Series(np.nan, val.index)).notna()],
+                ("burst-request-by-request", val[(held == "burst") & spread],
                  "of burst runs whose client fixes how the lengths spread, served request "
-                 "by request (econ.predict_burst)")):
+                 "by request (econ.predict_burst)"),
+                ("closed-loop-request-by-request", val[(held == "fixed_concurrency") & spread],
+                 "of closed loops whose client fixes the lengths and the request count, "
+                 "served request by request with their ramp-up and drain (econ.predict_burst)")):
             if len(part):
                 rows += [dict(metric="validation_serving_error_frac",
                               subject=f"predict_serving:ledger:{name}",
@@ -983,7 +1003,7 @@ def ledger_isl_assumption_summary(pred, ledger=None, factors=ISL_ASSUMPTION_FACT
 #: Ledger columns a row states only where its source says (quoted in its notes); a row that
 #: does not is predicted with no sampling time charged, every request at the mean output
 #: length and in a steady state.
-STATED_COLUMNS = ("sampler", "osl_cv_ratio", "fresh_start_window_tok")
+STATED_COLUMNS = ("sampler", "osl_cv_ratio", "fresh_start_window_tok", "requests_count")
 
 
 def ledger_stated_summary(pred, column, ledger=None, by=("split", "source", "metric"),
@@ -994,8 +1014,10 @@ def ledger_stated_summary(pred, column, ledger=None, by=("split", "source", "met
     their engine's sampling, :func:`ledger_sampler`; ``osl_cv_ratio``, the spread of their
     output lengths, :func:`ledger_osl_cv_ratio`, and with it what their measurement window
     does to it; ``fresh_start_window_tok``, that window alone,
-    :func:`ledger_fresh_start_window_tok`) the ledger states are predicted again without
-    it, as every row that does not state it, under the same ``options`` as ``pred``.
+    :func:`ledger_fresh_start_window_tok`; ``requests_count``, how many requests a closed
+    loop sent, which with its ``length_distribution`` has it served request by request,
+    ramp-up and drain included) the ledger states are predicted again without it, as every
+    row that does not state it, under the same ``options`` as ``pred``.
 
     Parameters
     ----------

@@ -171,6 +171,10 @@ def test_kernel_timings_answer_fields_are_the_runs_rows_and_words():
          0.32, np.nan),
         ("validation_measurements_count", "predict_serving:ledger:burst-request-by-request",
          180.0, np.nan),
+        ("validation_serving_error_frac",
+         "predict_serving:ledger:closed-loop-request-by-request", 0.21, np.nan),
+        ("validation_measurements_count",
+         "predict_serving:ledger:closed-loop-request-by-request", 224.0, np.nan),
         ("gpu_types_within_target_count", "predict_serving:ledger", 1.0, np.nan),
     ]]
     rows[-1]["verdict"] = "b200: 12% at worst; h100-sxm: 31% at worst"
@@ -191,6 +195,7 @@ def test_kernel_timings_answer_fields_are_the_runs_rows_and_words():
     assert f["n_peak"] == 150.0 and f["w_peak"] == "closer than"
     assert f["n_fixed"] == 256.0 and f["n_maxload"] == 203.0 and f["n_burst"] == 460.0
     assert f["n_burst_spread"] == 180.0 and f["burst_spread"] == pytest.approx(0.32)
+    assert f["n_closed_rbr"] == 224.0 and f["closed_rbr"] == pytest.approx(0.21)
     assert f["burst"] == pytest.approx(0.5) and f["fixed"].subject.endswith(":fixed-concurrency")
     assert f["types"] == "b200: 12% at worst; h100-sxm: 31% at worst"
     assert f["dg"] == pytest.approx(0.682) and f["dg"].column == "published_value"

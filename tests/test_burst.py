@@ -165,3 +165,81 @@ def test_uniform_lengths_are_uniform_in_sending_order():
     isl, osl = econ.workload_lengths("uniform", 1000, 512.5, 256.5)
     assert isl[:500].mean() == pytest.approx(isl[500:].mean(), rel=0.05)
     assert osl[:500].mean() == pytest.approx(osl[500:].mean(), rel=0.05)
+
+
+CLOSED = dict(model="llama-3.1-70b", hardware="h100-sxm", precision="fp8", n_devices=8, tp=8,
+              kv_precision="fp8", prefill_chunk_tok=8192)
+
+
+@pytest.mark.parametrize("decode_first", [True, False])
+def test_a_long_closed_loop_reaches_the_steady_state_and_a_short_one_pays_its_drain(
+        decode_first):
+    """A client that keeps C requests in flight over N is a burst of N with at most C
+    running. Over many requests per slot it approaches the steady state at C (the ramp-up
+    and the drain become a small share of the run); over a few, the drain, where the last
+    requests finish in a shrinking batch, lowers the output rate. At fixed lengths the slots
+    run in waves: they start, decode and finish together, at the steady state's rate."""
+    c = 64
+    steady = predict_serving_with(**CLOSED, isl_tok=1000.0, osl_tok=1000.0, concurrency=c,
+                                  osl_cv_ratio=1.0 / np.sqrt(3.0))
+    rate = float(steady["output_tok_per_s_per_device"])
+
+    def run(distribution, per_slot):
+        isl, osl = econ.workload_lengths(distribution, c * per_slot, 1000.0, 1000.0)
+        return econ.predict_burst(**CLOSED, isl_tok=isl, osl_tok=osl, max_running_requests=c,
+                                  decode_priority=decode_first)
+    long_, short = run("uniform", 60), run("uniform", 5)
+    assert long_["max_running"] == c
+    assert long_["output_tok_per_s_per_device"] == pytest.approx(rate, rel=0.05)
+    assert long_["tok_per_s_per_user"] == pytest.approx(float(steady["tok_per_s_per_user"]),
+                                                        rel=0.05)
+    assert short["output_tok_per_s_per_device"] < 0.9 * rate
+    waves = run("fixed", 5)
+    plain = predict_serving_with(**CLOSED, isl_tok=1000.0, osl_tok=1000.0, concurrency=c)
+    assert waves["output_tok_per_s_per_device"] == pytest.approx(
+        float(plain["output_tok_per_s_per_device"]), rel=0.01)
+
+
+def test_ledger_closed_loops_with_a_request_count_are_bursts_capped_at_their_concurrency():
+    """A closed-loop row whose client fixes its lengths and states how many requests it sent
+    is predicted as that many requests with at most its concurrency running (its engine's
+    own cap, where lower, still holds); clearing requests_count returns it to the steady
+    state at its concurrency."""
+    ledger = econ.data.load("serving_benchmarks")
+    key = "sglcookbook-qwen3-235b-b200-tp8-1000-1000-conc16"
+    r = ledger.loc[key]
+    assert r["length_distribution"] == "uniform" and r["requests_count"] == 80
+    assert r["concurrency_count"] == 16
+    kwargs, _ = C._row_arguments(r, econ.data.load("hardware"))
+    for k in ("concurrency", "osl_cv_ratio", "fresh_start_window_tok"):
+        kwargs.pop(k)
+    engine = kwargs.pop("max_running_requests")
+    isl, osl = econ.workload_lengths("uniform", 80, r["isl_tok"], r["osl_tok"])
+    direct = econ.predict_burst(**dict(kwargs, isl_tok=isl, osl_tok=osl),
+                                max_running_requests=min(engine or np.inf, 16.0),
+                                decode_priority=C.ledger_decode_priority(r))
+    assert direct["max_running"] == 16
+    got = C.ledger_predictions(ledger.loc[[key]]).set_index("metric")["predicted"]
+    assert got["output_tok_per_s_per_device"] == pytest.approx(
+        direct["output_tok_per_s_per_device"], rel=1e-9)
+    assert got["tok_per_s_per_user"] == pytest.approx(direct["tok_per_s_per_user"], rel=1e-9)
+    steady = C.ledger_predictions(ledger.loc[[key]].assign(requests_count=np.nan))
+    kwargs, _ = C._row_arguments(r, econ.data.load("hardware"))
+    at_c = predict_serving_with(**kwargs)
+    np.testing.assert_allclose(
+        steady.set_index("metric").loc["output_tok_per_s_per_device", "predicted"],
+        float(at_c["output_tok_per_s_per_device"]), rtol=1e-9)
+    # the run's drain: below the steady state at five requests per slot
+    assert got["output_tok_per_s_per_device"] < 0.95 * float(at_c["output_tok_per_s_per_device"])
+
+
+def test_a_closed_loops_clients_cap_is_shared_among_the_replicas():
+    """Two replicas of one device behind a client cap of 8: each runs at most 4."""
+    ledger = econ.data.load("serving_benchmarks")
+    r = ledger.loc["gpustack-qwen3-8b-h100-vllm-tp1-bf16-sharegpt-conc8"].copy()
+    kwargs, _ = C._row_arguments(r, econ.data.load("hardware"))
+    one = C._burst_prediction(r, kwargs)
+    r2 = r.copy()
+    r2["n_devices"], r2["requests_count"] = 2.0, 2 * r["requests_count"]
+    two = C._burst_prediction(r2, dict(kwargs, n_devices=2))
+    assert one["max_running"] == 8 and two["max_running"] == 4

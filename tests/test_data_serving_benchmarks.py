@@ -274,3 +274,28 @@ def test_a_fresh_start_window_is_derived_from_how_the_source_measures(ledger):
     long = per_slot >= 5.0
     np.testing.assert_allclose(outputs[long], (per_slot + (1.0 - cv2) / 2.0)[long], rtol=0.02)
     assert (ml["fresh_start_window_tok"] >= 1.0).all()
+
+
+def test_a_closed_loops_request_count_is_quoted_in_its_notes(ledger):
+    """requests_count belongs to closed loops (a burst's request count is its
+    concurrency_count): at least their concurrency, quoted in the notes as the client or its
+    output printed it. A closed loop that states how its client fixed the lengths states its
+    request count too, since together they have it served request by request."""
+    counted = ledger[ledger["requests_count"].notna()]
+    assert len(counted) >= 100
+    assert (counted["scenario"] == "fixed_concurrency").all()
+    assert (counted["requests_count"] >= counted["concurrency_count"]).all()
+    for name, r in counted.iterrows():
+        n = f"{r['requests_count']:.0f}"
+        assert re.search(rf"(Successful requests: |completed ){n}\b", r["notes"]), name
+        assert "Served request by request" in r["notes"], name
+    closed = ledger[(ledger["scenario"] == "fixed_concurrency")
+                    & ledger["length_distribution"].notna()]
+    assert closed["requests_count"].notna().all()
+    assert set(closed["length_distribution"]) == {"uniform", "sharegpt", "fixed"}
+    # SGLang's random dataset at its default range ratio 0: means near half the nominal
+    # lengths the command asked for (a name's "-1000-8000-"), far from the nominal ones
+    uniform = closed[closed["length_distribution"] == "uniform"]
+    nominal = uniform.index.str.extract(r"-(\d+)-(\d+)-conc")[[0, 1]].astype(float).to_numpy()
+    means = uniform[["isl_tok", "osl_tok"]].to_numpy() / nominal
+    assert ((means > 0.35) & (means < 0.65)).all()
