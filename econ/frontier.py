@@ -24,7 +24,7 @@ from ._checks import fraction, positive
 from .amortization import owned_usd_per_hour, useful_usd_per_hour
 from .engine import Calibration, held_bytes_per_device, model_spec
 from .inference import decode_cost_usd_per_mtok, decode_step, model_devices_to_hold
-from .predict import is_sram, predict_serving, sram_devices_to_hold
+from .predict import is_sram, predict_serving_with, sram_devices_to_hold
 from .pricing import cost_usd_per_mtok, price_gap_split
 from .sensitivity import (
     grid,
@@ -49,7 +49,8 @@ __all__ = ["serving_cost_table", "frontier_setups", "frontier_exclusions",
 
 def serving_cost_table(model, hardware, precision, *, n_devices, tp, concurrency, isl_tok,
                        osl_tok, usd_per_gpu_hour=None, utilization_frac=None, ep=1,
-                       dp_attention=False, kv_precision="bf16", mtp_draft_tok=0):
+                       dp_attention=False, kv_precision="bf16", mtp_draft_tok=0,
+                       osl_cv_ratio=0.0):
     """Speed and $/Mtok of a deployment at each concurrency, one row each.
 
     ``hardware`` is a name in ``data/hardware.csv`` or a row of it (with cells overridden,
@@ -57,6 +58,11 @@ def serving_cost_table(model, hardware, precision, *, n_devices, tp, concurrency
     ``rental_usd_per_hour``;
     ``utilization_frac`` to ``data/assumptions.csv``'s ``utilization_frac`` (the notebooks'
     default). Cost per output token charges the devices' whole useful hour to output tokens.
+    The deployment is served by :func:`econ.predict_serving_with`, which at ``osl_cv_ratio``
+    0 is :func:`econ.predict_serving`. Where the outputs' lengths spread (``osl_cv_ratio``,
+    their standard deviation over their mean: about 1.25 for a reasoning model's) the
+    requests in flight are drawn in proportion to their lengths, so a decoding request
+    attends to a longer context on average (:func:`econ.inflight_context_tok`).
 
     Returns
     -------
@@ -74,10 +80,10 @@ def serving_cost_table(model, hardware, precision, *, n_devices, tp, concurrency
     if utilization_frac is None:
         utilization_frac = float(data.load("assumptions").loc["utilization_frac", "value"])
     conc = np.atleast_1d(np.asarray(concurrency, dtype=float))
-    r = predict_serving(model, row, precision, n_devices=n_devices, tp=tp, ep=ep,
-                        dp_attention=dp_attention, isl_tok=isl_tok, osl_tok=osl_tok,
-                        concurrency=conc, kv_precision=kv_precision,
-                        mtp_draft_tok=mtp_draft_tok)
+    r = predict_serving_with(model, row, precision, n_devices=n_devices, tp=tp, ep=ep,
+                             dp_attention=dp_attention, isl_tok=isl_tok, osl_tok=osl_tok,
+                             concurrency=conc, kv_precision=kv_precision,
+                             mtp_draft_tok=mtp_draft_tok, osl_cv_ratio=osl_cv_ratio)
     per_hour = useful_usd_per_hour(float(usd_per_gpu_hour), float(utilization_frac))
     return pd.DataFrame({
         "concurrency": r["concurrency"], "tok_per_s_per_user": r["tok_per_s_per_user"],
@@ -306,7 +312,7 @@ def cost_at_speed(frontier, min_tok_per_s_per_user):
 
 
 def interactivity_frontier(model, precision, setups, concurrency, *, isl_tok, osl_tok,
-                           utilization_frac=None, hardware_overrides=None):
+                           utilization_frac=None, hardware_overrides=None, osl_cv_ratio=0.0):
     """$/Mtok against tokens/s per user for each deployment in ``setups``.
 
     Parameters
@@ -328,6 +334,9 @@ def interactivity_frontier(model, precision, setups, concurrency, *, isl_tok, os
         Default ``data/assumptions.csv``'s.
     hardware_overrides : dict, optional
         ``{name: {column: value}}``, as in :func:`frontier_setups`.
+    osl_cv_ratio : numeric, default 0
+        How much the output lengths spread around ``osl_tok`` (standard deviation over
+        mean), as in :func:`serving_cost_table`; 0: every request at ``osl_tok``. [ratio]
 
     Returns
     -------
@@ -357,14 +366,15 @@ def interactivity_frontier(model, precision, setups, concurrency, *, isl_tok, os
             dp_attention=bool(s.get("dp_attention", False)), concurrency=conc,
             isl_tok=isl_tok, osl_tok=osl_tok,
             usd_per_gpu_hour=None if price is None or pd.isna(price) else float(price),
-            utilization_frac=utilization_frac)
+            utilization_frac=utilization_frac, osl_cv_ratio=osl_cv_ratio)
         frames.append(t.assign(hardware=s["hardware"], n_devices=int(s["n_devices"]),
                                tp=int(s["tp"]), setup=f"{s['hardware']} x{int(s['tp'])}"))
     return pd.concat(frames, ignore_index=True)
 
 
 def frontier_at_speed(model, precision, hardware, min_tok_per_s_per_user, *, concurrency, isl_tok,
-                      osl_tok, utilization_frac=None, exclude=(), hardware_overrides=None):
+                      osl_tok, utilization_frac=None, exclude=(), hardware_overrides=None,
+                      osl_cv_ratio=0.0):
     """The interactivity frontier of some devices, and the cheapest point of each at a speed.
 
     :func:`frontier_setups` of ``hardware`` (less ``exclude``; SRAM machines sized for each
@@ -392,6 +402,9 @@ def frontier_at_speed(model, precision, hardware, min_tok_per_s_per_user, *, con
         Devices left out (:func:`frontier_exclusions`).
     hardware_overrides : dict, optional
         ``{name: {column: value}}``, as in :func:`frontier_setups`.
+    osl_cv_ratio : numeric, default 0
+        How much the output lengths spread around ``osl_tok`` (standard deviation over
+        mean), as in :func:`serving_cost_table`. [ratio]
 
     Returns
     -------
@@ -405,7 +418,8 @@ def frontier_at_speed(model, precision, hardware, min_tok_per_s_per_user, *, con
                              hardware_overrides=hardware_overrides)
     frontier = interactivity_frontier(model, precision, setups, concurrency, isl_tok=isl_tok,
                                       osl_tok=osl_tok, utilization_frac=utilization_frac,
-                                      hardware_overrides=hardware_overrides)
+                                      hardware_overrides=hardware_overrides,
+                                      osl_cv_ratio=osl_cv_ratio)
     return frontier, cost_at_speed(frontier, min_tok_per_s_per_user)
 
 

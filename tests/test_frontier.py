@@ -416,3 +416,28 @@ def test_matmul_rate_overrides_multiply_fp8_weights_at_the_16_bit_peak():
     assert fp8["decode_s"] < bf16["decode_s"]
     with pytest.raises(ValueError, match="precision must be one of"):
         econ.matmul_rate_overrides(["groq-lpu"], "fp8", "fp3")
+
+
+def test_a_spread_of_output_lengths_reaches_the_frontier():
+    """Outputs of spread lengths (a reasoning model's, cv about 1.25) put longer requests in
+    flight: the frontier's points are the engine's at that spread, slower per user and dearer
+    per token where many requests share a step and their caches' reads dominate it."""
+    kw = dict(n_devices=8, tp=8, concurrency=[1, 64], isl_tok=1000, osl_tok=4000,
+              usd_per_gpu_hour=2.0)
+    plain = econ.serving_cost_table("llama-3.1-70b", "h100-sxm", "fp8", **kw)
+    spread = econ.serving_cost_table("llama-3.1-70b", "h100-sxm", "fp8", **kw,
+                                     osl_cv_ratio=1.25)
+    r = econ.predict.predict_serving_with("llama-3.1-70b", "h100-sxm", "fp8", n_devices=8,
+                                          tp=8, isl_tok=1000, osl_tok=4000,
+                                          concurrency=np.array([1.0, 64.0]), osl_cv_ratio=1.25)
+    np.testing.assert_allclose(spread["tok_per_s_per_user"], r["tok_per_s_per_user"])
+    assert spread["output_usd_per_mtok"].iloc[1] > 1.1 * plain["output_usd_per_mtok"].iloc[1]
+    assert spread["tok_per_s_per_user"].iloc[1] < 0.9 * plain["tok_per_s_per_user"].iloc[1]
+    frontier, _ = econ.frontier_at_speed("llama-3.1-70b", "fp8", ["h100-sxm"], 30.0,
+                                         concurrency=[64], isl_tok=1000.0, osl_tok=4000.0,
+                                         osl_cv_ratio=1.25)
+    base, _ = econ.frontier_at_speed("llama-3.1-70b", "fp8", ["h100-sxm"], 30.0,
+                                     concurrency=[64], isl_tok=1000.0, osl_tok=4000.0)
+    assert (frontier["tok_per_s_per_user"] < base["tok_per_s_per_user"]).all()
+    with pytest.raises(ValueError, match="osl_cv_ratio"):
+        econ.serving_cost_table("llama-3.1-70b", "h100-sxm", "fp8", **kw, osl_cv_ratio=-1.0)
