@@ -90,7 +90,10 @@ def workload_lengths(distribution, n_requests, isl_tok, osl_tok):
         range ratio 0, each length uniform on ``[1, 2 mean - 1]`` (SGLang draws prompts from
         1 and outputs from 0 up to the nominal length; here every output has at least one
         token), as deterministic quantiles in low-discrepancy orders, prompts and outputs
-        unpaired. ``"fixed"``: every request at the means, as a client that fixes them sends
+        unpaired. The range is set by the run's own mean, so that the mean is kept: where a
+        short run's sampled mean is off half the nominal length, its longest request is off
+        the nominal by as much (0.35 to 0.65 of the nominal in the ledger: 0.7 to 1.3 times
+        it). ``"fixed"``: every request at the means, as a client that fixes them sends
         (SGLang's random dataset at range ratio 1, end-of-sequence ignored); None: the same,
         where no client fixed them.
     n_requests : int
@@ -135,8 +138,10 @@ def workload_lengths(distribution, n_requests, isl_tok, osl_tok):
 
 
 def burst_schedule(isl_tok, osl_tok, *, prefill_chunk_tok=None, max_running,
-                   decode_priority=True, tok_per_decode_step=1.0, decode_budget_tok=1.0):
-    """The steps an engine takes to serve requests that all arrive at once.
+                   max_in_flight=None, decode_priority=True, tok_per_decode_step=1.0,
+                   decode_budget_tok=1.0):
+    """The steps an engine takes to serve requests that all arrive at once, or that a
+    closed-loop client sends as earlier ones finish.
 
     Parameters
     ----------
@@ -148,7 +153,13 @@ def burst_schedule(isl_tok, osl_tok, *, prefill_chunk_tok=None, max_running,
         chunks alone (prefill first); None: no budget (every admitted prompt in one step).
         [tokens]
     max_running : numeric
-        Requests that may hold memory at once (started and not finished). [-]
+        Requests that may hold memory at once (started and not finished): the engine's cap.
+        [-]
+    max_in_flight : numeric, optional
+        A closed-loop client's cap: it sends the next request as one of its requests
+        finishes, so at most this many are sent and not finished; None: every request is
+        sent at the start. A request sent while ``max_running`` are running waits for the
+        engine. [-]
     decode_priority : bool, default True
         True: decode first (vLLM V1, TensorRT-LLM); False: prefill first (SGLang).
     tok_per_decode_step : numeric, default 1
@@ -164,7 +175,8 @@ def burst_schedule(isl_tok, osl_tok, *, prefill_chunk_tok=None, max_running,
         Runs of identical steps: ``decode_count`` (requests decoding in each step) [-],
         ``prefill_tok`` (prompt tokens in each step) [tokens], ``repeat_count`` (steps in the
         run) [-]; per request, ``first_run`` and ``last_run`` (the run whose last step yields
-        its first and its last token) [-] and ``osl_tok`` (the whole outputs used) [tokens].
+        its first and its last token) [-], ``sent_run`` (the run at whose start it was sent:
+        0 for those sent at once) [-] and ``osl_tok`` (the whole outputs used) [tokens].
 
     Raises
     ------
@@ -188,6 +200,10 @@ def burst_schedule(isl_tok, osl_tok, *, prefill_chunk_tok=None, max_running,
     cap = int(np.floor(float(positive("max_running", max_running))))
     if cap < 1:
         raise ValueError(f"max_running={max_running!r} admits no request; it must be >= 1")
+    client = n if max_in_flight is None else int(np.floor(float(
+        positive("max_in_flight", max_in_flight))))
+    if client < 1:
+        raise ValueError(f"max_in_flight={max_in_flight!r} sends no request; it must be >= 1")
     tps = float(numeric("tok_per_decode_step", tok_per_decode_step, min_value=1.0))
     cost = float(numeric("decode_budget_tok", decode_budget_tok, min_value=1.0))
     if np.any(out > _MAX_OSL_TOK) or np.any(isl > _MAX_OSL_TOK):
@@ -198,6 +214,8 @@ def burst_schedule(isl_tok, osl_tok, *, prefill_chunk_tok=None, max_running,
     cum = np.cumsum(isl)
     first = np.full(n, -1, dtype=np.int64)
     last = np.full(n, -1, dtype=np.int64)
+    sent = np.full(n, -1, dtype=np.int64)
+    n_sent = 0
     left = need.copy()                      # decode steps still to run, per request
     decode_count, prefill_tok, repeat = [], [], []
     prompt_done = 0.0                       # prompt tokens computed (first come, first served)
@@ -207,7 +225,10 @@ def burst_schedule(isl_tok, osl_tok, *, prefill_chunk_tok=None, max_running,
     while n_done < n:
         run = len(decode_count)
         idx = np.flatnonzero(~done_mask[:n_first] & (first[:n_first] < run))
-        admitted_tok = cum[min(n_done + cap, n) - 1]
+        now_sent = min(n_done + client, n)   # the client's next requests, as slots free
+        sent[n_sent:now_sent] = run
+        n_sent = now_sent
+        admitted_tok = cum[min(n_done + cap, n_sent) - 1]
         waiting = max(admitted_tok - prompt_done, 0.0)
         if decode_priority:
             chunk = min(max(budget - cost * idx.size, 0.0), waiting)
@@ -239,13 +260,15 @@ def burst_schedule(isl_tok, osl_tok, *, prefill_chunk_tok=None, max_running,
     return dict(decode_count=np.asarray(decode_count, dtype=float),
                 prefill_tok=np.asarray(prefill_tok, dtype=float),
                 repeat_count=np.asarray(repeat, dtype=float),
-                first_run=first, last_run=last, osl_tok=osl)
+                first_run=first, last_run=last, sent_run=sent, osl_tok=osl)
 
 
 def predict_burst(model, hardware, precision, *, n_devices, tp, ep=1, dp_attention=False,
                   isl_tok, osl_tok, kv_precision="bf16", prefill_chunk_tok=None,
-                  max_running_requests=None, decode_priority=True, **engine):
-    """Predict what a benchmark measures when it sends every request of a workload at once.
+                  max_running_requests=None, client_concurrency=None, decode_priority=True,
+                  **engine):
+    """Predict what a benchmark measures when it sends every request of a workload at once,
+    or keeps a fixed number of them in flight until all are served (a closed loop).
 
     Parameters
     ----------
@@ -259,10 +282,15 @@ def predict_burst(model, hardware, precision, *, n_devices, tp, ep=1, dp_attenti
         Token budget of a step on one replica (vLLM ``max_num_batched_tokens``, SGLang
         ``chunked_prefill_size``); None: no budget. [tokens]
     max_running_requests : numeric, optional
-        The cap on requests running at once per replica: the engine's (vLLM
-        ``max_num_seqs``), or a closed-loop client's share of its cap, whichever is lower;
+        The engine's cap on requests running at once per replica (vLLM ``max_num_seqs``);
         the memory cap at the workload's mean lengths (:func:`econ.predict_serving`'s
         ``max_concurrency``) applies in any case. [-]
+    client_concurrency : numeric, optional
+        A closed-loop client's cap on its requests in flight, over all replicas (``vllm
+        bench serve --max-concurrency``): it sends the next request as one finishes, to the
+        replica that finished it. The ``C`` slots are dealt to ``min(C, replicas)`` replicas
+        as evenly as whole slots allow (``C mod replicas`` of them hold one more), each
+        serving the requests of its slots; None: every request sent at the start. [-]
     decode_priority : bool, default True
         The engine's scheduling rule (:func:`burst_schedule`).
     **engine
@@ -273,19 +301,25 @@ def predict_burst(model, hardware, precision, *, n_devices, tp, ep=1, dp_attenti
     Returns
     -------
     dict
-        ``duration_s`` (requests sent to last token) [s]; ``ttft_s`` and ``tpot_s``, means
-        over requests as ``vllm bench serve`` reports them (a request's TPOT:
-        ``(last token - first token) / (osl - 1)``, over requests of more than one output
-        token) [s]; ``tok_per_s_per_user`` (``1 / tpot_s``) and
-        ``output_tok_per_s_per_device`` (every output token over the duration, per device)
-        [tokens/s]; ``n_steps`` and ``max_running`` (the cap per replica) [-].
+        ``duration_s`` (first request sent to last token) [s]; ``ttft_s`` and ``tpot_s``,
+        means over requests as ``vllm bench serve`` reports them (a request's TTFT: from its
+        sending, which for a closed loop is when a slot of the client freed, to its first
+        token, waiting for the engine included; its TPOT: ``(last token - first token) /
+        (osl - 1)``, over requests of more than one output token) [s];
+        ``tok_per_s_per_user`` (``1 / tpot_s``) and ``output_tok_per_s_per_device`` (every
+        output token over the duration, per device) [tokens/s]; ``n_steps`` and
+        ``max_running`` (the most requests running at once on a replica) [-].
 
     Notes
     -----
     A step is priced at the workload's mean context, as :func:`econ.predict_serving` prices
     a steady state; a step that carries both decodes and a prompt chunk costs its decode step
     plus the chunk's marginal cost (a prompt pass of the chunk less one of a single token:
-    the weights are read once). Every replica is scheduled; the slowest ends the run.
+    the weights are read once). Every replica is scheduled; the slowest ends the run. A
+    replica is ``tp`` devices with one queue: with ``dp_attention`` its data-parallel
+    attention ranks are taken as filled evenly from that queue (an engine schedules each
+    rank on its own), and their imbalance is the steady state's
+    (:func:`econ.predict_serving`).
     """
     # a steady state's spread of lengths around their mean: none here (0 and None are
     # the steady state's own defaults, accepted)
@@ -308,35 +342,48 @@ def predict_burst(model, hardware, precision, *, n_devices, tp, ep=1, dp_attenti
                 kv_precision=kv_precision, **engine)
     whole = predict_serving_with(model, hardware, precision, concurrency=1.0, phase="decode",
                                  **args)
-    cap = float(whole["max_concurrency"]) / replicas
+    cap = max(float(np.floor(float(whole["max_concurrency"]) / replicas)), 1.0)
     if max_running_requests is not None:
-        cap = min(cap, float(positive("max_running_requests", max_running_requests)))
+        cap = min(cap, float(np.floor(float(positive("max_running_requests",
+                                                      max_running_requests)))))
     tps = float(whole["step_s"] / whole["tpot_s"])          # tokens a decode step yields
     draft = float(engine.get("mtp_draft_tok") or 0.0)
-    first, last, outs, durations, n_steps = [], [], [], [], 0.0
-    r = int(np.floor(replicas + 1e-9))
-    for k in range(min(r, isl.size)):                       # requests go round-robin
-        mine = slice(k, None, r)
+    r = min(int(np.floor(replicas + 1e-9)), isl.size)       # replicas given a request
+    order = np.arange(isl.size)
+    if client_concurrency is None:                          # requests go round-robin
+        shares, route = [None] * r, order % r
+    else:                                                   # slots dealt to replicas
+        c = int(positive("client_concurrency", client_concurrency, integer=True))
+        active = min(r, c)
+        shares = [c // active + (k < c % active) for k in range(active)]
+        route = (order % c) % active
+    first, last, ttft, outs, durations, n_steps, most = [], [], [], [], [], 0.0, 0.0
+    for k, share in enumerate(shares):
+        mine = route == k
+        if not mine.any():
+            continue
         s = burst_schedule(isl[mine], osl[mine], prefill_chunk_tok=prefill_chunk_tok,
-                           max_running=max(np.floor(cap), 1.0),
+                           max_running=cap, max_in_flight=share,
                            decode_priority=bool(decode_priority), tok_per_decode_step=tps,
                            decode_budget_tok=1.0 + draft)
         t = np.cumsum(_step_times(model, hardware, precision, s, replicas, args)
                       * s["repeat_count"])
         first.append(t[s["first_run"]])
         last.append(t[s["last_run"]])
+        ttft.append(t[s["first_run"]] - np.concatenate([[0.0], t])[s["sent_run"]])
         outs.append(s["osl_tok"])
         durations.append(t[-1])
         n_steps = max(n_steps, float(s["repeat_count"].sum()))
+        most = max(most, cap if share is None else min(cap, float(share)))
     first, last, out = np.concatenate(first), np.concatenate(last), np.concatenate(outs)
     many = out > 1.0
     tpot = float(np.mean((last[many] - first[many]) / (out[many] - 1.0))) \
         if many.any() else float("nan")
     duration = float(max(durations))                     # the slowest replica ends the run
-    return dict(duration_s=duration, ttft_s=float(np.mean(first)), tpot_s=tpot,
-                tok_per_s_per_user=1.0 / tpot,
+    return dict(duration_s=duration, ttft_s=float(np.mean(np.concatenate(ttft))),
+                tpot_s=tpot, tok_per_s_per_user=1.0 / tpot,
                 output_tok_per_s_per_device=float(out.sum()) / duration / float(n_devices),
-                n_steps=n_steps, max_running=float(np.floor(cap)))
+                n_steps=n_steps, max_running=most)
 
 
 def _step_times(model, hardware, precision, sched, replicas, args):

@@ -343,16 +343,13 @@ def _burst_prediction(row, kwargs, step_calibration=None, serving=None):
     """A row served request by request (:func:`_request_by_request`):
     :func:`econ.burst.predict_burst` on :func:`econ.burst.workload_lengths`, a burst's
     ``concurrency_count`` requests all at once, a closed loop's ``requests_count`` with at
-    most ``concurrency_count`` in flight (shared among the replicas, and under the engine's
-    own cap); kept for the process while the tables it reads are unchanged (the validation
-    notebook predicts the same runs three times)."""
+    most ``concurrency_count`` in flight (the client's cap, ``client_concurrency``, under
+    which the engine's own applies); kept for the process while the tables it reads are
+    unchanged (the validation notebook predicts the same runs three times)."""
     n_requests = row["concurrency_count"]
     if row["scenario"] == "fixed_concurrency":
         n_requests = row["requests_count"]
-        client = float(row["concurrency_count"]) / max(kwargs["n_devices"] / kwargs["tp"], 1.0)
-        engine = kwargs.get("max_running_requests")
-        kwargs = dict(kwargs, max_running_requests=client if engine is None
-                      else min(float(engine), client))
+        kwargs = dict(kwargs, client_concurrency=float(row["concurrency_count"]))
     # the lengths are the requests' own: no spread around a mean to account for
     args = tuple(sorted((k, v) for k, v in kwargs.items()
                         if k not in ("concurrency", "osl_cv_ratio", "fresh_start_window_tok")))
@@ -460,8 +457,10 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
         Index: the ledger key. Columns: ``split``, ``source``, ``hardware``, ``memory_kind``
         (``hbm``, ``gddr`` or ``sram``), ``model``, ``architecture`` (``dense`` or ``moe``),
         ``scenario`` (how the run held its load: the ledger's column),
-        ``length_distribution`` (how its lengths spread, where the client fixes it: the
-        ledger's column; a burst with one is predicted by :func:`econ.predict_burst`),
+        ``request_by_request`` (True where the run was served request by request,
+        :func:`econ.predict_burst`: a burst, or a closed loop that states its request count,
+        whose client fixes how its lengths spread), ``length_distribution`` (that spread,
+        where the client fixes it: the ledger's column),
         ``metric`` (``tok_per_s_per_user``, the published per-user speed or ``1 / TPOT``,
         and ``output_tok_per_s_per_device``: the two figures a buyer compares),
         ``measured``, ``predicted``, ``ratio`` (predicted over
@@ -516,6 +515,9 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
     if "length_distribution" in ledger.columns:
         out.insert(out.columns.get_loc("scenario") + 1, "length_distribution",
                    out.index.map(ledger["length_distribution"]).astype(object))
+    rbr = {key: _request_by_request(r) for key, r in ledger.loc[out.index.unique()].iterrows()}
+    out.insert(out.columns.get_loc("scenario") + 1, "request_by_request",
+               out.index.map(rbr).astype(bool))
     return out
 
 
@@ -772,7 +774,7 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
     # how the run held its load: a burst (every request at once) has no steady state
     if "scenario" in val.columns:
         held = val["scenario"]
-        spread = val.get("length_distribution", pd.Series(np.nan, val.index)).notna()
+        rbr = val.get("request_by_request", pd.Series(False, val.index)).astype(bool)
         for name, part, what in (
                 ("fixed-concurrency", val[held == "fixed_concurrency"],
                  "at a fixed number of requests in flight"),
@@ -780,10 +782,10 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
                  "offline (the engine's maximum load) or in fixed batches"),
                 ("burst", val[held == "burst"], "of burst runs (every request sent at once; "
                                                 "the average over ramp and drain)"),
-                ("burst-request-by-request", val[(held == "burst") & spread],
+                ("burst-request-by-request", val[(held == "burst") & rbr],
                  "of burst runs whose client fixes how the lengths spread, served request "
                  "by request (econ.predict_burst)"),
-                ("closed-loop-request-by-request", val[(held == "fixed_concurrency") & spread],
+                ("closed-loop-request-by-request", val[(held == "fixed_concurrency") & rbr],
                  "of closed loops whose client fixes the lengths and the request count, "
                  "served request by request with their ramp-up and drain (econ.predict_burst)")):
             if len(part):

@@ -283,6 +283,12 @@ def _column(name, raw, key, col, spec):
         need = raw[other].isin([str(a) for a in allowed])
     empty = vals == ""
     check(need & empty, "is empty", why)
+    only_if = spec.get("only_if")
+    if only_if:
+        (other, allowed), = only_if.items()
+        allowed = allowed if isinstance(allowed, list) else [allowed]
+        check(~empty & ~raw[other].isin([str(a) for a in allowed]),
+              f"must be empty unless {other} is {allowed}")
     unit = spec["unit"]
     if unit == TEXT_UNIT:
         allowed = spec.get("allowed")
@@ -304,6 +310,8 @@ def _column(name, raw, key, col, spec):
         check(~empty & (nums < lo), f"must be >= {lo} [{unit}]")
     if hi is not None:
         check(~empty & (nums > hi), f"must be <= {hi} [{unit}]")
+    if spec.get("integer"):
+        check(~empty & (nums != np.round(nums)), f"must be a whole number [{unit}]")
     return nums.to_numpy(dtype=float)
 
 

@@ -186,7 +186,7 @@ def test_a_long_closed_loop_reaches_the_steady_state_and_a_short_one_pays_its_dr
 
     def run(distribution, per_slot):
         isl, osl = econ.workload_lengths(distribution, c * per_slot, 1000.0, 1000.0)
-        return econ.predict_burst(**CLOSED, isl_tok=isl, osl_tok=osl, max_running_requests=c,
+        return econ.predict_burst(**CLOSED, isl_tok=isl, osl_tok=osl, client_concurrency=c,
                                   decode_priority=decode_first)
     long_, short = run("uniform", 60), run("uniform", 5)
     assert long_["max_running"] == c
@@ -216,10 +216,12 @@ def test_ledger_closed_loops_with_a_request_count_are_bursts_capped_at_their_con
     engine = kwargs.pop("max_running_requests")
     isl, osl = econ.workload_lengths("uniform", 80, r["isl_tok"], r["osl_tok"])
     direct = econ.predict_burst(**dict(kwargs, isl_tok=isl, osl_tok=osl),
-                                max_running_requests=min(engine or np.inf, 16.0),
+                                max_running_requests=engine, client_concurrency=16,
                                 decode_priority=C.ledger_decode_priority(r))
     assert direct["max_running"] == 16
-    got = C.ledger_predictions(ledger.loc[[key]]).set_index("metric")["predicted"]
+    pred = C.ledger_predictions(ledger.loc[[key]])
+    assert pred["request_by_request"].all()
+    got = pred.set_index("metric")["predicted"]
     assert got["output_tok_per_s_per_device"] == pytest.approx(
         direct["output_tok_per_s_per_device"], rel=1e-9)
     assert got["tok_per_s_per_user"] == pytest.approx(direct["tok_per_s_per_user"], rel=1e-9)
@@ -233,13 +235,59 @@ def test_ledger_closed_loops_with_a_request_count_are_bursts_capped_at_their_con
     assert got["output_tok_per_s_per_device"] < 0.95 * float(at_c["output_tok_per_s_per_device"])
 
 
-def test_a_closed_loops_clients_cap_is_shared_among_the_replicas():
-    """Two replicas of one device behind a client cap of 8: each runs at most 4."""
-    ledger = econ.data.load("serving_benchmarks")
-    r = ledger.loc["gpustack-qwen3-8b-h100-vllm-tp1-bf16-sharegpt-conc8"].copy()
-    kwargs, _ = C._row_arguments(r, econ.data.load("hardware"))
-    one = C._burst_prediction(r, kwargs)
-    r2 = r.copy()
-    r2["n_devices"], r2["requests_count"] = 2.0, 2 * r["requests_count"]
-    two = C._burst_prediction(r2, dict(kwargs, n_devices=2))
-    assert one["max_running"] == 8 and two["max_running"] == 4
+def test_a_closed_loops_slots_are_dealt_to_the_replicas_in_whole_slots():
+    """A client cap of C over R replicas of one device keeps C requests in flight in all:
+    C mod R replicas hold one slot more than the others, and a cap below R leaves
+    replicas idle. Each replica then runs the closed loop of its own slots."""
+    isl, osl = np.full(240, 300.0), np.full(240, 40.0)
+
+    def run(n_devices, n, c, **kw):
+        return econ.predict_burst(**dict(ARGS, n_devices=n_devices), isl_tok=isl[:n],
+                                  osl_tok=osl[:n], client_concurrency=c, **kw)
+    # 6 slots on 4 replicas: two replicas hold 2 (80 requests each), two hold 1 (40)
+    six = run(4, 240, 6)
+    assert six["max_running"] == 2
+    assert six["duration_s"] == pytest.approx(run(1, 80, 2)["duration_s"], rel=1e-9)
+    # 2 slots on 4 replicas: two replicas busy, one request each at a time
+    two, alone = run(4, 240, 2), run(1, 120, 1)
+    assert two["duration_s"] == pytest.approx(alone["duration_s"], rel=1e-9)
+    assert two["output_tok_per_s_per_device"] == pytest.approx(
+        alone["output_tok_per_s_per_device"] / 2.0, rel=1e-9)
+    # an engine cap below a replica's share holds: 8 slots on 4 replicas, 1 running on each
+    capped = run(4, 240, 8, max_running_requests=1)
+    assert capped["max_running"] == 1
+    assert capped["duration_s"] == pytest.approx(run(1, 60, 1)["duration_s"], rel=1e-9)
+    with pytest.raises(ValueError, match=r"client_concurrency must be a whole number.*2\.5"):
+        run(4, 240, 2.5)
+
+
+def test_a_closed_loops_ttft_counts_from_each_requests_sending():
+    """A closed-loop client sends a request as a slot frees: its TTFT is the engine's from
+    then, not from the start of the run. One slot: every request's TTFT is a lone prompt's.
+    Two slots on an engine that runs one request at a time: each request but the first
+    waits for the one before it, one request's whole time D, so the mean TTFT is a lone
+    prompt's plus D (N - 1) / N."""
+    n = 10
+    isl, osl = np.full(n, 500.0), np.full(n, 100.0)
+    lone = econ.predict_burst(**ARGS, isl_tok=isl[:1], osl_tok=osl[:1])
+    one = econ.predict_burst(**ARGS, isl_tok=isl, osl_tok=osl, client_concurrency=1)
+    assert one["ttft_s"] == pytest.approx(lone["ttft_s"], rel=1e-9)
+    assert one["duration_s"] == pytest.approx(n * lone["duration_s"], rel=1e-9)
+    queued = econ.predict_burst(**ARGS, isl_tok=isl, osl_tok=osl, client_concurrency=2,
+                                max_running_requests=1)
+    assert queued["ttft_s"] == pytest.approx(
+        lone["ttft_s"] + lone["duration_s"] * (n - 1) / n, rel=1e-9)
+    # a burst (no client cap) through the same engine: TTFT from the start of the run
+    burst = econ.predict_burst(**ARGS, isl_tok=isl, osl_tok=osl, max_running_requests=1)
+    assert burst["ttft_s"] == pytest.approx(
+        lone["ttft_s"] + lone["duration_s"] * (n - 1) / 2.0, rel=1e-9)
+
+
+def test_a_client_sends_as_slots_free_and_the_engine_admits_under_its_own_cap():
+    s = econ.burst_schedule([50.0, 50.0, 50.0], [3.0, 3.0, 3.0], max_running=1,
+                            max_in_flight=2)
+    # two sent at once, one running; the third sent when the first finishes (run 2)
+    np.testing.assert_array_equal(s["sent_run"], [0, 0, 2])
+    np.testing.assert_array_equal(s["first_run"], [0, 2, 4])
+    with pytest.raises(ValueError, match=r"max_in_flight must be > 0.*0"):
+        econ.burst_schedule([50.0], [3.0], max_running=1, max_in_flight=0)

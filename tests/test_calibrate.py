@@ -91,6 +91,19 @@ def test_engine_validation_rows_add_the_error_without_kv_assumptions():
     assert by_load["predict_serving:ledger:burst"] == pytest.approx(0.15)
     assert "predict_serving:ledger:burst" not in {  # no scenario column: no split by load
         r["subject"] for r in econ.engine_validation_rows(steps, _ledger([0.1, 0.05, 0.15, 0]))}
+    # served request by request: the rows ledger_predictions marks so, whatever else they
+    # state (a closed loop with a length distribution but no request count is steady)
+    rbr = pd.DataFrame({
+        "split": "validation", "metric": "tpot_s", "architecture": "dense",
+        "hardware": "h100-sxm", "error_frac": [0.1, 0.2, 0.3, 0.4, 0.5],
+        "scenario": ["fixed_concurrency", "fixed_concurrency", "burst", "burst", "offline"],
+        "length_distribution": ["uniform", "uniform", "sharegpt", None, None],
+        "request_by_request": [True, False, True, False, False]})
+    by_rbr = {r["subject"]: r["value"] for r in econ.engine_validation_rows(steps, rbr)
+              if r["metric"] == "validation_serving_error_frac"}
+    assert by_rbr["predict_serving:ledger:closed-loop-request-by-request"] == \
+        pytest.approx(0.1)
+    assert by_rbr["predict_serving:ledger:burst-request-by-request"] == pytest.approx(0.3)
 
 
 def _cases(**kw):
@@ -549,12 +562,15 @@ def test_isl_assumption_summary_predicts_under_the_callers_options():
 
 
 @pytest.mark.parametrize("column, slower", [("sampler", True), ("osl_cv_ratio", True),
-                                             ("fresh_start_window_tok", False)])
+                                             ("fresh_start_window_tok", False),
+                                             ("requests_count", None)])
 def test_stated_summary_sets_the_stated_rows_beside_their_prediction_without(column, slower):
-    """The rows that state a sampler, how their output lengths spread, or a measurement from
-    a fresh start, predicted as stated and again without: the sampling and the longer
-    contexts of a spread each slow every such step (without them each prediction is
-    faster); the younger requests of a fresh start speed them up."""
+    """The rows that state a sampler, how their output lengths spread, a measurement from
+    a fresh start, or a closed loop's request count, predicted as stated and again without:
+    the sampling and the longer contexts of a spread each slow every such step (without them
+    each prediction is faster); the younger requests of a fresh start speed them up; a
+    closed loop served request by request has a ramp-up and a drain, which change both
+    figures either way."""
     ledger = econ.load("serving_benchmarks")
     keys = ledger.index[ledger[column].notna()][:6]
     rows = ledger.loc[keys]
@@ -562,7 +578,10 @@ def test_stated_summary_sets_the_stated_rows_beside_their_prediction_without(col
     out = econ.ledger_stated_summary(pred, column, rows, by=("split", "metric"))
     assert out["n_rows"].sum() == len(pred[pred["metric"] != "error"])
     plain = econ.ledger_predictions(rows.assign(**{column: None}))
-    if slower:
+    if slower is None:
+        assert pred["request_by_request"].all() and not plain["request_by_request"].any()
+        assert (np.abs(plain["predicted"] / pred["predicted"] - 1.0) > 1e-3).all()
+    elif slower:
         assert (plain["predicted"] > pred["predicted"]).all()
     else:
         assert (plain["predicted"] < pred["predicted"]).all()

@@ -189,6 +189,27 @@ def test_negative_price_is_reported(tmp_path):
 
 
 @pytest.mark.reliability
+def test_a_count_that_is_not_whole_or_a_value_its_row_cannot_hold_is_reported(tmp_path):
+    """``integer`` and ``only_if`` in a sidecar: a closed loop's request count is a whole
+    number, and only a closed loop (``fixed_concurrency``) states one."""
+    name = "serving_benchmarks"
+    rows = _copy(tmp_path, name)
+    i, j = _first_nonempty_row(rows, "requests_count")
+    key = rows[i][0]
+    rows[i][j] = "80.5"
+    _write(tmp_path, name, rows)
+    with pytest.raises(D.DataError, match=rf"row .*{key}.*'requests_count' must be a whole "
+                                          r"number .*'80.5'"):
+        D.load(name, tmp_path)
+    rows[i][j] = "80"
+    rows[i][rows[0].index("scenario")] = "burst"
+    _write(tmp_path, name, rows)
+    with pytest.raises(D.DataError, match=rf"row .*{key}.*'requests_count' must be empty "
+                                          r"unless scenario is \['fixed_concurrency'\]"):
+        D.load(name, tmp_path)
+
+
+@pytest.mark.reliability
 def test_duplicate_key_is_reported(tmp_path):
     name = TABLES[0]
     rows = _copy(tmp_path, name)
