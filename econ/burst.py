@@ -27,9 +27,11 @@ so :func:`predict_burst` prices its distinct steps at once with
 :func:`econ.predict_serving_with` and reads the run from the cumulative step times.
 
 A client that caps the requests in flight (``--max-concurrency``) over a fixed number of
-requests runs the same schedule: the engine admits each request the client sends as one
-finishes, so a closed loop of ``C`` requests in flight over ``N`` is a burst of ``N`` of which
-at most ``C`` run at once (``max_running_requests``). Every slot starts a prompt at once and
+requests runs the same schedule: it sends its next request as one of its own finishes, so a
+closed loop of ``C`` requests in flight over ``N`` is a burst of ``N`` of which at most ``C``
+are sent and not finished (``max_in_flight``, :func:`predict_burst`'s
+``client_concurrency``); the engine's own cap (``max_running``) still holds under it, and a
+request's time to first token counts from its sending. Every slot starts a prompt at once and
 the run ends with a drain, the last requests finishing in a shrinking batch: both count in
 what such a benchmark reports, and neither is in a steady state.
 
@@ -155,7 +157,7 @@ def burst_schedule(isl_tok, osl_tok, *, prefill_chunk_tok=None, max_running,
     max_running : numeric
         Requests that may hold memory at once (started and not finished): the engine's cap.
         [-]
-    max_in_flight : numeric, optional
+    max_in_flight : int, optional
         A closed-loop client's cap: it sends the next request as one of its requests
         finishes, so at most this many are sent and not finished; None: every request is
         sent at the start. A request sent while ``max_running`` are running waits for the
@@ -200,10 +202,8 @@ def burst_schedule(isl_tok, osl_tok, *, prefill_chunk_tok=None, max_running,
     cap = int(np.floor(float(positive("max_running", max_running))))
     if cap < 1:
         raise ValueError(f"max_running={max_running!r} admits no request; it must be >= 1")
-    client = n if max_in_flight is None else int(np.floor(float(
-        positive("max_in_flight", max_in_flight))))
-    if client < 1:
-        raise ValueError(f"max_in_flight={max_in_flight!r} sends no request; it must be >= 1")
+    client = n if max_in_flight is None else int(
+        positive("max_in_flight", max_in_flight, integer=True))
     tps = float(numeric("tok_per_decode_step", tok_per_decode_step, min_value=1.0))
     cost = float(numeric("decode_budget_tok", decode_budget_tok, min_value=1.0))
     if np.any(out > _MAX_OSL_TOK) or np.any(isl > _MAX_OSL_TOK):
@@ -277,7 +277,7 @@ def predict_burst(model, hardware, precision, *, n_devices, tp, ep=1, dp_attenti
     isl_tok, osl_tok : array_like
         Prompt and output length of each request sent, in sending order
         (:func:`workload_lengths`); requests go round-robin to the ``n_devices / tp``
-        replicas. [tokens]
+        replicas, or with ``client_concurrency`` to the replica holding their slot. [tokens]
     prefill_chunk_tok : numeric, optional
         Token budget of a step on one replica (vLLM ``max_num_batched_tokens``, SGLang
         ``chunked_prefill_size``); None: no budget. [tokens]
@@ -308,7 +308,8 @@ def predict_burst(model, hardware, precision, *, n_devices, tp, ep=1, dp_attenti
         (osl - 1)``, over requests of more than one output token) [s];
         ``tok_per_s_per_user`` (``1 / tpot_s``) and ``output_tok_per_s_per_device`` (every
         output token over the duration, per device) [tokens/s]; ``n_steps`` and
-        ``max_running`` (the most requests running at once on a replica) [-].
+        ``max_running`` (the most requests a replica may run at once: its cap, its
+        client's slots or its requests, whichever is fewest) [-].
 
     Notes
     -----
@@ -342,10 +343,10 @@ def predict_burst(model, hardware, precision, *, n_devices, tp, ep=1, dp_attenti
                 kv_precision=kv_precision, **engine)
     whole = predict_serving_with(model, hardware, precision, concurrency=1.0, phase="decode",
                                  **args)
-    cap = max(float(np.floor(float(whole["max_concurrency"]) / replicas)), 1.0)
+    cap = float(whole["max_concurrency"]) / replicas
     if max_running_requests is not None:
-        cap = min(cap, float(np.floor(float(positive("max_running_requests",
-                                                      max_running_requests)))))
+        cap = min(cap, float(positive("max_running_requests", max_running_requests)))
+    cap = max(float(np.floor(cap)), 1.0)
     tps = float(whole["step_s"] / whole["tpot_s"])          # tokens a decode step yields
     draft = float(engine.get("mtp_draft_tok") or 0.0)
     r = min(int(np.floor(replicas + 1e-9)), isl.size)       # replicas given a request
@@ -374,7 +375,7 @@ def predict_burst(model, hardware, precision, *, n_devices, tp, ep=1, dp_attenti
         outs.append(s["osl_tok"])
         durations.append(t[-1])
         n_steps = max(n_steps, float(s["repeat_count"].sum()))
-        most = max(most, cap if share is None else min(cap, float(share)))
+        most = max(most, min(cap, float(mine.sum()), np.inf if share is None else share))
     first, last, out = np.concatenate(first), np.concatenate(last), np.concatenate(outs)
     many = out > 1.0
     tpot = float(np.mean((last[many] - first[many]) / (out[many] - 1.0))) \

@@ -774,7 +774,7 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
     # how the run held its load: a burst (every request at once) has no steady state
     if "scenario" in val.columns:
         held = val["scenario"]
-        rbr = val.get("request_by_request", pd.Series(False, val.index)).astype(bool)
+        rbr = val.get("request_by_request", pd.Series(False, val.index)).eq(True)
         for name, part, what in (
                 ("fixed-concurrency", val[held == "fixed_concurrency"],
                  "at a fixed number of requests in flight"),

@@ -225,6 +225,14 @@ def test_ledger_closed_loops_with_a_request_count_are_bursts_capped_at_their_con
     assert got["output_tok_per_s_per_device"] == pytest.approx(
         direct["output_tok_per_s_per_device"], rel=1e-9)
     assert got["tok_per_s_per_user"] == pytest.approx(direct["tok_per_s_per_user"], rel=1e-9)
+    # the client's own queue is not in the time to first token: each request's counts from
+    # its sending, which is later than the start of the run for all but the first 16
+    assert C._burst_prediction(r, C._row_arguments(r, econ.data.load("hardware"))[0])[
+        "ttft_s"] == pytest.approx(direct["ttft_s"], rel=1e-9)
+    from_start = econ.predict_burst(**dict(kwargs, isl_tok=isl, osl_tok=osl),
+                                    max_running_requests=min(engine or np.inf, 16.0),
+                                    decode_priority=C.ledger_decode_priority(r))
+    assert direct["ttft_s"] < 0.5 * from_start["ttft_s"]
     steady = C.ledger_predictions(ledger.loc[[key]].assign(requests_count=np.nan))
     kwargs, _ = C._row_arguments(r, econ.data.load("hardware"))
     at_c = predict_serving_with(**kwargs)
@@ -259,6 +267,33 @@ def test_a_closed_loops_slots_are_dealt_to_the_replicas_in_whole_slots():
     assert capped["duration_s"] == pytest.approx(run(1, 60, 1)["duration_s"], rel=1e-9)
     with pytest.raises(ValueError, match=r"client_concurrency must be a whole number.*2\.5"):
         run(4, 240, 2.5)
+    # what may run at once: no more than a replica's requests; an engine cap below one, one
+    assert run(1, 3, 64)["max_running"] == 3
+    assert run(1, 10, 4, max_running_requests=0.5)["max_running"] == 1
+
+
+def test_a_ledger_closed_loop_over_replicas_keeps_its_concurrency_in_flight_in_all():
+    """A ledger row's closed loop of 6 over 4 replicas (every request at the same lengths):
+    two replicas hold 2 slots and two hold 1, so the run lasts as long as one replica's closed
+    loop of 2 over a third of the requests."""
+    ledger = econ.data.load("serving_benchmarks")
+    r = ledger.loc["dstack-dsr1-fp8-h200-vllm-tp8-3200-800-conc8"].copy()
+    assert r["length_distribution"] == "fixed" and r["n_devices"] == r["tp_devices"] == 8
+    kwargs, _ = C._row_arguments(r, econ.data.load("hardware"))
+    one = C._burst_prediction(_with(r, concurrency_count=2.0, requests_count=80.0), kwargs)
+    four = C._burst_prediction(_with(r, concurrency_count=6.0, requests_count=240.0,
+                                     n_devices=32.0), dict(kwargs, n_devices=32.0))
+    assert four["max_running"] == one["max_running"] == 2
+    assert four["duration_s"] == pytest.approx(one["duration_s"], rel=1e-9)
+    assert four["output_tok_per_s_per_device"] == pytest.approx(
+        one["output_tok_per_s_per_device"] * 240.0 / 80.0 / 4.0, rel=1e-9)
+
+
+def _with(row, **values):
+    out = row.copy()
+    for k, v in values.items():
+        out[k] = v
+    return out
 
 
 def test_a_closed_loops_ttft_counts_from_each_requests_sending():
