@@ -470,11 +470,11 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
     hardware = data.load("hardware")
     rows = []
     usable = _usable(ledger)
+    rbr = {key: _request_by_request(r) for key, r in ledger.iterrows()}
     args = {key: _row_arguments(r, hardware, assume_kv, engine_limits)
             for key, r in usable.iterrows()}
     steady = _steady_state_predictions(
-        {key: a[0] for key, a in args.items() if not _request_by_request(usable.loc[key])},
-        step_calibration, serving)
+        {key: a[0] for key, a in args.items() if not rbr[key]}, step_calibration, serving)
     for key, r in usable.iterrows():
         kwargs, note = args[key]
         try:
@@ -515,7 +515,6 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
     if "length_distribution" in ledger.columns:
         out.insert(out.columns.get_loc("scenario") + 1, "length_distribution",
                    out.index.map(ledger["length_distribution"]).astype(object))
-    rbr = {key: _request_by_request(r) for key, r in ledger.loc[out.index.unique()].iterrows()}
     out.insert(out.columns.get_loc("scenario") + 1, "request_by_request",
                out.index.map(rbr).astype(bool))
     return out

@@ -277,18 +277,13 @@ def _column(name, raw, key, col, spec):
     need = pd.Series(bool(spec.get("required", True)), index=raw.index)
     why = ""
     if req_if:
-        (other, allowed), = req_if.items()
-        why = f" (required when {other} is {allowed})"
-        allowed = allowed if isinstance(allowed, list) else [allowed]
-        need = raw[other].isin([str(a) for a in allowed])
+        other, _, need = _rows_where(raw, req_if)
+        why = f" (required when {other} is {req_if[other]})"
     empty = vals == ""
     check(need & empty, "is empty", why)
-    only_if = spec.get("only_if")
-    if only_if:
-        (other, allowed), = only_if.items()
-        allowed = allowed if isinstance(allowed, list) else [allowed]
-        check(~empty & ~raw[other].isin([str(a) for a in allowed]),
-              f"must be empty unless {other} is {allowed}")
+    if spec.get("only_if"):
+        other, values, may = _rows_where(raw, spec["only_if"])
+        check(~empty & ~may, f"must be empty unless {other} is {values}")
     unit = spec["unit"]
     if unit == TEXT_UNIT:
         allowed = spec.get("allowed")
@@ -313,6 +308,14 @@ def _column(name, raw, key, col, spec):
     if spec.get("integer"):
         check(~empty & (nums != np.round(nums)), f"must be a whole number [{unit}]")
     return nums.to_numpy(dtype=float)
+
+
+def _rows_where(raw, condition):
+    """A sidecar condition ``{other_column: value or [values]}``: the other column, its
+    values as a list, and the mask of the rows where the other column holds one of them."""
+    (other, values), = condition.items()
+    values = values if isinstance(values, list) else [values]
+    return other, values, raw[other].isin([str(v) for v in values])
 
 
 def _check_sources(name, out):
