@@ -472,9 +472,11 @@ def device_share_scales(hardware, reference=REFERENCE_HARDWARE):
         bandwidth scale = (copy / datasheet bandwidth)_device / (copy / datasheet bandwidth)_ref
         compute scale   = (FP8 GEMM / datasheet FP8 peak)_device / (same)_ref
 
-    A device (or reference) without a measured figure in the same harness gets 1 (the
-    reference shares, an assumption). The FP8 GEMM ratio scales every matmul precision and
-    attention alike.
+    or, where the two share no FP8 figure, the same ratio of FP16 GEMMs over the dense BF16
+    peak (the A100, which has no FP8 units: its FP16 figure against the reference's in the
+    same harness). A device (or reference) without a measured figure in the same harness gets
+    1 (the reference shares, an assumption). The compute ratio scales every matmul precision
+    and attention alike.
 
     Parameters
     ----------
@@ -518,13 +520,23 @@ def _share_scales(key, reference, _stamps):
         best = rows.groupby("harness")[col].max().dropna()
         return best / float(hw.loc[dev, peak_col])
 
-    out = []
-    for col, peak_col in (("copy_bytes_per_s", "memory_bytes_per_s"),
-                          ("gemm_fp8_flop_per_s", "peak_fp8_flop_per_s")):
-        dev, ref = frac(key, col, peak_col), frac(reference, col, peak_col)
-        both = dev.index.intersection(ref.index)
-        out.append(float((dev[both] / ref[both]).iloc[0]) if len(both) else 1.0)
-    return float(out[0]), float(out[1])
+    def scale(columns):
+        for col, peak_col in columns:
+            dev, ref = frac(key, col, peak_col), frac(reference, col, peak_col)
+            both = dev.index.intersection(ref.index)
+            if len(both):
+                return float((dev[both] / ref[both]).iloc[0])
+        return 1.0
+
+    return scale(_COPY_COLUMNS), scale(_GEMM_COLUMNS)
+
+
+#: (measured column, datasheet column) of data/device_microbenchmarks.csv: the copy rate, and
+#: the GEMM rates in the order :func:`device_share_scales` tries them (FP16 against the dense
+#: BF16 peak: the two rates are equal on every device the table lists).
+_COPY_COLUMNS = (("copy_bytes_per_s", "memory_bytes_per_s"),)
+_GEMM_COLUMNS = (("gemm_fp8_flop_per_s", "peak_fp8_flop_per_s"),
+                 ("gemm_fp16_flop_per_s", "peak_bf16_flop_per_s"))
 
 
 def recorded_device_key(machine):
