@@ -391,9 +391,10 @@ def test_host_cost_per_sequence_fitted_on_fit_rows_improves_rows_never_fitted_to
     the search from the stored values), nonnegative, and the cost per sequence, fitted to
     InferenceX and MLPerf rows only, improves the validation rows too: at 0 the median over
     all of them, and over MoE throughputs, is worse. (By less since the ML.ENERGY rows'
-    sampling is charged on its own: at 0 the per-sequence cost no longer hides it; and
-    since the spread of the rows' output lengths is: the long contexts of MLPerf's
-    DeepSeek-R1 rows no longer rest on it, and the fitted cost fell from 19 to 12 us.)"""
+    sampling is charged on its own: at 0 the per-sequence cost no longer hides it; since
+    the spread of the rows' output lengths is: the long contexts of MLPerf's DeepSeek-R1
+    rows no longer rest on it, and the fitted cost fell from 19 to 12 us; and since the
+    MLPerf rows run under the batch and token caps their configurations state.)"""
     srv = econ.serving_calibration()
     host, n = econ.fit_host_overheads(rounds=1)
     assert n >= 100
@@ -408,7 +409,7 @@ def test_host_cost_per_sequence_fitted_on_fit_rows_improves_rows_never_fitted_to
                 ledger_error_summary(p, ("split", "architecture", "metric"))["median_error_frac"])
 
     (fitted, by_fitted), (none, by_none) = summary(srv.seq_overhead_s), summary(0.0)
-    assert fitted["fit"] < none["fit"] - 0.03
+    assert fitted["fit"] < none["fit"] - 0.02
     assert fitted["validation"] < none["validation"] - 0.005
     moe = ("validation", "moe", "output_tok_per_s_per_device")
     assert by_fitted[moe] < by_none[moe] - 0.01
@@ -435,11 +436,15 @@ def test_ledger_rows_run_under_their_engines_scheduler_limits():
     own = ledger[ledger["prefill_chunk_tok"].notna() & (ledger["framework"] == "vllm")
                  & (ledger["framework_version"] == "0.11.0")].iloc[0]
     assert ledger_engine_limits(own)["prefill_chunk_tok"] == own["prefill_chunk_tok"]
-    # MLPerf harnesses set their own batches: no engine default applies to their rows
+    # MLPerf harnesses set their own batches: no engine default applies to their rows, and
+    # the limits their configurations state are the ones they run under
     mlperf = ledger[ledger["source"].str.startswith("mlperf")]
-    assert len(mlperf) and all(ledger_engine_limits(r) == dict(max_running_requests=None,
-                                                               prefill_chunk_tok=None)
-                               for _, r in mlperf.iterrows())
+    stated = mlperf["prefill_chunk_tok"].notna()
+    assert stated.sum() >= 50 and (stated == mlperf["max_running_requests_count"].notna()).all()
+    assert all(ledger_engine_limits(r) == dict(
+        max_running_requests=r["max_running_requests_count"] if ok else None,
+        prefill_chunk_tok=r["prefill_chunk_tok"] if ok else None)
+        for ok, (_, r) in zip(stated, mlperf.iterrows()))
     # and the limits bring the rows they apply to closer to what was measured
     with_, without = ledger_predictions(), ledger_predictions(engine_limits=False)
     moved = with_.index[(with_["predicted"] != without["predicted"]).to_numpy()]
