@@ -493,7 +493,8 @@ def device_share_scales(hardware, reference=REFERENCE_HARDWARE):
     References
     ----------
     Microsoft Azure, AI-benchmarking-guide, ``Azure_Results/ND_*_results.md`` (BabelStream copy,
-    cuBLASLt / hipBLASLt FP8 GEMM).
+    cuBLASLt / hipBLASLt FP8 GEMM; FP16 on the A100); the H200's FP16 GEMM in the same harness,
+    run here by ``tests/benchmarks/gpu_cublaslt.py`` (``data/gpu_runs/h200-2026-12-03-cublaslt``).
     """
     if isinstance(hardware, pd.DataFrame):
         pairs = [device_share_scales(r, reference) for _, r in hardware.iterrows()]
@@ -510,8 +511,15 @@ def device_share_scales(hardware, reference=REFERENCE_HARDWARE):
 
 @functools.lru_cache(maxsize=256)
 def _share_scales(key, reference, _stamps):
-    bench = data.load("device_microbenchmarks")
-    hw = data.load("hardware")
+    return _measured_scales(data.load("device_microbenchmarks"), data.load("hardware"), key,
+                            reference)
+
+
+def _measured_scales(bench, hw, key, reference):
+    """(bandwidth, compute) scales of ``key`` against ``reference`` from a microbenchmark
+    table and the hardware table (:func:`device_share_scales`): each device's best figure
+    per harness over its datasheet figure, the first column pair both devices have in one
+    harness, else 1."""
     if key not in hw.index or reference not in hw.index:
         return 1.0, 1.0
 

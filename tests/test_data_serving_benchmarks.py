@@ -301,3 +301,30 @@ def test_a_closed_loops_request_count_is_quoted_in_its_notes(ledger):
     nominal = uniform.index.str.extract(r"-(\d+)-(\d+)-conc")[[0, 1]].astype(float).to_numpy()
     means = uniform[["isl_tok", "osl_tok"]].to_numpy() / nominal
     assert ((means > 0.35) & (means < 0.65)).all()
+
+
+def test_mlperf_scheduler_caps_are_quoted_from_their_configurations(ledger):
+    """Each MLPerf v5.1 row's step budget and running cap are the values its notes quote from
+    the submission's configuration; with attention data parallelism the instance's are the
+    per-rank values times the ranks (the cap no more than the harness's own), derived."""
+    rows = ledger[ledger.index.str.startswith("mlperf51")]
+    assert len(rows) >= 50 and rows["prefill_chunk_tok"].notna().all()
+    for key, r in rows.iterrows():
+        notes = r["notes"]
+        tok, cap = int(r["prefill_chunk_tok"]), int(r["max_running_requests_count"])
+        derived = str(r["derived_columns"]).split(";")
+        if "max_num_batched_tokens" in notes:                 # vLLM harness YAML
+            assert f"'max_num_batched_tokens: {tok}'" in notes, key
+            assert f"'max_num_seqs: {cap}'" in notes, key
+            continue
+        if str(r["dp_attention"]).lower() == "true":
+            ranks = int(r["tp_devices"])
+            rank_tok = int(re.search(r"trtllm_runtime_flags 'max_num_tokens': (\d+)", notes)[1])
+            rank_cap = int(re.search(r"gpu_batch_size 'deepseek-r1': (\d+)", notes)[1])
+            harness = int(re.search(r"'max_concurrency': (\d+)", notes)[1])
+            assert tok == rank_tok * ranks and cap == min(rank_cap * ranks, harness), key
+            assert {"prefill_chunk_tok", "max_running_requests_count"} <= set(derived), key
+            continue
+        assert f"trtllm_runtime_flags 'max_num_tokens': {tok} " in notes, key
+        assert (f"'max_batch_size': {cap} " in notes or f"gpu_batch_size {cap}," in notes), key
+        assert "prefill_chunk_tok" not in derived and "max_running_requests_count" not in derived

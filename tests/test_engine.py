@@ -2,6 +2,7 @@
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import econ
@@ -141,6 +142,31 @@ def test_a_device_without_fp8_units_is_scaled_by_its_fp16_gemm_in_the_same_harne
     want_h100 = frac("h100-sxm", "gemm_fp8_flop_per_s", "peak_fp8_flop_per_s") \
         / frac("h200-sxm", "gemm_fp8_flop_per_s", "peak_fp8_flop_per_s")
     assert E.device_share_scales("h100-sxm")[1] == pytest.approx(want_h100, rel=1e-9)
+
+
+def test_share_scales_prefer_fp8_then_fp16_and_stay_within_one_harness():
+    """On a made-up table: a device with both FP8 and FP16 figures is scaled by the FP8
+    ratio, one with FP16 only by the FP16 ratio over the BF16 peak, one measured only in
+    another harness (or not at all) keeps the reference shares."""
+    hw = pd.DataFrame({"memory_bytes_per_s": [4e12, 2e12, 2e12, 2e12],
+                       "peak_fp8_flop_per_s": [2e15, 2e15, np.nan, 2e15],
+                       "peak_bf16_flop_per_s": [1e15, 1e15, 5e14, 1e15]},
+                      index=["ref", "both", "fp16", "elsewhere"])
+    bench = pd.DataFrame({
+        "hardware": ["ref", "ref", "both", "fp16", "elsewhere"],
+        "harness": ["h", "h", "h", "h", "other"],
+        "copy_bytes_per_s": [3.6e12, np.nan, 1.6e12, np.nan, 1.9e12],
+        "gemm_fp8_flop_per_s": [1.4e15, 1.2e15, 1.05e15, np.nan, 1.8e15],
+        "gemm_fp16_flop_per_s": [np.nan, 6.0e14, 9.0e14, 4.5e14, 9.9e14]})
+    scales = E._measured_scales
+    assert scales(bench, hw, "ref", "ref") == (1.0, 1.0)
+    bw, flop = scales(bench, hw, "both", "ref")
+    # best per harness: the reference's FP8 figure is its larger row (1.4e15 of 2e15)
+    assert bw == pytest.approx((1.6 / 2) / (3.6 / 4))
+    assert flop == pytest.approx((1.05 / 2) / (1.4 / 2))          # FP8, not FP16 (1.5)
+    assert scales(bench, hw, "fp16", "ref") == (1.0, pytest.approx((4.5 / 5) / (6.0 / 10)))
+    assert scales(bench, hw, "elsewhere", "ref") == (1.0, 1.0)
+    assert scales(bench, hw, "unknown", "ref") == (1.0, 1.0)
 
 
 def test_expert_group_smaller_than_tp_splits_each_expert_with_dp_attention_too():
