@@ -537,6 +537,10 @@ def kernel_timings_answer_fields(results, params, steps, info):
         requests in flight; offline or fixed batches; a burst; the bursts whose lengths'
         spread is stated, served request by request; the closed loops whose lengths and
         request count are stated, served request by request),
+        ``wo``, ``n_wo``, ``native``, ``wo_ratio``, ``w_wo_ratio`` (validation error and count
+        of the measurements whose quantized weights run through BF16 matmuls, weight-only
+        kernels; the error of the rest; their median predicted over measured and whether
+        whether that is too fast or too slow),
         ``val_shared``, ``val_peer``, ``w_peer``, ``spread`` (the largest TPOT
         spread between engines measuring one setup) and ``spread_floor`` (the error no single
         prediction gets under for it). Live CPU: ``threads``, ``load``,
@@ -563,7 +567,9 @@ def kernel_timings_answer_fields(results, params, steps, info):
     held = {k: (r("validation_serving_error_frac", f"{v}:{k}"),
                 r("validation_measurements_count", f"{v}:{k}"))
             for k in ("fixed-concurrency", "offline-or-batch", "burst",
-                      "burst-request-by-request", "closed-loop-request-by-request")}
+                      "burst-request-by-request", "closed-loop-request-by-request",
+                      "weight-only-matmuls", "native-matmuls")}
+    wo_ratio = r("validation_predicted_to_measured_ratio", f"{v}:weight-only-matmuls")
     n_types = r("gpu_types_within_target_count", v)
     row = results[(results["metric"] == "gpu_types_within_target_count")
                   & (results["subject"] == v)]
@@ -606,6 +612,9 @@ def kernel_timings_answer_fields(results, params, steps, info):
         n_burst_spread=held["burst-request-by-request"][1],
         closed_rbr=held["closed-loop-request-by-request"][0],
         n_closed_rbr=held["closed-loop-request-by-request"][1],
+        wo=held["weight-only-matmuls"][0], n_wo=held["weight-only-matmuls"][1],
+        native=held["native-matmuls"][0], wo_ratio=wo_ratio,
+        w_wo_ratio=compare(wo_ratio, 1.0, "too slow", "too fast", "about right", rel_tol=0.02),
         w_types=compare(n_types, types_needed, "fewer than", "more than", "as many as"),
         types=types_verdict,
         w_peer=compare(shared, peer, "lower than", "higher than", "the same as", rel_tol=0.01),

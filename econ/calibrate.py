@@ -459,8 +459,10 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
         ``scenario`` (how the run held its load: the ledger's column),
         ``request_by_request`` (True where the run was served request by request,
         :func:`econ.predict_burst`: a burst, or a closed loop that states its request count,
-        whose client fixes how its lengths spread), ``length_distribution`` (that spread,
-        where the client fixes it: the ledger's column),
+        whose client fixes how its lengths spread), ``weight_only_matmuls`` (True where the
+        row's quantized weights run through BF16 matmuls, the GPU having no units for their
+        format: weight-only kernels, whose dequantizing the engine does not price),
+        ``length_distribution`` (that spread, where the client fixes it: the ledger's column),
         ``metric`` (``tok_per_s_per_user``, the published per-user speed or ``1 / TPOT``,
         and ``output_tok_per_s_per_device``: the two figures a buyer compares),
         ``measured``, ``predicted``, ``ratio`` (predicted over
@@ -473,6 +475,8 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
     rbr = {key: _request_by_request(r) for key, r in ledger.iterrows()}
     args = {key: _row_arguments(r, hardware, assume_kv, engine_limits)
             for key, r in usable.iterrows()}
+    weight_only = {key: a[0]["compute_precision"] != r["weight_precision"]
+                   for (key, r), a in zip(usable.iterrows(), args.values())}
     steady = _steady_state_predictions(
         {key: a[0] for key, a in args.items() if not rbr[key]}, step_calibration, serving)
     for key, r in usable.iterrows():
@@ -517,6 +521,8 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
                    out.index.map(ledger["length_distribution"]).astype(object))
     out.insert(out.columns.get_loc("scenario") + 1, "request_by_request",
                out.index.map(rbr).astype(bool))
+    out.insert(out.columns.get_loc("request_by_request") + 1, "weight_only_matmuls",
+               [bool(weight_only.get(k, False)) for k in out.index])
     return out
 
 
@@ -704,6 +710,9 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
     ``:burst-request-by-request`` (the bursts whose lengths' spread is stated) and
     ``:closed-loop-request-by-request`` (the closed loops whose lengths and request count are
     stated) by how the run held its load, with their ``validation_measurements_count``;
+    ``:weight-only-matmuls`` and ``:native-matmuls`` (quantized weights through BF16 matmuls,
+    or not) with their count and ``validation_predicted_to_measured_ratio`` (the median
+    ratio: which way the engine misses);
     ``:sram`` for the SRAM machines' per-user speeds, kept apart); metrics end in
     ``_error_frac`` (median |predicted/measured - 1|).
     ``peers``, when given (:func:`peer_comparison`), adds the peer's and the engine's
@@ -787,15 +796,16 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
                 ("closed-loop-request-by-request", val[(held == "fixed_concurrency") & rbr],
                  "of closed loops whose client fixes the lengths and the request count, "
                  "served request by request with their ramp-up and drain (econ.predict_burst)")):
-            if len(part):
-                rows += [dict(metric="validation_serving_error_frac",
-                              subject=f"predict_serving:ledger:{name}",
-                              value=float(part["error_frac"].median()), source_url=src_ledger,
-                              verdict=f"{len(part)} measurements never fitted to, {what}"),
-                         dict(metric="validation_measurements_count",
-                              subject=f"predict_serving:ledger:{name}",
-                              value=float(len(part)), source_url=src_ledger,
-                              verdict=f"measurements never fitted to, {what}")]
+            rows += _subset_rows(name, part, what, src_ledger)
+    # quantized weights through BF16 matmuls (weight-only kernels) against the rest
+    if "weight_only_matmuls" in val.columns:
+        wo = val["weight_only_matmuls"].eq(True)
+        for name, part, what in (
+                ("weight-only-matmuls", val[wo],
+                 "whose quantized weights run through BF16 matmuls on a GPU without units "
+                 "for their format (weight-only kernels)"),
+                ("native-matmuls", val[~wo], "whose matmuls run at their weights' precision")):
+            rows += _subset_rows(name, part, what, src_ledger, with_ratio=True)
     if len(sram):
         rows.append(dict(
             metric="validation_serving_error_frac", subject="predict_serving:ledger:sram",
@@ -855,6 +865,26 @@ def engine_validation_rows(steps, serving, serving_no_kv_assumption=None, peers=
             value=float(plain.loc[plain["split"] == "validation", "error_frac"].median()),
             source_url=src_ledger, verdict=f"{n} measurements never fitted to, every cache "
                                            "precision the source does not state at BF16"))
+    return rows
+
+
+def _subset_rows(name, part, what, source_url, with_ratio=False):
+    """Result rows of a subset of the validation measurements (subject
+    ``predict_serving:ledger:<name>``): its median error and count, and with ``with_ratio``
+    its median predicted over measured; none for an empty subset."""
+    if not len(part):
+        return []
+    subject = f"predict_serving:ledger:{name}"
+    rows = [dict(metric="validation_serving_error_frac", subject=subject,
+                 value=float(part["error_frac"].median()), source_url=source_url,
+                 verdict=f"{len(part)} measurements never fitted to, {what}"),
+            dict(metric="validation_measurements_count", subject=subject,
+                 value=float(len(part)), source_url=source_url,
+                 verdict=f"measurements never fitted to, {what}")]
+    if with_ratio:
+        rows.append(dict(metric="validation_predicted_to_measured_ratio", subject=subject,
+                         value=float(part["ratio"].median()), source_url=source_url,
+                         verdict=f"median predicted over measured, {what}"))
     return rows
 
 

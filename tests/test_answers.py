@@ -175,6 +175,15 @@ def test_kernel_timings_answer_fields_are_the_runs_rows_and_words():
          "predict_serving:ledger:closed-loop-request-by-request", 0.21, np.nan),
         ("validation_measurements_count",
          "predict_serving:ledger:closed-loop-request-by-request", 224.0, np.nan),
+        ("validation_serving_error_frac", "predict_serving:ledger:weight-only-matmuls", 0.21,
+         np.nan),
+        ("validation_measurements_count", "predict_serving:ledger:weight-only-matmuls", 203.0,
+         np.nan),
+        ("validation_predicted_to_measured_ratio", "predict_serving:ledger:weight-only-matmuls",
+         1.05, np.nan),
+        ("validation_serving_error_frac", "predict_serving:ledger:native-matmuls", 0.18, np.nan),
+        ("validation_measurements_count", "predict_serving:ledger:native-matmuls", 1512.0,
+         np.nan),
         ("gpu_types_within_target_count", "predict_serving:ledger", 1.0, np.nan),
     ]]
     rows[-1]["verdict"] = "b200: 12% at worst; h100-sxm: 31% at worst"
@@ -196,6 +205,8 @@ def test_kernel_timings_answer_fields_are_the_runs_rows_and_words():
     assert f["n_fixed"] == 256.0 and f["n_maxload"] == 203.0 and f["n_burst"] == 460.0
     assert f["n_burst_spread"] == 180.0 and f["burst_spread"] == pytest.approx(0.32)
     assert f["n_closed_rbr"] == 224.0 and f["closed_rbr"] == pytest.approx(0.21)
+    assert f["n_wo"] == 203.0 and f["native"] == pytest.approx(0.18)
+    assert f["wo_ratio"] == pytest.approx(1.05) and f["w_wo_ratio"] == "too fast"
     assert f["burst"] == pytest.approx(0.5) and f["fixed"].subject.endswith(":fixed-concurrency")
     assert f["types"] == "b200: 12% at worst; h100-sxm: 31% at worst"
     assert f["dg"] == pytest.approx(0.682) and f["dg"].column == "published_value"

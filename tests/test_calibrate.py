@@ -104,6 +104,19 @@ def test_engine_validation_rows_add_the_error_without_kv_assumptions():
     assert by_rbr["predict_serving:ledger:closed-loop-request-by-request"] == \
         pytest.approx(0.1)
     assert by_rbr["predict_serving:ledger:burst-request-by-request"] == pytest.approx(0.3)
+    # weight-only matmuls apart, with the median ratio that says which way they miss
+    wo = rbr.assign(weight_only_matmuls=[True, True, False, False, False],
+                    ratio=[1.1, 1.2, 0.7, 1.4, 1.5])
+    by_wo = {(r["metric"], r["subject"]): r["value"]
+             for r in econ.engine_validation_rows(steps, wo)}
+    sub = "predict_serving:ledger:weight-only-matmuls"
+    assert by_wo[("validation_serving_error_frac", sub)] == pytest.approx(0.15)
+    assert by_wo[("validation_measurements_count", sub)] == 2
+    assert by_wo[("validation_predicted_to_measured_ratio", sub)] == pytest.approx(1.15)
+    assert by_wo[("validation_serving_error_frac", "predict_serving:ledger:native-matmuls")] \
+        == pytest.approx(0.4)
+    econ.results_frame("kernel_timings", [r for r in econ.engine_validation_rows(steps, wo)
+                                           if r["subject"].endswith("matmuls")])
 
 
 def _cases(**kw):
@@ -759,3 +772,19 @@ def test_the_recording_script_counts_the_bytes_econ_subtracts():
     counted = load_script("gpu_quant").ACT_BYTES_PER_ELEM
     for variant, nbytes in ACT_QUANT_VARIANTS.items():
         assert counted[variant] - counted["fp8_linear"] == nbytes, variant
+
+
+def test_ledger_predictions_mark_weight_only_matmuls():
+    """A row is marked where its quantized weights run through BF16 matmuls: FP8 weights on
+    an A100 (no FP8 units), FP4 weights on an H100; not FP8 on an H100, nor BF16 anywhere."""
+    pred = ledger_predictions()
+    ledger = econ.load("serving_benchmarks")
+    ok = pred[pred["metric"] != "error"]
+    prec = ok.index.map(ledger["weight_precision"])
+    hw = ok["hardware"]
+    for device, weights, marked in (("a100-sxm-80gb", "fp8", True), ("h100-sxm", "fp4", True),
+                                    ("h100-sxm", "fp8", False), ("b200", "fp4", False),
+                                    ("a100-sxm-80gb", "bf16", False)):
+        rows = ok[(hw == device) & (prec == weights)]
+        assert len(rows) and (rows["weight_only_matmuls"] == marked).all(), (device, weights)
+    assert not pred.loc[pred["memory_kind"] == "sram", "weight_only_matmuls"].any()
