@@ -539,8 +539,8 @@ def kernel_timings_answer_fields(results, params, steps, info):
         request count are stated, served request by request),
         ``wo``, ``n_wo``, ``native``, ``wo_ratio``, ``w_wo_ratio`` (validation error and count
         of the measurements whose quantized weights run through BF16 matmuls, weight-only
-        kernels; the error of the rest; their median predicted over measured and whether
-        whether that is too fast or too slow),
+        kernels; the error of the rest; their median predicted over measured, and whether
+        that is too fast or too slow),
         ``val_shared``, ``val_peer``, ``w_peer``, ``spread`` (the largest TPOT
         spread between engines measuring one setup) and ``spread_floor`` (the error no single
         prediction gets under for it). Live CPU: ``threads``, ``load``,

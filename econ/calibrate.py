@@ -475,8 +475,8 @@ def ledger_predictions(ledger=None, step_calibration=None, serving=None, assume_
     rbr = {key: _request_by_request(r) for key, r in ledger.iterrows()}
     args = {key: _row_arguments(r, hardware, assume_kv, engine_limits)
             for key, r in usable.iterrows()}
-    weight_only = {key: a[0]["compute_precision"] != r["weight_precision"]
-                   for (key, r), a in zip(usable.iterrows(), args.values())}
+    weight_only = {key: args[key][0]["compute_precision"] != r["weight_precision"]
+                   for key, r in usable.iterrows()}
     steady = _steady_state_predictions(
         {key: a[0] for key, a in args.items() if not rbr[key]}, step_calibration, serving)
     for key, r in usable.iterrows():

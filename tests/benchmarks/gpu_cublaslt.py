@@ -1,7 +1,7 @@
 """Run the GEMM harness of Azure's AI-benchmarking-guide on a GPU, and write what it reports.
 
 Run once on a GPU machine (the device tool), from the repository root, with the harness's
-source in ``--src`` (not part of this repository: the four files of
+source in ``--src`` (not part of this repository: the three source files of
 ``superbench/benchmarks/micro_benchmarks/cublaslt_gemm/`` in gitaumark/superbenchmark at
 commit 3e2f95d, 2024-07-24, the fork Azure's ``Benchmarks/GEMMCublasLt.py`` clones):
 
