@@ -1,22 +1,22 @@
 """Run the GEMM harness of Azure's AI-benchmarking-guide on a GPU, and write what it reports.
 
 Run once on a GPU machine (the device tool), from the repository root, with the harness's
-source in ``--src`` (not part of this repository: the three source files of
-``superbench/benchmarks/micro_benchmarks/cublaslt_gemm/`` in gitaumark/superbenchmark at
-commit 3e2f95d, 2024-07-24, the fork Azure's ``Benchmarks/GEMMCublasLt.py`` clones):
+executable in ``--exe``. The harness is not part of this repository, and neither is any
+recipe that builds it: it is the ``cublaslt_gemm`` micro-benchmark of
+gitaumark/superbenchmark at commit 3e2f95d (2024-07-24), the fork Azure's
+``Benchmarks/GEMMCublasLt.py`` clones and builds itself.
 
-    PYTHONUNBUFFERED=1 python3 tests/benchmarks/gpu_cublaslt.py --src DIR --out "$OUT"
+    PYTHONUNBUFFERED=1 python3 tests/benchmarks/gpu_cublaslt.py --exe PATH --out "$OUT"
 
 ``data/device_microbenchmarks.csv`` compares a device's matmul rate with the reference
 device's only where both were measured by the same harness at the same precision. Azure
 published the A100's rate in FP16 only (it has no FP8 units) and the H200's in FP8 only, so
-the two had no figure in common. This script runs that same harness, built from the same
-source and called with the same arguments as ``GEMMCublasLt.run_model_sizes`` (``-b 1 -i
-1000 -w 10000 -t <type>``: cuBLASLt's first heuristic algorithm, a TN product of matrices
-drawn uniformly from [-1, 1], 10,000 warm-up products, then 1,000 timed with CUDA events),
-at Azure's shapes, in FP16 and FP8 (E4M3 inputs, FP16 output). Its FP8 figures check this
-machine against Azure's published H200 table; its FP16 figures are the H200's counterpart of
-Azure's A100 table.
+the two had no figure in common. This script runs that same harness, called with the same
+arguments as ``GEMMCublasLt.run_model_sizes`` (``-b 1 -i 1000 -w 10000 -t <type>``:
+cuBLASLt's first heuristic algorithm, a TN product of matrices drawn uniformly from
+[-1, 1], 10,000 warm-up products, then 1,000 timed with CUDA events), at Azure's shapes, in
+FP16 and FP8 (E4M3 inputs, FP16 output). Its FP8 figures check this machine against Azure's
+published H200 table; its FP16 figures are the H200's counterpart of Azure's A100 table.
 
 Azure's 32768-cube FP8 shape is left out (about ten minutes of warm-up on its own). Before
 and after each shape the script reads (never sets) the GPU's power draw, SM clock and
@@ -45,7 +45,6 @@ SHAPES = ((1024, 1024, 1024), (2048, 2048, 2048), (4096, 4096, 4096), (8192, 819
           (16384, 16384, 16384), (1024, 2145, 1024), (6144, 12288, 12288),
           (802816, 192, 192), (802816, 192, 768))
 TYPES = ("fp16", "fp8e4m3")
-SOURCES = ("cublaslt_gemm.cu", "cublaslt_utils.cc", "cublaslt_utils.h")
 COLUMNS = ("type", "m_dim", "n_dim", "k_dim", "n_batch", "time_us", "harness_tflops",
            "flop_per_s", "warmup_count", "iter_count", "smi_before", "smi_after")
 
@@ -61,26 +60,9 @@ def smi_state():
         return f"nvidia-smi not available ({type(exc).__name__})"
 
 
-def build(src, out, log):
-    """Compile the harness with nvcc for sm_90 (Azure's CMake lists 80;86;90)."""
-    missing = [f for f in SOURCES if not os.path.exists(os.path.join(src, f))]
-    if missing:
-        raise SystemExit(f"--src {src}: missing {missing}")
-    exe = os.path.join(out, "cublaslt_gemm")
-    cmd = ["nvcc", "-O3", "-std=c++17", "-gencode", "arch=compute_90,code=sm_90",
-           "-o", exe, os.path.join(src, "cublaslt_gemm.cu"), os.path.join(src, "cublaslt_utils.cc"),
-           "-lcublasLt", "-lcublas", "-lcurand"]
-    log("build: " + " ".join(cmd))
-    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if res.returncode != 0:
-        log(res.stdout + res.stderr)
-        raise SystemExit(f"nvcc failed with {res.returncode}")
-    return exe
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--src", required=True)
+    ap.add_argument("--exe", required=True, help="the harness executable")
     ap.add_argument("--out", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--types", nargs="+", choices=TYPES, default=list(TYPES))
@@ -91,7 +73,9 @@ def main(argv=None):
     meta = GM.run_machine(torch, args.out, SCRIPT, "cublaslt")
     log(f"machine {meta['machine']}: {meta.get('gpu_name')}; {meta.get('nvidia_smi')}; "
         f"{meta.get('nvcc')}")
-    exe = build(args.src, args.out, log)
+    exe = args.exe
+    if not os.access(exe, os.X_OK):
+        raise SystemExit(f"--exe {exe}: not an executable file")
     shapes = ((1024, 1024, 1024), (2048, 2048, 2048)) if args.quick else SHAPES
     warmup, iters = (10, 10) if args.quick else (10000, 1000)
     rows = []
@@ -119,7 +103,6 @@ def main(argv=None):
                 wr = csv.DictWriter(fh, fieldnames=COLUMNS, lineterminator="\n")
                 wr.writeheader()
                 wr.writerows(rows)
-    os.remove(exe)
 
 
 if __name__ == "__main__":
