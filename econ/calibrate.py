@@ -60,7 +60,7 @@ from .units import BYTES_PER_PARAM, PEAK_FLOP_COLUMN, cost_usd_per_mtok
 __all__ = ["ledger_predictions", "ledger_peak_predictions", "ledger_engine_limits",
            "ledger_error_summary",
            "ledger_target_cells", "TARGET_ERROR_FRAC", "TARGET_GPU_TYPES_COUNT",
-           "fit_host_overheads", "HOST_OVERHEAD_RANGES_S",
+           "fit_host_overheads", "HOST_OVERHEAD_RANGES_S", "FIT_SOURCES", "ledger_fit_rows",
            "fit_fp4_matmul_frac", "act_quant_fixed_s", "ACT_QUANT_VARIANTS",
            "harness_launches_per_kernel",
            "EAGER_ACT_QUANT_BYTES_PER_ELEM",
@@ -1118,6 +1118,29 @@ def _log_sse(rows, step_calibration, srv):
     return float((np.log(p["ratio"]) ** 2).sum()), len(p)
 
 
+#: The only sources whose ledger rows may be fitted to (issue 13): SemiAnalysis InferenceX
+#: and MLPerf Inference; every other source is validation only.
+FIT_SOURCES = frozenset({"inferencex", "mlperf-inference-v4.1", "mlperf-inference-v5.1"})
+
+
+def ledger_fit_rows(ledger):
+    """The ledger's rows a serving constant is fitted to: ``split == "fit"``, each from one
+    of :data:`FIT_SOURCES`. A fit row from any other source is an error, never taken.
+
+    Raises
+    ------
+    ValueError
+        Naming the rows whose ``source`` is not in :data:`FIT_SOURCES`.
+    """
+    fit = ledger[ledger["split"] == "fit"]
+    bad = fit[~fit["source"].isin(FIT_SOURCES)]
+    if not bad.empty:
+        raise ValueError(f"ledger rows {list(bad.index)} are marked split 'fit' but come from "
+                         f"{sorted(set(bad['source']))}; only {sorted(FIT_SOURCES)} may be "
+                         "fitted to (mark them split 'validation')")
+    return fit
+
+
 def fit_fp4_matmul_frac(ledger=None, step_calibration=None, serving=None, tol=1e-3):
     """Least-squares ``fp4_matmul_frac`` on the ledger's FP4 fit rows.
 
@@ -1126,7 +1149,8 @@ def fit_fp4_matmul_frac(ledger=None, step_calibration=None, serving=None, tol=1e
     share of a rate cannot exceed it). Returns ``(x [fraction], rows used)``.
     """
     ledger = data.load("serving_benchmarks") if ledger is None else ledger
-    fit = ledger[(ledger["split"] == "fit") & _fp4_matmul_rows(ledger)]
+    fit = ledger_fit_rows(ledger)
+    fit = fit[_fp4_matmul_rows(fit)]
     if fit.empty:
         raise ValueError("no fit rows with FP4 weights in the ledger")
     srv = serving_calibration() if serving is None else serving
@@ -1155,7 +1179,7 @@ def fit_host_overheads(ledger=None, step_calibration=None, serving=None, rounds=
     ``({name: value [s]}, measurements used)``.
     """
     ledger = data.load("serving_benchmarks") if ledger is None else ledger
-    fit = ledger[ledger["split"] == "fit"]
+    fit = ledger_fit_rows(ledger)
     if fit.empty:
         raise ValueError("no fit rows in the ledger")
     srv = serving_calibration() if serving is None else serving
@@ -1187,6 +1211,12 @@ def _write_row(table, name, value, fitted_to, fit_err, holdout_err, source_url, 
 
 def main(argv=None):
     """Fit both levels, write ``data/calibration.csv``, print the errors."""
+    import argparse
+    argparse.ArgumentParser(
+        prog="python -m econ.calibrate",
+        description="Refit the step constants (on data/gpu_steps.csv) and the serving "
+        "constants (on the ledger's InferenceX and MLPerf rows), and rewrite "
+        "data/calibration.csv. Takes no options.").parse_args(argv)
     path = data.DATA_DIR / "calibration.csv"
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
     # step level: the recorded whole steps

@@ -8,8 +8,9 @@ import pytest
 
 from econ import data as D
 
-#: Sources whose rows may be fitted to (issue 13): SemiAnalysis InferenceX and MLPerf Inference.
-FIT_SOURCE_PREFIXES = ("inferencex", "mlperf-inference")
+#: Sources whose rows may be fitted to (issue 13): SemiAnalysis InferenceX and MLPerf Inference,
+#: named exactly (a new MLPerf round is added here on purpose, not by a prefix).
+FIT_SOURCES = {"inferencex", "mlperf-inference-v4.1", "mlperf-inference-v5.1"}
 #: Devices the ledger names that data/hardware.csv does not have (none today).
 KNOWN_MISSING_HARDWARE = set()
 #: Models the ledger names that data/models.csv does not have.
@@ -41,11 +42,25 @@ def test_size_and_independent_sources(ledger):
 def test_only_inferencex_and_mlperf_rows_are_fit(ledger):
     fit = ledger[ledger["split"] == "fit"]
     assert len(fit) > 0
-    bad = fit[~fit["source"].str.startswith(FIT_SOURCE_PREFIXES)]
+    bad = fit[~fit["source"].isin(FIT_SOURCES)]
     assert bad.empty, f"fit rows from other sources: {list(bad.index)}"
     # and every InferenceX/MLPerf row is marked fit, so the split follows the source alone
-    from_fit_sources = ledger[ledger["source"].str.startswith(FIT_SOURCE_PREFIXES)]
+    from_fit_sources = ledger[ledger["source"].isin(FIT_SOURCES)]
     assert (from_fit_sources["split"] == "fit").all()
+
+
+def test_the_fits_refuse_a_fit_row_from_another_source(ledger):
+    """The fits select their rows themselves (econ.ledger_fit_rows), so a mislabelled row
+    stops a refit instead of entering it."""
+    import econ
+    assert set(econ.FIT_SOURCES) == FIT_SOURCES
+    assert len(econ.ledger_fit_rows(ledger)) == int((ledger["split"] == "fit").sum())
+    bad = ledger.copy()
+    name = bad.index[bad["source"] == "nvidia-nim-benchmarking"][0]
+    bad.loc[name, "split"] = "fit"
+    for fit in (econ.ledger_fit_rows, econ.fit_fp4_matmul_frac, econ.fit_host_overheads):
+        with pytest.raises(ValueError, match=f"{name}.*nvidia-nim-benchmarking"):
+            fit(bad)
 
 
 def test_hardware_and_model_keys_resolve(ledger):
