@@ -55,6 +55,7 @@ KEYS = {
     "deepseek-v2",
     "deepseek-67b",
     "llama-3.1-8b",
+    "llama-2-70b",
     "llama-3.1-70b",
     "llama-3.1-405b",
     "qwen2.5-72b",
