@@ -22,6 +22,7 @@ them into ``data/calibration.csv`` with the errors, and prints them.
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import datetime as dt
 import functools
@@ -1127,17 +1128,29 @@ def ledger_fit_rows(ledger):
     """The ledger's rows a serving constant is fitted to: ``split == "fit"``, each from one
     of :data:`FIT_SOURCES`. A fit row from any other source is an error, never taken.
 
+    Parameters
+    ----------
+    ledger : pandas.DataFrame
+        Rows of ``data/serving_benchmarks.csv`` (columns ``split`` and ``source``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows whose ``split`` is ``"fit"``.
+
     Raises
     ------
     ValueError
-        Naming the rows whose ``source`` is not in :data:`FIT_SOURCES`.
+        Naming the rows whose ``source`` is not in :data:`FIT_SOURCES`, their sources and the
+        allowed ones.
     """
     fit = ledger[ledger["split"] == "fit"]
     bad = fit[~fit["source"].isin(FIT_SOURCES)]
     if not bad.empty:
-        raise ValueError(f"ledger rows {list(bad.index)} are marked split 'fit' but come from "
-                         f"{sorted(set(bad['source']))}; only {sorted(FIT_SOURCES)} may be "
-                         "fitted to (mark them split 'validation')")
+        raise ValueError(f"ledger rows {list(bad.index)} have split 'fit' but source "
+                         f"{sorted(set(bad['source']))}; only a source in "
+                         f"{sorted(FIT_SOURCES)} may be fitted to (mark the rows split "
+                         "'validation')")
     return fit
 
 
@@ -1211,12 +1224,11 @@ def _write_row(table, name, value, fitted_to, fit_err, holdout_err, source_url, 
 
 def main(argv=None):
     """Fit both levels, write ``data/calibration.csv``, print the errors."""
-    import argparse
     argparse.ArgumentParser(
         prog="python -m econ.calibrate",
         description="Refit the step constants (on data/gpu_steps.csv) and the serving "
         "constants (on the ledger's InferenceX and MLPerf rows), and rewrite "
-        "data/calibration.csv. Takes no options.").parse_args(argv)
+        "data/calibration.csv. Takes no options.").parse_args([] if argv is None else argv)
     path = data.DATA_DIR / "calibration.csv"
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
     # step level: the recorded whole steps

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import os
 import subprocess
 import sys
@@ -67,15 +68,18 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--types", nargs="+", choices=TYPES, default=list(TYPES))
     args = ap.parse_args(argv)
+    exe = args.exe
+    if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
+        raise SystemExit(f"--exe {exe}: not an executable file")
     log = GM.run_log(args.out)
 
     import torch
     meta = GM.run_machine(torch, args.out, SCRIPT, "cublaslt")
     log(f"machine {meta['machine']}: {meta.get('gpu_name')}; {meta.get('nvidia_smi')}; "
         f"{meta.get('nvcc')}")
-    exe = args.exe
-    if not os.access(exe, os.X_OK):
-        raise SystemExit(f"--exe {exe}: not an executable file")
+    with open(exe, "rb") as fh:
+        log(f"harness executable {os.path.abspath(exe)}, sha256 "
+            f"{hashlib.sha256(fh.read()).hexdigest()}")
     shapes = ((1024, 1024, 1024), (2048, 2048, 2048)) if args.quick else SHAPES
     warmup, iters = (10, 10) if args.quick else (10000, 1000)
     rows = []
